@@ -1,0 +1,30 @@
+# gonogo: the HTTP service in a container, installed from the same lock file as bootstrap.py.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTENSOR_FLAGS=cxx= \
+    GONOGO_HOST=0.0.0.0 \
+    GONOGO_PORT=8000 \
+    GONOGO_WORKERS=1
+
+WORKDIR /app
+
+COPY requirements.lock ./
+RUN python -m pip install --no-input --require-hashes -r requirements.lock
+
+COPY pyproject.toml README.md ./
+COPY designs ./designs
+COPY service ./service
+RUN python -m pip install --no-input --no-deps --no-build-isolation . \
+    && useradd --create-home --uid 10001 gonogo
+
+USER 10001
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('GONOGO_PORT', '8000') + '/health', timeout=4)"]
+
+CMD ["gonogo", "serve"]

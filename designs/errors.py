@@ -1,0 +1,55 @@
+"""The exceptions gonogo's core raises.
+
+    GonogoError                    base of everything the core raises on purpose
+    ├── InvalidInputError          a value the core cannot work with (names the field and why)
+    ├── InfeasibleDesignError      no design meets the constraints within the search limits
+    └── ConvergenceError           MCMC failed its checks; carries the diagnostics
+
+Statistical caveats (a stratum where the prior dominates, a bound beyond follow-up, ...) are not
+exceptions: they are strings in a result's ``warnings`` list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class GonogoError(Exception):
+    """Base class for errors raised deliberately by gonogo's core."""
+
+
+@dataclass
+class FieldProblem:
+    """One bad field: a JSON-pointer-like location (e.g. ``strata/1/responders``) and why it is bad."""
+
+    field: str
+    reason: str
+
+
+class InvalidInputError(GonogoError, ValueError):
+    """Input that passes schema validation but is inconsistent (e.g. responders > n)."""
+
+    def __init__(self, problems: list[FieldProblem] | FieldProblem | str, reason: str | None = None):
+        if isinstance(problems, str):
+            problems = [FieldProblem(problems, reason or "invalid value")]
+        elif isinstance(problems, FieldProblem):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{p.field}: {p.reason}" for p in self.problems))
+
+
+class InfeasibleDesignError(GonogoError):
+    """No design meets the error constraints within the search limits."""
+
+    def __init__(self, message: str, suggestion: str | None = None):
+        self.suggestion = suggestion
+        super().__init__(message)
+
+
+class ConvergenceError(GonogoError):
+    """MCMC did not pass its convergence checks (R-hat, ESS, divergences)."""
+
+    def __init__(self, message: str, diagnostics: dict[str, Any]):
+        self.diagnostics = diagnostics
+        super().__init__(message)

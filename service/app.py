@@ -1,0 +1,89 @@
+"""The ASGI application: ``service.app:app``."""
+
+from __future__ import annotations
+
+import importlib
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import designs
+from service import problems
+from service.schemas.common import Problem
+from service.settings import get_settings
+
+# One router per resource; a module listed here must define ``router``.
+ROUTER_MODULES = (
+    "service.routers.health",
+    "service.routers.simon",
+    "service.routers.response",
+    "service.routers.pfs",
+    "service.routers.designs",
+    "service.routers.jobs",
+)
+
+DESCRIPTION = """
+Design and monitor Bayesian adaptive phase II trials: exact Simon two-stage designs, hierarchical
+Bayesian analyses of interim response and progression-free survival across strata, and operating
+characteristics of Bayesian go/no-go rules beside Simon. Every 4xx is `application/problem+json`
+naming each bad field; every result carries its provenance.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    settings = get_settings()
+    if settings.warm_up_models:
+        try:
+            from designs.sampling import warm_up
+        except ImportError:  # pragma: no cover - engine not installed
+            pass
+        else:
+            import anyio
+
+            await anyio.to_thread.run_sync(warm_up)
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="gonogo",
+        version=designs.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for name in ROUTER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # resource not built yet
+        app.include_router(module.router)
+    # The Problem schema is referenced by every route's 422 response.
+    app.openapi_schema = None
+    _original = app.openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            schema = _original()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            for item in schema.get("paths", {}).values():
+                for op in item.values():
+                    responses = op.get("responses", {})
+                    if "422" in responses:
+                        responses["422"] = {
+                            "description": "Invalid request: problem+json naming each bad field and why",
+                            "content": {problems.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                        }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+    return app
+
+
+app = create_app()

@@ -1,0 +1,32 @@
+"""Shared fixtures: an in-process client of the app (no server, no model warm-up)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Tests compile models on first use instead of at start-up.
+os.environ.setdefault("GONOGO_WARM_UP_MODELS", "false")
+
+
+@pytest.fixture(scope="session")
+def client():
+    from fastapi.testclient import TestClient
+
+    from service.app import app
+
+    with TestClient(app) as c:
+        yield c
+
+
+def assert_problem(response, status: int, *fields: str) -> dict:
+    """Assert a problem+json response with ``status`` that names every one of ``fields``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = response.json()
+    assert body["status"] == status
+    named = {e["field"] for e in body.get("errors", [])}
+    for f in fields:
+        assert any(n == f or n.startswith(f + "/") for n in named), (f, body)
+    return body

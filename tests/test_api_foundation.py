@@ -1,0 +1,111 @@
+"""Service foundation: health, version, problem+json for every kind of bad input, no 500s."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import assert_problem
+
+SIMON = {"p0": 0.05, "p1": 0.25, "alpha": 0.05, "beta": 0.2, "nmax": 40}
+
+
+def test_health(client):
+    r = client.get("/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+def test_version_names_the_numerical_libraries(client):
+    body = client.get("/v1/version").json()
+    for name in ("gonogo", "python", "numpy", "scipy", "pymc", "arviz"):
+        assert body[name], name
+
+
+def test_unknown_field_is_named(client):
+    r = client.post("/v1/simon/designs", json={**SIMON, "alpah": 0.05})
+    body = assert_problem(r, 422, "alpah")
+    assert "unknown field" in body["detail"]
+
+
+def test_nan_and_infinity_are_rejected_with_the_field_named(client):
+    for bad in ("NaN", "Infinity", "-Infinity"):
+        text = json.dumps(SIMON).replace('"alpha": 0.05', f'"alpha": {bad}')
+        r = client.post("/v1/simon/designs", content=text, headers={"content-type": "application/json"})
+        assert_problem(r, 422, "alpha")
+
+
+def test_malformed_json_is_a_problem_not_a_500(client):
+    r = client.post("/v1/simon/designs", content="{not json", headers={"content-type": "application/json"})
+    assert_problem(r, 422)
+
+
+def test_out_of_range_probabilities_are_named(client):
+    for field, value in (("p0", 0.0), ("p0", 1.0), ("p1", 1.2), ("p0", -0.1)):
+        assert_problem(client.post("/v1/simon/designs", json={**SIMON, field: value}), 422, field)
+
+
+def test_p1_not_above_p0_names_p1(client):
+    body = assert_problem(client.post("/v1/simon/designs", json={**SIMON, "p1": 0.05}), 422, "p1")
+    assert "greater than p0" in body["detail"]
+
+
+def test_error_rates_outside_zero_half_are_named(client):
+    for field, value in (("alpha", 0.0), ("alpha", 0.51), ("beta", 0.0), ("beta", 0.6)):
+        assert_problem(client.post("/v1/simon/designs", json={**SIMON, field: value}), 422, field)
+
+
+def test_nmax_above_1000_is_named(client):
+    body = assert_problem(client.post("/v1/simon/designs", json={**SIMON, "nmax": 1001}), 422, "nmax")
+    assert "1000" in body["detail"]
+
+
+def test_wrong_types_are_named(client):
+    assert_problem(client.post("/v1/simon/designs", json={**SIMON, "nmax": "many"}), 422, "nmax")
+    assert_problem(client.post("/v1/simon/designs", json=[1, 2]), 422)
+
+
+def test_unknown_route_and_method_are_problems(client):
+    r = client.get("/v1/nothing-here")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    r = client.get("/v1/simon/designs")
+    assert r.status_code == 405 and r.headers["content-type"].startswith("application/problem+json")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+def _mutations(base: dict):
+    """Bodies near a valid one: each field replaced by an arbitrary JSON value, or dropped."""
+    keys = st.sampled_from(sorted(base))
+    replaced = st.tuples(keys, json_values).map(lambda kv: {**base, kv[0]: kv[1]})
+    dropped = keys.map(lambda k: {x: v for x, v in base.items() if x != k})
+    return replaced | dropped | json_values
+
+
+def _post_routes(client) -> list[str]:
+    spec = client.get("/openapi.json").json()
+    return [path for path, item in spec["paths"].items() if "post" in item]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_mutations(SIMON), route_index=st.integers(0, 100))
+def test_no_input_produces_a_500(client, body, route_index):
+    """Whatever JSON arrives, the answer is a result or a problem+json 4xx, never a 500."""
+    routes = [r for r in _post_routes(client) if r.startswith("/v1/simon")]
+    route = routes[route_index % len(routes)]
+    if isinstance(body, dict) and isinstance(body.get("nmax"), int) and body["nmax"] > 200:
+        body = {**body, "nmax": 200}  # keep the search cheap; limits are tested above
+    r = client.post(route, json=body)
+    assert r.status_code < 500, (route, body, r.text)
+    if r.status_code >= 400:
+        assert r.headers["content-type"].startswith("application/problem+json")
+    else:
+        assert all(not (isinstance(v, float) and math.isnan(v)) for v in r.json().values())
