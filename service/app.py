@@ -34,14 +34,13 @@ naming each bad field; every result carries its provenance.
 async def lifespan(app: FastAPI):
     settings = get_settings()
     if settings.warm_up_models:
-        try:
-            from designs.sampling import warm_up
-        except ImportError:  # pragma: no cover - engine not installed
-            pass
-        else:
-            import anyio
+        # Compile the PyMC models in the background: /health answers at once, and a request that needs
+        # a model before its compilation finishes waits for it (the model cache is locked per model).
+        import threading
 
-            await anyio.to_thread.run_sync(warm_up)
+        from designs.sampling import warm_up
+
+        threading.Thread(target=warm_up, name="gonogo-warm-up", daemon=True).start()
     yield
 
 

@@ -46,9 +46,16 @@ class AdmissibleDesign(Design):
 
 
 class DesignSearchResult(ResultModel):
+    p0: float
+    p1: float
+    alpha: float
+    beta: float
+    nmax: int
     optimal: Design
     minimax: Design
-    admissible: list[AdmissibleDesign]
+    admissible: list[AdmissibleDesign] = Field(description="every design on the admissible boundary, ordered by n")
+    warnings: list[str] = Field(default_factory=list)
+    provenance: dict
 
 
 class SimonDesignFields(StrictModel):
