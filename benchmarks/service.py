@@ -1,0 +1,108 @@
+"""End-to-end HTTP figures against a real server (uvicorn on 127.0.0.1, a free port).
+
+Run: ``.venv/bin/python benchmarks/service.py``. Prints figures and their ratios to the goals of
+issue 3 (interim response analyses); not a pass/fail test.
+
+- time from start to the first answered two-stratum hierarchical analysis (goal ≤ 15 s)
+- warm latency of that analysis, p50 and p90 over 20 requests (goal p50 ≤ 300 ms, bulk ESS ≥ 1000)
+- quadrature engine, p50 (goal ≤ 20 ms in the core; this figure includes HTTP)
+- /health latency while 4 analyses run (goal < 50 ms)
+- 8 concurrent analyses all succeed
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BODY = {
+    "p0": 0.15,
+    "p1": 0.35,
+    "strata": [
+        {"name": "NF1-associated", "n": 10, "responders": 3, "n_planned": 21},
+        {"name": "sporadic", "n": 10, "responders": 1, "n_planned": 21},
+    ],
+    "model": {"kind": "hierarchical"},
+    "seed": 1,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def line(label: str, value: float, unit: str, goal: float | None = None, better: str = "lower") -> None:
+    ratio = f"{value / goal:6.2f}× goal" if goal else ""
+    met = "" if goal is None else ("met" if (value <= goal if better == "lower" else value >= goal) else "NOT met")
+    print(f"{label:58s} {value:10.3f} {unit:3s} {ratio:>14s} {met}")
+
+
+def main() -> int:
+    port = free_port()
+    env = {**os.environ, "GONOGO_PORT": str(port), "GONOGO_HOST": "127.0.0.1", "GONOGO_LOG_LEVEL": "warning"}
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            while True:
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+            line("start → /health answers", time.perf_counter() - started, "s")
+            r = client.post("/v1/analyses/response", json=BODY)
+            r.raise_for_status()
+            line("start → first hierarchical analysis answered", time.perf_counter() - started, "s", 15.0)
+
+            def analysis(seed: int, engine: str | None = None) -> tuple[float, dict]:
+                t = time.perf_counter()
+                body = {**BODY, "seed": seed, **({"engine": engine} if engine else {})}
+                resp = client.post("/v1/analyses/response", json=body)
+                resp.raise_for_status()
+                return time.perf_counter() - t, resp.json()
+
+            runs = [analysis(100 + i) for i in range(20)]
+            times = sorted(t for t, _ in runs)
+            ess = min(r["diagnostics"].get("min_ess_bulk", float("nan")) for _, r in runs)
+            line("warm hierarchical analysis (MCMC) p50", statistics.median(times), "s", 0.300)
+            line("warm hierarchical analysis (MCMC) p90", times[int(0.9 * len(times)) - 1], "s")
+            line("  smallest bulk ESS over those runs", ess, "", 1000, better="higher")
+            qtimes = sorted(analysis(200 + i, "quadrature")[0] for i in range(20))
+            line("warm hierarchical analysis (quadrature) p50, HTTP", statistics.median(qtimes), "s", 0.020)
+
+            with cf.ThreadPoolExecutor(4) as pool:
+                futures = [pool.submit(analysis, 300 + i) for i in range(4)]
+                time.sleep(0.05)
+                health = []
+                while not all(f.done() for f in futures):
+                    t = time.perf_counter()
+                    client.get("/health").raise_for_status()
+                    health.append(time.perf_counter() - t)
+                    time.sleep(0.01)
+                [f.result() for f in futures]
+            line(f"/health while 4 analyses run (max of {len(health)})", max(health) if health else 0.0, "s", 0.050)
+
+            with cf.ThreadPoolExecutor(8) as pool:
+                results = list(pool.map(lambda s: analysis(400 + s), range(8)))
+            print(f"{'8 concurrent analyses succeeded':58s} {len(results):10d}     of 8")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

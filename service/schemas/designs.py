@@ -1,0 +1,214 @@
+"""Request and response models for operating characteristics, calibration and jobs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from service.schemas.common import ClosedProbability, ErrorRate, OpenProbability, ResultModel, Seed, StrictModel
+from service.schemas.response import DecisionRule, ResponseModelChoice
+from service.schemas.simon import SimonDesignFields
+from service.settings import get_settings
+
+MAX_LOOK = 500
+LookSize = Annotated[int, Field(ge=1, le=MAX_LOOK, description="cumulative evaluable patients (1–500)")]
+StratumName = Annotated[str, Field(min_length=1, max_length=100)]
+Method = Literal["auto", "exact", "simulation"]
+
+
+class StratumLooks(StrictModel):
+    name: StratumName = Field(examples=["NF1"])
+    looks: list[LookSize] = Field(
+        min_length=1, max_length=20, description="cumulative evaluable patients at each analysis; the last is the final",
+        examples=[[7, 14, 21]],
+    )
+
+    @field_validator("looks")
+    @classmethod
+    def _strictly_increasing(cls, looks: list[int]) -> list[int]:
+        for i in range(1, len(looks)):
+            if looks[i] <= looks[i - 1]:
+                raise ValueError(f"looks must be strictly increasing: look {i} ({looks[i]}) ≤ look {i - 1} ({looks[i - 1]})")
+        return looks
+
+
+class ScenarioSpec(StrictModel):
+    name: str = Field(min_length=1, max_length=200, examples=["global null"])
+    rates: dict[StratumName, ClosedProbability] = Field(
+        min_length=1, description="true response rate of every stratum", examples=[{"NF1": 0.15, "sporadic": 0.15}]
+    )
+
+
+def _check_n_trials(n_trials: int) -> int:
+    limit = get_settings().max_simulated_trials
+    if n_trials > limit:
+        raise ValueError(f"at most {limit:,} simulated trials per request (GONOGO_MAX_SIMULATED_TRIALS)")
+    return n_trials
+
+
+class _DesignFields(StrictModel):
+    p0: OpenProbability = Field(description="null (uninteresting) response rate", examples=[0.15])
+    p1: OpenProbability = Field(description="target response rate", examples=[0.35])
+    strata: list[StratumLooks] = Field(min_length=1, max_length=12)
+    model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, description="as in the response analysis")
+    decision: DecisionRule = Field(default_factory=DecisionRule, description="as in the response analysis")
+    method: Method = Field(
+        "auto",
+        description="exact enumeration of outcomes or simulation; auto: exact for independent/pooled (and Simon), "
+        "simulation for hierarchical/exnex. 'exact' works for any model while the joint outcomes are few",
+    )
+    n_trials: int = Field(10_000, ge=100, le=1_000_000, description="simulated trials per scenario")
+    seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
+    simon: SimonDesignFields | None = Field(None, description="a Simon design to show beside, in every stratum")
+
+    @field_validator("p1")
+    @classmethod
+    def _p1_above_p0(cls, p1: float, info: ValidationInfo) -> float:
+        p0 = info.data.get("p0")
+        if p0 is not None and p1 <= p0:
+            raise ValueError(f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
+        return p1
+
+    @field_validator("strata")
+    @classmethod
+    def _unique_names(cls, strata: list[StratumLooks]) -> list[StratumLooks]:
+        seen: dict[str, int] = {}
+        for i, s in enumerate(strata):
+            if s.name in seen:
+                raise ValueError(f"stratum names must be unique: strata/{i}/name repeats strata/{seen[s.name]}/name '{s.name}'")
+            seen[s.name] = i
+        return strata
+
+    @field_validator("n_trials")
+    @classmethod
+    def _within_limit(cls, n_trials: int) -> int:
+        return _check_n_trials(n_trials)
+
+
+class OperatingCharacteristicsRequest(_DesignFields):
+    """Operating characteristics of a Bayesian go/no-go design in each scenario."""
+
+    scenarios: list[ScenarioSpec] | None = Field(
+        None, min_length=1, max_length=50,
+        description="default: global null, global alternative, each stratum alone at p1",
+    )
+
+
+class CalibrationRequest(_DesignFields):
+    """Find the final threshold θ (and optionally futility_ppos) meeting a per-stratum type I error target."""
+
+    target_type_i_error: ErrorRate = Field(0.10, description="largest per-stratum P(go) under the global null")
+    thresholds: list[OpenProbability] | None = Field(
+        None, min_length=1, max_length=200,
+        description="candidate final thresholds θ; default 50 values from 0.50 to 0.995",
+    )
+    futility_ppos: list[Annotated[float, Field(ge=0, lt=1)]] | None = Field(
+        None, min_length=1, max_length=20,
+        description="candidate futility cut-offs searched with θ; default: keep decision.futility_ppos",
+    )
+    scenarios: list[ScenarioSpec] | None = Field(
+        None, min_length=1, max_length=50,
+        description="scenarios of the final operating characteristics table (default set when omitted)",
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Results
+
+
+class NPoint(ResultModel):
+    n: int
+    prob: float
+
+
+class SimonColumn(ResultModel):
+    prob_reject_null: float
+    pet: float
+    expected_n: float
+
+
+class StratumOC(ResultModel):
+    name: str
+    prob_go: float = Field(description="P(go): final go or early go (efficacy_ppos)")
+    prob_early_go: float
+    prob_stop_at_look: list[float] = Field(description="P(enrolment ends at each look); the last is reaching the final analysis")
+    prob_futility_at_look: list[float]
+    prob_early_go_at_look: list[float]
+    prob_early_stop: float
+    expected_n: float
+    n_distribution: list[NPoint]
+    mcse: dict = Field(description="Monte Carlo standard errors (0 for exact results)")
+    simon: SimonColumn | None = Field(None, description="exact OC of the given Simon design at this stratum's rate")
+    prob_go_global_null: float | None = Field(None, description="for a stratum at p0 beside active ones: P(go) under the global null")
+    type_i_inflation: float | None = Field(None, description="prob_go − prob_go_global_null: what borrowing adds")
+
+
+class ScenarioOC(ResultModel):
+    name: str
+    rates: dict[str, float]
+    prob_any_go: float = Field(description="family-wise: P(go in at least one stratum)")
+    mcse: dict
+    expected_total_n: float
+    strata: list[StratumOC]
+
+
+class BorrowingEntry(ResultModel):
+    scenario: str
+    stratum: str
+    prob_go: float
+    prob_go_global_null: float
+    inflation: float
+
+
+class OperatingCharacteristicsResult(ResultModel):
+    method: Literal["exact", "simulation"]
+    n_trials: int | None
+    seed: int | None
+    scenarios: list[ScenarioOC]
+    borrowing: list[BorrowingEntry] = Field(description="null strata beside active ones: go probability against the global null")
+    warnings: list[str]
+    provenance: dict
+
+
+class CalibrationCandidate(ResultModel):
+    final_threshold: float
+    futility_ppos: float
+    type_i_error: dict[str, float]
+    power: dict[str, float]
+    max_type_i_error: float
+    mean_power: float
+    expected_n_null: float
+    feasible: bool
+
+
+class CalibrationResult(ResultModel):
+    final_threshold: float
+    futility_ppos: float
+    target_type_i_error: float
+    decision: dict = Field(description="the decision rule with the calibrated thresholds")
+    candidates: list[CalibrationCandidate]
+    operating_characteristics: OperatingCharacteristicsResult
+    warnings: list[str]
+    provenance: dict
+
+
+class JobAccepted(ResultModel):
+    id: str
+    kind: str
+    state: str
+    progress: float
+    links: dict[str, str]
+
+
+class JobStatus(ResultModel):
+    id: str
+    kind: str
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    progress: float = Field(description="fraction done, 0–1")
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    backend: str
+    result: dict | None = Field(None, description="the endpoint's result once the job succeeded")
+    error: dict | None = None

@@ -1,0 +1,140 @@
+"""``gonogo simulate``: operating characteristics (or a calibration) from a JSON request, with a progress bar.
+
+The request is the body of ``POST /v1/designs/operating-characteristics`` (or, with ``--calibrate``,
+of ``/v1/designs/calibrate``), read from a file or stdin; the result JSON goes to stdout (or
+``--output``), the progress bar to stderr. Chunks run in this process (``--workers 1``), in a
+process pool, or on Dask when ``GONOGO_DASK_SCHEDULER`` is set. Exit status 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+BAR_WIDTH = 30
+
+
+class ProgressBar:
+    """``[#########.........]  42%  3.1 s`` on one line of ``stream``, redrawn at most 10 times a second."""
+
+    def __init__(self, stream: TextIO, label: str):
+        self.stream, self.label = stream, label
+        self.start = time.monotonic()
+        self._last_draw = -1.0
+        self._fraction = 0.0
+
+    def __call__(self, fraction: float) -> None:
+        self._fraction = max(self._fraction, min(fraction, 1.0))
+        now = time.monotonic()
+        if now - self._last_draw >= 0.1 or self._fraction >= 1.0:
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        self._last_draw = now
+        filled = int(round(BAR_WIDTH * self._fraction))
+        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {100 * self._fraction:5.1f}%  {now - self.start:6.1f} s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self._draw(time.monotonic())
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``simulate`` on the ``gonogo`` command line."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="operating characteristics of a Bayesian go/no-go design from a JSON request (progress on stderr)",
+        description=__doc__,
+    )
+    parser.add_argument("request", nargs="?", default="-", help="JSON request file ('-' or omitted: stdin)")
+    parser.add_argument("--calibrate", action="store_true", help="calibrate the final threshold instead")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default GONOGO_JOB_WORKERS; 1 = this process; ignored with Dask)")
+    parser.add_argument("--output", "-o", default=None, help="write the result JSON here instead of stdout")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _read(path: str) -> Any:
+    if path == "-":
+        return json.load(sys.stdin)
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _backend(workers: int | None):
+    from service import jobs
+    from service.settings import get_settings
+
+    settings = get_settings()
+    if settings.dask_scheduler:
+        return jobs.DaskBackend(settings.dask_scheduler)
+    workers = settings.job_workers if workers is None else workers
+    return jobs.InProcessBackend() if workers <= 1 else jobs.ProcessPoolBackend(workers)
+
+
+def _complain(message: str) -> int:
+    print(f"gonogo simulate: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the request; 0 on success, 2 on bad input."""
+    from pydantic import ValidationError
+
+    from designs import calibration
+    from designs import operating_characteristics as oc
+    from designs.errors import GonogoError
+    from service.routers import designs as routes
+    from service.schemas.designs import CalibrationRequest, OperatingCharacteristicsRequest
+
+    try:
+        payload = _read(args.request)
+    except (OSError, json.JSONDecodeError) as exc:
+        return _complain(f"cannot read the request: {exc}")
+    schema = CalibrationRequest if args.calibrate else OperatingCharacteristicsRequest
+    try:
+        body = schema.model_validate(payload)
+        design = routes.core_design(body)
+        seed = routes.request_seed(body)
+        scenarios = routes.core_scenarios(body)
+        simon = body.simon.model_dump() if body.simon is not None else None
+        if args.calibrate:
+            computation = calibration.calibration_plan(
+                design, target=body.target_type_i_error, thresholds=body.thresholds, futility_ppos=body.futility_ppos,
+                scenarios=scenarios, method=body.method, n_trials=body.n_trials, seed=seed, simon=simon,
+            )
+            finish = routes.CalibrationFinish(body.model_dump(mode="json"), design, seed)
+        else:
+            computation = oc.plan(design, scenarios, method=body.method, n_trials=body.n_trials, seed=seed, simon=simon)
+            finish = routes.OCFinish(body.model_dump(mode="json"), design, seed)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'/'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+        return _complain(problems)
+    except GonogoError as exc:
+        return _complain(str(exc))
+
+    backend = _backend(args.workers)
+    bar = None if args.quiet else ProgressBar(sys.stderr, "calibrating" if args.calibrate else "simulating")
+    try:
+        result = finish(backend.run(computation, bar if bar is not None else (lambda fraction: None)))
+    except GonogoError as exc:
+        return _complain(str(exc))
+    finally:
+        if bar is not None:
+            bar.close()
+        backend.close()
+    text = json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
