@@ -42,6 +42,11 @@ async def lifespan(app: FastAPI):
 
         threading.Thread(target=warm_up, name="gonogo-warm-up", daemon=True).start()
     yield
+    from service import jobs
+
+    manager = jobs.set_job_manager(None)
+    if manager is not None:
+        manager.close()
 
 
 def create_app() -> FastAPI:
