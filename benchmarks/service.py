@@ -76,10 +76,12 @@ def main() -> int:
 
             runs = [analysis(100 + i) for i in range(20)]
             times = sorted(t for t, _ in runs)
-            ess = min(r["diagnostics"].get("min_ess_bulk", float("nan")) for _, r in runs)
+            ess_p = min(r["diagnostics"]["quantities"]["p"]["min_ess_bulk"] for _, r in runs)
+            ess_all = min(r["diagnostics"]["min_ess_bulk"] for _, r in runs)
             line("warm hierarchical analysis (MCMC) p50", statistics.median(times), "s", 0.300)
             line("warm hierarchical analysis (MCMC) p90", times[int(0.9 * len(times)) - 1], "s")
-            line("  smallest bulk ESS over those runs", ess, "", 1000, better="higher")
+            line("  smallest bulk ESS of the response rates p_j", ess_p, "", 1000, better="higher")
+            line("  smallest bulk ESS of any parameter (μ, τ, z)", ess_all, "", 400, better="higher")
             qtimes = sorted(analysis(200 + i, "quadrature")[0] for i in range(20))
             line("warm hierarchical analysis (quadrature) p50, HTTP", statistics.median(qtimes), "s", 0.020)
 
