@@ -180,7 +180,7 @@ def calibration_plan(
             if not 0 <= f < 1:
                 raise InvalidInputError(f"futility_ppos/{i}", "a futility cut-off must lie in [0, 1)")
             if efficacy is not None and f >= efficacy:
-                raise InvalidInputError(f"futility_ppos/{i}", f"must be below decision.efficacy_ppos ({efficacy})")
+                raise InvalidInputError(f"futility_ppos/{i}", f"must be below decision/efficacy_ppos ({efficacy})")
         futility_values = sorted(set(float(f) for f in futility_ppos))
     candidates = [Candidate(t, f) for f in futility_values for t in thresholds]
 

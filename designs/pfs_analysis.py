@@ -8,17 +8,20 @@ benchmark −ln S_j(L) / −ln S₀(L) (= λ_j / λ₀ for exponential models), 
     quadrature    hierarchical-exponential: deterministic integration over (μ, τ) (designs.quadrature)
     mcmc          hierarchical kinds: PyMC + nutpie (designs.sampling), checked by R-hat, ESS, divergences
 
-Decision per stratum (first that applies), with p_B = P(S_j(L) > benchmark | data) and
-p_T = P(S_j(L) > target | data):
+Decision per stratum (first that applies; ``designs.decisions.explain_pfs``), with
+p_B = P(S_j(L) > benchmark | data) and p_T = P(S_j(L) > target | data):
 
-    final-go           every patient of the stratum is evaluable at L (progressed or died, or followed
-                       for at least L months) and p_B > final_threshold (default 0.95)      → "go"
-    futility           p_B < futility_prob_above_benchmark (default 0.10)                  → "no-go"
-    early-efficacy     p_T > efficacy_prob_above_target (off by default)                   → "go"
-    continue           otherwise                                                            → "continue"
+    final_success        every patient of the stratum is evaluable at L (progressed or died, or
+                         followed for at least L months) and p_B > final_threshold (0.95)  → "go"
+    futility_posterior   p_B < futility_prob_above_benchmark (default 0.10)                → "no-go"
+    efficacy_posterior   p_T > efficacy_prob_above_target (off by default)                 → "go"
+    continue             otherwise                                                          → "continue"
 
 With no planned sample size in the request, a stratum whose mature data fall short of the final
 threshold is told to continue (unless futility fires), not "no-go".
+
+Summaries of draws, probabilities with their Monte Carlo standard errors, the default seed and the
+``diagnostics`` block are ``designs.posterior_summary``'s, shared with the response analysis.
 """
 
 from __future__ import annotations
@@ -30,16 +33,17 @@ from typing import Any
 
 import numpy as np
 
+from designs import posterior_summary as summary
 from designs import survival
+from designs.decisions import PFSDecisionRule, explain_pfs
 from designs.errors import FieldProblem, InvalidInputError
 from designs.kaplan_meier import kaplan_meier
-from designs.provenance import input_hash, provenance
+from designs.provenance import provenance
 from designs.survival import Benchmark, GammaHazardPosterior, GammaHazardPrior, HierarchicalHazardPrior, PFSModel
 
 MAX_PATIENTS = 2000
 MAX_STRATA = 12
-CI_LEVEL = 0.95
-_Q_LOW, _Q_HIGH = (1 - CI_LEVEL) / 2, (1 + CI_LEVEL) / 2
+_Q_LOW, _Q_HIGH = summary.QUANTILE_LOW, summary.QUANTILE_HIGH
 FEW_EVENTS = 3
 """A stratum with fewer events than this is flagged: its posterior leans on the prior and other strata."""
 
@@ -52,15 +56,6 @@ class PatientRecord:
     stratum: str
     time_months: float
     event: bool
-
-
-@dataclass(frozen=True)
-class PFSDecisionRule:
-    """Thresholds of the per-stratum decision (see the module docstring)."""
-
-    final_threshold: float = 0.95
-    futility_prob_above_benchmark: float | None = 0.10
-    efficacy_prob_above_target: float | None = None
 
 
 @dataclass(frozen=True)
@@ -120,11 +115,7 @@ def validate(request: PFSAnalysisInput) -> list[StratumData]:
                 f"target = {request.target_landmark_pfs})",
             )
         )
-    rule = request.decision
-    for name in ("final_threshold", "futility_prob_above_benchmark", "efficacy_prob_above_target"):
-        value = getattr(rule, name)
-        if (value is not None or name == "final_threshold") and not _open_probability(value):
-            problems.append(FieldProblem(f"decision/{name}", f"must lie strictly between 0 and 1 (got {value})"))
+    problems.extend(request.decision.problems())
 
     patients = list(request.patients)
     if not 1 <= len(patients) <= MAX_PATIENTS:
@@ -205,15 +196,6 @@ class _Summaries:
     sampler: dict[str, Any] | None = None
 
 
-def _finite(value: float) -> float | None:
-    """JSON has no infinity: an unbounded summary (e.g. median PFS when S(L) = 1) is null."""
-    return float(value) if math.isfinite(value) else None
-
-
-def _interval(low: float, high: float) -> list[float | None]:
-    return [_finite(low), _finite(high)]
-
-
 def _from_landmark_quantiles(
     median: np.ndarray, low: np.ndarray, high: np.ndarray, benchmark: Benchmark
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -226,11 +208,11 @@ def _from_landmark_quantiles(
         to_median = lambda s: L * survival.LN2 / -np.log(s)  # noqa: E731
         to_ratio = lambda s: survival.hazard_ratio_to_benchmark(s, benchmark)  # noqa: E731
         medians = [
-            {"median": _finite(m), "ci95": _interval(lo, hi)}
+            {"median": summary.finite_or_none(m), "ci95": summary.interval(lo, hi)}
             for m, lo, hi in zip(to_median(median), to_median(low), to_median(high))
         ]
         ratios = [
-            {"median": _finite(m), "ci95": _interval(lo, hi)}
+            {"median": summary.finite_or_none(m), "ci95": summary.interval(lo, hi)}
             for m, lo, hi in zip(to_ratio(median), to_ratio(high), to_ratio(low))
         ]
     return medians, ratios
@@ -244,7 +226,7 @@ def _closed_form(
     L = benchmark.landmark_months
     median, low, high = (post.landmark_quantile(q, L) for q in (0.5, _Q_LOW, _Q_HIGH))
     landmark = [
-        {"mean": float(m), "median": float(q), "ci95": _interval(lo, hi)}
+        {"mean": float(m), "median": float(q), "ci95": summary.interval(lo, hi)}
         for m, q, lo, hi in zip(post.landmark_mean(L), median, low, high)
     ]
     medians, ratios = _from_landmark_quantiles(median, low, high, benchmark)
@@ -252,7 +234,10 @@ def _closed_form(
         landmark, medians, ratios,
         post.prob_landmark_above(benchmark.landmark_pfs, L), post.prob_landmark_above(target.landmark_pfs, L),
         None, None, None,
-        {"engine": "closed-form", "exact": True, "deterministic": True, "converged": True},
+        summary.closed_form_diagnostics(
+            "exact: conjugate Gamma posterior of the exponential hazards; S(L) = exp(−λL) quantiles and tail "
+            "probabilities from the Gamma distribution of λ"
+        ),
     )
 
 
@@ -278,7 +263,7 @@ def _quadrature(
     tau = {"mean": post.tau.mean, "median": post.tau.median, "ci95": list(post.tau.ci95)}
     return _Summaries(
         landmark, medians, ratios, prob(benchmark.landmark_pfs), prob(target.landmark_pfs), None, None, tau,
-        {"engine": "quadrature", "exact": False, "deterministic": True, "converged": True, **post.diagnostics},
+        summary.quadrature_diagnostics(post),
     )
 
 
@@ -299,20 +284,11 @@ def landmark_transform(landmark_months: float) -> Any:
     return quadrature.Transform(f"S({L:g}) = exp(−{L:g}·e^θ)", forward, inverse, increasing=False)
 
 
-def _draw_summary(values: np.ndarray, *, mean: bool) -> list[dict[str, Any]]:
-    """Median and 95% equal-tailed interval (and mean) of draws (S, J), per stratum."""
-    q = np.quantile(values, [0.5, _Q_LOW, _Q_HIGH], axis=0)
-    rows = [{"median": _finite(m), "ci95": _interval(lo, hi)} for m, lo, hi in q.T]
-    if mean:
-        rows = [{"mean": float(m), **row} for row, m in zip(rows, values.mean(axis=0))]
-    return rows
-
-
 def _mcmc(
     request: PFSAnalysisInput, strata: list[StratumData], seed: int, benchmark: Benchmark, target: Benchmark
 ) -> _Summaries:
     """Hierarchical kinds by NUTS: summaries of draws; probabilities with their MCSE."""
-    from designs import diagnostics, sampling
+    from designs import sampling
 
     model = request.model
     data = sampling.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
@@ -320,19 +296,12 @@ def _mcmc(
     draws = sampling.sample_pfs(model.kind, data, model.prior_as_applied(), settings, seed)
     landmark = draws.survival(benchmark.landmark_months)
     ratio = survival.hazard_ratio_to_benchmark(landmark, benchmark)
-
-    def prob_above(rate: float) -> tuple[np.ndarray, np.ndarray]:
-        indicator = (landmark > rate).astype(float)
-        return indicator.mean(axis=0), np.atleast_1d(diagnostics.mcse_of_probability(draws.by_chain(indicator)))
-
-    p_benchmark, mcse_benchmark = prob_above(benchmark.landmark_pfs)
-    p_target, mcse_target = prob_above(target.landmark_pfs)
-    tau_low, tau_median, tau_high = np.quantile(draws.tau, [_Q_LOW, 0.5, _Q_HIGH])
-    tau = {"mean": float(draws.tau.mean()), "median": float(tau_median), "ci95": _interval(tau_low, tau_high)}
+    p_benchmark, mcse_benchmark = summary.probability_above(landmark, benchmark.landmark_pfs, draws.chains)
+    p_target, mcse_target = summary.probability_above(landmark, target.landmark_pfs, draws.chains)
     return _Summaries(
-        _draw_summary(landmark, mean=True), _draw_summary(draws.median_survival(), mean=False),
-        _draw_summary(ratio, mean=False), p_benchmark, p_target, mcse_benchmark, mcse_target, tau,
-        {"engine": "mcmc", "exact": False, "deterministic": False, **draws.diagnostics}, draws.sampler,
+        summary.summarise_draws(landmark), summary.summarise_draws(draws.median_survival(), with_mean=False),
+        summary.summarise_draws(ratio, with_mean=False), p_benchmark, p_target, mcse_benchmark, mcse_target,
+        summary.summarise_scalar_draws(draws.tau, draws.chains), summary.mcmc_diagnostics(draws.diagnostics), draws.sampler,
     )
 
 
@@ -363,28 +332,10 @@ def decide(
     landmark: float,
 ) -> tuple[str, dict[str, str]]:
     """The stratum's decision and the criterion that fired: ("go" | "no-go" | "continue", {id, text})."""
-    s = f"S({landmark:g})"
-    p_b = f"P({s} > {benchmark:g}) = {prob_above_benchmark:.3f}"
-    p_t = f"P({s} > {target:g}) = {prob_above_target:.3f}"
-    if all_evaluable and prob_above_benchmark > rule.final_threshold:
-        text = f"every patient is evaluable at {landmark:g} months and {p_b} > {rule.final_threshold:g}"
-        return "go", {"id": "final-go", "text": text}
-    futility = rule.futility_prob_above_benchmark
-    if futility is not None and prob_above_benchmark < futility:
-        return "no-go", {"id": "futility", "text": f"{p_b} < {futility:g}"}
-    efficacy = rule.efficacy_prob_above_target
-    if efficacy is not None and prob_above_target > efficacy:
-        return "go", {"id": "early-efficacy", "text": f"{p_t} > {efficacy:g}"}
-    reasons = []
-    if futility is not None:
-        reasons.append(f"{p_b} ≥ {futility:g} (futility)")
-    if efficacy is not None:
-        reasons.append(f"{p_t} ≤ {efficacy:g} (early efficacy)")
-    if all_evaluable:
-        reasons.append(f"{p_b} ≤ {rule.final_threshold:g} (final)")
-    else:
-        reasons.append(f"not every patient is evaluable at {landmark:g} months (final)")
-    return "continue", {"id": "continue", "text": "no rule fired: " + "; ".join(reasons)}
+    decision = explain_pfs(
+        rule, prob_above_benchmark, prob_above_target, all_evaluable, benchmark=benchmark, target=target, landmark=landmark
+    )
+    return decision.decision, decision.criterion_dict()
 
 
 # --- the analysis ------------------------------------------------------------------------------
@@ -405,11 +356,6 @@ def _canonical_payload(request: PFSAnalysisInput) -> dict[str, Any]:
     }
 
 
-def seed_from_payload(payload: Any) -> int:
-    """The default seed: the first 32 bits of the request's SHA-256."""
-    return int(input_hash(payload)[:8], 16)
-
-
 def _mcse(values: np.ndarray | None, j: int) -> float | None:
     return None if values is None else float(values[j])
 
@@ -427,7 +373,7 @@ def analyse_pfs(request: PFSAnalysisInput, *, payload: Mapping[str, Any] | None 
     """
     strata = validate(request)
     payload = dict(payload) if payload is not None else _canonical_payload(request)
-    seed = request.seed if request.seed is not None else seed_from_payload(payload)
+    seed = summary.resolve_seed(request.seed, payload)
     L = float(request.landmark_months)
     benchmark = Benchmark(L, float(request.benchmark_landmark_pfs))
     target = Benchmark(L, float(request.target_landmark_pfs))
@@ -491,10 +437,7 @@ def analyse_pfs(request: PFSAnalysisInput, *, payload: Mapping[str, Any] | None 
         results.append(row)
 
     diagnostics = posterior.diagnostics
-    if not diagnostics.get("converged", True):
-        warnings.append(
-            "MCMC did not pass its convergence checks: " + "; ".join(diagnostics.get("failed_checks", []))
-        )
+    warnings.extend(summary.diagnostics_warnings(diagnostics))
     sampler = posterior.sampler
     at_zero = sum((sampler or {}).get("n_events_at_time_zero", []))
     if at_zero:

@@ -90,9 +90,9 @@ class ResponseModelSpec:
     def __post_init__(self) -> None:
         expected = _PRIOR_CLASS.get(self.kind)
         if expected is None:
-            raise InvalidInputError("model.kind", f"must be one of {', '.join(KINDS)}")
+            raise InvalidInputError("model/kind", f"must be one of {', '.join(KINDS)}")
         if not isinstance(self.prior, expected):
-            raise InvalidInputError("model.prior", f"kind '{self.kind}' takes a {expected.__name__}")
+            raise InvalidInputError("model/prior", f"kind '{self.kind}' takes a {expected.__name__}")
 
     @property
     def closed_form(self) -> bool:
@@ -126,30 +126,30 @@ def default_prior(kind: str, p0: float) -> Prior:
         return ExnexPrior(mu_mean=logit(p0), nex_mean=logit(p0))
     if kind in CLOSED_FORM_KINDS:
         return BetaPrior(a=p0, b=1.0 - p0)
-    raise InvalidInputError("model.kind", f"must be one of {', '.join(KINDS)}")
+    raise InvalidInputError("model/kind", f"must be one of {', '.join(KINDS)}")
 
 
 def resolve(kind: str, prior: Mapping[str, Any] | None, p0: float) -> ResponseModelSpec:
     """The spec of ``kind`` with the given prior fields and bhmbasket's defaults for the others.
 
-    Raises ``InvalidInputError`` naming every bad field (``model.prior.mu_sd`` ...): unknown fields,
+    Raises ``InvalidInputError`` naming every bad field (``model/prior/mu_sd`` ...): unknown fields,
     non-finite numbers, sd/scale/a/b ≤ 0, weight_exchangeable outside [0, 1].
     """
     if kind not in KINDS:
-        raise InvalidInputError("model.kind", f"must be one of {', '.join(KINDS)}")
+        raise InvalidInputError("model/kind", f"must be one of {', '.join(KINDS)}")
     defaults = default_prior(kind, p0)
     given = dict(prior or {})
     names = [f.name for f in fields(defaults)]
     problems: list[FieldProblem] = []
     for name in sorted(set(given) - set(names)):
-        problems.append(FieldProblem(f"model.prior.{name}", f"not a field of the {kind} prior ({', '.join(names)})"))
+        problems.append(FieldProblem(f"model/prior/{name}", f"not a field of the {kind} prior ({', '.join(names)})"))
     values: dict[str, float] = {}
     for name in names:
         value = given.get(name)
         if value is None:
             values[name] = getattr(defaults, name)
             continue
-        where = f"model.prior.{name}"
+        where = f"model/prior/{name}"
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             problems.append(FieldProblem(where, "must be a finite number"))
         elif name in _POSITIVE and value <= 0:

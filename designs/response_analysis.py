@@ -15,27 +15,28 @@ is used and a warning says so.
 
 Summaries of draws: mean, median, the 95% equal-tailed interval (quantiles 0.025 and 0.975, stated
 explicitly), probabilities as indicator means with their Monte Carlo standard errors
-(√(p̂(1 − p̂)/ESS) from ``designs.diagnostics``).
+(√(p̂(1 − p̂)/ESS) from ``designs.diagnostics``); these, the default seed and the diagnostics block
+are ``designs.posterior_summary``'s, shared with the PFS analysis.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from designs import beta_binomial, decisions, predictive, priors
+from designs import posterior_summary as summary
 from designs.errors import FieldProblem, InvalidInputError
-from designs.provenance import input_hash, provenance
+from designs.posterior_summary import CI_PROB
+from designs.provenance import provenance
 from designs.quadrature import BinomialLikelihood, NormalHierarchy
 
 MAX_STRATA = 12
 ENGINES = ("mcmc", "quadrature")
 SMALL_STRATUM = 3
 """Below this many evaluable patients a stratum's posterior is mostly prior (and borrowing)."""
-CI_PROB = 0.95
 
 
 def _is_int(value: Any) -> bool:
@@ -87,7 +88,7 @@ def _check_simon(simon: Mapping[str, Any]) -> tuple[int, int, int, int]:
     for key in ("r1", "n1", "r", "n"):
         value = _field(simon, key)
         if not _is_int(value) or value < 0:
-            problems.append(FieldProblem(f"simon.{key}", "must be an integer ≥ 0"))
+            problems.append(FieldProblem(f"simon/{key}", "must be an integer ≥ 0"))
         values[key] = value
     if not problems:
         r1, n1, r, n = (int(values[k]) for k in ("r1", "n1", "r", "n"))
@@ -264,11 +265,7 @@ def analyse_response(
             "engine": engine,
             "mcmc": None if mcmc is None else _plain(mcmc),
         }
-    if seed is None:
-        seed = int(input_hash(payload)[:8], 16)
-    elif not _is_int(seed) or seed < 0:
-        raise InvalidInputError("seed", "must be an integer ≥ 0")
-    seed = int(seed)
+    seed = summary.resolve_seed(seed, payload)
 
     y = np.array([s["responders"] for s in clean])
     n = np.array([s["n"] for s in clean])
@@ -299,6 +296,7 @@ def analyse_response(
                 warnings.append("mcmc settings ignored: the quadrature engine was used.")
             fit = _quadrature(spec, y, n, n_planned, p0, p1, rule, seed)
     warnings.extend(fit.pop("warnings"))
+    warnings.extend(summary.diagnostics_warnings(fit["diagnostics"]))
 
     out_strata = []
     for j, s in enumerate(clean):
@@ -398,10 +396,9 @@ def _closed_form(spec, y, n, n_planned, p0, p1, rule) -> dict[str, Any]:
         "tau": None,
         "prob_exchangeable": None,
         "predictive": {"method": method},
-        "diagnostics": {
-            "method": "closed_form",
-            "accuracy": "exact: conjugate Beta posterior; quantiles and tail probabilities from scipy.stats.beta",
-        },
+        "diagnostics": summary.closed_form_diagnostics(
+            "exact: conjugate Beta posterior; quantiles and tail probabilities from scipy.stats.beta"
+        ),
         "warnings": [],
     }
 
@@ -433,55 +430,31 @@ def _quadrature(spec, y, n, n_planned, p0, p1, rule, seed) -> dict[str, Any]:
             f"Predictive probabilities by Monte Carlo over future outcomes (max MCSE {pp.monte_carlo_se.max():.4f}): "
             "too many future outcome tuples to enumerate."
         )
-    check = post.diagnostics["self_check"]
-    if check["normalising_constant_relative_discrepancy"] > 1e-6 or check["mass_within_8_nodes_of_grid_edges"] > 1e-6:
-        warnings.append(
-            "The quadrature's self-check is outside its tolerance (extreme conflict between strata or data far "
-            f"from the prior): {check}. Cross-check with engine 'mcmc'."
-        )
     return {
         "strata": rows,
         "tau": {"mean": post.tau.mean, "median": post.tau.median, "ci95": [post.tau.ci95[0], post.tau.ci95[1]]},
         "prob_exchangeable": None if not hierarchy.exnex else [s.prob_exchangeable for s in post.strata],
-        "predictive": {"method": pp.method, **_jsonable(pp.details)},
-        "diagnostics": {
-            "method": "quadrature",
-            "accuracy": (
-                "deterministic quadrature over (μ, τ) with band-limited θ integrals; reported probabilities "
-                "agree with brute-force integration to < 1e-6 (target 1e-4)"
-            ),
-            "grid": post.diagnostics["grid"],
-            "self_check": check,
-            "log_marginal_likelihood": post.log_marginal_likelihood,
-        },
+        "predictive": {"method": pp.method, **summary.jsonable(pp.details)},
+        "diagnostics": summary.quadrature_diagnostics(post),
         "warnings": warnings,
     }
 
 
 def _mcmc(sampler, spec, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[str, Any]:
-    from designs import diagnostics as mcmc_diagnostics
-
     draws = sampler(spec.kind, [int(v) for v in y], [int(v) for v in n], spec.prior.as_dict(), settings, seed)
     chains = int(getattr(draws, "chains", 1))
     p = np.asarray(draws.p, dtype=float)
-
-    def by_chain(values: np.ndarray) -> np.ndarray:
-        values = np.asarray(values, dtype=float)
-        return values.reshape(chains, values.shape[0] // chains, *values.shape[1:])
-
     hierarchy = NormalHierarchy.from_prior(spec.prior)
 
     def fallback() -> predictive.PredictiveResult:
         return predictive.predictive_probability_hierarchical(hierarchy, y, n, n_planned, p0, rule.final_threshold, seed=seed)
 
     pp = predictive.pp_by_reweighting(p, n_planned - n, p0=p0, final_threshold=rule.final_threshold, fallback=fallback, seed=seed)
-    lower, median, upper = np.quantile(p, [(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2], axis=0, method="linear")
-    above0, above1 = (p > p0).astype(float), (p > p1).astype(float)
-    mcse0 = np.atleast_1d(mcmc_diagnostics.mcse_of_probability(by_chain(above0)))
-    mcse1 = np.atleast_1d(mcmc_diagnostics.mcse_of_probability(by_chain(above1)))
-    mcse_mean = np.atleast_1d(mcmc_diagnostics.mcse_of_mean(by_chain(p)))
+    prob0, mcse0 = summary.probability_above(p, p0, chains)
+    prob1, mcse1 = summary.probability_above(p, p1, chains)
+    mcse_mean = summary.mcse_of_mean(p, chains)
     rows = []
-    for j in range(p.shape[1]):
+    for j, post in enumerate(summary.summarise_draws(p)):
         mc = {
             "posterior_mean": float(mcse_mean[j]),
             "prob_above_p0": float(mcse0[j]),
@@ -491,59 +464,26 @@ def _mcmc(sampler, spec, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[
         mc["predictive_probability_of_success"] = 0.0 if pp.monte_carlo_se is None else float(pp.monte_carlo_se[j])
         rows.append(
             {
-                "posterior_mean": float(p[:, j].mean()),
-                "posterior_median": float(median[j]),
-                "ci95": [float(lower[j]), float(upper[j])],
-                "prob_above_p0": float(above0[:, j].mean()),
-                "prob_above_p1": float(above1[:, j].mean()),
+                "posterior_mean": post["mean"],
+                "posterior_median": post["median"],
+                "ci95": post["ci95"],
+                "prob_above_p0": float(prob0[j]),
+                "prob_above_p1": float(prob1[j]),
                 "predictive_probability_of_success": float(pp.probability[j]),
                 "monte_carlo_se": mc,
             }
         )
-    tau = np.asarray(draws.tau, dtype=float)
-    t_lo, t_med, t_hi = np.quantile(tau, [(1 - CI_PROB) / 2, 0.5, (1 + CI_PROB) / 2], method="linear")
     prob_exch = None
     if draws.prob_exchangeable is not None:
         prob_exch = [float(v) for v in np.asarray(draws.prob_exchangeable, dtype=float).mean(axis=0)]
-    diag = dict(draws.diagnostics) if isinstance(draws.diagnostics, Mapping) else {"report": draws.diagnostics}
     warnings = []
-    if diag.get("converged") is False:
-        warnings.append("MCMC did not pass its convergence checks (see diagnostics): treat the numbers with caution.")
     if "fallback" in pp.method:
         warnings.append("Predictive probabilities: " + pp.method)
     return {
         "strata": rows,
-        "tau": {
-            "mean": float(tau.mean()),
-            "median": float(t_med),
-            "ci95": [float(t_lo), float(t_hi)],
-            "monte_carlo_se_mean": float(mcmc_diagnostics.mcse_of_mean(by_chain(tau))),
-        },
+        "tau": summary.summarise_scalar_draws(draws.tau, chains),
         "prob_exchangeable": prob_exch,
-        "predictive": {"method": pp.method, **_jsonable(pp.details)},
-        "diagnostics": {
-            "method": "mcmc",
-            "accuracy": "Monte Carlo: probabilities carry their Monte Carlo standard errors (monte_carlo_se)",
-            "interval": "95% equal-tailed (quantiles 0.025 and 0.975 of the draws)",
-            **_jsonable(diag),
-        },
+        "predictive": {"method": pp.method, **summary.jsonable(pp.details)},
+        "diagnostics": summary.mcmc_diagnostics(draws.diagnostics),
         "warnings": warnings,
     }
-
-
-def _jsonable(value: Any) -> Any:
-    """numpy scalars/arrays to plain Python, recursively; non-finite floats to None."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating | float):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    return value

@@ -114,7 +114,7 @@ class SamplerSettings:
 
         def check_int(name: str, value: Any, low: int, high: int) -> None:
             if not _is_int(value) or not low <= value <= high:
-                problems.append(FieldProblem(f"mcmc.{name}", f"must be an integer in [{low}, {high}]"))
+                problems.append(FieldProblem(f"mcmc/{name}", f"must be an integer in [{low}, {high}]"))
 
         check_int("draws", self.draws, 10, MAX_DRAWS)
         check_int("tune", self.tune, 10, MAX_DRAWS)
@@ -125,7 +125,7 @@ class SamplerSettings:
         ta = self.target_accept
         if isinstance(ta, bool) or not isinstance(ta, int | float) or not 0.95 <= ta < 1.0:
             problems.append(
-                FieldProblem("mcmc.target_accept", "must lie in [0.95, 1) (small steps for hierarchical funnels)")
+                FieldProblem("mcmc/target_accept", "must lie in [0.95, 1) (small steps for hierarchical funnels)")
             )
         if problems:
             raise InvalidInputError(problems)
@@ -517,7 +517,7 @@ def warm_up(
     settings = SamplerSettings(draws=10, tune=10, chains=1, max_reruns=0)
     for kind in kinds:
         if kind not in ALL_KINDS:
-            raise InvalidInputError("model.kind", f"must be one of {', '.join(ALL_KINDS)}")
+            raise InvalidInputError("model/kind", f"must be one of {', '.join(ALL_KINDS)}")
         for J in strata_counts:
             for K in interval_counts if kind == "hierarchical-piecewise-exponential" else (None,):
                 start = time.perf_counter()
@@ -680,25 +680,25 @@ def _prior_values(
     problems: list[FieldProblem] = []
     unknown = sorted(set(prior) - set(keys))
     for name in unknown:
-        problems.append(FieldProblem(f"prior.{name}", f"not a parameter of the {kind} prior ({', '.join(keys)})"))
+        problems.append(FieldProblem(f"model/prior/{name}", f"not a parameter of the {kind} prior ({', '.join(keys)})"))
     values: dict[str, Any] = {}
     for name in keys:
         if name == "cut_points":
             cuts = prior.get(name, defaults.get(name))
-            problems.extend(_cut_point_problems(cuts, "prior.cut_points"))
+            problems.extend(_cut_point_problems(cuts, "model/prior/cut_points"))
             if not problems:
                 values[name] = tuple(float(c) for c in cuts)
             continue
         if name not in prior and name not in defaults:
-            problems.append(FieldProblem(f"prior.{name}", "required"))
+            problems.append(FieldProblem(f"model/prior/{name}", "required"))
             continue
         value = prior.get(name, defaults.get(name))
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            problems.append(FieldProblem(f"prior.{name}", "must be a finite number"))
+            problems.append(FieldProblem(f"model/prior/{name}", "must be a finite number"))
         elif name in _POSITIVE_PRIOR_KEYS and value <= 0:
-            problems.append(FieldProblem(f"prior.{name}", "must be > 0"))
+            problems.append(FieldProblem(f"model/prior/{name}", "must be > 0"))
         elif name == "weight_exchangeable" and not 0 < value < 1:
-            problems.append(FieldProblem(f"prior.{name}", "must lie in (0, 1); use kind 'hierarchical' for w = 1"))
+            problems.append(FieldProblem(f"model/prior/{name}", "must lie in (0, 1); use kind 'hierarchical' for w = 1"))
         else:
             values[name] = float(value)
     if problems:
@@ -741,7 +741,7 @@ def sample_response(
     Generator seeded from ``seed``).
     """
     if kind not in RESPONSE_KINDS:
-        raise InvalidInputError("model.kind", f"must be one of {', '.join(RESPONSE_KINDS)}")
+        raise InvalidInputError("model/kind", f"must be one of {', '.join(RESPONSE_KINDS)}")
     y, n_arr = _check_response_data(responders, n)
     values = _prior_values(kind, prior, RESPONSE_PRIOR_KEYS[kind], {})
     _check_seed(seed)
@@ -796,7 +796,7 @@ def sample_pfs(
     the default (0, 2, 4, 6, 12) months; a model is compiled per number of intervals.
     """
     if kind not in PFS_KINDS:
-        raise InvalidInputError("model.kind", f"must be one of {', '.join(PFS_KINDS)}")
+        raise InvalidInputError("model/kind", f"must be one of {', '.join(PFS_KINDS)}")
     if not isinstance(data, PFSData):
         raise InvalidInputError("data", "must be a PFSData")
     defaults = survival.default_prior(kind).as_mapping()

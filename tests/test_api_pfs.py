@@ -74,7 +74,7 @@ def test_hierarchical_exponential_by_quadrature(client):
     response = client.post(URL, json=body(model={"kind": "hierarchical-exponential", "prior": {"mu_sd": 2.0}}, engine="quadrature"))
     assert response.status_code == 200, response.text
     result = response.json()
-    assert result["diagnostics"]["engine"] == "quadrature"
+    assert result["diagnostics"]["method"] == "quadrature"
     assert result["provenance"]["model"]["prior"]["mu_sd"] == 2.0
     assert result["between_stratum_spread"]["parameter"] == "tau"
 
@@ -157,6 +157,6 @@ def test_hierarchical_exponential_by_mcmc(client):
     )
     assert response.status_code == 200, response.text
     result = response.json()
-    assert result["diagnostics"]["engine"] == "mcmc"
+    assert result["diagnostics"]["method"] == "mcmc"
     assert result["provenance"]["seed"] == 5 and result["provenance"]["sampler"]["chains"] == 2
     assert all(s["mcse"]["prob_landmark_above_benchmark"] is not None for s in result["strata"])

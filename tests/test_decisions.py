@@ -76,14 +76,14 @@ def test_codes_are_those_of_the_operating_characteristics_engine():
 @pytest.mark.parametrize(
     ("values", "field"),
     [
-        ({"final_threshold": 1.0}, "decision.final_threshold"),
-        ({"final_threshold": 0.0}, "decision.final_threshold"),
-        ({"futility_ppos": -0.1}, "decision.futility_ppos"),
-        ({"efficacy_ppos": 0.0}, "decision.efficacy_ppos"),
-        ({"futility_ppos": 0.5, "efficacy_ppos": 0.4}, "decision.efficacy_ppos"),
-        ({"futility_prob_above_p0": 1.2}, "decision.futility_prob_above_p0"),
-        ({"final_threshold": True}, "decision.final_threshold"),
-        ({"surprise": 1}, "decision.surprise"),
+        ({"final_threshold": 1.0}, "decision/final_threshold"),
+        ({"final_threshold": 0.0}, "decision/final_threshold"),
+        ({"futility_ppos": -0.1}, "decision/futility_ppos"),
+        ({"efficacy_ppos": 0.0}, "decision/efficacy_ppos"),
+        ({"futility_ppos": 0.5, "efficacy_ppos": 0.4}, "decision/efficacy_ppos"),
+        ({"futility_prob_above_p0": 1.2}, "decision/futility_prob_above_p0"),
+        ({"final_threshold": True}, "decision/final_threshold"),
+        ({"surprise": 1}, "decision/surprise"),
     ],
 )
 def test_validation_names_the_field(values, field):
@@ -95,3 +95,23 @@ def test_validation_names_the_field(values, field):
 def test_as_dict_round_trips():
     rule = d.DecisionRule(final_threshold=0.9, futility_ppos=0.1, efficacy_ppos=None, futility_prob_above_p0=0.2)
     assert d.DecisionRule.from_mapping(rule.as_dict()) == rule
+
+
+def test_pfs_rule_vectorised_agrees_with_explain_and_shares_the_criteria():
+    """The PFS rule uses the same codes, criteria and {id, text} shape as the response rule."""
+    rule = d.PFSDecisionRule(efficacy_prob_above_target=0.8)
+    p_b = np.array([0.97, 0.97, 0.05, 0.99, 0.50])
+    p_t = np.array([0.50, 0.50, 0.00, 0.85, 0.50])
+    mature = np.array([True, False, True, False, True])
+    codes, criteria = d.decide_pfs(rule, p_b, p_t, mature)
+    expected = ["final_success", "continue", "futility_posterior", "efficacy_posterior", "continue"]
+    assert [d.CRITERIA[c] for c in criteria] == expected
+    assert [d.DECISION_OF_CODE[c] for c in codes] == ["go", "continue", "no-go", "go", "continue"]
+    for i in range(len(p_b)):
+        one = d.explain_pfs(rule, p_b[i], p_t[i], mature[i], benchmark=0.15, target=0.35, landmark=4.0)
+        assert (one.code, one.criterion) == (codes[i], expected[i])
+        assert set(one.criterion_dict()) == {"id", "text"}
+    assert [p.field for p in d.PFSDecisionRule(final_threshold=1.0, futility_prob_above_benchmark=0.0).problems()] == [
+        "decision/final_threshold",
+        "decision/futility_prob_above_benchmark",
+    ]

@@ -147,7 +147,7 @@ def _decide(p_b, p_t, evaluable, rule=RULE):
 def test_final_go_needs_every_patient_evaluable_at_the_landmark():
     assert _decide(0.97, 0.5, True) == (
         "go",
-        {"id": "final-go", "text": "every patient is evaluable at 4 months and P(S(4) > 0.15) = 0.970 > 0.95"},
+        {"id": "final_success", "text": "every patient is evaluable at 4 months and P(S(4) > 0.15) = 0.970 > 0.95"},
     )
     decision, criterion = _decide(0.97, 0.5, False)
     assert (decision, criterion["id"]) == ("continue", "continue")
@@ -155,10 +155,10 @@ def test_final_go_needs_every_patient_evaluable_at_the_landmark():
 
 
 def test_futility_no_go_and_early_efficacy_go():
-    assert _decide(0.05, 0.0, False) == ("no-go", {"id": "futility", "text": "P(S(4) > 0.15) = 0.050 < 0.1"})
+    assert _decide(0.05, 0.0, False) == ("no-go", {"id": "futility_posterior", "text": "P(S(4) > 0.15) = 0.050 < 0.1"})
     assert _decide(0.05, 0.0, True)[0] == "no-go"
     early = PFSDecisionRule(efficacy_prob_above_target=0.8)
-    assert _decide(0.99, 0.85, False, early) == ("go", {"id": "early-efficacy", "text": "P(S(4) > 0.35) = 0.850 > 0.8"})
+    assert _decide(0.99, 0.85, False, early) == ("go", {"id": "efficacy_posterior", "text": "P(S(4) > 0.35) = 0.850 > 0.8"})
     assert _decide(0.99, 0.85, False)[0] == "continue"  # early efficacy is off by default
     assert _decide(0.05, 0.0, False, PFSDecisionRule(futility_prob_above_benchmark=None))[0] == "continue"
 
@@ -210,8 +210,8 @@ def test_mature_strong_stratum_gets_final_go_and_weak_one_no_go():
     result = analyse_pfs(request(patients_from(rows)))
     good, poor = result["strata"]
     assert good["evaluable_at_landmark"] == 16
-    assert (good["decision"], good["decision_criterion"]["id"]) == ("go", "final-go")
-    assert (poor["decision"], poor["decision_criterion"]["id"]) == ("no-go", "futility")
+    assert (good["decision"], good["decision_criterion"]["id"]) == ("go", "final_success")
+    assert (poor["decision"], poor["decision_criterion"]["id"]) == ("no-go", "futility_posterior")
 
 
 def test_warnings_for_extrapolation_and_few_events():
@@ -297,7 +297,7 @@ def test_quadrature_engine_in_the_analysis_matches_a_brute_force_double_integral
     assert result["strata"][0]["prob_landmark_above_benchmark"] == pytest.approx(num / den, abs=1e-4)
     spread = result["between_stratum_spread"]
     assert spread["parameter"] == "tau" and 0 < spread["ci95"][0] < spread["median"] < spread["ci95"][1]
-    assert result["diagnostics"]["engine"] == "quadrature"
+    assert result["diagnostics"]["method"] == "quadrature"
 
 
 # --- MCMC against quadrature (slow) -------------------------------------------------------------

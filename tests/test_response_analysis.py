@@ -64,13 +64,13 @@ def test_resolve_fills_defaults_and_echoes_as_applied():
 @pytest.mark.parametrize(
     ("kind", "prior", "field"),
     [
-        ("hierarchical", {"mu_sd": 0}, "model.prior.mu_sd"),
-        ("hierarchical", {"tau_scale": -1}, "model.prior.tau_scale"),
-        ("exnex", {"weight_exchangeable": 1.5}, "model.prior.weight_exchangeable"),
-        ("exnex", {"nex_sd": float("nan")}, "model.prior.nex_sd"),
-        ("independent", {"a": 0}, "model.prior.a"),
-        ("pooled", {"mu_sd": 1.0}, "model.prior.mu_sd"),
-        ("spline", {}, "model.kind"),
+        ("hierarchical", {"mu_sd": 0}, "model/prior/mu_sd"),
+        ("hierarchical", {"tau_scale": -1}, "model/prior/tau_scale"),
+        ("exnex", {"weight_exchangeable": 1.5}, "model/prior/weight_exchangeable"),
+        ("exnex", {"nex_sd": float("nan")}, "model/prior/nex_sd"),
+        ("independent", {"a": 0}, "model/prior/a"),
+        ("pooled", {"mu_sd": 1.0}, "model/prior/mu_sd"),
+        ("spline", {}, "model/kind"),
     ],
 )
 def test_resolve_names_bad_fields(kind, prior, field):
@@ -179,9 +179,10 @@ def test_small_strata_warn():
         ({"p1": 0.1}, "p1"),
         ({"p0": 1.2}, "p0"),
         ({"engine": "gibbs"}, "engine"),
-        ({"model": {"kind": "hierarchical", "prior": {"mu_sd": -2}}}, "model.prior.mu_sd"),
-        ({"decision_rule": {"futility_ppos": 0.9, "efficacy_ppos": 0.5}}, "decision.efficacy_ppos"),
+        ({"model": {"kind": "hierarchical", "prior": {"mu_sd": -2}}}, "model/prior/mu_sd"),
+        ({"decision_rule": {"futility_ppos": 0.9, "efficacy_ppos": 0.5}}, "decision/efficacy_ppos"),
         ({"simon": {"r1": 3, "n1": 2, "r": 5, "n": 20}}, "simon"),
+        ({"simon": {"r1": -1, "n1": 2, "r": 5, "n": 20}}, "simon/r1"),
     ],
 )
 def test_invalid_requests_name_the_field(change, field):

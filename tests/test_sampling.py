@@ -52,17 +52,17 @@ def _pfs_data(seed: int, n: int = 30, shape: float = 1.0, scale: float = 4.0) ->
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"draws": 0}, "mcmc.draws"),
-        ({"draws": 100_001}, "mcmc.draws"),
-        ({"draws": 1000.0}, "mcmc.draws"),
-        ({"draws": True}, "mcmc.draws"),
-        ({"tune": 5}, "mcmc.tune"),
-        ({"chains": 0}, "mcmc.chains"),
-        ({"chains": 9}, "mcmc.chains"),
-        ({"target_accept": 0.8}, "mcmc.target_accept"),
-        ({"target_accept": 1.0}, "mcmc.target_accept"),
-        ({"max_reruns": -1}, "mcmc.max_reruns"),
-        ({"cores": 0}, "mcmc.cores"),
+        ({"draws": 0}, "mcmc/draws"),
+        ({"draws": 100_001}, "mcmc/draws"),
+        ({"draws": 1000.0}, "mcmc/draws"),
+        ({"draws": True}, "mcmc/draws"),
+        ({"tune": 5}, "mcmc/tune"),
+        ({"chains": 0}, "mcmc/chains"),
+        ({"chains": 9}, "mcmc/chains"),
+        ({"target_accept": 0.8}, "mcmc/target_accept"),
+        ({"target_accept": 1.0}, "mcmc/target_accept"),
+        ({"max_reruns": -1}, "mcmc/max_reruns"),
+        ({"cores": 0}, "mcmc/cores"),
     ],
 )
 def test_sampler_settings_name_the_bad_field(kwargs, field):
@@ -80,19 +80,19 @@ def test_rerun_settings_double_draws_and_raise_target_accept():
 @pytest.mark.parametrize(
     ("kind", "responders", "n", "prior", "seed", "fields"),
     [
-        ("bayesian", [1, 2], [10, 10], RESPONSE_PRIOR, 1, {"model.kind"}),
+        ("bayesian", [1, 2], [10, 10], RESPONSE_PRIOR, 1, {"model/kind"}),
         ("hierarchical", [11, 2], [10, 10], RESPONSE_PRIOR, 1, {"strata/0/responders"}),
         ("hierarchical", [1, 2], [10, -1], RESPONSE_PRIOR, 1, {"strata/1/n"}),
         ("hierarchical", [1.5, 2], [10, 10], RESPONSE_PRIOR, 1, {"strata/0/responders"}),
         ("hierarchical", [1], [10, 10], RESPONSE_PRIOR, 1, {"strata"}),
         ("hierarchical", [], [], RESPONSE_PRIOR, 1, {"strata"}),
-        ("hierarchical", [1, 2], [10, 10], {"mu_mean": 0.0, "mu_sd": 0.0}, 1, {"prior.mu_sd", "prior.tau_scale"}),
-        ("hierarchical", [1, 2], [10, 10], RESPONSE_PRIOR | {"tau_sd": 1.0}, 1, {"prior.tau_sd"}),
-        ("hierarchical", [1, 2], [10, 10], RESPONSE_PRIOR | {"mu_mean": math.nan}, 1, {"prior.mu_mean"}),
-        ("exnex", [1, 2], [10, 10], EXNEX_PRIOR | {"weight_exchangeable": 1.0}, 1, {"prior.weight_exchangeable"}),
+        ("hierarchical", [1, 2], [10, 10], {"mu_mean": 0.0, "mu_sd": 0.0}, 1, {"model/prior/mu_sd", "model/prior/tau_scale"}),
+        ("hierarchical", [1, 2], [10, 10], RESPONSE_PRIOR | {"tau_sd": 1.0}, 1, {"model/prior/tau_sd"}),
+        ("hierarchical", [1, 2], [10, 10], RESPONSE_PRIOR | {"mu_mean": math.nan}, 1, {"model/prior/mu_mean"}),
+        ("exnex", [1, 2], [10, 10], EXNEX_PRIOR | {"weight_exchangeable": 1.0}, 1, {"model/prior/weight_exchangeable"}),
         (
             "exnex", [1, 2], [10, 10], RESPONSE_PRIOR, 1,
-            {"prior.weight_exchangeable", "prior.nex_mean", "prior.nex_sd"},
+            {"model/prior/weight_exchangeable", "model/prior/nex_mean", "model/prior/nex_sd"},
         ),
         ("hierarchical", [1, 2], [10, 10], RESPONSE_PRIOR, -1, {"seed"}),
     ],
@@ -133,13 +133,13 @@ def test_sample_pfs_rejects_bad_prior_and_kind():
     data = _pfs_data(0, n=5)
     with pytest.raises(InvalidInputError) as caught:
         sampling.sample_pfs("hierarchical-weibull", data, {"shape_log_sd": -1.0}, SMALL, 1)
-    assert _fields(caught.value) == {"prior.shape_log_sd"}
+    assert _fields(caught.value) == {"model/prior/shape_log_sd"}
     with pytest.raises(InvalidInputError) as caught:
         sampling.sample_pfs("hierarchical-piecewise-exponential", data, {"cut_points": [1.0, 0.5]}, SMALL, 1)
-    assert _fields(caught.value) == {"prior.cut_points"}
+    assert _fields(caught.value) == {"model/prior/cut_points"}
     with pytest.raises(InvalidInputError) as caught:
         sampling.sample_pfs("independent-exponential", data, {}, SMALL, 1)
-    assert _fields(caught.value) == {"model.kind"}
+    assert _fields(caught.value) == {"model/kind"}
 
 
 # --- model densities -----------------------------------------------------------------------
