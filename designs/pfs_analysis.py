@@ -427,7 +427,7 @@ def analyse_pfs(request: PFSAnalysisInput, *, payload: Mapping[str, Any] | None 
             },
             "prob_landmark_above_benchmark": float(posterior.prob_above_benchmark[j]),
             "prob_landmark_above_target": float(posterior.prob_above_target[j]),
-            "mcse": {
+            "monte_carlo_se": {
                 "prob_landmark_above_benchmark": _mcse(posterior.mcse_above_benchmark, j),
                 "prob_landmark_above_target": _mcse(posterior.mcse_above_target, j),
             },

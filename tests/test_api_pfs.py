@@ -159,4 +159,4 @@ def test_hierarchical_exponential_by_mcmc(client):
     result = response.json()
     assert result["diagnostics"]["method"] == "mcmc"
     assert result["provenance"]["seed"] == 5 and result["provenance"]["sampler"]["chains"] == 2
-    assert all(s["mcse"]["prob_landmark_above_benchmark"] is not None for s in result["strata"])
+    assert all(s["monte_carlo_se"]["prob_landmark_above_benchmark"] is not None for s in result["strata"])

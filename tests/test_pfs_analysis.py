@@ -191,7 +191,7 @@ def test_freireich_1963_independent_exponential_analysis(leukemia_patients):
         hr = row["posterior"]["hazard_ratio_to_benchmark"]
         assert hr["median"] == pytest.approx(lam_median / Benchmark(13, 0.3).hazard_per_month)
         assert hr["ci95"][0] < hr["median"] < hr["ci95"][1]
-        assert row["mcse"] == {"prob_landmark_above_benchmark": None, "prob_landmark_above_target": None}
+        assert row["monte_carlo_se"] == {"prob_landmark_above_benchmark": None, "prob_landmark_above_target": None}
     assert result["between_stratum_spread"] is None
     assert result["diagnostics"]["exact"] is True
     assert result["provenance"]["model"]["prior"] == {"shape": 1.0, "rate": 2.0}
@@ -323,7 +323,7 @@ def test_mcmc_hierarchical_exponential_agrees_with_quadrature_within_4_mcse(pane
     assert d["max_rhat"] <= 1.01 and d["min_ess_bulk"] >= 1000
     for sampled, reference in zip(mcmc["strata"], exact["strata"]):
         for key in ("prob_landmark_above_benchmark", "prob_landmark_above_target"):
-            assert abs(sampled[key] - reference[key]) <= 4 * sampled["mcse"][key] + 1e-12, (key, sampled[key], reference[key])
+            assert abs(sampled[key] - reference[key]) <= 4 * sampled["monte_carlo_se"][key] + 1e-12, (key, sampled[key], reference[key])
     # Posterior mean of S_j(4): MCSE of the mean from the draws themselves.
     data = sampling.PFSData(tuple(s.time for s in validate(request(patients))), tuple(s.event.astype(float) for s in validate(request(patients))))
     draws = sampling.sample_pfs("hierarchical-exponential", data, {}, settings, 2024)
@@ -350,7 +350,7 @@ def test_mcmc_with_tau_scale_near_zero_is_the_pooled_model():
     prob = integrate.quad(post, -15, edge, limit=200)[0] / integrate.quad(post, -15, 5, limit=200)[0]
     assert result["diagnostics"]["divergences"] == 0 and 0.2 < prob < 0.8
     for row in result["strata"]:
-        assert abs(row["prob_landmark_above_benchmark"] - prob) <= 4 * row["mcse"]["prob_landmark_above_benchmark"]
+        assert abs(row["prob_landmark_above_benchmark"] - prob) <= 4 * row["monte_carlo_se"]["prob_landmark_above_benchmark"]
 
 
 @pytest.mark.slow
@@ -371,7 +371,7 @@ def test_piecewise_with_one_interval_and_weibull_with_shape_pinned_at_one_match_
         assert result["diagnostics"]["divergences"] == 0, kind
         for sampled, reference in zip(result["strata"], exact["strata"]):
             key = "prob_landmark_above_benchmark"
-            assert abs(sampled[key] - reference[key]) <= 4 * sampled["mcse"][key], (kind, sampled[key], reference[key])
+            assert abs(sampled[key] - reference[key]) <= 4 * sampled["monte_carlo_se"][key], (kind, sampled[key], reference[key])
 
 
 @pytest.mark.slow
@@ -391,7 +391,7 @@ def test_weibull_and_piecewise_report_every_summary():
             post = row["posterior"]
             assert 0 < post["landmark_pfs"]["ci95"][0] < post["landmark_pfs"]["median"] < post["landmark_pfs"]["ci95"][1] < 1
             assert post["median_pfs"]["ci95"][0] < post["median_pfs"]["median"] < post["median_pfs"]["ci95"][1]
-            assert 0 <= row["mcse"]["prob_landmark_above_benchmark"] < 0.05
+            assert 0 <= row["monte_carlo_se"]["prob_landmark_above_benchmark"] < 0.05
         assert result["provenance"]["sampler"]["kind"] == kind
         assert result["provenance"]["seed"] == 3
         assert result["between_stratum_spread"]["median"] > 0

@@ -202,7 +202,7 @@ class PFSStratumResult(ResultModel):
     posterior: PFSPosterior
     prob_landmark_above_benchmark: float
     prob_landmark_above_target: float
-    mcse: dict = Field(description="Monte Carlo standard errors of the two probabilities (null when not sampled)")
+    monte_carlo_se: dict = Field(description="Monte Carlo standard errors of the two probabilities (null when not sampled)")
     decision: Literal["go", "no-go", "continue"]
     decision_criterion: dict = Field(description="{id, text}: the rule that fired, with its numbers")
 
