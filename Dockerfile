@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTENSOR_FLAGS=cxx= \
     GONOGO_HOST=0.0.0.0 \
     GONOGO_PORT=8000 \
-    GONOGO_WORKERS=1
+    GONOGO_WORKERS=1 \
+    GONOGO_DATA_DIR=/data
 
 WORKDIR /app
 
@@ -19,7 +20,12 @@ COPY pyproject.toml README.md ./
 COPY designs ./designs
 COPY service ./service
 RUN python -m pip install --no-input --no-deps --no-build-isolation . \
-    && useradd --create-home --uid 10001 gonogo
+    && useradd --create-home --uid 10001 gonogo \
+    && mkdir -p /data \
+    && chown 10001 /data
+
+# The job store (SQLite): mount a volume here so jobs outlive the container.
+VOLUME ["/data"]
 
 USER 10001
 EXPOSE 8000

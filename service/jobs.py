@@ -1,4 +1,5 @@
-"""Long-running jobs: an in-memory job store and the backends that run a computation's chunks.
+"""Long-running jobs: a job store shared by every worker process, and the backends that run a
+computation's chunks.
 
 A *computation* (``designs.operating_characteristics.OCPlan``, ``designs.calibration.CalibrationPlan``)
 offers ``prepare() -> computation`` (build decision tables), ``chunks``, ``run_chunk(chunk)`` and
@@ -13,30 +14,50 @@ Backends:
 * ``DaskBackend``: a Dask distributed cluster at ``GONOGO_DASK_SCHEDULER`` — the prepared
   computation is scattered once and chunks are submitted as tasks.
 
-A job runs on a thread of its own, so it outlives the HTTP request that started it; ``cancel``
-stops it between chunks and cancels the chunks not yet started. Jobs live in this process's memory
-(one uvicorn worker: see ``Settings.workers``).
-"""
+Jobs (``JobManager``, ``JobStore``): a job is recorded with its canonical request and that request's
+SHA-256 in SQLite (``GONOGO_DATA_DIR/jobs.sqlite3``, WAL) before it starts, then runs on a thread of
+the uvicorn worker that accepted it, so it outlives the HTTP request. Every worker reads every job:
 
+* the running worker writes progress at chunk boundaries (at most every ``PROGRESS_SECONDS``) and
+  stamps its jobs every ``HEARTBEAT_SECONDS``;
+* cancelling sets ``cancel_requested`` in the store; the running worker reads it between chunks
+  (at most every ``CANCEL_POLL_SECONDS``) and stops, cancelling the chunks not yet started;
+* a queued or running job whose worker is gone (shut down, crashed, killed: no stamp for
+  ``STALE_SECONDS``) becomes ``interrupted`` when a worker starts or reads it; its request is kept,
+  to be resubmitted as it is (same request and seed, same numbers);
+* a finished job is kept ``GONOGO_JOB_RETENTION_HOURS``; then its request and result are dropped and
+  it answers 410 Gone for as long again, then 404.
+
+The store must be on a local disk (SQLite's WAL needs shared memory): several workers of one host,
+not several hosts.
+"""
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import multiprocessing
+import os
+import socket
+import sqlite3
 import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from designs.errors import GonogoError
+from designs.provenance import canonical_json
 
 POLL_SECONDS = 0.02
 # Share of a job's progress given to building the decision tables.
 PREPARE_SHARE = 0.1
-MAX_FINISHED_JOBS = 200
 
 
 class Cancelled(Exception):
@@ -168,7 +189,16 @@ class ProcessPoolBackend(_FuturesBackend):
     def close(self) -> None:
         with self._lock:
             if self._pool is not None:
+                # shutdown(wait=False) leaves busy workers running (and orphaned after the server
+                # exits); their chunks belong to jobs now marked interrupted, so end them.
+                # (Python 3.14 has ProcessPoolExecutor.terminate_workers(); 3.12 needs _processes.)
+                processes = list(getattr(self._pool, "_processes", {}).values())
                 self._pool.shutdown(wait=False, cancel_futures=True)
+                for process in processes:
+                    if process.is_alive():
+                        process.terminate()
+                for process in processes:
+                    process.join(timeout=5)
                 self._pool = None
 
 
@@ -217,28 +247,213 @@ class DaskBackend(_FuturesBackend):
 # Jobs
 
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
-FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
+    "queued", "running", "succeeded", "failed", "cancelled", "interrupted",
+)
+ACTIVE = (QUEUED, RUNNING)
+FINISHED = (SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
+
+DB_FILE = "jobs.sqlite3"
+SCHEMA_VERSION = 1
+# How long a write waits for another process's transaction (every transaction here is short).
+BUSY_TIMEOUT_SECONDS = 10.0
+# The worker running a job writes its progress and reads the cancel flag at most this often.
+PROGRESS_SECONDS = 0.25
+CANCEL_POLL_SECONDS = 0.2
+# Every process that runs jobs stamps them this often; a queued or running job whose stamp is older
+# than STALE_SECONDS belongs to a process that is gone (killed, crashed, its host restarted).
+HEARTBEAT_SECONDS = 1.0
+STALE_SECONDS = 15.0
+PURGE_EVERY_SECONDS = 60.0
+
+log = logging.getLogger("gonogo.jobs")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id               TEXT PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    backend          TEXT NOT NULL,
+    request_json     TEXT,              -- canonical JSON of the validated request, NULL once purged
+    request_sha256   TEXT NOT NULL,
+    state            TEXT NOT NULL CHECK (state IN
+                         ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+    progress         REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    owner            TEXT NOT NULL,     -- the JobManager (process incarnation) that runs the job
+    heartbeat_at     REAL NOT NULL,     -- Unix time of the owner's last stamp
+    created_at       TEXT NOT NULL,     -- ISO 8601 UTC, millisecond precision: sorts as text
+    started_at       TEXT,
+    finished_at      TEXT,
+    result_json      TEXT,
+    error_json       TEXT,              -- a problem detail
+    purged           INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, finished_at);
+"""
+
+_ACTIVE_SQL = "('queued', 'running')"
+_FINISHED_SQL = "('succeeded', 'failed', 'cancelled', 'interrupted')"
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return _iso(datetime.now(UTC))
 
 
-@dataclass
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars and arrays in a computation's raw result (the HTTP path has plain JSON already).
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def _problem(title: str, detail: str, type_: str = "about:blank") -> dict[str, Any]:
+    return {"type": type_, "title": title, "detail": detail}
+
+
+class JobStore:
+    """The jobs of every worker process in one SQLite database (WAL) under ``data_dir``.
+
+    Each call opens its own connection and runs one short transaction, so any thread of any process
+    on this host may use the store. Updates that end a job are conditional on the job still being
+    queued or running: whichever of finish / cancel / interrupt comes first wins.
+    """
+
+    def __init__(self, data_dir: Path | str):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_FILE
+        with self._connect() as conn:
+            # Persistent: readers never block the writer nor the writer readers.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                conn.execute("ROLLBACK")
+                raise RuntimeError(f"{self.path} was written by a newer gonogo (job store schema {version})")
+            # Not executescript: it would commit the transaction opened above.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def _execute(self, sql: str, params: tuple | dict = ()) -> int:
+        with self._connect() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def insert(self, *, job_id: str, kind: str, backend: str, request_json: str, owner: str) -> None:
+        self._execute(
+            "INSERT INTO jobs (id, kind, backend, request_json, request_sha256, state, owner, heartbeat_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            (job_id, kind, backend, request_json, hashlib.sha256(request_json.encode("utf-8")).hexdigest(),
+             owner, time.time(), _now()),
+        )
+
+    def row(self, job_id: str) -> sqlite3.Row | None:
+        with self._connect() as conn:
+            return conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+
+    def active(self) -> list[sqlite3.Row]:
+        with self._connect() as conn:
+            return conn.execute(f"SELECT id, owner, heartbeat_at FROM jobs WHERE state IN {_ACTIVE_SQL}").fetchall()
+
+    def mark_running(self, job_id: str) -> None:
+        self._execute("UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'",
+                      (_now(), job_id))
+
+    def set_progress(self, job_id: str, fraction: float) -> None:
+        self._execute("UPDATE jobs SET progress = max(progress, ?) WHERE id = ? AND state = 'running'",
+                      (min(max(fraction, 0.0), 1.0), job_id))
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with self._connect() as conn:
+            row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row[0])
+
+    def request_cancel(self, job_id: str) -> bool:
+        return self._execute(f"UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN {_ACTIVE_SQL}",
+                             (job_id,)) == 1
+
+    def heartbeat(self, job_ids: list[str]) -> None:
+        marks = ",".join("?" * len(job_ids))
+        self._execute(f"UPDATE jobs SET heartbeat_at = ? WHERE id IN ({marks}) AND state IN {_ACTIVE_SQL}",
+                      (time.time(), *job_ids))
+
+    def succeed(self, job_id: str, result_json: str) -> None:
+        """Store the result, unless a cancellation was asked for meanwhile (then it is cancelled)."""
+        self._execute(
+            "UPDATE jobs SET finished_at = :now,"
+            " state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'succeeded' END,"
+            " result_json = CASE WHEN cancel_requested THEN NULL ELSE :result END,"
+            " progress = CASE WHEN cancel_requested THEN progress ELSE 1.0 END"
+            f" WHERE id = :id AND state IN {_ACTIVE_SQL}",
+            {"now": _now(), "result": result_json, "id": job_id},
+        )
+
+    def end(self, job_id: str, state: str, error: dict[str, Any] | None = None, *,
+            owner: str | None = None, heartbeat_at: float | None = None) -> bool:
+        """End a queued or running job as failed, cancelled or interrupted.
+
+        With ``owner`` and ``heartbeat_at``, only if the job's owner has not stamped it since.
+        """
+        sql = (f"UPDATE jobs SET state = ?, error_json = ?, finished_at = ? WHERE id = ? AND state IN {_ACTIVE_SQL}")
+        params: tuple = (state, None if error is None else _dumps(error), _now(), job_id)
+        if owner is not None:
+            sql += " AND owner = ? AND heartbeat_at = ?"
+            params += (owner, heartbeat_at)
+        return self._execute(sql, params) == 1
+
+    def purge(self, expire_before: str, forget_before: str) -> None:
+        """Drop the request and result of jobs finished before ``expire_before`` (a tombstone stays,
+        so that they answer 410), and the tombstones of jobs finished before ``forget_before``."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "UPDATE jobs SET request_json = NULL, result_json = NULL, error_json = NULL, purged = 1"
+                f" WHERE state IN {_FINISHED_SQL} AND finished_at < ? AND purged = 0", (expire_before,))
+            conn.execute(f"DELETE FROM jobs WHERE state IN {_FINISHED_SQL} AND finished_at < ?", (forget_before,))
+            conn.execute("COMMIT")
+
+
+@dataclass(frozen=True)
 class Job:
+    """One job as the store holds it (a snapshot: read it again for news)."""
+
     id: str
     kind: str
-    state: str = QUEUED
-    progress: float = 0.0
-    created_at: str = field(default_factory=_now)
-    started_at: str | None = None
-    finished_at: str | None = None
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    backend: str = ""
-    cancel_requested: threading.Event = field(default_factory=threading.Event, repr=False)
-    thread: threading.Thread | None = field(default=None, repr=False)
+    state: str
+    progress: float
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    backend: str
+    request_sha256: str
+    request: Any
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    cancel_requested: bool
+    expires_at: str | None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= _now()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -249,81 +464,244 @@ class Job:
             "created_at": self.created_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
+            "expires_at": self.expires_at,
             "backend": self.backend,
+            "cancel_requested": self.cancel_requested,
+            "request_sha256": self.request_sha256,
+            "request": self.request,
             "result": self.result,
             "error": self.error,
         }
 
 
+@dataclass
+class _LocalJob:
+    cancel: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+# This process's incarnation: a pid is no proof (a restarted container's worker has the same pid).
+_PROCESS_TOKEN = uuid.uuid4().hex[:12]
+# The open managers of this process, by owner name.
+_live_managers: weakref.WeakValueDictionary[str, JobManager] = weakref.WeakValueDictionary()
+
+
 class JobManager:
-    """Starts jobs on a backend, tracks their state and progress, cancels them."""
+    """Runs jobs on a backend and records them in a ``JobStore`` shared with the other workers.
 
-    def __init__(self, backend: Backend, max_finished: int = MAX_FINISHED_JOBS):
+    Any manager on the same store answers for any job: state, progress and result are read from
+    the store; ``cancel`` sets the job's ``cancel_requested`` flag, which the manager running the job
+    reads between chunks. A job whose manager's process is gone is marked ``interrupted`` when a
+    manager opens the store (start-up) and whenever it is read; its request is kept for resubmission.
+    """
+
+    def __init__(self, backend: Backend, store: JobStore | None = None, *, retention_hours: float | None = None,
+                 stale_seconds: float = STALE_SECONDS):
+        if store is None or retention_hours is None:
+            from service.settings import get_settings
+
+            settings = get_settings()
+            store = store if store is not None else JobStore(settings.data_dir)
+            retention_hours = retention_hours if retention_hours is not None else settings.job_retention_hours
         self.backend = backend
-        self.max_finished = max_finished
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self.store = store
+        self.retention = timedelta(hours=retention_hours)
+        self.stale_seconds = stale_seconds
+        self.owner = f"{_PROCESS_TOKEN}/{uuid.uuid4().hex[:8]}@{socket.gethostname()}:{os.getpid()}"
+        self._local: dict[str, _LocalJob] = {}
         self._lock = threading.Lock()
+        self._heartbeat: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._purged_at = time.monotonic()
+        _live_managers[self.owner] = self
+        self.interrupt_orphans()
+        self.purge()
 
-    def submit(self, kind: str, computation: Computation, finish: Callable[[dict], dict] | None = None) -> Job:
-        """Start ``computation`` on a thread of its own; ``finish`` post-processes the result."""
-        job = Job(id=uuid.uuid4().hex, kind=kind, backend=self.backend.name)
+    # -- running ----------------------------------------------------------------------------------
+
+    def submit(self, kind: str, computation: Computation, finish: Callable[[dict], dict] | None = None,
+               request: Any = None) -> Job:
+        """Record the job with its canonical ``request``, then run ``computation`` on a thread of its
+        own; ``finish`` post-processes the result."""
+        if self._closed.is_set():
+            raise RuntimeError("the job manager is closed")
+        job_id = uuid.uuid4().hex
+        self.store.insert(job_id=job_id, kind=kind, backend=self.backend.name, request_json=canonical_json(request),
+                          owner=self.owner)
+        local = _LocalJob()
+        local.thread = threading.Thread(target=self._run, args=(job_id, local, computation, finish),
+                                        name=f"job-{job_id[:8]}", daemon=True)
         with self._lock:
-            self._jobs[job.id] = job
-            self._forget_old()
-        job.thread = threading.Thread(target=self._run, args=(job, computation, finish), name=f"job-{job.id[:8]}", daemon=True)
-        job.thread.start()
-        return job
+            self._local[job_id] = local
+            if self._heartbeat is None:
+                self._heartbeat = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
+                self._heartbeat.start()
+        local.thread.start()
+        return self.get(job_id)
 
-    def _run(self, job: Job, computation: Computation, finish: Callable[[dict], dict] | None) -> None:
-        job.state, job.started_at = RUNNING, _now()
+    def _run(self, job_id: str, local: _LocalJob, computation: Computation,
+             finish: Callable[[dict], dict] | None) -> None:
+        store = self.store
+        last_write = last_poll = -float("inf")
 
         def progress(fraction: float) -> None:
-            job.progress = min(max(fraction, job.progress), 1.0)
+            nonlocal last_write
+            if time.monotonic() - last_write >= PROGRESS_SECONDS:
+                last_write = time.monotonic()
+                try:
+                    store.set_progress(job_id, fraction)
+                except sqlite3.Error:  # progress is a courtesy; the result is what must be stored
+                    log.warning("job %s: progress not recorded", job_id, exc_info=True)
+
+        def cancelled() -> bool:
+            nonlocal last_poll
+            if not local.cancel.is_set() and time.monotonic() - last_poll >= CANCEL_POLL_SECONDS:
+                last_poll = time.monotonic()
+                try:
+                    if store.cancel_requested(job_id):
+                        local.cancel.set()
+                except sqlite3.Error:
+                    log.warning("job %s: cancel flag not read", job_id, exc_info=True)
+            return local.cancel.is_set()
 
         try:
-            result = self.backend.run(computation, progress, job.cancel_requested.is_set)
+            store.mark_running(job_id)
+            result = self.backend.run(computation, progress, cancelled)
             if finish is not None:
                 result = finish(result)
+            result_json = _dumps(result)
         except Cancelled:
-            job.state = CANCELLED
-        except GonogoError as exc:
-            job.state, job.error = FAILED, {"title": "Request cannot be processed", "detail": str(exc)}
-        except Exception as exc:  # noqa: BLE001 - a job reports its failure instead of dying silently
-            job.state, job.error = FAILED, {"title": "Internal error", "detail": f"{type(exc).__name__}: {exc}"}
-        else:
-            if job.cancel_requested.is_set():
-                job.state = CANCELLED
+            if self._closed.is_set():
+                store.end(job_id, INTERRUPTED, _problem("Interrupted", "the server shut down while the job ran"))
             else:
-                job.result, job.progress, job.state = result, 1.0, SUCCEEDED
-        job.finished_at = _now()
+                store.end(job_id, CANCELLED)
+        except GonogoError as exc:
+            store.end(job_id, FAILED, _problem("Request cannot be processed", str(exc), "/problems/unprocessable"))
+        except Exception as exc:  # noqa: BLE001 - a job reports its failure instead of dying silently
+            log.exception("job %s failed", job_id)
+            store.end(job_id, FAILED, _problem("Internal error", f"{type(exc).__name__}: {exc}"))
+        else:
+            store.succeed(job_id, result_json)
+        finally:
+            # If a write above failed, the job is no longer stamped and is interrupted after STALE_SECONDS.
+            with self._lock:
+                self._local.pop(job_id, None)
+
+    def _beat(self) -> None:
+        """Stamp this manager's running jobs until none is left (or the manager closes)."""
+        while not self._closed.wait(HEARTBEAT_SECONDS):
+            with self._lock:
+                job_ids = list(self._local)
+                if not job_ids:
+                    self._heartbeat = None
+                    return
+            try:
+                self.store.heartbeat(job_ids)
+            except sqlite3.Error:
+                log.warning("job heartbeat not recorded", exc_info=True)
+
+    # -- reading ----------------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            return self._jobs.get(job_id)
+        """The job as the store holds it, or None; a queued or running job of a process that is gone
+        is marked interrupted first."""
+        self._maybe_purge()
+        row = self.store.row(job_id)
+        if row is not None and row["state"] in ACTIVE and self._orphaned(row):
+            self._interrupt(row)
+            row = self.store.row(job_id)
+        return None if row is None else self._job(row)
 
-    def cancel(self, job_id: str) -> Job | None:
-        """Ask a job to stop (it stops between chunks; chunks not started are cancelled)."""
-        job = self.get(job_id)
-        if job is not None and job.state not in FINISHED:
-            job.cancel_requested.set()
-        return job
+    def _job(self, row: sqlite3.Row) -> Job:
+        finished = row["finished_at"]
+        expires = None if finished is None else _iso(datetime.fromisoformat(finished) + self.retention)
+        return Job(
+            id=row["id"], kind=row["kind"], state=row["state"], progress=row["progress"],
+            created_at=row["created_at"], started_at=row["started_at"], finished_at=finished,
+            backend=row["backend"], request_sha256=row["request_sha256"],
+            request=None if row["request_json"] is None else json.loads(row["request_json"]),
+            result=None if row["result_json"] is None else json.loads(row["result_json"]),
+            error=None if row["error_json"] is None else json.loads(row["error_json"]),
+            cancel_requested=bool(row["cancel_requested"]), expires_at=expires,
+        )
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """The job once it has finished, or as it is after ``timeout`` seconds."""
+        with self._lock:
+            local = self._local.get(job_id)
+        if local is not None and local.thread is not None:
+            local.thread.join(timeout)
+        else:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while (job := self.get(job_id)) is not None and job.state in ACTIVE:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                time.sleep(CANCEL_POLL_SECONDS / 4)
         job = self.get(job_id)
         if job is None:
             raise KeyError(job_id)
-        if job.thread is not None:
-            job.thread.join(timeout)
         return job
 
-    def _forget_old(self) -> None:
-        finished = [j for j in self._jobs.values() if j.state in FINISHED]
-        for job in finished[: max(0, len(finished) - self.max_finished)]:
-            del self._jobs[job.id]
+    # -- cancelling, interrupting, expiring -------------------------------------------------------
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Ask a job to stop, whichever process runs it: it stops between chunks (chunks not started
+        are cancelled)."""
+        self.store.request_cancel(job_id)
+        with self._lock:
+            local = self._local.get(job_id)
+        if local is not None:
+            local.cancel.set()
+        return self.get(job_id)
+
+    def _orphaned(self, row: sqlite3.Row) -> bool:
+        owner = row["owner"]
+        if owner in _live_managers:
+            return False
+        if owner.startswith(_PROCESS_TOKEN + "/"):
+            return True  # a manager of this process that has been closed
+        return time.time() - row["heartbeat_at"] > self.stale_seconds
+
+    def _interrupt(self, row: sqlite3.Row) -> None:
+        detail = ("the worker process running this job stopped (restart, crash or shutdown) before it finished; "
+                  "resubmit `request`: the same request and seed give the same numbers")
+        if self.store.end(row["id"], INTERRUPTED, _problem("Interrupted", detail, "/problems/job-interrupted"),
+                          owner=row["owner"], heartbeat_at=row["heartbeat_at"]):
+            log.warning("job %s interrupted: its worker %s is gone", row["id"], row["owner"])
+
+    def interrupt_orphans(self) -> None:
+        """Mark interrupted every queued or running job whose process is gone."""
+        for row in self.store.active():
+            if self._orphaned(row):
+                self._interrupt(row)
+
+    def purge(self) -> None:
+        """Drop request and result of jobs finished more than the retention ago (they answer 410),
+        and forget those finished more than twice the retention ago (they answer 404)."""
+        now = datetime.now(UTC)
+        self.store.purge(_iso(now - self.retention), _iso(now - 2 * self.retention))
+        self._purged_at = time.monotonic()
+
+    def _maybe_purge(self) -> None:
+        if time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
+            try:
+                self.purge()
+            except sqlite3.Error:
+                log.warning("expired jobs not purged", exc_info=True)
 
     def close(self) -> None:
-        for job in list(self._jobs.values()):
-            job.cancel_requested.set()
+        """Stop: this manager's unfinished jobs are marked interrupted (their requests are kept)."""
+        self._closed.set()
+        _live_managers.pop(self.owner, None)
+        with self._lock:
+            local = dict(self._local)
+        for job_id, job in local.items():
+            try:
+                self.store.end(job_id, INTERRUPTED, _problem("Interrupted", "the server shut down while the job ran",
+                                                             "/problems/job-interrupted"))
+            except sqlite3.Error:
+                log.warning("job %s: not marked interrupted", job_id, exc_info=True)
+            job.cancel.set()
         self.backend.close()
 
 
@@ -342,7 +720,7 @@ def backend_from_settings() -> Backend:
 
 
 def get_job_manager() -> JobManager:
-    """The process-wide job manager (created on first use)."""
+    """The process-wide job manager (created on first use, or at start-up by the jobs router)."""
     global _manager
     with _manager_lock:
         if _manager is None:

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """``gonogo`` under the platform's per-user state directory (XDG state home on Linux)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        xdg = os.environ.get("XDG_STATE_HOME", "")
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "state"
+    return base / "gonogo"
 
 
 class Settings(BaseSettings):
@@ -35,6 +50,28 @@ class Settings(BaseSettings):
     job_threshold_trials: int = Field(200_000, ge=0)
     job_workers: int = Field(2, ge=1, le=64)
     dask_scheduler: str | None = None
+    # Estimated seconds of decision tables above which a request becomes a job, and above which it is
+    # refused. The MPNST design (2 strata, looks 7/14/21, hierarchical) needs ~0.2 s; 3 such strata
+    # ~5 s; 4 strata of 10/20 with PPoS ~minutes.
+    job_decision_seconds: float = Field(5.0, gt=0)
+    max_decision_seconds: float = Field(3_600.0, gt=0)
+    # A finished job's request and result are kept this long, then answer 410 Gone (service/jobs.py).
+    job_retention_hours: float = Field(168.0, gt=0)
+
+    # The job store (jobs.sqlite3) and anything else that must outlive a process. Shared by every
+    # uvicorn worker, so it must be a local disk (SQLite WAL does not work over a network filesystem).
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_user(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @model_validator(mode="after")
+    def _job_limits_in_order(self) -> Settings:
+        if self.job_decision_seconds > self.max_decision_seconds:
+            raise ValueError("job_decision_seconds must not exceed max_decision_seconds")
+        return self
 
 
 @lru_cache

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
-# Tests compile models on first use instead of at start-up.
+# Tests compile models on first use instead of at start-up, and keep their job store out of the
+# user's state directory.
 os.environ.setdefault("GONOGO_WARM_UP_MODELS", "false")
+if "GONOGO_DATA_DIR" not in os.environ:
+    os.environ["GONOGO_DATA_DIR"] = tempfile.mkdtemp(prefix="gonogo-tests-")
+    atexit.register(shutil.rmtree, os.environ["GONOGO_DATA_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """Designs: operating characteristics of Bayesian go/no-go rules beside Simon, and their calibration.
 
 A request whose simulated trials exceed ``GONOGO_JOB_THRESHOLD_TRIALS``, whose decision tables
-would take more than ``JOB_DECISION_SECONDS`` to build, or that sends ``Prefer: respond-async``
-(RFC 7240) is answered 202 with a job to poll at ``/v1/jobs/{id}``.
+would take more than ``GONOGO_JOB_DECISION_SECONDS`` to build, or that sends ``Prefer: respond-async``
+(RFC 7240) is answered 202 with a job to poll at ``/v1/jobs/{id}``; one whose tables would take more
+than ``GONOGO_MAX_DECISION_SECONDS`` is refused. The job stores the request as validated.
 """
 
 from __future__ import annotations
@@ -56,28 +57,23 @@ def _simon(body: Any) -> dict[str, int] | None:
     return body.simon.model_dump() if body.simon is not None else None
 
 
-# Estimated seconds of decision tables (designs.operating_characteristics.decision_seconds) above
-# which a request becomes a job, and above which it is refused. The MPNST design (2 strata, looks
-# 7/14/21, hierarchical) needs ~0.2 s; 3 such strata ~5 s; 4 strata of 10/20 with PPoS ~minutes.
-JOB_DECISION_SECONDS = 5.0
-MAX_DECISION_SECONDS = 3_600.0
-
-
 def _wants_job(plan: Any, prefer: str | None) -> bool:
+    """Estimated seconds of decision tables (``plan.decision_seconds``) against the Settings limits."""
+    settings = get_settings()
     seconds = plan.decision_seconds
-    if seconds > MAX_DECISION_SECONDS:
+    if seconds > settings.max_decision_seconds:
         raise InvalidInputError(
             "strata",
             f"the decision rule's posterior tables would take about {seconds / 3600:.1f} hours "
-            f"(limit {MAX_DECISION_SECONDS / 3600:.0f} h): use fewer coupled strata or interim looks, "
+            f"(limit {settings.max_decision_seconds / 3600:g} h): use fewer coupled strata or interim looks, "
             "or the independent or pooled model",
         )
     asked = prefer is not None and "respond-async" in prefer.lower()
-    return asked or plan.simulated_trials > get_settings().job_threshold_trials or seconds > JOB_DECISION_SECONDS
+    return asked or plan.simulated_trials > settings.job_threshold_trials or seconds > settings.job_decision_seconds
 
 
-def _accepted(kind: str, computation: Any, finish) -> JSONResponse:
-    job = get_job_manager().submit(kind, computation, finish)
+def _accepted(kind: str, computation: Any, finish: OCFinish) -> JSONResponse:
+    job = get_job_manager().submit(kind, computation, finish, request=finish.payload)
     body = {"id": job.id, "kind": kind, "state": job.state, "progress": job.progress,
             "links": {"self": f"/v1/jobs/{job.id}"}}
     return JSONResponse(body, status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -204,11 +204,16 @@ class JobAccepted(ResultModel):
 class JobStatus(ResultModel):
     id: str
     kind: str
-    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"] = Field(
+        description="interrupted: the worker running the job stopped (restart, crash); resubmit `request`")
     progress: float = Field(description="fraction done, 0–1")
     created_at: str
     started_at: str | None
     finished_at: str | None
+    expires_at: str | None = Field(None, description="when a finished job's request and result are dropped (then 410)")
     backend: str
+    cancel_requested: bool = False
+    request_sha256: str | None = Field(None, description="SHA-256 of the canonical request (provenance.input_sha256)")
+    request: Any = Field(None, description="the request as validated (defaults applied): resubmit it to rerun the job")
     result: dict | None = Field(None, description="the endpoint's result once the job succeeded")
-    error: dict | None = None
+    error: dict | None = Field(None, description="a problem detail once the job failed or was interrupted")
