@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 
-from service.schemas.common import ClosedProbability, ErrorRate, OpenProbability, ResultModel, Seed, StrictModel
+from service.schemas.common import RatesAndStrata, ClosedProbability, ErrorRate, OpenProbability, ResultModel, Seed, StrictModel
 from service.schemas.response import DecisionRule, ResponseModelChoice
 from service.schemas.simon import SimonDesignFields
 from service.settings import get_settings
@@ -47,9 +47,7 @@ def _check_n_trials(n_trials: int) -> int:
     return n_trials
 
 
-class _DesignFields(StrictModel):
-    p0: OpenProbability = Field(description="null (uninteresting) response rate", examples=[0.15])
-    p1: OpenProbability = Field(description="target response rate", examples=[0.35])
+class _DesignFields(RatesAndStrata):
     strata: list[StratumLooks] = Field(min_length=1, max_length=12)
     model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, description="as in the response analysis")
     decision: DecisionRule = Field(default_factory=DecisionRule, description="as in the response analysis")
@@ -61,24 +59,6 @@ class _DesignFields(StrictModel):
     n_trials: int = Field(10_000, ge=100, le=1_000_000, description="simulated trials per scenario")
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
     simon: SimonDesignFields | None = Field(None, description="a Simon design to show beside, in every stratum")
-
-    @field_validator("p1")
-    @classmethod
-    def _p1_above_p0(cls, p1: float, info: ValidationInfo) -> float:
-        p0 = info.data.get("p0")
-        if p0 is not None and p1 <= p0:
-            raise ValueError(f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
-        return p1
-
-    @field_validator("strata")
-    @classmethod
-    def _unique_names(cls, strata: list[StratumLooks]) -> list[StratumLooks]:
-        seen: dict[str, int] = {}
-        for i, s in enumerate(strata):
-            if s.name in seen:
-                raise ValueError(f"stratum names must be unique: strata/{i}/name repeats strata/{seen[s.name]}/name '{s.name}'")
-            seen[s.name] = i
-        return strata
 
     @field_validator("n_trials")
     @classmethod

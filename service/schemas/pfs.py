@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_validator
 
-from service.schemas.common import OpenProbability, ResultModel, Seed, StrictModel
+from service.schemas.common import check_prior_fields, OpenProbability, ResultModel, Seed, StrictModel
 from service.schemas.response import McmcSettings
 
 PositiveFloat = Annotated[float, Field(gt=0, le=1e6)]
@@ -75,13 +75,7 @@ class PFSModelChoice(StrictModel):
 
     @model_validator(mode="after")
     def _prior_fields_fit_kind(self):
-        allowed = PRIOR_FIELDS[self.kind]
-        extra = [f for f in self.prior.model_fields_set if f not in allowed]
-        if extra:
-            raise ValueError(
-                f"prior field(s) {', '.join(sorted(extra))} do not apply to kind '{self.kind}' "
-                f"(it takes {', '.join(allowed)})"
-            )
+        check_prior_fields(self.kind, self.prior, PRIOR_FIELDS)
         return self
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from service.schemas.common import OpenProbability, ResultModel, Seed, StrictModel
+from service.schemas.common import check_prior_fields, RatesAndStrata, OpenProbability, ResultModel, Seed, StrictModel
 from service.schemas.simon import SimonDesignFields
 
 Count = Annotated[int, Field(ge=0, le=100_000)]
@@ -66,13 +66,7 @@ class ResponseModelChoice(StrictModel):
 
     @model_validator(mode="after")
     def _prior_fields_fit_kind(self):
-        allowed = PRIOR_FIELDS[self.kind]
-        extra = [f for f in self.prior.model_fields_set if f not in allowed]
-        if extra:
-            raise ValueError(
-                f"prior field(s) {', '.join(sorted(extra))} do not apply to kind '{self.kind}' "
-                f"(it takes {', '.join(allowed)})"
-            )
+        check_prior_fields(self.kind, self.prior, PRIOR_FIELDS)
         return self
 
 
@@ -106,11 +100,9 @@ class McmcSettings(StrictModel):
     target_accept: Annotated[float, Field(ge=0.95, lt=1)] = 0.95
 
 
-class ResponseAnalysisRequest(StrictModel):
+class ResponseAnalysisRequest(RatesAndStrata):
     """An interim look at per-stratum response counts."""
 
-    p0: OpenProbability = Field(description="null (uninteresting) response rate", examples=[0.15])
-    p1: OpenProbability = Field(description="target response rate", examples=[0.35])
     strata: list[StratumData] = Field(min_length=1, max_length=12)
     model: ResponseModelChoice = Field(default_factory=ResponseModelChoice)
     decision: DecisionRule = Field(default_factory=DecisionRule)
@@ -120,24 +112,6 @@ class ResponseAnalysisRequest(StrictModel):
     )
     mcmc: McmcSettings = Field(default_factory=McmcSettings)
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
-
-    @field_validator("p1")
-    @classmethod
-    def _p1_above_p0(cls, p1: float, info: ValidationInfo) -> float:
-        p0 = info.data.get("p0")
-        if p0 is not None and p1 <= p0:
-            raise ValueError(f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
-        return p1
-
-    @field_validator("strata")
-    @classmethod
-    def _unique_names(cls, strata: list[StratumData]) -> list[StratumData]:
-        seen: dict[str, int] = {}
-        for i, s in enumerate(strata):
-            if s.name in seen:
-                raise ValueError(f"stratum names must be unique: strata/{i}/name repeats strata/{seen[s.name]}/name '{s.name}'")
-            seen[s.name] = i
-        return strata
 
 
 class StratumResult(ResultModel):

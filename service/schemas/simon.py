@@ -58,11 +58,9 @@ class DesignSearchResult(ResultModel):
     provenance: dict
 
 
-class SimonDesignFields(StrictModel):
+class _StageOne(StrictModel):
     r1: Count = Field(description="stop after stage 1 when responders ≤ r1")
     n1: SampleSize = Field(description="stage-1 sample size")
-    r: Count = Field(description="declare promising when total responders > r")
-    n: SampleSize = Field(description="total sample size")
 
     @field_validator("n1")
     @classmethod
@@ -71,6 +69,11 @@ class SimonDesignFields(StrictModel):
         if r1 is not None and not r1 < n1:
             raise ValueError(f"n1 must exceed r1 (r1 = {r1}, n1 = {n1})")
         return n1
+
+
+class SimonDesignFields(_StageOne):
+    r: Count = Field(description="declare promising when total responders > r")
+    n: SampleSize = Field(description="total sample size")
 
     @field_validator("r")
     @classmethod
@@ -109,23 +112,13 @@ class EvaluateResult(ResultModel):
     evaluations: list[EvaluationRow]
 
 
-class InferenceRequest(StrictModel):
+class InferenceRequest(_StageOne):
     """Inference after a Simon two-stage trial (Jung & Kim 2004; Koyama & Chen 2008)."""
 
-    r1: Count
-    n1: SampleSize
     n: SampleSize = Field(description="attained total sample size: n1 if the trial stopped after stage 1")
     p0: OpenProbability
     responders: Count = Field(description="total responders observed")
     alpha: ErrorRate = Field(0.05, description="each confidence bound is one-sided at level alpha")
-
-    @field_validator("n1")
-    @classmethod
-    def _r1_below_n1(cls, n1: int, info: ValidationInfo) -> int:
-        r1 = info.data.get("r1")
-        if r1 is not None and not r1 < n1:
-            raise ValueError(f"n1 must exceed r1 (r1 = {r1}, n1 = {n1})")
-        return n1
 
     @field_validator("n")
     @classmethod
