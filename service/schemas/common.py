@@ -25,8 +25,8 @@ ErrorRate = Annotated[float, Field(gt=0, le=0.5, description="an error rate in (
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1, description="random seed; same request + same seed → same numbers")]
 
 
-class RatesAndStrata(StrictModel):
-    """Base of requests with a null and a target response rate and named strata (defined by subclasses)."""
+class Rates(StrictModel):
+    """Base of requests with a null and a target response rate."""
 
     p0: OpenProbability = Field(description="null (uninteresting) response rate", examples=[0.15])
     p1: OpenProbability = Field(description="target response rate", examples=[0.35])
@@ -38,6 +38,10 @@ class RatesAndStrata(StrictModel):
         if p0 is not None and p1 <= p0:
             raise ValueError(f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
         return p1
+
+
+class RatesAndStrata(Rates):
+    """Base of requests with rates and named strata (the ``strata`` field is the subclass's)."""
 
     @field_validator("strata", check_fields=False)
     @classmethod

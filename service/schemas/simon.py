@@ -6,13 +6,13 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from service.schemas.common import ClosedProbability, ErrorRate, OpenProbability, ResultModel, StrictModel
+from service.schemas.common import ClosedProbability, ErrorRate, OpenProbability, Rates, ResultModel, StrictModel
 
 SampleSize = Annotated[int, Field(ge=1, le=1000)]
 Count = Annotated[int, Field(ge=0, le=1000)]
 
 
-class DesignSearchRequest(StrictModel):
+class DesignSearchRequest(Rates):
     """Search Simon's optimal, minimax and admissible two-stage designs."""
 
     p0: OpenProbability = Field(description="uninteresting (null) response rate", examples=[0.05])
@@ -20,14 +20,6 @@ class DesignSearchRequest(StrictModel):
     alpha: ErrorRate = Field(0.05, description="largest type I error at p0")
     beta: ErrorRate = Field(0.20, description="largest type II error at p1 (power ≥ 1 − beta)")
     nmax: int = Field(100, ge=2, le=1000, description="largest total sample size searched (≤ 1000)")
-
-    @field_validator("p1")
-    @classmethod
-    def _p1_above_p0(cls, p1: float, info: ValidationInfo) -> float:
-        p0 = info.data.get("p0")
-        if p0 is not None and p1 <= p0:
-            raise ValueError(f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
-        return p1
 
 
 class Design(ResultModel):
