@@ -112,13 +112,24 @@ def mcse_of_probability(indicator_draws_by_chain: np.ndarray) -> np.ndarray | fl
     """MCSE of a posterior probability estimated as the mean of 0/1 indicator draws.
 
     √(p̂ (1 − p̂) / ESS_mean) with p̂ the indicator mean: for independent draws ESS_mean ≈ S and
-    this is the binomial √(p̂ (1 − p̂) / S). Zero when every draw agrees (p̂ = 0 or 1).
+    this is the binomial √(p̂ (1 − p̂) / S).
+
+    When every draw agrees (p̂ = 0 or 1) the plug-in formula would claim an error of 0, yet a
+    probability below ~1/S is then estimated as exactly 0. There the error is that of the
+    Jeffreys-smoothed estimate p̃ = 0.5 / (S + 1) (or 1 − p̃), √(p̃ (1 − p̃) / S): never zero, and
+    about the size of the probabilities that S draws cannot resolve.
     """
     values = _by_chain(indicator_draws_by_chain)
     if not np.all((values == 0.0) | (values == 1.0)):
         raise ValueError("indicator draws must be 0 or 1")
     p = values.mean(axis=(0, 1))
-    result = np.where(_constant(values), 0.0, np.sqrt(p * (1.0 - p) / ess_mean(values)))
+    n_draws = values.shape[0] * values.shape[1]
+    smoothed = 0.5 / (n_draws + 1)
+    unresolved = np.sqrt(smoothed * (1.0 - smoothed) / n_draws)
+    constant = _constant(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plug_in = np.sqrt(p * (1.0 - p) / np.where(constant, 1.0, ess_mean(values)))
+    result = np.where(constant, unresolved, plug_in)
     return float(result) if result.ndim == 0 else result
 
 

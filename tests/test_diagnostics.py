@@ -81,9 +81,17 @@ def test_mcse_of_probability_grows_with_autocorrelation():
     assert diagnostics.mcse_of_probability(correlated) > 2 * diagnostics.mcse_of_probability(independent)
 
 
-def test_mcse_of_probability_is_zero_when_all_draws_agree_and_rejects_non_indicators():
-    assert diagnostics.mcse_of_probability(np.ones((4, 100))) == 0.0
-    assert diagnostics.mcse_of_probability(np.zeros((4, 100))) == 0.0
+def test_mcse_of_probability_is_never_zero_when_all_draws_agree_and_rejects_non_indicators():
+    """All 400 draws agree: the error is that of the Jeffreys-smoothed estimate 0.5/401, not 0.
+
+    A true probability of 1e-4 is estimated as 0 from 400 draws most of the time; an MCSE of 0
+    would then make the estimate look exact.
+    """
+    smoothed = 0.5 / 401
+    expected = math.sqrt(smoothed * (1 - smoothed) / 400)
+    assert diagnostics.mcse_of_probability(np.ones((4, 100))) == pytest.approx(expected)
+    assert diagnostics.mcse_of_probability(np.zeros((4, 100))) == pytest.approx(expected)
+    assert 4 * diagnostics.mcse_of_probability(np.zeros((4, 100))) > 1e-3
     with pytest.raises(ValueError, match="0 or 1"):
         diagnostics.mcse_of_probability(np.full((4, 100), 0.5))
 
