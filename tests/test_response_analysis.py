@@ -289,7 +289,7 @@ def test_pymc_engine_agrees_with_quadrature_within_4_mcse():
     assert mcmc["engine"] == "mcmc"
     for m, q in zip(mcmc["strata"], quad["strata"], strict=True):
         for key in ("prob_above_p0", "prob_above_p1", "posterior_mean"):
-            assert abs(m[key] - q[key]) <= 4 * max(m["monte_carlo_se"][key], 1e-3)
+            assert abs(m[key] - q[key]) <= 4 * m["monte_carlo_se"][key] + 1e-4  # quadrature accuracy
 
 
 def test_request_objects_are_accepted():
