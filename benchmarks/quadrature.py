@@ -61,6 +61,31 @@ def batch(n: int) -> None:
               f"({warm * 1e3 / outcomes.shape[0]:.0f} µs per tuple)")
 
 
+def response_analysis() -> None:
+    """The issue's case: two strata (NF1 3/10, sporadic 1/10 of 21 planned each), p0 0.15, p1 0.35,
+    a fresh engine per analysis as in ``designs.response_analysis``; target ≤ 20 ms in all."""
+    from designs.response_analysis import analyse_response
+
+    strata = [
+        {"name": "NF1", "n": 10, "responders": 3, "n_planned": 21},
+        {"name": "sporadic", "n": 10, "responders": 1, "n_planned": 21},
+    ]
+    liks = [BinomialLikelihood(3, 10), BinomialLikelihood(1, 10)]
+    for label, hierarchy, kind in (("hierarchical", HIERARCHY, "hierarchical"), ("exnex", EXNEX, "exnex")):
+        parts = []
+        for _ in range(7):
+            start = time.perf_counter()
+            engine = predictive.engine_for(hierarchy, [21, 21])
+            engine.analyse(liks, thresholds=(P0, P1))
+            posterior = time.perf_counter()
+            predictive.predictive_probability_hierarchical(hierarchy, [3, 1], [10, 10], [21, 21], P0, 0.95, engine=engine)
+            parts.append(((posterior - start) * 1e3, (time.perf_counter() - posterior) * 1e3))
+        _, whole = timed(lambda kind=kind: analyse_response(P0, P1, strata, model={"kind": kind}, engine="quadrature", seed=1), repeat=7)
+        posterior_ms, pp_ms = (statistics.median(v) for v in zip(*parts, strict=True))
+        print(f"analysis {label:<13} posterior (new engine) {posterior_ms:6.1f} ms   PP (144 futures) {pp_ms:6.1f} ms   "
+              f"analyse_response {whole:6.1f} ms   (medians)")
+
+
 def predictive_probability() -> None:
     for label, hierarchy, ys, ns, planned in (
         ("hierarchical 3/12, 9/14 → 30, 30", HIERARCHY, [3, 9], [12, 14], [30, 30]),
@@ -94,6 +119,9 @@ if __name__ == "__main__":
     single(EXNEX, (3, 9), (12, 14), "exnex 2 strata, n 12/14")
     single(HIERARCHY, (3, 0, 5, 2, 7, 1, 4, 9, 0, 3, 6, 2), (12, 5, 14, 9, 20, 4, 11, 21, 3, 10, 15, 8), "hierarchical 12 strata, n ≤ 21")
     single(HIERARCHY, (30, 25, 35, 28, 40, 31, 22, 29, 33, 27, 45, 30), (200,) * 12, "hierarchical 12 strata, n = 200 each")
+    print()
+    print("response analysis, quadrature engine (target ≤ 20 ms per analysis)")
+    response_analysis()
     print()
     print("batch (target: ~3,700 tuples well under a second)")
     batch(60)

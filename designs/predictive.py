@@ -118,11 +118,10 @@ class HierarchicalPredictive:
         if math.prod(shape) > 4 * MAX_ENUMERATION:
             raise InvalidInputError("strata", f"too many final outcome tuples ({math.prod(shape)}) for a full table")
         self._final_likelihoods = [[BinomialLikelihood(z, int(nk)) for z in range(int(nk) + 1)] for nk in self.n_final]
-        z = np.indices(shape).reshape(len(shape), -1).T
-        post = engine.batch(self._final_likelihoods, z, thresholds=(p0,), transform=LOGIT, means=False)
+        post = engine.product(self._final_likelihoods, thresholds=(p0,), transform=LOGIT)
         self.shape = shape
-        self.log_marginal = post.log_marginal_likelihood.reshape(shape)
-        self.prob_above_p0 = post.prob_above[:, :, 0].reshape(shape + (len(shape),))
+        self.log_marginal = post.log_marginal_likelihood
+        self.prob_above_p0 = post.prob_above[..., 0]
         self.success = self.prob_above_p0 > final_threshold
 
     def probability(self, responders: np.ndarray, n: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -190,13 +189,18 @@ def _final_likelihoods(y: np.ndarray, n_final: np.ndarray) -> list[list[Binomial
 
 
 def _enumerate(engine: QuadratureEngine, y, n, n_final, p0, final_threshold) -> PredictiveResult:
+    """Every future tuple f: the final tuples y + f are the Cartesian product of y_k … y_k + m_k, so
+    their marginal likelihoods and P(p_j > p0 | y + f) come from one ``QuadratureEngine.product``."""
     m = n_final - n
     futures = np.indices(tuple(int(v) + 1 for v in m)).reshape(len(m), -1).T
     z = y[None, :] + futures
-    final = engine.batch(_final_likelihoods(y, n_final), z, thresholds=(p0,), means=False)
+    candidates = [
+        [BinomialLikelihood(int(a + f), int(nk)) for f in range(int(mk) + 1)] for a, mk, nk in zip(y, m, n_final, strict=True)
+    ]
+    final = engine.product(candidates, thresholds=(p0,))
     log_now = engine.log_marginal_likelihood([BinomialLikelihood(int(a), int(b)) for a, b in zip(y, n, strict=True)])
     log_p = (
-        final.log_marginal_likelihood
+        final.log_marginal_likelihood.reshape(-1)
         - log_now
         + _log_choose(m, futures).sum(axis=1)
         + _log_choose(n, y).sum()
@@ -204,7 +208,7 @@ def _enumerate(engine: QuadratureEngine, y, n, n_final, p0, final_threshold) -> 
     )
     p = np.exp(log_p)
     mass = float(p.sum())
-    success = final.prob_above[:, :, 0] > final_threshold
+    success = final.prob_above[..., 0].reshape(-1, y.size) > final_threshold
     pp = (p[:, None] * success).sum(axis=0) / mass
     return PredictiveResult(
         np.clip(pp, 0.0, 1.0),

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate, special
+from scipy import integrate, special, stats
 
 from designs.errors import InvalidInputError
 from designs.quadrature import (
@@ -190,6 +190,28 @@ def test_exposure_likelihood_pfs_scale_matches_brute_force():
     log_z, tails, _, _ = brute_force(lls, [math.log(c) for c in thresholds], mu_mean=hierarchy.mu_mean, mu_sd=1.5)
     assert post.log_marginal_likelihood == pytest.approx(log_z, abs=1e-6)
     np.testing.assert_allclose(probs(post, thresholds), tails, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("mu_sd", "fixed_tau", "pooled"),
+    [(1.5, 300.0, False), (1000.0, 0.0, True)],
+    ids=["fixed-tau-300-independent", "mu-sd-1000-pooled"],
+)
+def test_exposure_likelihood_on_a_very_wide_grid_is_the_flat_prior_gamma_posterior(mu_sd, fixed_tau, pooled):
+    """A huge fixed τ or mu_sd stretches the θ = log λ grid far past 709, where e^θ overflows: ℓ = −∞
+    there, without a RuntimeWarning. The prior on each log λ_j (fixed τ = 300) or on the shared log λ
+    (τ = 0, mu_sd = 1000) is then flat, so λ_j | data ~ Gamma(d_j, T_j), or Gamma(Σd, ΣT) pooled."""
+    data = [(4, 30.0), (9, 41.0)]
+    liks = [ExposureLikelihood(d, t) for d, t in data]
+    hierarchy = NormalHierarchy(math.log(math.log(2) / 3), mu_sd, 1.0, fixed_tau=fixed_tau)
+    engine = QuadratureEngine.for_likelihoods(hierarchy, liks)
+    assert engine.grid.theta[-1] > 709.8  # e^θ overflows on this grid
+    thresholds = (0.1, 0.25)
+    post = engine.analyse(liks, thresholds=thresholds, transform=LOG)
+    for s, (d, t) in zip(post.strata, data, strict=True):
+        shape, exposure = (sum(d for d, _ in data), sum(t for _, t in data)) if pooled else (d, t)
+        expected = [stats.gamma.sf(c * exposure, shape) for c in thresholds]
+        np.testing.assert_allclose([s.prob_above[c] for c in thresholds], expected, atol=1e-4, rtol=0)
 
 
 def test_generic_callable_without_hints_gives_the_same_answer():
@@ -386,11 +408,36 @@ def test_batch_of_many_strata_sparse_tuples_and_subset_of_strata():
     np.testing.assert_allclose(full.prob_exchangeable[t], [s.prob_exchangeable for s in single.strata], atol=1e-12)
 
 
+@pytest.mark.parametrize("w", [1.0, 0.5], ids=["hierarchical", "exnex"])
+def test_product_equals_batch_on_every_tuple_of_the_cartesian_product(w):
+    """``product`` (the tensor-product contraction the predictive probability uses) against ``batch``
+    on the same tuples: the same quadrature, so equal to rounding; decreasing transforms flip tails."""
+    hierarchy = NormalHierarchy(MU, MU_SD, 1.0, weight_exchangeable=w, nex_mean=MU, nex_sd=NEX_SD)
+    candidates = [[BinomialLikelihood(y, n) for y in ys] for ys, n in ((range(0, 5), 6), (range(2, 8), 9), (range(1, 4), 5))]
+    engine = QuadratureEngine.for_likelihoods(hierarchy, candidates)
+    product = engine.product(candidates, thresholds=THRESHOLDS)
+    assert product.log_marginal_likelihood.shape == (5, 6, 3) and product.prob_above.shape == (5, 6, 3, 3, 2)
+    outcomes = np.indices((5, 6, 3)).reshape(3, -1).T
+    batch = engine.batch(candidates, outcomes, thresholds=THRESHOLDS, means=False)
+    np.testing.assert_allclose(product.log_marginal_likelihood.reshape(-1), batch.log_marginal_likelihood, atol=1e-12)
+    np.testing.assert_allclose(product.prob_above.reshape(-1, 3, 2), batch.prob_above, atol=1e-12)
+    t = 47
+    single = engine.analyse([candidates[j][outcomes[t, j]] for j in range(3)], thresholds=THRESHOLDS)
+    np.testing.assert_allclose(product.prob_above.reshape(-1, 3, 2)[t], probs(single), atol=1e-12)
+    failure = Transform("1 − p", lambda t: special.expit(-t), lambda q: -special.logit(q), increasing=False)
+    flipped = engine.product(candidates, thresholds=(0.85,), transform=failure)
+    np.testing.assert_allclose(flipped.prob_above[..., 0], 1.0 - product.prob_above[..., 0], atol=1e-12)
+    assert engine.product([[BinomialLikelihood(2, 6)]]).log_marginal_likelihood.shape == (1,)
+
+
 def test_invalid_inputs_name_the_field():
     with pytest.raises(InvalidInputError, match="responders"):
         BinomialLikelihood(5, 3)
     with pytest.raises(InvalidInputError, match="weight_exchangeable"):
         NormalHierarchy(MU, MU_SD, 1.0, weight_exchangeable=1.5)
+    with pytest.raises(InvalidInputError) as info:
+        NormalHierarchy(MU, -1.0, 0.0)
+    assert [p.field for p in info.value.problems] == ["model/prior/mu_sd", "model/prior/tau_scale"]
     engine = QuadratureEngine.for_likelihoods(NormalHierarchy(MU, MU_SD, 1.0), [BinomialLikelihood(1, 5)])
     with pytest.raises(InvalidInputError, match="outcomes"):
         engine.batch([[BinomialLikelihood(1, 5)]], np.zeros((3, 2), dtype=int))
