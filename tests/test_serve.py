@@ -47,3 +47,4 @@ def test_serve_answers_health_and_a_simon_search(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        server.stdout.close()
