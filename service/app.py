@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -33,6 +34,7 @@ naming each bad field; every result carries its provenance.
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     settings = get_settings()
+    app.state.models = {"state": "not compiled at start-up (GONOGO_WARM_UP_MODELS=false)"}
     if settings.warm_up_models:
         # Compile the PyMC models in the background: /health answers at once, and a request that needs
         # a model before its compilation finishes waits for it (the model cache is locked per model).
@@ -40,7 +42,16 @@ async def lifespan(app: FastAPI):
 
         from designs.sampling import warm_up
 
-        threading.Thread(target=warm_up, name="gonogo-warm-up", daemon=True).start()
+        def compile_models() -> None:
+            try:
+                seconds = warm_up()
+            except Exception as exc:  # noqa: BLE001 - reported on /health; requests compile on demand
+                app.state.models = {"state": "failed", "detail": repr(exc)}
+            else:
+                app.state.models = {"state": "ready", "compile_seconds": {k: round(v, 2) for k, v in seconds.items()}}
+
+        app.state.models = {"state": "compiling"}
+        threading.Thread(target=compile_models, name="gonogo-warm-up", daemon=True).start()
     yield
     from service import jobs
 
@@ -50,6 +61,9 @@ async def lifespan(app: FastAPI):
 
 
 def create_app() -> FastAPI:
+    # Analyses run in worker threads; a shorter GIL switch interval (default 5 ms) lets the event
+    # loop answer /health and accept requests promptly while they compute.
+    sys.setswitchinterval(0.001)
     app = FastAPI(
         title="gonogo",
         version=designs.__version__,
