@@ -907,7 +907,7 @@ class QuadratureEngine:
         ``batch``), Z(z) = Σ_g π(g) Π_k R_k[z_k](g) and Z(z) P(θ_j > c | z) = Σ_g π(g) T_j[z_j](g)
         Π_{k≠j} R_k[z_k](g): a tensor product over the (τ, μ) grid. For each stratum j the cavities
         π Π_{k≠j} R_k (one per tuple of the other strata, built in chunks by multiplying rows,
-        rescaled to max 1 after each factor) meet [R_j; T_j] in one matrix product. Equals ``batch``
+        rescaled to max 1 after each factor) meet R_j and T_j in two matrix products. Equals ``batch``
         on the same tuples to rounding, without its per-tuple bookkeeping.
         """
         sizes = [len(candidates) for candidates in likelihoods_by_stratum]
@@ -916,31 +916,36 @@ class QuadratureEngine:
         n_strata, n_thresholds, n_cells = len(sizes), len(thresholds), self.grid.size
         specs = [("tail", c) for c in self._thresholds_theta(thresholds, transform)]
         w = self.hierarchy.weight_exchangeable
-        # Per stratum: [R; T_c...] per candidate, (K_j, 1 + C, G), filled in place (no temporaries).
-        stacked, log_scales = [], []
+        # Per stratum: R per candidate (K_j, G) and T_c per candidate (K_j, C, G), filled in place (no
+        # temporaries: on a fresh array the page faults cost more than the arithmetic).
+        mixtures, tails, log_scales = [], [], []
         for candidates in likelihoods_by_stratum:
             candidates = list(candidates)
             marginals = self._marginals(candidates)
             moment_rows = self._moment_rows(candidates, specs) if specs else [[] for _ in candidates]
-            block = np.empty((len(candidates), 1 + n_thresholds, n_cells))
+            mixture = np.empty((len(candidates), n_cells))
+            tail_rows = np.empty((len(candidates), n_thresholds, n_cells))
             for i, (m, moments) in enumerate(zip(marginals, moment_rows, strict=True)):
-                np.multiply(m.marginal, w, out=block[i, 0])
-                block[i, 0] += (1.0 - w) * m.nex
+                np.multiply(m.marginal, w, out=mixture[i])
+                mixture[i] += (1.0 - w) * m.nex
                 for c, row in enumerate(moments):
-                    np.multiply(row[:-1], w, out=block[i, 1 + c])
-                    block[i, 1 + c] += (1.0 - w) * row[-1]
-            stacked.append(block)
+                    np.multiply(row[:-1], w, out=tail_rows[i, c])
+                    tail_rows[i, c] += (1.0 - w) * row[-1]
+            mixtures.append(mixture)
+            tails.append(tail_rows.reshape(-1, n_cells))
             log_scales.append(np.array([m.log_scale for m in marginals]))
         log_z = np.empty(sizes)
         prob_above = np.full((*sizes, n_strata, n_thresholds), np.nan)
-        chunk = min(self._chunk_cavities, math.prod(sizes))
+        # Cavities per stratum: the product of the other strata's sizes (not of all sizes: a needlessly
+        # large fresh buffer costs page faults).
+        chunk = min(self._chunk_cavities, max(math.prod(sizes) // k for k in sizes))
         cavity, factor = np.empty((chunk, n_cells)), np.empty((chunk, n_cells))
         for j in range(n_strata) if specs else (0,):
             others = [k for k in range(n_strata) if k != j]
             other_sizes = [sizes[k] for k in others]
             n_cavities = math.prod(other_sizes)
-            rows_j = stacked[j].reshape(-1, n_cells)
-            products = np.empty((rows_j.shape[0], n_cavities))
+            z = np.empty((sizes[j], n_cavities))
+            tail_products = np.empty((sizes[j] * n_thresholds, n_cavities))
             cavity_log_scale = np.zeros(n_cavities)
             for start in range(0, n_cavities, chunk):
                 stop = min(start + chunk, n_cavities)
@@ -948,7 +953,8 @@ class QuadratureEngine:
                 cav[:] = self._prior_scaled
                 picks_by_stratum = np.unravel_index(np.arange(start, stop), other_sizes) if others else ()
                 for k, picks in zip(others, picks_by_stratum, strict=True):
-                    np.take(stacked[k][:, 0], picks, axis=0, out=fac)
+                    # mode="clip": picks are valid by construction, and "raise" with ``out`` adds a buffered copy.
+                    np.take(mixtures[k], picks, axis=0, out=fac, mode="clip")
                     cav *= fac
                     offset += log_scales[k][picks]
                     # Rescale each cavity to max 1 after every factor: no underflow however many strata.
@@ -956,15 +962,17 @@ class QuadratureEngine:
                     with np.errstate(divide="ignore"):
                         offset += np.log(peak)
                     cav /= np.where(peak > 0, peak, 1.0)[:, None]
-                np.matmul(rows_j, cav.T, out=products[:, start:stop])
-            products = products.reshape(sizes[j], 1 + n_thresholds, *other_sizes)
-            z = products[:, 0]
+                np.matmul(mixtures[j], cav.T, out=z[:, start:stop])
+                if n_thresholds:
+                    np.matmul(tails[j], cav.T, out=tail_products[:, start:stop])
+            z = z.reshape(sizes[j], *other_sizes)
+            tail_products = tail_products.reshape(sizes[j], n_thresholds, *other_sizes)
             if j == 0:
                 with np.errstate(divide="ignore"):
                     log_z[...] = np.log(z) + cavity_log_scale.reshape(other_sizes) + (log_scales[0] + self._log_prior_top).reshape(-1, *[1] * len(others))
             for c in range(n_thresholds):
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    tail = np.clip(products[:, 1 + c] / z, 0.0, 1.0)
+                    tail = np.clip(tail_products[:, c] / z, 0.0, 1.0)
                 prob_above[..., j, c] = np.moveaxis(tail if transform.increasing else 1.0 - tail, 0, j)
         return ProductPosterior(log_z, prob_above)
 
