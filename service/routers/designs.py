@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse
 from designs import calibration, operating_characteristics as oc
 from designs.decisions import DecisionRule
 from designs.errors import InvalidInputError
-from designs.provenance import input_hash, provenance
+from designs.posterior_summary import resolve_seed
+from designs.provenance import provenance
 from service.jobs import get_job_manager
 from service.problems import PROBLEM_RESPONSES
 from service.schemas.designs import (
@@ -41,10 +42,9 @@ def _request_payload(body: Any) -> dict[str, Any]:
     return body.model_dump(mode="json")
 
 
-def request_seed(body: Any) -> int:
-    if body.seed is not None:
-        return body.seed
-    return int(input_hash(_request_payload(body))[:8], 16)
+def request_seed(body: Any, payload: dict[str, Any] | None = None) -> int:
+    """The request's seed, or the one derived from its SHA-256 (as in the analyses)."""
+    return resolve_seed(body.seed, _request_payload(body) if payload is None else payload)
 
 
 def core_scenarios(body: Any) -> list[oc.Scenario] | None:
@@ -115,9 +115,10 @@ class OCFinish:
 )
 def operating_characteristics(body: OperatingCharacteristicsRequest, prefer: str | None = Header(None)) -> Any:
     design = core_design(body)
-    seed = request_seed(body)
+    payload = _request_payload(body)
+    seed = request_seed(body, payload)
     plan = oc.plan(design, core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body))
-    finish = OCFinish(_request_payload(body), design, seed)
+    finish = OCFinish(payload, design, seed)
     if _wants_job(plan, prefer):
         return _accepted("operating-characteristics", plan, finish)
     return finish(oc.run(plan))
@@ -130,12 +131,13 @@ def operating_characteristics(body: OperatingCharacteristicsRequest, prefer: str
 )
 def calibrate(body: CalibrationRequest, prefer: str | None = Header(None)) -> Any:
     design = core_design(body)
-    seed = request_seed(body)
+    payload = _request_payload(body)
+    seed = request_seed(body, payload)
     plan = calibration.calibration_plan(
         design, target=body.target_type_i_error, thresholds=body.thresholds, futility_ppos=body.futility_ppos,
         scenarios=core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body),
     )
-    finish = CalibrationFinish(_request_payload(body), design, seed)
+    finish = CalibrationFinish(payload, design, seed)
     if _wants_job(plan, prefer):
         return _accepted("calibration", plan, finish)
     return finish(plan.reduce([(i, plan.run_chunk(i)) for i in plan.chunks]))
