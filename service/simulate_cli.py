@@ -89,8 +89,6 @@ def run(args: argparse.Namespace) -> int:
     """Run the request; 0 on success, 2 on bad input."""
     from pydantic import ValidationError
 
-    from designs import calibration
-    from designs import operating_characteristics as oc
     from designs.errors import GonogoError
     from service.routers import designs as routes
     from service.schemas.designs import CalibrationRequest, OperatingCharacteristicsRequest
@@ -102,19 +100,8 @@ def run(args: argparse.Namespace) -> int:
     schema = CalibrationRequest if args.calibrate else OperatingCharacteristicsRequest
     try:
         body = schema.model_validate(payload)
-        design = routes.core_design(body)
-        seed = routes.request_seed(body)
-        scenarios = routes.core_scenarios(body)
-        simon = body.simon.model_dump() if body.simon is not None else None
-        if args.calibrate:
-            computation = calibration.calibration_plan(
-                design, target=body.target_type_i_error, thresholds=body.thresholds, futility_ppos=body.futility_ppos,
-                scenarios=scenarios, method=body.method, n_trials=body.n_trials, seed=seed, simon=simon,
-            )
-            finish = routes.CalibrationFinish(body.model_dump(mode="json"), design, seed)
-        else:
-            computation = oc.plan(design, scenarios, method=body.method, n_trials=body.n_trials, seed=seed, simon=simon)
-            finish = routes.OCFinish(body.model_dump(mode="json"), design, seed)
+        prepare = routes.prepare_calibration if args.calibrate else routes.prepare_operating_characteristics
+        computation, finish = prepare(body)
     except ValidationError as exc:
         problems = "; ".join(f"{'/'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
         return _complain(problems)

@@ -114,11 +114,7 @@ class OCFinish:
     summary="Type I error, power, sample size and early stopping of a Bayesian go/no-go design, beside Simon",
 )
 def operating_characteristics(body: OperatingCharacteristicsRequest, prefer: str | None = Header(None)) -> Any:
-    design = core_design(body)
-    payload = _request_payload(body)
-    seed = request_seed(body, payload)
-    plan = oc.plan(design, core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body))
-    finish = OCFinish(payload, design, seed)
+    plan, finish = prepare_operating_characteristics(body)
     if _wants_job(plan, prefer):
         return _accepted("operating-characteristics", plan, finish)
     return finish(oc.run(plan))
@@ -130,14 +126,7 @@ def operating_characteristics(body: OperatingCharacteristicsRequest, prefer: str
     summary="Final threshold (and futility cut-off) meeting a per-stratum type I error target with the most power",
 )
 def calibrate(body: CalibrationRequest, prefer: str | None = Header(None)) -> Any:
-    design = core_design(body)
-    payload = _request_payload(body)
-    seed = request_seed(body, payload)
-    plan = calibration.calibration_plan(
-        design, target=body.target_type_i_error, thresholds=body.thresholds, futility_ppos=body.futility_ppos,
-        scenarios=core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body),
-    )
-    finish = CalibrationFinish(payload, design, seed)
+    plan, finish = prepare_calibration(body)
     if _wants_job(plan, prefer):
         return _accepted("calibration", plan, finish)
     return finish(plan.reduce([(i, plan.run_chunk(i)) for i in plan.chunks]))
@@ -168,3 +157,24 @@ def core_design(body: Any) -> oc.Design:
     rule = DecisionRule.from_mapping(body.decision.model_dump())
     strata = tuple(oc.StratumPlan(s.name, tuple(s.looks)) for s in body.strata)
     return oc.Design(body.p0, body.p1, strata, rule, model)
+
+
+def prepare_operating_characteristics(body: OperatingCharacteristicsRequest) -> tuple[Any, OCFinish]:
+    """The computation of a request and what turns its output into the documented result (HTTP and CLI)."""
+    design = core_design(body)
+    payload = _request_payload(body)
+    seed = request_seed(body, payload)
+    plan = oc.plan(design, core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body))
+    return plan, OCFinish(payload, design, seed)
+
+
+def prepare_calibration(body: CalibrationRequest) -> tuple[Any, CalibrationFinish]:
+    """As ``prepare_operating_characteristics``, for a calibration request."""
+    design = core_design(body)
+    payload = _request_payload(body)
+    seed = request_seed(body, payload)
+    plan = calibration.calibration_plan(
+        design, target=body.target_type_i_error, thresholds=body.thresholds, futility_ppos=body.futility_ppos,
+        scenarios=core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body),
+    )
+    return plan, CalibrationFinish(payload, design, seed)
