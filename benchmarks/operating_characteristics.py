@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from designs import calibration  # noqa: E402
-from designs import operating_characteristics as oc  # noqa: E402
-from designs import priors  # noqa: E402
-from designs.decisions import DecisionRule  # noqa: E402
+from designs.oc import calibration  # noqa: E402
+from designs import oc  # noqa: E402
+from designs.response import spec as priors  # noqa: E402
+from designs.response.decisions import DecisionRule  # noqa: E402
 
 BHMBASKET_SECONDS_PER_10K = 5.2
 P0, P1 = 0.15, 0.35

@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from designs import predictive
-from designs.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine
+from designs.response import predictive
+from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine
 
 P0, P1 = 0.15, 0.35
 HIERARCHY = NormalHierarchy(math.log(P0 / (1 - P0)), 2.6159, 1.0)
@@ -63,8 +63,8 @@ def batch(n: int) -> None:
 
 def response_analysis() -> None:
     """The issue's case: two strata (NF1 3/10, sporadic 1/10 of 21 planned each), p0 0.15, p1 0.35,
-    a fresh engine per analysis as in ``designs.response_analysis``; target ≤ 20 ms in all."""
-    from designs.response_analysis import analyse_response
+    a fresh engine per analysis as in ``designs.response.analysis``; target ≤ 20 ms in all."""
+    from designs.response.analysis import analyse_response
 
     strata = [
         {"name": "NF1", "n": 10, "responders": 3, "n_planned": 21},

@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from designs import sampling  # noqa: E402
-from designs.sampling import PFSData, SamplerSettings  # noqa: E402
+from designs.engines import pymc as sampling  # noqa: E402
+from designs.engines.pymc import PFSData, SamplerSettings  # noqa: E402
 
 RESPONSE_PRIOR = {"mu_mean": -1.0, "mu_sd": 2.0, "tau_scale": 1.0}
 EXNEX_PRIOR = RESPONSE_PRIOR | {"weight_exchangeable": 0.5, "nex_mean": -1.0, "nex_sd": 2.0}

@@ -15,12 +15,12 @@ from service.settings import get_settings
 
 # One router per resource; a module listed here must define ``router``.
 ROUTER_MODULES = (
-    "service.routers.health",
-    "service.routers.simon",
-    "service.routers.response",
-    "service.routers.pfs",
-    "service.routers.designs",
-    "service.routers.jobs",
+    "service.api.health",
+    "service.api.simon",
+    "service.api.response",
+    "service.api.pfs",
+    "service.api.oc",
+    "service.api.jobs",
 )
 
 DESCRIPTION = """
@@ -40,7 +40,7 @@ async def lifespan(app: FastAPI):
         # a model before its compilation finishes waits for it (the model cache is locked per model).
         import threading
 
-        from designs.sampling import warm_up
+        from designs.engines.pymc import warm_up
 
         def compile_models() -> None:
             try:

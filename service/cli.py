@@ -29,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _simon(args: argparse.Namespace) -> int:
-    from designs.errors import GonogoError
+    from designs.core.errors import GonogoError
     from designs.simon import format_designs_table, search_designs
 
     try:

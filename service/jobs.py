@@ -1,7 +1,7 @@
 """Long-running jobs: a job store shared by every worker process, and the backends that run a
 computation's chunks.
 
-A *computation* (``designs.operating_characteristics.OCPlan``, ``designs.calibration.CalibrationPlan``)
+A *computation* (``designs.oc.OCPlan``, ``designs.oc.calibration.CalibrationPlan``)
 offers ``prepare() -> computation`` (build decision tables), ``chunks``, ``run_chunk(chunk)`` and
 ``reduce([(chunk, value), ...]) -> dict``. Chunk values are sums of integer counts over whole RNG
 blocks, so the result is the same whatever the backend, the number of workers or the order in
@@ -52,8 +52,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from designs.errors import GonogoError
-from designs.provenance import canonical_json
+from designs.core.errors import GonogoError
+from designs.core.provenance import canonical_json
 
 POLL_SECONDS = 0.02
 # Share of a job's progress given to building the decision tables.

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from designs.errors import ConvergenceError, GonogoError, InfeasibleDesignError, InvalidInputError
+from designs.core.errors import ConvergenceError, GonogoError, InfeasibleDesignError, InvalidInputError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("gonogo")

@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the request; 0 on success, 2 on bad input."""
     from pydantic import ValidationError
 
-    from designs.errors import GonogoError
-    from service.routers import designs as routes
+    from designs.core.errors import GonogoError
+    from service.api import oc as routes
     from service.schemas.designs import CalibrationRequest, OperatingCharacteristicsRequest
 
     try:

@@ -11,7 +11,7 @@ CORE = Path(__file__).resolve().parent.parent / "designs"
 FORBIDDEN = {"fastapi", "starlette", "httpx", "uvicorn", "pydantic_settings", "service"}
 
 
-@pytest.mark.parametrize("module", sorted(CORE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("module", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
 def test_core_module_imports_no_http(module):
     tree = ast.parse(module.read_text(encoding="utf-8"))
     imported = set()
@@ -20,4 +20,15 @@ def test_core_module_imports_no_http(module):
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module.split(".")[0])
-    assert not imported & FORBIDDEN, f"{module.name} imports {sorted(imported & FORBIDDEN)}"
+    assert not imported & FORBIDDEN, f"{module.relative_to(CORE)} imports {sorted(imported & FORBIDDEN)}"
+
+
+CAPABILITIES = {"core", "simon", "response", "survival", "engines", "oc"}
+
+
+def test_core_is_a_package_per_capability():
+    """designs/ holds one subpackage per capability and no loose modules but the package marker."""
+    loose = {p.name for p in CORE.glob("*.py")} - {"__init__.py"}
+    packages = {p.name for p in CORE.iterdir() if (p / "__init__.py").exists()}
+    assert not loose, f"modules outside a capability: {sorted(loose)}"
+    assert packages == CAPABILITIES

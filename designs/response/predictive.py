@@ -1,0 +1,418 @@
+"""Predictive probability of success (Lee & Liu 2008, Controlled Clinical Trials 29:93–105).
+
+Success of stratum j at its final analysis (n_planned patients): P(p_j > p0 | final data) >
+final_threshold (strict). At an interim look with m_k = n_final_k − n_k patients still to come,
+
+    PP_j = Σ_f P(f | y) · 1[success_j(y + f)],
+
+summed over the future responder counts f. Every stratum is assumed to reach its n_final at the
+final analysis (strata that have stopped enter with n_final = n).
+
+* independent / pooled: f is Beta–binomial, exact sums (``predictive_probability_beta`` ...).
+* hierarchical / EXNEX: the strata share information, so every stratum's future matters:
+  P(f | y) = m(y + f) / m(y) · Π_k C(m_k, f_k) C(n_k, y_k) / C(n_k + m_k, y_k + f_k), m(·) the
+  marginal likelihood of the counts (``designs.engines.quadrature``). The future tuples are enumerated when
+  Π_k (m_k + 1) ≤ ``MAX_ENUMERATION``; otherwise futures are drawn (seeded) from the posterior
+  predictive on the quadrature grid and the Monte Carlo standard error is reported.
+* MCMC draws: ``pp_by_reweighting`` weights draw s by Π_k Bin(f_k | m_k, p_sk) — the posterior
+  after the future data — and falls back to quadrature when the weights degenerate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from designs.engines import closed_form as beta_binomial
+from designs.core.errors import InvalidInputError
+from designs.response.spec import ResponseModelSpec
+from designs.engines.quadrature import LOGIT, BinomialLikelihood, NormalHierarchy, QuadratureEngine
+
+MAX_ENUMERATION = 50_000
+"""Largest number of future outcome tuples enumerated exactly (hierarchical / EXNEX)."""
+MONTE_CARLO_FUTURES = 2_000
+"""Future outcome tuples drawn when enumeration is too large."""
+MIN_WEIGHT_ESS = 200.0
+"""Reweighting is degenerate when futures with an importance-weight ESS below this carry > 1% of the mass."""
+DEGENERATE_MASS = 0.01
+
+
+@dataclass(frozen=True)
+class PredictiveResult:
+    """PP per stratum, how it was computed, its Monte Carlo standard error (None when exact) and details."""
+
+    probability: np.ndarray
+    method: str
+    monte_carlo_se: np.ndarray | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_counts(responders, n, n_final) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    y, n, n_final = (np.asarray(v, dtype=int) for v in (responders, n, n_final))
+    if not (y.shape == n.shape == n_final.shape) or y.ndim != 1:
+        raise InvalidInputError("strata", "responders, n and n_final need one entry per stratum")
+    if np.any(y < 0) or np.any(y > n) or np.any(n > n_final):
+        raise InvalidInputError("strata", "need 0 ≤ responders ≤ n ≤ n_planned in every stratum")
+    return y, n, n_final
+
+
+def _log_choose(n, k) -> np.ndarray:
+    return special.gammaln(np.asarray(n) + 1) - special.gammaln(np.asarray(k) + 1) - special.gammaln(np.asarray(n) - k + 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Closed forms
+
+
+def predictive_probability_beta(
+    a: float, b: float, responders, n, n_final, p0: float, final_threshold: float = 0.95
+) -> np.ndarray:
+    """Independent strata, p_j ~ Beta(a, b): PP per stratum (exact Beta–binomial sums; vectorised)."""
+    return beta_binomial.predictive_probability_of_success(a, b, responders, n, n_final, p0, final_threshold)
+
+
+def predictive_probability_pooled(
+    a: float, b: float, responders, n, n_final, p0: float, final_threshold: float = 0.95
+) -> float:
+    """One rate shared by all strata, p ~ Beta(a, b): the same PP for every stratum (totals)."""
+    y, n, n_final = _check_counts(responders, n, n_final)
+    return float(beta_binomial.predictive_probability_of_success(a, b, y.sum(), n.sum(), n_final.sum(), p0, final_threshold))
+
+
+# --------------------------------------------------------------------------------------------------
+# Hierarchical / EXNEX by quadrature
+
+
+def engine_for(hierarchy: NormalHierarchy, n_final: Sequence[int]) -> QuadratureEngine:
+    """A quadrature engine whose grid suits every count up to ``n_final`` (current and final data)."""
+    candidates = [[BinomialLikelihood(z, int(nk)) for z in range(int(nk) + 1)] for nk in n_final]
+    return QuadratureEngine.for_likelihoods(hierarchy, candidates)
+
+
+class HierarchicalPredictive:
+    """PP of every stratum for many interim outcome tuples, sharing one final-analysis table.
+
+    The final table — log marginal likelihood and success indicator of every final tuple z
+    (0 ≤ z_k ≤ n_final_k) — is computed once by the batch quadrature; PP for an interim tuple y at
+    n is then Σ_f exp(log m(y + f) − log m(y) + combinatorics) · success(y + f). Meant for
+    operating-characteristic simulations (J = 2, n ≤ 60: 3,721 final tuples).
+    """
+
+    def __init__(
+        self,
+        engine: QuadratureEngine,
+        n_final: Sequence[int],
+        p0: float,
+        final_threshold: float = 0.95,
+    ):
+        self.engine = engine
+        self.n_final = np.asarray(n_final, dtype=int)
+        self.p0 = p0
+        self.final_threshold = final_threshold
+        shape = tuple(int(v) + 1 for v in self.n_final)
+        if math.prod(shape) > 4 * MAX_ENUMERATION:
+            raise InvalidInputError("strata", f"too many final outcome tuples ({math.prod(shape)}) for a full table")
+        self._final_likelihoods = [[BinomialLikelihood(z, int(nk)) for z in range(int(nk) + 1)] for nk in self.n_final]
+        post = engine.product(self._final_likelihoods, thresholds=(p0,), transform=LOGIT)
+        self.shape = shape
+        self.log_marginal = post.log_marginal_likelihood
+        self.prob_above_p0 = post.prob_above[..., 0]
+        self.success = self.prob_above_p0 > final_threshold
+
+    def probability(self, responders: np.ndarray, n: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """PP (T, J) for interim tuples ``responders`` (T, J) at ``n`` (J,), and the total predictive
+        mass Σ_f P(f | y) per tuple (T,) — 1 up to quadrature error (a self-check)."""
+        y = np.atleast_2d(np.asarray(responders, dtype=int))
+        n = np.asarray(n, dtype=int)
+        m = self.n_final - n
+        if np.any(m < 0) or np.any(y > n) or np.any(y < 0):
+            raise InvalidInputError("strata", "need 0 ≤ responders ≤ n ≤ n_planned in every stratum")
+        likelihoods = [[BinomialLikelihood(v, int(nk)) for v in range(int(nk) + 1)] for nk in n]
+        log_now = self.engine.batch(likelihoods, y, means=False, strata=()).log_marginal_likelihood
+        futures = np.indices(tuple(int(v) + 1 for v in m)).reshape(len(m), -1).T  # (F, J)
+        out = np.zeros(y.shape, dtype=float)
+        mass = np.zeros(y.shape[0])
+        log_comb_future = _log_choose(m, futures).sum(axis=1)  # (F,)
+        step = max(1, 2_000_000 // futures.shape[0])
+        for start in range(0, y.shape[0], step):
+            rows = slice(start, start + step)
+            yy = y[rows]
+            z = yy[:, None, :] + futures[None, :, :]  # (t, F, J)
+            cells = tuple(np.moveaxis(z, -1, 0))
+            log_p = (
+                self.log_marginal[cells]
+                - log_now[rows, None]
+                + log_comb_future[None, :]
+                + _log_choose(n, yy).sum(axis=1)[:, None]
+                - _log_choose(self.n_final, z).sum(axis=2)
+            )
+            p = np.exp(log_p)
+            mass[rows] = p.sum(axis=1)
+            out[rows] = np.einsum("tf,tfj->tj", p, self.success[cells]) / mass[rows, None]
+        return out, mass
+
+
+def predictive_probability_hierarchical(
+    hierarchy: NormalHierarchy,
+    responders: Sequence[int],
+    n: Sequence[int],
+    n_final: Sequence[int],
+    p0: float,
+    final_threshold: float = 0.95,
+    *,
+    engine: QuadratureEngine | None = None,
+    max_enumeration: int = MAX_ENUMERATION,
+    monte_carlo_futures: int = MONTE_CARLO_FUTURES,
+    seed: int = 0,
+) -> PredictiveResult:
+    """PP per stratum under a hierarchical / EXNEX model by quadrature (see the module docstring)."""
+    y, n, n_final = _check_counts(responders, n, n_final)
+    engine = engine if engine is not None else engine_for(hierarchy, n_final)
+    m = n_final - n
+    n_futures = math.prod(int(v) + 1 for v in m)
+    if n_futures == 1:
+        post = engine.batch([[BinomialLikelihood(int(a), int(b))] for a, b in zip(y, n, strict=True)], np.zeros((1, y.size), dtype=int), thresholds=(p0,), means=False)
+        success = (post.prob_above[0, :, 0] > final_threshold).astype(float)
+        return PredictiveResult(success, "final analysis: the indicator of success", details={"n_future_tuples": 1})
+    if n_futures <= max_enumeration:
+        return _enumerate(engine, y, n, n_final, p0, final_threshold)
+    return _monte_carlo(engine, y, n, n_final, p0, final_threshold, monte_carlo_futures, seed, max_enumeration)
+
+
+def _final_likelihoods(y: np.ndarray, n_final: np.ndarray) -> list[list[BinomialLikelihood]]:
+    return [[BinomialLikelihood(z, int(nk)) for z in range(int(nk) + 1)] for nk in n_final]
+
+
+def _enumerate(engine: QuadratureEngine, y, n, n_final, p0, final_threshold) -> PredictiveResult:
+    """Every future tuple f: the final tuples y + f are the Cartesian product of y_k … y_k + m_k, so
+    their marginal likelihoods and P(p_j > p0 | y + f) come from one ``QuadratureEngine.product``."""
+    m = n_final - n
+    futures = np.indices(tuple(int(v) + 1 for v in m)).reshape(len(m), -1).T
+    z = y[None, :] + futures
+    candidates = [
+        [BinomialLikelihood(int(a + f), int(nk)) for f in range(int(mk) + 1)] for a, mk, nk in zip(y, m, n_final, strict=True)
+    ]
+    final = engine.product(candidates, thresholds=(p0,))
+    log_now = engine.log_marginal_likelihood([BinomialLikelihood(int(a), int(b)) for a, b in zip(y, n, strict=True)])
+    log_p = (
+        final.log_marginal_likelihood.reshape(-1)
+        - log_now
+        + _log_choose(m, futures).sum(axis=1)
+        + _log_choose(n, y).sum()
+        - _log_choose(n_final, z).sum(axis=1)
+    )
+    p = np.exp(log_p)
+    mass = float(p.sum())
+    success = final.prob_above[..., 0].reshape(-1, y.size) > final_threshold
+    pp = (p[:, None] * success).sum(axis=0) / mass
+    return PredictiveResult(
+        np.clip(pp, 0.0, 1.0),
+        f"quadrature; exact enumeration of {futures.shape[0]} future outcome tuples",
+        details={"n_future_tuples": int(futures.shape[0]), "predictive_mass_minus_one": mass - 1.0},
+    )
+
+
+def _monte_carlo(
+    engine: QuadratureEngine, y, n, n_final, p0, final_threshold, draws: int, seed: int, max_enumeration: int
+) -> PredictiveResult:
+    """Futures drawn from the posterior predictive on the quadrature grid: a (τ, μ) cell from the
+    posterior, then each stratum's f_k from P(f_k | μ, τ, y_k) ∝ [w I(μ, τ; y_k + f_k of n_final_k) +
+    (1 − w) M(y_k + f_k)] · C(m_k, f_k) / C(n_final_k, y_k + f_k) — exact given the cell."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5050]))
+    m = n_final - n
+    now = engine._marginals([BinomialLikelihood(int(a), int(b)) for a, b in zip(y, n, strict=True)])
+    log_joint = engine._log_prior + np.sum([mg.log_mixture for mg in now], axis=0)
+    weights = np.exp(log_joint - log_joint.max())
+    cells = rng.choice(weights.size, size=draws, p=weights / weights.sum())
+    futures = np.zeros((draws, y.size), dtype=int)
+    for k in range(y.size):
+        if m[k] == 0:
+            continue
+        f = np.arange(m[k] + 1)
+        later = engine._marginals([BinomialLikelihood(int(y[k] + v), int(n_final[k])) for v in f])
+        log_rows = np.stack([mg.log_mixture[cells] for mg in later]) - now[k].log_mixture[cells]  # (f, draws)
+        log_rows += (_log_choose(m[k], f) - _log_choose(n_final[k], y[k] + f))[:, None]
+        probs = np.exp(log_rows - log_rows.max(axis=0))
+        cdf = np.cumsum(probs, axis=0)
+        u = rng.random(draws) * cdf[-1]
+        futures[:, k] = (cdf < u).sum(axis=0)
+    z = y[None, :] + futures
+    final = engine.batch(_final_likelihoods(y, n_final), z, thresholds=(p0,), means=False)
+    success = final.prob_above[:, :, 0] > final_threshold
+    pp = success.mean(axis=0)
+    se = np.sqrt(pp * (1 - pp) / draws)
+    return PredictiveResult(
+        pp,
+        f"quadrature; Monte Carlo over {draws} future outcome tuples drawn from the posterior predictive "
+        f"(enumeration would need {math.prod(int(v) + 1 for v in m)} > {max_enumeration})",
+        monte_carlo_se=se,
+        details={"n_future_draws": draws, "seed": seed},
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Reweighting posterior draws (MCMC engine)
+
+
+def pp_by_reweighting(
+    draws_p: np.ndarray,
+    n_remaining: Sequence[int],
+    *,
+    p0: float,
+    final_threshold: float = 0.95,
+    fallback: Callable[[], PredictiveResult] | None = None,
+    min_weight_ess: float = MIN_WEIGHT_ESS,
+    max_enumeration: int = MAX_ENUMERATION,
+    monte_carlo_futures: int = MONTE_CARLO_FUTURES,
+    seed: int = 0,
+    batches: int = 10,
+) -> PredictiveResult:
+    """PP per stratum from posterior draws p (S, J) given the current data.
+
+    For each future tuple f (enumerated, or ``monte_carlo_futures`` draws of it when
+    Π(m_k + 1) > ``max_enumeration``): P(f | y) ≈ mean_s Π_k Bin(f_k | m_k, p_sk); draw s weighted
+    by w_s(f) ∝ Π_k p_sk^f_k (1 − p_sk)^(m_k − f_k) represents the posterior after y + f, so
+    P(p_j > p0 | y + f) ≈ Σ_s w_s 1[p_sj > p0] / Σ_s w_s. When futures whose weights have an
+    effective sample size (Σw)²/Σw² below ``min_weight_ess`` carry more than 1% of the predictive
+    mass, the weights are degenerate: ``fallback()`` (quadrature) is returned, saying so. The Monte
+    Carlo standard error comes from ``batches`` batch means of the draws.
+    """
+    p = np.asarray(draws_p, dtype=float)
+    m = np.asarray(n_remaining, dtype=int)
+    if p.ndim != 2 or p.shape[1] != m.size:
+        raise InvalidInputError("draws_p", "must have shape (draws, strata) matching n_remaining")
+    with np.errstate(divide="ignore"):
+        log_p, log_q = np.log(p), np.log1p(-p)
+    n_futures = math.prod(int(v) + 1 for v in m)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7277]))
+    if n_futures <= max_enumeration and n_futures * p.shape[0] <= 50_000_000:
+        futures = np.indices(tuple(int(v) + 1 for v in m)).reshape(m.size, -1).T
+        sampled = False
+    else:
+        s = rng.integers(p.shape[0], size=monte_carlo_futures)
+        futures = rng.binomial(m[None, :], p[s])
+        sampled = True
+
+    def estimate(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lp, lq, above = log_p[idx], log_q[idx], p[idx] > p0
+        log_w = _xlogy_matmul(futures, lp) + _xlogy_matmul(m[None, :] - futures, lq)  # (F, S)
+        top = log_w.max(axis=1, keepdims=True)
+        w = np.exp(log_w - top)
+        total = w.sum(axis=1)
+        ess = total**2 / (w**2).sum(axis=1)
+        prob = (w @ above) / total[:, None]  # (F, J)
+        if sampled:
+            mass = np.full(futures.shape[0], 1.0 / futures.shape[0])
+        else:
+            mass = np.exp(top[:, 0] + np.log(total) - math.log(idx.size) + _log_choose(m, futures).sum(axis=1))
+        return prob, mass, ess
+
+    prob, mass, ess = estimate(np.arange(p.shape[0]))
+    success = prob > final_threshold
+    pp = (mass[:, None] * success).sum(axis=0) / mass.sum()
+    low_ess_mass = float(mass[ess < min_weight_ess].sum() / mass.sum())
+    details = {
+        "n_draws": int(p.shape[0]),
+        "n_future_tuples": int(futures.shape[0]),
+        "futures": "sampled" if sampled else "enumerated",
+        "min_weight_ess": float(ess.min()),
+        "predictive_mass_with_low_weight_ess": low_ess_mass,
+    }
+    if low_ess_mass > DEGENERATE_MASS:
+        reason = (
+            f"importance weights degenerate (futures with weight ESS < {min_weight_ess:g} carry "
+            f"{low_ess_mass:.1%} of the predictive mass; min ESS {ess.min():.0f})"
+        )
+        if fallback is not None:
+            result = fallback()
+            return PredictiveResult(
+                result.probability,
+                f"{result.method} (fallback: {reason})",
+                result.monte_carlo_se,
+                {**result.details, "reweighting": details},
+            )
+        details["warning"] = reason
+    # Batch means over contiguous blocks of draws (chains are stacked, so blocks follow chains).
+    blocks = np.array_split(np.arange(p.shape[0]), batches)
+    block_pp = []
+    for block in blocks:
+        b_prob, b_mass, _ = estimate(block)
+        block_pp.append((b_mass[:, None] * (b_prob > final_threshold)).sum(axis=0) / b_mass.sum())
+    se = np.std(block_pp, axis=0, ddof=1) / math.sqrt(batches)
+    if sampled:
+        se = np.sqrt(se**2 + pp * (1 - pp) / futures.shape[0])
+    method = f"reweighting of {p.shape[0]} posterior draws over {futures.shape[0]} " + (
+        "sampled future outcome tuples" if sampled else "enumerated future outcome tuples"
+    )
+    return PredictiveResult(np.clip(pp, 0.0, 1.0), method, se, details)
+
+
+def _xlogy_matmul(counts: np.ndarray, logs: np.ndarray) -> np.ndarray:
+    """counts (F, J) · logs (S, J)ᵀ with 0 · (−∞) = 0."""
+    finite = np.isfinite(logs)
+    if finite.all():
+        return counts @ logs.T
+    out = counts @ np.where(finite, logs, 0.0).T
+    bad = (counts[:, None, :] > 0) & ~finite[None, :, :]
+    return np.where(bad.any(axis=2), -np.inf, out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Many outcome tuples under any response model (operating-characteristic simulations)
+
+
+class BatchResponseModel:
+    """P(p_j > p0 | y) and PP_j for many outcome tuples under any response model kind, vectorised.
+
+    ``n_max`` (J,) bounds every sample size that will be asked about (it sets the quadrature grid
+    of hierarchical / EXNEX models, whose tables and final-analysis PP tables are cached across
+    calls). Feed the results to ``designs.response.decisions.decide``.
+    """
+
+    def __init__(self, spec: ResponseModelSpec, p0: float, final_threshold: float = 0.95, *, n_max: Sequence[int]):
+        self.spec = spec
+        self.p0 = p0
+        self.final_threshold = final_threshold
+        self.n_max = np.asarray(n_max, dtype=int)
+        self.engine = None
+        if not spec.closed_form:
+            self.engine = engine_for(NormalHierarchy.from_prior(spec.prior), self.n_max)
+        self._tables: dict[tuple[int, ...], HierarchicalPredictive] = {}
+
+    def prob_above_p0(self, responders: np.ndarray, n: Sequence[int]) -> np.ndarray:
+        """(T, J) posterior probabilities P(p_j > p0 | y) for tuples ``responders`` (T, J) at ``n`` (J,)."""
+        y = np.atleast_2d(np.asarray(responders, dtype=int))
+        n = np.asarray(n, dtype=int)
+        if self.spec.kind == "independent":
+            a, b = self.spec.prior.a, self.spec.prior.b
+            return beta_binomial.prob_above(self.p0, a + y, b + n - y)
+        if self.spec.kind == "pooled":
+            a, b = self.spec.prior.a, self.spec.prior.b
+            total = y.sum(axis=1, keepdims=True)
+            return np.repeat(beta_binomial.prob_above(self.p0, a + total, b + n.sum() - total), y.shape[1], axis=1)
+        likelihoods = [[BinomialLikelihood(v, int(nk)) for v in range(int(nk) + 1)] for nk in n]
+        return self.engine.batch(likelihoods, y, thresholds=(self.p0,), means=False).prob_above[:, :, 0]
+
+    def predictive_probability(self, responders: np.ndarray, n: Sequence[int], n_final: Sequence[int]) -> np.ndarray:
+        """(T, J) predictive probabilities of success for tuples at ``n`` with finals at ``n_final``
+        (strata that have stopped: n_final = n)."""
+        y = np.atleast_2d(np.asarray(responders, dtype=int))
+        n, n_final = np.asarray(n, dtype=int), np.asarray(n_final, dtype=int)
+        if self.spec.kind == "independent":
+            a, b = self.spec.prior.a, self.spec.prior.b
+            return predictive_probability_beta(a, b, y, n[None, :], n_final[None, :], self.p0, self.final_threshold)
+        if self.spec.kind == "pooled":
+            a, b = self.spec.prior.a, self.spec.prior.b
+            total = y.sum(axis=1)
+            pp = predictive_probability_beta(a, b, total, n.sum(), n_final.sum(), self.p0, self.final_threshold)
+            return np.repeat(pp[:, None], y.shape[1], axis=1)
+        key = tuple(int(v) for v in n_final)
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = HierarchicalPredictive(self.engine, n_final, self.p0, self.final_threshold)
+        return table.probability(y, n)[0]

@@ -1,0 +1,117 @@
+"""Go / no-go / continue rules: each criterion, precedence, strictness, vectorisation, validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from designs.response import decisions as d
+from designs import oc
+from designs.core.errors import InvalidInputError
+
+RULE = d.DecisionRule()
+
+
+@pytest.mark.parametrize(
+    ("n", "planned", "prob", "pp", "decision", "criterion"),
+    [
+        (30, 30, 0.97, 1.0, "go", "final_success"),
+        (30, 30, 0.95, 1.0, "no-go", "final_failure"),  # strict: 0.95 is not > 0.95
+        (30, 30, 0.40, 0.0, "no-go", "final_failure"),
+        (12, 30, 0.80, 0.03, "no-go", "futility_predictive"),
+        (12, 30, 0.80, 0.05, "continue", "continue"),  # strict: 0.05 is not < 0.05
+        (12, 30, 0.99, 0.96, "go", "efficacy_predictive"),
+        (12, 30, 0.99, 0.95, "continue", "continue"),
+        (12, 30, 0.70, 0.50, "continue", "continue"),
+    ],
+)
+def test_each_criterion(n, planned, prob, pp, decision, criterion):
+    result = d.explain(RULE, n, planned, prob, pp, 0.15)
+    assert (result.decision, result.criterion) == (decision, criterion)
+    assert f"n = {n} of {planned}" in result.text
+
+
+def test_futility_on_the_posterior_probability_comes_first():
+    rule = d.DecisionRule(futility_prob_above_p0=0.3)
+    assert d.explain(rule, 10, 30, 0.2, 0.97, 0.15).criterion == "futility_posterior"
+    assert d.explain(rule, 10, 30, 0.4, 0.97, 0.15).criterion == "efficacy_predictive"
+    # At the final analysis only the final criterion applies.
+    assert d.explain(rule, 30, 30, 0.2, 0.0, 0.15).criterion == "final_failure"
+
+
+def test_efficacy_disabled():
+    rule = d.DecisionRule(efficacy_ppos=None)
+    assert d.explain(rule, 10, 30, 0.999, 0.999, 0.15).decision == "continue"
+
+
+def test_sentence_quotes_the_numbers():
+    text = d.explain(RULE, 12, 30, 0.81, 0.0312, 0.15).text
+    assert "0.031 < 0.05" in text and "futility" in text
+    text = d.explain(RULE, 30, 30, 0.9997, 1.0, 0.15).text
+    assert "P(p > 0.15 | data) = 0.9997 > 0.95" in text
+
+
+def test_vectorised_decide_agrees_with_explain():
+    rng = np.random.default_rng(0)
+    n = rng.integers(0, 31, size=500)
+    prob, pp = rng.random(500), rng.random(500)
+    rule = d.DecisionRule(futility_prob_above_p0=0.2)
+    codes, criteria = d.decide(rule, n, 30, prob, pp)
+    for i in range(0, 500, 7):
+        one = d.explain(rule, int(n[i]), 30, prob[i], pp[i], 0.15)
+        assert one.code == codes[i] and one.criterion == d.CRITERIA[criteria[i]]
+        assert d.DECISION_OF_CODE[codes[i]] == one.decision
+
+
+def test_codes_are_those_of_the_operating_characteristics_engine():
+    assert (d.CONTINUE, d.FUTILITY, d.EARLY_GO, d.FINAL_GO, d.FINAL_NO_GO) == (
+        oc.CONTINUE,
+        oc.FUTILITY,
+        oc.EARLY_GO,
+        oc.FINAL_GO,
+        oc.FINAL_NO_GO,
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"final_threshold": 1.0}, "decision/final_threshold"),
+        ({"final_threshold": 0.0}, "decision/final_threshold"),
+        ({"futility_ppos": -0.1}, "decision/futility_ppos"),
+        ({"efficacy_ppos": 0.0}, "decision/efficacy_ppos"),
+        ({"futility_ppos": 0.5, "efficacy_ppos": 0.4}, "decision/efficacy_ppos"),
+        ({"futility_prob_above_p0": 1.2}, "decision/futility_prob_above_p0"),
+        ({"final_threshold": True}, "decision/final_threshold"),
+        ({"surprise": 1}, "decision/surprise"),
+    ],
+)
+def test_validation_names_the_field(values, field):
+    with pytest.raises(InvalidInputError) as info:
+        d.DecisionRule.from_mapping(values)
+    assert field in {p.field for p in info.value.problems}
+
+
+def test_as_dict_round_trips():
+    rule = d.DecisionRule(final_threshold=0.9, futility_ppos=0.1, efficacy_ppos=None, futility_prob_above_p0=0.2)
+    assert d.DecisionRule.from_mapping(rule.as_dict()) == rule
+
+
+def test_pfs_rule_vectorised_agrees_with_explain_and_shares_the_criteria():
+    """The PFS rule uses the same codes, criteria and {id, text} shape as the response rule."""
+    rule = d.PFSDecisionRule(efficacy_prob_above_target=0.8)
+    p_b = np.array([0.97, 0.97, 0.05, 0.99, 0.50])
+    p_t = np.array([0.50, 0.50, 0.00, 0.85, 0.50])
+    mature = np.array([True, False, True, False, True])
+    codes, criteria = d.decide_pfs(rule, p_b, p_t, mature)
+    expected = ["final_success", "continue", "futility_posterior", "efficacy_posterior", "continue"]
+    assert [d.CRITERIA[c] for c in criteria] == expected
+    assert [d.DECISION_OF_CODE[c] for c in codes] == ["go", "continue", "no-go", "go", "continue"]
+    for i in range(len(p_b)):
+        one = d.explain_pfs(rule, p_b[i], p_t[i], mature[i], benchmark=0.15, target=0.35, landmark=4.0)
+        assert (one.code, one.criterion) == (codes[i], expected[i])
+        assert set(one.criterion_dict()) == {"id", "text"}
+    assert [p.field for p in d.PFSDecisionRule(final_threshold=1.0, futility_prob_above_benchmark=0.0).problems()] == [
+        "decision/final_threshold",
+        "decision/futility_prob_above_benchmark",
+    ]

@@ -1,0 +1,226 @@
+"""Predictive probability of success: Lee & Liu (2008), brute-force enumeration, quadrature, reweighting."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+from designs.response import predictive as pp
+from designs.core.errors import InvalidInputError
+from designs.engines.quadrature import NormalHierarchy
+
+P0 = 0.15
+MU = math.log(P0 / (1 - P0))
+
+
+def test_lee_liu_2008_predictive_probability_0_5656():
+    """Lee JJ, Liu DD. A predictive probability design for phase II cancer clinical trials.
+    Controlled Clinical Trials 2008;5(2):93–105, worked example: 16 responders of 23, Nmax = 40,
+    prior Beta(0.6, 0.4), p0 = 0.6, θ_T = 0.9 → PP = 0.5656."""
+    value = pp.predictive_probability_beta(0.6, 0.4, 16, 23, 40, 0.6, 0.9)
+    assert float(value) == pytest.approx(0.5656, abs=5e-5)
+
+    # Brute-force enumeration: P(x | data) and each final posterior by numerical integration.
+    def posterior_density(p, y, n):
+        return stats.beta.pdf(p, 0.6 + y, 0.4 + n - y)
+
+    total = 0.0
+    for x in range(18):
+        prob_x = integrate.quad(lambda p, x=x: stats.binom.pmf(x, 17, p) * posterior_density(p, 16, 23), 0, 1, epsabs=1e-14, limit=200)[0]
+        above = integrate.quad(lambda p, x=x: posterior_density(p, 16 + x, 40), 0.6, 1, epsabs=1e-14, limit=200)[0]
+        total += prob_x * (above > 0.9)
+    assert total == pytest.approx(float(value), abs=1e-9)
+
+
+def test_pooled_predictive_probability_uses_totals():
+    value = pp.predictive_probability_pooled(0.15, 0.85, [3, 9], [12, 14], [30, 30], 0.15, 0.95)
+    assert value == pytest.approx(float(pp.predictive_probability_beta(0.15, 0.85, 12, 26, 60, 0.15, 0.95)), abs=1e-15)
+
+
+def test_independent_predictive_probability_is_per_stratum():
+    values = pp.predictive_probability_beta(0.15, 0.85, np.array([3, 9]), np.array([12, 14]), np.array([30, 25]), 0.15, 0.95)
+    assert values[0] == pytest.approx(float(pp.predictive_probability_beta(0.15, 0.85, 3, 12, 30, 0.15, 0.95)))
+    assert values[1] == pytest.approx(float(pp.predictive_probability_beta(0.15, 0.85, 9, 14, 25, 0.15, 0.95)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Hierarchical by quadrature
+
+
+def _normal_pdf(x, mean, sd):
+    return np.exp(-0.5 * ((x - mean) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+
+
+def _binomial(y, n, t):
+    log_choose = special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
+    return np.exp(log_choose + y * special.log_expit(t) + (n - y) * special.log_expit(-t))
+
+
+def _brute_fixed_tau(ys, ns, n_final, tau, threshold):
+    """PP for a hierarchical model with τ fixed, by direct integration (independent of the engine).
+
+    Given τ, θ_j | μ ~ N(μ, τ²): every marginal likelihood is a 1-D integral over μ of products of
+    1-D integrals over θ (Gauss–Legendre, the θ > logit p0 part on its own rule); enumerate the futures."""
+    c = math.log(P0 / (1 - P0))
+    x, w = np.polynomial.legendre.leggauss(300)
+    mu, mu_w = MU + 12 * x, 12 * w * _normal_pdf(MU + 12 * x, MU, 2.6159)
+    x, w = np.polynomial.legendre.leggauss(500)
+    theta, theta_w = 25 * x - 3, 25 * w
+    upper, upper_w = c + (22 - c) * (x + 1) / 2, (22 - c) * w / 2
+    kernel = _normal_pdf(theta[None, :], mu[:, None], tau) * theta_w
+    kernel_upper = _normal_pdf(upper[None, :], mu[:, None], tau) * upper_w
+
+    def parts(zs, nn):
+        return np.stack([kernel @ _binomial(z, n, theta) for z, n in zip(zs, nn, strict=True)])
+
+    now = float((mu_w * parts(ys, ns).prod(axis=0)).sum())
+    m = [nf - n for nf, n in zip(n_final, ns, strict=True)]
+    result = np.zeros(len(ys))
+    for f in itertools.product(*(range(v + 1) for v in m)):
+        z = [y + fk for y, fk in zip(ys, f, strict=True)]
+        full = parts(z, n_final)
+        comb = math.prod(
+            math.comb(mk, fk) * math.comb(n, y) / math.comb(nf, zk)
+            for mk, fk, n, y, nf, zk in zip(m, f, ns, ys, n_final, z, strict=True)
+        )
+        prob_f = float((mu_w * full.prod(axis=0)).sum()) / now * comb
+        for j in range(len(ys)):
+            others = np.delete(full, j, axis=0).prod(axis=0)
+            above = float((mu_w * others * (kernel_upper @ _binomial(z[j], n_final[j], upper))).sum())
+            result[j] += prob_f * (above / float((mu_w * others * full[j]).sum()) > threshold)
+    return result
+
+
+def test_hierarchical_enumeration_matches_brute_force_with_tau_fixed():
+    """τ fixed at 0.7: the engine's enumeration against direct integration of every future tuple."""
+    ys, ns, n_final = [2, 5], [9, 10], [12, 12]
+    hierarchy = NormalHierarchy(MU, 2.6159, 1.0, fixed_tau=0.7)
+    result = pp.predictive_probability_hierarchical(hierarchy, ys, ns, n_final, P0, 0.8)
+    assert result.monte_carlo_se is None and "enumeration" in result.method
+    assert abs(result.details["predictive_mass_minus_one"]) < 1e-10
+    np.testing.assert_allclose(result.probability, _brute_fixed_tau(ys, ns, n_final, 0.7, 0.8), atol=1e-6)
+
+
+def test_hierarchical_monte_carlo_agrees_with_enumeration_within_4_mcse():
+    hierarchy = NormalHierarchy(MU, 2.6159, 1.0)
+    exact = pp.predictive_probability_hierarchical(hierarchy, [3, 9], [12, 14], [30, 30], P0, 0.95)
+    mc = pp.predictive_probability_hierarchical(hierarchy, [3, 9], [12, 14], [30, 30], P0, 0.95, max_enumeration=10, seed=7)
+    again = pp.predictive_probability_hierarchical(hierarchy, [3, 9], [12, 14], [30, 30], P0, 0.95, max_enumeration=10, seed=7)
+    assert "Monte Carlo" in mc.method and mc.monte_carlo_se is not None
+    np.testing.assert_array_equal(mc.probability, again.probability)  # seeded
+    assert np.all(np.abs(mc.probability - exact.probability) <= 4 * np.maximum(mc.monte_carlo_se, 1e-3))
+
+
+def test_exnex_monte_carlo_agrees_with_enumeration_within_4_mcse():
+    hierarchy = NormalHierarchy(MU, 2.6159, 1.0, weight_exchangeable=0.5, nex_mean=MU, nex_sd=2.8006)
+    exact = pp.predictive_probability_hierarchical(hierarchy, [1, 6, 2], [10, 12, 8], [20, 20, 20], P0, 0.9)
+    mc = pp.predictive_probability_hierarchical(hierarchy, [1, 6, 2], [10, 12, 8], [20, 20, 20], P0, 0.9, max_enumeration=10, seed=3)
+    assert np.all(np.abs(mc.probability - exact.probability) <= 4 * np.maximum(mc.monte_carlo_se, 1e-3))
+
+
+def test_hierarchical_predictive_table_matches_single_calls():
+    """The shared final table (OC simulations) gives the same PP as one-off enumerations."""
+    hierarchy = NormalHierarchy(MU, 2.6159, 1.0)
+    engine = pp.engine_for(hierarchy, [20, 20])
+    table = pp.HierarchicalPredictive(engine, [20, 20], P0, 0.95)
+    interim = np.indices((11, 11)).reshape(2, -1).T
+    values, mass = table.probability(interim, [10, 10])
+    assert np.abs(mass - 1).max() < 1e-10
+    for t in (0, 37, 120):
+        single = pp.predictive_probability_hierarchical(hierarchy, interim[t], [10, 10], [20, 20], P0, 0.95, engine=engine)
+        np.testing.assert_allclose(values[t], single.probability, atol=1e-12)
+
+
+def test_final_analysis_predictive_probability_is_the_indicator():
+    hierarchy = NormalHierarchy(MU, 2.6159, 1.0)
+    result = pp.predictive_probability_hierarchical(hierarchy, [1, 9], [20, 20], [20, 20], P0, 0.95)
+    np.testing.assert_array_equal(result.probability, [0.0, 1.0])
+
+
+def test_invalid_counts_raise():
+    with pytest.raises(InvalidInputError):
+        pp.predictive_probability_hierarchical(NormalHierarchy(MU, 2.6159, 1.0), [3], [5], [4], P0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reweighting posterior draws
+
+
+def _beta_draws(rng, ys, ns, size=8000):
+    return np.stack([rng.beta(0.15 + y, 0.85 + n - y, size=size) for y, n in zip(ys, ns, strict=True)], axis=1)
+
+
+def test_reweighting_exact_draws_reproduces_closed_form_within_4_mcse():
+    """Independent Beta posteriors: reweighting exact draws gives Lee & Liu's PP per stratum."""
+    rng = np.random.default_rng(11)
+    ys, ns, n_final = [3, 6], [12, 14], [20, 22]
+    draws = _beta_draws(rng, ys, ns)
+    result = pp.pp_by_reweighting(draws, np.subtract(n_final, ns), p0=P0, final_threshold=0.95)
+    exact = pp.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
+    assert result.method.startswith("reweighting")
+    assert np.all(np.abs(result.probability - exact) <= 4 * np.maximum(result.monte_carlo_se, 2e-3))
+
+
+def test_reweighting_lee_liu_example_with_exact_draws():
+    rng = np.random.default_rng(5)
+    draws = rng.beta(16.6, 7.4, size=(20_000, 1))
+    result = pp.pp_by_reweighting(draws, [17], p0=0.6, final_threshold=0.9)
+    assert abs(result.probability[0] - 0.5656) <= 4 * max(result.monte_carlo_se[0], 2e-3)
+
+
+def test_reweighting_degenerate_weights_fall_back_and_say_so():
+    rng = np.random.default_rng(2)
+    draws = _beta_draws(rng, [1], [3], size=300)  # few draws, many future patients
+    fallback = pp.PredictiveResult(np.array([0.123]), "quadrature; exact enumeration of 61 future outcome tuples")
+    result = pp.pp_by_reweighting(draws, [60], p0=P0, final_threshold=0.95, fallback=lambda: fallback)
+    assert result.probability[0] == 0.123
+    assert "fallback" in result.method and "degenerate" in result.method
+    alone = pp.pp_by_reweighting(draws, [60], p0=P0, final_threshold=0.95)
+    assert "warning" in alone.details
+
+
+def test_reweighting_samples_futures_when_enumeration_is_too_large():
+    rng = np.random.default_rng(4)
+    ys, ns, n_final = [3, 6, 2], [12, 14, 9], [20, 22, 15]
+    draws = _beta_draws(rng, ys, ns, size=4000)
+    result = pp.pp_by_reweighting(
+        draws, np.subtract(n_final, ns), p0=P0, final_threshold=0.95, max_enumeration=10, monte_carlo_futures=2000, seed=1
+    )
+    exact = pp.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
+    assert result.details["futures"] == "sampled"
+    assert np.all(np.abs(result.probability - exact) <= 4 * np.maximum(result.monte_carlo_se, 2e-3))
+
+
+# --------------------------------------------------------------------------------------------------
+# Many tuples under any model kind (operating characteristics)
+
+
+@pytest.mark.parametrize("kind", ["independent", "pooled", "hierarchical", "exnex"])
+def test_batch_response_model_matches_one_off_calls(kind):
+    from designs.response import spec as priors
+    from designs.engines.quadrature import BinomialLikelihood, QuadratureEngine
+
+    spec = priors.resolve(kind, {}, P0)
+    model = pp.BatchResponseModel(spec, P0, 0.95, n_max=[16, 16])
+    y = np.array([[0, 0], [3, 5], [8, 1], [8, 8]])
+    n, n_final = [8, 8], [16, 16]
+    prob = model.prob_above_p0(y, n)
+    ppos = model.predictive_probability(y, n, n_final)
+    for t in range(len(y)):
+        if kind == "independent":
+            expected = pp.predictive_probability_beta(P0, 1 - P0, y[t], np.array(n), np.array(n_final), P0, 0.95)
+            assert prob[t, 0] == pytest.approx(stats.beta.sf(P0, P0 + y[t, 0], 1 - P0 + 8 - y[t, 0]))
+        elif kind == "pooled":
+            expected = np.full(2, pp.predictive_probability_pooled(P0, 1 - P0, y[t], n, n_final, P0, 0.95))
+        else:
+            hierarchy = NormalHierarchy.from_prior(spec.prior)
+            expected = pp.predictive_probability_hierarchical(hierarchy, y[t], n, n_final, P0, 0.95, engine=model.engine).probability
+            liks = [BinomialLikelihood(int(v), 8) for v in y[t]]
+            single = model.engine.analyse(liks, thresholds=(P0,))
+            np.testing.assert_allclose(prob[t], [s.prob_above[P0] for s in single.strata], atol=1e-12)
+            assert isinstance(model.engine, QuadratureEngine)
+        np.testing.assert_allclose(ppos[t], expected, atol=1e-10)

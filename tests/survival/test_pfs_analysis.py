@@ -1,0 +1,398 @@
+"""The interim PFS analysis: validation, decisions, and every engine checked against an exact answer.
+
+Exact references: the conjugate Gamma posterior (independent exponential); with τ fixed near 0 the
+hierarchical exponential is the pooled model and with τ very large the independent one — under a
+flat prior on log λ both are Gamma(d, T) posteriors (Gamma(Σd, ΣT) pooled). MCMC is checked
+against the deterministic quadrature engine within 4 Monte Carlo standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from lifelines.datasets import load_leukemia
+from scipy import integrate, special
+
+from designs.engines import quadrature
+from designs.core.errors import InvalidInputError
+from designs.survival.analysis import (
+    PatientRecord,
+    PFSAnalysisInput,
+    PFSDecisionRule,
+    analyse_pfs,
+    decide,
+    landmark_transform,
+    validate,
+)
+from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazardPrior, resolve_model
+
+RULE = PFSDecisionRule()
+
+
+def patients_from(rows):
+    """rows: (stratum, time, event) → PatientRecords with ids P0, P1, ..."""
+    return [PatientRecord(f"P{i}", s, float(t), bool(e)) for i, (s, t, e) in enumerate(rows)]
+
+
+def synthetic_patients(stats, names=("NF1-associated", "sporadic")):
+    """Per stratum (events d, exposure T, n): d events and n − d censorings, all at time T / n."""
+    rows = []
+    for name, (d, T, n) in zip(names, stats):
+        rows += [(name, T / n, i < d) for i in range(n)]
+    return patients_from(rows)
+
+
+@pytest.fixture(scope="module")
+def leukemia_patients():
+    """Freireich et al. (1963) remission times (weeks), 6-MP and placebo as two strata."""
+    df = load_leukemia()
+    rows = [("6-MP" if rx == 0 else "placebo", t, s == 1) for t, s, rx in zip(df["t"], df["status"], df["Rx"])]
+    return patients_from(rows)
+
+
+def request(patients, **kwargs):
+    kwargs.setdefault("benchmark_landmark_pfs", 0.15)
+    kwargs.setdefault("target_landmark_pfs", 0.35)
+    kwargs.setdefault("model", resolve_model("independent-exponential"))
+    return PFSAnalysisInput(patients, **kwargs)
+
+
+def problems_of(req):
+    with pytest.raises(InvalidInputError) as info:
+        validate(req)
+    return {p.field: p.reason for p in info.value.problems}
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+BASE = [("A", 3.0, True), ("A", 5.0, False), ("B", 1.0, True), ("B", 6.0, False)]
+
+
+@pytest.mark.parametrize("bad_time", [-0.5, math.nan, math.inf, -math.inf])
+def test_negative_or_non_finite_time_names_field_and_patient(bad_time):
+    patients = patients_from(BASE)
+    patients[2] = PatientRecord("P2", "B", bad_time, True)
+    problems = problems_of(request(patients))
+    assert list(problems) == ["patients/2/time_months"]
+    assert "'P2'" in problems["patients/2/time_months"]
+
+
+def test_duplicate_id_names_the_second_occurrence_and_the_id():
+    patients = patients_from(BASE)
+    patients[3] = PatientRecord("P0", "B", 6.0, False)
+    problems = problems_of(request(patients))
+    assert list(problems) == ["patients/3/id"]
+    assert "'P0'" in problems["patients/3/id"] and "patients/0" in problems["patients/3/id"]
+
+
+def test_unknown_stratum_and_stratum_without_patients():
+    problems = problems_of(request(patients_from(BASE), strata=["A", "C"]))
+    assert set(problems) == {"patients/2/stratum", "patients/3/stratum", "strata/1"}
+    assert "'P2'" in problems["patients/2/stratum"] and "'B'" in problems["patients/2/stratum"]
+    assert "'C'" in problems["strata/1"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"landmark_months": 0.0}, "landmark_months"),
+        ({"landmark_months": -4.0}, "landmark_months"),
+        ({"benchmark_landmark_pfs": 0.0}, "benchmark_landmark_pfs"),
+        ({"benchmark_landmark_pfs": 1.0, "target_landmark_pfs": 0.5}, "benchmark_landmark_pfs"),
+        ({"target_landmark_pfs": 1.2}, "target_landmark_pfs"),
+        ({"target_landmark_pfs": 0.15}, "target_landmark_pfs"),
+        ({"benchmark_landmark_pfs": 0.4}, "target_landmark_pfs"),
+        ({"decision": PFSDecisionRule(final_threshold=1.0)}, "decision/final_threshold"),
+    ],
+)
+def test_bad_scalars_name_their_field(change, field):
+    assert field in problems_of(request(patients_from(BASE), **change))
+
+
+def test_every_problem_is_reported_at_once():
+    patients = patients_from(BASE)
+    patients[0] = PatientRecord("P0", "A", -1.0, True)
+    patients[1] = PatientRecord("P0", "A", 5.0, False)
+    problems = problems_of(request(patients, landmark_months=0))
+    assert set(problems) == {"patients/0/time_months", "patients/1/id", "landmark_months"}
+
+
+def test_strata_in_order_of_first_appearance_or_as_listed():
+    rows = [("sporadic", 2.0, True), ("NF1", 3.0, False), ("sporadic", 4.0, False)]
+    assert [s.name for s in validate(request(patients_from(rows)))] == ["sporadic", "NF1"]
+    listed = validate(request(patients_from(rows), strata=["NF1", "sporadic"]))
+    assert [(s.name, s.n) for s in listed] == [("NF1", 1), ("sporadic", 2)]
+
+
+def test_model_kind_engine_and_prior_fields_are_checked():
+    with pytest.raises(InvalidInputError) as info:
+        resolve_model("hierarchical-weibull", {"shape": 2.0, "mu_sd": -1.0}, "quadrature")
+    assert {p.field for p in info.value.problems} == {"engine", "model/prior/shape", "model/prior/mu_sd"}
+    assert resolve_model("independent-exponential").engine == "closed-form"
+    assert resolve_model("hierarchical-exponential", engine="quadrature").engine == "quadrature"
+    piecewise = resolve_model("hierarchical-piecewise-exponential", {"cut_points": [0, 3]})
+    assert piecewise.prior_as_applied()["cut_points"] == [0.0, 3.0]
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+def _decide(p_b, p_t, evaluable, rule=RULE):
+    return decide(p_b, p_t, evaluable, rule, benchmark=0.15, target=0.35, landmark=4.0)
+
+
+def test_final_go_needs_every_patient_evaluable_at_the_landmark():
+    assert _decide(0.97, 0.5, True) == (
+        "go",
+        {"id": "final_success", "text": "every patient is evaluable at 4 months and P(S(4) > 0.15) = 0.970 > 0.95"},
+    )
+    decision, criterion = _decide(0.97, 0.5, False)
+    assert (decision, criterion["id"]) == ("continue", "continue")
+    assert "not every patient is evaluable" in criterion["text"]
+
+
+def test_futility_no_go_and_early_efficacy_go():
+    assert _decide(0.05, 0.0, False) == ("no-go", {"id": "futility_posterior", "text": "P(S(4) > 0.15) = 0.050 < 0.1"})
+    assert _decide(0.05, 0.0, True)[0] == "no-go"
+    early = PFSDecisionRule(efficacy_prob_above_target=0.8)
+    assert _decide(0.99, 0.85, False, early) == ("go", {"id": "efficacy_posterior", "text": "P(S(4) > 0.35) = 0.850 > 0.8"})
+    assert _decide(0.99, 0.85, False)[0] == "continue"  # early efficacy is off by default
+    assert _decide(0.05, 0.0, False, PFSDecisionRule(futility_prob_above_benchmark=None))[0] == "continue"
+
+
+# --- the closed-form engine on the 6-MP data ----------------------------------------------------
+
+
+def test_freireich_1963_independent_exponential_analysis(leukemia_patients):
+    """Per arm: n 21, relapses 9 / 21, person-time 359 / 182 weeks; Ŝ(13) = 0.6902 for 6-MP (KM);
+    posterior Gamma(a + d, b + T) probabilities and quantiles."""
+    prior = GammaHazardPrior(shape=1.0, rate=2.0)
+    result = analyse_pfs(
+        request(
+            leukemia_patients, landmark_months=13.0, benchmark_landmark_pfs=0.3, target_landmark_pfs=0.6,
+            model=resolve_model("independent-exponential", {"shape": 1.0, "rate": 2.0}),
+        )
+    )
+    six_mp, placebo = result["strata"]
+    assert (six_mp["name"], six_mp["n"], six_mp["events"], six_mp["person_months"]) == ("6-MP", 21, 9, 359.0)
+    assert (placebo["n"], placebo["events"], placebo["person_months"]) == (21, 21, 182.0)
+    km = six_mp["kaplan_meier"]["landmark"]
+    assert km["survival"] == pytest.approx(0.6902, abs=5e-5) and km["greenwood_se"] == pytest.approx(0.1068, abs=5e-5)
+    post = GammaHazardPosterior.update(prior, np.array([9.0, 21.0]), np.array([359.0, 182.0]))
+    for j, row in enumerate((six_mp, placebo)):
+        a, b = post.shape[j], post.rate[j]
+        assert row["prob_landmark_above_benchmark"] == pytest.approx(special.gammainc(a, b * -math.log(0.3) / 13))
+        assert row["posterior"]["landmark_pfs"]["mean"] == pytest.approx((b / (b + 13)) ** a)
+        lam_median = special.gammaincinv(a, 0.5) / b
+        assert row["posterior"]["median_pfs"]["median"] == pytest.approx(math.log(2) / lam_median)
+        hr = row["posterior"]["hazard_ratio_to_benchmark"]
+        assert hr["median"] == pytest.approx(lam_median / Benchmark(13, 0.3).hazard_per_month)
+        assert hr["ci95"][0] < hr["median"] < hr["ci95"][1]
+        assert row["monte_carlo_se"] == {"prob_landmark_above_benchmark": None, "prob_landmark_above_target": None}
+    assert result["between_stratum_spread"] is None
+    assert result["diagnostics"]["exact"] is True
+    assert result["provenance"]["model"]["prior"] == {"shape": 1.0, "rate": 2.0}
+    assert "seed" not in result["provenance"]
+
+
+def test_benchmark_block_reports_implied_hazard_and_median(leukemia_patients):
+    result = analyse_pfs(request(leukemia_patients))
+    assert result["benchmark"]["implied_exponential_hazard_per_month"] == pytest.approx(-math.log(0.15) / 4)
+    assert result["benchmark"]["implied_exponential_median_months"] == pytest.approx(1.4615, abs=5e-5)
+
+
+def test_mature_strong_stratum_gets_final_go_and_weak_one_no_go():
+    """Everybody followed past 4 months or progressed: final rule applies."""
+    rows = [("good", 8.0, False)] * 12 + [("good", 2.0, True)] * 4 + [("poor", 1.0, True)] * 15 + [("poor", 5.0, False)]
+    result = analyse_pfs(request(patients_from(rows)))
+    good, poor = result["strata"]
+    assert good["evaluable_at_landmark"] == 16
+    assert (good["decision"], good["decision_criterion"]["id"]) == ("go", "final_success")
+    assert (poor["decision"], poor["decision_criterion"]["id"]) == ("no-go", "futility_posterior")
+
+
+def test_warnings_for_extrapolation_and_few_events():
+    rows = [("A", 1.0, False), ("A", 2.0, True), ("A", 2.5, False), ("B", 3.0, True), ("B", 3.5, True)] + [("B", 3.9, True)] * 3
+    result = analyse_pfs(request(patients_from(rows), landmark_months=6.0))
+    a = result["strata"][0]
+    assert a["posterior"]["landmark_pfs"]["extrapolated"] is True
+    assert a["kaplan_meier"]["landmark"]["estimable"] is False
+    assert "ci95_upper" in a["posterior"]["median_pfs"]["beyond_follow_up"]
+    text = " | ".join(result["warnings"])
+    assert "A: 1 event(s)" in text and "extrapolates beyond the last follow-up (2.5 months)" in text
+    assert "median PFS" in text and "Kaplan–Meier estimate at 6 months is undefined" in text
+
+
+def test_same_request_same_result(leukemia_patients):
+    first = analyse_pfs(request(leukemia_patients))
+    assert first == analyse_pfs(request(leukemia_patients))
+
+
+# --- hierarchical exponential by quadrature: limits of τ -------------------------------------
+
+
+STATS = [(6, 30.0, 15), (3, 22.0, 15)]  # (events, exposure, n) per stratum
+
+
+def _fixed_tau_posterior(fixed_tau, events, exposure, thresholds, L=4.0):
+    hierarchy = quadrature.NormalHierarchy(math.log(math.log(2) / 3), 20.0, 1.0, fixed_tau=fixed_tau)
+    likelihoods = [quadrature.ExposureLikelihood(float(d), float(T)) for d, T in zip(events, exposure)]
+    engine = quadrature.QuadratureEngine.for_likelihoods(hierarchy, likelihoods)
+    return engine.analyse(likelihoods, thresholds=thresholds, transform=landmark_transform(L))
+
+
+def _gamma_landmark(a, b, L=4.0):
+    """P(S(L) > s) and the mean, median and 95% interval of S(L) = exp(−λL) when λ ~ Gamma(a, b)."""
+    prob = lambda s: special.gammainc(a, b * -math.log(s) / L)  # noqa: E731
+    quantile = lambda q: math.exp(-L * special.gammaincinv(a, 1 - q) / b)  # noqa: E731
+    return prob, (b / (b + L)) ** a, quantile(0.5), (quantile(0.025), quantile(0.975))
+
+
+@pytest.mark.parametrize(("fixed_tau", "label"), [(1e-6, "pooled"), (50.0, "independent")])
+def test_hierarchical_exponential_with_tau_fixed_tends_to_pooled_and_independent_closed_forms(fixed_tau, label):
+    """Flat prior on log λ (μ sd 20, τ = 10⁻⁶ or 50): τ → 0 gives λ ~ Gamma(Σd, ΣT) in every stratum; τ → ∞ gives
+    λ_j ~ Gamma(d_j, T_j) (the likelihood d log λ − λT times the flat-in-log-λ prior 1/λ)."""
+    events, exposure = np.array([6.0, 3.0]), np.array([30.0, 22.0])
+    post = _fixed_tau_posterior(fixed_tau, events, exposure, thresholds=(0.45, 0.6))
+    for j, stratum in enumerate(post.strata):
+        a, b = (events.sum(), exposure.sum()) if label == "pooled" else (events[j], exposure[j])
+        prob, mean, median, ci = _gamma_landmark(a, b)
+        assert 0.05 < prob(0.45) < 0.95
+        assert stratum.prob_above[0.45] == pytest.approx(prob(0.45), abs=2e-4)
+        assert stratum.prob_above[0.6] == pytest.approx(prob(0.6), abs=2e-4)
+        assert stratum.mean == pytest.approx(mean, abs=2e-4)
+        assert stratum.median == pytest.approx(median, abs=2e-4)
+        assert stratum.ci95 == pytest.approx(ci, abs=2e-4)
+
+
+def test_quadrature_engine_in_the_analysis_matches_a_brute_force_double_integral():
+    """P(S_1(4) > 0.45) under μ ~ N(log(ln 2/3), 1.5²), τ ~ HalfNormal(1): nested scipy quadrature."""
+    patients = synthetic_patients(STATS)
+    model = resolve_model("hierarchical-exponential", engine="quadrature")
+    result = analyse_pfs(request(patients, model=model, benchmark_landmark_pfs=0.45, target_landmark_pfs=0.6))
+    d, T = np.array([6.0, 3.0]), np.array([30.0, 22.0])
+    m, s = math.log(math.log(2) / 3), 1.5
+    edge = math.log(-math.log(0.45) / 4)  # S(4) > 0.45 ⇔ θ < edge
+
+    def marginal(j, mu, tau, upper=np.inf):
+        # ∫ exp(d θ − e^θ T) N(θ; μ, τ²) dθ over θ < upper, with θ = μ + τu (smooth in u for any τ).
+        f = lambda u: math.exp(d[j] * (mu + tau * u) - math.exp(mu + tau * u) * T[j] - 0.5 * u * u)  # noqa: E731
+        hi = min(10.0, (upper - mu) / tau)
+        if hi <= -10.0:
+            return 0.0
+        peak = (math.log(d[j] / T[j]) - mu) / tau
+        return integrate.quad(f, -10.0, hi, points=[peak] if -10 < peak < hi else None, limit=200)[0]
+
+    def joint(mu, tau, upper):
+        prior = math.exp(-0.5 * ((mu - m) / s) ** 2 - 0.5 * tau**2)
+        return prior * marginal(0, mu, tau, upper) * marginal(1, mu, tau)
+
+    opts = {"epsabs": 1e-12, "epsrel": 1e-7}
+    num = integrate.dblquad(lambda mu, tau: joint(mu, tau, edge), 1e-9, 6, -8, 4, **opts)[0]
+    den = integrate.dblquad(lambda mu, tau: joint(mu, tau, np.inf), 1e-9, 6, -8, 4, **opts)[0]
+    assert 0.2 < num / den < 0.8
+    assert result["strata"][0]["prob_landmark_above_benchmark"] == pytest.approx(num / den, abs=1e-4)
+    spread = result["between_stratum_spread"]
+    assert spread["parameter"] == "tau" and 0 < spread["ci95"][0] < spread["median"] < spread["ci95"][1]
+    assert result["diagnostics"]["method"] == "quadrature"
+
+
+# --- MCMC against quadrature (slow) -------------------------------------------------------------
+
+
+PANEL = {"early interim": [(6, 30.0, 15), (3, 22.0, 15)], "mid interim": [(12, 48.0, 30), (9, 60.0, 30)]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("panel", list(PANEL))
+def test_mcmc_hierarchical_exponential_agrees_with_quadrature_within_4_mcse(panel):
+    """NUTS (non-centred, target_accept 0.99, the engine's rerun policy): zero divergences, R-hat ≤ 1.01,
+    bulk ESS ≥ 1000, and P(S_j(4) > 0.45), P(S_j(4) > 0.6) and E S_j(4) within 4 MCSE of quadrature."""
+    from designs.engines import diagnostics
+    from designs.engines import pymc as sampling
+
+    patients = synthetic_patients(PANEL[panel])
+    settings = sampling.SamplerSettings(draws=2000, tune=1000, chains=4, target_accept=0.99, max_reruns=1)
+    rates = {"benchmark_landmark_pfs": 0.45, "target_landmark_pfs": 0.6}  # posterior probabilities mid-range
+    mcmc = analyse_pfs(request(patients, model=resolve_model("hierarchical-exponential"), sampler=settings, seed=2024, **rates))
+    exact = analyse_pfs(request(patients, model=resolve_model("hierarchical-exponential", engine="quadrature"), **rates))
+    d = mcmc["diagnostics"]
+    assert (d["divergences"], d["converged"]) == (0, True)
+    assert d["max_rhat"] <= 1.01 and d["min_ess_bulk"] >= 1000
+    for sampled, reference in zip(mcmc["strata"], exact["strata"]):
+        for key in ("prob_landmark_above_benchmark", "prob_landmark_above_target"):
+            assert abs(sampled[key] - reference[key]) <= 4 * sampled["monte_carlo_se"][key] + 1e-12, (key, sampled[key], reference[key])
+    # Posterior mean of S_j(4): MCSE of the mean from the draws themselves.
+    data = sampling.PFSData(tuple(s.time for s in validate(request(patients))), tuple(s.event.astype(float) for s in validate(request(patients))))
+    draws = sampling.sample_pfs("hierarchical-exponential", data, {}, settings, 2024)
+    assert draws.diagnostics["divergences"] == 0
+    landmark = draws.survival(4.0)
+    mcse = np.atleast_1d(diagnostics.mcse_of_mean(draws.by_chain(landmark)))
+    for j, reference in enumerate(exact["strata"]):
+        assert abs(landmark[:, j].mean() - reference["posterior"]["landmark_pfs"]["mean"]) <= 4 * mcse[j]
+
+
+@pytest.mark.slow
+def test_mcmc_with_tau_scale_near_zero_is_the_pooled_model():
+    """τ ~ HalfNormal(10⁻⁴): every stratum shares λ; with μ ~ N(m, 10²) the pooled posterior of
+    log λ is ∝ exp(D θ − e^θ ΣT) N(θ; m, 10²), integrated here by scipy."""
+    from designs.engines import pymc as sampling
+
+    patients = synthetic_patients(PANEL["mid interim"])
+    model = resolve_model("hierarchical-exponential", {"tau_scale": 1e-4, "mu_sd": 10.0})
+    settings = sampling.SamplerSettings(draws=1000, tune=1000, chains=4, target_accept=0.95, max_reruns=0)
+    result = analyse_pfs(request(patients, model=model, sampler=settings, seed=7, benchmark_landmark_pfs=0.45, target_landmark_pfs=0.6))
+    D, T, m = 21.0, 108.0, math.log(math.log(2) / 3)
+    post = lambda th: math.exp(D * th - math.exp(th) * T - 0.5 * ((th - m) / 10) ** 2 - D * math.log(D / T) + D)  # noqa: E731
+    edge = math.log(-math.log(0.45) / 4)
+    prob = integrate.quad(post, -15, edge, limit=200)[0] / integrate.quad(post, -15, 5, limit=200)[0]
+    assert result["diagnostics"]["divergences"] == 0 and 0.2 < prob < 0.8
+    for row in result["strata"]:
+        assert abs(row["prob_landmark_above_benchmark"] - prob) <= 4 * row["monte_carlo_se"]["prob_landmark_above_benchmark"]
+
+
+@pytest.mark.slow
+def test_piecewise_with_one_interval_and_weibull_with_shape_pinned_at_one_match_the_exponential():
+    """cut_points [0] is the hierarchical exponential; log k ~ N(0, 0.001²) pins k = 1. Both by NUTS,
+    each within 4 MCSE of the quadrature answer."""
+    from designs.engines import pymc as sampling
+
+    patients = synthetic_patients(PANEL["early interim"])
+    rates = {"benchmark_landmark_pfs": 0.45, "target_landmark_pfs": 0.6}
+    exact = analyse_pfs(request(patients, model=resolve_model("hierarchical-exponential", engine="quadrature"), **rates))
+    settings = sampling.SamplerSettings(draws=1000, tune=1000, chains=4, target_accept=0.99, max_reruns=0)
+    for kind, prior in (
+        ("hierarchical-piecewise-exponential", {"cut_points": [0.0]}),
+        ("hierarchical-weibull", {"shape_log_sd": 0.001}),
+    ):
+        result = analyse_pfs(request(patients, model=resolve_model(kind, prior), sampler=settings, seed=11, **rates))
+        assert result["diagnostics"]["divergences"] == 0, kind
+        for sampled, reference in zip(result["strata"], exact["strata"]):
+            key = "prob_landmark_above_benchmark"
+            assert abs(sampled[key] - reference[key]) <= 4 * sampled["monte_carlo_se"][key], (kind, sampled[key], reference[key])
+
+
+@pytest.mark.slow
+def test_weibull_and_piecewise_report_every_summary():
+    """Default priors on realistic data: the shapes of the result, τ and sampler provenance."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for name, hazard in (("NF1-associated", 0.35), ("sporadic", 0.5)):
+        t, c = rng.exponential(1 / hazard, 30), rng.uniform(2, 10, 30)
+        rows += [(name, min(a, b), a <= b) for a, b in zip(t, c)]
+    from designs.engines import pymc as sampling
+
+    settings = sampling.SamplerSettings(draws=500, tune=500, chains=2, max_reruns=0)
+    for kind in ("hierarchical-weibull", "hierarchical-piecewise-exponential"):
+        result = analyse_pfs(request(patients_from(rows), model=resolve_model(kind), sampler=settings, seed=3))
+        for row in result["strata"]:
+            post = row["posterior"]
+            assert 0 < post["landmark_pfs"]["ci95"][0] < post["landmark_pfs"]["median"] < post["landmark_pfs"]["ci95"][1] < 1
+            assert post["median_pfs"]["ci95"][0] < post["median_pfs"]["median"] < post["median_pfs"]["ci95"][1]
+            assert 0 <= row["monte_carlo_se"]["prob_landmark_above_benchmark"] < 0.05
+        assert result["provenance"]["sampler"]["kind"] == kind
+        assert result["provenance"]["seed"] == 3
+        assert result["between_stratum_spread"]["median"] > 0
