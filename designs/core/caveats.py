@@ -1,0 +1,58 @@
+"""Typed statistical caveats: what a result says about itself, as ``{"code", "message", "stratum"?}``.
+
+A caveat is not an error (``designs.core.errors``): the numbers are computed and stand, but a reader
+should know something about them. A client tells one caveat from another by its ``code``, never by
+parsing the message, whose wording may improve. Every code a result can carry is listed in
+``CODES`` (with what it means); the OpenAPI document enumerates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+CODES: dict[str, str] = {
+    # Engines and how a number was computed
+    "engine-ignored": "a requested engine or its settings do not apply to the model and were ignored",
+    "engine-substituted": "another engine than the one requested computed the result (the message says why)",
+    "mcmc-not-converged": "MCMC failed its convergence checks (R-hat, ESS or divergences): treat the numbers with caution",
+    "quadrature-self-check": "the quadrature's self-check is outside its tolerance: cross-check with engine 'mcmc'",
+    "predictive-monte-carlo": "predictive probabilities were estimated by Monte Carlo (they carry a Monte Carlo standard error)",
+    "predictive-fallback": "predictive probabilities were computed by the fallback method the message names",
+    # Data in a stratum
+    "stratum-empty": "a stratum has no evaluable patients: its posterior is the prior (and borrowing)",
+    "stratum-sparse": "a stratum has so few patients or events that its posterior rests mostly on the prior (and borrowing)",
+    "pooled-model": "the pooled model gives every stratum the same posterior",
+    "events-at-time-zero": "events at time 0 were moved to half a day for the likelihood",
+    "km-not-estimable": "the Kaplan–Meier estimate at the landmark is undefined (no one left at risk)",
+    "extrapolation": "an estimate lies beyond the last follow-up: the model extrapolates",
+    # Designs and operating characteristics
+    "search-not-exhaustive": "the design search stopped at nmax before ruling out larger designs",
+    "borrowing-inflation": "borrowing from active strata inflates an inactive stratum's type I error",
+    "calibration-margin": "the calibrated threshold meets its target within two Monte Carlo standard errors only",
+    "calibration-edge": "the calibrated threshold is the lowest candidate: lower ones might also meet the target",
+}
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """One typed warning. ``stratum`` names the stratum it concerns, when it concerns one."""
+
+    code: str
+    message: str
+    stratum: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown warning code {self.code!r}; add it to designs.core.caveats.CODES")
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.stratum is not None:
+            out["stratum"] = self.stratum
+        return out
+
+
+def caveat(code: str, message: str, stratum: str | None = None) -> dict[str, Any]:
+    """The JSON form of one warning (what results carry in their ``warnings`` list)."""
+    return Caveat(code, message, stratum).as_dict()
