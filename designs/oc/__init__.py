@@ -42,11 +42,8 @@ from typing import Any, Protocol
 import numpy as np
 from scipy import stats
 
+from designs.core.decisions import CONTINUE, EARLY_GO, ENDINGS, FINAL_GO, FINAL_NO_GO, FUTILITY, INACTIVE
 from designs.core.errors import FieldProblem, InvalidInputError
-
-CONTINUE, FUTILITY, EARLY_GO, FINAL_GO, FINAL_NO_GO = 0, 1, 2, 3, 4
-INACTIVE = -1
-ENDINGS = ("futility", "early_go", "final_go", "final_no_go")  # codes 1..4 in this order
 
 MAX_LOOK_SIZE = 500
 RNG_BLOCK_TRIALS = 1_000

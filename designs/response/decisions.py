@@ -33,31 +33,20 @@ import numpy as np
 
 from designs.core.errors import FieldProblem, InvalidInputError
 
-# Decision codes (as in designs.oc).
-CONTINUE, FUTILITY, EARLY_GO, FINAL_GO, FINAL_NO_GO = 0, 1, 2, 3, 4
-DECISION_OF_CODE: tuple[str, ...] = ("continue", "no-go", "go", "go", "no-go")
-
-# Criteria that can fire, indexed by the criterion codes returned by ``decide``.
-CRITERIA: tuple[str, ...] = (
-    "continue",
-    "futility_posterior",
-    "futility_predictive",
-    "efficacy_predictive",
-    "final_success",
-    "final_failure",
-    "efficacy_posterior",
-)
-(
+from designs.core.decisions import (
+    CODE_OF_CRITERION,
+    CRITERIA,
     CRITERION_CONTINUE,
+    CRITERION_EFFICACY_POSTERIOR,
+    CRITERION_EFFICACY_PREDICTIVE,
+    CRITERION_FINAL_FAILURE,
+    CRITERION_FINAL_SUCCESS,
     CRITERION_FUTILITY_POSTERIOR,
     CRITERION_FUTILITY_PREDICTIVE,
-    CRITERION_EFFICACY_PREDICTIVE,
-    CRITERION_FINAL_SUCCESS,
-    CRITERION_FINAL_FAILURE,
-    CRITERION_EFFICACY_POSTERIOR,
-) = range(len(CRITERIA))
-_CODE_OF_CRITERION = np.array([CONTINUE, FUTILITY, FUTILITY, EARLY_GO, FINAL_GO, FINAL_NO_GO, EARLY_GO], dtype=np.int8)
-
+    DECISION_OF_CODE,
+    Decision,
+)
+from designs.core.decisions import format_probability as _f
 
 @dataclass(frozen=True)
 class DecisionRule:
@@ -134,25 +123,7 @@ def decide(
         [CRITERION_FINAL_SUCCESS, CRITERION_FINAL_FAILURE, CRITERION_FUTILITY_POSTERIOR, CRITERION_FUTILITY_PREDICTIVE, CRITERION_EFFICACY_PREDICTIVE],
         CRITERION_CONTINUE,
     ).astype(np.int8)
-    return _CODE_OF_CRITERION[criterion], criterion
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One stratum's decision: "go" / "no-go" / "continue", the criterion id and a sentence."""
-
-    decision: str
-    criterion: str
-    text: str
-    code: int
-
-    def criterion_dict(self) -> dict[str, str]:
-        return {"id": self.criterion, "text": self.text}
-
-
-def _f(x: float) -> str:
-    """3 decimals in the bulk, 4 significant digits near 0 and 1 (0.9997 must not print as 1)."""
-    return f"{x:.3f}" if 0.01 <= x <= 0.99 else f"{x:.4g}"
+    return CODE_OF_CRITERION[criterion], criterion
 
 
 def explain(
@@ -240,7 +211,7 @@ def decide_pfs(
         [CRITERION_FINAL_SUCCESS, CRITERION_FUTILITY_POSTERIOR, CRITERION_EFFICACY_POSTERIOR],
         CRITERION_CONTINUE,
     ).astype(np.int8)
-    return _CODE_OF_CRITERION[criterion], criterion
+    return CODE_OF_CRITERION[criterion], criterion
 
 
 def explain_pfs(

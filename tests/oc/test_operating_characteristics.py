@@ -364,14 +364,6 @@ def test_monte_carlo_standard_errors_are_honest_across_seeds():
     assert 0.85 < z.std() < 1.15
 
 
-def test_decision_codes_are_those_of_designs_decisions():
-    from designs.response import decisions
-
-    assert (decisions.CONTINUE, decisions.FUTILITY, decisions.EARLY_GO, decisions.FINAL_GO, decisions.FINAL_NO_GO) == (
-        oc.CONTINUE, oc.FUTILITY, oc.EARLY_GO, oc.FINAL_GO, oc.FINAL_NO_GO
-    )
-
-
 def test_separable_simulation_equals_the_joint_simulation():
     """Strata simulated one by one (separable rules) give exactly the counts of the joint simulation."""
     design = mpnst("independent")

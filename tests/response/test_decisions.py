@@ -63,29 +63,6 @@ def test_vectorised_decide_agrees_with_explain():
         assert d.DECISION_OF_CODE[codes[i]] == one.decision
 
 
-def test_codes_are_those_of_the_operating_characteristics_engine():
-    assert (d.CONTINUE, d.FUTILITY, d.EARLY_GO, d.FINAL_GO, d.FINAL_NO_GO) == (
-        oc.CONTINUE,
-        oc.FUTILITY,
-        oc.EARLY_GO,
-        oc.FINAL_GO,
-        oc.FINAL_NO_GO,
-    )
-
-
-@pytest.mark.parametrize(
-    ("values", "field"),
-    [
-        ({"final_threshold": 1.0}, "decision/final_threshold"),
-        ({"final_threshold": 0.0}, "decision/final_threshold"),
-        ({"futility_ppos": -0.1}, "decision/futility_ppos"),
-        ({"efficacy_ppos": 0.0}, "decision/efficacy_ppos"),
-        ({"futility_ppos": 0.5, "efficacy_ppos": 0.4}, "decision/efficacy_ppos"),
-        ({"futility_prob_above_p0": 1.2}, "decision/futility_prob_above_p0"),
-        ({"final_threshold": True}, "decision/final_threshold"),
-        ({"surprise": 1}, "decision/surprise"),
-    ],
-)
 def test_validation_names_the_field(values, field):
     with pytest.raises(InvalidInputError) as info:
         d.DecisionRule.from_mapping(values)
