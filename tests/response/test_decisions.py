@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from designs.response import decisions as d
-from designs import oc
 from designs.core.errors import InvalidInputError
 
 RULE = d.DecisionRule()
@@ -63,6 +62,19 @@ def test_vectorised_decide_agrees_with_explain():
         assert d.DECISION_OF_CODE[codes[i]] == one.decision
 
 
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"final_threshold": 1.0}, "decision/final_threshold"),
+        ({"final_threshold": 0.0}, "decision/final_threshold"),
+        ({"futility_ppos": -0.1}, "decision/futility_ppos"),
+        ({"efficacy_ppos": 0.0}, "decision/efficacy_ppos"),
+        ({"futility_ppos": 0.5, "efficacy_ppos": 0.4}, "decision/efficacy_ppos"),
+        ({"futility_prob_above_p0": 1.2}, "decision/futility_prob_above_p0"),
+        ({"final_threshold": True}, "decision/final_threshold"),
+        ({"surprise": 1}, "decision/surprise"),
+    ],
+)
 def test_validation_names_the_field(values, field):
     with pytest.raises(InvalidInputError) as info:
         d.DecisionRule.from_mapping(values)
