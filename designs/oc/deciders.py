@@ -67,7 +67,6 @@ def decider_for(design: OCDesign) -> Decider:
     return BayesianDecider(design)
 
 
-
 class BayesianDecider:
     """Go / no-go / continue of ``designs.response.decisions.decide`` for many outcome tuples at one analysis.
 
