@@ -22,8 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from designs.oc import calibration  # noqa: E402
 from designs import oc  # noqa: E402
+from designs.oc import calibration  # noqa: E402
+from designs.oc.model_tables import clear_model_tables  # noqa: E402
 from designs.response import spec as priors  # noqa: E402
 from designs.response.decisions import DecisionRule  # noqa: E402
 
@@ -32,10 +33,10 @@ P0, P1 = 0.15, 0.35
 LOOKS = (7, 14, 21)
 
 
-def design(kind: str, **rule_changes) -> oc.Design:
+def design(kind: str, **rule_changes) -> oc.OCDesign:
     strata = (oc.StratumPlan("NF1", LOOKS), oc.StratumPlan("sporadic", LOOKS))
     rule = DecisionRule(**rule_changes)
-    return oc.Design(P0, P1, strata, rule, priors.resolve(kind, {}, P0))
+    return oc.OCDesign(P0, P1, strata, rule, priors.resolve(kind, {}, P0))
 
 
 def timed(fn, *args, **kwargs):
@@ -96,7 +97,7 @@ def main() -> int:
         null = exact["scenarios"][0]
         print(f"  {kind:>12}: {t_exact:6.3f} s; type I error per stratum "
               f"{[round(s['prob_go'], 4) for s in null['strata']]}, P(any go | global null) {null['prob_any_go']:.4f}")
-    oc._MODEL_CACHE.clear()
+    clear_model_tables()
     hier_exact, t_hier_exact = timed(oc.operating_characteristics, hier, method="exact")
     null = hier_exact["scenarios"][0]
     print(f"  hierarchical: {t_hier_exact:6.3f} s (quadrature tables included); type I error per stratum "
@@ -105,7 +106,7 @@ def main() -> int:
     # 4. Calibration
     print("\ncalibration: 50 candidate thresholds, target per-stratum type I error 0.10")
     for kind, method in (("independent", "auto"), ("hierarchical", "simulation"), ("hierarchical", "exact")):
-        oc._MODEL_CACHE.clear()
+        clear_model_tables()
         cal_plan = calibration.calibration_plan(design(kind), target=0.10, method=method, n_trials=args.trials, seed=1)
         cal, t_cal = timed(lambda p=cal_plan: p.reduce([(i, p.run_chunk(i)) for i in p.chunks]))
         chosen = next(c for c in cal["candidates"] if c["final_threshold"] == cal["final_threshold"])

@@ -19,8 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from designs import oc
+from designs.core.caveats import caveat
 from designs.core.errors import InfeasibleDesignError, InvalidInputError
+from designs.oc.computation import choose_method, decision_seconds, plan, run
+from designs.oc.design import OCDesign, Scenario, default_scenarios, validate_design, validate_scenarios
+from designs.oc.tables import DecisionTables
 
 DEFAULT_THRESHOLDS = tuple(float(t) for t in np.round(np.linspace(0.50, 0.995, 50), 4))
 
@@ -47,10 +50,10 @@ def with_thresholds(rule: Any, candidate: Candidate) -> Any:
 class CalibrationPlan:
     """A calibration as a computation for ``service.jobs``: one chunk per candidate."""
 
-    design: oc.Design
+    design: OCDesign
     candidates: list[Candidate]
     target: float
-    scenarios: list[oc.Scenario]
+    scenarios: list[Scenario]
     method: str
     n_trials: int
     seed: int
@@ -67,14 +70,14 @@ class CalibrationPlan:
 
     @property
     def decision_seconds(self) -> float:
-        """Rough time of the decision tables (``operating_characteristics.decision_seconds``): the
+        """Rough time of the decision tables (``designs.oc.computation.decision_seconds``): the
         posteriors are shared by the candidates, the predictive enumeration is redone for each."""
         first = self.candidate_design(0)
-        tables = oc.DecisionTables(first)
-        once = oc.decision_seconds(first, tables, self.n_trials * len(self.scenarios))
+        tables = DecisionTables(first)
+        once = decision_seconds(first, tables, self.n_trials * len(self.scenarios))
         return once * (1 + 0.1 * (len(self.candidates) - 1))
 
-    def candidate_design(self, index: int) -> oc.Design:
+    def candidate_design(self, index: int) -> OCDesign:
         return dataclasses.replace(self.design, rule=with_thresholds(self.design.rule, self.candidates[index]))
 
     # The computation protocol of ``service.jobs``.
@@ -83,13 +86,13 @@ class CalibrationPlan:
 
     def run_chunk(self, index: int) -> dict[str, Any]:
         design = self.candidate_design(index)
-        tables = oc.DecisionTables(design)
-        method = oc.choose_method(design, self.method, tables)
-        sub = oc.plan(
+        tables = DecisionTables(design)
+        method = choose_method(design, self.method, tables)
+        sub = plan(
             design, list(self.scenarios), method=method, n_trials=self.n_trials, seed=self.seed,
             simon=self.simon, chunk_trials=max(self.n_trials, 1), tables=tables,
         )
-        return oc.run(sub)
+        return run(sub)
 
     def reduce(self, pairs: Iterable[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
         results = dict(pairs)
@@ -109,15 +112,17 @@ class CalibrationPlan:
         warnings = list(results[chosen].get("warnings", []))
         margin = 2 * rows[chosen]["mcse_max_type_i_error"]
         if margin > 0 and rows[chosen]["max_type_i_error"] + margin > self.target:
-            warnings.append(
+            warnings.append(caveat(
+                "calibration-margin",
                 f"the chosen candidate's simulated type I error {rows[chosen]['max_type_i_error']:.4f} is within two Monte "
-                f"Carlo standard errors of the target {self.target:g}: confirm with more trials or method 'exact'"
-            )
+                f"Carlo standard errors of the target {self.target:g}: confirm with more trials or method 'exact'",
+            ))
         lowest = min(c.final_threshold for c in self.candidates)
         if self.candidates[chosen].final_threshold == lowest and len({c.final_threshold for c in self.candidates}) > 1:
-            warnings.append(
-                f"the chosen final threshold {lowest:g} is the lowest candidate: lower thresholds might also meet the target"
-            )
+            warnings.append(caveat(
+                "calibration-edge",
+                f"the chosen final threshold {lowest:g} is the lowest candidate: lower thresholds might also meet the target",
+            ))
         return {
             "final_threshold": self.candidates[chosen].final_threshold,
             "futility_ppos": rows[chosen]["futility_ppos"],
@@ -153,19 +158,19 @@ class CalibrationPlan:
 
 
 def calibration_plan(
-    design: oc.Design,
+    design: OCDesign,
     *,
     target: float = 0.10,
     thresholds: Sequence[float] | None = None,
     futility_ppos: Sequence[float] | None = None,
-    scenarios: Sequence[oc.Scenario] | None = None,
+    scenarios: Sequence[Scenario] | None = None,
     method: str = "auto",
     n_trials: int = 10_000,
     seed: int = 0,
     simon: Mapping[str, int] | None = None,
 ) -> CalibrationPlan:
     """Validate a calibration request and list its candidates."""
-    oc.validate_design(design)
+    validate_design(design)
     if not 0 < target < 1:
         raise InvalidInputError("target_type_i_error", "must lie in (0, 1)")
     for i, t in enumerate(thresholds or ()):
@@ -185,10 +190,10 @@ def calibration_plan(
     candidates = [Candidate(t, f) for f in futility_values for t in thresholds]
 
     names = design.names
-    null = oc.Scenario("global null", {n: design.p0 for n in names})
-    alternative = oc.Scenario("global alternative", {n: design.p1 for n in names})
-    table = list(scenarios) if scenarios else oc.default_scenarios(names, design.p0, design.p1)
-    oc.validate_scenarios(design, table)
+    null = Scenario("global null", {n: design.p0 for n in names})
+    alternative = Scenario("global alternative", {n: design.p1 for n in names})
+    table = list(scenarios) if scenarios else default_scenarios(names, design.p0, design.p1)
+    validate_scenarios(design, table)
 
     def find(target_rates: Mapping[str, float]) -> int | None:
         return next(
@@ -205,16 +210,16 @@ def calibration_plan(
         alternative_index = len(table) - 1
     # Decide the method once, on the first candidate, so that every candidate uses the same one.
     first = dataclasses.replace(design, rule=with_thresholds(design.rule, candidates[0]))
-    chosen = oc.choose_method(first, method, oc.DecisionTables(first))
-    plan = CalibrationPlan(
+    chosen = choose_method(first, method, DecisionTables(first))
+    computation = CalibrationPlan(
         design, candidates, float(target), table, chosen, int(n_trials), int(seed), simon,
         null_index=null_index, alternative_index=alternative_index,
     )
-    plan.chunks = list(range(len(candidates)))
-    return plan
+    computation.chunks = list(range(len(candidates)))
+    return computation
 
 
-def calibrate(design: oc.Design, **kwargs: Any) -> dict[str, Any]:
+def calibrate(design: OCDesign, **kwargs: Any) -> dict[str, Any]:
     """Calibrate in this process (see ``calibration_plan`` for the arguments)."""
-    plan = calibration_plan(design, **kwargs)
-    return plan.reduce([(i, plan.run_chunk(i)) for i in plan.chunks])
+    computation = calibration_plan(design, **kwargs)
+    return computation.reduce([(i, computation.run_chunk(i)) for i in computation.chunks])

@@ -147,7 +147,7 @@ class OperatingCharacteristicsResult(ResultModel):
     seed: int | None
     scenarios: list[ScenarioOC]
     borrowing: list[BorrowingEntry] = Field(description="null strata beside active ones: go probability against the global null")
-    warnings: list[str]
+    warnings: list[dict[str, str]]
     provenance: dict
 
 
@@ -169,7 +169,7 @@ class CalibrationResult(ResultModel):
     decision: dict = Field(description="the decision rule with the calibrated thresholds")
     candidates: list[CalibrationCandidate]
     operating_characteristics: OperatingCharacteristicsResult
-    warnings: list[str]
+    warnings: list[dict[str, str]]
     provenance: dict
 
 

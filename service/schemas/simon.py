@@ -46,7 +46,7 @@ class DesignSearchResult(ResultModel):
     optimal: Design
     minimax: Design
     admissible: list[AdmissibleDesign] = Field(description="every design on the admissible boundary, ordered by n")
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[dict[str, str]] = Field(default_factory=list)
     provenance: dict
 
 

@@ -14,11 +14,11 @@ P0, P1 = 0.15, 0.35
 THRESHOLDS = [0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96, 0.98]
 
 
-def mpnst(kind: str, **rule) -> oc.Design:
+def mpnst(kind: str, **rule) -> oc.OCDesign:
     from designs.response import spec as priors
 
     strata = (oc.StratumPlan("NF1", (7, 14, 21)), oc.StratumPlan("sporadic", (7, 14, 21)))
-    return oc.Design(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0))
+    return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0))
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,8 @@ def test_hierarchical_calibration_reports_borrowing_at_the_chosen_threshold():
     table = result["operating_characteristics"]
     sporadic = next(b for b in table["borrowing"] if b["scenario"] == "only NF1 active" and b["stratum"] == "sporadic")
     assert sporadic["inflation"] > 0.02
-    assert any("borrowing" in w for w in result["warnings"])
+    assert any(w["code"] == "borrowing-inflation" and w["stratum"] == "sporadic" and "borrowing" in w["message"]
+               for w in result["warnings"])
 
 
 def test_calibration_is_the_same_whatever_the_order_of_candidates():
@@ -91,9 +92,22 @@ def test_simulated_calibration_warns_when_the_target_is_within_monte_carlo_error
     chosen = next(c for c in result["candidates"] if c["final_threshold"] == result["final_threshold"])
     assert chosen["mcse_max_type_i_error"] > 0
     close = chosen["max_type_i_error"] + 2 * chosen["mcse_max_type_i_error"] > 0.10
-    assert close == any("Monte Carlo" in w for w in result["warnings"])
+    margin = [w for w in result["warnings"] if w["code"] == "calibration-margin"]
+    assert close == bool(margin)
+    assert all("Monte Carlo" in w["message"] for w in margin)
     exact = calibration.calibrate(mpnst("independent"), target=0.10, thresholds=THRESHOLDS)
-    assert not any("Monte Carlo" in w for w in exact["warnings"])
+    assert not any(w["code"] == "calibration-margin" for w in exact["warnings"])
+
+
+def test_calibration_warns_when_the_lowest_threshold_is_chosen():
+    """Both 0.96 and 0.98 keep the type I error ≤ 0.10; 0.96 has more power: lower ones might do better still."""
+    edge = calibration.calibrate(mpnst("independent"), target=0.10, thresholds=[0.96, 0.98])
+    assert edge["final_threshold"] == 0.96
+    (warning,) = [w for w in edge["warnings"] if w["code"] == "calibration-edge"]
+    assert "lowest candidate" in warning["message"] and "0.96" in warning["message"]
+    inside = calibration.calibrate(mpnst("independent"), target=0.10, thresholds=THRESHOLDS)
+    assert inside["final_threshold"] > THRESHOLDS[0]
+    assert not any(w["code"] == "calibration-edge" for w in inside["warnings"])
 
 
 def test_bad_calibration_input_names_the_field():

@@ -8,16 +8,18 @@ import numpy as np
 import pytest
 
 from designs import oc
-from designs.response.decisions import DecisionRule
+from designs.core.decisions import CONTINUE, EARLY_GO, FINAL_GO, FINAL_NO_GO, FUTILITY, INACTIVE
 from designs.core.errors import InvalidInputError
+from designs.oc.tables import grid_shape, reachable_look_indices
+from designs.response.decisions import DecisionRule
 from designs.simon import evaluate_design
 
 SIMON_OPTIMAL = {"r1": 0, "n1": 9, "r": 2, "n": 17}  # Simon (1989) p0 .05, p1 .25, alpha .05, beta .20
 
 
-def simon_design(n_strata: int = 2) -> oc.Design:
+def simon_design(n_strata: int = 2) -> oc.OCDesign:
     strata = tuple(oc.StratumPlan(name, (9, 17)) for name in ("NF1", "sporadic")[:n_strata])
-    return oc.Design(0.05, 0.25, strata, oc.SimonRule(r1=0, r=2))
+    return oc.OCDesign(0.05, 0.25, strata, oc.SimonRule(r1=0, r=2))
 
 
 def within_mcse(simulated: float, exact: float, mcse: float, k: float = 3.0) -> bool:
@@ -68,26 +70,25 @@ class CoupledCountRule:
 class CoupledCountDecider:
     separable = False
 
-    def __init__(self, design: oc.Design):
+    def __init__(self, design: oc.OCDesign):
         self.design = design
 
     def decide(self, analysis, look_index, y):
-        codes = np.full(y.shape, oc.INACTIVE, dtype=np.int8)
+        codes = np.full(y.shape, INACTIVE, dtype=np.int8)
         total = y.sum(axis=1)
         for j, look in enumerate(look_index):
             if look != analysis:
                 continue
             if analysis < len(self.design.strata[j].looks) - 1:
-                codes[:, j] = np.select([total == 0, total >= 3], [oc.FUTILITY, oc.EARLY_GO], oc.CONTINUE)
+                codes[:, j] = np.select([total == 0, total >= 3], [FUTILITY, EARLY_GO], CONTINUE)
             else:
-                codes[:, j] = np.where(total + y[:, j] >= 5, oc.FINAL_GO, oc.FINAL_NO_GO)
+                codes[:, j] = np.where(total + y[:, j] >= 5, FINAL_GO, FINAL_NO_GO)
         return codes
 
 
-def brute_force(design: oc.Design, decider, rates) -> oc.Tally:
+def brute_force(design: oc.OCDesign, decider, rates) -> oc.Tally:
     """Every sequence of patient outcomes, weighted by its probability, run through the rule one by one."""
-    tally = oc._empty_tally(design)
-    tally.trials = 1.0
+    tally = oc.Tally.empty(design, trials=1.0)
     sizes = [s.final_n for s in design.strata]
     for outcome in itertools.product((0, 1), repeat=sum(sizes)):
         per_stratum = np.split(np.array(outcome), np.cumsum(sizes)[:-1])
@@ -99,9 +100,9 @@ def brute_force(design: oc.Design, decider, rates) -> oc.Tally:
             codes = decider.decide(analysis, tuple(look), y)[0]
             for j in range(len(sizes)):
                 if look[j] == analysis:
-                    if codes[j] != oc.CONTINUE:
+                    if codes[j] != CONTINUE:
                         tally.ends[j, analysis, codes[j] - 1] += weight
-                        went |= codes[j] in (oc.EARLY_GO, oc.FINAL_GO)
+                        went |= codes[j] in (EARLY_GO, FINAL_GO)
                     else:
                         look[j] += 1
         tally.any_go += weight * went
@@ -110,7 +111,7 @@ def brute_force(design: oc.Design, decider, rates) -> oc.Tally:
 
 def test_joint_enumeration_equals_brute_force_over_every_patient_sequence():
     """Exact OC of a rule that couples strata = the sum over all 2^10 patient outcome sequences."""
-    design = oc.Design(0.2, 0.5, (oc.StratumPlan("NF1", (2, 4, 5)), oc.StratumPlan("sporadic", (3, 5))), CoupledCountRule())
+    design = oc.OCDesign(0.2, 0.5, (oc.StratumPlan("NF1", (2, 4, 5)), oc.StratumPlan("sporadic", (3, 5))), CoupledCountRule())
     decider = CoupledCountDecider(design)
     tables = oc.DecisionTables(design, decider)
     for rates in ([0.2, 0.2], [0.5, 0.2], [0.35, 0.6]):
@@ -122,7 +123,7 @@ def test_joint_enumeration_equals_brute_force_over_every_patient_sequence():
 
 
 def test_coupled_rule_simulation_agrees_with_joint_enumeration_dense_and_sparse():
-    design = oc.Design(0.2, 0.5, (oc.StratumPlan("NF1", (2, 4, 5)), oc.StratumPlan("sporadic", (3, 5))), CoupledCountRule())
+    design = oc.OCDesign(0.2, 0.5, (oc.StratumPlan("NF1", (2, 4, 5)), oc.StratumPlan("sporadic", (3, 5))), CoupledCountRule())
     decider = CoupledCountDecider(design)
     rates = [0.35, 0.6]
     exact = oc.exact_tally(design, rates, oc.DecisionTables(design, decider))
@@ -181,7 +182,7 @@ def test_a_scenario_gets_the_same_numbers_in_any_request():
     [((7, 7, 21), "strictly increasing"), ((14, 7), "strictly increasing"), ((7, 14, 501), "500"), ((0, 7), "at least 1")],
 )
 def test_bad_looks_name_the_field(looks, reason):
-    design = oc.Design(0.15, 0.35, (oc.StratumPlan("NF1", looks),), oc.SimonRule(0, 2))
+    design = oc.OCDesign(0.15, 0.35, (oc.StratumPlan("NF1", looks),), oc.SimonRule(0, 2))
     with pytest.raises(InvalidInputError) as info:
         oc.validate_design(design)
     assert info.value.problems[0].field == "strata/0/looks"
@@ -211,11 +212,11 @@ GLOBAL_NULL = oc.Scenario("global null", {"NF1": P0, "sporadic": P0})
 GLOBAL_ALTERNATIVE = oc.Scenario("global alternative", {"NF1": P1, "sporadic": P1})
 
 
-def mpnst(kind: str, *, fixed_tau: float | None = None, **rule) -> oc.Design:
+def mpnst(kind: str, *, fixed_tau: float | None = None, **rule) -> oc.OCDesign:
     from designs.response import spec as priors
 
     strata = (oc.StratumPlan("NF1", (7, 14, 21)), oc.StratumPlan("sporadic", (7, 14, 21)))
-    return oc.Design(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0), fixed_tau=fixed_tau)
+    return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0), fixed_tau=fixed_tau)
 
 
 def go(result: dict, scenario: str, stratum: str) -> float:
@@ -324,12 +325,45 @@ def test_borrowing_inflates_the_inactive_strata_go_probability_and_is_reported()
     assert entry["stratum"] == "sporadic" and entry["scenario"] == "only NF1 active"
     assert entry["prob_go"] > entry["prob_go_global_null"] + 0.02  # 0.071 against 0.024
     assert entry["inflation"] == pytest.approx(entry["prob_go"] - entry["prob_go_global_null"])
-    assert any("borrowing" in w and "sporadic" in w for w in result["warnings"])
+    (warning,) = result["warnings"]
+    assert warning["code"] == "borrowing-inflation" and warning["stratum"] == "sporadic"
+    assert "borrowing" in warning["message"] and "sporadic" in warning["message"]
     sporadic = result["scenarios"][0]["strata"][1]
     assert sporadic["type_i_inflation"] == pytest.approx(entry["inflation"])
     independent = oc.operating_characteristics(mpnst("independent"), [NF1_ONLY], method="exact")
     assert independent["borrowing"][0]["inflation"] == pytest.approx(0.0, abs=1e-12)
     assert independent["warnings"] == []
+
+
+def borrowing_warnings(inflation: float, mcse: float, null_mcse: float) -> list[dict]:
+    """The warnings of ``borrowing_report`` for sporadic (at p0) beside NF1 (at p1), rows built by hand."""
+    design = oc.OCDesign(P0, P1, (oc.StratumPlan("NF1", (21,)), oc.StratumPlan("sporadic", (21,))), None)
+
+    def row(name: str, rates: dict, prob_go: dict, se: float) -> dict:
+        strata = [{"name": s, "prob_go": prob_go[s], "mcse": {"prob_go": se}} for s in ("NF1", "sporadic")]
+        return {"name": name, "rates": rates, "strata": strata}
+
+    null_row = row("global null", {"NF1": P0, "sporadic": P0}, {"NF1": 0.05, "sporadic": 0.05}, null_mcse)
+    active = row("only NF1 active", {"NF1": P1, "sporadic": P0}, {"NF1": 0.8, "sporadic": 0.05 + inflation}, mcse)
+    report, warnings = oc.borrowing_report(design, [active], null_row)
+    (entry,) = report  # reported whether it warns or not
+    assert entry["inflation"] == pytest.approx(inflation, abs=1e-15)
+    return warnings
+
+
+@pytest.mark.parametrize(
+    ("mcse", "null_mcse"),
+    [(0.01, 0.02), (0.02, 0.005), (0.0, 0.0), (0.001, 0.001)],
+    ids=["mcse-decides", "mcse-decides-other-way", "exact-floor", "floor-above-small-mcse"],
+)
+def test_borrowing_inflation_warns_just_above_three_combined_mcse_floor_0_005_and_not_just_below(mcse, null_mcse):
+    """The warning fires when inflation > max(3·hypot(MCSE, MCSE under the global null), 0.005): 1 % above
+    that threshold warns, 1 % below does not (so 30 × MCSE, 2 × MCSE, a sum of MCSEs or another floor fail)."""
+    threshold = max(3 * float(np.hypot(mcse, null_mcse)), 0.005)
+    (warning,) = borrowing_warnings(1.01 * threshold, mcse, null_mcse)
+    assert warning["code"] == "borrowing-inflation" and warning["stratum"] == "sporadic"
+    assert "inflates its type I error" in warning["message"]
+    assert borrowing_warnings(0.99 * threshold, mcse, null_mcse) == []
 
 
 def test_early_go_ends_enrolment_and_counts_as_go():
@@ -377,8 +411,8 @@ def test_separable_simulation_equals_the_joint_simulation():
 
 
 def test_dense_cell_count_counts_every_reachable_outcome_tuple():
-    design = oc.Design(0.2, 0.5, (oc.StratumPlan("a", (2, 4, 5)), oc.StratumPlan("b", (3, 5)), oc.StratumPlan("c", (1,))), None)
+    design = oc.OCDesign(0.2, 0.5, (oc.StratumPlan("a", (2, 4, 5)), oc.StratumPlan("b", (3, 5)), oc.StratumPlan("c", (1,))), None)
     brute = sum(
-        int(np.prod(oc._grid_shape(design, t))) for k in range(design.n_analyses) for t in oc._reachable_look_indices(design, k)
+        int(np.prod(grid_shape(design, t))) for k in range(design.n_analyses) for t in reachable_look_indices(design, k)
     )
     assert oc.dense_cell_count(design) == brute

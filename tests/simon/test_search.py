@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from designs.core.errors import InfeasibleDesignError, InvalidInputError
-from designs import simon
-from designs.simon import SimonSearchResult, format_designs_table, search_designs
+from designs.simon import SimonSearchResult, binomial, format_designs_table, search_designs
 
 # ---------------------------------------------------------------------------------------------------
 # Independent arithmetic (scipy directly, no code shared with designs.simon)
@@ -171,7 +170,7 @@ def test_block_by_block_evaluation_gives_the_same_designs(constraints, monkeypat
     """Large searches evaluate the stage-1 sums a block of pairs at a time to bound memory; forcing
     tiny blocks must not change any number."""
     whole = search_designs(*constraints, nmax=120).as_dict()
-    monkeypatch.setattr(simon, "_TERMS_IN_MEMORY", 37)
+    monkeypatch.setattr(binomial, "TERMS_IN_MEMORY", 37)
     assert search_designs(*constraints, nmax=120).as_dict() == whole
 
 
@@ -198,7 +197,10 @@ def test_truncated_search_warns_that_larger_n_may_do_better():
     """With nmax below Simon's optimal n = 43 (p0 .20 / p1 .40, alpha .05, beta .20) the best design
     found is not the optimal one, and the result says so."""
     truncated = search_designs(0.20, 0.40, 0.05, 0.20, nmax=40)
-    assert truncated.warnings and "nmax" in truncated.warnings[0]
+    (warning,) = truncated.warnings
+    assert warning == {"code": "search-not-exhaustive", "message": warning["message"]}
+    assert "nmax = 40" in warning["message"]
+    assert f"warning: {warning['message']}" in format_designs_table(truncated).splitlines()
     assert truncated.optimal.n <= 40
     assert search_designs(0.20, 0.40, 0.05, 0.20, nmax=60).warnings == []
 

@@ -1,0 +1,39 @@
+"""Exact operating characteristics of a given Simon two-stage design at any response rates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+from designs.core.errors import InvalidInputError
+from designs.simon.validation import check_design, check_real
+
+
+def _operating_characteristics(r1: int, n1: int, r: int, n: int, p: float) -> tuple[float, float, float]:
+    """(PET, EN, P(promising)) of one design at response rate p, by direct exact sums."""
+    n2 = n - n1
+    pet = float(stats.binom.cdf(r1, n1, p))
+    continued = float(stats.binom.sf(r1, n1, p))  # 1 − PET without cancellation
+    x1 = np.arange(r1 + 1, n1 + 1)
+    promising = float(np.sum(stats.binom.pmf(x1, n1, p) * stats.binom.sf(r - x1, n2, p)))
+    return pet, n1 + continued * n2, promising
+
+
+def evaluate_design(r1: int, n1: int, r: int, n: int, p: Sequence[float]) -> list[dict[str, float]]:
+    """Exact PET, expected sample size and probability of declaring promising at each p.
+
+    Formulas in the module docstring. ``p`` values may be anywhere in [0, 1].
+    """
+    r1, n1, r, n = check_design(r1, n1, r, n)
+    if isinstance(p, (str, bytes)) or not isinstance(p, Sequence) or len(p) == 0:
+        raise InvalidInputError("p", "must be a non-empty sequence of probabilities")
+    rows = []
+    for index, value in enumerate(p):
+        value = check_real(f"p/{index}", value)
+        if not 0.0 <= value <= 1.0:
+            raise InvalidInputError(f"p/{index}", f"must be in [0, 1], got {value}")
+        pet, expected_n, promising = _operating_characteristics(r1, n1, r, n, value)
+        rows.append({"p": value, "pet": pet, "expected_n": expected_n, "prob_reject_null": promising})
+    return rows
