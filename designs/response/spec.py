@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from designs.core.errors import InvalidInputError
@@ -32,11 +32,13 @@ from designs.engines.pymc import SamplerSettings
 from designs.response.decisions import DecisionRule
 from designs.response.simon_status import SimonRule
 
-KINDS: tuple[str, ...] = ("hierarchical", "exnex", "independent", "pooled")
+HIERARCHICAL_KINDS: tuple[str, ...] = ("hierarchical", "exnex")
+"""The kinds computed by quadrature or MCMC (the PyMC engine's response kinds)."""
+CLOSED_FORM_KINDS: tuple[str, ...] = ("independent", "pooled")
+KINDS: tuple[str, ...] = HIERARCHICAL_KINDS + CLOSED_FORM_KINDS
 DEFAULT_KIND = "hierarchical"
 ENGINES: tuple[str, ...] = ("mcmc", "quadrature")
-HIERARCHICAL_KINDS: tuple[str, ...] = ("hierarchical", "exnex")
-CLOSED_FORM_KINDS: tuple[str, ...] = ("independent", "pooled")
+"""The engines a request may name for a hierarchical kind (closed-form kinds ignore it, with a warning)."""
 
 BHMBASKET_MU_SD = 2.6159
 """bhmbasket's sd of μ (logit scale): the prior is worth about one patient."""
@@ -176,7 +178,7 @@ def _resolve(check: Checker, kind: Any, prior: Any, p0: float | None) -> Respons
     }
     if p0 is None or len(check.problems) > before:
         return None
-    return ResponseModelSpec(kind, type(default_prior(kind, p0))(**{**asdict(default_prior(kind, p0)), **values}))
+    return ResponseModelSpec(kind, replace(default_prior(kind, p0), **values))
 
 
 def resolve(kind: str, prior: Mapping[str, Any] | None, p0: float) -> ResponseModelSpec:

@@ -33,9 +33,10 @@ class Patient(StrictModel):
     event: bool = Field(description="true: progression or death at time_months; false: censored then")
 
 
+# The numeric prior fields from the spec; PFSPrior adds the list of cut points.
 _PriorNumbers = model_from_fields(
-    "PFSPrior",
-    "Prior parameters (rates and hazards per month); omitted ones take the kind's defaults.",
+    "_PriorNumbers",
+    "The numeric fields of PFSPrior.",
     {name: (p.bounds, p.description) for name, p in models.PRIOR_PARAMETERS.items() if name != "cut_points"},
 )
 
