@@ -65,6 +65,7 @@ def response_analysis() -> None:
     """The issue's case: two strata (NF1 3/10, sporadic 1/10 of 21 planned each), p0 0.15, p1 0.35,
     a fresh engine per analysis as in ``designs.response.analysis``; target ≤ 20 ms in all."""
     from designs.response.analysis import analyse_response
+    from designs.response.spec import ResponseAnalysisSpec
 
     strata = [
         {"name": "NF1", "n": 10, "responders": 3, "n_planned": 21},
@@ -80,7 +81,8 @@ def response_analysis() -> None:
             posterior = time.perf_counter()
             predictive.predictive_probability_hierarchical(hierarchy, [3, 1], [10, 10], [21, 21], P0, 0.95, engine=engine)
             parts.append(((posterior - start) * 1e3, (time.perf_counter() - posterior) * 1e3))
-        _, whole = timed(lambda kind=kind: analyse_response(P0, P1, strata, model={"kind": kind}, engine="quadrature", seed=1), repeat=7)
+        request = {"p0": P0, "p1": P1, "strata": strata, "model": {"kind": kind}, "engine": "quadrature", "seed": 1}
+        _, whole = timed(lambda request=request: analyse_response(ResponseAnalysisSpec.from_mapping(request)), repeat=7)
         posterior_ms, pp_ms = (statistics.median(v) for v in zip(*parts, strict=True))
         print(f"analysis {label:<13} posterior (new engine) {posterior_ms:6.1f} ms   PP (144 futures) {pp_ms:6.1f} ms   "
               f"analyse_response {whole:6.1f} ms   (medians)")

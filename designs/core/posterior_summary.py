@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from designs.core.caveats import caveat
 from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
 
@@ -180,20 +181,22 @@ def mcmc_diagnostics(report: Mapping[str, Any] | Any) -> dict[str, Any]:
     return block
 
 
-def diagnostics_warnings(diagnostics: Mapping[str, Any]) -> list[str]:
-    """The caveats a diagnostics block calls for: failed MCMC checks, a quadrature self-check off tolerance."""
+def diagnostics_warnings(diagnostics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The typed caveats a diagnostics block calls for: failed MCMC checks, a quadrature self-check off tolerance."""
     warnings = []
     if diagnostics.get("converged") is False:
         failed = diagnostics.get("failed_checks") or []
-        warnings.append(
+        message = (
             "MCMC did not pass its convergence checks (see diagnostics)"
             + (f": {'; '.join(failed)}" if failed else "")
             + ". Treat the numbers with caution."
         )
+        warnings.append(caveat("mcmc-not-converged", message))
     check = diagnostics.get("self_check")
     if check and max(check.values()) > QUADRATURE_TOLERANCE:
-        warnings.append(
+        message = (
             "The quadrature's self-check is outside its tolerance (extreme conflict between strata or data far "
             f"from the prior): {check}. Cross-check with engine 'mcmc'."
         )
+        warnings.append(caveat("quadrature-self-check", message))
     return warnings

@@ -11,33 +11,21 @@ At an interim analysis (n < n_planned), in this order:
 Comparisons are strict. ``decide`` is vectorised (numpy broadcasting) and returns integer codes —
 the same codes as ``designs.oc`` — and the criterion that fired;
 ``explain`` gives one stratum's decision with a sentence quoting the numbers.
-
-The PFS rule (``PFSDecisionRule``, ``decide_pfs``, ``explain_pfs``) uses the same codes, criteria and
-``{id, text}`` shape, with p_B = P(S(L) > benchmark | data) and p_T = P(S(L) > target | data), in
-this order:
-    go       every patient is evaluable at the landmark L and p_B > final_threshold   (final_success)
-    no-go    p_B < futility_prob_above_benchmark                          (futility_posterior; if set)
-    go       p_T > efficacy_prob_above_target                             (efficacy_posterior; if set)
-    continue otherwise (with no planned sample size, mature data short of the final threshold
-             continue unless futility fires)
+The PFS rule is ``designs.survival.decisions``; both use ``designs.core.decisions``' codes and criteria.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-
-from designs.core.errors import FieldProblem, InvalidInputError
 
 from designs.core.decisions import (
     CODE_OF_CRITERION,
     CRITERIA,
     CRITERION_CONTINUE,
-    CRITERION_EFFICACY_POSTERIOR,
     CRITERION_EFFICACY_PREDICTIVE,
     CRITERION_FINAL_FAILURE,
     CRITERION_FINAL_SUCCESS,
@@ -47,54 +35,53 @@ from designs.core.decisions import (
     Decision,
 )
 from designs.core.decisions import format_probability as _f
+from designs.core.validation import OPEN_PROBABILITY, Bounds, Checker, bounded, check_bounded_fields
+
 
 @dataclass(frozen=True)
 class DecisionRule:
-    """Thresholds of the rule (see the module docstring); the defaults are the service's."""
+    """Thresholds of the rule (see the module docstring); the defaults are the service's.
 
-    final_threshold: float = 0.95
-    futility_ppos: float | None = 0.05
-    efficacy_ppos: float | None = 0.95
-    futility_prob_above_p0: float | None = None
+    Checked on construction: every threshold within its bounds (0 switches futility off and 1 early
+    efficacy off, so those ends are allowed), futility_ppos < efficacy_ppos, and
+    futility_prob_above_p0 < final_threshold (an interim bar above the final one would stop strata
+    that the final analysis calls a success).
+    """
+
+    final_threshold: float = bounded(
+        0.95, OPEN_PROBABILITY, "success at the final analysis: P(p > p0 | data) > final_threshold", optional=False
+    )
+    futility_ppos: float | None = bounded(
+        0.05, Bounds(ge=0.0, lt=1.0), "no-go when the predictive probability of success is below it", json_nullable=False
+    )
+    efficacy_ppos: float | None = bounded(
+        0.95, Bounds(gt=0.0, le=1.0), "early go when the predictive probability of success is above it; null disables"
+    )
+    futility_prob_above_p0: float | None = bounded(
+        None, OPEN_PROBABILITY, "no-go when P(p > p0 | data) is below it; null disables"
+    )
 
     def __post_init__(self) -> None:
-        problems: list[FieldProblem] = []
-
-        def check(name: str, value: Any, low_open: bool, high_open: bool, optional: bool) -> None:
-            if value is None:
-                if not optional:
-                    problems.append(FieldProblem(f"decision/{name}", "required"))
-                return
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-            ok = ok and (value > 0 if low_open else value >= 0) and (value < 1 if high_open else value <= 1)
-            if not ok:
-                interval = ("(" if low_open else "[") + "0, 1" + (")" if high_open else "]")
-                problems.append(FieldProblem(f"decision/{name}", f"must lie in {interval}"))
-
-        check("final_threshold", self.final_threshold, True, True, False)
-        # 0 switches futility off and 1 switches early efficacy off, so those ends are allowed.
-        check("futility_ppos", self.futility_ppos, False, True, True)
-        check("efficacy_ppos", self.efficacy_ppos, True, False, True)
-        check("futility_prob_above_p0", self.futility_prob_above_p0, True, True, True)
-        if (
-            not problems
-            and self.futility_ppos is not None
-            and self.efficacy_ppos is not None
-            and not self.futility_ppos < self.efficacy_ppos
-        ):
-            problems.append(FieldProblem("decision/efficacy_ppos", f"must exceed futility_ppos ({self.futility_ppos})"))
-        if problems:
-            raise InvalidInputError(problems)
+        check = Checker()
+        check_bounded_fields(check, self, "decision")
+        if not check.problems:
+            futility, efficacy = self.futility_ppos, self.efficacy_ppos
+            if futility is not None and efficacy is not None and not futility < efficacy:
+                check.add("decision/efficacy_ppos", f"efficacy_ppos must exceed futility_ppos ({futility})")
+            if self.futility_prob_above_p0 is not None and not self.futility_prob_above_p0 < self.final_threshold:
+                check.add(
+                    "decision/futility_prob_above_p0",
+                    f"futility_prob_above_p0 must be below final_threshold ({self.final_threshold})",
+                )
+        check.raise_if_any()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> DecisionRule:
         """From a request's ``decision`` object; missing fields take the defaults."""
-        values = dict(values or {})
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise InvalidInputError([FieldProblem(f"decision/{u}", "not a field of the decision rule") for u in unknown])
-        return cls(**values)
+        check = Checker()
+        rule = check.build("decision", cls, values)
+        check.raise_if_any()
+        return rule
 
     def as_dict(self) -> dict[str, float | None]:
         return asdict(self)
@@ -163,88 +150,4 @@ def explain(
             bounds.append(f"≤ {rule.efficacy_ppos:g}")
         within = f" ({' and '.join(bounds)})" if bounds else ""
         text = f"Interim ({look}): predictive probability of success = {_f(pp)}{within}: continue."
-    return Decision(DECISION_OF_CODE[code], CRITERIA[criterion], text, code)
-
-
-# --------------------------------------------------------------------------------------------------
-# PFS: landmark survival S(L) against a benchmark and a target rate
-
-
-def _open_probability(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 < value < 1.0
-
-
-@dataclass(frozen=True)
-class PFSDecisionRule:
-    """Thresholds of the PFS rule (see the module docstring); the defaults are the service's.
-
-    Not checked on construction, so that an analysis can report its problems with every other field's:
-    see :meth:`problems`.
-    """
-
-    final_threshold: float = 0.95
-    futility_prob_above_benchmark: float | None = 0.10
-    efficacy_prob_above_target: float | None = None
-
-    def problems(self) -> list[FieldProblem]:
-        """Every threshold outside (0, 1), located as ``decision/<name>``; None disables an optional one."""
-        found = []
-        for name in ("final_threshold", "futility_prob_above_benchmark", "efficacy_prob_above_target"):
-            value = getattr(self, name)
-            if (value is not None or name == "final_threshold") and not _open_probability(value):
-                found.append(FieldProblem(f"decision/{name}", f"must lie strictly between 0 and 1 (got {value})"))
-        return found
-
-
-def decide_pfs(
-    rule: PFSDecisionRule, prob_above_benchmark, prob_above_target, all_evaluable
-) -> tuple[np.ndarray, np.ndarray]:
-    """Decision codes and criterion codes of the PFS rule (int8 arrays, broadcast over the inputs)."""
-    p_b, p_t, mature = np.broadcast_arrays(
-        np.asarray(prob_above_benchmark, dtype=float), np.asarray(prob_above_target, dtype=float), np.asarray(all_evaluable, dtype=bool)
-    )
-    off = np.zeros(p_b.shape, dtype=bool)
-    futility = off if rule.futility_prob_above_benchmark is None else p_b < rule.futility_prob_above_benchmark
-    efficacy = off if rule.efficacy_prob_above_target is None else p_t > rule.efficacy_prob_above_target
-    criterion = np.select(
-        [mature & (p_b > rule.final_threshold), futility, efficacy],
-        [CRITERION_FINAL_SUCCESS, CRITERION_FUTILITY_POSTERIOR, CRITERION_EFFICACY_POSTERIOR],
-        CRITERION_CONTINUE,
-    ).astype(np.int8)
-    return CODE_OF_CRITERION[criterion], criterion
-
-
-def explain_pfs(
-    rule: PFSDecisionRule,
-    prob_above_benchmark: float,
-    prob_above_target: float,
-    all_evaluable: bool,
-    *,
-    benchmark: float,
-    target: float,
-    landmark: float,
-) -> Decision:
-    """The PFS decision for one stratum with a sentence quoting the numbers that decided it."""
-    code, criterion = (int(v) for v in decide_pfs(rule, prob_above_benchmark, prob_above_target, all_evaluable))
-    s = f"S({landmark:g})"
-    p_b = f"P({s} > {benchmark:g}) = {_f(float(prob_above_benchmark))}"
-    p_t = f"P({s} > {target:g}) = {_f(float(prob_above_target))}"
-    futility, efficacy = rule.futility_prob_above_benchmark, rule.efficacy_prob_above_target
-    if criterion == CRITERION_FINAL_SUCCESS:
-        text = f"every patient is evaluable at {landmark:g} months and {p_b} > {rule.final_threshold:g}"
-    elif criterion == CRITERION_FUTILITY_POSTERIOR:
-        text = f"{p_b} < {futility:g}"
-    elif criterion == CRITERION_EFFICACY_POSTERIOR:
-        text = f"{p_t} > {efficacy:g}"
-    else:
-        reasons = []
-        if futility is not None:
-            reasons.append(f"{p_b} ≥ {futility:g} (futility)")
-        if efficacy is not None:
-            reasons.append(f"{p_t} ≤ {efficacy:g} (early efficacy)")
-        if all_evaluable:
-            reasons.append(f"{p_b} ≤ {rule.final_threshold:g} (final)")
-        else:
-            reasons.append(f"not every patient is evaluable at {landmark:g} months (final)")
-        text = "no rule fired: " + "; ".join(reasons)
     return Decision(DECISION_OF_CODE[code], CRITERIA[criterion], text, code)

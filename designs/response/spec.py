@@ -12,20 +12,33 @@ Defaults are the R package bhmbasket's (``getPriorParameters`` with one patient'
 information) so that users can compare: mu_mean = nex_mean = logit(p0), mu_sd = 2.6159,
 tau_scale = 1, nex_sd = 2.8006, weight_exchangeable = 0.5, and Beta(p0, 1 − p0).
 The JSON prior of a request maps one-to-one onto these dataclasses; ``as_dict`` echoes it as applied.
+
+This module is the single source of truth of a response analysis: model kinds, each kind's prior
+fields (``PRIOR_FIELDS``) with their bounds and descriptions (``PRIOR_PARAMETERS``), and the request
+itself (``ResponseAnalysisSpec``), whose one validating constructor ``from_mapping`` reports every bad
+field at once. The HTTP schemas derive from it; the analysis trusts the spec it is given.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from designs.core.errors import FieldProblem, InvalidInputError
+from designs.core.errors import InvalidInputError
+from designs.core.validation import MAX_STRATA, Bounds, Checker, CLOSED_PROBABILITY
+from designs.engines.pymc import SamplerSettings
+from designs.response.decisions import DecisionRule
+from designs.response.simon_status import SimonRule
 
-KINDS: tuple[str, ...] = ("hierarchical", "exnex", "independent", "pooled")
 HIERARCHICAL_KINDS: tuple[str, ...] = ("hierarchical", "exnex")
+"""The kinds computed by quadrature or MCMC (the PyMC engine's response kinds)."""
 CLOSED_FORM_KINDS: tuple[str, ...] = ("independent", "pooled")
+KINDS: tuple[str, ...] = HIERARCHICAL_KINDS + CLOSED_FORM_KINDS
+DEFAULT_KIND = "hierarchical"
+ENGINES: tuple[str, ...] = ("mcmc", "quadrature")
+"""The engines a request may name for a hierarchical kind (closed-form kinds ignore it, with a warning)."""
 
 BHMBASKET_MU_SD = 2.6159
 """bhmbasket's sd of μ (logit scale): the prior is worth about one patient."""
@@ -88,7 +101,7 @@ class ResponseModelSpec:
     prior: Prior
 
     def __post_init__(self) -> None:
-        expected = _PRIOR_CLASS.get(self.kind)
+        expected = PRIOR_CLASS.get(self.kind)
         if expected is None:
             raise InvalidInputError("model/kind", f"must be one of {', '.join(KINDS)}")
         if not isinstance(self.prior, expected):
@@ -102,62 +115,175 @@ class ResponseModelSpec:
         return {"kind": self.kind, "prior": self.prior.as_dict()}
 
 
-_PRIOR_CLASS: dict[str, type] = {
+PRIOR_CLASS: dict[str, type] = {
     "hierarchical": HierarchicalPrior,
     "exnex": ExnexPrior,
     "independent": BetaPrior,
     "pooled": BetaPrior,
 }
-_POSITIVE = frozenset({"mu_sd", "tau_scale", "nex_sd", "a", "b"})
 
 
-def _check_p0(p0: Any) -> float:
-    if isinstance(p0, bool) or not isinstance(p0, int | float) or not 0.0 < p0 < 1.0:
-        raise InvalidInputError("p0", "must lie in (0, 1)")
-    return float(p0)
+@dataclass(frozen=True)
+class PriorParameter:
+    """One prior field: its bounds and what it means (the JSON prior's documentation)."""
+
+    bounds: Bounds
+    description: str
+
+
+_POSITIVE = Bounds(gt=0.0, le=1e6)
+_LOGIT = Bounds(ge=-1e3, le=1e3)
+PRIOR_PARAMETERS: dict[str, PriorParameter] = {
+    "a": PriorParameter(_POSITIVE, "Beta prior: a (independent, pooled; default p0)"),
+    "b": PriorParameter(_POSITIVE, "Beta prior: b (independent, pooled; default 1 − p0)"),
+    "mu_mean": PriorParameter(_LOGIT, "mean of μ on the logit scale (default logit p0)"),
+    "mu_sd": PriorParameter(_POSITIVE, f"sd of μ (default {BHMBASKET_MU_SD})"),
+    "tau_scale": PriorParameter(_POSITIVE, f"scale of the half-normal prior on τ (default {BHMBASKET_TAU_SCALE:g})"),
+    "weight_exchangeable": PriorParameter(
+        CLOSED_PROBABILITY,
+        f"EXNEX prior probability that a stratum is exchangeable (default {BHMBASKET_WEIGHT_EXCHANGEABLE})",
+    ),
+    "nex_mean": PriorParameter(_LOGIT, "EXNEX non-exchangeable mean, logit scale (default logit p0)"),
+    "nex_sd": PriorParameter(_POSITIVE, f"EXNEX non-exchangeable sd (default {BHMBASKET_NEX_SD})"),
+}
+"""Every prior field of every kind, in the JSON prior's order."""
+PRIOR_FIELDS: dict[str, tuple[str, ...]] = {
+    kind: tuple(name for name in PRIOR_PARAMETERS if name in {f.name for f in fields(cls)})
+    for kind, cls in PRIOR_CLASS.items()
+}
+"""Which prior fields each model kind takes (bhmbasket's parameterisation)."""
 
 
 def default_prior(kind: str, p0: float) -> Prior:
-    """bhmbasket's default prior of ``kind`` for null response rate ``p0``."""
-    p0 = _check_p0(p0)
+    """bhmbasket's default prior of ``kind`` (one of ``KINDS``) for null response rate ``p0`` in (0, 1)."""
     if kind == "hierarchical":
         return HierarchicalPrior(mu_mean=logit(p0))
     if kind == "exnex":
         return ExnexPrior(mu_mean=logit(p0), nex_mean=logit(p0))
-    if kind in CLOSED_FORM_KINDS:
-        return BetaPrior(a=p0, b=1.0 - p0)
-    raise InvalidInputError("model/kind", f"must be one of {', '.join(KINDS)}")
+    return BetaPrior(a=p0, b=1.0 - p0)
+
+
+def _resolve(check: Checker, kind: Any, prior: Any, p0: float | None) -> ResponseModelSpec | None:
+    """The spec of ``kind`` with the given prior fields and bhmbasket's defaults; problems go to ``check``."""
+    if check.choice("model/kind", kind, KINDS) is None:
+        return None
+    # A null field is an omitted one (the HTTP schema lists every kind's fields).
+    given = {k: v for k, v in check.mapping("model/prior", prior).items() if v is not None}
+    before = len(check.problems)
+    check.unknown("model/prior/", given, PRIOR_FIELDS[kind], f"the {kind} prior")
+    values = {
+        name: check.number(f"model/prior/{name}", given[name], PRIOR_PARAMETERS[name].bounds)
+        for name in PRIOR_FIELDS[kind]
+        if name in given
+    }
+    if p0 is None or len(check.problems) > before:
+        return None
+    return ResponseModelSpec(kind, replace(default_prior(kind, p0), **values))
 
 
 def resolve(kind: str, prior: Mapping[str, Any] | None, p0: float) -> ResponseModelSpec:
     """The spec of ``kind`` with the given prior fields and bhmbasket's defaults for the others.
 
     Raises ``InvalidInputError`` naming every bad field (``model/prior/mu_sd`` ...): unknown fields,
-    non-finite numbers, sd/scale/a/b ≤ 0, weight_exchangeable outside [0, 1].
+    non-finite numbers, values outside ``PRIOR_PARAMETERS``' bounds.
     """
-    if kind not in KINDS:
-        raise InvalidInputError("model/kind", f"must be one of {', '.join(KINDS)}")
-    defaults = default_prior(kind, p0)
-    given = dict(prior or {})
-    names = [f.name for f in fields(defaults)]
-    problems: list[FieldProblem] = []
-    for name in sorted(set(given) - set(names)):
-        problems.append(FieldProblem(f"model/prior/{name}", f"not a field of the {kind} prior ({', '.join(names)})"))
-    values: dict[str, float] = {}
-    for name in names:
-        value = given.get(name)
-        if value is None:
-            values[name] = getattr(defaults, name)
-            continue
-        where = f"model/prior/{name}"
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            problems.append(FieldProblem(where, "must be a finite number"))
-        elif name in _POSITIVE and value <= 0:
-            problems.append(FieldProblem(where, "must be > 0"))
-        elif name == "weight_exchangeable" and not 0.0 <= value <= 1.0:
-            problems.append(FieldProblem(where, "must lie in [0, 1]"))
-        else:
-            values[name] = float(value)
-    if problems:
-        raise InvalidInputError(problems)
-    return ResponseModelSpec(kind, type(defaults)(**values))
+    check = Checker()
+    p0 = check.probability("p0", p0)
+    spec = _resolve(check, kind, prior, p0)
+    check.raise_if_any()
+    return spec
+
+
+@dataclass(frozen=True)
+class StratumData:
+    """One stratum's interim counts: ``responders`` of ``n`` evaluable patients, ``n_planned`` at the end."""
+
+    name: str
+    n: int
+    responders: int
+    n_planned: int
+
+
+_REQUEST_FIELDS = ("p0", "p1", "strata", "model", "decision", "simon", "engine", "mcmc", "seed")
+_STRATUM_FIELDS = tuple(f.name for f in fields(StratumData))
+
+
+@dataclass(frozen=True)
+class ResponseAnalysisSpec:
+    """An interim response analysis request, checked (build it with :meth:`from_mapping`).
+
+    ``engine`` None: the model's default (closed form, else MCMC); ``sampler`` None: no MCMC settings
+    given (the sampler's defaults); ``seed`` None: derived from ``request``, the request as received
+    (its SHA-256 is the provenance's input hash).
+    """
+
+    p0: float
+    p1: float
+    strata: tuple[StratumData, ...]
+    model: ResponseModelSpec
+    decision: DecisionRule = field(default_factory=DecisionRule)
+    simon: SimonRule | None = None
+    engine: str | None = None
+    sampler: SamplerSettings | None = None
+    seed: int | None = None
+    request: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def payload(self) -> dict[str, Any]:
+        """The request as received, else the spec in the request's JSON shape (for the input hash)."""
+        if self.request is not None:
+            return dict(self.request)
+        return {
+            "p0": self.p0,
+            "p1": self.p1,
+            "strata": [asdict(s) for s in self.strata],
+            "model": self.model.as_dict(),
+            "decision": self.decision.as_dict(),
+            "simon": None if self.simon is None else self.simon.as_dict(),
+            "engine": self.engine,
+            "mcmc": None if self.sampler is None else asdict(self.sampler),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_mapping(cls, request: Mapping[str, Any]) -> ResponseAnalysisSpec:
+        """The spec of a JSON-shaped request ``{p0, p1, strata: [{name, n, responders, n_planned}],
+        model: {kind, prior}, decision, simon, engine, mcmc, seed}``; omitted fields take their defaults.
+
+        Raises ``InvalidInputError`` naming every bad field at once.
+        """
+        check = Checker()
+        request = check.mapping("body", request)
+        check.unknown("", request, _REQUEST_FIELDS, "the response analysis request")
+        p0 = check.probability("p0", request.get("p0"))
+        p1 = check.probability("p1", request.get("p1"))
+        if p0 is not None and p1 is not None and not p0 < p1:
+            check.add("p1", f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
+        strata = _strata(check, request.get("strata"))
+        model = check.mapping("model", request.get("model"))
+        check.unknown("model/", model, ("kind", "prior"), "the model")
+        spec = _resolve(check, model.get("kind", DEFAULT_KIND), model.get("prior"), p0)
+        decision = check.build("decision", DecisionRule, request.get("decision"))
+        simon = None if request.get("simon") is None else check.build("simon", SimonRule, request["simon"])
+        engine = request.get("engine")
+        if engine is not None:
+            check.choice("engine", engine, ENGINES)
+        sampler = None if request.get("mcmc") is None else check.build("mcmc", SamplerSettings, request["mcmc"])
+        seed = check.seed(request.get("seed"))
+        check.raise_if_any()
+        return cls(p0, p1, strata, spec, decision, simon, engine, sampler, seed, dict(request))
+
+
+def _strata(check: Checker, strata: Any) -> tuple[StratumData, ...]:
+    if not check.size("strata", strata, 1, MAX_STRATA, "strata"):
+        return ()
+    out = []
+    for i, stratum in enumerate(strata):
+        where = f"strata/{i}"
+        stratum = check.mapping(where, stratum)
+        check.unknown(f"{where}/", stratum, _STRATUM_FIELDS, "a stratum")
+        name = check.name(f"{where}/name", stratum.get("name"))
+        counts = check.counts(where, stratum.get("n"), stratum.get("responders"), stratum.get("n_planned"))
+        if name is not None and counts is not None:
+            out.append(StratumData(name, counts[0], counts[1], counts[2]))
+    check.unique("strata", [s.get("name") if isinstance(s, Mapping) else None for s in strata], "/name")
+    return tuple(out)

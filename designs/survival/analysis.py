@@ -8,7 +8,7 @@ benchmark −ln S_j(L) / −ln S₀(L) (= λ_j / λ₀ for exponential models), 
     quadrature    hierarchical-exponential: deterministic integration over (μ, τ) (designs.engines.quadrature)
     mcmc          hierarchical kinds: PyMC + nutpie (designs.engines.pymc), checked by R-hat, ESS, divergences
 
-Decision per stratum (first that applies; ``designs.response.decisions.explain_pfs``), with
+Decision per stratum (first that applies; ``designs.survival.decisions.explain_pfs``), with
 p_B = P(S_j(L) > benchmark | data) and p_T = P(S_j(L) > target | data):
 
     final_success        every patient of the stratum is evaluable at L (progressed or died, or
@@ -22,59 +22,36 @@ threshold is told to continue (unless futility fires), not "no-go".
 
 Summaries of draws, probabilities with their Monte Carlo standard errors, the default seed and the
 ``diagnostics`` block are ``designs.core.posterior_summary``'s, shared with the response analysis.
+Warnings are typed caveats (``designs.core.caveats``).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from designs.core import posterior_summary as summary
-from designs.survival import models as survival
-from designs.response.decisions import PFSDecisionRule, explain_pfs
-from designs.core.errors import FieldProblem, InvalidInputError
-from designs.survival.kaplan_meier import kaplan_meier
+from designs.core.caveats import caveat
 from designs.core.provenance import provenance
-from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazardPrior, HierarchicalHazardPrior, PFSModel
+from designs.engines import pymc as sampling
+from designs.engines import quadrature
+from designs.survival import models as survival
+from designs.survival.decisions import PFSDecisionRule, explain_pfs
+from designs.survival.kaplan_meier import kaplan_meier
+from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazardPrior, HierarchicalHazardPrior
+from designs.survival.spec import PFSAnalysisSpec
 
-MAX_PATIENTS = 2000
-MAX_STRATA = 12
 _Q_LOW, _Q_HIGH = summary.QUANTILE_LOW, summary.QUANTILE_HIGH
 FEW_EVENTS = 3
 """A stratum with fewer events than this is flagged: its posterior leans on the prior and other strata."""
 
 
 @dataclass(frozen=True)
-class PatientRecord:
-    """One patient: ``event`` True = progression or death at ``time_months``, False = censored then."""
+class StratumFollowUp:
+    """One stratum's follow-up times (months) and event indicators, as arrays."""
 
-    id: str | int
-    stratum: str
-    time_months: float
-    event: bool
-
-
-@dataclass(frozen=True)
-class PFSAnalysisInput:
-    """Everything one analysis needs, as plain data."""
-
-    patients: Sequence[PatientRecord]
-    benchmark_landmark_pfs: float
-    target_landmark_pfs: float
-    landmark_months: float = 4.0
-    model: PFSModel = field(default_factory=PFSModel)
-    decision: PFSDecisionRule = field(default_factory=PFSDecisionRule)
-    strata: Sequence[str] | None = None
-    sampler: Any = None  # designs.engines.pymc.SamplerSettings; None: its defaults
-    seed: int | None = None
-
-
-@dataclass(frozen=True)
-class StratumData:
     name: str
     time: np.ndarray
     event: np.ndarray
@@ -84,97 +61,16 @@ class StratumData:
         return int(self.time.size)
 
 
-# --- validation -------------------------------------------------------------------------------
-
-
-def _open_probability(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 < value < 1.0
-
-
-def validate(request: PFSAnalysisInput) -> list[StratumData]:
-    """The per-stratum data in reporting order; raises InvalidInputError naming every bad field.
-
-    Patient problems are located as ``patients/<index>/<field>`` and name the patient id.
-    """
-    problems: list[FieldProblem] = []
-    L = request.landmark_months
-    if isinstance(L, bool) or not isinstance(L, int | float) or not math.isfinite(L) or L <= 0:
-        problems.append(FieldProblem("landmark_months", f"must be a finite number of months > 0 (got {L})"))
-    for name in ("benchmark_landmark_pfs", "target_landmark_pfs"):
-        if not _open_probability(getattr(request, name)):
-            problems.append(FieldProblem(name, f"must lie strictly between 0 and 1 (got {getattr(request, name)})"))
-    if (
-        _open_probability(request.benchmark_landmark_pfs)
-        and _open_probability(request.target_landmark_pfs)
-        and request.target_landmark_pfs <= request.benchmark_landmark_pfs
-    ):
-        problems.append(
-            FieldProblem(
-                "target_landmark_pfs",
-                f"must be greater than benchmark_landmark_pfs (benchmark = {request.benchmark_landmark_pfs}, "
-                f"target = {request.target_landmark_pfs})",
-            )
+def follow_up(spec: PFSAnalysisSpec) -> list[StratumFollowUp]:
+    """The per-stratum data in reporting order."""
+    return [
+        StratumFollowUp(
+            name,
+            np.array([p.time_months for p in spec.patients if p.stratum == name]),
+            np.array([p.event for p in spec.patients if p.stratum == name], dtype=bool),
         )
-    problems.extend(request.decision.problems())
-
-    patients = list(request.patients)
-    if not 1 <= len(patients) <= MAX_PATIENTS:
-        problems.append(FieldProblem("patients", f"need between 1 and {MAX_PATIENTS} patients (got {len(patients)})"))
-    listed = list(request.strata) if request.strata is not None else None
-    if listed is not None:
-        if not 1 <= len(listed) <= MAX_STRATA:
-            problems.append(FieldProblem("strata", f"need between 1 and {MAX_STRATA} strata"))
-        for i, name in enumerate(listed):
-            if name in listed[:i]:
-                problems.append(FieldProblem(f"strata/{i}", f"repeats stratum '{name}'"))
-    order: list[str] = list(dict.fromkeys(listed)) if listed is not None else []
-    seen_ids: dict[str, int] = {}
-    for i, patient in enumerate(patients):
-        where, label = f"patients/{i}", f"patient {patient.id!r}"
-        key = str(patient.id)
-        if key in seen_ids:
-            problems.append(FieldProblem(f"{where}/id", f"{label}: duplicate id (first at patients/{seen_ids[key]})"))
-        else:
-            seen_ids[key] = i
-        t = patient.time_months
-        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
-            problems.append(FieldProblem(f"{where}/time_months", f"{label}: time must be a finite number (got {t})"))
-        elif t < 0:
-            problems.append(FieldProblem(f"{where}/time_months", f"{label}: time must be ≥ 0 (got {t})"))
-        if not isinstance(patient.event, bool | np.bool_):
-            problems.append(FieldProblem(f"{where}/event", f"{label}: event must be true or false"))
-        if listed is not None:
-            if patient.stratum not in order:
-                problems.append(
-                    FieldProblem(
-                        f"{where}/stratum",
-                        f"{label}: unknown stratum '{patient.stratum}' (strata: {', '.join(order)})",
-                    )
-                )
-        elif patient.stratum not in order:
-            order.append(patient.stratum)
-    if listed is None and len(order) > MAX_STRATA:
-        problems.append(FieldProblem("patients", f"at most {MAX_STRATA} strata (got {len(order)})"))
-    counts = {name: 0 for name in order}
-    for patient in patients:
-        if patient.stratum in counts:
-            counts[patient.stratum] += 1
-    for j, name in enumerate(order):
-        if listed is not None and counts[name] == 0:
-            problems.append(FieldProblem(f"strata/{j}", f"stratum '{name}' has no patients"))
-    if problems:
-        raise InvalidInputError(problems)
-    strata = []
-    for name in order:
-        rows = [p for p in patients if p.stratum == name]
-        strata.append(
-            StratumData(
-                name,
-                np.array([float(p.time_months) for p in rows]),
-                np.array([bool(p.event) for p in rows]),
-            )
-        )
-    return strata
+        for name in spec.strata
+    ]
 
 
 # --- posterior engines ---------------------------------------------------------------------
@@ -245,8 +141,6 @@ def _quadrature(
     prior: HierarchicalHazardPrior, events: np.ndarray, exposure: np.ndarray, benchmark: Benchmark, target: Benchmark
 ) -> _Summaries:
     """hierarchical-exponential by deterministic quadrature over (μ, τ) on θ = log λ."""
-    from designs.engines import quadrature
-
     L = benchmark.landmark_months
     hierarchy = quadrature.NormalHierarchy(prior.mu_mean, prior.mu_sd, prior.tau_scale)
     likelihoods = [quadrature.ExposureLikelihood(float(d), float(T)) for d, T in zip(events, exposure)]
@@ -269,8 +163,6 @@ def _quadrature(
 
 def landmark_transform(landmark_months: float) -> Any:
     """θ = log λ ↦ S(L) = exp(−L·e^θ), decreasing, for the quadrature engine."""
-    from designs.engines import quadrature
-
     L = landmark_months
 
     def inverse(s: np.ndarray) -> np.ndarray:
@@ -285,14 +177,12 @@ def landmark_transform(landmark_months: float) -> Any:
 
 
 def _mcmc(
-    request: PFSAnalysisInput, strata: list[StratumData], seed: int, benchmark: Benchmark, target: Benchmark
+    spec: PFSAnalysisSpec, strata: list[StratumFollowUp], seed: int, benchmark: Benchmark, target: Benchmark
 ) -> _Summaries:
     """Hierarchical kinds by NUTS: summaries of draws; probabilities with their MCSE."""
-    from designs.engines import pymc as sampling
-
-    model = request.model
+    model = spec.model
     data = sampling.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
-    settings = request.sampler if request.sampler is not None else sampling.SamplerSettings()
+    settings = spec.sampler or sampling.SamplerSettings()
     draws = sampling.sample_pfs(model.kind, data, model.prior_as_applied(), settings, seed)
     landmark = draws.survival(benchmark.landmark_months)
     ratio = survival.hazard_ratio_to_benchmark(landmark, benchmark)
@@ -306,16 +196,16 @@ def _mcmc(
 
 
 def _posterior(
-    request: PFSAnalysisInput, strata: list[StratumData], seed: int, benchmark: Benchmark, target: Benchmark
+    spec: PFSAnalysisSpec, strata: list[StratumFollowUp], seed: int, benchmark: Benchmark, target: Benchmark
 ) -> _Summaries:
-    model = request.model
+    model = spec.model
     events = np.array([s.event.sum() for s in strata], dtype=float)
     exposure = np.array([s.time.sum() for s in strata])
     if model.engine == "closed-form":
         return _closed_form(model.prior, events, exposure, benchmark, target)
     if model.engine == "quadrature":
         return _quadrature(model.prior, events, exposure, benchmark, target)
-    return _mcmc(request, strata, seed, benchmark, target)
+    return _mcmc(spec, strata, seed, benchmark, target)
 
 
 # --- decision -------------------------------------------------------------------------------
@@ -341,21 +231,6 @@ def decide(
 # --- the analysis ------------------------------------------------------------------------------
 
 
-def _canonical_payload(request: PFSAnalysisInput) -> dict[str, Any]:
-    """A JSON-ready form of the request (for the input hash when no request body is given)."""
-    return {
-        "patients": [asdict(p) for p in request.patients],
-        "strata": list(request.strata) if request.strata is not None else None,
-        "landmark_months": request.landmark_months,
-        "benchmark_landmark_pfs": request.benchmark_landmark_pfs,
-        "target_landmark_pfs": request.target_landmark_pfs,
-        "model": request.model.to_dict(),
-        "decision": asdict(request.decision),
-        "sampler": asdict(request.sampler) if request.sampler is not None else None,
-        "seed": request.seed,
-    }
-
-
 def _mcse(values: np.ndarray | None, j: int) -> float | None:
     return None if values is None else float(values[j])
 
@@ -365,22 +240,22 @@ def _beyond(values: dict[str, Any], limit: float) -> list[str]:
     return [name for name, v in named if v is not None and v > limit]
 
 
-def analyse_pfs(request: PFSAnalysisInput, *, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Validate, fit and decide; the canonical JSON-ready result (see the module docstring).
+def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
+    """Fit and decide; the canonical JSON-ready result (see the module docstring).
 
-    ``payload`` is the request as received (for provenance and the default seed); without it a
-    canonical form of ``request`` is used.
+    ``spec`` is trusted (build it with ``PFSAnalysisSpec.from_mapping``); its request as received
+    is hashed for provenance and the default seed.
     """
-    strata = validate(request)
-    payload = dict(payload) if payload is not None else _canonical_payload(request)
-    seed = summary.resolve_seed(request.seed, payload)
-    L = float(request.landmark_months)
-    benchmark = Benchmark(L, float(request.benchmark_landmark_pfs))
-    target = Benchmark(L, float(request.target_landmark_pfs))
-    posterior = _posterior(request, strata, seed, benchmark, target)
+    strata = follow_up(spec)
+    payload = spec.payload()
+    seed = summary.resolve_seed(spec.seed, payload)
+    L = float(spec.landmark_months)
+    benchmark = Benchmark(L, float(spec.benchmark_landmark_pfs))
+    target = Benchmark(L, float(spec.target_landmark_pfs))
+    posterior = _posterior(spec, strata, seed, benchmark, target)
     landmark, median_pfs = posterior.landmark_pfs, posterior.median_pfs
 
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
     results = []
     for j, stratum in enumerate(strata):
         curve = kaplan_meier(stratum.time, stratum.event)
@@ -390,28 +265,26 @@ def analyse_pfs(request: PFSAnalysisInput, *, payload: Mapping[str, Any] | None 
         events = int(stratum.event.sum())
         decision, criterion = decide(
             float(posterior.prob_above_benchmark[j]), float(posterior.prob_above_target[j]),
-            evaluable == stratum.n, request.decision,
+            evaluable == stratum.n, spec.decision,
             benchmark=benchmark.landmark_pfs, target=target.landmark_pfs, landmark=L,
         )
         landmark_j = dict(landmark[j], extrapolated=L > last)
         median_j = dict(median_pfs[j], beyond_follow_up=_beyond(median_pfs[j], last))
+        name = stratum.name
         if events < FEW_EVENTS:
-            warnings.append(
-                f"{stratum.name}: {events} event(s); the posterior rests mostly on the prior"
-                + (" and the other strata" if request.model.kind != "independent-exponential" else "")
-            )
+            borrowing = " and the other strata" if spec.model.hierarchical else ""
+            warnings.append(caveat("stratum-sparse", f"{name}: {events} event(s); the posterior rests mostly on the prior{borrowing}", name))
         if not km_landmark.estimable:
-            warnings.append(
-                f"{stratum.name}: the Kaplan–Meier estimate at {L:g} months is undefined "
-                f"(last follow-up {last:g} months, no one left at risk)"
-            )
+            text = f"{name}: the Kaplan–Meier estimate at {L:g} months is undefined (last follow-up {last:g} months, no one left at risk)"
+            warnings.append(caveat("km-not-estimable", text, name))
         if L > last:
-            warnings.append(f"{stratum.name}: S({L:g}) extrapolates beyond the last follow-up ({last:g} months)")
+            warnings.append(caveat("extrapolation", f"{name}: S({L:g}) extrapolates beyond the last follow-up ({last:g} months)", name))
         if median_j["beyond_follow_up"]:
-            warnings.append(
-                f"{stratum.name}: median PFS {', '.join(median_j['beyond_follow_up'])} lies beyond the last "
+            text = (
+                f"{name}: median PFS {', '.join(median_j['beyond_follow_up'])} lies beyond the last "
                 f"follow-up ({last:g} months): the model extrapolates"
             )
+            warnings.append(caveat("extrapolation", text, name))
         row: dict[str, Any] = {
             "name": stratum.name,
             "n": stratum.n,
@@ -441,7 +314,8 @@ def analyse_pfs(request: PFSAnalysisInput, *, payload: Mapping[str, Any] | None 
     sampler = posterior.sampler
     at_zero = sum((sampler or {}).get("n_events_at_time_zero", []))
     if at_zero:
-        warnings.append(f"{at_zero} event(s) at time 0 were placed at half a day for sampling (log 0 is undefined)")
+        text = f"{at_zero} event(s) at time 0 were placed at half a day for sampling (log 0 is undefined)"
+        warnings.append(caveat("events-at-time-zero", text))
     tau = posterior.tau
     spread = None if tau is None else {
         "parameter": "tau",
@@ -457,11 +331,11 @@ def analyse_pfs(request: PFSAnalysisInput, *, payload: Mapping[str, Any] | None 
         "diagnostics": diagnostics,
         "provenance": provenance(
             payload,
-            model=request.model.to_dict(),
-            engine=request.model.engine,
+            model=spec.model.to_dict(),
+            engine=spec.model.engine,
             sampler=sampler,
-            seed=seed if request.model.engine == "mcmc" else None,
-            method=_METHOD[request.model.engine],
+            seed=seed if spec.model.engine == "mcmc" else None,
+            method=_METHOD[spec.model.engine],
         ),
         "warnings": warnings,
     }

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import special
 
-from designs.core.errors import FieldProblem, InvalidInputError
+from designs.core.validation import Bounds, Checker
 
 LN2 = math.log(2.0)
 HISTORICAL_MEDIAN_PFS_MONTHS = 1.77
@@ -153,8 +153,8 @@ def default_prior(kind: str) -> GammaHazardPrior | HierarchicalHazardPrior:
 class PFSModel:
     """A PFS model spec: kind, prior and engine ("closed-form", "mcmc" or "quadrature").
 
-    Build one with :func:`resolve_model`, which fills in defaults and checks that the engine suits
-    the kind.
+    Build one with :func:`resolve_model` (or a ``designs.survival.spec.PFSAnalysisSpec``), which fills
+    in defaults and checks that the engine suits the kind.
     """
 
     kind: str = "hierarchical-exponential"
@@ -181,44 +181,87 @@ ENGINES: dict[str, tuple[str, ...]] = {
     "hierarchical-piecewise-exponential": ("mcmc",),
 }
 """The engines of each kind; the first is the default."""
+KINDS: tuple[str, ...] = (*HIERARCHICAL_KINDS, "independent-exponential")
+DEFAULT_KIND = "hierarchical-exponential"
+
+
+@dataclass(frozen=True)
+class PriorParameter:
+    """One prior field: its bounds (of each element, for a list) and what it means."""
+
+    bounds: Bounds
+    description: str
+
+
+_POSITIVE = Bounds(gt=0.0, le=1e6)
+CUT_POINT_BOUNDS = Bounds(ge=0.0, le=1000.0)
+MAX_CUT_POINTS = 12
+PRIOR_PARAMETERS: dict[str, PriorParameter] = {
+    "shape": PriorParameter(_POSITIVE, "independent-exponential: Gamma shape a of λ (default 1)"),
+    "rate": PriorParameter(_POSITIVE, "independent-exponential: Gamma rate b of λ, months (default a·1.77/ln 2)"),
+    "mu_mean": PriorParameter(Bounds(ge=-1e3, le=1e3), "mean of μ, log hazard per month (default log(ln 2 / 3))"),
+    "mu_sd": PriorParameter(_POSITIVE, "sd of μ (default 1.5)"),
+    "tau_scale": PriorParameter(_POSITIVE, "scale of the half-normal prior on τ (default 1)"),
+    "shape_log_sd": PriorParameter(_POSITIVE, "hierarchical-weibull: sd of log shape, centred at shape 1 (default 0.5)"),
+    "cut_points": PriorParameter(
+        CUT_POINT_BOUNDS,
+        "hierarchical-piecewise-exponential: interval starts in months, first 0, increasing "
+        "(default [0, 2, 4, 6, 12]; the last interval is open)",
+    ),
+}
+"""Every prior field of every kind, in the JSON prior's order (rates and hazards per month)."""
+PRIOR_FIELDS: dict[str, tuple[str, ...]] = {
+    kind: tuple(name for name in PRIOR_PARAMETERS if asdict(default_prior(kind)).get(name) is not None) for kind in ENGINES
+}
+"""Which prior fields each model kind takes; omitted ones take the kind's defaults (echoed in the result)."""
+
+
+def _cut_points(check: Checker, value: Any) -> tuple[float, ...] | None:
+    where = "model/prior/cut_points"
+    if not check.size(where, value, 1, MAX_CUT_POINTS, "cut points"):
+        return None
+    cuts = [check.number(f"{where}/{i}", c, CUT_POINT_BOUNDS) for i, c in enumerate(value)]
+    if None in cuts:
+        return None
+    if cuts[0] != 0 or any(b <= a for a, b in zip(cuts, cuts[1:])):
+        check.add(where, "must start at 0 and increase strictly")
+        return None
+    return tuple(cuts)
+
+
+def resolve_in(check: Checker, kind: Any, prior: Any, engine: str | None) -> PFSModel | None:
+    """The model spec of ``kind`` with the given prior fields and the kind's defaults for the rest;
+    problems (``model/kind``, ``model/prior/<field>``, ``engine``) go to ``check``."""
+    if check.choice("model/kind", kind, KINDS) is None:
+        return None
+    before = len(check.problems)
+    engine = ENGINES[kind][0] if engine is None else engine
+    if engine not in ENGINES[kind]:
+        check.add("engine", f"kind '{kind}' is computed by {' or '.join(ENGINES[kind])}, not {engine!r}")
+    # A null field is an omitted one (the HTTP schema lists every kind's fields).
+    given = {k: v for k, v in check.mapping("model/prior", prior).items() if v is not None}
+    check.unknown("model/prior/", given, PRIOR_FIELDS[kind], f"the {kind} prior")
+    values = {}
+    for name in PRIOR_FIELDS[kind]:
+        if name not in given:
+            continue
+        if name == "cut_points":
+            values[name] = _cut_points(check, given[name])
+        else:
+            values[name] = check.number(f"model/prior/{name}", given[name], PRIOR_PARAMETERS[name].bounds)
+    if len(check.problems) > before:
+        return None
+    # The Gamma prior's default rate follows its shape: build it afresh rather than replace fields.
+    applied = GammaHazardPrior(**values) if kind == "independent-exponential" else replace(default_prior(kind), **values)
+    return PFSModel(kind, applied, engine)
 
 
 def resolve_model(kind: str, prior: Mapping[str, Any] | None = None, engine: str | None = None) -> PFSModel:
-    """The model spec of ``kind`` with the given prior fields and the kind's defaults for the rest.
-
-    Raises InvalidInputError naming ``model/kind``, ``model/prior/<field>`` or ``engine``.
-    """
-    if kind not in ENGINES:
-        raise InvalidInputError("model/kind", f"must be one of {', '.join(ENGINES)} (got {kind!r})")
-    engine = ENGINES[kind][0] if engine is None else engine
-    problems: list[FieldProblem] = []
-    if engine not in ENGINES[kind]:
-        choices = " or ".join(ENGINES[kind])
-        problems.append(FieldProblem("engine", f"kind '{kind}' is computed by {choices}, not {engine!r}"))
-    defaults = default_prior(kind)
-    given = dict(prior or {})
-    allowed = [name for name, value in asdict(defaults).items() if value is not None]
-    for name in sorted(set(given) - set(allowed)):
-        problems.append(FieldProblem(f"model/prior/{name}", f"not a field of the {kind} prior ({', '.join(allowed)})"))
-    for name in set(given) & set(allowed):
-        value = given[name]
-        if name == "cut_points":
-            cuts = np.asarray(value, dtype=float) if isinstance(value, list | tuple) else np.zeros(0)
-            if cuts.size == 0 or not np.all(np.isfinite(cuts)) or cuts[0] != 0 or np.any(np.diff(cuts) <= 0):
-                problems.append(FieldProblem("model/prior/cut_points", "must start at 0 and increase strictly"))
-            given[name] = tuple(float(c) for c in cuts)
-        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            problems.append(FieldProblem(f"model/prior/{name}", f"must be a finite number (got {value!r})"))
-        elif name != "mu_mean" and value <= 0:
-            problems.append(FieldProblem(f"model/prior/{name}", f"must be > 0 (got {value})"))
-    if problems:
-        raise InvalidInputError(problems)
-    if isinstance(defaults, GammaHazardPrior):
-        shape = float(given.get("shape", defaults.shape))
-        applied: GammaHazardPrior | HierarchicalHazardPrior = GammaHazardPrior(shape, given.get("rate"))
-    else:
-        applied = replace(defaults, **given)
-    return PFSModel(kind, applied, engine)
+    """``resolve_in`` for one model: raises InvalidInputError naming every bad field."""
+    check = Checker()
+    model = resolve_in(check, kind, prior, engine)
+    check.raise_if_any()
+    return model
 
 
 # --- sufficient statistics -------------------------------------------------------------------

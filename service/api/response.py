@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from designs.response.analysis import analyse_response
+from designs.response.spec import ResponseAnalysisSpec
 from service.problems import PROBLEM_RESPONSES
 from service.schemas.response import ResponseAnalysisRequest, ResponseAnalysisResult
 
@@ -19,16 +20,4 @@ router = APIRouter(prefix="/v1/analyses", tags=["analyses"], responses=PROBLEM_R
 )
 def response_analysis(body: ResponseAnalysisRequest) -> dict:
     # A plain `def` route: FastAPI runs it in a worker thread, so sampling never blocks the event loop.
-    payload = body.model_dump(mode="json")
-    return analyse_response(
-        p0=body.p0,
-        p1=body.p1,
-        strata=payload["strata"],
-        model={"kind": body.model.kind, "prior": body.model.prior.model_dump(exclude_none=True)},
-        decision_rule=payload["decision"],
-        simon=payload["simon"],
-        engine=body.engine,
-        mcmc=payload["mcmc"],
-        seed=body.seed,
-        request_payload_for_hash=payload,
-    )
+    return analyse_response(ResponseAnalysisSpec.from_mapping(body.model_dump(mode="json")))

@@ -1,10 +1,20 @@
-"""Shared schema pieces: strict models, probability types, the Problem schema."""
+"""Shared schema pieces: strict models, probability types, typed warnings, the Problem schema.
+
+Request models derive from the core's specs: ``model_from_fields`` builds a pydantic model from a
+table of fields with ``designs.core.validation.Bounds`` (a spec's prior parameters), and
+``model_from_dataclass`` from a dataclass whose fields are ``validation.bounded`` (a decision rule),
+so that kinds, field lists, defaults and bounds are written once, in ``designs/``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import dataclasses
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+
+from designs.core.caveats import CODES
+from designs.core.validation import OPEN_PROBABILITY, Bounds
 
 
 class StrictModel(BaseModel):
@@ -57,14 +67,42 @@ class RatesAndStrata(Rates):
         return strata
 
 
-def check_prior_fields(kind: str, prior: BaseModel, allowed_by_kind: dict[str, tuple[str, ...]]) -> None:
-    """Raise ValueError when ``prior`` sets a field that the model ``kind`` does not take."""
-    allowed = allowed_by_kind[kind]
-    extra = [f for f in prior.model_fields_set if f not in allowed]
-    if extra:
-        raise ValueError(
-            f"prior field(s) {', '.join(sorted(extra))} do not apply to kind '{kind}' (it takes {', '.join(allowed)})"
-        )
+def bounded_float(bounds: Bounds) -> Any:
+    """The pydantic type of a number within ``bounds`` (an open probability reads as one)."""
+    return OpenProbability if bounds == OPEN_PROBABILITY else Annotated[float, Field(**bounds.as_field_kwargs())]
+
+
+def model_from_fields(name: str, doc: str, fields: dict[str, tuple[Bounds, str]]) -> type[StrictModel]:
+    """A request model of optional numbers ``{field: (bounds, description)}``, null when omitted."""
+    return create_model(
+        name,
+        __base__=StrictModel,
+        __doc__=doc,
+        __module__=__name__,
+        **{field: (bounded_float(bounds) | None, Field(None, description=text)) for field, (bounds, text) in fields.items()},
+    )
+
+
+def model_from_dataclass(name: str, cls: type, doc: str | None = None) -> type[StrictModel]:
+    """The request model of a dataclass whose fields are ``designs.core.validation.bounded``."""
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        meta = f.metadata
+        annotation = bounded_float(meta["bounds"])
+        if meta["json_nullable"]:
+            annotation = annotation | None
+        fields[f.name] = (annotation, Field(f.default, description=meta["description"]))
+    return create_model(name, __base__=StrictModel, __doc__=doc, __module__=__name__, **fields)
+
+
+class Warning(ResultModel):  # noqa: A001 - the OpenAPI name of a typed caveat
+    """A statistical caveat about a result; clients tell caveats apart by ``code``, not by the message."""
+
+    code: Literal[tuple(CODES)] = Field(  # type: ignore[valid-type]
+        description="what kind of caveat: " + "; ".join(f"{code}: {meaning}" for code, meaning in CODES.items())
+    )
+    message: str = Field(description="the caveat in words, with its numbers")
+    stratum: str | None = Field(None, description="the stratum it concerns, when it concerns one")
 
 
 class FieldError(BaseModel):

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from designs.core.validation import MAX_NAME_LENGTH, MAX_STRATA
 from service.schemas.common import RatesAndStrata, ClosedProbability, ErrorRate, OpenProbability, ResultModel, Seed, StrictModel
 from service.schemas.response import DecisionRule, ResponseModelChoice
 from service.schemas.simon import SimonDesignFields
@@ -13,7 +14,7 @@ from service.settings import get_settings
 
 MAX_LOOK = 500
 LookSize = Annotated[int, Field(ge=1, le=MAX_LOOK, description="cumulative evaluable patients (1–500)")]
-StratumName = Annotated[str, Field(min_length=1, max_length=100)]
+StratumName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 Method = Literal["auto", "exact", "simulation"]
 
 
@@ -48,7 +49,7 @@ def _check_n_trials(n_trials: int) -> int:
 
 
 class _DesignFields(RatesAndStrata):
-    strata: list[StratumLooks] = Field(min_length=1, max_length=12)
+    strata: list[StratumLooks] = Field(min_length=1, max_length=MAX_STRATA)
     model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, description="as in the response analysis")
     decision: DecisionRule = Field(default_factory=DecisionRule, description="as in the response analysis")
     method: Method = Field(

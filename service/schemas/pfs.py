@@ -4,115 +4,79 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_validator
+from pydantic import Field, StrictInt
 
-from service.schemas.common import check_prior_fields, OpenProbability, ResultModel, Seed, StrictModel
+from designs.core.validation import MAX_NAME_LENGTH, MAX_STRATA
+from designs.survival import decisions, models, spec
+from service.schemas.common import (
+    OpenProbability,
+    ResultModel,
+    Seed,
+    StrictModel,
+    Warning,
+    bounded_float,
+    model_from_dataclass,
+    model_from_fields,
+)
 from service.schemas.response import McmcSettings
 
-PositiveFloat = Annotated[float, Field(gt=0, le=1e6)]
-Real = Annotated[float, Field(ge=-1e3, le=1e3)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-
-# Which prior fields each model kind takes; omitted ones take the kind's defaults (echoed in the result).
-PRIOR_FIELDS: dict[str, tuple[str, ...]] = {
-    "independent-exponential": ("shape", "rate"),
-    "hierarchical-exponential": ("mu_mean", "mu_sd", "tau_scale"),
-    "hierarchical-weibull": ("mu_mean", "mu_sd", "tau_scale", "shape_log_sd"),
-    "hierarchical-piecewise-exponential": ("mu_mean", "mu_sd", "tau_scale", "cut_points"),
-}
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
 class Patient(StrictModel):
     id: Name | StrictInt = Field(description="patient identifier, unique within the request", examples=["P-001"])
     stratum: Name = Field(examples=["NF1-associated"])
-    # Finite and ≥ 0 are checked by the analysis so that the problem names the patient id.
+    # Finite and ≥ 0 are checked by the spec so that the problem names the patient id.
     time_months: float = Field(
         allow_inf_nan=True, description="months from start of treatment to progression, death or censoring (≥ 0)"
     )
     event: bool = Field(description="true: progression or death at time_months; false: censored then")
 
 
-class PFSPrior(StrictModel):
+# The numeric prior fields from the spec; PFSPrior adds the list of cut points.
+_PriorNumbers = model_from_fields(
+    "_PriorNumbers",
+    "The numeric fields of PFSPrior.",
+    {name: (p.bounds, p.description) for name, p in models.PRIOR_PARAMETERS.items() if name != "cut_points"},
+)
+
+
+class PFSPrior(_PriorNumbers):  # type: ignore[valid-type, misc]
     """Prior parameters (rates and hazards per month); omitted ones take the kind's defaults."""
 
-    shape: PositiveFloat | None = Field(None, description="independent-exponential: Gamma shape a of λ (default 1)")
-    rate: PositiveFloat | None = Field(
-        None, description="independent-exponential: Gamma rate b of λ, months (default a·1.77/ln 2)"
-    )
-    mu_mean: Real | None = Field(None, description="mean of μ, log hazard per month (default log(ln 2 / 3))")
-    mu_sd: PositiveFloat | None = Field(None, description="sd of μ (default 1.5)")
-    tau_scale: PositiveFloat | None = Field(None, description="scale of the half-normal prior on τ (default 1)")
-    shape_log_sd: PositiveFloat | None = Field(
-        None, description="hierarchical-weibull: sd of log shape, centred at shape 1 (default 0.5)"
-    )
-    cut_points: list[Annotated[float, Field(ge=0, le=1000)]] | None = Field(
+    cut_points: list[bounded_float(models.CUT_POINT_BOUNDS)] | None = Field(  # type: ignore[valid-type]
         None,
         min_length=1,
-        max_length=12,
-        description="hierarchical-piecewise-exponential: interval starts in months, first 0, increasing "
-        "(default [0, 2, 4, 6, 12]; the last interval is open)",
+        max_length=models.MAX_CUT_POINTS,
+        description=models.PRIOR_PARAMETERS["cut_points"].description,
     )
-
-    @field_validator("cut_points")
-    @classmethod
-    def _cut_points_start_at_zero_and_increase(cls, cuts: list[float] | None) -> list[float] | None:
-        if cuts is not None:
-            if cuts[0] != 0:
-                raise ValueError(f"the first cut point must be 0 (got {cuts[0]})")
-            if any(b <= a for a, b in zip(cuts, cuts[1:])):
-                raise ValueError("cut points must be strictly increasing")
-        return cuts
 
 
 class PFSModelChoice(StrictModel):
-    kind: Literal[
-        "hierarchical-exponential",
-        "hierarchical-weibull",
-        "hierarchical-piecewise-exponential",
-        "independent-exponential",
-    ] = "hierarchical-exponential"
+    kind: Literal[models.KINDS] = models.DEFAULT_KIND  # type: ignore[valid-type]
     prior: PFSPrior = Field(default_factory=PFSPrior)
 
-    @model_validator(mode="after")
-    def _prior_fields_fit_kind(self):
-        check_prior_fields(self.kind, self.prior, PRIOR_FIELDS)
-        return self
 
-
-class PFSDecisionRule(StrictModel):
-    final_threshold: OpenProbability = Field(
-        0.95,
-        description="go once every patient is evaluable at the landmark (event or follow-up ≥ landmark) "
-        "and P(S(landmark) > benchmark | data) > final_threshold",
-    )
-    futility_prob_above_benchmark: OpenProbability | None = Field(
-        0.10, description="no-go when P(S(landmark) > benchmark | data) is below it; null disables"
-    )
-    efficacy_prob_above_target: OpenProbability | None = Field(
-        None, description="early go when P(S(landmark) > target | data) is above it; null (default) disables"
-    )
-
-    @field_validator("futility_prob_above_benchmark")
-    @classmethod
-    def _futility_below_final(cls, futility: float | None, info: ValidationInfo) -> float | None:
-        final = info.data.get("final_threshold")
-        if futility is not None and final is not None and futility >= final:
-            raise ValueError(f"futility_prob_above_benchmark must be below final_threshold ({final})")
-        return futility
+PFSDecisionRule = model_from_dataclass("PFSDecisionRule", decisions.PFSDecisionRule)
 
 
 class PFSAnalysisRequest(StrictModel):
     """An interim look at patient-level PFS data in one or more strata."""
 
-    patients: list[Patient] = Field(min_length=1, max_length=2000)
+    # Types and bounds are checked here (and documented); designs.survival.spec.PFSAnalysisSpec checks
+    # the rest (target > benchmark, times, unique ids and strata, prior fields of the kind, ...).
+
+    patients: list[Patient] = Field(min_length=1, max_length=spec.MAX_PATIENTS)
     strata: list[Name] | None = Field(
         None,
         min_length=1,
-        max_length=12,
+        max_length=MAX_STRATA,
         description="stratum names in reporting order; every one must have patients "
         "(default: order of first appearance)",
     )
-    landmark_months: float = Field(4.0, gt=0, le=120, description="landmark time for the PFS rate, months")
+    landmark_months: float = Field(
+        spec.DEFAULT_LANDMARK_MONTHS, **spec.LANDMARK_BOUNDS.as_field_kwargs(), description="landmark time for the PFS rate, months"
+    )
     benchmark_landmark_pfs: OpenProbability = Field(
         description="historical PFS rate at the landmark (e.g. 0.15 at 4 months)", examples=[0.15]
     )
@@ -120,36 +84,14 @@ class PFSAnalysisRequest(StrictModel):
         description="PFS rate at the landmark worth pursuing; must exceed the benchmark", examples=[0.35]
     )
     model: PFSModelChoice = Field(default_factory=PFSModelChoice)
-    decision: PFSDecisionRule = Field(default_factory=PFSDecisionRule)
-    engine: Literal["mcmc", "quadrature"] | None = Field(
+    decision: PFSDecisionRule = Field(default_factory=PFSDecisionRule)  # type: ignore[valid-type]
+    engine: Literal[spec.ENGINES] | None = Field(  # type: ignore[valid-type]
         None,
         description="hierarchical-exponential: mcmc (default, PyMC) or quadrature (deterministic); "
         "Weibull and piecewise: mcmc only; ignored by independent-exponential (exact)",
     )
     mcmc: McmcSettings = Field(default_factory=McmcSettings)
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
-
-    @field_validator("target_landmark_pfs")
-    @classmethod
-    def _target_above_benchmark(cls, target: float, info: ValidationInfo) -> float:
-        benchmark = info.data.get("benchmark_landmark_pfs")
-        if benchmark is not None and target <= benchmark:
-            raise ValueError(
-                "target_landmark_pfs must be greater than benchmark_landmark_pfs "
-                f"(benchmark = {benchmark}, target = {target})"
-            )
-        return target
-
-    @field_validator("strata")
-    @classmethod
-    def _unique_names(cls, strata: list[str] | None) -> list[str] | None:
-        if strata is not None:
-            seen: dict[str, int] = {}
-            for i, name in enumerate(strata):
-                if name in seen:
-                    raise ValueError(f"stratum names must be unique: strata/{i} repeats strata/{seen[name]} '{name}'")
-                seen[name] = i
-        return strata
 
 
 # --- response ---------------------------------------------------------------------------------
@@ -209,4 +151,4 @@ class PFSAnalysisResult(ResultModel):
     between_stratum_spread: dict | None = Field(description="posterior of τ (hierarchical kinds); null otherwise")
     diagnostics: dict
     provenance: dict
-    warnings: list[str]
+    warnings: list[Warning]

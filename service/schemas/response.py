@@ -4,93 +4,44 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field
 
-from service.schemas.common import check_prior_fields, RatesAndStrata, OpenProbability, ResultModel, Seed, StrictModel
+from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
+from designs.response import decisions, spec
+from service.schemas.common import (
+    OpenProbability,
+    ResultModel,
+    Seed,
+    StrictModel,
+    Warning,
+    model_from_dataclass,
+    model_from_fields,
+)
 from service.schemas.simon import SimonDesignFields
 
-Count = Annotated[int, Field(ge=0, le=100_000)]
-PositiveFloat = Annotated[float, Field(gt=0, le=1e6)]
-Real = Annotated[float, Field(ge=-1e3, le=1e3)]
-
-# Which prior fields each model kind takes (bhmbasket's parameterisation).
-PRIOR_FIELDS: dict[str, tuple[str, ...]] = {
-    "independent": ("a", "b"),
-    "pooled": ("a", "b"),
-    "hierarchical": ("mu_mean", "mu_sd", "tau_scale"),
-    "exnex": ("mu_mean", "mu_sd", "tau_scale", "weight_exchangeable", "nex_mean", "nex_sd"),
-}
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class StratumData(StrictModel):
-    name: str = Field(min_length=1, max_length=100, examples=["NF1-associated"])
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["NF1-associated"])
     n: Count = Field(description="evaluable patients so far")
     responders: Count = Field(description="responders among the n")
-    n_planned: Annotated[int, Field(ge=1, le=100_000)] = Field(description="planned evaluable patients at the final analysis")
-
-    @field_validator("responders")
-    @classmethod
-    def _responders_at_most_n(cls, responders: int, info: ValidationInfo) -> int:
-        n = info.data.get("n")
-        if n is not None and responders > n:
-            raise ValueError(f"responders cannot exceed n (n = {n}, responders = {responders})")
-        return responders
-
-    @field_validator("n_planned")
-    @classmethod
-    def _n_at_most_planned(cls, n_planned: int, info: ValidationInfo) -> int:
-        n = info.data.get("n")
-        if n is not None and n > n_planned:
-            raise ValueError(f"n_planned must be at least n (n = {n}, n_planned = {n_planned})")
-        return n_planned
+    n_planned: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(description="planned evaluable patients at the final analysis")
 
 
-class ResponsePrior(StrictModel):
-    """Prior parameters; omitted ones take bhmbasket's defaults for the kind (echoed in the result)."""
-
-    a: PositiveFloat | None = Field(None, description="Beta prior: a (independent, pooled; default p0)")
-    b: PositiveFloat | None = Field(None, description="Beta prior: b (independent, pooled; default 1 − p0)")
-    mu_mean: Real | None = Field(None, description="mean of μ on the logit scale (default logit p0)")
-    mu_sd: PositiveFloat | None = Field(None, description="sd of μ (default 2.6159)")
-    tau_scale: PositiveFloat | None = Field(None, description="scale of the half-normal prior on τ (default 1)")
-    weight_exchangeable: Annotated[float, Field(ge=0, le=1)] | None = Field(
-        None, description="EXNEX prior probability that a stratum is exchangeable (default 0.5)"
-    )
-    nex_mean: Real | None = Field(None, description="EXNEX non-exchangeable mean, logit scale (default logit p0)")
-    nex_sd: PositiveFloat | None = Field(None, description="EXNEX non-exchangeable sd (default 2.8006)")
+ResponsePrior = model_from_fields(
+    "ResponsePrior",
+    "Prior parameters; omitted ones take bhmbasket's defaults for the kind (echoed in the result).",
+    {name: (p.bounds, p.description) for name, p in spec.PRIOR_PARAMETERS.items()},
+)
 
 
 class ResponseModelChoice(StrictModel):
-    kind: Literal["hierarchical", "exnex", "independent", "pooled"] = "hierarchical"
-    prior: ResponsePrior = Field(default_factory=ResponsePrior)
-
-    @model_validator(mode="after")
-    def _prior_fields_fit_kind(self):
-        check_prior_fields(self.kind, self.prior, PRIOR_FIELDS)
-        return self
+    kind: Literal[spec.KINDS] = spec.DEFAULT_KIND  # type: ignore[valid-type]
+    prior: ResponsePrior = Field(default_factory=ResponsePrior)  # type: ignore[valid-type]
 
 
-class DecisionRule(StrictModel):
-    final_threshold: OpenProbability = Field(
-        0.95, description="success at the final analysis: P(p > p0 | data) > final_threshold"
-    )
-    futility_ppos: Annotated[float, Field(ge=0, lt=1)] = Field(
-        0.05, description="no-go when the predictive probability of success is below it"
-    )
-    efficacy_ppos: Annotated[float, Field(gt=0, le=1)] | None = Field(
-        0.95, description="early go when the predictive probability of success is above it; null disables"
-    )
-    futility_prob_above_p0: OpenProbability | None = Field(
-        None, description="no-go when P(p > p0 | data) is below it; null disables"
-    )
-
-    @field_validator("efficacy_ppos")
-    @classmethod
-    def _efficacy_above_futility(cls, efficacy: float | None, info: ValidationInfo) -> float | None:
-        futility = info.data.get("futility_ppos")
-        if efficacy is not None and futility is not None and efficacy <= futility:
-            raise ValueError(f"efficacy_ppos must exceed futility_ppos ({futility})")
-        return efficacy
+DecisionRule = model_from_dataclass("DecisionRule", decisions.DecisionRule)
 
 
 class McmcSettings(StrictModel):
@@ -100,14 +51,19 @@ class McmcSettings(StrictModel):
     target_accept: Annotated[float, Field(ge=0.95, lt=1)] = 0.95
 
 
-class ResponseAnalysisRequest(RatesAndStrata):
+class ResponseAnalysisRequest(StrictModel):
     """An interim look at per-stratum response counts."""
 
-    strata: list[StratumData] = Field(min_length=1, max_length=12)
+    # Types and bounds are checked here (and documented); designs.response.spec.ResponseAnalysisSpec
+    # checks the rest (p1 > p0, responders ≤ n ≤ n_planned, unique names, prior fields of the kind, ...).
+
+    p0: OpenProbability = Field(description="null (uninteresting) response rate", examples=[0.15])
+    p1: OpenProbability = Field(description="target response rate", examples=[0.35])
+    strata: list[StratumData] = Field(min_length=1, max_length=MAX_STRATA)
     model: ResponseModelChoice = Field(default_factory=ResponseModelChoice)
-    decision: DecisionRule = Field(default_factory=DecisionRule)
+    decision: DecisionRule = Field(default_factory=DecisionRule)  # type: ignore[valid-type]
     simon: SimonDesignFields | None = Field(None, description="the classical design to report beside")
-    engine: Literal["mcmc", "quadrature"] | None = Field(
+    engine: Literal[spec.ENGINES] | None = Field(  # type: ignore[valid-type]
         None, description="hierarchical/exnex: mcmc (default, PyMC) or quadrature (deterministic); ignored by closed-form kinds"
     )
     mcmc: McmcSettings = Field(default_factory=McmcSettings)
@@ -133,4 +89,4 @@ class ResponseAnalysisResult(ResultModel):
     strata: list[StratumResult]
     diagnostics: dict
     provenance: dict
-    warnings: list[str]
+    warnings: list[Warning]

@@ -8,18 +8,19 @@ import numpy as np
 import pytest
 
 from designs.core import posterior_summary as ps
-from designs.response import analysis as ra
 from designs.core.errors import InvalidInputError
-from designs.survival.analysis import PatientRecord, PFSAnalysisInput, analyse_pfs
 from designs.core.provenance import input_hash
-from designs.survival.models import resolve_model
+from designs.response.analysis import analyse_response
+from designs.response.spec import ResponseAnalysisSpec
+from designs.survival.analysis import analyse_pfs
+from designs.survival.spec import PFSAnalysisSpec
 
 STRATA = [
     {"name": "NF1-associated", "n": 12, "responders": 3, "n_planned": 30},
     {"name": "sporadic", "n": 14, "responders": 9, "n_planned": 30},
 ]
 PATIENTS = [
-    PatientRecord(f"P{i}", stratum, t, e)
+    {"id": f"P{i}", "stratum": stratum, "time_months": t, "event": e}
     for i, (stratum, t, e) in enumerate(
         [("A", 1.0, True), ("A", 3.0, True), ("A", 6.0, False), ("A", 2.5, True),
          ("B", 5.0, True), ("B", 8.0, False), ("B", 7.0, True), ("B", 9.0, False)]
@@ -60,21 +61,21 @@ def test_default_seed_is_the_first_32_bits_of_the_request_sha256():
         assert [p.field for p in info.value.problems] == ["seed"]
 
 
-def _pfs(engine_kind):
-    model = resolve_model(*engine_kind)
-    return analyse_pfs(PFSAnalysisInput(PATIENTS, benchmark_landmark_pfs=0.15, target_landmark_pfs=0.35, model=model))
-
-
 @pytest.mark.parametrize(
-    ("response_kind", "pfs_model", "method"),
+    ("response_kind", "pfs_kind", "pfs_engine", "method"),
     [
-        ("independent", ("independent-exponential",), "closed_form"),
-        ("hierarchical", ("hierarchical-exponential", None, "quadrature"), "quadrature"),
+        ("independent", "independent-exponential", None, "closed_form"),
+        ("hierarchical", "hierarchical-exponential", "quadrature", "quadrature"),
     ],
 )
-def test_response_and_pfs_diagnostics_blocks_have_the_same_shape(response_kind, pfs_model, method):
-    response = ra.analyse_response(0.15, 0.35, STRATA, model={"kind": response_kind}, engine="quadrature", seed=1)
-    pfs = _pfs(pfs_model)
+def test_response_and_pfs_diagnostics_blocks_have_the_same_shape(response_kind, pfs_kind, pfs_engine, method):
+    response_request = {"p0": 0.15, "p1": 0.35, "strata": STRATA, "model": {"kind": response_kind}, "engine": "quadrature", "seed": 1}
+    response = analyse_response(ResponseAnalysisSpec.from_mapping(response_request))
+    pfs_request = {
+        "patients": PATIENTS, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35,
+        "model": {"kind": pfs_kind}, "engine": pfs_engine,
+    }  # fmt: skip
+    pfs = analyse_pfs(PFSAnalysisSpec.from_mapping(pfs_request))
     assert set(response["diagnostics"]) == set(pfs["diagnostics"])
     for block in (response["diagnostics"], pfs["diagnostics"]):
         assert block["method"] == method and block["converged"] is True and block["failed_checks"] == []
@@ -95,4 +96,12 @@ def test_mcmc_block_has_the_same_keys_as_the_deterministic_ones():
     assert set(ps.closed_form_diagnostics("exact")) <= set(block)
     assert (block["method"], block["exact"], block["deterministic"], block["max_rhat"]) == ("mcmc", False, False, 1.05)
     (warning,) = ps.diagnostics_warnings(block)
-    assert "convergence checks" in warning and "R-hat" in warning
+    assert warning["code"] == "mcmc-not-converged" and "stratum" not in warning
+    assert "convergence checks" in warning["message"] and "R-hat" in warning["message"]
+
+
+def test_quadrature_self_check_off_tolerance_is_a_typed_warning():
+    block = {"converged": True, "self_check": {"normalisation": 1e-9, "edge_mass": 3e-5}}
+    (warning,) = ps.diagnostics_warnings(block)
+    assert warning["code"] == "quadrature-self-check" and "Cross-check with engine 'mcmc'" in warning["message"]
+    assert ps.diagnostics_warnings({"converged": True, "self_check": {"edge_mass": 1e-7}}) == []

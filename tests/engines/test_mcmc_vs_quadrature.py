@@ -4,7 +4,8 @@ Issue 3: MCMC is checked, not trusted. Every reported probability and mean from 
 within 4 Monte Carlo standard errors of the quadrature answer (itself accurate to ~1e-8, see
 tests/engines/test_quadrature.py), on data that stress the models: zero responders, all responders, very
 unequal n, and n = 1, for the hierarchical (Berry et al. 2013) and EXNEX (Neuenschwander et al. 2016)
-models with bhmbasket's default priors.
+models with bhmbasket's default priors. EXNEX's P(exchangeable) of each stratum is compared too, within
+4 Monte Carlo standard errors of its mean over the draws.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from designs.response.analysis import analyse_response
+from designs.response.spec import ResponseAnalysisSpec
 
 PANEL = {
     "zero responders": [(0, 10), (0, 10)],
@@ -36,8 +38,8 @@ def _strata(counts):
 def test_mcmc_within_4_mcse_of_quadrature(kind, label):
     strata = _strata(PANEL[label])
     common = dict(p0=0.15, p1=0.35, strata=strata, model={"kind": kind}, seed=20261121)
-    quad = analyse_response(engine="quadrature", **common)
-    mcmc = analyse_response(engine="mcmc", **common)
+    quad = analyse_response(ResponseAnalysisSpec.from_mapping({**common, "engine": "quadrature"}))
+    mcmc = analyse_response(ResponseAnalysisSpec.from_mapping({**common, "engine": "mcmc"}))
 
     diagnostics = mcmc["diagnostics"]
     assert diagnostics["converged"], diagnostics["failed_checks"]
@@ -51,6 +53,10 @@ def test_mcmc_within_4_mcse_of_quadrature(kind, label):
                 continue
             assert abs(m[key] - q[key]) <= 4 * se + QUADRATURE_TOLERANCE, (label, m["name"], key, m[key], q[key], se)
         if kind == "exnex":
-            se = m["monte_carlo_se"].get("prob_exchangeable")
-            if se is not None:
-                assert abs(m["prob_exchangeable"] - q["prob_exchangeable"]) <= 4 * se + QUADRATURE_TOLERANCE
+            se = m["monte_carlo_se"]["prob_exchangeable"]
+            assert se > 0, (label, m["name"])
+            assert abs(m["prob_exchangeable"] - q["prob_exchangeable"]) <= 4 * se + QUADRATURE_TOLERANCE, (
+                label, m["name"], m["prob_exchangeable"], q["prob_exchangeable"], se,
+            )  # fmt: skip
+        else:
+            assert "prob_exchangeable" not in m["monte_carlo_se"]

@@ -71,6 +71,7 @@ def test_vectorised_decide_agrees_with_explain():
         ({"efficacy_ppos": 0.0}, "decision/efficacy_ppos"),
         ({"futility_ppos": 0.5, "efficacy_ppos": 0.4}, "decision/efficacy_ppos"),
         ({"futility_prob_above_p0": 1.2}, "decision/futility_prob_above_p0"),
+        ({"futility_prob_above_p0": 0.95}, "decision/futility_prob_above_p0"),
         ({"final_threshold": True}, "decision/final_threshold"),
         ({"surprise": 1}, "decision/surprise"),
     ],
@@ -86,21 +87,11 @@ def test_as_dict_round_trips():
     assert d.DecisionRule.from_mapping(rule.as_dict()) == rule
 
 
-def test_pfs_rule_vectorised_agrees_with_explain_and_shares_the_criteria():
-    """The PFS rule uses the same codes, criteria and {id, text} shape as the response rule."""
-    rule = d.PFSDecisionRule(efficacy_prob_above_target=0.8)
-    p_b = np.array([0.97, 0.97, 0.05, 0.99, 0.50])
-    p_t = np.array([0.50, 0.50, 0.00, 0.85, 0.50])
-    mature = np.array([True, False, True, False, True])
-    codes, criteria = d.decide_pfs(rule, p_b, p_t, mature)
-    expected = ["final_success", "continue", "futility_posterior", "efficacy_posterior", "continue"]
-    assert [d.CRITERIA[c] for c in criteria] == expected
-    assert [d.DECISION_OF_CODE[c] for c in codes] == ["go", "continue", "no-go", "go", "continue"]
-    for i in range(len(p_b)):
-        one = d.explain_pfs(rule, p_b[i], p_t[i], mature[i], benchmark=0.15, target=0.35, landmark=4.0)
-        assert (one.code, one.criterion) == (codes[i], expected[i])
-        assert set(one.criterion_dict()) == {"id", "text"}
-    assert [p.field for p in d.PFSDecisionRule(final_threshold=1.0, futility_prob_above_benchmark=0.0).problems()] == [
-        "decision/final_threshold",
-        "decision/futility_prob_above_benchmark",
-    ]
+def test_futility_bar_must_lie_below_the_final_threshold():
+    """An interim no-go bar at or above the final go bar would stop strata the final analysis calls a success."""
+    assert d.DecisionRule(final_threshold=0.9, futility_prob_above_p0=0.89).futility_prob_above_p0 == 0.89
+    for futility in (0.9, 0.95):
+        with pytest.raises(InvalidInputError) as info:
+            d.DecisionRule(final_threshold=0.9, futility_prob_above_p0=futility)
+        assert [p.field for p in info.value.problems] == ["decision/futility_prob_above_p0"]
+        assert "final_threshold (0.9)" in info.value.problems[0].reason

@@ -9,11 +9,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from designs.engines import closed_form as beta_binomial
-from designs.response import spec as priors
-from designs.response import analysis as ra
+from scipy import integrate, special
+
 from designs.core.errors import InvalidInputError
+from designs.engines import closed_form as beta_binomial
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine
+from designs.response import analysis as ra
+from designs.response import spec as priors
+from designs.response.simon_status import SimonRule, simon_status
+from designs.response.spec import ResponseAnalysisSpec
 
 STRATA = [
     {"name": "NF1-associated", "n": 12, "responders": 3, "n_planned": 30},
@@ -21,10 +25,16 @@ STRATA = [
 ]
 
 
-def run(**kwargs):
-    args = {"p0": 0.15, "p1": 0.35, "strata": STRATA, "engine": "quadrature", "seed": 1}
-    args.update(kwargs)
-    return ra.analyse_response(**args)
+def run(**changes):
+    """The analysis of a request (JSON-shaped) with ``changes`` to the default one."""
+    request = {"p0": 0.15, "p1": 0.35, "strata": STRATA, "engine": "quadrature", "seed": 1}
+    request.update(changes)
+    return ra.analyse_response(ResponseAnalysisSpec.from_mapping(request))
+
+
+def codes(result, code):
+    """The messages of the result's warnings with ``code``."""
+    return [w["message"] for w in result["warnings"] if w["code"] == code]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -102,10 +112,10 @@ def test_independent_closed_form_matches_beta_posteriors():
 def test_closed_form_ignores_a_requested_engine_and_says_so():
     result = run(model={"kind": "pooled", "prior": {}}, engine="mcmc")
     assert result["engine"] == "closed-form"
-    assert any("ignored" in w for w in result["warnings"])
+    assert any("ignored" in w for w in codes(result, "engine-ignored"))
     first, second = result["strata"]
     assert first["posterior_mean"] == second["posterior_mean"]
-    assert any("same posterior" in w for w in result["warnings"])
+    assert any("same posterior" in w for w in codes(result, "pooled-model"))
 
 
 def test_hierarchical_quadrature_matches_the_engine():
@@ -144,9 +154,9 @@ def test_result_is_canonical_json_and_deterministic():
 
 
 def test_seed_is_derived_from_the_request_hash_when_absent():
-    a = run(seed=None, request_payload_for_hash={"any": "payload"})
-    b = run(seed=None, request_payload_for_hash={"any": "payload"})
-    c = run(seed=None, request_payload_for_hash={"any": "other"})
+    a = run(seed=None)
+    b = run(seed=None)
+    c = run(seed=None, p1=0.4)
     assert a["provenance"]["seed"] == b["provenance"]["seed"] != c["provenance"]["seed"]
 
 
@@ -164,8 +174,10 @@ def test_decisions_follow_the_rule():
 def test_small_strata_warn():
     strata = [{"name": "a", "n": 2, "responders": 1, "n_planned": 20}, {"name": "b", "n": 0, "responders": 0, "n_planned": 20}]
     result = run(strata=strata, model={"kind": "hierarchical"})
-    assert any("'a'" in w and "dominated by the prior" in w for w in result["warnings"])
-    assert any("'b'" in w and "no evaluable patients" in w for w in result["warnings"])
+    sparse = [w for w in result["warnings"] if w["code"] == "stratum-sparse"]
+    empty = [w for w in result["warnings"] if w["code"] == "stratum-empty"]
+    assert [w["stratum"] for w in sparse] == ["a"] and "dominated by the prior" in sparse[0]["message"]
+    assert [w["stratum"] for w in empty] == ["b"] and "no evaluable patients" in empty[0]["message"]
 
 
 @pytest.mark.parametrize(
@@ -181,7 +193,12 @@ def test_small_strata_warn():
         ({"p0": 1.2}, "p0"),
         ({"engine": "gibbs"}, "engine"),
         ({"model": {"kind": "hierarchical", "prior": {"mu_sd": -2}}}, "model/prior/mu_sd"),
-        ({"decision_rule": {"futility_ppos": 0.9, "efficacy_ppos": 0.5}}, "decision/efficacy_ppos"),
+        ({"decision": {"futility_ppos": 0.9, "efficacy_ppos": 0.5}}, "decision/efficacy_ppos"),
+        ({"decision": {"futility_prob_above_p0": 0.96}}, "decision/futility_prob_above_p0"),
+        ({"model": {"kind": "independent", "prior": {"mu_sd": 1.0}}}, "model/prior/mu_sd"),
+        ({"mcmc": {"chains": 0}}, "mcmc/chains"),
+        ({"seed": -1}, "seed"),
+        ({"surprise": 1}, "surprise"),
         ({"simon": {"r1": 3, "n1": 2, "r": 5, "n": 20}}, "simon"),
         ({"simon": {"r1": -1, "n1": 2, "r": 5, "n": 20}}, "simon/r1"),
     ],
@@ -218,7 +235,7 @@ SIMON = {"r1": 1, "n1": 10, "r": 5, "n": 29}
     ],
 )
 def test_simon_status(n, y, status, needed):
-    result = ra.simon_status(SIMON, n, y)
+    result = simon_status(SimonRule(**SIMON), n, y)
     assert result["status"] == status
     assert result["responders_needed"] == needed
     assert result["text"]
@@ -243,7 +260,7 @@ def _fake_sampler(record):
         return SimpleNamespace(
             p=p,
             tau=np.abs(rng.normal(0.5, 0.2, size=4000)),
-            prob_exchangeable=np.full(p.shape, 0.6) if kind == "exnex" else None,
+            prob_exchangeable=rng.uniform(0.5, 0.7, size=p.shape) if kind == "exnex" else None,
             diagnostics={"converged": True, "max_rhat": 1.001},
             chains=4,
         )
@@ -253,14 +270,15 @@ def _fake_sampler(record):
 
 def test_mcmc_summaries_from_draws(monkeypatch):
     record: dict = {}
-    monkeypatch.setattr(ra, "_load_sampler", lambda: _fake_sampler(record))
+    monkeypatch.setattr(ra, "sample_response", _fake_sampler(record))
     strata = [{**s, "n_planned": 20} for s in STRATA]
     result = run(strata=strata, engine="mcmc", model={"kind": "exnex"}, mcmc={"draws": 1000, "tune": 1000, "chains": 4}, seed=5)
     assert record["kind"] == "exnex" and record["responders"] == [3, 9] and record["seed"] == 5
     assert result["predictive"]["method"].startswith("reweighting")
     assert record["prior"]["nex_sd"] == 2.8006
     assert result["engine"] == "mcmc" and result["provenance"]["sampler"]["draws"] == 1000
-    p = _fake_sampler({})("exnex", [3, 9], [12, 14], {}, None, 5).p
+    draws = _fake_sampler({})("exnex", [3, 9], [12, 14], {}, None, 5)
+    p = draws.p
     for j, row in enumerate(result["strata"]):
         assert row["posterior_median"] == pytest.approx(np.quantile(p[:, j], 0.5))
         assert row["ci95"] == pytest.approx(list(np.quantile(p[:, j], [0.025, 0.975])))  # 95%, not ArviZ's 89%
@@ -271,15 +289,12 @@ def test_mcmc_summaries_from_draws(monkeypatch):
         # Beta draws are the independent posterior: the reweighted PP matches Lee & Liu's within MCSE.
         exact = beta_binomial.predictive_probability_of_success(0.15, 0.85, STRATA[j]["responders"], STRATA[j]["n"], 20, 0.15, 0.95)
         assert abs(row["predictive_probability_of_success"] - float(exact)) <= 4 * max(mcse["predictive_probability_of_success"], 5e-3)
-    assert result["prob_exchangeable"] == pytest.approx({"NF1-associated": 0.6, "sporadic": 0.6})
+    membership = draws.prob_exchangeable
+    assert result["prob_exchangeable"] == pytest.approx(dict(zip(["NF1-associated", "sporadic"], membership.mean(axis=0))))
+    for j, row in enumerate(result["strata"]):
+        # Independent draws: the MCSE of their mean is sd / √S (within 10%).
+        assert row["monte_carlo_se"]["prob_exchangeable"] == pytest.approx(membership[:, j].std() / math.sqrt(4000), rel=0.1)
     assert result["diagnostics"]["method"] == "mcmc" and result["diagnostics"]["max_rhat"] == 1.001
-
-
-def test_mcmc_unavailable_falls_back_to_quadrature(monkeypatch):
-    monkeypatch.setattr(ra, "_load_sampler", lambda: None)
-    result = run(engine=None, model={"kind": "hierarchical"})
-    assert result["engine"] == "quadrature"
-    assert any("not available" in w for w in result["warnings"])
 
 
 @pytest.mark.slow
@@ -293,19 +308,69 @@ def test_pymc_engine_agrees_with_quadrature_within_4_mcse():
             assert abs(m[key] - q[key]) <= 4 * m["monte_carlo_se"][key] + 1e-4  # quadrature accuracy
 
 
-def test_request_objects_are_accepted():
-    """The service may pass its request models (attribute access, None for omitted prior fields)."""
-    model = SimpleNamespace(kind="exnex", prior=SimpleNamespace(mu_mean=None, mu_sd=None, tau_scale=0.5, weight_exchangeable=None, nex_mean=None, nex_sd=None))
-    rule = SimpleNamespace(final_threshold=0.9, futility_ppos=0.1, efficacy_ppos=None, futility_prob_above_p0=None)
-    strata = [SimpleNamespace(**s) for s in STRATA]
-    result = run(strata=strata, model=model, decision_rule=rule, simon=SimpleNamespace(**SIMON))
-    assert result["model"]["prior"]["tau_scale"] == 0.5 and result["model"]["prior"]["mu_sd"] == 2.6159
-    assert result["decision_rule"]["efficacy_ppos"] is None and result["decision_rule"]["final_threshold"] == 0.9
-    assert result["strata"][0]["simon"]["status"] == "stage2_ongoing"
-
-
 def test_null_efficacy_threshold_disables_early_go():
     strata = [{"name": "a", "n": 14, "responders": 12, "n_planned": 30}]
     assert run(strata=strata, model={"kind": "independent"})["strata"][0]["decision"] == "go"
-    disabled = run(strata=strata, model={"kind": "independent"}, decision_rule={"efficacy_ppos": None})
+    disabled = run(strata=strata, model={"kind": "independent"}, decision={"efficacy_ppos": None})
     assert disabled["strata"][0]["decision"] == "continue"
+
+
+def test_every_bad_field_is_reported_at_once():
+    """The one validating constructor names every mistake of a request in one InvalidInputError."""
+    request = {
+        "p0": 1.2,
+        "p1": 0.35,
+        "strata": [STRATA[0], {**STRATA[1], "responders": 15}, {**STRATA[0], "n_planned": 5}],
+        "model": {"kind": "exnex", "prior": {"nex_sd": 0, "a": 1.0}},
+        "decision": {"futility_ppos": 0.9, "efficacy_ppos": 0.5},
+        "simon": {"r1": 3, "n1": 2, "r": 5, "n": 20},
+        "engine": "gibbs",
+        "mcmc": {"chains": 0},
+        "seed": -1,
+        "surprise": True,
+    }
+    with pytest.raises(InvalidInputError) as info:
+        ResponseAnalysisSpec.from_mapping(request)
+    assert {p.field for p in info.value.problems} == {
+        "p0", "strata/1/responders", "strata/2/n_planned", "strata/2/name", "model/prior/nex_sd", "model/prior/a",
+        "decision/efficacy_ppos", "simon", "engine", "mcmc/chains", "seed", "surprise",
+    }  # fmt: skip
+
+
+def _logit_normal_posterior(y, n, mean, sd, thresholds):
+    """Brute force: p = expit(θ), θ ~ N(mean, sd²), y of n responded; E[p] and P(p > c) by adaptive quadrature."""
+
+    def weight(theta):
+        return special.expit(theta) ** y * special.expit(-theta) ** (n - y) * np.exp(-0.5 * ((theta - mean) / sd) ** 2)
+
+    lo, hi = mean - 12 * sd, mean + 12 * sd
+    mass = integrate.quad(weight, lo, hi, epsabs=0, epsrel=1e-11, limit=200)[0]
+    post_mean = integrate.quad(lambda t: special.expit(t) * weight(t), lo, hi, epsabs=0, epsrel=1e-11, limit=200)[0] / mass
+    above = {c: integrate.quad(weight, special.logit(c), hi, epsabs=0, epsrel=1e-11, limit=200)[0] / mass for c in thresholds}
+    return post_mean, above
+
+
+def test_exnex_with_weight_0_is_the_independent_normal_model():
+    """w = 0: every stratum is non-exchangeable, logit p_j ~ N(nex_mean, nex_sd²) on its own (brute force)."""
+    prior = {"weight_exchangeable": 0.0, "nex_mean": -1.0, "nex_sd": 1.5}
+    result = run(model={"kind": "exnex", "prior": prior}, engine=None)
+    assert result["engine"] == "quadrature" and codes(result, "engine-substituted")
+    for stratum, row in zip(STRATA, result["strata"], strict=True):
+        mean, above = _logit_normal_posterior(stratum["responders"], stratum["n"], -1.0, 1.5, (0.15, 0.35))
+        assert row["posterior_mean"] == pytest.approx(mean, abs=1e-6)
+        assert row["prob_above_p0"] == pytest.approx(above[0.15], abs=1e-6)
+        assert row["prob_above_p1"] == pytest.approx(above[0.35], abs=1e-6)
+        assert row["prob_exchangeable"] == 0.0
+
+
+def test_exnex_with_weight_1_is_the_hierarchical_model():
+    """w = 1: every stratum is exchangeable, which is the hierarchical model with the same μ and τ priors."""
+    shared = {"mu_mean": -1.2, "mu_sd": 2.0, "tau_scale": 0.7}
+    exnex = run(model={"kind": "exnex", "prior": {**shared, "weight_exchangeable": 1.0}})
+    hierarchical = run(model={"kind": "hierarchical", "prior": shared})
+    keys = ("posterior_mean", "posterior_median", "prob_above_p0", "prob_above_p1", "predictive_probability_of_success")
+    for e, h in zip(exnex["strata"], hierarchical["strata"], strict=True):
+        for key in keys:
+            assert e[key] == pytest.approx(h[key], abs=1e-6), key
+        assert e["ci95"] == pytest.approx(h["ci95"], abs=1e-6)
+        assert e["prob_exchangeable"] == 1.0

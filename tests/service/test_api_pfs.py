@@ -130,6 +130,7 @@ def test_duplicate_ids(client):
         ({"model": {"kind": "hierarchical-weibull"}, "engine": "quadrature"}, "engine"),
         ({"model": {"kind": "hierarchical-piecewise-exponential", "prior": {"cut_points": [1, 2]}}}, "model/prior/cut_points"),
         ({"decision": {"final_threshold": 0.9, "futility_prob_above_benchmark": 0.95}}, "decision/futility_prob_above_benchmark"),
+        ({"decision": {"final_threshold": 0.9, "futility_prob_above_benchmark": 0.9}}, "decision/futility_prob_above_benchmark"),
         ({"mcmc": {"target_accept": 0.8}}, "mcmc/target_accept"),
         ({"unknown": 1}, "unknown"),
     ],

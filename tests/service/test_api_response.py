@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from designs.core.caveats import CODES
 from tests.conftest import assert_problem
 
 BODY = {
@@ -106,6 +107,7 @@ def test_prior_is_settable_and_echoed(client):
         ("mcmc", {"chains": 0}, "mcmc/chains"),
         ("decision", {"futility_ppos": 0.5, "efficacy_ppos": 0.4}, "decision/efficacy_ppos"),
         ("decision", {"final_threshold": 1.0}, "decision/final_threshold"),
+        ("decision", {"final_threshold": 0.9, "futility_prob_above_p0": 0.9}, "decision/futility_prob_above_p0"),
         ("engine", "gibbs", "engine"),
         ("seed", -1, "seed"),
         ("surprise", 1, "surprise"),
@@ -123,7 +125,22 @@ def test_more_than_twelve_strata_is_rejected(client):
 def test_stratum_with_few_patients_warns(client):
     few = {"name": "sporadic", "n": 1, "responders": 0, "n_planned": 21}
     body = post(client, {**BODY, "strata": [BODY["strata"][0], few]}).json()
-    assert any("sporadic" in w for w in body["warnings"])
+    (warning,) = [w for w in body["warnings"] if w.get("stratum") == "sporadic"]
+    assert warning["code"] == "stratum-sparse" and "n = 1" in warning["message"]
+
+
+def test_every_bad_field_is_named_in_one_problem(client):
+    """Cross-field checks (the spec's) are reported together: responders > n, p1 ≤ p0, a prior field of another kind."""
+    bad = with_("strata/0/responders", 11)
+    bad["p1"] = 0.1
+    bad["model"] = {"kind": "independent", "prior": {"mu_sd": 1}}
+    assert_problem(post(client, bad), 422, "strata/0/responders", "p1", "model/prior/mu_sd")
+
+
+def test_warning_codes_are_an_enum_in_the_openapi_document(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["Warning"]["properties"]["code"]["enum"] == list(CODES)
+    assert schemas["ResponseAnalysisResult"]["properties"]["warnings"]["items"] == {"$ref": "#/components/schemas/Warning"}
 
 
 @pytest.mark.slow

@@ -15,25 +15,24 @@ import pytest
 from lifelines.datasets import load_leukemia
 from scipy import integrate, special
 
-from designs.engines import quadrature
 from designs.core.errors import InvalidInputError
-from designs.survival.analysis import (
-    PatientRecord,
-    PFSAnalysisInput,
-    PFSDecisionRule,
-    analyse_pfs,
-    decide,
-    landmark_transform,
-    validate,
-)
+from designs.engines import diagnostics, quadrature
+from designs.engines import pymc as sampling
+from designs.survival.analysis import analyse_pfs, decide, follow_up, landmark_transform
+from designs.survival.decisions import PFSDecisionRule
 from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazardPrior, resolve_model
+from designs.survival.spec import PFSAnalysisSpec
 
 RULE = PFSDecisionRule()
 
 
+def patient(pid, stratum, time, event):
+    return {"id": pid, "stratum": stratum, "time_months": time, "event": event}
+
+
 def patients_from(rows):
-    """rows: (stratum, time, event) → PatientRecords with ids P0, P1, ..."""
-    return [PatientRecord(f"P{i}", s, float(t), bool(e)) for i, (s, t, e) in enumerate(rows)]
+    """rows: (stratum, time, event) → patients (JSON-shaped) with ids P0, P1, ..."""
+    return [patient(f"P{i}", s, float(t), bool(e)) for i, (s, t, e) in enumerate(rows)]
 
 
 def synthetic_patients(stats, names=("NF1-associated", "sporadic")):
@@ -52,16 +51,23 @@ def leukemia_patients():
     return patients_from(rows)
 
 
-def request(patients, **kwargs):
-    kwargs.setdefault("benchmark_landmark_pfs", 0.15)
-    kwargs.setdefault("target_landmark_pfs", 0.35)
-    kwargs.setdefault("model", resolve_model("independent-exponential"))
-    return PFSAnalysisInput(patients, **kwargs)
+def request(patients, **changes):
+    """A JSON-shaped request (benchmark 0.15, target 0.35, independent exponential) with ``changes``."""
+    body = {
+        "patients": patients, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35,
+        "model": {"kind": "independent-exponential"},
+    }  # fmt: skip
+    body.update(changes)
+    return body
 
 
-def problems_of(req):
+def analyse(body):
+    return analyse_pfs(PFSAnalysisSpec.from_mapping(body))
+
+
+def problems_of(body):
     with pytest.raises(InvalidInputError) as info:
-        validate(req)
+        PFSAnalysisSpec.from_mapping(body)
     return {p.field: p.reason for p in info.value.problems}
 
 
@@ -74,7 +80,7 @@ BASE = [("A", 3.0, True), ("A", 5.0, False), ("B", 1.0, True), ("B", 6.0, False)
 @pytest.mark.parametrize("bad_time", [-0.5, math.nan, math.inf, -math.inf])
 def test_negative_or_non_finite_time_names_field_and_patient(bad_time):
     patients = patients_from(BASE)
-    patients[2] = PatientRecord("P2", "B", bad_time, True)
+    patients[2] = patient("P2", "B", bad_time, True)
     problems = problems_of(request(patients))
     assert list(problems) == ["patients/2/time_months"]
     assert "'P2'" in problems["patients/2/time_months"]
@@ -82,7 +88,7 @@ def test_negative_or_non_finite_time_names_field_and_patient(bad_time):
 
 def test_duplicate_id_names_the_second_occurrence_and_the_id():
     patients = patients_from(BASE)
-    patients[3] = PatientRecord("P0", "B", 6.0, False)
+    patients[3] = patient("P0", "B", 6.0, False)
     problems = problems_of(request(patients))
     assert list(problems) == ["patients/3/id"]
     assert "'P0'" in problems["patients/3/id"] and "patients/0" in problems["patients/3/id"]
@@ -105,7 +111,8 @@ def test_unknown_stratum_and_stratum_without_patients():
         ({"target_landmark_pfs": 1.2}, "target_landmark_pfs"),
         ({"target_landmark_pfs": 0.15}, "target_landmark_pfs"),
         ({"benchmark_landmark_pfs": 0.4}, "target_landmark_pfs"),
-        ({"decision": PFSDecisionRule(final_threshold=1.0)}, "decision/final_threshold"),
+        ({"decision": {"final_threshold": 1.0}}, "decision/final_threshold"),
+        ({"decision": {"final_threshold": 0.9, "futility_prob_above_benchmark": 0.9}}, "decision/futility_prob_above_benchmark"),
     ],
 )
 def test_bad_scalars_name_their_field(change, field):
@@ -114,16 +121,31 @@ def test_bad_scalars_name_their_field(change, field):
 
 def test_every_problem_is_reported_at_once():
     patients = patients_from(BASE)
-    patients[0] = PatientRecord("P0", "A", -1.0, True)
-    patients[1] = PatientRecord("P0", "A", 5.0, False)
+    patients[0] = patient("P0", "A", -1.0, True)
+    patients[1] = patient("P0", "A", 5.0, False)
     problems = problems_of(request(patients, landmark_months=0))
     assert set(problems) == {"patients/0/time_months", "patients/1/id", "landmark_months"}
 
 
+def test_every_bad_field_of_the_request_is_reported_at_once():
+    """The one validating constructor: scalars, model, rule, sampler, seed and patients in one InvalidInputError."""
+    patients = patients_from(BASE)
+    patients[1] = patient("P1", "A", 5.0, "yes")
+    body = request(
+        patients, landmark_months=-1, target_landmark_pfs=0.1, seed=-3, surprise=1,
+        model={"kind": "hierarchical-weibull", "prior": {"shape_log_sd": 0, "cut_points": [0, 2]}}, engine="quadrature",
+        decision={"final_threshold": 0.9, "futility_prob_above_benchmark": 0.95}, mcmc={"chains": 0},
+    )  # fmt: skip
+    assert set(problems_of(body)) == {
+        "landmark_months", "target_landmark_pfs", "seed", "surprise", "model/prior/shape_log_sd", "model/prior/cut_points",
+        "engine", "decision/futility_prob_above_benchmark", "mcmc/chains", "patients/1/event",
+    }  # fmt: skip
+
+
 def test_strata_in_order_of_first_appearance_or_as_listed():
     rows = [("sporadic", 2.0, True), ("NF1", 3.0, False), ("sporadic", 4.0, False)]
-    assert [s.name for s in validate(request(patients_from(rows)))] == ["sporadic", "NF1"]
-    listed = validate(request(patients_from(rows), strata=["NF1", "sporadic"]))
+    assert [s.name for s in follow_up(PFSAnalysisSpec.from_mapping(request(patients_from(rows))))] == ["sporadic", "NF1"]
+    listed = follow_up(PFSAnalysisSpec.from_mapping(request(patients_from(rows), strata=["NF1", "sporadic"])))
     assert [(s.name, s.n) for s in listed] == [("NF1", 1), ("sporadic", 2)]
 
 
@@ -170,10 +192,10 @@ def test_freireich_1963_independent_exponential_analysis(leukemia_patients):
     """Per arm: n 21, relapses 9 / 21, person-time 359 / 182 weeks; Ŝ(13) = 0.6902 for 6-MP (KM);
     posterior Gamma(a + d, b + T) probabilities and quantiles."""
     prior = GammaHazardPrior(shape=1.0, rate=2.0)
-    result = analyse_pfs(
+    result = analyse(
         request(
             leukemia_patients, landmark_months=13.0, benchmark_landmark_pfs=0.3, target_landmark_pfs=0.6,
-            model=resolve_model("independent-exponential", {"shape": 1.0, "rate": 2.0}),
+            model={"kind": "independent-exponential", "prior": {"shape": 1.0, "rate": 2.0}},
         )
     )
     six_mp, placebo = result["strata"]
@@ -199,7 +221,7 @@ def test_freireich_1963_independent_exponential_analysis(leukemia_patients):
 
 
 def test_benchmark_block_reports_implied_hazard_and_median(leukemia_patients):
-    result = analyse_pfs(request(leukemia_patients))
+    result = analyse(request(leukemia_patients))
     assert result["benchmark"]["implied_exponential_hazard_per_month"] == pytest.approx(-math.log(0.15) / 4)
     assert result["benchmark"]["implied_exponential_median_months"] == pytest.approx(1.4615, abs=5e-5)
 
@@ -207,7 +229,7 @@ def test_benchmark_block_reports_implied_hazard_and_median(leukemia_patients):
 def test_mature_strong_stratum_gets_final_go_and_weak_one_no_go():
     """Everybody followed past 4 months or progressed: final rule applies."""
     rows = [("good", 8.0, False)] * 12 + [("good", 2.0, True)] * 4 + [("poor", 1.0, True)] * 15 + [("poor", 5.0, False)]
-    result = analyse_pfs(request(patients_from(rows)))
+    result = analyse(request(patients_from(rows)))
     good, poor = result["strata"]
     assert good["evaluable_at_landmark"] == 16
     assert (good["decision"], good["decision_criterion"]["id"]) == ("go", "final_success")
@@ -216,19 +238,22 @@ def test_mature_strong_stratum_gets_final_go_and_weak_one_no_go():
 
 def test_warnings_for_extrapolation_and_few_events():
     rows = [("A", 1.0, False), ("A", 2.0, True), ("A", 2.5, False), ("B", 3.0, True), ("B", 3.5, True)] + [("B", 3.9, True)] * 3
-    result = analyse_pfs(request(patients_from(rows), landmark_months=6.0))
+    result = analyse(request(patients_from(rows), landmark_months=6.0))
     a = result["strata"][0]
     assert a["posterior"]["landmark_pfs"]["extrapolated"] is True
     assert a["kaplan_meier"]["landmark"]["estimable"] is False
     assert "ci95_upper" in a["posterior"]["median_pfs"]["beyond_follow_up"]
-    text = " | ".join(result["warnings"])
+    text = " | ".join(w["message"] for w in result["warnings"])
+    assert {(w["code"], w.get("stratum")) for w in result["warnings"]} >= {
+        ("stratum-sparse", "A"), ("extrapolation", "A"), ("km-not-estimable", "A"),
+    }  # fmt: skip
     assert "A: 1 event(s)" in text and "extrapolates beyond the last follow-up (2.5 months)" in text
     assert "median PFS" in text and "Kaplan–Meier estimate at 6 months is undefined" in text
 
 
 def test_same_request_same_result(leukemia_patients):
-    first = analyse_pfs(request(leukemia_patients))
-    assert first == analyse_pfs(request(leukemia_patients))
+    first = analyse(request(leukemia_patients))
+    assert first == analyse(request(leukemia_patients))
 
 
 # --- hierarchical exponential by quadrature: limits of τ -------------------------------------
@@ -271,8 +296,7 @@ def test_hierarchical_exponential_with_tau_fixed_tends_to_pooled_and_independent
 def test_quadrature_engine_in_the_analysis_matches_a_brute_force_double_integral():
     """P(S_1(4) > 0.45) under μ ~ N(log(ln 2/3), 1.5²), τ ~ HalfNormal(1): nested scipy quadrature."""
     patients = synthetic_patients(STATS)
-    model = resolve_model("hierarchical-exponential", engine="quadrature")
-    result = analyse_pfs(request(patients, model=model, benchmark_landmark_pfs=0.45, target_landmark_pfs=0.6))
+    result = analyse(request(patients, model={"kind": "hierarchical-exponential"}, engine="quadrature", benchmark_landmark_pfs=0.45, target_landmark_pfs=0.6))
     d, T = np.array([6.0, 3.0]), np.array([30.0, 22.0])
     m, s = math.log(math.log(2) / 3), 1.5
     edge = math.log(-math.log(0.45) / 4)  # S(4) > 0.45 ⇔ θ < edge
@@ -311,14 +335,11 @@ PANEL = {"early interim": [(6, 30.0, 15), (3, 22.0, 15)], "mid interim": [(12, 4
 def test_mcmc_hierarchical_exponential_agrees_with_quadrature_within_4_mcse(panel):
     """NUTS (non-centred, target_accept 0.99, the engine's rerun policy): zero divergences, R-hat ≤ 1.01,
     bulk ESS ≥ 1000, and P(S_j(4) > 0.45), P(S_j(4) > 0.6) and E S_j(4) within 4 MCSE of quadrature."""
-    from designs.engines import diagnostics
-    from designs.engines import pymc as sampling
-
     patients = synthetic_patients(PANEL[panel])
-    settings = sampling.SamplerSettings(draws=2000, tune=1000, chains=4, target_accept=0.99, max_reruns=1)
+    settings = dict(draws=2000, tune=1000, chains=4, target_accept=0.99, max_reruns=1)
     rates = {"benchmark_landmark_pfs": 0.45, "target_landmark_pfs": 0.6}  # posterior probabilities mid-range
-    mcmc = analyse_pfs(request(patients, model=resolve_model("hierarchical-exponential"), sampler=settings, seed=2024, **rates))
-    exact = analyse_pfs(request(patients, model=resolve_model("hierarchical-exponential", engine="quadrature"), **rates))
+    mcmc = analyse(request(patients, model={"kind": "hierarchical-exponential"}, mcmc=settings, seed=2024, **rates))
+    exact = analyse(request(patients, model={"kind": "hierarchical-exponential"}, engine="quadrature", **rates))
     d = mcmc["diagnostics"]
     assert (d["divergences"], d["converged"]) == (0, True)
     assert d["max_rhat"] <= 1.01 and d["min_ess_bulk"] >= 1000
@@ -326,8 +347,9 @@ def test_mcmc_hierarchical_exponential_agrees_with_quadrature_within_4_mcse(pane
         for key in ("prob_landmark_above_benchmark", "prob_landmark_above_target"):
             assert abs(sampled[key] - reference[key]) <= 4 * sampled["monte_carlo_se"][key] + 1e-12, (key, sampled[key], reference[key])
     # Posterior mean of S_j(4): MCSE of the mean from the draws themselves.
-    data = sampling.PFSData(tuple(s.time for s in validate(request(patients))), tuple(s.event.astype(float) for s in validate(request(patients))))
-    draws = sampling.sample_pfs("hierarchical-exponential", data, {}, settings, 2024)
+    strata = follow_up(PFSAnalysisSpec.from_mapping(request(patients)))
+    data = sampling.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
+    draws = sampling.sample_pfs("hierarchical-exponential", data, {}, sampling.SamplerSettings(**settings), 2024)
     assert draws.diagnostics["divergences"] == 0
     landmark = draws.survival(4.0)
     mcse = np.atleast_1d(diagnostics.mcse_of_mean(draws.by_chain(landmark)))
@@ -339,12 +361,10 @@ def test_mcmc_hierarchical_exponential_agrees_with_quadrature_within_4_mcse(pane
 def test_mcmc_with_tau_scale_near_zero_is_the_pooled_model():
     """τ ~ HalfNormal(10⁻⁴): every stratum shares λ; with μ ~ N(m, 10²) the pooled posterior of
     log λ is ∝ exp(D θ − e^θ ΣT) N(θ; m, 10²), integrated here by scipy."""
-    from designs.engines import pymc as sampling
-
     patients = synthetic_patients(PANEL["mid interim"])
-    model = resolve_model("hierarchical-exponential", {"tau_scale": 1e-4, "mu_sd": 10.0})
-    settings = sampling.SamplerSettings(draws=1000, tune=1000, chains=4, target_accept=0.95, max_reruns=0)
-    result = analyse_pfs(request(patients, model=model, sampler=settings, seed=7, benchmark_landmark_pfs=0.45, target_landmark_pfs=0.6))
+    model = {"kind": "hierarchical-exponential", "prior": {"tau_scale": 1e-4, "mu_sd": 10.0}}
+    settings = dict(draws=1000, tune=1000, chains=4, target_accept=0.95, max_reruns=0)
+    result = analyse(request(patients, model=model, mcmc=settings, seed=7, benchmark_landmark_pfs=0.45, target_landmark_pfs=0.6))
     D, T, m = 21.0, 108.0, math.log(math.log(2) / 3)
     post = lambda th: math.exp(D * th - math.exp(th) * T - 0.5 * ((th - m) / 10) ** 2 - D * math.log(D / T) + D)  # noqa: E731
     edge = math.log(-math.log(0.45) / 4)
@@ -358,21 +378,32 @@ def test_mcmc_with_tau_scale_near_zero_is_the_pooled_model():
 def test_piecewise_with_one_interval_and_weibull_with_shape_pinned_at_one_match_the_exponential():
     """cut_points [0] is the hierarchical exponential; log k ~ N(0, 0.001²) pins k = 1. Both by NUTS,
     each within 4 MCSE of the quadrature answer."""
-    from designs.engines import pymc as sampling
-
     patients = synthetic_patients(PANEL["early interim"])
     rates = {"benchmark_landmark_pfs": 0.45, "target_landmark_pfs": 0.6}
-    exact = analyse_pfs(request(patients, model=resolve_model("hierarchical-exponential", engine="quadrature"), **rates))
-    settings = sampling.SamplerSettings(draws=1000, tune=1000, chains=4, target_accept=0.99, max_reruns=0)
+    exact = analyse(request(patients, model={"kind": "hierarchical-exponential"}, engine="quadrature", **rates))
+    settings = dict(draws=1000, tune=1000, chains=4, target_accept=0.99, max_reruns=0)
     for kind, prior in (
         ("hierarchical-piecewise-exponential", {"cut_points": [0.0]}),
         ("hierarchical-weibull", {"shape_log_sd": 0.001}),
     ):
-        result = analyse_pfs(request(patients, model=resolve_model(kind, prior), sampler=settings, seed=11, **rates))
+        result = analyse(request(patients, model={"kind": kind, "prior": prior}, mcmc=settings, seed=11, **rates))
         assert result["diagnostics"]["divergences"] == 0, kind
         for sampled, reference in zip(result["strata"], exact["strata"]):
             key = "prob_landmark_above_benchmark"
             assert abs(sampled[key] - reference[key]) <= 4 * sampled["monte_carlo_se"][key], (kind, sampled[key], reference[key])
+
+
+@pytest.mark.slow
+def test_events_at_time_zero_are_moved_to_half_a_day_with_a_typed_warning():
+    """NUTS on log λ needs log t for an event: an event at t = 0 is placed at half a day and the result says so."""
+    rows = [("A", 0.0, True), ("A", 0.0, True), ("A", 3.0, True), ("A", 6.0, False)] + [("B", 2.0, True), ("B", 5.0, False)] * 2
+    settings = dict(draws=500, tune=500, chains=2, max_reruns=0)
+    result = analyse(request(patients_from(rows), model={"kind": "hierarchical-weibull"}, mcmc=settings, seed=5))
+    (warning,) = [w for w in result["warnings"] if w["code"] == "events-at-time-zero"]
+    assert warning["message"].startswith("2 event(s) at time 0") and "stratum" not in warning
+    assert result["provenance"]["sampler"]["n_events_at_time_zero"] == [2, 0]
+    exact = analyse(request(patients_from(rows)))  # the conjugate model needs no log t: no warning
+    assert all(w["code"] != "events-at-time-zero" for w in exact["warnings"])
 
 
 @pytest.mark.slow
@@ -383,11 +414,9 @@ def test_weibull_and_piecewise_report_every_summary():
     for name, hazard in (("NF1-associated", 0.35), ("sporadic", 0.5)):
         t, c = rng.exponential(1 / hazard, 30), rng.uniform(2, 10, 30)
         rows += [(name, min(a, b), a <= b) for a, b in zip(t, c)]
-    from designs.engines import pymc as sampling
-
-    settings = sampling.SamplerSettings(draws=500, tune=500, chains=2, max_reruns=0)
+    settings = dict(draws=500, tune=500, chains=2, max_reruns=0)
     for kind in ("hierarchical-weibull", "hierarchical-piecewise-exponential"):
-        result = analyse_pfs(request(patients_from(rows), model=resolve_model(kind), sampler=settings, seed=3))
+        result = analyse(request(patients_from(rows), model={"kind": kind}, mcmc=settings, seed=3))
         for row in result["strata"]:
             post = row["posterior"]
             assert 0 < post["landmark_pfs"]["ci95"][0] < post["landmark_pfs"]["median"] < post["landmark_pfs"]["ci95"][1] < 1

@@ -1,0 +1,203 @@
+"""The one checker of request values: probabilities, counts, names, finite numbers, limits.
+
+Every spec's validating constructor (``designs.response.spec``, ``designs.survival.spec``) checks its
+fields with a ``Checker``, which collects a ``FieldProblem`` per bad field and raises them all at once
+(``InvalidInputError``), so that a caller learns every mistake from one attempt. The limits shared by
+the analyses (``MAX_STRATA``, ``MAX_COUNT``, ``MAX_NAME_LENGTH``) are defined here and nowhere else;
+the HTTP schemas read them from here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+import numpy as np
+
+from designs.core.errors import FieldProblem, InvalidInputError
+
+MAX_STRATA = 12
+MAX_COUNT = 100_000
+"""Largest number of patients (or responders) in a stratum."""
+MAX_NAME_LENGTH = 100
+MAX_SEED = 2**32 - 1
+
+T = TypeVar("T")
+
+
+def is_integer(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def is_number(value: Any) -> bool:
+    """A finite real number (booleans are not numbers here)."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """An interval of allowed values: ``gt``/``ge`` below, ``lt``/``le`` above (None: unbounded)."""
+
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+
+    def contains(self, value: float) -> bool:
+        return (
+            (self.gt is None or value > self.gt)
+            and (self.ge is None or value >= self.ge)
+            and (self.lt is None or value < self.lt)
+            and (self.le is None or value <= self.le)
+        )
+
+    def text(self) -> str:
+        low = f"({self.gt:g}" if self.gt is not None else f"[{self.ge:g}" if self.ge is not None else "(−∞"
+        high = f"{self.lt:g})" if self.lt is not None else f"{self.le:g}]" if self.le is not None else "∞)"
+        return f"{low}, {high}"
+
+    def as_field_kwargs(self) -> dict[str, float]:
+        """The bounds as pydantic ``Field`` keyword arguments (for the HTTP schemas)."""
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+OPEN_PROBABILITY = Bounds(gt=0.0, lt=1.0)
+CLOSED_PROBABILITY = Bounds(ge=0.0, le=1.0)
+
+
+class Checker:
+    """Collects the problems of one request; ``raise_if_any`` raises them together."""
+
+    def __init__(self) -> None:
+        self.problems: list[FieldProblem] = []
+
+    def add(self, where: str, reason: str) -> None:
+        self.problems.append(FieldProblem(where, reason))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InvalidInputError(self.problems)
+
+    def attempt(self, build: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """``build(...)``, or None with its problems collected when it raises InvalidInputError."""
+        try:
+            return build(*args, **kwargs)
+        except InvalidInputError as error:
+            self.problems.extend(error.problems)
+            return None
+
+    def unknown(self, where: str, given: Mapping[str, Any], allowed: Sequence[str], what: str) -> None:
+        """Every key of ``given`` that is not in ``allowed``."""
+        for name in sorted(set(given) - set(allowed)):
+            self.add(f"{where}{name}", f"not a field of {what} ({', '.join(allowed)})")
+
+    def number(self, where: str, value: Any, bounds: Bounds = Bounds()) -> float | None:
+        """A finite number within ``bounds``."""
+        if not is_number(value):
+            self.add(where, f"must be a finite number (got {value!r})")
+            return None
+        if not bounds.contains(value):
+            self.add(where, f"must lie in {bounds.text()} (got {value})")
+            return None
+        return float(value)
+
+    def probability(self, where: str, value: Any) -> float | None:
+        """A probability strictly between 0 and 1."""
+        return self.number(where, value, OPEN_PROBABILITY)
+
+    def integer(self, where: str, value: Any, low: int, high: int) -> int | None:
+        if not is_integer(value) or not low <= value <= high:
+            self.add(where, f"must be an integer in [{low}, {high}] (got {value!r})")
+            return None
+        return int(value)
+
+    def seed(self, value: Any) -> int | None:
+        return None if value is None else self.integer("seed", value, 0, MAX_SEED)
+
+    def count(self, where: str, value: Any, *, low: int = 0) -> int | None:
+        return self.integer(where, value, low, MAX_COUNT)
+
+    def counts(self, where: str, n: Any, responders: Any, n_planned: Any) -> tuple[int, int, int] | None:
+        """0 ≤ responders ≤ n ≤ n_planned, with n_planned ≥ 1 (``where`` is the stratum's location)."""
+        n = self.count(f"{where}/n", n)
+        planned = self.count(f"{where}/n_planned", n_planned, low=1)
+        y = self.count(f"{where}/responders", responders)
+        if n is not None and y is not None and y > n:
+            self.add(f"{where}/responders", f"responders cannot exceed n (n = {n}, responders = {y})")
+            return None
+        if n is not None and planned is not None and n > planned:
+            self.add(f"{where}/n_planned", f"n_planned must be at least n (n = {n}, n_planned = {planned})")
+            return None
+        return None if None in (n, y, planned) else (n, y, planned)
+
+    def name(self, where: str, value: Any) -> str | None:
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_NAME_LENGTH:
+            self.add(where, f"must be a string of 1 to {MAX_NAME_LENGTH} characters")
+            return None
+        return value
+
+    def unique(self, where: str, names: Sequence[Any], field: str = "") -> None:
+        """Each name once; a repeat is located at its own index: ``{where}/{i}{field}``."""
+        seen: dict[Any, int] = {}
+        for i, name in enumerate(names):
+            if name is None:
+                continue
+            if name in seen:
+                self.add(f"{where}/{i}{field}", f"repeats {where}/{seen[name]}{field} '{name}' (stratum names must be unique)")
+            else:
+                seen[name] = i
+
+    def size(self, where: str, items: Any, low: int, high: int, what: str) -> bool:
+        if not isinstance(items, Sequence) or isinstance(items, str) or not low <= len(items) <= high:
+            got = len(items) if isinstance(items, Sequence) else type(items).__name__
+            self.add(where, f"need between {low} and {high} {what} (got {got})")
+            return False
+        return True
+
+    def choice(self, where: str, value: Any, choices: Sequence[Any]) -> Any:
+        if value not in choices:
+            self.add(where, f"must be one of {', '.join(map(str, choices))} (got {value!r})")
+            return None
+        return value
+
+    def build(self, where: str, cls: Callable[..., T], values: Any) -> T | None:
+        """A dataclass ``cls`` from the mapping ``values`` (None: its defaults); unknown keys are problems."""
+        values = self.mapping(where, values)
+        names = [f.name for f in fields(cls)]
+        before = len(self.problems)
+        self.unknown(f"{where}/", values, names, where)
+        return None if len(self.problems) > before else self.attempt(cls, **values)
+
+    def mapping(self, where: str, value: Any) -> Mapping[str, Any]:
+        """``value`` as a mapping (None: empty); anything else is a problem."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.add(where, "must be an object")
+            return {}
+        return value
+
+
+def bounded(default: float | None, bounds: Bounds, description: str, *, optional: bool = True, json_nullable: bool | None = None) -> Any:
+    """A dataclass field that must lie in ``bounds`` (None allowed when ``optional``: it disables the rule).
+
+    The HTTP schemas read ``bounds``, ``description`` and ``json_nullable`` (default: ``optional``)
+    from the field's metadata, so that a rule is defined once, by its dataclass.
+    """
+    nullable = optional if json_nullable is None else json_nullable
+    return field(default=default, metadata={"bounds": bounds, "description": description, "optional": optional, "json_nullable": nullable})
+
+
+def check_bounded_fields(check: Checker, instance: Any, where: str) -> None:
+    """Every ``bounded`` field of a dataclass instance against its bounds, located as ``{where}/{name}``."""
+    for f in fields(instance):
+        if "bounds" not in f.metadata:
+            continue
+        value = getattr(instance, f.name)
+        if value is None:
+            if not f.metadata["optional"]:
+                check.add(f"{where}/{f.name}", "required")
+            continue
+        check.number(f"{where}/{f.name}", value, f.metadata["bounds"])

@@ -1,0 +1,117 @@
+"""Where a stratum stands under a classical Simon two-stage rule, reported beside the Bayesian analysis.
+
+Simon (1989), Controlled Clin Trials 10:1–10: stop after n1 patients when ≤ r1 responded; declare the
+stratum promising when > r of n responded. ``simon_status`` reads cumulative counts, so within stage 2
+it assumes stage 1 exceeded r1 (and says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from designs.core.validation import Checker
+
+
+@dataclass(frozen=True)
+class SimonRule:
+    """Simon's design {r1, n1, r, n}; checked on construction: 0 ≤ r1 < n1 < n and r1 ≤ r < n."""
+
+    r1: int
+    n1: int
+    r: int
+    n: int
+
+    def __post_init__(self) -> None:
+        check = Checker()
+        values = [check.count(f"simon/{key}", getattr(self, key)) for key in ("r1", "n1", "r", "n")]
+        if None not in values:
+            r1, n1, r, n = values
+            if not (r1 < n1 < n and r1 <= r < n):
+                check.add("simon", "need 0 ≤ r1 < n1 < n and r1 ≤ r < n")
+        check.raise_if_any()
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def simon_status(simon: SimonRule, n: int, responders: int) -> dict[str, Any]:
+    """Where a stratum with ``responders`` of ``n`` stands under Simon's rule {r1, n1, r, n}:
+    stop after n1 when ≤ r1 responded; declare promising when > r of n responded."""
+    r1, n1, r, n_total = simon.r1, simon.n1, simon.r, simon.n
+    y = responders
+    if n > n_total:
+        status, needed, remaining = "beyond_design", None, 0
+        verdict = "would have been declared promising" if y > r else "would not have been declared promising"
+        text = (
+            f"n = {n} exceeds the design's n = {n_total}: Simon's rule is defined at n = {n_total}; "
+            f"with {y} responders among {n} patients the stratum {verdict} if the excess patients changed nothing."
+        )
+    elif n < n1:
+        remaining = n1 - n
+        if y > r1:
+            status, needed = "stage1_passed", max(0, r + 1 - y)
+            text = (
+                f"Stage 1 ongoing ({n} of {n1}): {y} > r1 = {r1} responders already, so the stratum continues to "
+                f"stage 2; {needed} more responders are needed among the remaining {n_total - n} to declare it promising."
+            )
+        elif y + remaining <= r1:
+            status, needed = "stage1_futile", None
+            text = (
+                f"Stage 1 ongoing ({n} of {n1}): even if all {remaining} remaining stage-1 patients respond, "
+                f"responders cannot exceed r1 = {r1}: the stratum will stop after stage 1."
+            )
+        else:
+            status, needed = "stage1_ongoing", r1 + 1 - y
+            text = (
+                f"Stage 1 ongoing ({n} of {n1}): {needed} more responders among the next {remaining} are needed "
+                f"to exceed r1 = {r1} and continue to stage 2."
+            )
+    elif n == n1:
+        remaining = n_total - n1
+        if y <= r1:
+            status, needed = "stopped_stage1", None
+            text = f"Stopped after stage 1: {y} ≤ r1 = {r1} responders among n1 = {n1}; not promising."
+        else:
+            status, needed = "continue_stage2", max(0, r + 1 - y)
+            tail = (
+                "it already exceeds r and will be declared promising."
+                if needed == 0
+                else f"{needed} more responders among the {remaining} stage-2 patients are needed to exceed r = {r}."
+            )
+            if needed > remaining:
+                tail = f"{needed} more responders would be needed but only {remaining} patients remain: it cannot be declared promising."
+            text = f"Continue to stage 2 ({y} > r1 = {r1} of n1 = {n1}); {tail}"
+    elif n < n_total:
+        remaining = n_total - n
+        if y <= r1:
+            status, needed = "stopped_stage1", None
+            text = (
+                f"{y} ≤ r1 = {r1} responders in total, so at most r1 among the first n1 = {n1}: "
+                "Simon's rule stops after stage 1 (not promising)."
+            )
+        else:
+            needed = max(0, r + 1 - y)
+            if needed > remaining:
+                status = "stage2_futile"
+                text = (
+                    f"Stage 2 ongoing ({n} of {n_total}): {needed} more responders would be needed to exceed "
+                    f"r = {r} but only {remaining} patients remain: it cannot be declared promising."
+                )
+            else:
+                status = "stage2_ongoing"
+                text = (
+                    f"Stage 2 ongoing ({n} of {n_total}): "
+                    + (
+                        f"{y} > r = {r} responders already: it will be declared promising."
+                        if needed == 0
+                        else f"{needed} more responders among the remaining {remaining} are needed to exceed r = {r}."
+                    )
+                )
+            text += " (Cumulative counts cannot show stage 1's own count; it is assumed to have exceeded r1.)"
+    else:
+        remaining = 0
+        needed = None
+        status = "promising" if y > r else "not_promising"
+        text = f"Final ({n} of {n_total}): {y} {'>' if y > r else '≤'} r = {r} responders: {'promising' if y > r else 'not promising'}."
+    return {"status": status, "responders_needed": needed, "patients_remaining": remaining, "text": text}

@@ -1,0 +1,173 @@
+"""An interim PFS analysis request as plain data, checked once: the single source of truth of its limits.
+
+The model (kind, prior fields with their bounds, engines) is ``designs.survival.models``'; the rule is
+``designs.survival.decisions``'; this module adds the patients, the landmark and the rates, and the one
+validating constructor ``PFSAnalysisSpec.from_mapping``, which reports every bad field at once
+(patients located as ``patients/<index>/<field>`` and named by id). The HTTP schema derives its
+limits from here; the analysis trusts the spec it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from designs.core.validation import MAX_STRATA, Bounds, Checker, is_number
+from designs.engines.pymc import SamplerSettings
+from designs.survival.decisions import PFSDecisionRule
+from designs.survival.models import DEFAULT_KIND, PFSModel, resolve_in
+
+MAX_PATIENTS = 2000
+LANDMARK_BOUNDS = Bounds(gt=0.0, le=120.0)
+"""The landmark, in months."""
+DEFAULT_LANDMARK_MONTHS = 4.0
+ENGINES: tuple[str, ...] = ("mcmc", "quadrature")
+"""The engines a request may name; which apply depends on the kind (``designs.survival.models.ENGINES``)."""
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """One patient: ``event`` True = progression or death at ``time_months``, False = censored then."""
+
+    id: str | int
+    stratum: str
+    time_months: float
+    event: bool
+
+
+_REQUEST_FIELDS = (
+    "patients", "strata", "landmark_months", "benchmark_landmark_pfs", "target_landmark_pfs",
+    "model", "decision", "engine", "mcmc", "seed",
+)  # fmt: skip
+_PATIENT_FIELDS = ("id", "stratum", "time_months", "event")
+
+
+@dataclass(frozen=True)
+class PFSAnalysisSpec:
+    """Everything one analysis needs, checked (build it with :meth:`from_mapping`).
+
+    ``strata`` lists the stratum names in reporting order (as requested, else by first appearance);
+    every one has patients. ``sampler`` None: the sampler's defaults. ``request`` is the request as
+    received (for the input hash and the default seed).
+    """
+
+    patients: tuple[PatientRecord, ...]
+    strata: tuple[str, ...]
+    benchmark_landmark_pfs: float
+    target_landmark_pfs: float
+    landmark_months: float = DEFAULT_LANDMARK_MONTHS
+    model: PFSModel = field(default_factory=PFSModel)
+    decision: PFSDecisionRule = field(default_factory=PFSDecisionRule)
+    sampler: SamplerSettings | None = None
+    seed: int | None = None
+    request: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def payload(self) -> dict[str, Any]:
+        """The request as received, else the spec in the request's JSON shape (for the input hash)."""
+        if self.request is not None:
+            return dict(self.request)
+        return {
+            "patients": [asdict(p) for p in self.patients],
+            "strata": list(self.strata),
+            "landmark_months": self.landmark_months,
+            "benchmark_landmark_pfs": self.benchmark_landmark_pfs,
+            "target_landmark_pfs": self.target_landmark_pfs,
+            "model": self.model.to_dict(),
+            "decision": self.decision.as_dict(),
+            "mcmc": None if self.sampler is None else asdict(self.sampler),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_mapping(cls, request: Mapping[str, Any]) -> PFSAnalysisSpec:
+        """The spec of a JSON-shaped request ``{patients: [{id, stratum, time_months, event}], strata,
+        landmark_months, benchmark_landmark_pfs, target_landmark_pfs, model: {kind, prior}, decision,
+        engine, mcmc, seed}``; omitted optional fields take their defaults.
+
+        Raises ``InvalidInputError`` naming every bad field at once.
+        """
+        check = Checker()
+        request = check.mapping("body", request)
+        check.unknown("", request, _REQUEST_FIELDS, "the PFS analysis request")
+        landmark = check.number("landmark_months", request.get("landmark_months", DEFAULT_LANDMARK_MONTHS), LANDMARK_BOUNDS)
+        benchmark = check.probability("benchmark_landmark_pfs", request.get("benchmark_landmark_pfs"))
+        target = check.probability("target_landmark_pfs", request.get("target_landmark_pfs"))
+        if benchmark is not None and target is not None and target <= benchmark:
+            check.add(
+                "target_landmark_pfs",
+                f"target_landmark_pfs must be greater than benchmark_landmark_pfs (benchmark = {benchmark}, target = {target})",
+            )
+        model = check.mapping("model", request.get("model"))
+        check.unknown("model/", model, ("kind", "prior"), "the model")
+        engine = request.get("engine")
+        if engine is not None:
+            check.choice("engine", engine, ENGINES)
+        pfs_model = resolve_in(check, model.get("kind", DEFAULT_KIND), model.get("prior"), engine)
+        decision = check.build("decision", PFSDecisionRule, request.get("decision"))
+        sampler = None if request.get("mcmc") is None else check.build("mcmc", SamplerSettings, request["mcmc"])
+        seed = check.seed(request.get("seed"))
+        patients = _patients(check, request.get("patients"))
+        strata = _strata(check, request.get("strata"), request.get("patients") or [])
+        check.raise_if_any()
+        return cls(patients, strata, benchmark, target, landmark, pfs_model, decision, sampler, seed, dict(request))
+
+
+def _patients(check: Checker, patients: Any) -> tuple[PatientRecord, ...]:
+    if not check.size("patients", patients, 1, MAX_PATIENTS, "patients"):
+        return ()
+    out = []
+    seen_ids: dict[str, int] = {}
+    for i, patient in enumerate(patients):
+        where = f"patients/{i}"
+        patient = check.mapping(where, patient)
+        check.unknown(f"{where}/", patient, _PATIENT_FIELDS, "a patient")
+        pid, t, event = patient.get("id"), patient.get("time_months"), patient.get("event")
+        label = f"patient {pid!r}"
+        if isinstance(pid, bool) or not isinstance(pid, str | int) or pid == "":
+            check.add(f"{where}/id", f"{label}: id must be a non-empty string or an integer")
+        elif str(pid) in seen_ids:
+            check.add(f"{where}/id", f"{label}: duplicate id (first at patients/{seen_ids[str(pid)]})")
+        else:
+            seen_ids[str(pid)] = i
+        stratum = check.name(f"{where}/stratum", patient.get("stratum"))
+        ok = stratum is not None
+        if not is_number(t):
+            check.add(f"{where}/time_months", f"{label}: time must be a finite number (got {t})")
+            ok = False
+        elif t < 0:
+            check.add(f"{where}/time_months", f"{label}: time must be ≥ 0 (got {t})")
+            ok = False
+        if not isinstance(event, bool):
+            check.add(f"{where}/event", f"{label}: event must be true or false")
+            ok = False
+        if ok:
+            out.append(PatientRecord(pid, stratum, float(t), event))
+    return tuple(out)
+
+
+def _strata(check: Checker, listed: Any, patients: list[Any]) -> tuple[str, ...]:
+    """Stratum names in reporting order: as listed (each with patients), else by first appearance.
+
+    ``patients`` are the request's (mappings), so that a problem is located at the patient's index.
+    """
+    rows = [(p.get("id"), p.get("stratum")) if isinstance(p, Mapping) else (None, None) for p in patients]
+    if listed is None:
+        order = tuple(dict.fromkeys(stratum for _, stratum in rows if stratum is not None))
+        if len(order) > MAX_STRATA:
+            check.add("patients", f"at most {MAX_STRATA} strata (got {len(order)})")
+        return order
+    if not check.size("strata", listed, 1, MAX_STRATA, "strata"):
+        return ()
+    for i, name in enumerate(listed):
+        check.name(f"strata/{i}", name)
+    check.unique("strata", listed)
+    order = tuple(dict.fromkeys(listed))
+    for i, (pid, stratum) in enumerate(rows):
+        if stratum not in order:
+            check.add(f"patients/{i}/stratum", f"patient {pid!r}: unknown stratum '{stratum}' (strata: {', '.join(order)})")
+    with_patients = {stratum for _, stratum in rows}
+    for j, name in enumerate(listed):
+        if name not in with_patients:
+            check.add(f"strata/{j}", f"stratum '{name}' has no patients")
+    return order
