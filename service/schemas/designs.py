@@ -7,7 +7,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from designs.core.validation import MAX_NAME_LENGTH, MAX_STRATA
-from service.schemas.common import RatesAndStrata, ClosedProbability, ErrorRate, OpenProbability, ResultModel, Seed, StrictModel
+from service.schemas.common import (
+    ClosedProbability,
+    ErrorRate,
+    OpenProbability,
+    RatesAndStrata,
+    ResultModel,
+    Seed,
+    StrictModel,
+    Warning,
+)
 from service.schemas.response import DecisionRule, ResponseModelChoice
 from service.schemas.simon import SimonDesignFields
 from service.settings import get_settings
@@ -148,7 +157,7 @@ class OperatingCharacteristicsResult(ResultModel):
     seed: int | None
     scenarios: list[ScenarioOC]
     borrowing: list[BorrowingEntry] = Field(description="null strata beside active ones: go probability against the global null")
-    warnings: list[dict[str, str]]
+    warnings: list[Warning]
     provenance: dict
 
 
@@ -170,7 +179,7 @@ class CalibrationResult(ResultModel):
     decision: dict = Field(description="the decision rule with the calibrated thresholds")
     candidates: list[CalibrationCandidate]
     operating_characteristics: OperatingCharacteristicsResult
-    warnings: list[dict[str, str]]
+    warnings: list[Warning]
     provenance: dict
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from service.schemas.common import ClosedProbability, ErrorRate, OpenProbability, Rates, ResultModel, StrictModel
+from service.schemas.common import ClosedProbability, ErrorRate, OpenProbability, Rates, ResultModel, StrictModel, Warning
 
 SampleSize = Annotated[int, Field(ge=1, le=1000)]
 Count = Annotated[int, Field(ge=0, le=1000)]
@@ -46,7 +46,7 @@ class DesignSearchResult(ResultModel):
     optimal: Design
     minimax: Design
     admissible: list[AdmissibleDesign] = Field(description="every design on the admissible boundary, ordered by n")
-    warnings: list[dict[str, str]] = Field(default_factory=list)
+    warnings: list[Warning] = Field(default_factory=list)
     provenance: dict
 
 
