@@ -52,8 +52,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from designs.core.errors import GonogoError
 from designs.core.provenance import canonical_json
+from service.problems import problem_body, problem_document
 
 POLL_SECONDS = 0.02
 # Share of a job's progress given to building the decision tables.
@@ -265,6 +265,7 @@ CANCEL_POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 15.0
 PURGE_EVERY_SECONDS = 60.0
+SHUT_DOWN = "the server shut down while the job ran; resubmit `request`: the same request and seed give the same numbers"
 
 log = logging.getLogger("gonogo.jobs")
 
@@ -314,8 +315,9 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
-def _problem(title: str, detail: str, type_: str = "about:blank") -> dict[str, Any]:
-    return {"type": type_, "title": title, "detail": detail}
+def _interrupted(detail: str) -> dict[str, Any]:
+    # 503: the service stopped before the job finished; the same request may be submitted again.
+    return problem_body(503, "Interrupted", detail, type_="/problems/job-interrupted")
 
 
 class JobStore:
@@ -572,14 +574,14 @@ class JobManager:
             result_json = _dumps(result)
         except Cancelled:
             if self._closed.is_set():
-                store.end(job_id, INTERRUPTED, _problem("Interrupted", "the server shut down while the job ran"))
+                store.end(job_id, INTERRUPTED, _interrupted(SHUT_DOWN))
             else:
                 store.end(job_id, CANCELLED)
-        except GonogoError as exc:
-            store.end(job_id, FAILED, _problem("Request cannot be processed", str(exc), "/problems/unprocessable"))
         except Exception as exc:  # noqa: BLE001 - a job reports its failure instead of dying silently
-            log.exception("job %s failed", job_id)
-            store.end(job_id, FAILED, _problem("Internal error", f"{type(exc).__name__}: {exc}"))
+            status, error = problem_document(exc)
+            if status >= 500:
+                log.error("job %s failed", job_id, exc_info=exc)
+            store.end(job_id, FAILED, error)
         else:
             store.succeed(job_id, result_json)
         finally:
@@ -665,7 +667,7 @@ class JobManager:
     def _interrupt(self, row: sqlite3.Row) -> None:
         detail = ("the worker process running this job stopped (restart, crash or shutdown) before it finished; "
                   "resubmit `request`: the same request and seed give the same numbers")
-        if self.store.end(row["id"], INTERRUPTED, _problem("Interrupted", detail, "/problems/job-interrupted"),
+        if self.store.end(row["id"], INTERRUPTED, _interrupted(detail),
                           owner=row["owner"], heartbeat_at=row["heartbeat_at"]):
             log.warning("job %s interrupted: its worker %s is gone", row["id"], row["owner"])
 
@@ -697,8 +699,7 @@ class JobManager:
             local = dict(self._local)
         for job_id, job in local.items():
             try:
-                self.store.end(job_id, INTERRUPTED, _problem("Interrupted", "the server shut down while the job ran",
-                                                             "/problems/job-interrupted"))
+                self.store.end(job_id, INTERRUPTED, _interrupted(SHUT_DOWN))
             except sqlite3.Error:
                 log.warning("job %s: not marked interrupted", job_id, exc_info=True)
             job.cancel.set()

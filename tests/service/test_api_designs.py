@@ -130,6 +130,37 @@ def test_job_can_be_cancelled_and_unknown_jobs_are_404(client, in_process_jobs):
     assert_problem(client.get("/v1/jobs/no-such-job"), 404)
 
 
+def _failed_job_error(client, route: str, body: dict) -> dict:
+    r = client.post(route, json=body, headers={"Prefer": "respond-async"})
+    assert r.status_code == 202, r.text
+    done = _poll(client, r.json()["id"])
+    assert done["state"] == "failed", done
+    return done["error"]
+
+
+def test_infeasible_calibration_is_the_same_problem_answered_now_or_by_a_job(client, in_process_jobs):
+    """One error map: the document of a synchronous 422 is a failed job's ``error``, member for member."""
+    body = {**MPNST, "model": {"kind": "independent"}, "target_type_i_error": 0.001, "thresholds": [0.5, 0.6]}
+    now = assert_problem(client.post(CALIBRATE, json=body), 422)
+    assert now["type"] == "/problems/infeasible-design" and now["suggestion"]
+    assert _failed_job_error(client, CALIBRATE, body) == now
+
+
+def test_invalid_input_inside_a_job_is_the_same_problem_as_answered_now(client, in_process_jobs, monkeypatch):
+    from designs.core.errors import InvalidInputError
+    from designs.oc.calibration import CalibrationPlan
+
+    def refuse(self, index):
+        raise InvalidInputError("thresholds/0", "refused by the test")
+
+    monkeypatch.setattr(CalibrationPlan, "run_chunk", refuse)
+    body = {**MPNST, "model": {"kind": "independent"}, "thresholds": [0.9]}
+    now = assert_problem(client.post(CALIBRATE, json=body), 422, "thresholds/0")
+    assert now["type"] == "/problems/invalid-request" and now["errors"] == [
+        {"field": "thresholds/0", "reason": "refused by the test"}]
+    assert _failed_job_error(client, CALIBRATE, body) == now
+
+
 # --------------------------------------------------------------------------------------------------
 # Bad input
 

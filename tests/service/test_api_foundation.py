@@ -110,3 +110,24 @@ def test_no_input_produces_a_500(client, body, route_index):
         assert r.headers["content-type"].startswith("application/problem+json")
     else:
         assert all(not (isinstance(v, float) and math.isnan(v)) for v in r.json().values())
+
+
+def test_sampling_failure_is_a_500_problem_with_its_diagnostics(client, monkeypatch):
+    """A ConvergenceError from the PyMC seam answers /problems/sampling-failed, diagnostics included."""
+    from designs.core.errors import ConvergenceError
+    from designs.engines import pymc
+
+    diagnostics = {"converged": False, "stage": "sampling", "error": "the test's sampler broke", "attempt": 0}
+
+    def broken_sampler(*args, **kwargs):
+        raise ConvergenceError("MCMC sampling failed for model 'hierarchical': the test's sampler broke", diagnostics)
+
+    monkeypatch.setattr(pymc, "sample_response", broken_sampler)
+    body = {"p0": 0.15, "p1": 0.35, "model": {"kind": "hierarchical"}, "engine": "mcmc",
+            "strata": [{"name": "NF1", "responders": 2, "n": 7, "n_planned": 21},
+                       {"name": "sporadic", "responders": 1, "n": 7, "n_planned": 21}]}
+    r = client.post("/v1/analyses/response", json=body)
+    assert r.status_code == 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    problem = r.json()
+    assert (problem["type"], problem["title"], problem["status"]) == ("/problems/sampling-failed", "Sampling failed", 500)
+    assert "the test's sampler broke" in problem["detail"] and problem["diagnostics"] == diagnostics
