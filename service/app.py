@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -35,22 +36,22 @@ async def lifespan(app: FastAPI):
     app.state.job_manager = JobManager.from_settings(settings)
     app.state.models = {"state": "not compiled at start-up (GONOGO_WARM_UP_MODELS=false)"}
     if settings.warm_up_models:
+        # Deferred: PyMC takes seconds to import, and only a server that warms up needs it now.
+        from designs.engines import pymc
+
         app.state.models = {"state": "compiling"}
-        threading.Thread(target=_compile_models, args=(app,), name="gonogo-warm-up", daemon=True).start()
+        threading.Thread(target=_compile_models, args=(app, pymc.warm_up), name="gonogo-warm-up", daemon=True).start()
     try:
         yield
     finally:
         app.state.job_manager.close()
 
 
-def _compile_models(app: FastAPI) -> None:
+def _compile_models(app: FastAPI, warm_up: Callable[[], dict[str, float]]) -> None:
     """Compile the PyMC models in the background: /health answers at once, and a request that needs
     a model before its compilation finishes waits for it (the model cache is locked per model)."""
-    # Deferred: importing PyMC takes seconds; the server answers /health meanwhile.
-    from designs.engines import pymc
-
     try:
-        seconds = pymc.warm_up()
+        seconds = warm_up()
     except Exception as exc:  # noqa: BLE001 - reported on /health; requests compile on demand
         app.state.models = {"state": "failed", "detail": repr(exc)}
     else:

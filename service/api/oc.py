@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from designs import oc
 from designs.core.errors import InvalidInputError
+from service import limits
 from service.computations import OCFinish, prepare_calibration, prepare_operating_characteristics
 from service.deps import JobManagerDep, SettingsDep
 from service.jobs import JobManager
@@ -61,6 +62,7 @@ def _accepted(jobs: JobManager, kind: str, computation: Any, finish: OCFinish) -
 )
 def operating_characteristics(body: OperatingCharacteristicsRequest, settings: SettingsDep, jobs: JobManagerDep,
                               prefer: str | None = Header(None)) -> Any:
+    limits.enforce(settings, strata=len(body.strata))
     plan, finish = prepare_operating_characteristics(body)
     if _wants_job(plan, prefer, settings):
         return _accepted(jobs, "operating-characteristics", plan, finish)
@@ -74,6 +76,7 @@ def operating_characteristics(body: OperatingCharacteristicsRequest, settings: S
 )
 def calibrate(body: CalibrationRequest, settings: SettingsDep, jobs: JobManagerDep,
               prefer: str | None = Header(None)) -> Any:
+    limits.enforce(settings, strata=len(body.strata))
     plan, finish = prepare_calibration(body)
     if _wants_job(plan, prefer, settings):
         return _accepted(jobs, "calibration", plan, finish)

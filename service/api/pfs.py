@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from designs.survival import analysis as pfs_analysis
 from designs.engines.pymc import SamplerSettings
 from designs.survival.models import resolve_model
+from service import limits
+from service.deps import SettingsDep
 from service.problems import PROBLEM_RESPONSES
 from service.schemas.pfs import PFSAnalysisRequest, PFSAnalysisResult
 
@@ -15,7 +17,8 @@ router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
 
 @router.post("/pfs", operation_id="analyses-pfs", response_model=PFSAnalysisResult, responses=PROBLEM_RESPONSES,
              summary="Per-stratum landmark PFS, median PFS and go/no-go from patient-level PFS data")
-def pfs(body: PFSAnalysisRequest) -> dict:
+def pfs(body: PFSAnalysisRequest, settings: SettingsDep) -> dict:
+    limits.enforce_analysis(settings, body)
     # A plain def: FastAPI runs it in a worker thread, so sampling does not block the event loop.
     request = pfs_analysis.PFSAnalysisInput(
         patients=[pfs_analysis.PatientRecord(**p.model_dump()) for p in body.patients],
