@@ -16,6 +16,7 @@ from designs import oc
 from designs.core.provenance import input_hash
 from service import jobs
 from service.deps import get_job_manager
+from service.settings import Settings, get_settings
 from tests.conftest import assert_problem
 
 
@@ -56,22 +57,25 @@ def reference():
 
 @pytest.fixture(scope="module")
 def pool():
-    backend = jobs.ProcessPoolBackend(2)
+    backend = jobs.backend_from_settings(Settings(job_workers=2))  # no GONOGO_DASK_SCHEDULER
     yield backend
     backend.close()
 
 
 def test_process_pool_gives_the_in_process_numbers(pool, reference):
+    assert pool.name == "process-pool"
     assert pool.run(simon_plan(chunk_trials=3_000)) == reference
 
 
-def test_dask_local_cluster_gives_the_in_process_numbers(reference, tmp_path):
+def test_dask_scheduler_setting_runs_chunks_on_dask_with_the_in_process_numbers(reference, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        backend = jobs.DaskBackend(cluster.scheduler_address)  # as with GONOGO_DASK_SCHEDULER
+        backend = jobs.backend_from_settings(Settings(dask_scheduler=cluster.scheduler_address))
         try:
             progress: list[float] = []
             assert backend.run(simon_plan(chunk_trials=2_000), progress.append) == reference
+            # The chunks ran as tasks on the cluster's scheduler, not here.
+            assert {"prepare_computation", "run_computation_chunk"} <= set(cluster.scheduler.task_prefixes)
             assert progress[-1] == pytest.approx(1.0) and progress == sorted(progress)
             manager = jobs.JobManager(backend, jobs.JobStore(tmp_path), retention_hours=1)
             job = manager.wait(manager.submit("operating-characteristics", simon_plan()).id, 60)
@@ -82,13 +86,6 @@ def test_dask_local_cluster_gives_the_in_process_numbers(reference, tmp_path):
             assert manager.wait(job_id, 10).state == jobs.CANCELLED
         finally:
             backend.close()
-
-
-def test_backend_from_settings_is_dask_when_a_scheduler_is_set(monkeypatch):
-    from service.settings import Settings
-
-    assert isinstance(jobs.backend_from_settings(Settings(dask_scheduler="tcp://127.0.0.1:8786")), jobs.DaskBackend)
-    assert isinstance(jobs.backend_from_settings(Settings()), jobs.ProcessPoolBackend)
 
 
 def _wait_for(condition, timeout: float = 30.0) -> None:
@@ -360,8 +357,6 @@ def test_expired_job_is_410_gone_then_404(client, http_jobs, store):
 
 
 def test_job_routing_limits_are_settings(client, http_jobs, overrides):
-    from service.settings import Settings, get_settings
-
     body = {"p0": 0.15, "p1": 0.35, "strata": [{"name": "NF1", "looks": [7, 14, 21]}, {"name": "sporadic", "looks": [7, 14, 21]}],
             "model": {"kind": "hierarchical"}, "n_trials": 1_000, "seed": 5}
     url = "/v1/designs/operating-characteristics"
@@ -376,8 +371,6 @@ def test_job_routing_limits_are_settings(client, http_jobs, overrides):
 
 def test_settings_defaults_for_jobs(monkeypatch, tmp_path):
     from pydantic import ValidationError
-
-    from service.settings import Settings
 
     monkeypatch.delenv("GONOGO_DATA_DIR", raising=False)
     settings = Settings()
