@@ -12,7 +12,6 @@ from service.jobs.backends import (
     backend_from_settings,
 )
 from service.jobs.manager import (
-    CANCEL_POLL_SECONDS,
     PROGRESS_SECONDS,
     Job,
     JobManager,
@@ -31,7 +30,7 @@ from service.jobs.store import (
 )
 
 __all__ = [
-    "ACTIVE", "CANCELLED", "CANCEL_POLL_SECONDS", "FAILED", "FINISHED", "INTERRUPTED", "PREPARE_SHARE",
+    "ACTIVE", "CANCELLED", "FAILED", "FINISHED", "INTERRUPTED", "PREPARE_SHARE",
     "PROGRESS_SECONDS", "QUEUED", "RUNNING", "SCHEMA_VERSION", "SUCCEEDED", "Backend", "Cancelled", "Computation",
     "DaskBackend", "InProcessBackend", "Job", "JobManager", "JobStore", "ProcessPoolBackend",
     "backend_from_settings",
