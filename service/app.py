@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
+import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 import designs
 from service import problems
+from service.api import health, jobs, oc, pfs, response, simon
+from service.jobs import JobManager
 from service.schemas.common import Problem
 from service.settings import get_settings
 
-# One router per resource; a module listed here must define ``router``.
-ROUTER_MODULES = (
-    "service.api.health",
-    "service.api.simon",
-    "service.api.response",
-    "service.api.pfs",
-    "service.api.oc",
-    "service.api.jobs",
-)
+# One router per resource.
+ROUTERS = (health.router, simon.router, response.router, pfs.router, oc.router, jobs.router)
 
 DESCRIPTION = """
 Design and monitor Bayesian adaptive phase II trials: exact Simon two-stage designs, hierarchical
@@ -33,31 +29,33 @@ naming each bad field; every result carries its provenance.
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    settings = get_settings()
+    """Open the job manager (a bad ``GONOGO_DATA_DIR`` fails here, not at the first job) and start
+    compiling the PyMC models; close the manager at shutdown (its running jobs become interrupted)."""
+    # The settings routes see, overrides included, so that tests can drive start-up too.
+    settings = app.dependency_overrides.get(get_settings, get_settings)()
+    app.state.job_manager = JobManager.from_settings(settings)
     app.state.models = {"state": "not compiled at start-up (GONOGO_WARM_UP_MODELS=false)"}
     if settings.warm_up_models:
-        # Compile the PyMC models in the background: /health answers at once, and a request that needs
-        # a model before its compilation finishes waits for it (the model cache is locked per model).
-        import threading
-
-        from designs.engines.pymc import warm_up
-
-        def compile_models() -> None:
-            try:
-                seconds = warm_up()
-            except Exception as exc:  # noqa: BLE001 - reported on /health; requests compile on demand
-                app.state.models = {"state": "failed", "detail": repr(exc)}
-            else:
-                app.state.models = {"state": "ready", "compile_seconds": {k: round(v, 2) for k, v in seconds.items()}}
+        # Deferred: PyMC takes seconds to import, and only a server that warms up needs it now.
+        from designs.engines import pymc
 
         app.state.models = {"state": "compiling"}
-        threading.Thread(target=compile_models, name="gonogo-warm-up", daemon=True).start()
-    yield
-    from service import jobs
+        threading.Thread(target=_compile_models, args=(app, pymc.warm_up), name="gonogo-warm-up", daemon=True).start()
+    try:
+        yield
+    finally:
+        app.state.job_manager.close()
 
-    manager = jobs.set_job_manager(None)
-    if manager is not None:
-        manager.close()
+
+def _compile_models(app: FastAPI, warm_up: Callable[[], dict[str, float]]) -> None:
+    """Compile the PyMC models in the background: /health answers at once, and a request that needs
+    a model before its compilation finishes waits for it (the model cache is locked per model)."""
+    try:
+        seconds = warm_up()
+    except Exception as exc:  # noqa: BLE001 - reported on /health; requests compile on demand
+        app.state.models = {"state": "failed", "detail": repr(exc)}
+    else:
+        app.state.models = {"state": "ready", "compile_seconds": {k: round(v, 2) for k, v in seconds.items()}}
 
 
 def create_app() -> FastAPI:
@@ -71,14 +69,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for name in ROUTER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # resource not built yet
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     # The Problem schema is referenced by every route's 422 response.
     app.openapi_schema = None
     _original = app.openapi

@@ -1,4 +1,17 @@
-"""RFC 9457 problem+json responses: every 4xx names each bad field and why."""
+"""RFC 9457 problem+json: the one place that turns an exception into a problem document.
+
+``problem_document(exc) -> (status, body)`` serves the FastAPI exception handlers and the job
+manager alike, so that a domain error reads the same whether it is answered at once or recorded as a
+failed job's ``error``:
+
+    RequestValidationError   422 /problems/invalid-request    errors: [{field, reason}]
+    InvalidInputError        422 /problems/invalid-request    errors: [{field, reason}]
+    InfeasibleDesignError    422 /problems/infeasible-design  suggestion
+    ConvergenceError         500 /problems/sampling-failed    diagnostics
+    GonogoError (other)      422 /problems/unprocessable
+    HTTPException            its status, about:blank
+    anything else            500 /problems/internal-error     (logged)
+"""
 
 from __future__ import annotations
 
@@ -15,11 +28,18 @@ from designs.core.errors import ConvergenceError, GonogoError, InfeasibleDesignE
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("gonogo")
 
+_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 413: "Too large"}
+
+
+def problem_body(status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any) -> dict[str, Any]:
+    """A problem document (RFC 9457 members first, then the extensions)."""
+    return {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+
 
 def problem(status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any) -> JSONResponse:
     """A problem+json response."""
-    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(problem_body(status, title, detail, type_=type_, **extra), status_code=status,
+                        media_type=PROBLEM_JSON)
 
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -39,53 +59,43 @@ def _reason(err: dict[str, Any]) -> str:
     return msg
 
 
-async def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"field": _field_path(e.get("loc", ())), "reason": _reason(e)} for e in exc.errors()]
-    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-    return problem(422, "Invalid request", detail, type_="/problems/invalid-request", errors=errors)
+def _invalid_request(errors: list[dict[str, str]], detail: str) -> tuple[int, dict[str, Any]]:
+    return 422, problem_body(422, "Invalid request", detail, type_="/problems/invalid-request", errors=errors)
 
 
-async def invalid_input_problem(request: Request, exc: InvalidInputError) -> JSONResponse:
-    errors = [{"field": p.field, "reason": p.reason} for p in exc.problems]
-    return problem(422, "Invalid request", str(exc), type_="/problems/invalid-request", errors=errors)
+def problem_document(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and problem document of ``exc`` (see the module docstring)."""
+    if isinstance(exc, RequestValidationError):
+        errors = [{"field": _field_path(e.get("loc", ())), "reason": _reason(e)} for e in exc.errors()]
+        return _invalid_request(errors, "; ".join(f"{e['field']}: {e['reason']}" for e in errors))
+    if isinstance(exc, InvalidInputError):
+        return _invalid_request([{"field": p.field, "reason": p.reason} for p in exc.problems], str(exc))
+    if isinstance(exc, InfeasibleDesignError):
+        extra = {"suggestion": exc.suggestion} if exc.suggestion else {}
+        return 422, problem_body(422, "No feasible design", str(exc), type_="/problems/infeasible-design", **extra)
+    if isinstance(exc, ConvergenceError):
+        return 500, problem_body(500, "Sampling failed", str(exc), type_="/problems/sampling-failed",
+                                 diagnostics=exc.diagnostics)
+    if isinstance(exc, GonogoError):
+        return 422, problem_body(422, "Request cannot be processed", str(exc), type_="/problems/unprocessable")
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code, problem_body(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+    # The exception's own words help whoever reads the log or the failed job; no traceback is sent.
+    return 500, problem_body(500, "Internal error", f"an unexpected error occurred ({type(exc).__name__}: {exc}); "
+                             "it has been logged", type_="/problems/internal-error")
 
 
-async def infeasible_problem(request: Request, exc: InfeasibleDesignError) -> JSONResponse:
-    extra = {"suggestion": exc.suggestion} if exc.suggestion else {}
-    return problem(422, "No feasible design", str(exc), type_="/problems/infeasible-design", **extra)
-
-
-async def convergence_problem(request: Request, exc: ConvergenceError) -> JSONResponse:
-    return problem(
-        500, "Sampling failed", str(exc), type_="/problems/sampling-failed", diagnostics=exc.diagnostics
-    )
-
-
-async def gonogo_problem(request: Request, exc: GonogoError) -> JSONResponse:
-    return problem(422, "Request cannot be processed", str(exc), type_="/problems/unprocessable")
-
-
-async def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
-
-
-async def unexpected_problem(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
-
-
-_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 413: "Too large"}
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    status, body = problem_document(exc)
+    if status == 500:
+        log.error("%s on %s %s", body["title"], request.method, request.url.path, exc_info=exc)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
 def install(app: FastAPI) -> None:
-    """Register the problem+json handlers on ``app``."""
-    app.add_exception_handler(RequestValidationError, validation_problem)
-    app.add_exception_handler(InvalidInputError, invalid_input_problem)
-    app.add_exception_handler(InfeasibleDesignError, infeasible_problem)
-    app.add_exception_handler(ConvergenceError, convergence_problem)
-    app.add_exception_handler(GonogoError, gonogo_problem)
-    app.add_exception_handler(StarletteHTTPException, http_problem)
-    app.add_exception_handler(Exception, unexpected_problem)
+    """Register ``problem_document`` as the handler of every exception."""
+    for exc_class in (RequestValidationError, GonogoError, StarletteHTTPException, Exception):
+        app.add_exception_handler(exc_class, _handle)
 
 
 # Documented error response for every route's OpenAPI entry.

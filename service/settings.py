@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     # ~5 s; 4 strata of 10/20 with PPoS ~minutes.
     job_decision_seconds: float = Field(5.0, gt=0)
     max_decision_seconds: float = Field(3_600.0, gt=0)
-    # A finished job's request and result are kept this long, then answer 410 Gone (service/jobs.py).
+    # A finished job's request and result are kept this long, then answer 410 Gone (service/jobs/manager.py).
     job_retention_hours: float = Field(168.0, gt=0)
 
     # The job store (jobs.sqlite3) and anything else that must outlive a process. Shared by every

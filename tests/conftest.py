@@ -27,6 +27,13 @@ def client():
         yield c
 
 
+@pytest.fixture
+def overrides(client):
+    """``app.dependency_overrides`` of the test client's app, cleared after the test."""
+    yield client.app.dependency_overrides
+    client.app.dependency_overrides.clear()
+
+
 def assert_problem(response, status: int, *fields: str) -> dict:
     """Assert a problem+json response with ``status`` that names every one of ``fields``."""
     assert response.status_code == status, response.text

@@ -41,10 +41,6 @@ from designs.oc.summary import borrowing_report, summarise_scenario, summarise_s
 from designs.oc.tables import DecisionTables, dense_cell_count
 from designs.oc.tally import Tally
 
-# The name the service layer still uses (service/api/oc.py, tests/service/test_jobs.py); drop it
-# once they say ``OCDesign``.
-Design = OCDesign
-
 __all__ = [
     "BayesianDecider",
     "Chunk",

@@ -1,6 +1,6 @@
 """Long-running jobs: state, progress and, once done, the result; cancellation.
 
-Any uvicorn worker answers for any job (they share the job store, ``service/jobs.py``). Every status
+Any uvicorn worker answers for any job (they share the job store, ``service/jobs/store.py``). Every status
 carries the job's canonical ``request`` and its ``request_sha256``, so that an ``interrupted`` job
 (its worker stopped) can be resubmitted as it is. A finished job is kept
 ``GONOGO_JOB_RETENTION_HOURS`` (``expires_at``); then it answers 410 Gone for as long again, then 404.
@@ -8,28 +8,18 @@ carries the job's canonical ``request`` and its ``request_sha256``, so that an `
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from service.jobs import ACTIVE, FINISHED, Job, get_job_manager
+from service.deps import JobManagerDep
+from service.jobs import ACTIVE, FINISHED, Job, JobManager
 from service.problems import PROBLEM_JSON, problem
 from service.schemas.designs import JobStatus
 
-
-@asynccontextmanager
-async def open_job_store(app: FastAPI) -> AsyncIterator[None]:
-    """At start-up: create the data directory, open the store and interrupt the jobs of workers that
-    are gone (a bad ``GONOGO_DATA_DIR`` fails here, not at the first job). app.py closes it."""
-    get_job_manager()
-    yield
-
-
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"], lifespan=open_job_store)
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 def _problem_response(description: str) -> dict[str, Any]:
@@ -44,8 +34,8 @@ NOT_FOUND = {
 CANCEL_WAIT_SECONDS = 5.0
 
 
-def _job(job_id: str) -> Job:
-    job = get_job_manager().get(job_id)
+def _job(manager: JobManager, job_id: str) -> Job:
+    job = manager.get(job_id)
     if job is None:
         raise HTTPException(404, f"no job {job_id!r} (never submitted, or expired long ago)")
     return job
@@ -63,8 +53,8 @@ def _gone(job: Job) -> JSONResponse:
 
 @router.get("/{job_id}", operation_id="jobs-get", response_model=JobStatus, responses=NOT_FOUND,
             summary="State, progress (fraction done), request and, once done, the result of a job")
-def get_job(job_id: str) -> Any:
-    job = _job(job_id)
+def get_job(job_id: str, manager: JobManagerDep) -> Any:
+    job = _job(manager, job_id)
     return _gone(job) if job.expired else job.as_dict()
 
 
@@ -73,13 +63,12 @@ def get_job(job_id: str) -> Any:
                           202: {"description": "Cancellation asked for; the job has not stopped yet", "model": JobStatus},
                           409: _problem_response("The job has already finished")},
                summary="Cancel a queued or running job, whichever worker runs it")
-def cancel_job(job_id: str) -> Any:
-    job = _job(job_id)
+def cancel_job(job_id: str, manager: JobManagerDep) -> Any:
+    job = _job(manager, job_id)
     if job.expired:
         return _gone(job)
     if job.state in FINISHED:
         raise HTTPException(409, f"job {job_id!r} has already finished ({job.state})")
-    manager = get_job_manager()
     manager.cancel(job_id)
     job = manager.wait(job_id, CANCEL_WAIT_SECONDS)
     if job.state in ACTIVE:

@@ -6,6 +6,8 @@ from fastapi import APIRouter
 
 from designs.response.analysis import analyse_response
 from designs.response.spec import ResponseAnalysisSpec
+from service import limits
+from service.deps import SettingsDep
 from service.problems import PROBLEM_RESPONSES
 from service.schemas.response import ResponseAnalysisRequest, ResponseAnalysisResult
 
@@ -18,6 +20,7 @@ router = APIRouter(prefix="/v1/analyses", tags=["analyses"], responses=PROBLEM_R
     response_model=ResponseAnalysisResult,
     summary="Posterior go/no-go probabilities per stratum from interim response counts",
 )
-def response_analysis(body: ResponseAnalysisRequest) -> dict:
+def response_analysis(body: ResponseAnalysisRequest, settings: SettingsDep) -> dict:
+    limits.enforce_analysis(settings, body)
     # A plain `def` route: FastAPI runs it in a worker thread, so sampling never blocks the event loop.
     return analyse_response(ResponseAnalysisSpec.from_mapping(body.model_dump(mode="json")))

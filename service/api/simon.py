@@ -6,6 +6,8 @@ from fastapi import APIRouter
 
 from designs import simon
 from designs.core.provenance import provenance
+from service import limits
+from service.deps import SettingsDep
 from service.schemas.simon import (
     DesignSearchRequest,
     DesignSearchResult,
@@ -20,7 +22,8 @@ router = APIRouter(prefix="/v1/simon", tags=["simon"])
 
 @router.post("/designs", operation_id="simon-designs", response_model=DesignSearchResult,
              summary="Optimal, minimax and admissible Simon two-stage designs")
-def designs(body: DesignSearchRequest) -> dict:
+def designs(body: DesignSearchRequest, settings: SettingsDep) -> dict:
+    limits.enforce(settings, nmax=body.nmax)
     result = simon.search_designs(body.p0, body.p1, body.alpha, body.beta, nmax=body.nmax).as_dict()
     result["provenance"] = provenance(body.model_dump(), method="exact binomial enumeration (Simon 1989; Jung et al. 2004)")
     return result

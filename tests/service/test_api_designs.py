@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service import jobs
+from service.deps import get_job_manager
+from service.settings import get_settings
 from tests.conftest import assert_problem
 
 OC = "/v1/designs/operating-characteristics"
@@ -22,11 +24,12 @@ SIMON = {"r1": 1, "n1": 7, "r": 4, "n": 21}
 
 
 @pytest.fixture
-def in_process_jobs():
+def in_process_jobs(overrides):
     """Jobs run on threads of this process (the pool and Dask are tested in test_jobs.py)."""
-    old = jobs.set_job_manager(jobs.JobManager(jobs.InProcessBackend()))
-    yield jobs.get_job_manager()
-    jobs.set_job_manager(old)
+    manager = jobs.JobManager.from_settings(get_settings(), jobs.InProcessBackend())
+    overrides[get_job_manager] = lambda: manager
+    yield manager
+    manager.close()
 
 
 def _poll(client, job_id: str, timeout: float = 60.0) -> dict:
@@ -130,6 +133,37 @@ def test_job_can_be_cancelled_and_unknown_jobs_are_404(client, in_process_jobs):
     assert_problem(client.get("/v1/jobs/no-such-job"), 404)
 
 
+def _failed_job_error(client, route: str, body: dict) -> dict:
+    r = client.post(route, json=body, headers={"Prefer": "respond-async"})
+    assert r.status_code == 202, r.text
+    done = _poll(client, r.json()["id"])
+    assert done["state"] == "failed", done
+    return done["error"]
+
+
+def test_infeasible_calibration_is_the_same_problem_answered_now_or_by_a_job(client, in_process_jobs):
+    """One error map: the document of a synchronous 422 is a failed job's ``error``, member for member."""
+    body = {**MPNST, "model": {"kind": "independent"}, "target_type_i_error": 0.001, "thresholds": [0.5, 0.6]}
+    now = assert_problem(client.post(CALIBRATE, json=body), 422)
+    assert now["type"] == "/problems/infeasible-design" and now["suggestion"]
+    assert _failed_job_error(client, CALIBRATE, body) == now
+
+
+def test_invalid_input_inside_a_job_is_the_same_problem_as_answered_now(client, in_process_jobs, monkeypatch):
+    from designs.core.errors import InvalidInputError
+    from designs.oc.calibration import CalibrationPlan
+
+    def refuse(self, index):
+        raise InvalidInputError("thresholds/0", "refused by the test")
+
+    monkeypatch.setattr(CalibrationPlan, "run_chunk", refuse)
+    body = {**MPNST, "model": {"kind": "independent"}, "thresholds": [0.9]}
+    now = assert_problem(client.post(CALIBRATE, json=body), 422, "thresholds/0")
+    assert now["type"] == "/problems/invalid-request" and now["errors"] == [
+        {"field": "thresholds/0", "reason": "refused by the test"}]
+    assert _failed_job_error(client, CALIBRATE, body) == now
+
+
 # --------------------------------------------------------------------------------------------------
 # Bad input
 
@@ -180,19 +214,20 @@ class IdleBackend:
         pass
 
 
-def test_decision_tables_too_costly_to_build_are_refused_and_costly_ones_are_jobs(client):
+def test_decision_tables_too_costly_to_build_are_refused_and_costly_ones_are_jobs(client, overrides):
     strata = [{"name": f"s{i}", "looks": [20, 40]} for i in range(12)]
     body = {"p0": 0.15, "p1": 0.35, "strata": strata, "model": {"kind": "hierarchical"}}
     problem = assert_problem(client.post(OC, json=body), 422, "strata")
     assert "fewer coupled strata" in problem["detail"]
     three = {**MPNST, "strata": [{"name": f"s{i}", "looks": [7, 14, 21]} for i in range(3)], "n_trials": 1_000}
-    old = jobs.set_job_manager(jobs.JobManager(IdleBackend()))
+    manager = jobs.JobManager.from_settings(get_settings(), IdleBackend())
+    overrides[get_job_manager] = lambda: manager
     try:
         r = client.post(OC, json=three)  # seconds of quadrature: a job, though only 5,000 simulated trials
         assert r.status_code == 202, r.text
         assert client.delete(f"/v1/jobs/{r.json()['id']}").json()["state"] == "cancelled"
     finally:
-        jobs.set_job_manager(old)
+        manager.close()
 
 
 def test_calibrate_bad_thresholds_are_named(client):
@@ -210,21 +245,15 @@ def test_operation_ids_and_tags(client):
 
 
 def test_jobs_run_in_a_process_pool_by_default(client):
-    """No GONOGO_DASK_SCHEDULER: the default manager runs jobs on spawned worker processes."""
-    old = jobs.set_job_manager(None)
-    try:
-        manager = jobs.get_job_manager()
-        assert isinstance(manager.backend, jobs.ProcessPoolBackend)
-        body = {**MPNST, "model": {"kind": "hierarchical"}, "n_trials": 2_000, "seed": 9}
-        r = client.post(OC, json=body, headers={"Prefer": "respond-async"})
-        assert r.status_code == 202
-        done = _poll(client, r.json()["id"], timeout=120)
-        assert done["state"] == "succeeded" and done["backend"] == "process-pool"
-        direct = client.post(OC, json=body).json()
-        assert done["result"]["scenarios"] == direct["scenarios"]  # the same numbers in the pool and in process
-    finally:
-        jobs.get_job_manager().close()
-        jobs.set_job_manager(old)
+    """No GONOGO_DASK_SCHEDULER: the manager the app's lifespan opens runs jobs on spawned worker processes."""
+    assert isinstance(client.app.state.job_manager.backend, jobs.ProcessPoolBackend)
+    body = {**MPNST, "model": {"kind": "hierarchical"}, "n_trials": 2_000, "seed": 9}
+    r = client.post(OC, json=body, headers={"Prefer": "respond-async"})
+    assert r.status_code == 202
+    done = _poll(client, r.json()["id"], timeout=120)
+    assert done["state"] == "succeeded" and done["backend"] == "process-pool"
+    direct = client.post(OC, json=body).json()
+    assert done["result"]["scenarios"] == direct["scenarios"]  # the same numbers in the pool and in process
 
 
 json_values = st.recursive(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -110,3 +112,133 @@ def test_no_input_produces_a_500(client, body, route_index):
         assert r.headers["content-type"].startswith("application/problem+json")
     else:
         assert all(not (isinstance(v, float) and math.isnan(v)) for v in r.json().values())
+
+
+def test_sampling_failure_is_a_500_problem_with_its_diagnostics(client, monkeypatch):
+    """A ConvergenceError from the PyMC seam answers /problems/sampling-failed, diagnostics included."""
+    from designs.core.errors import ConvergenceError
+    from designs.response import analysis
+
+    diagnostics = {"converged": False, "stage": "sampling", "error": "the test's sampler broke", "attempt": 0}
+
+    def broken_sampler(*args, **kwargs):
+        raise ConvergenceError("MCMC sampling failed for model 'hierarchical': the test's sampler broke", diagnostics)
+
+    monkeypatch.setattr(analysis, "sample_response", broken_sampler)
+    body = {"p0": 0.15, "p1": 0.35, "model": {"kind": "hierarchical"}, "engine": "mcmc",
+            "strata": [{"name": "NF1", "responders": 2, "n": 7, "n_planned": 21},
+                       {"name": "sporadic", "responders": 1, "n": 7, "n_planned": 21}]}
+    r = client.post("/v1/analyses/response", json=body)
+    assert r.status_code == 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    problem = r.json()
+    assert (problem["type"], problem["title"], problem["status"]) == ("/problems/sampling-failed", "Sampling failed", 500)
+    assert "the test's sampler broke" in problem["detail"] and problem["diagnostics"] == diagnostics
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings limits (GONOGO_MAX_STRATA, GONOGO_SIMON_NMAX_LIMIT, GONOGO_MAX_MCMC_DRAWS) at every route they concern
+
+THREE_STRATA = ("NF1", "sporadic", "plexiform")
+ANALYSES = {
+    "/v1/analyses/response": {
+        "p0": 0.15, "p1": 0.35, "model": {"kind": "independent"},
+        "strata": [{"name": name, "responders": 1, "n": 7, "n_planned": 21} for name in THREE_STRATA],
+    },
+    "/v1/analyses/pfs": {
+        "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35, "model": {"kind": "independent-exponential"},
+        "patients": [{"id": f"{name}-{i}", "stratum": name, "time_months": 2.0 + i, "event": i % 2 == 0}
+                     for name in THREE_STRATA for i in range(4)],
+    },
+}
+DESIGNS = {
+    "/v1/designs/operating-characteristics": {
+        "p0": 0.15, "p1": 0.35, "model": {"kind": "independent"},
+        "strata": [{"name": name, "looks": [7, 14]} for name in THREE_STRATA],
+    },
+    "/v1/designs/calibrate": {
+        "p0": 0.15, "p1": 0.35, "model": {"kind": "independent"}, "thresholds": [0.9],
+        "strata": [{"name": name, "looks": [7, 14]} for name in THREE_STRATA],
+    },
+}
+
+
+def _limited(overrides, **limits) -> None:
+    from service.settings import Settings, get_settings
+
+    overrides[get_settings] = lambda: Settings(**limits)
+
+
+@pytest.mark.parametrize("route", [*ANALYSES, *DESIGNS])
+def test_max_strata_setting_is_enforced(client, overrides, route):
+    body = {**ANALYSES, **DESIGNS}[route]
+    assert client.post(route, json=body).status_code == 200  # 3 strata under the default limit of 12
+    _limited(overrides, max_strata=2)
+    problem = assert_problem(client.post(route, json=body), 422, "strata")
+    assert "at most 2 strata (GONOGO_MAX_STRATA)" in problem["detail"] and "asks for 3" in problem["detail"]
+
+
+@pytest.mark.parametrize("route", list(ANALYSES))
+def test_max_mcmc_draws_setting_is_enforced(client, overrides, route):
+    body = {**ANALYSES[route], "mcmc": {"draws": 1000}}
+    _limited(overrides, max_mcmc_draws=1000)
+    assert client.post(route, json=body).status_code == 200  # at the limit
+    _limited(overrides, max_mcmc_draws=999)
+    problem = assert_problem(client.post(route, json=body), 422, "mcmc/draws")
+    assert "at most 999 draws per chain (GONOGO_MAX_MCMC_DRAWS)" in problem["detail"]
+
+
+def test_simon_nmax_limit_setting_is_enforced(client, overrides):
+    _limited(overrides, simon_nmax_limit=40)
+    assert client.post("/v1/simon/designs", json=SIMON).status_code == 200  # nmax 40: at the limit
+    problem = assert_problem(client.post("/v1/simon/designs", json={**SIMON, "nmax": 41}), 422, "nmax")
+    assert "at most 40 (GONOGO_SIMON_NMAX_LIMIT)" in problem["detail"] and "asks for 41" in problem["detail"]
+
+
+# --------------------------------------------------------------------------------------------------
+# /health follows the model warm-up started by the lifespan
+
+
+def _health_during_start_up(monkeypatch, warm_up) -> tuple[dict, dict]:
+    """/health just after start-up and once the warm-up thread has ended, with ``warm_up`` as the
+    PyMC engine's compile step (GONOGO_WARM_UP_MODELS=true through the settings dependency)."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from designs.engines import pymc
+    from service.app import create_app
+    from service.settings import Settings, get_settings
+
+    release = threading.Event()
+
+    def gated_warm_up():
+        assert release.wait(30)
+        return warm_up()
+
+    monkeypatch.setattr(pymc, "warm_up", gated_warm_up)
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: Settings(warm_up_models=True)
+    with TestClient(app) as client:
+        during = client.get("/health").json()
+        release.set()
+        deadline = time.monotonic() + 30
+        while (after := client.get("/health").json())["models"]["state"] == "compiling":
+            assert time.monotonic() < deadline, after
+            time.sleep(0.01)
+    return during, after
+
+
+def test_health_reports_compiling_then_ready(monkeypatch):
+    during, after = _health_during_start_up(monkeypatch, lambda: {"hierarchical": 1.234, "exnex": 2.0})
+    assert during == {"status": "ok", "models": {"state": "compiling"}}
+    assert after == {"status": "ok", "models": {"state": "ready", "compile_seconds": {"hierarchical": 1.23, "exnex": 2.0}}}
+
+
+def test_health_reports_a_failed_compilation_with_its_detail(monkeypatch):
+    def broken():
+        raise RuntimeError("no C compiler found")
+
+    during, after = _health_during_start_up(monkeypatch, broken)
+    assert during["models"] == {"state": "compiling"}
+    assert after["status"] == "ok" and after["models"]["state"] == "failed"
+    assert "RuntimeError" in after["models"]["detail"] and "no C compiler found" in after["models"]["detail"]

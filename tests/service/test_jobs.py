@@ -15,11 +15,13 @@ import pytest
 from designs import oc
 from designs.core.provenance import input_hash
 from service import jobs
+from service.deps import get_job_manager
+from service.settings import Settings, get_settings
 from tests.conftest import assert_problem
 
 
 def simon_plan(n_trials: int = 40_000, chunk_trials: int = 5_000) -> oc.OCPlan:
-    design = oc.Design(0.05, 0.25, (oc.StratumPlan("NF1", (9, 17)), oc.StratumPlan("sporadic", (9, 17))), oc.SimonRule(0, 2))
+    design = oc.OCDesign(0.05, 0.25, (oc.StratumPlan("NF1", (9, 17)), oc.StratumPlan("sporadic", (9, 17))), oc.SimonRule(0, 2))
     return oc.plan(design, method="simulation", n_trials=n_trials, seed=11, chunk_trials=chunk_trials)
 
 
@@ -55,22 +57,25 @@ def reference():
 
 @pytest.fixture(scope="module")
 def pool():
-    backend = jobs.ProcessPoolBackend(2)
+    backend = jobs.backend_from_settings(Settings(job_workers=2))  # no GONOGO_DASK_SCHEDULER
     yield backend
     backend.close()
 
 
 def test_process_pool_gives_the_in_process_numbers(pool, reference):
+    assert pool.name == "process-pool"
     assert pool.run(simon_plan(chunk_trials=3_000)) == reference
 
 
-def test_dask_local_cluster_gives_the_in_process_numbers(reference, tmp_path):
+def test_dask_scheduler_setting_runs_chunks_on_dask_with_the_in_process_numbers(reference, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        backend = jobs.DaskBackend(cluster.scheduler_address)  # as with GONOGO_DASK_SCHEDULER
+        backend = jobs.backend_from_settings(Settings(dask_scheduler=cluster.scheduler_address))
         try:
             progress: list[float] = []
             assert backend.run(simon_plan(chunk_trials=2_000), progress.append) == reference
+            # The chunks ran as tasks on the cluster's scheduler, not here.
+            assert {"prepare_computation", "run_computation_chunk"} <= set(cluster.scheduler.task_prefixes)
             assert progress[-1] == pytest.approx(1.0) and progress == sorted(progress)
             manager = jobs.JobManager(backend, jobs.JobStore(tmp_path), retention_hours=1)
             job = manager.wait(manager.submit("operating-characteristics", simon_plan()).id, 60)
@@ -81,15 +86,6 @@ def test_dask_local_cluster_gives_the_in_process_numbers(reference, tmp_path):
             assert manager.wait(job_id, 10).state == jobs.CANCELLED
         finally:
             backend.close()
-
-
-def test_backend_from_settings_is_dask_when_a_scheduler_is_set(monkeypatch):
-    from service.settings import Settings
-
-    monkeypatch.setattr("service.settings.get_settings", lambda: Settings(dask_scheduler="tcp://127.0.0.1:8786"))
-    assert isinstance(jobs.backend_from_settings(), jobs.DaskBackend)
-    monkeypatch.setattr("service.settings.get_settings", lambda: Settings())
-    assert isinstance(jobs.backend_from_settings(), jobs.ProcessPoolBackend)
 
 
 def _wait_for(condition, timeout: float = 30.0) -> None:
@@ -245,6 +241,23 @@ def test_a_job_whose_process_died_is_interrupted_and_keeps_its_request(store):
     assert job.request == {"n_chunks": 400, "seed": 7} and job.error["type"] == "/problems/job-interrupted"
 
 
+def test_store_written_by_a_newer_schema_is_refused_untouched(store):
+    """A store of a newer gonogo (higher user_version) is not opened, nor migrated down, nor written."""
+    store.insert(job_id="kept", kind="slow", backend="in-process", request_json='{"seed":1}', owner="o/0@h:1")
+    newer = jobs.SCHEMA_VERSION + 1
+    conn = sqlite3.connect(store.path)
+    conn.execute(f"PRAGMA user_version={newer}")
+    conn.close()
+    before = store.path.read_bytes()
+    with pytest.raises(RuntimeError, match=f"newer gonogo.*schema {newer}"):
+        jobs.JobStore(store.data_dir)
+    assert store.path.read_bytes() == before
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == newer
+    assert conn.execute("SELECT id FROM jobs").fetchall() == [("kept",)]
+    conn.close()
+
+
 def test_restart_marks_the_jobs_of_gone_workers_interrupted_and_spares_live_ones(store):
     store.insert(job_id="gone", kind="slow", backend="in-process", request_json='{"seed":1}', owner="dead/0@old:1")
     store.insert(job_id="alive", kind="slow", backend="in-process", request_json='{"seed":2}', owner="busy/0@other:2")
@@ -298,12 +311,11 @@ def test_finished_jobs_expire_after_the_retention_then_are_forgotten(store):
 
 
 @pytest.fixture
-def http_jobs(client, store):
+def http_jobs(overrides, store):
     """The app's manager and a second one (another worker) on the same store."""
     app_manager = _manager(jobs.InProcessBackend(), store, retention_hours=24)
-    old = jobs.set_job_manager(app_manager)
+    overrides[get_job_manager] = lambda: app_manager
     yield app_manager, _manager(jobs.InProcessBackend(), store)
-    jobs.set_job_manager(old)
 
 
 def test_any_worker_answers_for_any_job_over_http(client, http_jobs, store):
@@ -344,26 +356,21 @@ def test_expired_job_is_410_gone_then_404(client, http_jobs, store):
     assert_problem(client.get(f"/v1/jobs/{job_id}"), 404)
 
 
-def test_job_routing_limits_are_settings(client, http_jobs, monkeypatch):
-    from service.settings import Settings
-
+def test_job_routing_limits_are_settings(client, http_jobs, overrides):
     body = {"p0": 0.15, "p1": 0.35, "strata": [{"name": "NF1", "looks": [7, 14, 21]}, {"name": "sporadic", "looks": [7, 14, 21]}],
             "model": {"kind": "hierarchical"}, "n_trials": 1_000, "seed": 5}
     url = "/v1/designs/operating-characteristics"
-    monkeypatch.setattr("service.api.oc.get_settings", lambda: Settings(job_decision_seconds=0.001))
+    overrides[get_settings] = lambda: Settings(job_decision_seconds=0.001)
     r = client.post(url, json=body)  # ~0.2 s of decision tables: a job under this setting
     assert r.status_code == 202, r.text
     assert client.get(r.headers["location"]).json()["request"]["seed"] == 5
     client.delete(r.headers["location"])
-    monkeypatch.setattr("service.api.oc.get_settings",
-                        lambda: Settings(job_decision_seconds=0.001, max_decision_seconds=0.002))
+    overrides[get_settings] = lambda: Settings(job_decision_seconds=0.001, max_decision_seconds=0.002)
     assert "fewer coupled strata" in assert_problem(client.post(url, json=body), 422, "strata")["detail"]
 
 
 def test_settings_defaults_for_jobs(monkeypatch, tmp_path):
     from pydantic import ValidationError
-
-    from service.settings import Settings
 
     monkeypatch.delenv("GONOGO_DATA_DIR", raising=False)
     settings = Settings()

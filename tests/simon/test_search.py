@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from designs.core.errors import InfeasibleDesignError, InvalidInputError
-from designs.simon import SimonSearchResult, binomial, format_designs_table, search_designs
+from designs.simon import binomial, format_designs_table, search_designs
 
 # ---------------------------------------------------------------------------------------------------
 # Independent arithmetic (scipy directly, no code shared with designs.simon)
@@ -311,12 +311,6 @@ def test_invalid_arguments_name_the_field(kwargs, field):
     with pytest.raises(InvalidInputError) as caught:
         search_designs(**arguments)
     assert [problem.field for problem in caught.value.problems] == [field]
-
-
-def test_boundary_arguments_are_accepted():
-    """alpha = beta = 0.5 and numpy scalars are valid input."""
-    result = search_designs(np.float64(0.3), 0.6, 0.5, 0.5, nmax=np.int64(20))
-    assert isinstance(result, SimonSearchResult)
 
 
 def test_as_dict_is_json_ready():

@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from service.settings import get_settings
+
 BAR_WIDTH = 30
 
 
@@ -70,14 +72,14 @@ def _read(path: str) -> Any:
 
 
 def _backend(workers: int | None):
+    # Deferred (as in ``run``): the job backends load numpy, which `gonogo serve` must configure first.
     from service import jobs
-    from service.settings import get_settings
 
     settings = get_settings()
-    if settings.dask_scheduler:
-        return jobs.DaskBackend(settings.dask_scheduler)
     workers = settings.job_workers if workers is None else workers
-    return jobs.InProcessBackend() if workers <= 1 else jobs.ProcessPoolBackend(workers)
+    if workers <= 1 and not settings.dask_scheduler:
+        return jobs.InProcessBackend()
+    return jobs.backend_from_settings(settings, workers)
 
 
 def _complain(message: str) -> int:
@@ -87,10 +89,11 @@ def _complain(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the request; 0 on success, 2 on bad input."""
+    # Deferred: the statistics load numpy, which `gonogo serve` must configure first (cli/serve.py).
     from pydantic import ValidationError
 
     from designs.core.errors import GonogoError
-    from service.api import oc as routes
+    from service import computations
     from service.schemas.designs import CalibrationRequest, OperatingCharacteristicsRequest
 
     try:
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     schema = CalibrationRequest if args.calibrate else OperatingCharacteristicsRequest
     try:
         body = schema.model_validate(payload)
-        prepare = routes.prepare_calibration if args.calibrate else routes.prepare_operating_characteristics
+        prepare = computations.prepare_calibration if args.calibrate else computations.prepare_operating_characteristics
         computation, finish = prepare(body)
     except ValidationError as exc:
         problems = "; ".join(f"{'/'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())

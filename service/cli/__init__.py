@@ -1,0 +1,22 @@
+"""The ``gonogo`` command line: ``serve``, ``simon`` and ``simulate`` (one module per command)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from service.cli import serve, simon, simulate
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gonogo", description="Design and monitor Bayesian adaptive phase II trials.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in (serve, simon, simulate):
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,124 @@
+"""What HTTP and the command line share: a design request turned into a computation and the function
+that gives its output the documented shape (provenance, decision as calibrated).
+
+``prepare_operating_characteristics(body)`` and ``prepare_calibration(body)`` return
+``(computation, finish)``: the computation runs here, in a process pool or on Dask
+(``service.jobs``), and ``finish(raw) -> result`` is the same whichever ran it, answered at once or
+recorded by a job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from designs import oc
+from designs.core.posterior_summary import resolve_seed
+from designs.core.provenance import provenance
+from designs.oc import calibration
+from designs.response import spec as priors
+from designs.response.decisions import DecisionRule
+from service.schemas.designs import (
+    CalibrationRequest,
+    CalibrationResult,
+    OperatingCharacteristicsRequest,
+    OperatingCharacteristicsResult,
+)
+
+OC_METHODS = {
+    "exact": "exact enumeration of every outcome path (RBesT oc1S, extended to looks and strata)",
+    "simulation": "seeded simulation; decisions from tables computed once per distinct outcome tuple",
+}
+
+
+def _request_payload(body: Any) -> dict[str, Any]:
+    return body.model_dump(mode="json")
+
+
+def request_seed(body: Any, payload: dict[str, Any] | None = None) -> int:
+    """The request's seed, or the one derived from its SHA-256 (as in the analyses)."""
+    return resolve_seed(body.seed, _request_payload(body) if payload is None else payload)
+
+
+def core_scenarios(body: Any) -> list[oc.Scenario] | None:
+    if body.scenarios is None:
+        return None
+    return [oc.Scenario(s.name, dict(s.rates)) for s in body.scenarios]
+
+
+def _simon(body: Any) -> dict[str, int] | None:
+    return body.simon.model_dump() if body.simon is not None else None
+
+
+def _model_block(design: oc.OCDesign) -> dict[str, Any]:
+    model = design.model
+    return model.as_dict() if hasattr(model, "as_dict") else {"kind": str(model)}
+
+
+def _engine(design: oc.OCDesign) -> str:
+    return "closed form (Beta–binomial)" if getattr(design.model, "closed_form", False) else "quadrature"
+
+
+class OCFinish:
+    """Attach provenance and give the result its documented shape: the same answered now or by a job."""
+
+    schema: type = OperatingCharacteristicsResult
+
+    def __init__(self, payload: dict[str, Any], design: oc.OCDesign, seed: int):
+        self.payload, self.design, self.seed = payload, design, seed
+
+    def __call__(self, result: dict[str, Any]) -> dict[str, Any]:
+        method = result.get("method") or result.get("operating_characteristics", {}).get("method")
+        result["provenance"] = provenance(
+            self.payload, model=_model_block(self.design), engine=_engine(self.design),
+            seed=self.seed if method == "simulation" else None, method=OC_METHODS.get(method, method),
+        )
+        inner = result.get("operating_characteristics")
+        if isinstance(inner, dict):
+            inner.setdefault("provenance", result["provenance"])
+        return self.schema.model_validate(result).model_dump(mode="json")
+
+
+class CalibrationFinish(OCFinish):
+    schema = CalibrationResult
+
+    def __call__(self, result: dict[str, Any]) -> dict[str, Any]:
+        decision = dict(self.payload["decision"])
+        decision["final_threshold"] = result["final_threshold"]
+        if result.get("futility_ppos") is not None:
+            decision["futility_ppos"] = result["futility_ppos"]
+        result["decision"] = decision
+        result.pop("chosen_index", None)
+        return super().__call__(result)
+
+
+# --------------------------------------------------------------------------------------------------
+# Request → core objects
+
+
+def core_design(body: Any) -> oc.OCDesign:
+    """The core ``OCDesign`` of a request: model spec with defaults applied, decision rule, looks."""
+    model = priors.resolve(body.model.kind, body.model.prior.model_dump(exclude_none=True), body.p0)
+    rule = DecisionRule.from_mapping(body.decision.model_dump())
+    strata = tuple(oc.StratumPlan(s.name, tuple(s.looks)) for s in body.strata)
+    return oc.OCDesign(body.p0, body.p1, strata, rule, model)
+
+
+def prepare_operating_characteristics(body: OperatingCharacteristicsRequest) -> tuple[Any, OCFinish]:
+    """The computation of a request and what turns its output into the documented result (HTTP and CLI)."""
+    design = core_design(body)
+    payload = _request_payload(body)
+    seed = request_seed(body, payload)
+    plan = oc.plan(design, core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body))
+    return plan, OCFinish(payload, design, seed)
+
+
+def prepare_calibration(body: CalibrationRequest) -> tuple[Any, CalibrationFinish]:
+    """As ``prepare_operating_characteristics``, for a calibration request."""
+    design = core_design(body)
+    payload = _request_payload(body)
+    seed = request_seed(body, payload)
+    plan = calibration.calibration_plan(
+        design, target=body.target_type_i_error, thresholds=body.thresholds, futility_ppos=body.futility_ppos,
+        scenarios=core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body),
+    )
+    return plan, CalibrationFinish(payload, design, seed)

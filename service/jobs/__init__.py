@@ -1,0 +1,37 @@
+"""Long-running jobs: the backends that run a computation's chunks (``backends``), a job store shared
+by every worker process (``store``) and the manager that runs and records jobs (``manager``)."""
+
+from service.jobs.backends import (
+    PREPARE_SHARE,
+    Backend,
+    Cancelled,
+    Computation,
+    DaskBackend,
+    InProcessBackend,
+    ProcessPoolBackend,
+    backend_from_settings,
+)
+from service.jobs.manager import (
+    PROGRESS_SECONDS,
+    Job,
+    JobManager,
+)
+from service.jobs.store import (
+    ACTIVE,
+    CANCELLED,
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    QUEUED,
+    RUNNING,
+    SCHEMA_VERSION,
+    SUCCEEDED,
+    JobStore,
+)
+
+__all__ = [
+    "ACTIVE", "CANCELLED", "FAILED", "FINISHED", "INTERRUPTED", "PREPARE_SHARE",
+    "PROGRESS_SECONDS", "QUEUED", "RUNNING", "SCHEMA_VERSION", "SUCCEEDED", "Backend", "Cancelled", "Computation",
+    "DaskBackend", "InProcessBackend", "Job", "JobManager", "JobStore", "ProcessPoolBackend",
+    "backend_from_settings",
+]
