@@ -30,7 +30,6 @@ from scipy import special
 
 from designs.engines import closed_form as beta_binomial
 from designs.core.errors import InvalidInputError
-from designs.response.spec import ResponseModelSpec
 from designs.engines.quadrature import LOGIT, BinomialLikelihood, NormalHierarchy, QuadratureEngine
 
 MAX_ENUMERATION = 50_000
@@ -225,8 +224,8 @@ def _monte_carlo(
     (1 − w) M(y_k + f_k)] · C(m_k, f_k) / C(n_final_k, y_k + f_k) — exact given the cell."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5050]))
     m = n_final - n
-    now = engine._marginals([BinomialLikelihood(int(a), int(b)) for a, b in zip(y, n, strict=True)])
-    log_joint = engine._log_prior + np.sum([mg.log_mixture for mg in now], axis=0)
+    now = engine.tables.marginals([BinomialLikelihood(int(a), int(b)) for a, b in zip(y, n, strict=True)])
+    log_joint = engine.grid.log_prior_cells + np.sum([mg.log_mixture for mg in now], axis=0)
     weights = np.exp(log_joint - log_joint.max())
     cells = rng.choice(weights.size, size=draws, p=weights / weights.sum())
     futures = np.zeros((draws, y.size), dtype=int)
@@ -234,7 +233,7 @@ def _monte_carlo(
         if m[k] == 0:
             continue
         f = np.arange(m[k] + 1)
-        later = engine._marginals([BinomialLikelihood(int(y[k] + v), int(n_final[k])) for v in f])
+        later = engine.tables.marginals([BinomialLikelihood(int(y[k] + v), int(n_final[k])) for v in f])
         log_rows = np.stack([mg.log_mixture[cells] for mg in later]) - now[k].log_mixture[cells]  # (f, draws)
         log_rows += (_log_choose(m[k], f) - _log_choose(n_final[k], y[k] + f))[:, None]
         probs = np.exp(log_rows - log_rows.max(axis=0))
@@ -360,59 +359,3 @@ def _xlogy_matmul(counts: np.ndarray, logs: np.ndarray) -> np.ndarray:
     out = counts @ np.where(finite, logs, 0.0).T
     bad = (counts[:, None, :] > 0) & ~finite[None, :, :]
     return np.where(bad.any(axis=2), -np.inf, out)
-
-
-# --------------------------------------------------------------------------------------------------
-# Many outcome tuples under any response model (operating-characteristic simulations)
-
-
-class BatchResponseModel:
-    """P(p_j > p0 | y) and PP_j for many outcome tuples under any response model kind, vectorised.
-
-    ``n_max`` (J,) bounds every sample size that will be asked about (it sets the quadrature grid
-    of hierarchical / EXNEX models, whose tables and final-analysis PP tables are cached across
-    calls). Feed the results to ``designs.response.decisions.decide``.
-    """
-
-    def __init__(self, spec: ResponseModelSpec, p0: float, final_threshold: float = 0.95, *, n_max: Sequence[int]):
-        self.spec = spec
-        self.p0 = p0
-        self.final_threshold = final_threshold
-        self.n_max = np.asarray(n_max, dtype=int)
-        self.engine = None
-        if not spec.closed_form:
-            self.engine = engine_for(NormalHierarchy.from_prior(spec.prior), self.n_max)
-        self._tables: dict[tuple[int, ...], HierarchicalPredictive] = {}
-
-    def prob_above_p0(self, responders: np.ndarray, n: Sequence[int]) -> np.ndarray:
-        """(T, J) posterior probabilities P(p_j > p0 | y) for tuples ``responders`` (T, J) at ``n`` (J,)."""
-        y = np.atleast_2d(np.asarray(responders, dtype=int))
-        n = np.asarray(n, dtype=int)
-        if self.spec.kind == "independent":
-            a, b = self.spec.prior.a, self.spec.prior.b
-            return beta_binomial.prob_above(self.p0, a + y, b + n - y)
-        if self.spec.kind == "pooled":
-            a, b = self.spec.prior.a, self.spec.prior.b
-            total = y.sum(axis=1, keepdims=True)
-            return np.repeat(beta_binomial.prob_above(self.p0, a + total, b + n.sum() - total), y.shape[1], axis=1)
-        likelihoods = [[BinomialLikelihood(v, int(nk)) for v in range(int(nk) + 1)] for nk in n]
-        return self.engine.batch(likelihoods, y, thresholds=(self.p0,), means=False).prob_above[:, :, 0]
-
-    def predictive_probability(self, responders: np.ndarray, n: Sequence[int], n_final: Sequence[int]) -> np.ndarray:
-        """(T, J) predictive probabilities of success for tuples at ``n`` with finals at ``n_final``
-        (strata that have stopped: n_final = n)."""
-        y = np.atleast_2d(np.asarray(responders, dtype=int))
-        n, n_final = np.asarray(n, dtype=int), np.asarray(n_final, dtype=int)
-        if self.spec.kind == "independent":
-            a, b = self.spec.prior.a, self.spec.prior.b
-            return predictive_probability_beta(a, b, y, n[None, :], n_final[None, :], self.p0, self.final_threshold)
-        if self.spec.kind == "pooled":
-            a, b = self.spec.prior.a, self.spec.prior.b
-            total = y.sum(axis=1)
-            pp = predictive_probability_beta(a, b, total, n.sum(), n_final.sum(), self.p0, self.final_threshold)
-            return np.repeat(pp[:, None], y.shape[1], axis=1)
-        key = tuple(int(v) for v in n_final)
-        table = self._tables.get(key)
-        if table is None:
-            table = self._tables[key] = HierarchicalPredictive(self.engine, n_final, self.p0, self.final_threshold)
-        return table.probability(y, n)[0]

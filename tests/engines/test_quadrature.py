@@ -406,6 +406,7 @@ def test_batch_of_many_strata_sparse_tuples_and_subset_of_strata():
     t = 7
     single = engine.analyse([liks[j][outcomes[t, j]] for j in range(4)], thresholds=(0.15,))
     np.testing.assert_allclose(full.prob_exchangeable[t], [s.prob_exchangeable for s in single.strata], atol=1e-12)
+    np.testing.assert_allclose(full.prob_above[t], probs(single, (0.15,)), atol=1e-12)
 
 
 @pytest.mark.parametrize("w", [1.0, 0.5], ids=["hierarchical", "exnex"])

@@ -122,9 +122,11 @@ def test_exnex_monte_carlo_agrees_with_enumeration_within_4_mcse():
     assert np.all(np.abs(mc.probability - exact.probability) <= 4 * np.maximum(mc.monte_carlo_se, 1e-3))
 
 
-def test_hierarchical_predictive_table_matches_single_calls():
-    """The shared final table (OC simulations) gives the same PP as one-off enumerations."""
-    hierarchy = NormalHierarchy(MU, 2.6159, 1.0)
+@pytest.mark.parametrize("w", [1.0, 0.5], ids=["hierarchical", "exnex"])
+def test_hierarchical_predictive_table_matches_single_calls(w):
+    """The shared final table (OC simulations) gives the same PP as one-off enumerations, at the
+    corners (0/10, 0/10 and 10/10, 10/10) and inside."""
+    hierarchy = NormalHierarchy(MU, 2.6159, 1.0, weight_exchangeable=w, nex_mean=MU, nex_sd=2.8006)
     engine = pp.engine_for(hierarchy, [20, 20])
     table = pp.HierarchicalPredictive(engine, [20, 20], P0, 0.95)
     interim = np.indices((11, 11)).reshape(2, -1).T
@@ -193,34 +195,3 @@ def test_reweighting_samples_futures_when_enumeration_is_too_large():
     exact = pp.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
     assert result.details["futures"] == "sampled"
     assert np.all(np.abs(result.probability - exact) <= 4 * np.maximum(result.monte_carlo_se, 2e-3))
-
-
-# --------------------------------------------------------------------------------------------------
-# Many tuples under any model kind (operating characteristics)
-
-
-@pytest.mark.parametrize("kind", ["independent", "pooled", "hierarchical", "exnex"])
-def test_batch_response_model_matches_one_off_calls(kind):
-    from designs.response import spec as priors
-    from designs.engines.quadrature import BinomialLikelihood, QuadratureEngine
-
-    spec = priors.resolve(kind, {}, P0)
-    model = pp.BatchResponseModel(spec, P0, 0.95, n_max=[16, 16])
-    y = np.array([[0, 0], [3, 5], [8, 1], [8, 8]])
-    n, n_final = [8, 8], [16, 16]
-    prob = model.prob_above_p0(y, n)
-    ppos = model.predictive_probability(y, n, n_final)
-    for t in range(len(y)):
-        if kind == "independent":
-            expected = pp.predictive_probability_beta(P0, 1 - P0, y[t], np.array(n), np.array(n_final), P0, 0.95)
-            assert prob[t, 0] == pytest.approx(stats.beta.sf(P0, P0 + y[t, 0], 1 - P0 + 8 - y[t, 0]))
-        elif kind == "pooled":
-            expected = np.full(2, pp.predictive_probability_pooled(P0, 1 - P0, y[t], n, n_final, P0, 0.95))
-        else:
-            hierarchy = NormalHierarchy.from_prior(spec.prior)
-            expected = pp.predictive_probability_hierarchical(hierarchy, y[t], n, n_final, P0, 0.95, engine=model.engine).probability
-            liks = [BinomialLikelihood(int(v), 8) for v in y[t]]
-            single = model.engine.analyse(liks, thresholds=(P0,))
-            np.testing.assert_allclose(prob[t], [s.prob_above[P0] for s in single.strata], atol=1e-12)
-            assert isinstance(model.engine, QuadratureEngine)
-        np.testing.assert_allclose(ppos[t], expected, atol=1e-10)
