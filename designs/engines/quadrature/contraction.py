@@ -258,9 +258,9 @@ def product(
                 with np.errstate(divide="ignore"):
                     offset += np.log(peak)
                 cav /= np.where(peak > 0, peak, 1.0)[:, None]
-            np.matmul(mixtures[j], cav.T, out=z[:, start:stop])
+            z[:, start:stop] = mixtures[j] @ cav.T
             if n_thresholds:
-                np.matmul(tails[j], cav.T, out=tail_products[:, start:stop])
+                tail_products[:, start:stop] = tails[j] @ cav.T
         z = z.reshape(sizes[j], *other_sizes)
         tail_products = tail_products.reshape(sizes[j], n_thresholds, *other_sizes)
         if j == 0:

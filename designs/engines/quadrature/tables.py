@@ -152,7 +152,7 @@ class LikelihoodTables:
         # Remove constant ends (smooth steps with analytic convolutions) so no mass is truncated.
         core = lik - left[:, None] * self._edge_left - right[:, None] * self._edge_right
         conv = self.convolve(core)
-        nex = h * (lik @ self.nex_density) + left * self._nex_left + right * self._nex_right
+        nex = h * self._nex_sums(lik) + left * self._nex_left + right * self._nex_right
         out = []
         for r in range(len(liks)):
             if left[r] != 0.0:
@@ -174,6 +174,11 @@ class LikelihoodTables:
             )
             out.append(Marginal(log_scale, marginal, float(nex[r] / peak), lik[r] / peak, make))
         return out
+
+    def _nex_sums(self, rows: np.ndarray) -> np.ndarray:
+        """Σ_t row(t) N(t; nex) per row, each row summed on its own: a table's value does not depend
+        on which other tables were computed with it (a matrix-vector product's rounding can)."""
+        return (rows * self.nex_density).sum(axis=1)
 
     def moments(self, likelihoods: Sequence[StratumLikelihood], specs: Sequence[tuple[str, Any]]) -> np.ndarray:
         """Rows K(e^ℓ ⊙ v)(μ, τ) (scaled like the marginal), v a sinc step at θ = c ("tail", c) or
@@ -209,7 +214,7 @@ class LikelihoodTables:
             conv = self.convolve(weighted)
             conv[:, self.grid.tau_zero] = weighted[:, None, self.grid.mu_slice]
             conv = conv.reshape(len(chunk), -1)
-            nex = self.grid.step * (weighted @ self.nex_density)
+            nex = self.grid.step * self._nex_sums(weighted)
             for r, m in enumerate(chunk):
                 i, k = missing[m]
                 row = np.append(conv[r], nex[r])
