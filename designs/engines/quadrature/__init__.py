@@ -41,12 +41,10 @@ moment rows), ``cache`` (the process-wide, byte-bounded table cache), ``contract
 at once), ``engine`` (``QuadratureEngine`` and one analysis).
 """
 
-
-from designs.engines.quadrature.cache import DEFAULT_CACHE_BYTES, TABLES, TableCache
+from designs.engines.quadrature.cache import TABLES, TableCache
 from designs.engines.quadrature.contraction import BatchPosterior, ProductPosterior
 from designs.engines.quadrature.engine import QuadratureEngine, QuadraturePosterior, StratumPosterior, TauPosterior
 from designs.engines.quadrature.grid import (
-    IDENTITY,
     LOG,
     LOGIT,
     QuadratureGrid,
@@ -61,9 +59,7 @@ from designs.engines.quadrature.likelihoods import BinomialLikelihood, ExposureL
 __all__ = [
     "BatchPosterior",
     "BinomialLikelihood",
-    "DEFAULT_CACHE_BYTES",
     "ExposureLikelihood",
-    "IDENTITY",
     "LOG",
     "LOGIT",
     "NormalHierarchy",

@@ -53,10 +53,10 @@ class QuadraturePosterior:
     diagnostics: dict[str, Any]
 
 
-
 class QuadratureEngine:
     """Posterior summaries of a ``NormalHierarchy`` on a ``QuadratureGrid``; its per-likelihood tables
-    live in ``cache`` (default: the process-wide ``cache.TABLES``, shared by engines on equal grids)."""
+    live in ``cache`` (default: the process-wide ``cache.TABLES``, shared by engines with equal
+    hierarchies and grids). Read-only but for that thread-safe cache: threads may share an engine."""
 
     def __init__(self, hierarchy: NormalHierarchy, grid: QuadratureGrid, *, cache: TableCache | None = None):
         self.hierarchy = hierarchy
@@ -98,10 +98,6 @@ class QuadratureEngine:
     ) -> ProductPosterior:
         """Summaries for every tuple of the Cartesian product of the candidate lists (``contraction.product``)."""
         return contraction.product(self.tables, likelihoods_by_stratum, thresholds=thresholds, transform=transform)
-
-    def log_marginal_likelihood(self, likelihoods: Sequence[StratumLikelihood]) -> float:
-        """log ∫ Π_j e^{ℓ_j} dπ — the marginal likelihood of the data of all strata."""
-        return float(self.product([[lik] for lik in likelihoods]).log_marginal_likelihood.item())
 
     def analyse(
         self,

@@ -66,7 +66,6 @@ def _log(x):
 
 LOGIT = Transform("p = expit(θ)", special.expit, _logit)
 LOG = Transform("λ = exp(θ)", np.exp, _log)
-IDENTITY = Transform("θ", lambda t: np.asarray(t, dtype=float), lambda x: np.asarray(x, dtype=float))
 
 
 def thresholds_on_theta(thresholds: Sequence[float], transform: Transform) -> list[float]:
