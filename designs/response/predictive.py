@@ -43,8 +43,10 @@ MONTE_CARLO_FUTURES = 2_000
 MIN_WEIGHT_ESS = 200.0
 """Reweighting is degenerate when futures with an importance-weight ESS below this carry > 1% of the mass."""
 DEGENERATE_MASS = 0.01
-MAX_FINAL_TABLE = 10_000
-"""Largest final table (tuples of final outcomes) built whole and kept for later looks at a design."""
+MAX_FINAL_TABLE = 2_500
+"""Largest table of final outcomes built whole at a design's first look, for every later look; a
+larger design gets a table of each look's final tuples only (a whole one would make its first look
+slow: 9,261 tuples cost ~0.3 s)."""
 FINAL_TABLE_CACHE_BYTES = 64 * 2**20
 """Bytes of final tables kept per process."""
 ENGINE_CACHE_SIZE = 32
@@ -211,9 +213,9 @@ def predictive_probability_hierarchical(
 ) -> PredictiveResult:
     """PP per stratum under a hierarchical / EXNEX model by quadrature (see the module docstring).
 
-    Enumerated futures come from the design's whole final table (``final_table``, kept across
-    calls) when it has at most ``max_final_table`` tuples, else from a table of this look's final
-    tuples only.
+    Enumerated futures come from the design's whole final table when it has at most
+    ``max_final_table`` tuples, else from a table of this look's final tuples only; both are kept
+    across calls (``final_table``).
     """
     y, n, n_final = _check_counts(responders, n, n_final)
     engine = engine if engine is not None else engine_for(hierarchy, n_final)
@@ -228,7 +230,7 @@ def predictive_probability_hierarchical(
     if math.prod(int(v) + 1 for v in n_final) <= max_final_table:
         table = final_table(engine, n_final, p0, final_threshold)
     else:
-        table = HierarchicalPredictive(engine, n_final, p0, final_threshold, lowest=y, highest=y + m)
+        table = final_table(engine, n_final, p0, final_threshold, lowest=y, highest=y + m)
     probability, mass = table.probability(y, n)
     return PredictiveResult(
         np.clip(probability[0], 0.0, 1.0),
@@ -237,19 +239,35 @@ def predictive_probability_hierarchical(
     )
 
 
-def final_table(engine: QuadratureEngine, n_final: Sequence[int], p0: float, final_threshold: float) -> HierarchicalPredictive:
-    """The whole final table of a design, kept across calls (``FINAL_TABLE_CACHE_BYTES``; per
-    hierarchy, grid, n_final, p0 and threshold): a repeated look at a design only adds up its rows."""
-    return _final_table(engine, tuple(int(v) for v in n_final), float(p0), float(final_threshold))
+def final_table(
+    engine: QuadratureEngine,
+    n_final: Sequence[int],
+    p0: float,
+    final_threshold: float,
+    *,
+    lowest: Sequence[int] | None = None,
+    highest: Sequence[int] | None = None,
+) -> HierarchicalPredictive:
+    """``HierarchicalPredictive(engine, n_final, p0, final_threshold, lowest=..., highest=...)``,
+    kept across calls (``FINAL_TABLE_CACHE_BYTES`` of them; per hierarchy, grid, n_final, p0,
+    threshold and box): a repeated look at a design only adds up the rows of its final table."""
+    n_final = tuple(int(v) for v in n_final)
+    box = (
+        tuple(0 for _ in n_final) if lowest is None else tuple(int(v) for v in lowest),
+        n_final if highest is None else tuple(int(v) for v in highest),
+    )
+    return _final_table(engine, n_final, float(p0), float(final_threshold), box)
 
 
 @cached(
     LRUCache(maxsize=FINAL_TABLE_CACHE_BYTES, getsizeof=lambda table: table.nbytes),
-    key=lambda engine, n_final, p0, final_threshold: (engine.hierarchy, engine.grid.digest, n_final, p0, final_threshold),
+    key=lambda engine, n_final, p0, final_threshold, box: (engine.hierarchy, engine.grid.digest, n_final, p0, final_threshold, box),
     lock=threading.Lock(),
 )
-def _final_table(engine: QuadratureEngine, n_final: tuple[int, ...], p0: float, final_threshold: float) -> HierarchicalPredictive:
-    return HierarchicalPredictive(engine, n_final, p0, final_threshold)
+def _final_table(
+    engine: QuadratureEngine, n_final: tuple[int, ...], p0: float, final_threshold: float, box: tuple[tuple[int, ...], ...]
+) -> HierarchicalPredictive:
+    return HierarchicalPredictive(engine, n_final, p0, final_threshold, lowest=box[0], highest=box[1])
 
 
 def clear_caches() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -208,6 +209,25 @@ def test_a_look_gives_the_same_numbers_whatever_ran_before_it():
         _look(hierarchy, ys, ns, n_final)
     for look, expected in zip(looks, cold, strict=True):
         np.testing.assert_array_equal(_look(*look), expected)
+
+
+def test_looks_in_parallel_threads_share_the_kept_engines_and_give_the_sequential_numbers():
+    """Service requests run in worker threads: eight looks (two designs, two models, other data) at
+    once from a cold start, sharing engines, tables and final tables, give the numbers of the same
+    looks one after another, bitwise."""
+    looks = [
+        (hierarchy, [y, 9 - y], [10, 12], planned)
+        for hierarchy in (HIERARCHICAL, EXNEX)
+        for y in (1, 6)
+        for planned in ([21, 21], [30, 24])
+    ]
+    pp.clear_caches()
+    sequential = [_look(*look) for look in looks]
+    pp.clear_caches()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda look: _look(*look), looks))
+    for got, expected in zip(parallel, sequential, strict=True):
+        np.testing.assert_array_equal(got, expected)
 
 
 def test_final_analysis_predictive_probability_is_the_indicator():
