@@ -12,8 +12,10 @@ final analysis (strata that have stopped enter with n_final = n).
 * hierarchical / EXNEX: the strata share information, so every stratum's future matters:
   P(f | y) = m(y + f) / m(y) · Π_k C(m_k, f_k) C(n_k, y_k) / C(n_k + m_k, y_k + f_k), m(·) the
   marginal likelihood of the counts (``designs.engines.quadrature``). The future tuples are enumerated when
-  Π_k (m_k + 1) ≤ ``MAX_ENUMERATION``; otherwise futures are drawn (seeded) from the posterior
-  predictive on the quadrature grid and the Monte Carlo standard error is reported.
+  Π_k (m_k + 1) ≤ ``MAX_ENUMERATION``, their m(·) and success read from a table of final outcomes
+  (``HierarchicalPredictive``; a design's whole table is kept across looks); otherwise futures are
+  drawn (seeded) from the posterior predictive on the quadrature grid and the Monte Carlo standard
+  error is reported.
 * MCMC draws: ``pp_by_reweighting`` weights draw s by Π_k Bin(f_k | m_k, p_sk) — the posterior
   after the future data — and falls back to quadrature when the weights degenerate.
 """
@@ -21,17 +23,18 @@ final analysis (strata that have stopped enter with n_final = n).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache, cached
 from scipy import special
 
 from designs.engines import closed_form as beta_binomial
 from designs.core.errors import InvalidInputError
-from designs.response.spec import ResponseModelSpec
-from designs.engines.quadrature import LOGIT, BinomialLikelihood, NormalHierarchy, QuadratureEngine
+from designs.engines.quadrature import LOGIT, TABLES, BinomialLikelihood, NormalHierarchy, QuadratureEngine
 
 MAX_ENUMERATION = 50_000
 """Largest number of future outcome tuples enumerated exactly (hierarchical / EXNEX)."""
@@ -40,6 +43,15 @@ MONTE_CARLO_FUTURES = 2_000
 MIN_WEIGHT_ESS = 200.0
 """Reweighting is degenerate when futures with an importance-weight ESS below this carry > 1% of the mass."""
 DEGENERATE_MASS = 0.01
+MAX_FINAL_TABLE = 2_500
+"""Largest table of final outcomes built whole at a design's first look, for every later look; a
+larger design gets a table of each look's final tuples only (a whole one would make its first look
+slow: 9,261 tuples cost ~0.3 s)."""
+FINAL_TABLE_CACHE_BYTES = 64 * 2**20
+"""Bytes of final tables kept per process."""
+ENGINE_CACHE_SIZE = 32
+"""Quadrature engines (grids) kept per process, one per (hierarchy, planned n); their tables are
+bounded apart (``designs.engines.quadrature.TABLES``)."""
 
 
 @dataclass(frozen=True)
@@ -89,18 +101,30 @@ def predictive_probability_pooled(
 
 
 def engine_for(hierarchy: NormalHierarchy, n_final: Sequence[int]) -> QuadratureEngine:
-    """A quadrature engine whose grid suits every count up to ``n_final`` (current and final data)."""
-    candidates = [[BinomialLikelihood(z, int(nk)) for z in range(int(nk) + 1)] for nk in n_final]
+    """A quadrature engine whose grid suits every count up to ``n_final`` (current and final data).
+
+    One engine per (hierarchy, n_final) is kept across calls (``ENGINE_CACHE_SIZE``, least recently
+    used dropped first), its tables in the process-wide table cache: a repeated look at a design
+    reuses its grid. Engines are read-only but for that (thread-safe) cache, so threads may share one.
+    """
+    return _engine_for(hierarchy, tuple(int(v) for v in n_final))
+
+
+@cached(LRUCache(maxsize=ENGINE_CACHE_SIZE), lock=threading.Lock())
+def _engine_for(hierarchy: NormalHierarchy, n_final: tuple[int, ...]) -> QuadratureEngine:
+    candidates = [[BinomialLikelihood(z, nk) for z in range(nk + 1)] for nk in n_final]
     return QuadratureEngine.for_likelihoods(hierarchy, candidates)
 
 
 class HierarchicalPredictive:
     """PP of every stratum for many interim outcome tuples, sharing one final-analysis table.
 
-    The final table — log marginal likelihood and success indicator of every final tuple z
-    (0 ≤ z_k ≤ n_final_k) — is computed once by the batch quadrature; PP for an interim tuple y at
-    n is then Σ_f exp(log m(y + f) − log m(y) + combinatorics) · success(y + f). Meant for
-    operating-characteristic simulations (J = 2, n ≤ 60: 3,721 final tuples).
+    The final table — log marginal likelihood and success indicator of every final tuple z with
+    lowest_k ≤ z_k ≤ highest_k (default: all, 0 ≤ z_k ≤ n_final_k) — is computed once by
+    ``QuadratureEngine.product``; PP for an interim tuple y at n is then
+    Σ_f exp(log m(y + f) − log m(y) + combinatorics) · success(y + f). Whole tables serve
+    operating-characteristic simulations (J = 2, n ≤ 60: 3,721 final tuples) and repeated looks at
+    a design (``final_table``); a box y_k ≤ z_k ≤ y_k + m_k serves one look at a large design.
     """
 
     def __init__(
@@ -109,20 +133,34 @@ class HierarchicalPredictive:
         n_final: Sequence[int],
         p0: float,
         final_threshold: float = 0.95,
+        *,
+        lowest: Sequence[int] | None = None,
+        highest: Sequence[int] | None = None,
     ):
         self.engine = engine
         self.n_final = np.asarray(n_final, dtype=int)
         self.p0 = p0
         self.final_threshold = final_threshold
-        shape = tuple(int(v) + 1 for v in self.n_final)
+        self.lowest = np.zeros_like(self.n_final) if lowest is None else np.asarray(lowest, dtype=int)
+        self.highest = self.n_final.copy() if highest is None else np.asarray(highest, dtype=int)
+        if np.any(self.lowest < 0) or np.any(self.lowest > self.highest) or np.any(self.highest > self.n_final):
+            raise InvalidInputError("strata", "need 0 ≤ lowest ≤ highest ≤ n_planned in every stratum")
+        shape = tuple(int(v) + 1 for v in self.highest - self.lowest)
         if math.prod(shape) > 4 * MAX_ENUMERATION:
             raise InvalidInputError("strata", f"too many final outcome tuples ({math.prod(shape)}) for a full table")
-        self._final_likelihoods = [[BinomialLikelihood(z, int(nk)) for z in range(int(nk) + 1)] for nk in self.n_final]
-        post = engine.product(self._final_likelihoods, thresholds=(p0,), transform=LOGIT)
+        candidates = [
+            [BinomialLikelihood(z, int(nk)) for z in range(int(lo), int(hi) + 1)]
+            for lo, hi, nk in zip(self.lowest, self.highest, self.n_final, strict=True)
+        ]
+        post = engine.product(candidates, thresholds=(p0,), transform=LOGIT)
         self.shape = shape
         self.log_marginal = post.log_marginal_likelihood
         self.prob_above_p0 = post.prob_above[..., 0]
         self.success = self.prob_above_p0 > final_threshold
+
+    @property
+    def nbytes(self) -> int:
+        return self.log_marginal.nbytes + self.prob_above_p0.nbytes + self.success.nbytes
 
     def probability(self, responders: np.ndarray, n: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """PP (T, J) for interim tuples ``responders`` (T, J) at ``n`` (J,), and the total predictive
@@ -132,6 +170,8 @@ class HierarchicalPredictive:
         m = self.n_final - n
         if np.any(m < 0) or np.any(y > n) or np.any(y < 0):
             raise InvalidInputError("strata", "need 0 ≤ responders ≤ n ≤ n_planned in every stratum")
+        if np.any(y < self.lowest) or np.any(y + m > self.highest):
+            raise InvalidInputError("strata", "some final outcomes of these interim tuples lie outside the table")
         likelihoods = [[BinomialLikelihood(v, int(nk)) for v in range(int(nk) + 1)] for nk in n]
         log_now = self.engine.batch(likelihoods, y, means=False, strata=()).log_marginal_likelihood
         futures = np.indices(tuple(int(v) + 1 for v in m)).reshape(len(m), -1).T  # (F, J)
@@ -143,7 +183,7 @@ class HierarchicalPredictive:
             rows = slice(start, start + step)
             yy = y[rows]
             z = yy[:, None, :] + futures[None, :, :]  # (t, F, J)
-            cells = tuple(np.moveaxis(z, -1, 0))
+            cells = tuple(np.moveaxis(z - self.lowest, -1, 0))
             log_p = (
                 self.log_marginal[cells]
                 - log_now[rows, None]
@@ -167,10 +207,16 @@ def predictive_probability_hierarchical(
     *,
     engine: QuadratureEngine | None = None,
     max_enumeration: int = MAX_ENUMERATION,
+    max_final_table: int = MAX_FINAL_TABLE,
     monte_carlo_futures: int = MONTE_CARLO_FUTURES,
     seed: int = 0,
 ) -> PredictiveResult:
-    """PP per stratum under a hierarchical / EXNEX model by quadrature (see the module docstring)."""
+    """PP per stratum under a hierarchical / EXNEX model by quadrature (see the module docstring).
+
+    Enumerated futures come from the design's whole final table when it has at most
+    ``max_final_table`` tuples, else from a table of this look's final tuples only; both are kept
+    across calls (``final_table``).
+    """
     y, n, n_final = _check_counts(responders, n, n_final)
     engine = engine if engine is not None else engine_for(hierarchy, n_final)
     m = n_final - n
@@ -179,42 +225,60 @@ def predictive_probability_hierarchical(
         post = engine.batch([[BinomialLikelihood(int(a), int(b))] for a, b in zip(y, n, strict=True)], np.zeros((1, y.size), dtype=int), thresholds=(p0,), means=False)
         success = (post.prob_above[0, :, 0] > final_threshold).astype(float)
         return PredictiveResult(success, "final analysis: the indicator of success", details={"n_future_tuples": 1})
-    if n_futures <= max_enumeration:
-        return _enumerate(engine, y, n, n_final, p0, final_threshold)
-    return _monte_carlo(engine, y, n, n_final, p0, final_threshold, monte_carlo_futures, seed, max_enumeration)
-
-
-def _final_likelihoods(y: np.ndarray, n_final: np.ndarray) -> list[list[BinomialLikelihood]]:
-    return [[BinomialLikelihood(z, int(nk)) for z in range(int(nk) + 1)] for nk in n_final]
-
-
-def _enumerate(engine: QuadratureEngine, y, n, n_final, p0, final_threshold) -> PredictiveResult:
-    """Every future tuple f: the final tuples y + f are the Cartesian product of y_k … y_k + m_k, so
-    their marginal likelihoods and P(p_j > p0 | y + f) come from one ``QuadratureEngine.product``."""
-    m = n_final - n
-    futures = np.indices(tuple(int(v) + 1 for v in m)).reshape(len(m), -1).T
-    z = y[None, :] + futures
-    candidates = [
-        [BinomialLikelihood(int(a + f), int(nk)) for f in range(int(mk) + 1)] for a, mk, nk in zip(y, m, n_final, strict=True)
-    ]
-    final = engine.product(candidates, thresholds=(p0,))
-    log_now = engine.log_marginal_likelihood([BinomialLikelihood(int(a), int(b)) for a, b in zip(y, n, strict=True)])
-    log_p = (
-        final.log_marginal_likelihood.reshape(-1)
-        - log_now
-        + _log_choose(m, futures).sum(axis=1)
-        + _log_choose(n, y).sum()
-        - _log_choose(n_final, z).sum(axis=1)
-    )
-    p = np.exp(log_p)
-    mass = float(p.sum())
-    success = final.prob_above[..., 0].reshape(-1, y.size) > final_threshold
-    pp = (p[:, None] * success).sum(axis=0) / mass
+    if n_futures > max_enumeration:
+        return _monte_carlo(engine, y, n, n_final, p0, final_threshold, monte_carlo_futures, seed, max_enumeration)
+    if math.prod(int(v) + 1 for v in n_final) <= max_final_table:
+        table = final_table(engine, n_final, p0, final_threshold)
+    else:
+        table = final_table(engine, n_final, p0, final_threshold, lowest=y, highest=y + m)
+    probability, mass = table.probability(y, n)
     return PredictiveResult(
-        np.clip(pp, 0.0, 1.0),
-        f"quadrature; exact enumeration of {futures.shape[0]} future outcome tuples",
-        details={"n_future_tuples": int(futures.shape[0]), "predictive_mass_minus_one": mass - 1.0},
+        np.clip(probability[0], 0.0, 1.0),
+        f"quadrature; exact enumeration of {n_futures} future outcome tuples",
+        details={"n_future_tuples": n_futures, "predictive_mass_minus_one": float(mass[0]) - 1.0},
     )
+
+
+def final_table(
+    engine: QuadratureEngine,
+    n_final: Sequence[int],
+    p0: float,
+    final_threshold: float,
+    *,
+    lowest: Sequence[int] | None = None,
+    highest: Sequence[int] | None = None,
+) -> HierarchicalPredictive:
+    """``HierarchicalPredictive(engine, n_final, p0, final_threshold, lowest=..., highest=...)``,
+    kept across calls (``FINAL_TABLE_CACHE_BYTES`` of them; per hierarchy, grid, n_final, p0,
+    threshold and box): a repeated look at a design only adds up the rows of its final table."""
+    n_final = tuple(int(v) for v in n_final)
+    box = (
+        tuple(0 for _ in n_final) if lowest is None else tuple(int(v) for v in lowest),
+        n_final if highest is None else tuple(int(v) for v in highest),
+    )
+    return _final_table(engine, n_final, float(p0), float(final_threshold), box)
+
+
+@cached(
+    LRUCache(maxsize=FINAL_TABLE_CACHE_BYTES, getsizeof=lambda table: table.nbytes),
+    key=lambda engine, n_final, p0, final_threshold, box: (engine.hierarchy, engine.grid.digest, n_final, p0, final_threshold, box),
+    lock=threading.Lock(),
+)
+def _final_table(
+    engine: QuadratureEngine, n_final: tuple[int, ...], p0: float, final_threshold: float, box: tuple[tuple[int, ...], ...]
+) -> HierarchicalPredictive:
+    return HierarchicalPredictive(engine, n_final, p0, final_threshold, lowest=box[0], highest=box[1])
+
+
+def clear_caches() -> None:
+    """Forget every kept engine, final table and likelihood table: the next look starts cold."""
+    _engine_for.cache_clear()
+    _final_table.cache_clear()
+    TABLES.clear()
+
+
+def _final_likelihoods(n_final: np.ndarray) -> list[list[BinomialLikelihood]]:
+    return [[BinomialLikelihood(z, int(nk)) for z in range(int(nk) + 1)] for nk in n_final]
 
 
 def _monte_carlo(
@@ -225,8 +289,8 @@ def _monte_carlo(
     (1 − w) M(y_k + f_k)] · C(m_k, f_k) / C(n_final_k, y_k + f_k) — exact given the cell."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5050]))
     m = n_final - n
-    now = engine._marginals([BinomialLikelihood(int(a), int(b)) for a, b in zip(y, n, strict=True)])
-    log_joint = engine._log_prior + np.sum([mg.log_mixture for mg in now], axis=0)
+    now = engine.tables.marginals([BinomialLikelihood(int(a), int(b)) for a, b in zip(y, n, strict=True)])
+    log_joint = engine.grid.log_prior_cells + np.sum([mg.log_mixture for mg in now], axis=0)
     weights = np.exp(log_joint - log_joint.max())
     cells = rng.choice(weights.size, size=draws, p=weights / weights.sum())
     futures = np.zeros((draws, y.size), dtype=int)
@@ -234,7 +298,7 @@ def _monte_carlo(
         if m[k] == 0:
             continue
         f = np.arange(m[k] + 1)
-        later = engine._marginals([BinomialLikelihood(int(y[k] + v), int(n_final[k])) for v in f])
+        later = engine.tables.marginals([BinomialLikelihood(int(y[k] + v), int(n_final[k])) for v in f])
         log_rows = np.stack([mg.log_mixture[cells] for mg in later]) - now[k].log_mixture[cells]  # (f, draws)
         log_rows += (_log_choose(m[k], f) - _log_choose(n_final[k], y[k] + f))[:, None]
         probs = np.exp(log_rows - log_rows.max(axis=0))
@@ -242,7 +306,7 @@ def _monte_carlo(
         u = rng.random(draws) * cdf[-1]
         futures[:, k] = (cdf < u).sum(axis=0)
     z = y[None, :] + futures
-    final = engine.batch(_final_likelihoods(y, n_final), z, thresholds=(p0,), means=False)
+    final = engine.batch(_final_likelihoods(n_final), z, thresholds=(p0,), means=False)
     success = final.prob_above[:, :, 0] > final_threshold
     pp = success.mean(axis=0)
     se = np.sqrt(pp * (1 - pp) / draws)
@@ -360,59 +424,3 @@ def _xlogy_matmul(counts: np.ndarray, logs: np.ndarray) -> np.ndarray:
     out = counts @ np.where(finite, logs, 0.0).T
     bad = (counts[:, None, :] > 0) & ~finite[None, :, :]
     return np.where(bad.any(axis=2), -np.inf, out)
-
-
-# --------------------------------------------------------------------------------------------------
-# Many outcome tuples under any response model (operating-characteristic simulations)
-
-
-class BatchResponseModel:
-    """P(p_j > p0 | y) and PP_j for many outcome tuples under any response model kind, vectorised.
-
-    ``n_max`` (J,) bounds every sample size that will be asked about (it sets the quadrature grid
-    of hierarchical / EXNEX models, whose tables and final-analysis PP tables are cached across
-    calls). Feed the results to ``designs.response.decisions.decide``.
-    """
-
-    def __init__(self, spec: ResponseModelSpec, p0: float, final_threshold: float = 0.95, *, n_max: Sequence[int]):
-        self.spec = spec
-        self.p0 = p0
-        self.final_threshold = final_threshold
-        self.n_max = np.asarray(n_max, dtype=int)
-        self.engine = None
-        if not spec.closed_form:
-            self.engine = engine_for(NormalHierarchy.from_prior(spec.prior), self.n_max)
-        self._tables: dict[tuple[int, ...], HierarchicalPredictive] = {}
-
-    def prob_above_p0(self, responders: np.ndarray, n: Sequence[int]) -> np.ndarray:
-        """(T, J) posterior probabilities P(p_j > p0 | y) for tuples ``responders`` (T, J) at ``n`` (J,)."""
-        y = np.atleast_2d(np.asarray(responders, dtype=int))
-        n = np.asarray(n, dtype=int)
-        if self.spec.kind == "independent":
-            a, b = self.spec.prior.a, self.spec.prior.b
-            return beta_binomial.prob_above(self.p0, a + y, b + n - y)
-        if self.spec.kind == "pooled":
-            a, b = self.spec.prior.a, self.spec.prior.b
-            total = y.sum(axis=1, keepdims=True)
-            return np.repeat(beta_binomial.prob_above(self.p0, a + total, b + n.sum() - total), y.shape[1], axis=1)
-        likelihoods = [[BinomialLikelihood(v, int(nk)) for v in range(int(nk) + 1)] for nk in n]
-        return self.engine.batch(likelihoods, y, thresholds=(self.p0,), means=False).prob_above[:, :, 0]
-
-    def predictive_probability(self, responders: np.ndarray, n: Sequence[int], n_final: Sequence[int]) -> np.ndarray:
-        """(T, J) predictive probabilities of success for tuples at ``n`` with finals at ``n_final``
-        (strata that have stopped: n_final = n)."""
-        y = np.atleast_2d(np.asarray(responders, dtype=int))
-        n, n_final = np.asarray(n, dtype=int), np.asarray(n_final, dtype=int)
-        if self.spec.kind == "independent":
-            a, b = self.spec.prior.a, self.spec.prior.b
-            return predictive_probability_beta(a, b, y, n[None, :], n_final[None, :], self.p0, self.final_threshold)
-        if self.spec.kind == "pooled":
-            a, b = self.spec.prior.a, self.spec.prior.b
-            total = y.sum(axis=1)
-            pp = predictive_probability_beta(a, b, total, n.sum(), n_final.sum(), self.p0, self.final_threshold)
-            return np.repeat(pp[:, None], y.shape[1], axis=1)
-        key = tuple(int(v) for v in n_final)
-        table = self._tables.get(key)
-        if table is None:
-            table = self._tables[key] = HierarchicalPredictive(self.engine, n_final, self.p0, self.final_threshold)
-        return table.probability(y, n)[0]

@@ -21,6 +21,7 @@ from designs.engines.quadrature import (
     ExposureLikelihood,
     NormalHierarchy,
     QuadratureEngine,
+    TableCache,
     Transform,
     make_grid,
     sinc_cdf,
@@ -406,6 +407,7 @@ def test_batch_of_many_strata_sparse_tuples_and_subset_of_strata():
     t = 7
     single = engine.analyse([liks[j][outcomes[t, j]] for j in range(4)], thresholds=(0.15,))
     np.testing.assert_allclose(full.prob_exchangeable[t], [s.prob_exchangeable for s in single.strata], atol=1e-12)
+    np.testing.assert_allclose(full.prob_above[t], probs(single, (0.15,)), atol=1e-12)
 
 
 @pytest.mark.parametrize("w", [1.0, 0.5], ids=["hierarchical", "exnex"])
@@ -428,6 +430,36 @@ def test_product_equals_batch_on_every_tuple_of_the_cartesian_product(w):
     flipped = engine.product(candidates, thresholds=(0.85,), transform=failure)
     np.testing.assert_allclose(flipped.prob_above[..., 0], 1.0 - product.prob_above[..., 0], atol=1e-12)
     assert engine.product([[BinomialLikelihood(2, 6)]]).log_marginal_likelihood.shape == (1,)
+
+
+def test_table_cache_is_bounded_by_bytes_scoped_by_hierarchy_and_grid_and_changes_no_number():
+    """Per-likelihood tables live in a byte-bounded LRU (cachetools): engines on equal grids under
+    equal hierarchies share them (a second engine stores nothing new), another EXNEX weight on the
+    same grid does not; caches too small for a look's tables, or for any table, give the numbers of
+    a large one bitwise."""
+    exnex = NormalHierarchy(MU, MU_SD, 1.0, weight_exchangeable=0.5, nex_mean=MU, nex_sd=NEX_SD)
+    other_weight = NormalHierarchy(MU, MU_SD, 1.0, weight_exchangeable=0.7, nex_mean=MU, nex_sd=NEX_SD)
+    liks = [BinomialLikelihood(3, 10), BinomialLikelihood(1, 10), BinomialLikelihood(6, 12)]
+
+    def look(hierarchy, cache):
+        engine = QuadratureEngine.for_likelihoods(hierarchy, liks, cache=cache)
+        post = engine.analyse(liks, thresholds=THRESHOLDS)
+        return engine, np.concatenate([probs(post).ravel(), [s.median for s in post.strata], [post.tau.median, post.log_marginal_likelihood]])
+
+    large = TableCache()
+    engine, reference = look(exnex, large)
+    stored = large.bytes
+    assert stored > 0
+    np.testing.assert_array_equal(look(exnex, large)[1], reference)
+    assert large.bytes == stored
+    other_engine, _ = look(other_weight, large)
+    assert other_engine.grid.digest == engine.grid.digest and large.bytes > stored
+    one_table = engine.grid.size * 8
+    for max_bytes in (3 * one_table, 100):
+        small = TableCache(max_bytes)
+        np.testing.assert_array_equal(look(exnex, small)[1], reference)
+        assert 0 <= small.bytes <= max_bytes
+    assert small.bytes == 0
 
 
 def test_invalid_inputs_name_the_field():

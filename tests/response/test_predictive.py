@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from scipy import integrate, special, stats
 
 from designs.response import predictive as pp
 from designs.core.errors import InvalidInputError
-from designs.engines.quadrature import NormalHierarchy
+from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine, TableCache
 
 P0 = 0.15
 MU = math.log(P0 / (1 - P0))
@@ -95,11 +96,13 @@ def _brute_fixed_tau(ys, ns, n_final, tau, threshold):
     return result
 
 
-def test_hierarchical_enumeration_matches_brute_force_with_tau_fixed():
-    """τ fixed at 0.7: the engine's enumeration against direct integration of every future tuple."""
+@pytest.mark.parametrize("max_final_table", [pp.MAX_FINAL_TABLE, 0], ids=["whole-final-table", "this-look-only"])
+def test_hierarchical_enumeration_matches_brute_force_with_tau_fixed(max_final_table):
+    """τ fixed at 0.7: the engine's enumeration against direct integration of every future tuple,
+    read from the design's whole final table and from a table of this look's final tuples only."""
     ys, ns, n_final = [2, 5], [9, 10], [12, 12]
     hierarchy = NormalHierarchy(MU, 2.6159, 1.0, fixed_tau=0.7)
-    result = pp.predictive_probability_hierarchical(hierarchy, ys, ns, n_final, P0, 0.8)
+    result = pp.predictive_probability_hierarchical(hierarchy, ys, ns, n_final, P0, 0.8, max_final_table=max_final_table)
     assert result.monte_carlo_se is None and "enumeration" in result.method
     assert abs(result.details["predictive_mass_minus_one"]) < 1e-10
     np.testing.assert_allclose(result.probability, _brute_fixed_tau(ys, ns, n_final, 0.7, 0.8), atol=1e-6)
@@ -122,17 +125,109 @@ def test_exnex_monte_carlo_agrees_with_enumeration_within_4_mcse():
     assert np.all(np.abs(mc.probability - exact.probability) <= 4 * np.maximum(mc.monte_carlo_se, 1e-3))
 
 
-def test_hierarchical_predictive_table_matches_single_calls():
-    """The shared final table (OC simulations) gives the same PP as one-off enumerations."""
-    hierarchy = NormalHierarchy(MU, 2.6159, 1.0)
+@pytest.mark.parametrize("w", [1.0, 0.5], ids=["hierarchical", "exnex"])
+def test_hierarchical_predictive_table_matches_single_calls(w):
+    """The shared final table (OC simulations) gives the same PP as one-off enumerations over this
+    look's final tuples only, at the corners (0/10, 0/10 and 10/10, 10/10) and inside."""
+    hierarchy = NormalHierarchy(MU, 2.6159, 1.0, weight_exchangeable=w, nex_mean=MU, nex_sd=2.8006)
     engine = pp.engine_for(hierarchy, [20, 20])
     table = pp.HierarchicalPredictive(engine, [20, 20], P0, 0.95)
     interim = np.indices((11, 11)).reshape(2, -1).T
     values, mass = table.probability(interim, [10, 10])
     assert np.abs(mass - 1).max() < 1e-10
     for t in (0, 37, 120):
-        single = pp.predictive_probability_hierarchical(hierarchy, interim[t], [10, 10], [20, 20], P0, 0.95, engine=engine)
+        single = pp.predictive_probability_hierarchical(
+            hierarchy, interim[t], [10, 10], [20, 20], P0, 0.95, engine=engine, max_final_table=0
+        )
+        assert single.details["n_future_tuples"] == 121
         np.testing.assert_allclose(values[t], single.probability, atol=1e-12)
+
+
+def test_final_table_outside_its_box_is_refused():
+    engine = pp.engine_for(NormalHierarchy(MU, 2.6159, 1.0), [12, 12])
+    table = pp.HierarchicalPredictive(engine, [12, 12], P0, 0.95, lowest=[2, 5], highest=[5, 7])
+    assert table.shape == (4, 3)
+    with pytest.raises(InvalidInputError, match="outside the table"):
+        table.probability([[2, 5]], [9, 9])  # finals up to 5 + 3 = 8 > 7
+
+
+# --------------------------------------------------------------------------------------------------
+# Kept engines and tables: a repeated look, and looks after other looks
+
+
+def _look(hierarchy, ys, ns, n_final, **kwargs) -> np.ndarray:
+    """Every number of one look: the posterior summaries (p0 0.15, p1 0.35), τ, the log marginal
+    likelihood, the PP and its predictive mass."""
+    liks = [BinomialLikelihood(y, n) for y, n in zip(ys, ns, strict=True)]
+    engine = kwargs.pop("engine", None) or pp.engine_for(hierarchy, n_final)
+    post = engine.analyse(liks, thresholds=(P0, 0.35))
+    result = pp.predictive_probability_hierarchical(hierarchy, ys, ns, n_final, P0, 0.95, engine=engine, **kwargs)
+    strata = [[s.mean, s.median, *s.ci95, *s.prob_above.values()] for s in post.strata]
+    tau = [post.tau.mean, post.tau.median, *post.tau.ci95, post.log_marginal_likelihood]
+    return np.concatenate([np.ravel(strata), tau, result.probability, [result.details["predictive_mass_minus_one"]]])
+
+
+HIERARCHICAL = NormalHierarchy(MU, 2.6159, 1.0)
+EXNEX = NormalHierarchy(MU, 2.6159, 1.0, weight_exchangeable=0.5, nex_mean=MU, nex_sd=2.8006)
+
+
+@pytest.mark.parametrize("hierarchy", [HIERARCHICAL, EXNEX], ids=["hierarchical", "exnex"])
+def test_a_repeated_look_reuses_the_engine_and_gives_the_numbers_of_an_engine_without_cache(hierarchy):
+    """The kept engine (one per hierarchy and planned n), its tables and the design's final table
+    against an engine with a cache of its own and a PP over this look's final tuples only: the
+    posterior bitwise, the PP and its mass to 1e-12; the second look gives the first's numbers bitwise."""
+    pp.clear_caches()
+    first = _look(hierarchy, [3, 1], [10, 10], [21, 21])
+    assert pp.engine_for(hierarchy, [21, 21]) is pp.engine_for(hierarchy, np.array([21, 21]))
+    again = _look(hierarchy, [3, 1], [10, 10], [21, 21])
+    np.testing.assert_array_equal(again, first)
+    candidates = [[BinomialLikelihood(z, 21) for z in range(22)]] * 2
+    own = QuadratureEngine.for_likelihoods(hierarchy, candidates, cache=TableCache())
+    uncached = _look(hierarchy, [3, 1], [10, 10], [21, 21], engine=own, max_final_table=0)
+    posterior = slice(0, first.size - 3)
+    np.testing.assert_array_equal(uncached[posterior], first[posterior])
+    np.testing.assert_allclose(uncached, first, rtol=0, atol=1e-12)
+    assert 1.0 > first[-3] > first[-2] > 0.0  # the PPs of 3/10 and 1/10
+
+
+def test_a_look_gives_the_same_numbers_whatever_ran_before_it():
+    """Two looks (hierarchical, EXNEX) from a cold start and after other looks that leave some of
+    their tables and final tables cached — other data at the same design, an EXNEX model with another
+    weight on the same grid, another design: bitwise equal."""
+    looks = [(HIERARCHICAL, [3, 1], [10, 10], [21, 21]), (EXNEX, [3, 1], [10, 10], [21, 21])]
+    pp.clear_caches()
+    cold = [_look(*look) for look in looks]
+    pp.clear_caches()
+    other_weight = NormalHierarchy(MU, 2.6159, 1.0, weight_exchangeable=0.7, nex_mean=MU, nex_sd=2.8006)
+    assert pp.engine_for(other_weight, [21, 21]).grid.digest == pp.engine_for(EXNEX, [21, 21]).grid.digest
+    for hierarchy, ys, ns, n_final in (
+        (HIERARCHICAL, [3, 4], [10, 12], [21, 21]),
+        (HIERARCHICAL, [0, 1], [10, 10], [21, 21]),
+        (other_weight, [3, 1], [10, 10], [21, 21]),
+        (HIERARCHICAL, [3, 1], [10, 10], [30, 30]),
+    ):
+        _look(hierarchy, ys, ns, n_final)
+    for look, expected in zip(looks, cold, strict=True):
+        np.testing.assert_array_equal(_look(*look), expected)
+
+
+def test_looks_in_parallel_threads_share_the_kept_engines_and_give_the_sequential_numbers():
+    """Service requests run in worker threads: eight looks (two designs, two models, other data) at
+    once from a cold start, sharing engines, tables and final tables, give the numbers of the same
+    looks one after another, bitwise."""
+    looks = [
+        (hierarchy, [y, 9 - y], [10, 12], planned)
+        for hierarchy in (HIERARCHICAL, EXNEX)
+        for y in (1, 6)
+        for planned in ([21, 21], [30, 24])
+    ]
+    pp.clear_caches()
+    sequential = [_look(*look) for look in looks]
+    pp.clear_caches()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda look: _look(*look), looks))
+    for got, expected in zip(parallel, sequential, strict=True):
+        np.testing.assert_array_equal(got, expected)
 
 
 def test_final_analysis_predictive_probability_is_the_indicator():
@@ -193,34 +288,3 @@ def test_reweighting_samples_futures_when_enumeration_is_too_large():
     exact = pp.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
     assert result.details["futures"] == "sampled"
     assert np.all(np.abs(result.probability - exact) <= 4 * np.maximum(result.monte_carlo_se, 2e-3))
-
-
-# --------------------------------------------------------------------------------------------------
-# Many tuples under any model kind (operating characteristics)
-
-
-@pytest.mark.parametrize("kind", ["independent", "pooled", "hierarchical", "exnex"])
-def test_batch_response_model_matches_one_off_calls(kind):
-    from designs.response import spec as priors
-    from designs.engines.quadrature import BinomialLikelihood, QuadratureEngine
-
-    spec = priors.resolve(kind, {}, P0)
-    model = pp.BatchResponseModel(spec, P0, 0.95, n_max=[16, 16])
-    y = np.array([[0, 0], [3, 5], [8, 1], [8, 8]])
-    n, n_final = [8, 8], [16, 16]
-    prob = model.prob_above_p0(y, n)
-    ppos = model.predictive_probability(y, n, n_final)
-    for t in range(len(y)):
-        if kind == "independent":
-            expected = pp.predictive_probability_beta(P0, 1 - P0, y[t], np.array(n), np.array(n_final), P0, 0.95)
-            assert prob[t, 0] == pytest.approx(stats.beta.sf(P0, P0 + y[t, 0], 1 - P0 + 8 - y[t, 0]))
-        elif kind == "pooled":
-            expected = np.full(2, pp.predictive_probability_pooled(P0, 1 - P0, y[t], n, n_final, P0, 0.95))
-        else:
-            hierarchy = NormalHierarchy.from_prior(spec.prior)
-            expected = pp.predictive_probability_hierarchical(hierarchy, y[t], n, n_final, P0, 0.95, engine=model.engine).probability
-            liks = [BinomialLikelihood(int(v), 8) for v in y[t]]
-            single = model.engine.analyse(liks, thresholds=(P0,))
-            np.testing.assert_allclose(prob[t], [s.prob_above[P0] for s in single.strata], atol=1e-12)
-            assert isinstance(model.engine, QuadratureEngine)
-        np.testing.assert_allclose(ppos[t], expected, atol=1e-10)
