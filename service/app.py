@@ -44,7 +44,7 @@ async def lifespan(app: FastAPI):
 
         def compile_models() -> None:
             try:
-                seconds = warm_up()
+                seconds = warm_up(cache_dir=settings.data_dir / "compiled-models")
             except Exception as exc:  # noqa: BLE001 - reported on /health; requests compile on demand
                 app.state.models = {"state": "failed", "detail": repr(exc)}
             else:

@@ -8,7 +8,7 @@
 Engines: ``independent`` and ``pooled`` are closed form (any requested engine is ignored, with a
 warning). ``hierarchical`` and ``exnex`` use ``engine="quadrature"`` (deterministic, ~1e-6 accurate)
 or ``"mcmc"`` (the default, as in the service's schema), which calls the PyMC engine through one
-seam, ``designs.engines.pymc.sample_response(kind, responders, n, prior, settings, seed) -> draws`` with
+seam, ``designs.engines.pymc.sample_response(spec, responders, n, settings, seed) -> draws`` with
 draws.p (S, J), draws.tau (S,), draws.prob_exchangeable (S, J) or None, draws.diagnostics and
 draws.chains (draws stacked chain after chain). When that engine cannot be imported the quadrature
 is used and a warning says so.
@@ -444,7 +444,7 @@ def _quadrature(spec, y, n, n_planned, p0, p1, rule, seed) -> dict[str, Any]:
 
 
 def _mcmc(sampler, spec, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[str, Any]:
-    draws = sampler(spec.kind, [int(v) for v in y], [int(v) for v in n], spec.prior.as_dict(), settings, seed)
+    draws = sampler(spec, [int(v) for v in y], [int(v) for v in n], settings, seed)
     chains = int(getattr(draws, "chains", 1))
     p = np.asarray(draws.p, dtype=float)
     hierarchy = NormalHierarchy.from_prior(spec.prior)

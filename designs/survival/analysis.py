@@ -293,7 +293,7 @@ def _mcmc(
     model = request.model
     data = sampling.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
     settings = request.sampler if request.sampler is not None else sampling.SamplerSettings()
-    draws = sampling.sample_pfs(model.kind, data, model.prior_as_applied(), settings, seed)
+    draws = sampling.sample_pfs(model, data, settings, seed)
     landmark = draws.survival(benchmark.landmark_months)
     ratio = survival.hazard_ratio_to_benchmark(landmark, benchmark)
     p_benchmark, mcse_benchmark = summary.probability_above(landmark, benchmark.landmark_pfs, draws.chains)
