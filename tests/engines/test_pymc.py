@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -571,3 +572,14 @@ def test_an_unreadable_cache_entry_is_compiled_again(tmp_path):
     entry = _MachineCodeFile(garbage)
     assert entry.load_overload(None, cpu_target.target_context) is None and not entry.hit
     assert _MachineCodeFile(tmp_path / "missing.nbc").load_overload(None, cpu_target.target_context) is None
+
+
+def test_an_unwritable_cache_directory_does_not_fail_the_compilation(tmp_path):
+    """The cache directory's parent is a file: saving fails quietly and leaves nothing behind."""
+    # numba, PyMC and nutpie take seconds to import: only the tests that compile pay for them.
+    from designs.engines.pymc.nutpie_compile import _MachineCodeFile
+
+    (tmp_path / "file").write_text("")
+    compiled = SimpleNamespace(library=SimpleNamespace(has_dynamic_globals=False), lifted=(), _reduce=lambda: ())
+    _MachineCodeFile(tmp_path / "file" / "hierarchical-J2-logp.nbc").save_overload(None, compiled)
+    assert [path.name for path in tmp_path.iterdir()] == ["file"]

@@ -327,7 +327,7 @@ def test_mcmc_hierarchical_exponential_agrees_with_quadrature_within_4_mcse(pane
             assert abs(sampled[key] - reference[key]) <= 4 * sampled["monte_carlo_se"][key] + 1e-12, (key, sampled[key], reference[key])
     # Posterior mean of S_j(4): MCSE of the mean from the draws themselves.
     data = sampling.PFSData(tuple(s.time for s in validate(request(patients))), tuple(s.event.astype(float) for s in validate(request(patients))))
-    draws = sampling.sample_pfs("hierarchical-exponential", data, {}, settings, 2024)
+    draws = sampling.sample_pfs(resolve_model("hierarchical-exponential"), data, settings, 2024)
     assert draws.diagnostics["divergences"] == 0
     landmark = draws.survival(4.0)
     mcse = np.atleast_1d(diagnostics.mcse_of_mean(draws.by_chain(landmark)))

@@ -84,10 +84,14 @@ class _MachineCodeFile:
     def save_overload(self, sig, result: CompileResult) -> None:
         if self.path is None or result.library.has_dynamic_globals or result.lifted:
             return  # addresses of this process's objects would be baked into the code
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}.tmp")
-        temporary.write_bytes(dumps(result._reduce()))
-        os.replace(temporary, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(dumps(result._reduce()))
+            os.replace(temporary, self.path)
+        except OSError:  # a read-only or full disk costs the next start its compile time, nothing more
+            if temporary.exists():
+                temporary.unlink()
 
 
 def _c_callback(function, signature, cache: _MachineCodeFile) -> CFunc:
