@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/sampling.py [--repeats 5] [--kinds hierarchical exnex ...]
 
-Prints, per kind (two strata): first compilation, first fit after compiling (one-off costs), the
+Prints, per kind (two strata): first compilation (and whether its machine code came from the
+cache directory of ``designs.engines.pymc.compile``), first fit after compiling (one-off costs), the
 median warm fit of ``--repeats`` fits with the default settings (data swapped each time), its min
 bulk ESS over the reported quantities and over every checked quantity, reruns and divergences, and
 the ratio to ``pm.sample`` with nutpie, which compiles on every call (hierarchical model only).
@@ -22,6 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from designs.engines import pymc as sampling  # noqa: E402
 from designs.engines.pymc import PFSData, SamplerSettings  # noqa: E402
+from designs.engines.pymc.compile import compile_seconds, from_disk_cache  # noqa: E402
+from designs.response import spec as response_spec  # noqa: E402
+from designs.survival.models import resolve_model  # noqa: E402
 
 RESPONSE_PRIOR = {"mu_mean": -1.0, "mu_sd": 2.0, "tau_scale": 1.0}
 EXNEX_PRIOR = RESPONSE_PRIOR | {"weight_exchangeable": 0.5, "nex_mean": -1.0, "nex_sd": 2.0}
@@ -41,8 +45,8 @@ def _fit(kind: str, rng: np.random.Generator, seed: int):
     if kind in sampling.RESPONSE_KINDS:
         y = [int(rng.integers(2, 8)), int(rng.integers(4, 12))]
         prior = EXNEX_PRIOR if kind == "exnex" else RESPONSE_PRIOR
-        return sampling.sample_response(kind, y, [20, 20], prior, settings, seed)
-    return sampling.sample_pfs(kind, _pfs_data(rng), {}, settings, seed)
+        return sampling.sample_response(response_spec.resolve(kind, prior, 0.2), y, [20, 20], settings, seed)
+    return sampling.sample_pfs(resolve_model(kind), _pfs_data(rng), settings, seed)
 
 
 def _reported_ess(kind: str, draws) -> float:
@@ -59,7 +63,7 @@ def main() -> None:
     settings = SamplerSettings()
     print(f"default settings: {settings.chains} chains x {settings.draws} draws, tune {settings.tune}, "
           f"target_accept {settings.target_accept}; two strata")
-    print(f"{'kind':<36}{'compile s':>10}{'1st fit s':>10}{'warm fit s':>11}"
+    print(f"{'kind':<36}{'compile s':>10}{'cached':>7}{'1st fit s':>10}{'warm fit s':>11}"
           f"{'ESS rep':>9}{'ESS all':>9}{'reruns':>8}{'div':>5}")
     rng = np.random.default_rng(2024)
     warm_hierarchical = None
@@ -67,7 +71,8 @@ def main() -> None:
         start = time.perf_counter()
         _fit(kind, rng, seed=0)
         first_total = time.perf_counter() - start
-        compile_s = next(v for k, v in sampling.compile_seconds.items() if k[0] == kind)
+        key = next(k for k in compile_seconds if k[0] == kind)
+        compile_s, cached = compile_seconds[key], "yes" if from_disk_cache[key] else "no"
         fits, reported, overall, reruns, divergences = [], [], [], 0, 0
         for repeat in range(args.repeats):
             start = time.perf_counter()
@@ -80,14 +85,15 @@ def main() -> None:
         warm = statistics.median(fits)
         if kind == "hierarchical":
             warm_hierarchical = warm
-        print(f"{kind:<36}{compile_s:>10.1f}{first_total - compile_s:>10.2f}{warm:>11.3f}"
+        print(f"{kind:<36}{compile_s:>10.1f}{cached:>7}{first_total - compile_s:>10.2f}{warm:>11.3f}"
               f"{min(reported):>9.0f}{min(overall):>9.0f}{reruns:>8d}{divergences:>5d}")
     if warm_hierarchical is not None:
         import pymc as pm
 
         model = sampling.build_model("hierarchical", 2)
         with model:
-            pm.set_data(sampling.model_inputs("hierarchical", RESPONSE_PRIOR, ([3, 7], [20, 20])))
+            spec = response_spec.resolve("hierarchical", RESPONSE_PRIOR, 0.2)
+            pm.set_data(sampling.model_inputs(spec, ([3, 7], [20, 20])))
         options = {"nuts_sampler": "nutpie", "progressbar": False, "model": model,
                    "compute_convergence_checks": False}
         pm.sample(draws=10, tune=10, chains=1, random_seed=0, **options)  # warm PyTensor's caches

@@ -1,8 +1,10 @@
 """End-to-end HTTP figures against a real server (uvicorn on 127.0.0.1, a free port).
 
-Run: ``.venv/bin/python benchmarks/service.py``. Prints figures and their ratios to the goals of
-issue 3 (interim response analyses); not a pass/fail test.
+Run: ``.venv/bin/python benchmarks/service.py [--startup-only]``. Prints figures and their ratios
+to the goals of issues 3 (interim response analyses) and 8 (start-up); not a pass/fail test.
 
+- time from start to ``models.state: ready`` on /health (goal ≤ 10 s), first with empty caches
+  (a new data dir and PyTensor compile dir: a first install) and again with the caches it left
 - time from start to the first answered two-stratum hierarchical analysis (goal ≤ 15 s)
 - warm latency of that analysis, p50 and p90 over 20 requests (goal p50 ≤ 300 ms, bulk ESS ≥ 1000)
 - quadrature engine, p50 (goal ≤ 20 ms in the core; this figure includes HTTP)
@@ -12,12 +14,14 @@ issue 3 (interim response analyses); not a pass/fail test.
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures as cf
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,7 +52,58 @@ def line(label: str, value: float, unit: str, goal: float | None = None, better:
     print(f"{label:58s} {value:10.3f} {unit:3s} {ratio:>14s} {met}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux; NaN elsewhere): a figure that other load on
+    the machine does not inflate as much as wall time."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def seconds_to_ready(extra_env: dict[str, str]) -> tuple[float, float, dict]:
+    """Start a server, wait for /health to report the models ready (or failed), stop it.
+
+    Returns wall seconds, the server's CPU seconds and the models block of /health."""
+    port = free_port()
+    env = {**os.environ, "GONOGO_PORT": str(port), "GONOGO_HOST": "127.0.0.1", "GONOGO_LOG_LEVEL": "warning",
+           **extra_env}
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=ROOT, env=env)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            while True:
+                try:
+                    models = client.get("/health").json()["models"]
+                    if models["state"] not in ("compiling", "unknown"):
+                        return time.perf_counter() - started, cpu_seconds(server.pid), models
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def startup_figures() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {"GONOGO_DATA_DIR": f"{scratch}/data", "PYTENSOR_FLAGS": f"base_compiledir={scratch}/pytensor"}
+        for label in ("first start, empty caches", "second start, caches kept"):
+            seconds, cpu, models = seconds_to_ready(env)
+            line(f"start → models ready ({label})", seconds, "s", 10.0)
+            line("  CPU time of the server until then", cpu, "s")
+            if models["state"] != "ready":
+                print(f"  models: {models}")
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--startup-only", action="store_true", help="only the start-up figures")
+    args = parser.parse_args()
+    startup_figures()
+    if args.startup_only:
+        return 0
     port = free_port()
     env = {**os.environ, "GONOGO_PORT": str(port), "GONOGO_HOST": "127.0.0.1", "GONOGO_LOG_LEVEL": "warning"}
     started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Callable
@@ -40,7 +41,8 @@ async def lifespan(app: FastAPI):
         from designs.engines import pymc
 
         app.state.models = {"state": "compiling"}
-        threading.Thread(target=_compile_models, args=(app, pymc.warm_up), name="gonogo-warm-up", daemon=True).start()
+        warm_up = functools.partial(pymc.warm_up, cache_dir=settings.data_dir / "compiled-models")
+        threading.Thread(target=_compile_models, args=(app, warm_up), name="gonogo-warm-up", daemon=True).start()
     try:
         yield
     finally:

@@ -137,43 +137,6 @@ def _json_number(value: float) -> float | None:
     return None if not math.isfinite(value) else float(value)
 
 
-def _json_array(values: np.ndarray | float) -> Any:
-    array = np.asarray(values, dtype=float)
-    if array.ndim == 0:
-        return _json_number(float(array))
-    return [_json_array(v) for v in array]
-
-
-def summarise_draws(
-    draws_by_chain: Mapping[str, np.ndarray], *, ci_prob: float = 0.95
-) -> dict[str, dict[str, Any]]:
-    """Per quantity: mean, sd, equal-tailed ``ci_prob`` interval, MCSE of the mean, R-hat, ESS.
-
-    ``draws_by_chain`` maps a name to draws of shape (chain, draw, *event_shape). The interval is
-    stated explicitly (no library default): its bounds are the (1 − ci_prob)/2 and (1 + ci_prob)/2
-    quantiles of the pooled draws. Values are JSON-ready (lists, floats, None for undefined).
-    """
-    if not 0.0 < ci_prob < 1.0:
-        raise ValueError("ci_prob must lie in (0, 1)")
-    lower_q, upper_q = (1.0 - ci_prob) / 2.0, (1.0 + ci_prob) / 2.0
-    summary: dict[str, dict[str, Any]] = {}
-    for name, draws in draws_by_chain.items():
-        values = _by_chain(draws)
-        pooled = values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
-        summary[name] = {
-            "mean": _json_array(pooled.mean(axis=0)),
-            "sd": _json_array(pooled.std(axis=0, ddof=1)),
-            "ci_prob": ci_prob,
-            "eti_lower": _json_array(np.quantile(pooled, lower_q, axis=0)),
-            "eti_upper": _json_array(np.quantile(pooled, upper_q, axis=0)),
-            "mcse_mean": _json_array(mcse_of_mean(values)),
-            "ess_bulk": _json_array(ess_bulk(values)),
-            "ess_tail": _json_array(ess_tail(values)),
-            "rhat": _json_array(rhat(values)),
-        }
-    return summary
-
-
 def convergence_summary(
     draws_by_chain: Mapping[str, np.ndarray],
     divergences: int,

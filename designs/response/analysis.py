@@ -8,7 +8,7 @@
 Engines: ``independent`` and ``pooled`` are closed form (any requested engine is ignored, with a
 warning). ``hierarchical`` and ``exnex`` use ``engine="quadrature"`` (deterministic, ~1e-6 accurate)
 or ``"mcmc"`` (the default, as in the service's schema), which calls the PyMC engine through one
-seam, ``designs.engines.pymc.sample_response(kind, responders, n, prior, settings, seed) -> draws`` with
+seam, ``designs.engines.pymc.sample_response(spec, responders, n, settings, seed) -> draws`` with
 draws.p (S, J), draws.tau (S,), draws.prob_exchangeable (S, J) or None, draws.diagnostics and
 draws.chains (draws stacked chain after chain). EXNEX with weight_exchangeable 0 or 1 is the
 independent-normal or the hierarchical model, which the sampler does not take: quadrature computes it.
@@ -223,7 +223,7 @@ def _quadrature_membership(model: ResponseModelSpec, post: Any) -> list[float] |
 
 
 def _mcmc(model, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[str, Any]:
-    draws = sample_response(model.kind, [int(v) for v in y], [int(v) for v in n], model.prior.as_dict(), settings, seed)
+    draws = sample_response(model, [int(v) for v in y], [int(v) for v in n], settings, seed)
     chains = draws.chains
     p = np.asarray(draws.p, dtype=float)
     hierarchy = NormalHierarchy.from_prior(model.prior)

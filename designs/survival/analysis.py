@@ -183,7 +183,7 @@ def _mcmc(
     model = spec.model
     data = sampling.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
     settings = spec.sampler or sampling.SamplerSettings()
-    draws = sampling.sample_pfs(model.kind, data, model.prior_as_applied(), settings, seed)
+    draws = sampling.sample_pfs(model, data, settings, seed)
     landmark = draws.survival(benchmark.landmark_months)
     ratio = survival.hazard_ratio_to_benchmark(landmark, benchmark)
     p_benchmark, mcse_benchmark = summary.probability_above(landmark, benchmark.landmark_pfs, draws.chains)

@@ -132,18 +132,6 @@ def test_convergence_summary_names_each_failed_check():
     assert report["divergences"] == 3
 
 
-def test_summarise_draws_states_its_interval_and_matches_normal_quantiles():
-    """The 95% ETI of 40 000 standard normal draws is ±1.96 within Monte Carlo error."""
-    summary = diagnostics.summarise_draws({"x": _iid_normal(8, 4, 10_000)}, ci_prob=0.95)["x"]
-    assert summary["ci_prob"] == 0.95
-    assert summary["eti_lower"] == pytest.approx(-1.96, abs=0.05)
-    assert summary["eti_upper"] == pytest.approx(1.96, abs=0.05)
-    assert summary["mean"] == pytest.approx(0.0, abs=4 * summary["mcse_mean"])
-    assert summary["rhat"] < 1.01
-    with pytest.raises(ValueError):
-        diagnostics.summarise_draws({"x": _iid_normal(8)}, ci_prob=1.0)
-
-
 def test_draws_must_have_chain_and_draw_axes():
     with pytest.raises(ValueError, match="chain, draw"):
         diagnostics.ess_bulk(np.zeros(10))

@@ -2,27 +2,48 @@
 
 Every MCMC answer is compared with a quadrature answer within 4 Monte Carlo standard errors (MCSE of
 the mean from the ESS of the draws). Models are compiled once per test session (the engine's cache),
-so the first test touching a model kind pays its compilation (several seconds).
+so the first test touching a model kind pays its compilation: several seconds, or about one when its
+machine code is in the default cache directory from an earlier session.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import subprocess
+import sys
 import threading
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
+from designs.core.errors import ConvergenceError, InvalidInputError
+from designs.core.posterior_summary import resolve_seed
 from designs.engines import diagnostics
 from designs.engines import pymc as sampling
-from designs.core.errors import ConvergenceError, InvalidInputError
-from designs.engines.pymc import PFSData, SamplerSettings
+from designs.engines.pymc import PFSData, SamplerSettings, models, run
+from designs.response import spec as response_spec
+from designs.survival.models import resolve_model
 
 LN2 = math.log(2.0)
 RESPONSE_PRIOR = {"mu_mean": 0.0, "mu_sd": 2.0, "tau_scale": 1.0}
 EXNEX_PRIOR = RESPONSE_PRIOR | {"weight_exchangeable": 0.5, "nex_mean": 0.0, "nex_sd": 2.0}
 SMALL = SamplerSettings(draws=200, tune=200, chains=4, max_reruns=0)
+
+
+def _spec(kind: str, prior: dict):
+    """The model spec of ``kind`` as the boundary builds it (unset PFS prior fields take their defaults)."""
+    if kind in sampling.RESPONSE_KINDS:
+        return response_spec.resolve(kind, prior, p0=0.2)
+    return resolve_model(kind, prior)
+
+
+HIERARCHICAL = _spec("hierarchical", RESPONSE_PRIOR)
+EXNEX = _spec("exnex", EXNEX_PRIOR)
 
 
 def _fields(error: InvalidInputError) -> set[str]:
@@ -79,43 +100,55 @@ def test_rerun_settings_double_draws_and_raise_target_accept():
 
 
 @pytest.mark.parametrize(
-    ("kind", "responders", "n", "prior", "seed", "fields"),
+    ("check", "fields"),
     [
-        ("bayesian", [1, 2], [10, 10], RESPONSE_PRIOR, 1, {"model/kind"}),
-        ("hierarchical", [11, 2], [10, 10], RESPONSE_PRIOR, 1, {"strata/0/responders"}),
-        ("hierarchical", [1, 2], [10, -1], RESPONSE_PRIOR, 1, {"strata/1/n"}),
-        ("hierarchical", [1.5, 2], [10, 10], RESPONSE_PRIOR, 1, {"strata/0/responders"}),
-        ("hierarchical", [1], [10, 10], RESPONSE_PRIOR, 1, {"strata"}),
-        ("hierarchical", [], [], RESPONSE_PRIOR, 1, {"strata"}),
-        ("hierarchical", [1, 2], [10, 10], {"mu_mean": 0.0, "mu_sd": 0.0}, 1, {"model/prior/mu_sd", "model/prior/tau_scale"}),
-        ("hierarchical", [1, 2], [10, 10], RESPONSE_PRIOR | {"tau_sd": 1.0}, 1, {"model/prior/tau_sd"}),
-        ("hierarchical", [1, 2], [10, 10], RESPONSE_PRIOR | {"mu_mean": math.nan}, 1, {"model/prior/mu_mean"}),
-        ("exnex", [1, 2], [10, 10], EXNEX_PRIOR | {"weight_exchangeable": 1.0}, 1, {"model/prior/weight_exchangeable"}),
+        (lambda: response_spec.resolve("bayesian", RESPONSE_PRIOR, 0.2), {"model/kind"}),
+        (lambda: response_spec.resolve("hierarchical", {"mu_mean": 0.0, "mu_sd": 0.0}, 0.2), {"model/prior/mu_sd"}),
+        (lambda: response_spec.resolve("hierarchical", RESPONSE_PRIOR | {"tau_sd": 1.0}, 0.2), {"model/prior/tau_sd"}),
         (
-            "exnex", [1, 2], [10, 10], RESPONSE_PRIOR, 1,
-            {"model/prior/weight_exchangeable", "model/prior/nex_mean", "model/prior/nex_sd"},
+            lambda: response_spec.resolve("hierarchical", RESPONSE_PRIOR | {"mu_mean": math.nan}, 0.2),
+            {"model/prior/mu_mean"},
         ),
-        ("hierarchical", [1, 2], [10, 10], RESPONSE_PRIOR, -1, {"seed"}),
+        (lambda: resolve_model("hierarchical-weibull", {"shape_log_sd": -1.0}), {"model/prior/shape_log_sd"}),
+        (
+            lambda: resolve_model("hierarchical-piecewise-exponential", {"cut_points": [1.0, 0.5]}),
+            {"model/prior/cut_points"},
+        ),
+        (
+            lambda: resolve_model("hierarchical-piecewise-exponential", {"cut_points": (1.0, 2.0)}),
+            {"model/prior/cut_points"},
+        ),
+        (lambda: resolve_seed(-1, None), {"seed"}),
     ],
 )
-def test_sample_response_names_every_bad_field(kind, responders, n, prior, seed, fields):
+def test_the_boundary_rejects_what_the_engine_trusts(check, fields):
+    """The engine takes model specs and seeds as validated: the boundary names every bad field."""
     with pytest.raises(InvalidInputError) as caught:
-        sampling.sample_response(kind, responders, n, prior, SMALL, seed)
+        check()
     assert _fields(caught.value) == fields
+
+
+def test_sample_response_refuses_specs_outside_its_models():
+    """A valid spec the engine does not sample: a closed-form kind, or EXNEX with w = 1 (one component)."""
+    with pytest.raises(InvalidInputError) as caught:
+        sampling.sample_response(response_spec.resolve("independent", None, 0.2), [1, 2], [10, 10], SMALL, 1)
+    assert _fields(caught.value) == {"model/kind"}
+    with pytest.raises(InvalidInputError) as caught:
+        sampling.sample_response(
+            _spec("exnex", EXNEX_PRIOR | {"weight_exchangeable": 1.0}), [1, 2], [10, 10], SMALL, 1
+        )
+    assert _fields(caught.value) == {"model/prior/weight_exchangeable"}
 
 
 def test_pfs_data_validates_and_clips_events_at_time_zero():
     with pytest.raises(InvalidInputError) as caught:
         PFSData(times=([1.0, -2.0], [1.0]), events=([1, 2], [1, 0]))
     assert _fields(caught.value) == {"strata/0/times", "strata/0/events", "strata/1/events"}
-    with pytest.raises(InvalidInputError) as caught:
-        PFSData(times=([1.0],), events=([1],), cut_points=(1.0, 2.0))
-    assert _fields(caught.value) == {"cut_points"}
 
     data = PFSData(times=([0.0, 0.0, 3.0], [2.0]), events=([1, 0, 1], [0]))
     assert data.n_events_at_time_zero == (1, 0)
     assert data.times[0][0] == sampling.MIN_EVENT_TIME_MONTHS and data.times[0][1] == 0.0
-    weibull = sampling._weibull_data(data)  # [d_j (2), Σ δ log t (2), log t, stratum, weight (3 each)]
+    weibull = models.weibull_data(data)  # [d_j (2), Σ δ log t (2), log t, stratum, weight (3 each)]
     assert len(weibull) == 2 + 2 + 3 * 3  # the censoring at t = 0 is left out
     np.testing.assert_allclose(weibull[2:4], [math.log(sampling.MIN_EVENT_TIME_MONTHS) + math.log(3.0), 0.0])
 
@@ -130,16 +163,9 @@ def test_pfs_data_sufficient_statistics_by_hand():
     np.testing.assert_array_equal(exposure, [[1 + 2 + 2, 2 + 2, 1 + 2, 6, 1], [2, 0, 0, 0, 0]])
 
 
-def test_sample_pfs_rejects_bad_prior_and_kind():
-    data = _pfs_data(0, n=5)
+def test_sample_pfs_refuses_a_kind_outside_its_models():
     with pytest.raises(InvalidInputError) as caught:
-        sampling.sample_pfs("hierarchical-weibull", data, {"shape_log_sd": -1.0}, SMALL, 1)
-    assert _fields(caught.value) == {"model/prior/shape_log_sd"}
-    with pytest.raises(InvalidInputError) as caught:
-        sampling.sample_pfs("hierarchical-piecewise-exponential", data, {"cut_points": [1.0, 0.5]}, SMALL, 1)
-    assert _fields(caught.value) == {"model/prior/cut_points"}
-    with pytest.raises(InvalidInputError) as caught:
-        sampling.sample_pfs("independent-exponential", data, {}, SMALL, 1)
+        sampling.sample_pfs(resolve_model("independent-exponential"), _pfs_data(0, n=5), SMALL, 1)
     assert _fields(caught.value) == {"model/kind"}
 
 
@@ -153,7 +179,7 @@ def _model_logp(kind: str, prior: dict, data, point: dict, n_intervals: int | No
     n_strata = len(data[0]) if kind in sampling.RESPONSE_KINDS else data.n_strata
     model = sampling.build_model(kind, n_strata, n_intervals)
     with model:
-        pm.set_data(sampling.model_inputs(kind, prior, data))
+        pm.set_data(sampling.model_inputs(_spec(kind, prior), data))
     logp = model.compile_logp(jacobian=False, mode="FAST_COMPILE")
     return float(logp(point))
 
@@ -258,7 +284,7 @@ def test_hierarchical_with_tiny_tau_matches_pooled_logit_normal_quadrature():
     The posterior mean of p_1 and P(p_1 > 0.3) agree with 1-D quadrature within 4 MCSE.
     """
     prior = RESPONSE_PRIOR | {"tau_scale": 1e-4}
-    draws = sampling.sample_response("hierarchical", [3, 7], [20, 20], prior, SamplerSettings(), seed=11)
+    draws = sampling.sample_response(_spec("hierarchical", prior), [3, 7], [20, 20], SamplerSettings(), seed=11)
     assert draws.diagnostics["converged"]
     S = 4 * draws.sampler["draws"]
     assert draws.p.shape == (S, 2) and draws.theta.shape == (S, 2) and draws.tau.shape == (S,)
@@ -288,7 +314,7 @@ def test_exnex_membership_matches_exact_mixture_when_exchangeable_part_is_fixed(
         "weight_exchangeable": w, "nex_mean": 0.0, "nex_sd": 2.0
     }
     y, n = [4, 9], [20, 20]
-    draws = sampling.sample_response("exnex", y, n, prior, SamplerSettings(), seed=5)
+    draws = sampling.sample_response(_spec("exnex", prior), y, n, SamplerSettings(), seed=5)
     assert draws.prob_exchangeable is not None
     assert np.all((draws.prob_exchangeable >= 0) & (draws.prob_exchangeable <= 1))
     assert np.all((draws.p > 0) & (draws.p < 1))
@@ -313,7 +339,7 @@ def test_exponential_with_tiny_tau_matches_pooled_quadrature():
     """
     data = _pfs_data(3)
     D, T = data.events_per_stratum.sum(), data.exposure_per_stratum.sum()
-    draws = sampling.sample_pfs("hierarchical-exponential", data, {"tau_scale": 1e-4}, SamplerSettings(), seed=2)
+    draws = sampling.sample_pfs(_spec("hierarchical-exponential", {"tau_scale": 1e-4}), data, SamplerSettings(), seed=2)
     assert draws.log_hazard.shape == (4 * draws.sampler["draws"], 2) and draws.shape is None
     assert draws.sampler["prior"] == {"mu_mean": math.log(LN2 / 3), "mu_sd": 1.5, "tau_scale": 1e-4}
 
@@ -337,7 +363,7 @@ def test_weibull_with_tiny_tau_matches_two_dimensional_quadrature():
         times=(np.append(data.times[0], 0.0), data.times[1]), events=(np.append(data.events[0], 1), data.events[1])
     )
     assert data.n_events_at_time_zero == (1, 0)
-    draws = sampling.sample_pfs("hierarchical-weibull", data, {"tau_scale": 1e-4}, SamplerSettings(), seed=3)
+    draws = sampling.sample_pfs(_spec("hierarchical-weibull", {"tau_scale": 1e-4}), data, SamplerSettings(), seed=3)
     assert draws.shape is not None and draws.shape.shape == (4 * draws.sampler["draws"],)
 
     t, e = np.concatenate(data.times), np.concatenate(data.events)
@@ -368,7 +394,7 @@ def test_piecewise_with_tiny_tau_matches_per_interval_quadrature():
     data = _pfs_data(5, n=40)
     cuts = (0.0, 3.0, 8.0)
     prior = {"tau_scale": 1e-4, "cut_points": cuts}
-    draws = sampling.sample_pfs("hierarchical-piecewise-exponential", data, prior, SamplerSettings(), seed=4)
+    draws = sampling.sample_pfs(_spec("hierarchical-piecewise-exponential", prior), data, SamplerSettings(), seed=4)
     S = 4 * draws.sampler["draws"]
     assert draws.log_hazard.shape == (S, 2, 3) and draws.cut_points == cuts
     assert draws.median_survival().shape == (S, 2) and draws.survival(5.0).shape == (S, 2)
@@ -389,11 +415,11 @@ def test_piecewise_with_tiny_tau_matches_per_interval_quadrature():
 def test_same_seed_gives_identical_draws_whatever_the_cores():
     """Same data and seed: bit-identical draws, run after run and with 1 or 2 cores (4 chains);
     EXNEX membership draws too. A different seed gives different draws."""
-    first = sampling.sample_response("exnex", [3, 12], [20, 20], EXNEX_PRIOR, SMALL, seed=7)
-    again = sampling.sample_response("exnex", [3, 12], [20, 20], EXNEX_PRIOR, SMALL, seed=7)
+    first = sampling.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=7)
+    again = sampling.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=7)
     one_core_settings = SamplerSettings(draws=200, tune=200, max_reruns=0, cores=1)
-    one_core = sampling.sample_response("exnex", [3, 12], [20, 20], EXNEX_PRIOR, one_core_settings, seed=7)
-    other = sampling.sample_response("exnex", [3, 12], [20, 20], EXNEX_PRIOR, SMALL, seed=8)
+    one_core = sampling.sample_response(EXNEX, [3, 12], [20, 20], one_core_settings, seed=7)
+    other = sampling.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=8)
     for draws in (again, one_core):
         np.testing.assert_array_equal(first.p, draws.p)
         np.testing.assert_array_equal(first.prob_exchangeable, draws.prob_exchangeable)
@@ -412,19 +438,19 @@ def test_swapped_data_gives_the_same_draws_as_a_freshly_compiled_model():
 
     data = _pfs_data(6, n=30, shape=1.3)
     prior = {"mu_mean": -1.0, "mu_sd": 1.0, "tau_scale": 0.5, "shape_log_sd": 0.3}
-    model_data = sampling.model_inputs("hierarchical-weibull", prior, data)
+    model_data = sampling.model_inputs(_spec("hierarchical-weibull", prior), data)
     model = sampling.build_model("hierarchical-weibull", 2)
     with model:
         pm.set_data(model_data)
     fresh = nutpie.compile_pymc_model(model)
     swapped = sampling.compiled_model("hierarchical-weibull", 2).with_data(**model_data)
     settings = SamplerSettings(draws=200, tune=200, target_accept=sampling.PFS_MIN_TARGET_ACCEPT, max_reruns=0)
-    fresh_trace = sampling._run_nutpie(fresh, settings, seed=9)
-    swapped_trace = sampling._run_nutpie(swapped, settings, seed=9)
+    fresh_trace = run.run_nutpie(fresh, settings, seed=9)
+    swapped_trace = run.run_nutpie(swapped, settings, seed=9)
     for name in ("mu", "tau", "z", "log_shape"):
         np.testing.assert_array_equal(fresh_trace.draws[name], swapped_trace.draws[name])
     # And through the public function, which swaps the same data into the cached model.
-    draws = sampling.sample_pfs("hierarchical-weibull", data, prior, SMALL, seed=9)
+    draws = sampling.sample_pfs(_spec("hierarchical-weibull", prior), data, SMALL, seed=9)
     np.testing.assert_array_equal(draws.shape, np.exp(fresh_trace.draws["log_shape"]).reshape(-1))
 
 
@@ -432,12 +458,12 @@ def test_swapped_data_gives_the_same_draws_as_a_freshly_compiled_model():
 def test_concurrent_requests_share_the_compiled_model_safely():
     """Two threads sampling different data from one cached model get what they get alone."""
     requests = [([2, 5], [20, 20], 1), ([15, 18], [20, 20], 2)]
-    alone = [sampling.sample_response("hierarchical", y, n, RESPONSE_PRIOR, SMALL, s).p for y, n, s in requests]
+    alone = [sampling.sample_response(HIERARCHICAL, y, n, SMALL, s).p for y, n, s in requests]
     together: list[np.ndarray | None] = [None, None]
 
     def run(i):
         y, n, s = requests[i]
-        together[i] = sampling.sample_response("hierarchical", y, n, RESPONSE_PRIOR, SMALL, s).p
+        together[i] = sampling.sample_response(HIERARCHICAL, y, n, SMALL, s).p
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -453,7 +479,7 @@ def test_failing_convergence_reruns_once_then_returns_flagged_result():
     """10 draws × 4 chains cannot reach bulk ESS 400: one rerun with doubled draws, a derived seed and
     target_accept 0.99, then the last result comes back flagged (no exception)."""
     settings = SamplerSettings(draws=10, tune=10, chains=4, max_reruns=1)
-    draws = sampling.sample_response("hierarchical", [3, 7], [20, 20], RESPONSE_PRIOR, settings, seed=3)
+    draws = sampling.sample_response(HIERARCHICAL, [3, 7], [20, 20], settings, seed=3)
     assert draws.diagnostics["converged"] is False
     assert any("bulk ESS" in check for check in draws.diagnostics["failed_checks"])
     assert draws.diagnostics["reruns"] == 1 and draws.sampler["reruns"] == 1
@@ -464,7 +490,7 @@ def test_failing_convergence_reruns_once_then_returns_flagged_result():
     assert draws.p.shape == (80, 2) and draws.sampler["draws"] == 20
 
     no_rerun = sampling.sample_response(
-        "hierarchical", [3, 7], [20, 20], RESPONSE_PRIOR, SamplerSettings(draws=10, tune=10, max_reruns=0), seed=3
+        HIERARCHICAL, [3, 7], [20, 20], SamplerSettings(draws=10, tune=10, max_reruns=0), seed=3
     )
     assert no_rerun.diagnostics["reruns"] == 0 and len(no_rerun.sampler["attempts"]) == 1
     assert no_rerun.p.shape == (40, 2)
@@ -480,7 +506,7 @@ def test_sampler_failure_raises_convergence_error_with_diagnostics(monkeypatch):
     sampling.compiled_model("hierarchical", 2)
     monkeypatch.setattr(nutpie, "sample", broken)
     with pytest.raises(ConvergenceError) as caught:
-        sampling.sample_response("hierarchical", [3, 7], [20, 20], RESPONSE_PRIOR, SMALL, seed=1)
+        sampling.sample_response(HIERARCHICAL, [3, 7], [20, 20], SMALL, seed=1)
     assert caught.value.diagnostics["stage"] == "sampling"
     assert "initialisation" in caught.value.diagnostics["error"]
 
@@ -493,3 +519,67 @@ def test_warm_up_compiles_once_and_reports_timings():
     assert sampling.compiled_model("hierarchical", 2) is compiled
     with pytest.raises(InvalidInputError):
         sampling.warm_up(kinds=("nonsense",))
+
+
+_FIT_IN_A_NEW_PROCESS = """
+import hashlib, json, sys
+from pathlib import Path
+from designs.engines import pymc as sampling
+from designs.engines.pymc.compile import from_disk_cache
+from designs.response import spec
+
+sampling.warm_up(kinds=("exnex",), cache_dir=Path(sys.argv[1]))
+draws = sampling.sample_response(spec.resolve("exnex", json.loads(sys.argv[2]), 0.2), [3, 12], [20, 20],
+                                 sampling.SamplerSettings(draws=200, tune=200, max_reruns=0), seed=7)
+print(json.dumps({"from_disk_cache": from_disk_cache[("exnex", 2, None)],
+                  "p": hashlib.sha256(draws.p.tobytes()).hexdigest(),
+                  "prob_exchangeable": hashlib.sha256(draws.prob_exchangeable.tobytes()).hexdigest()}))
+"""
+
+
+@pytest.mark.slow
+def test_compiled_machine_code_persists_between_processes_with_identical_draws(tmp_path):
+    """A first process compiles EXNEX and saves its machine code under the cache directory, in a
+    sub-directory named by the source digest; a second process loads it instead of compiling. Both
+    give bit-identical draws, equal to this process's (whatever its cache held)."""
+
+    def fit_in_a_new_process() -> dict:
+        completed = subprocess.run(
+            [sys.executable, "-c", _FIT_IN_A_NEW_PROCESS, str(tmp_path), json.dumps(EXNEX_PRIOR)],
+            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, check=True,
+        )
+        return json.loads(completed.stdout.splitlines()[-1])
+
+    cold = fit_in_a_new_process()
+    (digest,) = [path.name for path in tmp_path.iterdir()]
+    assert sorted(path.name for path in (tmp_path / digest).iterdir()) == ["exnex-J2-expand.nbc", "exnex-J2-logp.nbc"]
+    warm = fit_in_a_new_process()
+    assert (cold["from_disk_cache"], warm["from_disk_cache"]) == (False, True)
+    here = sampling.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=7)
+    for name in ("p", "prob_exchangeable"):
+        assert cold[name] == warm[name] == hashlib.sha256(getattr(here, name).tobytes()).hexdigest()
+
+
+def test_an_unreadable_cache_entry_is_compiled_again(tmp_path):
+    """A truncated or foreign file in the cache directory is not loaded (the model is compiled)."""
+    # numba, PyMC and nutpie take seconds to import: only the tests that compile pay for them.
+    from numba.core.registry import cpu_target
+
+    from designs.engines.pymc.nutpie_compile import _MachineCodeFile
+
+    garbage = tmp_path / "hierarchical-J2-logp.nbc"
+    garbage.write_bytes(b"not a pickle")
+    entry = _MachineCodeFile(garbage)
+    assert entry.load_overload(None, cpu_target.target_context) is None and not entry.hit
+    assert _MachineCodeFile(tmp_path / "missing.nbc").load_overload(None, cpu_target.target_context) is None
+
+
+def test_an_unwritable_cache_directory_does_not_fail_the_compilation(tmp_path):
+    """The cache directory's parent is a file: saving fails quietly and leaves nothing behind."""
+    # numba, PyMC and nutpie take seconds to import: only the tests that compile pay for them.
+    from designs.engines.pymc.nutpie_compile import _MachineCodeFile
+
+    (tmp_path / "file").write_text("")
+    compiled = SimpleNamespace(library=SimpleNamespace(has_dynamic_globals=False), lifted=(), _reduce=lambda: ())
+    _MachineCodeFile(tmp_path / "file" / "hierarchical-J2-logp.nbc").save_overload(None, compiled)
+    assert [path.name for path in tmp_path.iterdir()] == ["file"]

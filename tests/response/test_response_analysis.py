@@ -253,14 +253,14 @@ def test_simon_status_is_reported_per_stratum():
 def _fake_sampler(record):
     """Stands in for designs.engines.pymc.sample_response: independent Beta draws, 4 chains."""
 
-    def sample(kind, responders, n, prior, settings, seed):
-        record.update(kind=kind, responders=responders, n=n, prior=prior, seed=seed)
+    def sample(spec, responders, n, settings, seed):
+        record.update(kind=spec.kind, responders=responders, n=n, prior=spec.prior.as_dict(), seed=seed)
         rng = np.random.default_rng(seed)
         p = np.stack([rng.beta(0.15 + y, 0.85 + m - y, size=4000) for y, m in zip(responders, n, strict=True)], axis=1)
         return SimpleNamespace(
             p=p,
             tau=np.abs(rng.normal(0.5, 0.2, size=4000)),
-            prob_exchangeable=rng.uniform(0.5, 0.7, size=p.shape) if kind == "exnex" else None,
+            prob_exchangeable=rng.uniform(0.5, 0.7, size=p.shape) if spec.kind == "exnex" else None,
             diagnostics={"converged": True, "max_rhat": 1.001},
             chains=4,
         )
@@ -277,7 +277,7 @@ def test_mcmc_summaries_from_draws(monkeypatch):
     assert result["predictive"]["method"].startswith("reweighting")
     assert record["prior"]["nex_sd"] == 2.8006
     assert result["engine"] == "mcmc" and result["provenance"]["sampler"]["draws"] == 1000
-    draws = _fake_sampler({})("exnex", [3, 9], [12, 14], {}, None, 5)
+    draws = _fake_sampler({})(priors.resolve("exnex", None, 0.15), [3, 9], [12, 14], None, 5)
     p = draws.p
     for j, row in enumerate(result["strata"]):
         assert row["posterior_median"] == pytest.approx(np.quantile(p[:, j], 0.5))

@@ -349,7 +349,7 @@ def test_mcmc_hierarchical_exponential_agrees_with_quadrature_within_4_mcse(pane
     # Posterior mean of S_j(4): MCSE of the mean from the draws themselves.
     strata = follow_up(PFSAnalysisSpec.from_mapping(request(patients)))
     data = sampling.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
-    draws = sampling.sample_pfs("hierarchical-exponential", data, {}, sampling.SamplerSettings(**settings), 2024)
+    draws = sampling.sample_pfs(resolve_model("hierarchical-exponential"), data, sampling.SamplerSettings(**settings), 2024)
     assert draws.diagnostics["divergences"] == 0
     landmark = draws.survival(4.0)
     mcse = np.atleast_1d(diagnostics.mcse_of_mean(draws.by_chain(landmark)))
