@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 import threading
 from collections.abc import Callable
@@ -11,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import designs
+from designs.engines import pymc
 from service import problems
 from service.api import health, jobs, oc, pfs, response, simon
 from service.jobs import JobManager
@@ -35,14 +35,12 @@ async def lifespan(app: FastAPI):
     # The settings routes see, overrides included, so that tests can drive start-up too.
     settings = app.dependency_overrides.get(get_settings, get_settings)()
     app.state.job_manager = JobManager.from_settings(settings)
+    # Compiled models persist in the data directory, whether the warm-up or a request compiles them.
+    pymc.set_cache_dir(settings.data_dir / "compiled-models")
     app.state.models = {"state": "not compiled at start-up (GONOGO_WARM_UP_MODELS=false)"}
     if settings.warm_up_models:
-        # Deferred: PyMC takes seconds to import, and only a server that warms up needs it now.
-        from designs.engines import pymc
-
         app.state.models = {"state": "compiling"}
-        warm_up = functools.partial(pymc.warm_up, cache_dir=settings.data_dir / "compiled-models")
-        threading.Thread(target=_compile_models, args=(app, warm_up), name="gonogo-warm-up", daemon=True).start()
+        threading.Thread(target=_compile_models, args=(app, pymc.warm_up), name="gonogo-warm-up", daemon=True).start()
     try:
         yield
     finally:

@@ -80,9 +80,9 @@ def problem_document(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return 422, problem_body(422, "Request cannot be processed", str(exc), type_="/problems/unprocessable")
     if isinstance(exc, StarletteHTTPException):
         return exc.status_code, problem_body(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
-    # The exception's own words help whoever reads the log or the failed job; no traceback is sent.
-    return 500, problem_body(500, "Internal error", f"an unexpected error occurred ({type(exc).__name__}: {exc}); "
-                             "it has been logged", type_="/problems/internal-error")
+    # Its words (paths, array shapes, SQL) stay in the log, which the route and the job manager write.
+    return 500, problem_body(500, "Internal error", "an unexpected error occurred; it has been logged",
+                             type_="/problems/internal-error")
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:

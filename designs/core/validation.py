@@ -124,13 +124,14 @@ class Checker:
         n = self.count(f"{where}/n", n)
         planned = self.count(f"{where}/n_planned", n_planned, low=1)
         y = self.count(f"{where}/responders", responders)
+        consistent = True
         if n is not None and y is not None and y > n:
             self.add(f"{where}/responders", f"responders cannot exceed n (n = {n}, responders = {y})")
-            return None
+            consistent = False
         if n is not None and planned is not None and n > planned:
             self.add(f"{where}/n_planned", f"n_planned must be at least n (n = {n}, n_planned = {planned})")
-            return None
-        return None if None in (n, y, planned) else (n, y, planned)
+            consistent = False
+        return (n, y, planned) if consistent and None not in (n, y, planned) else None
 
     def name(self, where: str, value: Any) -> str | None:
         if not isinstance(value, str) or not 1 <= len(value) <= MAX_NAME_LENGTH:
@@ -142,8 +143,8 @@ class Checker:
         """Each name once; a repeat is located at its own index: ``{where}/{i}{field}``."""
         seen: dict[Any, int] = {}
         for i, name in enumerate(names):
-            if name is None:
-                continue
+            if not isinstance(name, str | int):
+                continue  # None or a bad value, reported where the name itself is checked
             if name in seen:
                 self.add(f"{where}/{i}{field}", f"repeats {where}/{seen[name]}{field} '{name}' (stratum names must be unique)")
             else:

@@ -25,7 +25,8 @@ from designs.core.errors import ConvergenceError, InvalidInputError
 from designs.core.posterior_summary import resolve_seed
 from designs.engines import diagnostics
 from designs.engines import pymc as sampling
-from designs.engines.pymc import PFSData, SamplerSettings, models, run
+from designs.engines.pymc import PFSData, SamplerSettings, models, nutpie_compile, run
+from designs.engines.pymc import compile as compile_module
 from designs.response import spec as response_spec
 from designs.survival.models import resolve_model
 
@@ -583,3 +584,13 @@ def test_an_unwritable_cache_directory_does_not_fail_the_compilation(tmp_path):
     compiled = SimpleNamespace(library=SimpleNamespace(has_dynamic_globals=False), lifted=(), _reduce=lambda: ())
     _MachineCodeFile(tmp_path / "file" / "hierarchical-J2-logp.nbc").save_overload(None, compiled)
     assert [path.name for path in tmp_path.iterdir()] == ["file"]
+
+
+def test_compilation_falls_back_to_nutpie_when_its_internals_differ(monkeypatch):
+    """Should nutpie's private compile helpers change, a model still compiles (without the disk cache)."""
+    def moved(*args, **kwargs):
+        raise AttributeError("module 'nutpie.compile_pymc' has no attribute '_make_functions'")
+
+    monkeypatch.setattr(nutpie_compile, "compile_pymc_model", moved)
+    model, from_disk = compile_module._compile(("hierarchical", 2, None))
+    assert from_disk is False and model.n_dim > 0

@@ -211,9 +211,9 @@ def _health_during_start_up(monkeypatch, warm_up) -> tuple[dict, dict]:
 
     release = threading.Event()
 
-    def gated_warm_up(cache_dir):
+    def gated_warm_up():
         assert release.wait(30)
-        assert cache_dir == Settings().data_dir / "compiled-models"  # compiled models persist in the data dir
+        assert pymc.cache_dir() == Settings().data_dir / "compiled-models"  # compiled models persist in the data dir
         return warm_up()
 
     monkeypatch.setattr(pymc, "warm_up", gated_warm_up)

@@ -153,11 +153,16 @@ def test_cancel_stops_a_running_job_between_chunks(pool, store):
     assert job.state == jobs.CANCELLED and job.cancel_requested and job.result is None and job.progress < 1.0
 
 
-def test_job_survives_its_caller_and_reports_failures(pool, store):
+def test_job_survives_its_caller_and_reports_failures(pool, store, caplog):
+    """An unexpected failure is a 500 problem document, as over HTTP: its words go to the log, not to
+    whoever reads the job."""
     manager = _manager(pool, store)
     job_id = manager.submit("broken", FailingComputation(n_chunks=6, seconds=0)).id
-    job = manager.wait(job_id, 30)
-    assert job.state == jobs.FAILED and "chunk 3 broke" in job.error["detail"] and job.error["title"]
+    with caplog.at_level("ERROR", logger="gonogo"):
+        job = manager.wait(job_id, 30)
+    assert job.state == jobs.FAILED and job.error["status"] == 500 and job.error["type"] == "/problems/internal-error"
+    assert "chunk 3 broke" not in job.error["detail"]
+    assert any("chunk 3 broke" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
 def test_a_second_worker_reads_progress_and_result_and_cancels(pool, store, reference):

@@ -9,7 +9,7 @@
     sample          sample_response and sample_pfs, which take the model specs
 """
 
-from designs.engines.pymc.compile import compiled_model, default_cache_dir, set_cache_dir, warm_up
+from designs.engines.pymc.compile import cache_dir, compiled_model, default_cache_dir, set_cache_dir, warm_up
 from designs.engines.pymc.draws import MIN_EVENT_TIME_MONTHS, PFSData, PFSDraws, ResponseDraws
 from designs.engines.pymc.models import ALL_KINDS, PFS_KINDS, RESPONSE_KINDS, build_model, model_inputs
 from designs.engines.pymc.run import SamplerSettings
@@ -26,6 +26,7 @@ __all__ = [
     "ResponseDraws",
     "SamplerSettings",
     "build_model",
+    "cache_dir",
     "compiled_model",
     "default_cache_dir",
     "set_cache_dir",

@@ -10,6 +10,7 @@ is in the cache directory (:mod:`.nutpie_compile`): :func:`default_cache_dir`,
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,7 @@ from designs.engines.pymc.run import SamplerSettings, run_nutpie
 from designs.survival import models as survival
 
 ModelKey = tuple[str, int, int | None]
+log = logging.getLogger("gonogo")
 
 _compiled: dict[ModelKey, Any] = {}
 _compile_lock = threading.Lock()
@@ -48,6 +50,11 @@ def set_cache_dir(directory: Path | None) -> None:
     _cache_dir = None if directory is None else Path(directory).expanduser()
 
 
+def cache_dir() -> Path | None:
+    """Where this process keeps compiled machine code (None: in memory only)."""
+    return _cache_dir
+
+
 def compiled_model(kind: str, n_strata: int, n_intervals: int | None = None):
     """The nutpie-compiled model of (kind, J[, K]): compiled on first use, then shared (thread-safe)."""
     key = (kind, n_strata, n_intervals if kind == "hierarchical-piecewise-exponential" else None)
@@ -58,19 +65,35 @@ def compiled_model(kind: str, n_strata: int, n_intervals: int | None = None):
     with _compile_lock:
         model = _compiled.get(key)
         if model is None:
-            # Deferred: numba, PyTensor, PyMC and nutpie take seconds to import, and only a process
-            # that samples needs them.
-            from designs.engines.pymc import nutpie_compile
-
             start = time.perf_counter()
-            stem = None
-            if _cache_dir is not None:
-                name = f"{kind}-J{n_strata}" + ("" if key[2] is None else f"-K{key[2]}")
-                stem = _cache_dir / nutpie_compile.source_digest() / name
-            model, from_disk_cache[key] = nutpie_compile.compile_pymc_model(models.build_model(*key), stem)
+            model, from_disk_cache[key] = _compile(key)
             compile_seconds[key] = time.perf_counter() - start
             _compiled[key] = model
     return model
+
+
+def _compile(key: ModelKey) -> tuple[Any, bool]:
+    """nutpie's compilation of the model of ``key``, its machine code kept in the cache directory.
+
+    ``nutpie_compile`` repeats the steps of nutpie 0.16 through nutpie's private helpers (pinned in
+    pyproject.toml); should they not be there, the model compiles with nutpie's public
+    ``compile_pymc_model`` and no disk cache: slower starts, the same draws.
+    """
+    try:
+        # Deferred: numba, PyTensor, PyMC and nutpie take seconds to import, and only a process
+        # that samples needs them.
+        from designs.engines.pymc import nutpie_compile
+
+        stem = None
+        if _cache_dir is not None:
+            name = f"{key[0]}-J{key[1]}" + ("" if key[2] is None else f"-K{key[2]}")
+            stem = _cache_dir / nutpie_compile.source_digest() / name
+        return nutpie_compile.compile_pymc_model(models.build_model(*key), stem)
+    except (ImportError, AttributeError, TypeError):
+        log.warning("nutpie's internals differ from 0.16's: compiling %s without the disk cache", key, exc_info=True)
+        import nutpie  # deferred as above
+
+        return nutpie.compile_pymc_model(models.build_model(*key)), False
 
 
 def warm_up(
