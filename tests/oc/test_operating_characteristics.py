@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -253,6 +254,18 @@ def test_borrowing_model_simulation_agrees_with_joint_enumeration_within_3_mcse(
     simulated = oc.operating_characteristics(design, scenarios, method="simulation", n_trials=20_000, seed=7)
     assert oc.operating_characteristics(design, scenarios, n_trials=500)["method"] == "simulation"  # auto
     assert_simulation_within_3_mcse(exact, simulated)
+
+
+def test_rules_with_other_final_thresholds_share_the_kept_final_table():
+    """Calibration candidates differ in the final threshold only: a second rule reuses the final table
+    kept for the first (same marginal likelihoods), only its success indicator differs."""
+    design = mpnst("hierarchical")
+    first = oc.BayesianDecider(design).tables.hierarchical_predictive((21, 21), 0.95)
+    relaxed = dataclasses.replace(design, rule=DecisionRule(final_threshold=0.8))
+    other = oc.BayesianDecider(relaxed).tables.hierarchical_predictive((21, 21), 0.8)
+    assert other.log_marginal is first.log_marginal
+    np.testing.assert_array_equal(other.success, first.prob_above_p0 > 0.8)
+    assert other.success.sum() > first.success.sum()
 
 
 def test_independent_separable_enumeration_equals_joint_enumeration():
