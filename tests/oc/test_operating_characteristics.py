@@ -11,6 +11,8 @@ import pytest
 from designs import oc
 from designs.core.decisions import CONTINUE, EARLY_GO, FINAL_GO, FINAL_NO_GO, FUTILITY, INACTIVE
 from designs.core.errors import InvalidInputError
+from designs.core.provenance import input_hash
+from designs.oc.provenance import design_request
 from designs.oc.tables import grid_shape, reachable_look_indices
 from designs.response.decisions import DecisionRule
 from designs.simon import evaluate_design
@@ -429,3 +431,20 @@ def test_dense_cell_count_counts_every_reachable_outcome_tuple():
         int(np.prod(grid_shape(design, t))) for k in range(design.n_analyses) for t in reachable_look_indices(design, k)
     )
     assert oc.dense_cell_count(design) == brute
+
+
+def test_results_carry_provenance_hashed_from_the_request_given_or_the_arguments():
+    """The core stamps every OC result: model, engine, method, the seed when simulated, and the
+    SHA-256 of the request it is given (else of its own arguments written as a request)."""
+    design = mpnst("hierarchical")
+    request = {"anything": "the caller received", "seed": 3}
+    simulated = oc.run(oc.plan(design, [GLOBAL_NULL], method="simulation", n_trials=50, seed=3, request=request))
+    provenance = simulated["provenance"]
+    assert provenance["input_sha256"] == input_hash(request)
+    assert provenance["seed"] == 3 and provenance["engine"] == "quadrature" and provenance["model"]["kind"] == "hierarchical"
+    assert provenance["method"].startswith("seeded simulation")
+    exact = oc.operating_characteristics(mpnst("independent"), [GLOBAL_NULL], method="exact")["provenance"]
+    assert "seed" not in exact and exact["engine"] == "closed form (Beta–binomial)"
+    own = design_request(mpnst("independent"), [GLOBAL_NULL], method="exact", n_trials=10_000, seed=0, simon=None)
+    assert exact["input_sha256"] == input_hash(own)
+    assert own["strata"] == [{"name": "NF1", "looks": [7, 14, 21]}, {"name": "sporadic", "looks": [7, 14, 21]}]
