@@ -7,6 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from designs import oc
 from designs.core.decisions import CONTINUE, EARLY_GO, FINAL_GO, FINAL_NO_GO, FUTILITY, INACTIVE
@@ -14,6 +15,7 @@ from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
 from designs.oc.provenance import design_request
 from designs.oc.tables import grid_shape, reachable_look_indices
+from designs.response import spec as priors
 from designs.response.decisions import DecisionRule
 from designs.simon import evaluate_design
 
@@ -216,8 +218,6 @@ GLOBAL_ALTERNATIVE = oc.Scenario("global alternative", {"NF1": P1, "sporadic": P
 
 
 def mpnst(kind: str, *, fixed_tau: float | None = None, **rule) -> oc.OCDesign:
-    from designs.response import spec as priors
-
     strata = (oc.StratumPlan("NF1", (7, 14, 21)), oc.StratumPlan("sporadic", (7, 14, 21)))
     return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0), fixed_tau=fixed_tau)
 
@@ -285,8 +285,6 @@ def test_independent_separable_enumeration_equals_joint_enumeration():
 @pytest.mark.parametrize("kind", ["independent", "pooled"])
 def test_predictive_probability_of_success_equals_the_beta_binomial_formula(kind):
     """Lee & Liu (2008): PPoS = Σ_x BetaBin(x; m, a + y, b + n − y) 1[P(p > p0 | y + x) > θ]."""
-    from scipy import stats
-
     design = mpnst(kind)
     decider = oc.BayesianDecider(design)
     a, b = design.model.prior.a, design.model.prior.b

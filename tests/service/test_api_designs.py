@@ -8,7 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
+from designs.oc.calibration import CalibrationPlan
 from service import jobs
 from service.deps import get_job_manager
 from service.schemas.designs import CalibrationRequest, OperatingCharacteristicsRequest
@@ -152,9 +154,6 @@ def test_infeasible_calibration_is_the_same_problem_answered_now_or_by_a_job(cli
 
 
 def test_invalid_input_inside_a_job_is_the_same_problem_as_answered_now(client, in_process_jobs, monkeypatch):
-    from designs.core.errors import InvalidInputError
-    from designs.oc.calibration import CalibrationPlan
-
     def refuse(self, index):
         raise InvalidInputError("thresholds/0", "refused by the test")
 
