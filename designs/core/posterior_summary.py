@@ -110,7 +110,7 @@ def mcse_of_mean(draws: np.ndarray, chains: int) -> np.ndarray:
 
 def probability_above(draws: np.ndarray, threshold: float, chains: int) -> tuple[np.ndarray, np.ndarray]:
     """P(X_j > threshold) per column of draws (S, J) as indicator means, and their MCSE."""
-    from designs.engines import diagnostics  # deferred (heavy): ArviZ, as in ``mcse_of_mean``
+    from designs.engines import diagnostics  # deferred (heavy): arviz_stats, as in ``mcse_of_mean``
 
     indicator = (np.asarray(draws, dtype=float) > threshold).astype(float)
     mcse = np.atleast_1d(diagnostics.mcse_of_probability(by_chain(indicator, chains)))
