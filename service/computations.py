@@ -1,5 +1,5 @@
 """What HTTP and the command line share: a design request turned into a computation and the function
-that gives its output the documented shape (provenance, decision as calibrated).
+that gives its output the documented shape (decision as calibrated); the core attaches provenance.
 
 ``prepare_operating_characteristics(body)`` and ``prepare_calibration(body)`` return
 ``(computation, finish)``: the computation runs here, in a process pool or on Dask
@@ -13,7 +13,6 @@ from typing import Any
 
 from designs import oc
 from designs.core.posterior_summary import resolve_seed
-from designs.core.provenance import provenance
 from designs.oc import calibration
 from designs.response import spec as priors
 from designs.response.decisions import DecisionRule
@@ -23,11 +22,6 @@ from service.schemas.designs import (
     OperatingCharacteristicsRequest,
     OperatingCharacteristicsResult,
 )
-
-OC_METHODS = {
-    "exact": "exact enumeration of every outcome path (RBesT oc1S, extended to looks and strata)",
-    "simulation": "seeded simulation; decisions from tables computed once per distinct outcome tuple",
-}
 
 
 def _request_payload(body: Any) -> dict[str, Any]:
@@ -49,32 +43,16 @@ def _simon(body: Any) -> dict[str, int] | None:
     return body.simon.model_dump() if body.simon is not None else None
 
 
-def _model_block(design: oc.OCDesign) -> dict[str, Any]:
-    model = design.model
-    return model.as_dict() if hasattr(model, "as_dict") else {"kind": str(model)}
-
-
-def _engine(design: oc.OCDesign) -> str:
-    return "closed form (Beta–binomial)" if getattr(design.model, "closed_form", False) else "quadrature"
-
-
 class OCFinish:
-    """Attach provenance and give the result its documented shape: the same answered now or by a job."""
+    """Give the result (provenance attached by the core) its documented shape: the same answered now
+    or by a job."""
 
     schema: type = OperatingCharacteristicsResult
 
-    def __init__(self, payload: dict[str, Any], design: oc.OCDesign, seed: int):
-        self.payload, self.design, self.seed = payload, design, seed
+    def __init__(self, payload: dict[str, Any]):
+        self.payload = payload
 
     def __call__(self, result: dict[str, Any]) -> dict[str, Any]:
-        method = result.get("method") or result.get("operating_characteristics", {}).get("method")
-        result["provenance"] = provenance(
-            self.payload, model=_model_block(self.design), engine=_engine(self.design),
-            seed=self.seed if method == "simulation" else None, method=OC_METHODS.get(method, method),
-        )
-        inner = result.get("operating_characteristics")
-        if isinstance(inner, dict):
-            inner.setdefault("provenance", result["provenance"])
         return self.schema.model_validate(result).model_dump(mode="json")
 
 
@@ -108,8 +86,11 @@ def prepare_operating_characteristics(body: OperatingCharacteristicsRequest) -> 
     design = core_design(body)
     payload = _request_payload(body)
     seed = request_seed(body, payload)
-    plan = oc.plan(design, core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body))
-    return plan, OCFinish(payload, design, seed)
+    plan = oc.plan(
+        design, core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body),
+        request=payload,
+    )
+    return plan, OCFinish(payload)
 
 
 def prepare_calibration(body: CalibrationRequest) -> tuple[Any, CalibrationFinish]:
@@ -120,5 +101,6 @@ def prepare_calibration(body: CalibrationRequest) -> tuple[Any, CalibrationFinis
     plan = calibration.calibration_plan(
         design, target=body.target_type_i_error, thresholds=body.thresholds, futility_ppos=body.futility_ppos,
         scenarios=core_scenarios(body), method=body.method, n_trials=body.n_trials, seed=seed, simon=_simon(body),
+        request=payload,
     )
-    return plan, CalibrationFinish(payload, design, seed)
+    return plan, CalibrationFinish(payload)

@@ -103,14 +103,14 @@ def summarise_scalar_draws(draws: np.ndarray, chains: int | None = None) -> dict
 
 def mcse_of_mean(draws: np.ndarray, chains: int) -> np.ndarray:
     """Monte Carlo standard errors of the column means of draws (S, J): sd / √ESS_mean."""
-    from designs.engines import diagnostics  # ArviZ: imported only when there are draws
+    from designs.engines import diagnostics  # deferred (heavy): arviz_stats (~0.5 s), only when there are draws
 
     return np.atleast_1d(diagnostics.mcse_of_mean(by_chain(draws, chains)))
 
 
 def probability_above(draws: np.ndarray, threshold: float, chains: int) -> tuple[np.ndarray, np.ndarray]:
     """P(X_j > threshold) per column of draws (S, J) as indicator means, and their MCSE."""
-    from designs.engines import diagnostics
+    from designs.engines import diagnostics  # deferred (heavy): arviz_stats, as in ``mcse_of_mean``
 
     indicator = (np.asarray(draws, dtype=float) > threshold).astype(float)
     mcse = np.atleast_1d(diagnostics.mcse_of_probability(by_chain(indicator, chains)))

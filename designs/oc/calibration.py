@@ -23,6 +23,7 @@ from designs.core.caveats import caveat
 from designs.core.errors import InfeasibleDesignError, InvalidInputError
 from designs.oc.computation import choose_method, decision_seconds, plan, run
 from designs.oc.design import OCDesign, Scenario, default_scenarios, validate_design, validate_scenarios
+from designs.oc.provenance import design_request, oc_provenance
 from designs.oc.tables import DecisionTables
 
 DEFAULT_THRESHOLDS = tuple(float(t) for t in np.round(np.linspace(0.50, 0.995, 50), 4))
@@ -61,6 +62,7 @@ class CalibrationPlan:
     null_index: int = 0
     alternative_index: int = 1
     chunks: list[int] = field(default_factory=list)
+    request: Mapping[str, Any] = field(default_factory=dict)  # as received: hashed for provenance
 
     @property
     def simulated_trials(self) -> int:
@@ -90,7 +92,7 @@ class CalibrationPlan:
         method = choose_method(design, self.method, tables)
         sub = plan(
             design, list(self.scenarios), method=method, n_trials=self.n_trials, seed=self.seed,
-            simon=self.simon, chunk_trials=max(self.n_trials, 1), tables=tables,
+            simon=self.simon, chunk_trials=max(self.n_trials, 1), tables=tables, request=self.request,
         )
         return run(sub)
 
@@ -131,6 +133,7 @@ class CalibrationPlan:
             "candidates": rows,
             "operating_characteristics": results[chosen],
             "warnings": warnings,
+            "provenance": oc_provenance(self.request, self.design, self.method, self.seed),
         }
 
     def _candidate_row(self, index: int, result: dict[str, Any]) -> dict[str, Any]:
@@ -168,8 +171,19 @@ def calibration_plan(
     n_trials: int = 10_000,
     seed: int = 0,
     simon: Mapping[str, int] | None = None,
+    request: Mapping[str, Any] | None = None,
 ) -> CalibrationPlan:
-    """Validate a calibration request and list its candidates."""
+    """Validate a calibration request and list its candidates.
+
+    ``request``: the request as received, hashed for the result's provenance (default: these arguments).
+    """
+    if request is None:
+        request = {
+            **design_request(design, scenarios, method=method, n_trials=n_trials, seed=seed, simon=simon),
+            "target_type_i_error": target,
+            "thresholds": None if thresholds is None else list(thresholds),
+            "futility_ppos": None if futility_ppos is None else list(futility_ppos),
+        }
     validate_design(design)
     if not 0 < target < 1:
         raise InvalidInputError("target_type_i_error", "must lie in (0, 1)")
@@ -213,7 +227,7 @@ def calibration_plan(
     chosen = choose_method(first, method, DecisionTables(first))
     computation = CalibrationPlan(
         design, candidates, float(target), table, chosen, int(n_trials), int(seed), simon,
-        null_index=null_index, alternative_index=alternative_index,
+        null_index=null_index, alternative_index=alternative_index, request=request,
     )
     computation.chunks = list(range(len(candidates)))
     return computation

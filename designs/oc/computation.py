@@ -17,6 +17,7 @@ from designs.core.errors import InvalidInputError
 from designs.oc.design import OCDesign, Scenario, SimonRule, default_scenarios, validate_design, validate_scenarios
 from designs.oc.exact import EXACT_CELL_LIMIT, exact_available, exact_tally
 from designs.oc.model_tables import GRID_CELL_LIMIT
+from designs.oc.provenance import design_request, oc_provenance
 from designs.oc.simulate import DEFAULT_CHUNK_TRIALS, Chunk, plan_chunks, simulate_blocks
 from designs.oc.summary import borrowing_report, simon_column, summarise_scenario
 from designs.oc.tables import DecisionTables, dense_cell_count, grid_shape, reachable_look_indices
@@ -37,6 +38,7 @@ class OCPlan:
     tables: DecisionTables | None = None
     null_index: int | None = None  # index in ``scenarios`` of the global null (appended if missing)
     requested: int = 0  # scenarios[:requested] are the ones asked for
+    request: Mapping[str, Any] = field(default_factory=dict)  # as received: hashed for provenance
 
     def rates(self, scenario: int) -> list[float]:
         return [float(self.scenarios[scenario].rates[name]) for name in self.design.names]
@@ -124,8 +126,15 @@ def plan(
     simon: Mapping[str, int] | None = None,
     chunk_trials: int = DEFAULT_CHUNK_TRIALS,
     tables: DecisionTables | None = None,
+    request: Mapping[str, Any] | None = None,
 ) -> OCPlan:
-    """Validate and split a request; decision tables are built lazily (``prepare``)."""
+    """Validate and split a request; decision tables are built lazily (``prepare``).
+
+    ``request``: the request as received, hashed for the result's provenance (default: these
+    arguments, ``designs.oc.provenance.design_request``).
+    """
+    if request is None:
+        request = design_request(design, scenarios, method=method, n_trials=n_trials, seed=seed, simon=simon)
     validate_design(design)
     scenarios = list(scenarios) if scenarios else default_scenarios(design.names, design.p0, design.p1)
     validate_scenarios(design, scenarios)
@@ -141,7 +150,10 @@ def plan(
     if null_index is None:
         scenarios.append(Scenario("global null", {n: design.p0 for n in design.names}))
         null_index = len(scenarios) - 1
-    result = OCPlan(design, scenarios, chosen, n_trials, seed, simon, tables=tables, null_index=null_index, requested=requested)
+    result = OCPlan(
+        design, scenarios, chosen, n_trials, seed, simon, tables=tables, null_index=null_index, requested=requested,
+        request=request,
+    )
     if chosen == "simulation":
         result.chunks = plan_chunks(len(scenarios), n_trials, chunk_trials)
     else:
@@ -170,7 +182,7 @@ def run_chunk(oc_plan: OCPlan, chunk: Chunk) -> Tally:
 
 
 def reduce(oc_plan: OCPlan, tallies: Iterable[tuple[Chunk, Tally]]) -> dict[str, Any]:
-    """Sum the chunks' tallies per scenario and summarise: the canonical result."""
+    """Sum the chunks' tallies per scenario and summarise: the canonical result, with its provenance."""
     design = oc_plan.design
     simulated = oc_plan.method == "simulation"
     totals: dict[int, Tally] = {}
@@ -192,6 +204,7 @@ def reduce(oc_plan: OCPlan, tallies: Iterable[tuple[Chunk, Tally]]) -> dict[str,
         "scenarios": requested,
         "borrowing": report,
         "warnings": warnings,
+        "provenance": oc_provenance(oc_plan.request, design, oc_plan.method, oc_plan.seed),
     }
 
 

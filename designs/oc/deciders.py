@@ -20,7 +20,7 @@ import numpy as np
 from designs.core.decisions import CONTINUE, FINAL_GO, FINAL_NO_GO, FUTILITY, INACTIVE
 from designs.core.errors import InvalidInputError
 from designs.oc.design import OCDesign, SimonRule
-from designs.oc.model_tables import GRID_CELL_LIMIT, model_tables_for
+from designs.oc.model_tables import GRID_CELL_LIMIT, ModelTables
 from designs.response.decisions import DecisionRule
 from designs.response.decisions import decide as decide_stratum
 from designs.response.predictive import MAX_ENUMERATION
@@ -85,7 +85,7 @@ class BayesianDecider:
         self.separable = self.kind == "independent"
         self.closed_form = self.kind in ("independent", "pooled")
         self.looks = tuple(s.looks for s in design.strata)
-        self.tables = model_tables_for(design)
+        self.tables = ModelTables(design.model, design.p0, self.looks, design.fixed_tau)
         if not self.closed_form:
             self._check_predictive_tables()
 

@@ -7,22 +7,29 @@ schedule per process, and shared by the Bayesian decision rules of every calibra
 
 from __future__ import annotations
 
-import copy
 import math
-from collections import OrderedDict
+import threading
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache, cached
 
 from designs.engines import closed_form as beta_binomial
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine
-from designs.oc.design import OCDesign
-from designs.response.predictive import HierarchicalPredictive
+from designs.response.predictive import HierarchicalPredictive, clear_caches, final_table
 
 # Posterior grids over every outcome tuple of an n tuple are kept while at most this many cells
 # (= 4 · predictive.MAX_ENUMERATION, the largest final table of HierarchicalPredictive).
 GRID_CELL_LIMIT = 200_000
+GRID_CACHE_BYTES = 64 * 2**20
+"""Bytes of closed-form posterior grids kept per process (quadrature grids are the final tables of
+``predictive.final_table``, bounded there)."""
+ENGINE_CACHE_SIZE = 8
+"""Quadrature engines kept per process, one per (hierarchy, schedule); their tables are bounded apart."""
+TABLE_THRESHOLD = 0.95
+"""The success threshold of the final tables kept (any works: another threshold only changes the
+success indicator, ``HierarchicalPredictive.with_threshold``)."""
 
 
 def _beta(model: Any) -> tuple[float, float]:
@@ -32,68 +39,55 @@ def _beta(model: Any) -> tuple[float, float]:
 class ModelTables:
     """Posterior P(p_j > p0 | y) and predictive probabilities of success for one model and schedule.
 
-    Independent / pooled: closed forms (``beta_binomial``). Hierarchical / EXNEX: one quadrature
-    engine for the design (its likelihood tables cached per (n, y)); ``predictive.HierarchicalPredictive``
-    per final n tuple, whose table of the final outcomes also serves the final decisions. Every grid
-    is computed once per process and shared by the decision rules of all calibration candidates.
+    Independent / pooled: closed forms (``beta_binomial``), whole grids kept per process. Hierarchical
+    / EXNEX: one quadrature engine for the schedule (``_engine``, kept per process; its likelihood
+    tables in the process-wide table cache); ``predictive.final_table`` per final n tuple, whose
+    P(p_j > p0) of the final outcomes also serves the final decisions. Every grid and table is
+    computed once per process and shared by the decision rules of all calibration candidates.
     """
 
     def __init__(self, model: Any, p0: float, looks: tuple[tuple[int, ...], ...], fixed_tau: float | None = None):
         self.model, self.p0, self.looks, self.fixed_tau = model, p0, looks, fixed_tau
         self.kind = model.kind
-        self._threshold = 0.95  # the success threshold of the first predictive tables (any works)
-        self._prob_above: dict[tuple[int, ...], np.ndarray] = {}
-        self._predictive: dict[tuple[int, ...], Any] = {}
-        self._engine = None
+        self.closed_form = self.kind in ("independent", "pooled")
 
     # --- P(p_j > p0 | y) --------------------------------------------------------------------------
 
     def prob_above(self, n: tuple[int, ...], y: np.ndarray) -> np.ndarray:
         """(m, J) posterior P(p_j > p0) of the rows of ``y`` at sizes ``n``: from the grid of every
         outcome tuple at ``n`` (computed once) while it is small, else for these rows only."""
-        if n in self._prob_above or math.prod(v + 1 for v in n) <= GRID_CELL_LIMIT:
-            self.prefetch([n])
-            return self._prob_above[n][tuple(y.T)]
-        if self.kind in ("independent", "pooled"):
-            return self._beta_prob_above(np.asarray(n), y)
+        if math.prod(v + 1 for v in n) <= GRID_CELL_LIMIT:
+            return self.grid(n)[tuple(y.T)]
+        if self.closed_form:
+            return _beta_prob_above(self.model, self.p0, np.asarray(n), y)
         unique, inverse = np.unique(y, axis=0, return_inverse=True)
         return self._quadrature_prob_above(n, unique)[inverse.reshape(-1)]
 
-    def prefetch(self, n_tuples: Iterable[tuple[int, ...]]) -> None:
-        """Grids of P(p_j > p0) for these n tuples (quadrature: the final-outcome tables of
-        ``predictive.HierarchicalPredictive``, which the predictive probabilities then reuse)."""
-        for n in sorted({tuple(n) for n in n_tuples} - set(self._prob_above)):
-            if self.kind in ("independent", "pooled"):
-                y = np.indices(tuple(v + 1 for v in n)).reshape(len(n), -1).T
-                self._prob_above[n] = self._beta_prob_above(np.asarray(n), y).reshape(tuple(v + 1 for v in n) + (len(n),))
-            else:
-                self.hierarchical_predictive(n, self._threshold)
+    def grid(self, n: tuple[int, ...]) -> np.ndarray:
+        """P(p_j > p0) of every outcome tuple at ``n``, shape (n_1 + 1, …, n_J + 1, J); read-only."""
+        if self.closed_form:
+            return _beta_grid(self.model, self.p0, tuple(n))
+        return self.hierarchical_predictive(tuple(n), TABLE_THRESHOLD).prob_above_p0
 
-    def _beta_prob_above(self, n: np.ndarray, y: np.ndarray) -> np.ndarray:
-        a, b = _beta(self.model)
-        if self.kind == "independent":
-            return beta_binomial.prob_above(self.p0, *beta_binomial.posterior_parameters(a, b, y, n[None, :]))
-        # One rate: only the total matters (computed once per distinct total).
-        totals, inverse = np.unique(y.sum(axis=1), return_inverse=True)
-        shared = beta_binomial.prob_above(self.p0, *beta_binomial.posterior_parameters(a, b, totals, n.sum()))
-        return np.repeat(shared[inverse.reshape(-1), None], len(n), axis=1)
+    def prefetch(self, n_tuples: Iterable[tuple[int, ...]]) -> None:
+        """Grids of P(p_j > p0) for these n tuples (quadrature: the final tables of
+        ``predictive.final_table``, which the predictive probabilities then reuse)."""
+        for n in sorted({tuple(n) for n in n_tuples}):
+            self.grid(n)
 
     def _quadrature_prob_above(self, n: tuple[int, ...], y: np.ndarray) -> np.ndarray:
         likelihoods = [[BinomialLikelihood(k, nj) for k in range(nj + 1)] for nj in n]
         return self.engine().batch(likelihoods, y, thresholds=[self.p0], means=False).prob_above[:, :, 0]
 
-    def engine(self):
-        if self._engine is None:
-            hierarchy = NormalHierarchy.from_prior(self.model.prior, fixed_tau=self.fixed_tau)
-            candidates = [[BinomialLikelihood(k, n) for n in looks for k in range(n + 1)] for looks in self.looks]
-            self._engine = QuadratureEngine.for_likelihoods(hierarchy, candidates)
-        return self._engine
+    def engine(self) -> QuadratureEngine:
+        """The schedule's engine: its grid suits every look of every stratum (shared; do not modify)."""
+        return _engine(NormalHierarchy.from_prior(self.model.prior, fixed_tau=self.fixed_tau), self.looks)
 
     # --- predictive probability of success --------------------------------------------------------
 
     def predictive(self, y: np.ndarray, n: tuple[int, ...], n_final: tuple[int, ...], threshold: float) -> np.ndarray:
         """(m, J) PPoS when every stratum enrols to ``n_final`` (stopped strata: n_final = n)."""
-        if self.kind in ("independent", "pooled"):
+        if self.closed_form:
             a, b = _beta(self.model)
             if self.kind == "independent":
                 return beta_binomial.predictive_probability_of_success(
@@ -105,46 +99,41 @@ class ModelTables:
             return np.repeat(shared[inverse.reshape(-1), None], len(n), axis=1)
         return self.hierarchical_predictive(n_final, threshold).probability(y, n)[0]
 
-    def hierarchical_predictive(self, n_final: tuple[int, ...], threshold: float):
-        """``predictive.HierarchicalPredictive`` for ``n_final``; its final table is computed once and
-        reused for every threshold (only the success indicator changes)."""
-        base = self._predictive.get(n_final)
-        if base is None:
-            base = HierarchicalPredictive(self.engine(), n_final, self.p0, self._threshold)
-            self._predictive[n_final] = base
-            self._prob_above.setdefault(n_final, base.prob_above_p0)
-        if base.final_threshold == threshold:
-            return base
-        # Seam: HierarchicalPredictive has no "same table, other threshold" constructor.
-        other = copy.copy(base)
-        other.final_threshold = threshold
-        other.success = base.prob_above_p0 > threshold
-        return other
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Workers rebuild the engine and tables they need rather than receive them.
-        return {**self.__dict__, "_prob_above": {}, "_predictive": {}, "_engine": None}
+    def hierarchical_predictive(self, n_final: tuple[int, ...], threshold: float) -> HierarchicalPredictive:
+        """``predictive.HierarchicalPredictive`` for ``n_final``: one final table per process
+        (``predictive.final_table``), reused for every threshold."""
+        table = final_table(self.engine(), n_final, self.p0, TABLE_THRESHOLD)
+        return table if threshold == TABLE_THRESHOLD else table.with_threshold(threshold)
 
 
-# One set of tables per model and schedule per process: calibration candidates share them.
-_MODEL_CACHE: OrderedDict[tuple, ModelTables] = OrderedDict()
-_MODEL_CACHE_SIZE = 8
+def _beta_prob_above(model: Any, p0: float, n: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(m, J) P(p_j > p0 | y) under independent or pooled Beta priors."""
+    a, b = _beta(model)
+    if model.kind == "independent":
+        return beta_binomial.prob_above(p0, *beta_binomial.posterior_parameters(a, b, y, n[None, :]))
+    # One rate: only the total matters (computed once per distinct total).
+    totals, inverse = np.unique(y.sum(axis=1), return_inverse=True)
+    shared = beta_binomial.prob_above(p0, *beta_binomial.posterior_parameters(a, b, totals, n.sum()))
+    return np.repeat(shared[inverse.reshape(-1), None], len(n), axis=1)
 
 
-def model_tables_for(design: OCDesign) -> ModelTables:
-    """The tables of ``design``'s model and schedule (cached per process)."""
-    key = (design.model, design.p0, tuple(s.looks for s in design.strata), design.fixed_tau)
-    tables = _MODEL_CACHE.get(key)
-    if tables is None:
-        tables = ModelTables(design.model, design.p0, key[2], design.fixed_tau)
-        _MODEL_CACHE[key] = tables
-        while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
-            _MODEL_CACHE.popitem(last=False)
-    else:
-        _MODEL_CACHE.move_to_end(key)
-    return tables
+@cached(LRUCache(maxsize=GRID_CACHE_BYTES, getsizeof=lambda grid: grid.nbytes), lock=threading.Lock())
+def _beta_grid(model: Any, p0: float, n: tuple[int, ...]) -> np.ndarray:
+    shape = tuple(v + 1 for v in n)
+    y = np.indices(shape).reshape(len(n), -1).T
+    grid = _beta_prob_above(model, p0, np.asarray(n), y).reshape(shape + (len(n),))
+    grid.setflags(write=False)  # shared by every caller
+    return grid
+
+
+@cached(LRUCache(maxsize=ENGINE_CACHE_SIZE), lock=threading.Lock())
+def _engine(hierarchy: NormalHierarchy, looks: tuple[tuple[int, ...], ...]) -> QuadratureEngine:
+    candidates = [[BinomialLikelihood(k, n) for n in stratum for k in range(n + 1)] for stratum in looks]
+    return QuadratureEngine.for_likelihoods(hierarchy, candidates)
 
 
 def clear_model_tables() -> None:
-    """Forget every cached table (a benchmark times a cold start)."""
-    _MODEL_CACHE.clear()
+    """Forget every kept grid, engine and table (a benchmark times a cold start)."""
+    _beta_grid.cache_clear()
+    _engine.cache_clear()
+    clear_caches()

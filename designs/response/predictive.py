@@ -22,6 +22,7 @@ final analysis (strata that have stopped enter with n_final = n).
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -157,6 +158,13 @@ class HierarchicalPredictive:
         self.log_marginal = post.log_marginal_likelihood
         self.prob_above_p0 = post.prob_above[..., 0]
         self.success = self.prob_above_p0 > final_threshold
+
+    def with_threshold(self, final_threshold: float) -> HierarchicalPredictive:
+        """The same final table with another success threshold (only the success indicator changes)."""
+        other = copy.copy(self)
+        other.final_threshold = final_threshold
+        other.success = self.prob_above_p0 > final_threshold
+        return other
 
     @property
     def nbytes(self) -> int:

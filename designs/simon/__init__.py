@@ -10,16 +10,18 @@ otherwise treats ``n2 = n − n1`` more and declares the treatment promising whe
 
 A design is feasible when P(promising | p0) ≤ alpha and P(promising | p1) ≥ 1 − beta. Designs have
 0 ≤ r1 < n1 < n and r1 ≤ r < n (r1 = −1, "never stop", is a one-stage design, not a Simon design).
-Every probability is an exact binomial sum (no simulation).
+Every probability is an exact binomial sum (no simulation). Every result carries its provenance
+(``designs.core.provenance``), hashed from the arguments as validated.
 
 * ``search``: optimal, minimax and admissible designs (``search_designs``), returning ``results``;
-* ``evaluate``: operating characteristics of a given design (``evaluate_design``);
+* ``evaluate``: operating characteristics of a given design (``evaluate_design``; the result with
+  provenance: ``design_evaluation``);
 * ``inference``: UMVUE, p-value and confidence interval after the trial (``infer``);
 * ``binomial``: the cached binomial tables and stage-1 terms of the search; ``validation``: argument checks;
 * ``render``: the plain-text table of the command line (``format_designs_table``).
 """
 
-from designs.simon.evaluate import evaluate_design
+from designs.simon.evaluate import design_evaluation, evaluate_design
 from designs.simon.inference import infer
 from designs.simon.render import format_designs_table
 from designs.simon.results import AdmissibleDesign, SimonDesign, SimonSearchResult
@@ -31,6 +33,7 @@ __all__ = [
     "AdmissibleDesign",
     "SimonDesign",
     "SimonSearchResult",
+    "design_evaluation",
     "evaluate_design",
     "format_designs_table",
     "infer",

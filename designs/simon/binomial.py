@@ -6,12 +6,16 @@ end, so no 1 − x cancellation enters.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
+from cachetools import LRUCache, cached
 from scipy import stats
+
+TABLE_CACHE_BYTES = 100 * 2**20
+"""Bytes of binomial tables kept per process: a search uses two; a table at nmax 1000 holds 24 MB."""
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,12 @@ class BinomialTables:
     sf: np.ndarray
     offset: int
 
+    @property
+    def nbytes(self) -> int:
+        return self.pmf.nbytes + self.sf.nbytes
 
-@lru_cache(maxsize=4)  # one search uses 2; a table at nmax 1000 holds 24 MB
+
+@cached(LRUCache(maxsize=TABLE_CACHE_BYTES, getsizeof=lambda tables: tables.nbytes), lock=threading.Lock())
 def binomial_tables(p: float, nmax: int) -> BinomialTables:
     m = np.arange(nmax + 1)
     pmf = stats.binom.pmf(m[None, :], m[:, None], p)  # 0 where x > m

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from designs.core.errors import InvalidInputError
+from designs.core.provenance import provenance
 from designs.simon.validation import check_design, check_real
 
 
@@ -37,3 +39,11 @@ def evaluate_design(r1: int, n1: int, r: int, n: int, p: Sequence[float]) -> lis
         pet, expected_n, promising = _operating_characteristics(r1, n1, r, n, value)
         rows.append({"p": value, "pet": pet, "expected_n": expected_n, "prob_reject_null": promising})
     return rows
+
+
+def design_evaluation(r1: int, n1: int, r: int, n: int, p: Sequence[float]) -> dict[str, Any]:
+    """The evaluation result: the design, ``evaluate_design``'s rows at each p, and provenance."""
+    rows = evaluate_design(r1, n1, r, n, p)
+    design = dict(zip(("r1", "n1", "r", "n"), check_design(r1, n1, r, n), strict=True))
+    request = {**design, "p": [row["p"] for row in rows]}
+    return {"design": design, "evaluations": rows, "provenance": provenance(request, method="exact binomial enumeration")}

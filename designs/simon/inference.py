@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
+from designs.core.provenance import provenance
 from designs.simon.validation import NMAX_LIMIT, check_error_rate, check_int, check_open_probability
 
 _ROOT_XTOL = 1e-12  # brentq tolerance on p for confidence bounds (well inside the 1e-8 promised)
@@ -51,6 +52,9 @@ def _umvue(r1: int, n1: int, n: int, responders: int) -> float:
     return float(np.sum(weights * x1) / (n1 * np.sum(weights)))
 
 
+INFERENCE_METHOD = "UMVUE (Jung & Kim 2004); stage-wise ordering p-value and CI (Koyama & Chen 2008)"
+
+
 def infer(r1: int, n1: int, n: int, p0: float, responders: int, alpha: float) -> dict[str, Any]:
     """UMVUE, exact one-sided p-value and exact confidence interval after a Simon two-stage trial.
 
@@ -89,8 +93,10 @@ def infer(r1: int, n1: int, n: int, p0: float, responders: int, alpha: float) ->
         upper = optimize.brentq(lambda p: _at_most_as_extreme(p, *outcome) - alpha, 0.0, 1.0,
                                 xtol=_ROOT_XTOL)
     p_value = 1.0 if (n == n1 and responders == 0) else min(1.0, _at_least_as_extreme(p0, *outcome))
+    request = {"r1": r1, "n1": n1, "n": n, "p0": p0, "responders": responders, "alpha": alpha}
     return {
         "umvue": _umvue(r1, n1, n, responders),
         "p_value": p_value,
         "ci": (float(lower), float(upper)),
+        "provenance": provenance(request, method=INFERENCE_METHOD),
     }

@@ -60,6 +60,7 @@ class SimonSearchResult:
     minimax: SimonDesign
     admissible: list[AdmissibleDesign]
     warnings: list[dict[str, str]] = field(default_factory=list)  # caveats ``{code, message}``
+    provenance: dict[str, Any] = field(default_factory=dict)  # ``designs.core.provenance``
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,4 +73,5 @@ class SimonSearchResult:
             "minimax": self.minimax.as_dict(),
             "admissible": [design.as_dict() for design in self.admissible],
             "warnings": list(self.warnings),
+            "provenance": self.provenance,
         }

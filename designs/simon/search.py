@@ -16,6 +16,7 @@ import numpy as np
 
 from designs.core.caveats import caveat
 from designs.core.errors import InfeasibleDesignError, InvalidInputError
+from designs.core.provenance import provenance
 from designs.simon.binomial import BinomialTables, Pairs, Stage1Terms, binomial_tables, characteristics_from_tables
 from designs.simon.results import AdmissibleDesign, SimonDesign, SimonSearchResult
 from designs.simon.validation import NMAX_LIMIT, check_error_rate, check_int, check_open_probability
@@ -189,6 +190,9 @@ def _admissible_q_ranges(points: Sequence[tuple[int, float]]) -> list[tuple[int,
     return hull
 
 
+SEARCH_METHOD = "exact binomial enumeration (Simon 1989; Jung et al. 2004)"
+
+
 def search_designs(p0: float, p1: float, alpha: float, beta: float, nmax: int = 100) -> SimonSearchResult:
     """Simon's optimal and minimax designs and the admissible designs between them.
 
@@ -238,8 +242,8 @@ def search_designs(p0: float, p1: float, alpha: float, beta: float, nmax: int = 
             f"the search stopped at nmax = {nmax} before ruling out larger designs: a design with n > {nmax} "
             "might have a smaller EN(p0) than the optimal design reported; raise nmax to check",
         ))
+    request = {"p0": p0, "p1": p1, "alpha": alpha, "beta": beta, "nmax": nmax}
     return SimonSearchResult(
-        p0=p0, p1=p1, alpha=alpha, beta=beta, nmax=nmax,
-        optimal=exact(candidates[-1]), minimax=exact(candidates[0]),
-        admissible=admissible, warnings=warnings,
+        **request, optimal=exact(candidates[-1]), minimax=exact(candidates[0]), admissible=admissible,
+        warnings=warnings, provenance=provenance(request, method=SEARCH_METHOD),
     )

@@ -28,7 +28,7 @@ Warnings are typed caveats (``designs.core.caveats``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -146,7 +146,7 @@ def _quadrature(
     likelihoods = [quadrature.ExposureLikelihood(float(d), float(T)) for d, T in zip(events, exposure)]
     engine = quadrature.QuadratureEngine.for_likelihoods(hierarchy, likelihoods)
     post = engine.analyse(
-        likelihoods, thresholds=(benchmark.landmark_pfs, target.landmark_pfs), transform=landmark_transform(L)
+        likelihoods, thresholds=(benchmark.landmark_pfs, target.landmark_pfs), transform=LandmarkTransform(L)
     )
     median = np.array([s.median for s in post.strata])
     low = np.array([s.ci95[0] for s in post.strata])
@@ -161,19 +161,29 @@ def _quadrature(
     )
 
 
-def landmark_transform(landmark_months: float) -> Any:
-    """θ = log λ ↦ S(L) = exp(−L·e^θ), decreasing, for the quadrature engine."""
-    L = landmark_months
+@dataclass(frozen=True)
+class LandmarkTransform:
+    """θ = log λ ↦ S(L) = exp(−L·e^θ), decreasing: the quadrature engine's ``Transform`` for S(L).
 
-    def inverse(s: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(-np.log(s) / L)
+    Equal landmarks give equal (and equally hashed) transforms, so the engine's tables of S(L),
+    keyed by the transform, are found again by a repeated analysis.
+    """
 
-    def forward(theta: np.ndarray) -> np.ndarray:
+    landmark_months: float
+    increasing: ClassVar[bool] = False
+
+    @property
+    def name(self) -> str:
+        L = self.landmark_months
+        return f"S({L:g}) = exp(−{L:g}·e^θ)"
+
+    def forward(self, theta: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):  # e^θ = ∞ far out on the grid: S = 0 there
-            return np.exp(-L * np.exp(theta))
+            return np.exp(-self.landmark_months * np.exp(theta))
 
-    return quadrature.Transform(f"S({L:g}) = exp(−{L:g}·e^θ)", forward, inverse, increasing=False)
+    def inverse(self, s: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(-np.log(s) / self.landmark_months)
 
 
 def _mcmc(

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from designs.core.errors import GonogoError
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``simon`` on the ``gonogo`` command line."""
@@ -21,8 +23,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Print the designs; 2 when none is feasible (with a suggestion)."""
-    # Deferred: the statistics load numpy, which `gonogo serve` must configure first (cli/serve.py).
-    from designs.core.errors import GonogoError
+    # Deferred (heavy): designs.simon loads numpy and scipy, which the other commands need not wait
+    # for, and which `gonogo serve` must configure first (cli/serve.py).
     from designs.simon import format_designs_table, search_designs
 
     try:

@@ -14,6 +14,9 @@ import sys
 import time
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
+from designs.core.errors import GonogoError
 from service.settings import get_settings
 
 BAR_WIDTH = 30
@@ -72,7 +75,7 @@ def _read(path: str) -> Any:
 
 
 def _backend(workers: int | None):
-    # Deferred (as in ``run``): the job backends load numpy, which `gonogo serve` must configure first.
+    # Deferred (heavy): service.jobs loads FastAPI (its problem documents), which only `simulate` needs.
     from service import jobs
 
     settings = get_settings()
@@ -89,10 +92,8 @@ def _complain(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the request; 0 on success, 2 on bad input."""
-    # Deferred: the statistics load numpy, which `gonogo serve` must configure first (cli/serve.py).
-    from pydantic import ValidationError
-
-    from designs.core.errors import GonogoError
+    # Deferred (heavy): the computations and schemas load numpy and scipy, which `gonogo simon` need not
+    # wait for and `gonogo serve` must configure first (cli/serve.py).
     from service import computations
     from service.schemas.designs import CalibrationRequest, OperatingCharacteristicsRequest
 

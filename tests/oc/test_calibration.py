@@ -7,16 +7,16 @@ import pytest
 
 from designs.oc import calibration
 from designs import oc
+from designs.response import spec as priors
 from designs.response.decisions import DecisionRule
 from designs.core.errors import InfeasibleDesignError, InvalidInputError
+from designs.core.provenance import input_hash
 
 P0, P1 = 0.15, 0.35
 THRESHOLDS = [0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96, 0.98]
 
 
 def mpnst(kind: str, **rule) -> oc.OCDesign:
-    from designs.response import spec as priors
-
     strata = (oc.StratumPlan("NF1", (7, 14, 21)), oc.StratumPlan("sporadic", (7, 14, 21)))
     return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0))
 
@@ -117,3 +117,14 @@ def test_bad_calibration_input_names_the_field():
     with pytest.raises(InvalidInputError) as info:
         calibration.calibration_plan(mpnst("independent"), futility_ppos=[0.99])
     assert info.value.problems[0].field == "futility_ppos/0"
+
+
+def test_calibration_and_its_chosen_operating_characteristics_carry_the_same_provenance():
+    """Stamped by the core from the request given: the chosen candidate's OC carry the calibration's."""
+    request = {"target_type_i_error": 0.10, "seed": 4}
+    result = calibration.calibrate(
+        mpnst("pooled"), target=0.10, thresholds=[0.9, 0.95], method="simulation", n_trials=200, seed=4, request=request
+    )
+    assert result["provenance"]["input_sha256"] == input_hash(request)
+    assert result["provenance"]["seed"] == 4 and result["provenance"]["model"]["kind"] == "pooled"
+    assert result["operating_characteristics"]["provenance"] == result["provenance"]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from designs import oc
 from designs.core.decisions import CONTINUE, EARLY_GO, FINAL_GO, FINAL_NO_GO, FUTILITY, INACTIVE
 from designs.core.errors import InvalidInputError
+from designs.core.provenance import input_hash
+from designs.oc.provenance import design_request
 from designs.oc.tables import grid_shape, reachable_look_indices
+from designs.response import spec as priors
 from designs.response.decisions import DecisionRule
 from designs.simon import evaluate_design
 
@@ -213,8 +218,6 @@ GLOBAL_ALTERNATIVE = oc.Scenario("global alternative", {"NF1": P1, "sporadic": P
 
 
 def mpnst(kind: str, *, fixed_tau: float | None = None, **rule) -> oc.OCDesign:
-    from designs.response import spec as priors
-
     strata = (oc.StratumPlan("NF1", (7, 14, 21)), oc.StratumPlan("sporadic", (7, 14, 21)))
     return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0), fixed_tau=fixed_tau)
 
@@ -255,6 +258,18 @@ def test_borrowing_model_simulation_agrees_with_joint_enumeration_within_3_mcse(
     assert_simulation_within_3_mcse(exact, simulated)
 
 
+def test_rules_with_other_final_thresholds_share_the_kept_final_table():
+    """Calibration candidates differ in the final threshold only: a second rule reuses the final table
+    kept for the first (same marginal likelihoods), only its success indicator differs."""
+    design = mpnst("hierarchical")
+    first = oc.BayesianDecider(design).tables.hierarchical_predictive((21, 21), 0.95)
+    relaxed = dataclasses.replace(design, rule=DecisionRule(final_threshold=0.8))
+    other = oc.BayesianDecider(relaxed).tables.hierarchical_predictive((21, 21), 0.8)
+    assert other.log_marginal is first.log_marginal
+    np.testing.assert_array_equal(other.success, first.prob_above_p0 > 0.8)
+    assert other.success.sum() > first.success.sum()
+
+
 def test_independent_separable_enumeration_equals_joint_enumeration():
     design = mpnst("independent")
     decider = oc.BayesianDecider(design)
@@ -270,8 +285,6 @@ def test_independent_separable_enumeration_equals_joint_enumeration():
 @pytest.mark.parametrize("kind", ["independent", "pooled"])
 def test_predictive_probability_of_success_equals_the_beta_binomial_formula(kind):
     """Lee & Liu (2008): PPoS = Σ_x BetaBin(x; m, a + y, b + n − y) 1[P(p > p0 | y + x) > θ]."""
-    from scipy import stats
-
     design = mpnst(kind)
     decider = oc.BayesianDecider(design)
     a, b = design.model.prior.a, design.model.prior.b
@@ -416,3 +429,20 @@ def test_dense_cell_count_counts_every_reachable_outcome_tuple():
         int(np.prod(grid_shape(design, t))) for k in range(design.n_analyses) for t in reachable_look_indices(design, k)
     )
     assert oc.dense_cell_count(design) == brute
+
+
+def test_results_carry_provenance_hashed_from_the_request_given_or_the_arguments():
+    """The core stamps every OC result: model, engine, method, the seed when simulated, and the
+    SHA-256 of the request it is given (else of its own arguments written as a request)."""
+    design = mpnst("hierarchical")
+    request = {"anything": "the caller received", "seed": 3}
+    simulated = oc.run(oc.plan(design, [GLOBAL_NULL], method="simulation", n_trials=50, seed=3, request=request))
+    provenance = simulated["provenance"]
+    assert provenance["input_sha256"] == input_hash(request)
+    assert provenance["seed"] == 3 and provenance["engine"] == "quadrature" and provenance["model"]["kind"] == "hierarchical"
+    assert provenance["method"].startswith("seeded simulation")
+    exact = oc.operating_characteristics(mpnst("independent"), [GLOBAL_NULL], method="exact")["provenance"]
+    assert "seed" not in exact and exact["engine"] == "closed form (Beta–binomial)"
+    own = design_request(mpnst("independent"), [GLOBAL_NULL], method="exact", n_trials=10_000, seed=0, simon=None)
+    assert exact["input_sha256"] == input_hash(own)
+    assert own["strata"] == [{"name": "NF1", "looks": [7, 14, 21]}, {"name": "sporadic", "looks": [7, 14, 21]}]

@@ -8,8 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from designs.core.errors import InvalidInputError
+from designs.core.provenance import input_hash
+from designs.oc.calibration import CalibrationPlan
 from service import jobs
 from service.deps import get_job_manager
+from service.schemas.designs import CalibrationRequest, OperatingCharacteristicsRequest
 from service.settings import get_settings
 from tests.conftest import assert_problem
 
@@ -150,9 +154,6 @@ def test_infeasible_calibration_is_the_same_problem_answered_now_or_by_a_job(cli
 
 
 def test_invalid_input_inside_a_job_is_the_same_problem_as_answered_now(client, in_process_jobs, monkeypatch):
-    from designs.core.errors import InvalidInputError
-    from designs.oc.calibration import CalibrationPlan
-
     def refuse(self, index):
         raise InvalidInputError("thresholds/0", "refused by the test")
 
@@ -277,3 +278,11 @@ def test_no_input_produces_a_500(client, in_process_jobs, key, value, route):
     assert r.status_code < 500, (route, body, r.text)
     if r.status_code >= 400:
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(("route", "schema"), [(OC, OperatingCharacteristicsRequest), (CALIBRATE, CalibrationRequest)])
+def test_provenance_hashes_the_request_as_validated(client, route, schema):
+    """The core stamps the result from the request the route validated (defaults filled in)."""
+    body = {**MPNST, "model": {"kind": "independent"}, "thresholds": [0.9, 0.95]} if route == CALIBRATE else {**MPNST}
+    result = client.post(route, json=body).json()
+    assert result["provenance"]["input_sha256"] == input_hash(schema.model_validate(body).model_dump(mode="json"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from designs.core.provenance import input_hash
 from tests.conftest import assert_problem
 
 
@@ -77,3 +78,19 @@ def test_inference_rejects_impossible_outcomes_naming_the_field(client):
     assert_problem(client.post("/v1/simon/inference", json=n_below_n1), 422, "n")
     more_than_n = {"r1": 0, "n1": 7, "n": 21, "p0": 0.05, "responders": 22}
     assert_problem(client.post("/v1/simon/inference", json=more_than_n), 422, "responders")
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "validated"),
+    [
+        ("designs", {"p0": 0.05, "p1": 0.25}, {"p0": 0.05, "p1": 0.25, "alpha": 0.05, "beta": 0.2, "nmax": 100}),
+        ("evaluate", {"r1": 0, "n1": 9, "r": 2, "n": 17, "p": [0.05, 1]}, {"r1": 0, "n1": 9, "r": 2, "n": 17, "p": [0.05, 1.0]}),
+        ("inference", {"r1": 0, "n1": 9, "n": 17, "p0": 0.05, "responders": 3},
+         {"r1": 0, "n1": 9, "n": 17, "p0": 0.05, "responders": 3, "alpha": 0.05}),
+    ],
+)
+def test_provenance_hashes_the_request_as_validated_defaults_filled_in(client, route, body, validated):
+    """The core stamps the result; the hash is that of the request with its defaults, as before the move."""
+    provenance = client.post(f"/v1/simon/{route}", json=body).json()["provenance"]
+    assert provenance["input_sha256"] == input_hash(validated)
+    assert provenance["method"].startswith(("exact binomial enumeration", "UMVUE"))

@@ -3,6 +3,8 @@ worker processes (progress, result and cancellation from any worker; interrupted
 
 from __future__ import annotations
 
+import io
+import json
 import sqlite3
 import subprocess
 import sys
@@ -11,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from designs import oc
 from designs.core.provenance import input_hash
 from service import jobs
+from service.cli import main
 from service.deps import get_job_manager
 from service.settings import Settings, get_settings
 from tests.conftest import assert_problem
@@ -375,8 +379,6 @@ def test_job_routing_limits_are_settings(client, http_jobs, overrides):
 
 
 def test_settings_defaults_for_jobs(monkeypatch, tmp_path):
-    from pydantic import ValidationError
-
     monkeypatch.delenv("GONOGO_DATA_DIR", raising=False)
     settings = Settings()
     assert (settings.job_decision_seconds, settings.max_decision_seconds, settings.job_retention_hours) == (5.0, 3600.0, 168.0)
@@ -402,10 +404,6 @@ REQUEST = {
 
 
 def test_gonogo_simulate_prints_the_result_and_a_progress_bar(tmp_path, capsys):
-    import json
-
-    from service.cli import main
-
     path = tmp_path / "request.json"
     path.write_text(json.dumps(REQUEST), encoding="utf-8")
     assert main(["simulate", str(path), "--workers", "1"]) == 0
@@ -417,11 +415,6 @@ def test_gonogo_simulate_prints_the_result_and_a_progress_bar(tmp_path, capsys):
 
 
 def test_gonogo_simulate_calibrate_reads_stdin(monkeypatch, capsys):
-    import io
-    import json
-
-    from service.cli import main
-
     request = {**REQUEST, "model": {"kind": "independent"}, "thresholds": [0.85, 0.9, 0.95]}
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(request)))
     assert main(["simulate", "--calibrate", "--workers", "1", "--quiet"]) == 0
@@ -431,10 +424,6 @@ def test_gonogo_simulate_calibrate_reads_stdin(monkeypatch, capsys):
 
 
 def test_gonogo_simulate_bad_request_exits_2_naming_the_field(tmp_path, capsys):
-    import json
-
-    from service.cli import main
-
     path = tmp_path / "request.json"
     path.write_text(json.dumps({**REQUEST, "strata": [{"name": "NF1", "looks": [14, 7]}]}), encoding="utf-8")
     assert main(["simulate", str(path)]) == 2

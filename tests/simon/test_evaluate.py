@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 
 from designs.core.errors import InvalidInputError
-from designs.simon import evaluate_design, search_designs
+from designs.core.provenance import input_hash
+from designs.simon import design_evaluation, evaluate_design, search_designs
 
 
 def enumerate_design(r1: int, n1: int, r: int, n: int, p: float) -> tuple[float, float, float]:
@@ -99,3 +102,16 @@ def test_evaluate_design_invalid_input_names_the_field(design, p, field):
     with pytest.raises(InvalidInputError) as caught:
         evaluate_design(*design, p)
     assert [problem.field for problem in caught.value.problems] == [field]
+
+
+def test_results_carry_provenance_hashed_from_the_arguments_as_validated():
+    """Search and evaluation stamp their results: versions, method and the SHA-256 of the arguments
+    as validated (numpy scalars hash like the numbers they hold)."""
+    search = search_designs(np.float64(0.05), 0.25, 0.05, 0.2, nmax=np.int64(40)).as_dict()
+    assert search["provenance"]["input_sha256"] == input_hash({"p0": 0.05, "p1": 0.25, "alpha": 0.05, "beta": 0.2, "nmax": 40})
+    assert "Simon 1989" in search["provenance"]["method"] and search["provenance"]["software"]["scipy"]
+    result = design_evaluation(0, 9, 2, 17, [0.05, 1])
+    assert result["design"] == {"r1": 0, "n1": 9, "r": 2, "n": 17}
+    assert result["evaluations"] == evaluate_design(0, 9, 2, 17, [0.05, 1])
+    request = {"r1": 0, "n1": 9, "r": 2, "n": 17, "p": [0.05, 1.0]}
+    assert result["provenance"]["input_sha256"] == input_hash(request)

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from designs.core.errors import InvalidInputError
+from designs.core.provenance import input_hash
 from designs.simon import infer
 
 # Designs (r1, n1, n): Simon (1989) optimal and minimax designs and two small ones.
@@ -188,3 +189,10 @@ def test_infer_invalid_input_names_the_field(arguments, field):
     with pytest.raises(InvalidInputError) as caught:
         infer(*arguments)
     assert [problem.field for problem in caught.value.problems] == [field]
+
+
+def test_inference_carries_provenance_hashed_from_the_arguments_as_validated():
+    result = infer(0, 9, 17, 0.05, 3, 0.05)
+    request = {"r1": 0, "n1": 9, "n": 17, "p0": 0.05, "responders": 3, "alpha": 0.05}
+    assert result["provenance"]["input_sha256"] == input_hash(request)
+    assert "Koyama & Chen 2008" in result["provenance"]["method"]

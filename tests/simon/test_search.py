@@ -336,3 +336,13 @@ def test_format_designs_table_lists_every_admissible_design():
     assert "1/15" in minimax_line and "5/25" in minimax_line and "19.51" in minimax_line
     assert "1/10" in optimal_line and "5/29" in optimal_line and "15.01" in optimal_line
     assert sum(line.startswith("admissible") for line in lines) == 2
+
+
+def test_binomial_tables_are_kept_per_process_bounded_by_their_bytes():
+    """A repeated search reuses its read-only tables; the cache counts bytes, not tables."""
+    binomial.binomial_tables.cache_clear()
+    tables = binomial.binomial_tables(0.2, 50)
+    assert binomial.binomial_tables(0.2, 50) is tables
+    assert not tables.pmf.flags.writeable and not tables.sf.flags.writeable
+    assert binomial.binomial_tables.cache.currsize == tables.nbytes == 51 * 51 * 8 + 51 * 102 * 8
+    assert binomial.binomial_tables.cache.maxsize == binomial.TABLE_CACHE_BYTES

@@ -18,7 +18,7 @@ from scipy import integrate, special
 from designs.core.errors import InvalidInputError
 from designs.engines import diagnostics, quadrature
 from designs.engines import pymc as sampling
-from designs.survival.analysis import analyse_pfs, decide, follow_up, landmark_transform
+from designs.survival.analysis import LandmarkTransform, analyse_pfs, decide, follow_up
 from designs.survival.decisions import PFSDecisionRule
 from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazardPrior, resolve_model
 from designs.survival.spec import PFSAnalysisSpec
@@ -266,7 +266,7 @@ def _fixed_tau_posterior(fixed_tau, events, exposure, thresholds, L=4.0):
     hierarchy = quadrature.NormalHierarchy(math.log(math.log(2) / 3), 20.0, 1.0, fixed_tau=fixed_tau)
     likelihoods = [quadrature.ExposureLikelihood(float(d), float(T)) for d, T in zip(events, exposure)]
     engine = quadrature.QuadratureEngine.for_likelihoods(hierarchy, likelihoods)
-    return engine.analyse(likelihoods, thresholds=thresholds, transform=landmark_transform(L))
+    return engine.analyse(likelihoods, thresholds=thresholds, transform=LandmarkTransform(L))
 
 
 def _gamma_landmark(a, b, L=4.0):
@@ -322,6 +322,19 @@ def test_quadrature_engine_in_the_analysis_matches_a_brute_force_double_integral
     spread = result["between_stratum_spread"]
     assert spread["parameter"] == "tau" and 0 < spread["ci95"][0] < spread["median"] < spread["ci95"][1]
     assert result["diagnostics"]["method"] == "quadrature"
+
+
+def test_a_repeated_pfs_quadrature_analysis_finds_its_tables_of_s_at_the_landmark_again():
+    """Equal landmarks give equal transforms, and the engine keys its tables of S(L) by the transform:
+    repeating an analysis adds no table to the process-wide cache and gives identical numbers."""
+    assert LandmarkTransform(4.0) == LandmarkTransform(4.0) and hash(LandmarkTransform(4.0)) == hash(LandmarkTransform(4.0))
+    assert LandmarkTransform(4.0) != LandmarkTransform(4.000001)
+    body = request(synthetic_patients(STATS), model={"kind": "hierarchical-exponential"}, engine="quadrature", landmark_months=5.5)
+    first = analyse(body)
+    kept = quadrature.TABLES.bytes
+    assert kept > 0
+    assert analyse(body) == first
+    assert quadrature.TABLES.bytes == kept
 
 
 # --- MCMC against quadrature (slow) -------------------------------------------------------------
