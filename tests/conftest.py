@@ -8,6 +8,13 @@ import shutil
 import tempfile
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so that CI and a developer see the same result;
+# HYPOTHESIS_PROFILE=explore draws new ones.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # Tests compile models on first use instead of at start-up, and keep their job store out of the
 # user's state directory.

@@ -2,7 +2,7 @@
 
 A caveat is not an error (``designs.core.errors``): the numbers are computed and stand, but a reader
 should know something about them. A client tells one caveat from another by its ``code``, never by
-parsing the message, whose wording may improve. Every code a result can carry is listed in
+parsing the message, whose wording may improve. ``stratum`` is null when a caveat concerns no one stratum. Every code a result can carry is listed in
 ``CODES`` (with what it means); the OpenAPI document enumerates them.
 """
 
@@ -30,6 +30,7 @@ CODES: dict[str, str] = {
     "search-not-exhaustive": "the design search stopped at nmax before ruling out larger designs",
     "borrowing-inflation": "borrowing from active strata inflates an inactive stratum's type I error",
     "calibration-margin": "the calibrated threshold meets its target within two Monte Carlo standard errors only",
+    "calibration-thresholds-skipped": "candidate final thresholds at or below the rule's futility bar were not tried",
     "calibration-edge": "the calibrated threshold is the lowest candidate: lower ones might also meet the target",
 }
 
@@ -47,10 +48,9 @@ class Caveat:
             raise ValueError(f"unknown warning code {self.code!r}; add it to designs.core.caveats.CODES")
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.stratum is not None:
-            out["stratum"] = self.stratum
-        return out
+        # ``stratum`` always present (null when the caveat concerns no one stratum), as the HTTP schema
+        # serialises it, so that a result reads the same answered at once or read back from a job.
+        return {"code": self.code, "message": self.message, "stratum": self.stratum}
 
 
 def caveat(code: str, message: str, stratum: str | None = None) -> dict[str, Any]:

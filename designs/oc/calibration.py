@@ -63,6 +63,7 @@ class CalibrationPlan:
     alternative_index: int = 1
     chunks: list[int] = field(default_factory=list)
     request: Mapping[str, Any] = field(default_factory=dict)  # as received: hashed for provenance
+    skipped: tuple[float, ...] = ()  # final thresholds not tried: at or below the rule's futility bar
 
     @property
     def simulated_trials(self) -> int:
@@ -124,6 +125,13 @@ class CalibrationPlan:
             warnings.append(caveat(
                 "calibration-edge",
                 f"the chosen final threshold {lowest:g} is the lowest candidate: lower thresholds might also meet the target",
+            ))
+        if self.skipped:
+            warnings.append(caveat(
+                "calibration-thresholds-skipped",
+                f"{len(self.skipped)} candidate final threshold(s) from {min(self.skipped):g} to {max(self.skipped):g} "
+                f"were not tried: they do not exceed decision/futility_prob_above_p0 "
+                f"({self.design.rule.futility_prob_above_p0:g})",
             ))
         return {
             "final_threshold": self.candidates[chosen].final_threshold,
@@ -191,6 +199,17 @@ def calibration_plan(
         if not 0 < float(t) < 1:
             raise InvalidInputError(f"thresholds/{i}", "a final threshold must lie in (0, 1)")
     thresholds = sorted(set(float(t) for t in (thresholds or DEFAULT_THRESHOLDS)))
+    # A final threshold at or below the rule's interim futility bar on P(p > p0) would stop strata the
+    # final analysis calls a success: such a rule is incoherent (DecisionRule refuses it), so skip it.
+    bar = getattr(design.rule, "futility_prob_above_p0", None)
+    skipped = [t for t in thresholds if bar is not None and t <= bar]
+    thresholds = [t for t in thresholds if t not in skipped]
+    if not thresholds:
+        raise InvalidInputError(
+            "thresholds",
+            f"every candidate final threshold is at or below decision/futility_prob_above_p0 ({bar}); "
+            "offer thresholds above it or lower that futility bar",
+        )
     efficacy = getattr(design.rule, "efficacy_ppos", None)
     futility_values: list[float | None] = [None]
     if futility_ppos:
@@ -227,7 +246,7 @@ def calibration_plan(
     chosen = choose_method(first, method, DecisionTables(first))
     computation = CalibrationPlan(
         design, candidates, float(target), table, chosen, int(n_trials), int(seed), simon,
-        null_index=null_index, alternative_index=alternative_index, request=request,
+        null_index=null_index, alternative_index=alternative_index, request=request, skipped=tuple(skipped),
     )
     computation.chunks = list(range(len(candidates)))
     return computation

@@ -128,3 +128,15 @@ def test_calibration_and_its_chosen_operating_characteristics_carry_the_same_pro
     assert result["provenance"]["input_sha256"] == input_hash(request)
     assert result["provenance"]["seed"] == 4 and result["provenance"]["model"]["kind"] == "pooled"
     assert result["operating_characteristics"]["provenance"] == result["provenance"]
+
+
+def test_thresholds_at_or_below_the_futility_bar_are_skipped_with_a_typed_warning():
+    """A posterior futility bar of 0.6 allows only final thresholds above it: the others are not rules."""
+    design = mpnst("independent", futility_prob_above_p0=0.6)
+    result = calibration.calibrate(design, target=0.10, thresholds=[0.5, 0.55, 0.6, 0.9, 0.95])
+    assert [c["final_threshold"] for c in result["candidates"]] == [0.9, 0.95]
+    skipped = [w for w in result["warnings"] if w["code"] == "calibration-thresholds-skipped"]
+    assert len(skipped) == 1 and "3 candidate" in skipped[0]["message"]
+    with pytest.raises(InvalidInputError) as info:
+        calibration.calibrate(design, target=0.10, thresholds=[0.5, 0.6])
+    assert info.value.problems[0].field == "thresholds"

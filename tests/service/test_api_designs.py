@@ -105,6 +105,17 @@ def test_calibrate_independent_meets_the_target(client):
     assert max(s["prob_go"] for s in null["strata"]) == pytest.approx(chosen["max_type_i_error"])
 
 
+def test_calibrate_with_a_posterior_futility_bar_tries_only_the_thresholds_above_it(client):
+    """futility_prob_above_p0 = 0.6 with the default candidates (0.50 to 0.995): answered, not refused."""
+    body = {**MPNST, "model": {"kind": "independent"}, "target_type_i_error": 0.10,
+            "decision": {"futility_prob_above_p0": 0.6}}
+    r = client.post(CALIBRATE, json=body)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert min(c["final_threshold"] for c in result["candidates"]) > 0.6
+    assert [w["code"] for w in result["warnings"]].count("calibration-thresholds-skipped") == 1
+
+
 def test_calibrate_infeasible_is_a_problem(client):
     body = {**MPNST, "model": {"kind": "independent"}, "target_type_i_error": 0.001, "thresholds": [0.5, 0.6]}
     body = assert_problem(client.post(CALIBRATE, json=body), 422)

@@ -198,7 +198,7 @@ def test_truncated_search_warns_that_larger_n_may_do_better():
     found is not the optimal one, and the result says so."""
     truncated = search_designs(0.20, 0.40, 0.05, 0.20, nmax=40)
     (warning,) = truncated.warnings
-    assert warning == {"code": "search-not-exhaustive", "message": warning["message"]}
+    assert warning == {"code": "search-not-exhaustive", "message": warning["message"], "stratum": None}
     assert "nmax = 40" in warning["message"]
     assert f"warning: {warning['message']}" in format_designs_table(truncated).splitlines()
     assert truncated.optimal.n <= 40
