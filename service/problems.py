@@ -4,7 +4,8 @@
 manager alike, so that a domain error reads the same whether it is answered at once or recorded as a
 failed job's ``error``:
 
-    RequestValidationError   422 /problems/invalid-request    errors: [{field, reason}]
+    RequestValidationError   422 /problems/invalid-request    errors: [{field, reason}], with the spec's
+                                                              cross-field problems (service.boundary)
     InvalidInputError        422 /problems/invalid-request    errors: [{field, reason}]
     InfeasibleDesignError    422 /problems/infeasible-design  suggestion
     ConvergenceError         500 /problems/sampling-failed    diagnostics
@@ -16,6 +17,7 @@ failed job's ``error``:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,7 +25,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from designs.core.errors import ConvergenceError, GonogoError, InfeasibleDesignError, InvalidInputError
+from designs.core.errors import ConvergenceError, FieldProblem, GonogoError, InfeasibleDesignError, InvalidInputError
+from service import boundary
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("gonogo")
@@ -63,10 +66,16 @@ def _invalid_request(errors: list[dict[str, str]], detail: str) -> tuple[int, di
     return 422, problem_body(422, "Invalid request", detail, type_="/problems/invalid-request", errors=errors)
 
 
-def problem_document(exc: BaseException) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and problem document of ``exc`` (see the module docstring)."""
+def problem_document(exc: BaseException, also: Sequence[FieldProblem] = ()) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and problem document of ``exc`` (see the module docstring).
+
+    ``also``: more problems with a request the schema refused (the spec's cross-field checks), listed
+    after the schema's for the fields it did not name.
+    """
     if isinstance(exc, RequestValidationError):
         errors = [{"field": _field_path(e.get("loc", ())), "reason": _reason(e)} for e in exc.errors()]
+        named = {e["field"] for e in errors}
+        errors += [{"field": p.field, "reason": p.reason} for p in also if p.field not in named]
         return _invalid_request(errors, "; ".join(f"{e['field']}: {e['reason']}" for e in errors))
     if isinstance(exc, InvalidInputError):
         return _invalid_request([{"field": p.field, "reason": p.reason} for p in exc.problems], str(exc))
@@ -86,7 +95,8 @@ def problem_document(exc: BaseException) -> tuple[int, dict[str, Any]]:
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
-    status, body = problem_document(exc)
+    also = boundary.cross_field_problems(request, exc.body) if isinstance(exc, RequestValidationError) else ()
+    status, body = problem_document(exc, also)
     if status == 500:
         log.error("%s on %s %s", body["title"], request.method, request.url.path, exc_info=exc)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)

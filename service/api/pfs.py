@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from designs.survival.analysis import analyse_pfs
 from designs.survival.spec import PFSAnalysisSpec
 from service import limits
+from service.boundary import builds, spec_from
 from service.deps import SettingsDep
 from service.problems import PROBLEM_RESPONSES
 from service.schemas.pfs import PFSAnalysisRequest, PFSAnalysisResult
@@ -16,7 +17,9 @@ router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
 
 @router.post("/pfs", operation_id="analyses-pfs", response_model=PFSAnalysisResult, responses=PROBLEM_RESPONSES,
              summary="Per-stratum landmark PFS, median PFS and go/no-go from patient-level PFS data")
+@builds(PFSAnalysisSpec.from_mapping)
 def pfs(body: PFSAnalysisRequest, settings: SettingsDep) -> dict:
-    limits.enforce_analysis(settings, body)
     # A plain def: FastAPI runs it in a worker thread, so sampling does not block the event loop.
-    return analyse_pfs(PFSAnalysisSpec.from_mapping(body.model_dump(mode="json")))
+    payload = body.model_dump(mode="json")
+    spec = spec_from(PFSAnalysisSpec.from_mapping, payload, limits.analysis_problems(settings, body))
+    return analyse_pfs(spec)

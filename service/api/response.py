@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from designs.response.analysis import analyse_response
 from designs.response.spec import ResponseAnalysisSpec
 from service import limits
+from service.boundary import builds, spec_from
 from service.deps import SettingsDep
 from service.problems import PROBLEM_RESPONSES
 from service.schemas.response import ResponseAnalysisRequest, ResponseAnalysisResult
@@ -20,7 +21,9 @@ router = APIRouter(prefix="/v1/analyses", tags=["analyses"], responses=PROBLEM_R
     response_model=ResponseAnalysisResult,
     summary="Posterior go/no-go probabilities per stratum from interim response counts",
 )
+@builds(ResponseAnalysisSpec.from_mapping)
 def response_analysis(body: ResponseAnalysisRequest, settings: SettingsDep) -> dict:
-    limits.enforce_analysis(settings, body)
     # A plain `def` route: FastAPI runs it in a worker thread, so sampling never blocks the event loop.
-    return analyse_response(ResponseAnalysisSpec.from_mapping(body.model_dump(mode="json")))
+    payload = body.model_dump(mode="json")
+    spec = spec_from(ResponseAnalysisSpec.from_mapping, payload, limits.analysis_problems(settings, body))
+    return analyse_response(spec)

@@ -161,3 +161,12 @@ def test_hierarchical_exponential_by_mcmc(client):
     assert result["diagnostics"]["method"] == "mcmc"
     assert result["provenance"]["seed"] == 5 and result["provenance"]["sampler"]["chains"] == 2
     assert all(s["monte_carlo_se"]["prob_landmark_above_benchmark"] is not None for s in result["strata"])
+
+
+def test_schema_and_cross_field_problems_are_reported_together(client):
+    """A prior sd ≤ 0 (the schema's), cut points not starting at 0 and a target below the benchmark (the
+    spec's): one 422 names all three."""
+    request = body(model={"kind": "hierarchical-piecewise-exponential", "prior": {"mu_sd": -1, "cut_points": [1, 3]}},
+                   target_landmark_pfs=0.2)
+    assert_problem(client.post(URL, json=request), 422, "model/prior/mu_sd", "model/prior/cut_points",
+                   "target_landmark_pfs")

@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from designs.core.caveats import CODES
+from service.settings import Settings, get_settings
 from tests.conftest import assert_problem
 
 BODY = {
@@ -157,3 +158,18 @@ def test_mcmc_agrees_with_quadrature_and_is_reproducible(client):
             assert abs(q[key] - m[key]) <= 4 * se + 1e-4, (key, q[key], m[key], se)
     again = post(client, mcmc_body).json()
     assert again["strata"] == mcmc["strata"]
+
+
+def test_schema_and_cross_field_problems_are_reported_together(client):
+    """p0 out of range (the schema's) and responders > n, n > n_planned (the spec's): one 422 names all."""
+    body = copy.deepcopy(BODY)
+    body["p0"] = 1.5
+    body["strata"][0] = {"name": "NF1-associated", "n": 10, "responders": 12, "n_planned": 5}
+    problem = assert_problem(post(client, body), 422, "p0", "strata/0/responders", "strata/0/n_planned")
+    assert len({e["field"] for e in problem["errors"]}) == len(problem["errors"])  # each field once
+
+
+def test_settings_limits_and_spec_problems_are_reported_together(client, overrides):
+    overrides[get_settings] = lambda: Settings(max_strata=1, warm_up_models=False)
+    body = with_("strata/1/responders", 11)
+    assert_problem(post(client, body), 422, "strata", "strata/1/responders")
