@@ -1,12 +1,13 @@
 """The exceptions gonogo's core raises.
 
     GonogoError                    base of everything the core raises on purpose
-    ├── InvalidInputError          a value the core cannot work with (names the field and why)
+    ├── InvalidInputError          values the core cannot work with (names every bad field and why)
     ├── InfeasibleDesignError      no design meets the constraints within the search limits
     └── ConvergenceError           MCMC failed its checks; carries the diagnostics
 
 Statistical caveats (a stratum where the prior dominates, a bound beyond follow-up, ...) are not
-exceptions: they are strings in a result's ``warnings`` list.
+exceptions: they are typed warnings in a result's ``warnings`` list (``designs.core.caveats``).
+``service/problems.py`` maps each exception to its problem+json document, once for routes and jobs.
 """
 
 from __future__ import annotations
