@@ -28,7 +28,7 @@ from typing import Any
 
 from designs.core.errors import InvalidInputError
 from designs.core.validation import MAX_STRATA, Bounds, Checker, CLOSED_PROBABILITY
-from designs.engines.pymc import SamplerSettings
+from designs.engines.sampler_settings import SamplerSettings
 from designs.response.decisions import DecisionRule
 from designs.response.simon_status import SimonRule
 

@@ -94,6 +94,17 @@ def test_sampler_settings_name_the_bad_field(kwargs, field):
     assert _fields(caught.value) == {field}
 
 
+def test_the_specs_load_without_pymc():
+    """The request specs hold SamplerSettings without importing the engine (PyMC takes seconds to load)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, designs.response.spec, designs.survival.spec; print(' '.join(sys.modules))"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert "designs.response.spec" in loaded
+    assert not [name for name in loaded if name.split(".")[0] in {"pymc", "pytensor", "arviz", "nutpie"}]
+    assert not [name for name in loaded if name.startswith("designs.engines.pymc")]
+
+
 def test_rerun_settings_double_draws_and_raise_target_accept():
     rerun = SamplerSettings(draws=1000, tune=500).for_rerun()
     assert (rerun.draws, rerun.tune, rerun.target_accept) == (2000, 1000, 0.99)

@@ -20,7 +20,8 @@ from typing import Any
 
 from designs.core.errors import InvalidInputError
 from designs.engines.pymc import models
-from designs.engines.pymc.run import SamplerSettings, run_nutpie
+from designs.engines.pymc.run import run_nutpie
+from designs.engines.sampler_settings import SamplerSettings
 from designs.survival import models as survival
 
 ModelKey = tuple[str, int, int | None]

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 
 from designs.core.errors import FieldProblem, InvalidInputError
+from designs.core.validation import MAX_COUNT, MAX_STRATA
 from designs.survival import models as survival
 
-MAX_STRATA = 12
-MAX_PATIENTS_PER_STRATUM = 100_000
 MIN_EVENT_TIME_MONTHS = 0.5 / 30.4375
 """Half a day in months: where an event recorded at t = 0 is placed (log 0 is undefined)."""
 
@@ -54,8 +53,8 @@ class PFSData:
             if len(t) != len(e):
                 problems.append(FieldProblem(f"strata/{j}/events", "must have one entry per time"))
                 continue
-            if len(t) > MAX_PATIENTS_PER_STRATUM:
-                problems.append(FieldProblem(f"strata/{j}/times", f"at most {MAX_PATIENTS_PER_STRATUM} patients"))
+            if len(t) > MAX_COUNT:
+                problems.append(FieldProblem(f"strata/{j}/times", f"at most {MAX_COUNT} patients"))
             if not np.all(np.isfinite(t)) or np.any(t < 0):
                 problems.append(FieldProblem(f"strata/{j}/times", "must be finite and ≥ 0"))
             if e.dtype.kind not in "biuf" or not np.all((e == 0) | (e == 1)):
