@@ -167,7 +167,7 @@ def test_pfs_data_validates_and_clips_events_at_time_zero():
 
 def test_pfs_data_sufficient_statistics_by_hand():
     """Stratum 0: event at 1, censored at 5, event at 13; stratum 1: event at exactly 2."""
-    data = PFSData.from_flat([1.0, 5.0, 13.0, 2.0], [1, 0, 1, 1], [0, 0, 0, 1], n_strata=2)
+    data = PFSData(times=([1.0, 5.0, 13.0], [2.0]), events=([1, 0, 1], [1]))
     np.testing.assert_array_equal(data.events_per_stratum, [2.0, 1.0])
     np.testing.assert_array_equal(data.exposure_per_stratum, [19.0, 2.0])
     events, exposure = data.interval_statistics([0.0, 2.0, 4.0, 6.0, 12.0])

@@ -74,21 +74,6 @@ class PFSData:
         object.__setattr__(self, "events", tuple(events))
         object.__setattr__(self, "n_events_at_time_zero", tuple(at_zero))
 
-    @classmethod
-    def from_flat(
-        cls, time: Sequence[float], event: Sequence[int], stratum: Sequence[int], n_strata: int
-    ) -> PFSData:
-        """From one row per patient with a 0-based stratum index."""
-        stratum, time, event = np.asarray(stratum), np.asarray(time), np.asarray(event)
-        if stratum.size and (stratum.dtype.kind not in "iu" or stratum.min() < 0 or stratum.max() >= n_strata):
-            raise InvalidInputError("stratum", f"must be integers in [0, {n_strata})")
-        if not len(time) == len(event) == len(stratum):
-            raise InvalidInputError("stratum", "time, event and stratum must have one entry per patient")
-        return cls(
-            times=tuple(time[stratum == j] for j in range(n_strata)),
-            events=tuple(event[stratum == j] for j in range(n_strata)),
-        )
-
     @property
     def n_strata(self) -> int:
         return len(self.times)
