@@ -5,11 +5,13 @@ Codes (int8 in vectorised code):
     INACTIVE -1   a stratum that is not analysed at this look (operating characteristics)
 Criteria name the rule that fired; ``CODE_OF_CRITERION`` maps each to its decision code. The response
 rule (``designs.response.decisions``), the PFS rule (``designs.survival.decisions``) and the operating
-characteristics (``designs.oc``) all use these, and nothing else defines them.
+characteristics (``designs.oc``) all use these, and nothing else defines them. Both rules are an
+ordered list of (condition, criterion) pairs, evaluated by :func:`first_that_applies`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +42,24 @@ CRITERIA: tuple[str, ...] = (
     CRITERION_EFFICACY_POSTERIOR,
 ) = range(len(CRITERIA))
 CODE_OF_CRITERION = np.array([CONTINUE, FUTILITY, FUTILITY, EARLY_GO, FINAL_GO, FINAL_NO_GO, EARLY_GO], dtype=np.int8)
+
+
+def below(values: np.ndarray, threshold: float | None) -> np.ndarray:
+    """values < threshold elementwise (strict); all False when the threshold is None (the criterion is off)."""
+    return np.zeros(values.shape, dtype=bool) if threshold is None else values < threshold
+
+
+def above(values: np.ndarray, threshold: float | None) -> np.ndarray:
+    """values > threshold elementwise (strict); all False when the threshold is None (the criterion is off)."""
+    return np.zeros(values.shape, dtype=bool) if threshold is None else values > threshold
+
+
+def first_that_applies(rules: Sequence[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Decision codes and criterion codes (int8 arrays): per element, the criterion of the first
+    (condition, criterion) pair whose condition holds, else ``CRITERION_CONTINUE``."""
+    criterion = np.select([condition for condition, _ in rules], [code for _, code in rules], CRITERION_CONTINUE)
+    criterion = criterion.astype(np.int8)
+    return CODE_OF_CRITERION[criterion], criterion
 
 
 @dataclass(frozen=True)

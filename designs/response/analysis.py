@@ -33,8 +33,9 @@ from designs.core.caveats import caveat
 from designs.core.posterior_summary import CI_PROB
 from designs.core.provenance import provenance
 from designs.engines import closed_form as beta_binomial
-from designs.engines.pymc import SamplerSettings, sample_response
+from designs.engines.pymc import sample_response
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy
+from designs.engines.sampler_settings import SamplerSettings
 from designs.response import decisions, predictive
 from designs.response.simon_status import simon_status
 from designs.response.spec import ResponseAnalysisSpec, ResponseModelSpec, StratumData

@@ -23,9 +23,7 @@ from typing import Any
 import numpy as np
 
 from designs.core.decisions import (
-    CODE_OF_CRITERION,
     CRITERIA,
-    CRITERION_CONTINUE,
     CRITERION_EFFICACY_PREDICTIVE,
     CRITERION_FINAL_FAILURE,
     CRITERION_FINAL_SUCCESS,
@@ -33,6 +31,9 @@ from designs.core.decisions import (
     CRITERION_FUTILITY_PREDICTIVE,
     DECISION_OF_CODE,
     Decision,
+    above,
+    below,
+    first_that_applies,
 )
 from designs.core.decisions import format_probability as _f
 from designs.core.validation import OPEN_PROBABILITY, Bounds, Checker, bounded, check_bounded_fields
@@ -99,18 +100,15 @@ def decide(
         np.asarray(n), np.asarray(n_planned), np.asarray(prob_above_p0, dtype=float), np.asarray(predictive_probability, dtype=float)
     )
     final = n >= n_planned
-    success = prob > rule.final_threshold
-    futility_posterior = np.zeros(prob.shape, dtype=bool)
-    if rule.futility_prob_above_p0 is not None:
-        futility_posterior = prob < rule.futility_prob_above_p0
-    futility_predictive = np.zeros(prob.shape, dtype=bool) if rule.futility_ppos is None else pp < rule.futility_ppos
-    efficacy = np.zeros(prob.shape, dtype=bool) if rule.efficacy_ppos is None else pp > rule.efficacy_ppos
-    criterion = np.select(
-        [final & success, final, futility_posterior, futility_predictive, efficacy],
-        [CRITERION_FINAL_SUCCESS, CRITERION_FINAL_FAILURE, CRITERION_FUTILITY_POSTERIOR, CRITERION_FUTILITY_PREDICTIVE, CRITERION_EFFICACY_PREDICTIVE],
-        CRITERION_CONTINUE,
-    ).astype(np.int8)
-    return CODE_OF_CRITERION[criterion], criterion
+    return first_that_applies(
+        [
+            (final & (prob > rule.final_threshold), CRITERION_FINAL_SUCCESS),
+            (final, CRITERION_FINAL_FAILURE),
+            (below(prob, rule.futility_prob_above_p0), CRITERION_FUTILITY_POSTERIOR),
+            (below(pp, rule.futility_ppos), CRITERION_FUTILITY_PREDICTIVE),
+            (above(pp, rule.efficacy_ppos), CRITERION_EFFICACY_PREDICTIVE),
+        ]
+    )
 
 
 def explain(

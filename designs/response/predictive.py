@@ -117,6 +117,12 @@ def _engine_for(hierarchy: NormalHierarchy, n_final: tuple[int, ...]) -> Quadrat
     return QuadratureEngine.for_likelihoods(hierarchy, candidates)
 
 
+def _read_only(table: np.ndarray) -> np.ndarray:
+    """``table``, made read-only: cached tables are shared between threads."""
+    table.setflags(write=False)
+    return table
+
+
 class HierarchicalPredictive:
     """PP of every stratum for many interim outcome tuples, sharing one final-analysis table.
 
@@ -126,6 +132,7 @@ class HierarchicalPredictive:
     Σ_f exp(log m(y + f) − log m(y) + combinatorics) · success(y + f). Whole tables serve
     operating-characteristic simulations (J = 2, n ≤ 60: 3,721 final tuples) and repeated looks at
     a design (``final_table``); a box y_k ≤ z_k ≤ y_k + m_k serves one look at a large design.
+    Its tables are read-only: the cache shares them between threads.
     """
 
     def __init__(
@@ -155,15 +162,15 @@ class HierarchicalPredictive:
         ]
         post = engine.product(candidates, thresholds=(p0,), transform=LOGIT)
         self.shape = shape
-        self.log_marginal = post.log_marginal_likelihood
-        self.prob_above_p0 = post.prob_above[..., 0]
-        self.success = self.prob_above_p0 > final_threshold
+        self.log_marginal = _read_only(post.log_marginal_likelihood)
+        self.prob_above_p0 = _read_only(post.prob_above[..., 0])
+        self.success = _read_only(self.prob_above_p0 > final_threshold)
 
     def with_threshold(self, final_threshold: float) -> HierarchicalPredictive:
         """The same final table with another success threshold (only the success indicator changes)."""
         other = copy.copy(self)
         other.final_threshold = final_threshold
-        other.success = self.prob_above_p0 > final_threshold
+        other.success = _read_only(self.prob_above_p0 > final_threshold)
         return other
 
     @property

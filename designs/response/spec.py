@@ -28,7 +28,7 @@ from typing import Any
 
 from designs.core.errors import InvalidInputError
 from designs.core.validation import MAX_STRATA, Bounds, Checker, CLOSED_PROBABILITY
-from designs.engines.pymc import SamplerSettings
+from designs.engines.sampler_settings import SamplerSettings
 from designs.response.decisions import DecisionRule
 from designs.response.simon_status import SimonRule
 
@@ -52,20 +52,24 @@ def logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-@dataclass(frozen=True)
-class HierarchicalPrior:
-    """μ ~ N(mu_mean, mu_sd²), τ ~ HalfNormal(tau_scale); logit scale."""
-
-    mu_mean: float
-    mu_sd: float = BHMBASKET_MU_SD
-    tau_scale: float = BHMBASKET_TAU_SCALE
+class _PriorFields:
+    """A prior dataclass echoed as applied: its fields as the JSON prior's keys."""
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
 
 
 @dataclass(frozen=True)
-class ExnexPrior:
+class HierarchicalPrior(_PriorFields):
+    """μ ~ N(mu_mean, mu_sd²), τ ~ HalfNormal(tau_scale); logit scale."""
+
+    mu_mean: float
+    mu_sd: float = BHMBASKET_MU_SD
+    tau_scale: float = BHMBASKET_TAU_SCALE
+
+
+@dataclass(frozen=True)
+class ExnexPrior(_PriorFields):
     """The hierarchical component plus a non-exchangeable N(nex_mean, nex_sd²) and its prior weight."""
 
     mu_mean: float
@@ -75,19 +79,13 @@ class ExnexPrior:
     weight_exchangeable: float = BHMBASKET_WEIGHT_EXCHANGEABLE
     nex_sd: float = BHMBASKET_NEX_SD
 
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class BetaPrior:
+class BetaPrior(_PriorFields):
     """p ~ Beta(a, b): per stratum (independent) or shared (pooled)."""
 
     a: float
     b: float
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 Prior = HierarchicalPrior | ExnexPrior | BetaPrior

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
@@ -47,3 +48,36 @@ def check_design(r1: Any, n1: Any, r: Any, n: Any) -> tuple[int, int, int, int]:
     r1 = check_int("r1", r1, 0, n1 - 1)
     r = check_int("r", r, r1, n - 1)
     return r1, n1, r, n
+
+
+def order_problem(field_name: str, value: int, earlier: Mapping[str, Any], *, attained: bool = False) -> str | None:
+    """Why ``field_name`` = ``value`` breaks Simon's orderings with the fields checked before it, or None.
+
+    A design {r1, n1, r, n}: r1 < n1 < n and r1 ≤ r < n. A trial's outcome (``attained``: n is the
+    attained total) {r1, n1, n, responders}: n1 ≤ n and responders ≤ n, with responders ≤ r1 when the
+    trial stopped after stage 1 (n = n1) and > r1 when it went on (n > n1). ``earlier`` holds the
+    fields checked so far; a field missing from it (or None) is not compared.
+    """
+    known = {name: v for name, v in earlier.items() if v is not None} | {field_name: value}
+    r1, n1, r, n = known.get("r1"), known.get("n1"), known.get("r"), known.get("n")
+    if field_name == "n1" and r1 is not None and not r1 < n1:
+        return f"n1 must exceed r1 (r1 = {r1}, n1 = {n1})"
+    if field_name == "r" and r1 is not None and r < r1:
+        return f"r must be at least r1 (r1 = {r1}, r = {r})"
+    if field_name == "n" and attained:
+        if n1 is not None and n < n1:
+            return f"n (the attained total) must be at least n1 (n1 = {n1}, n = {n})"
+    elif field_name == "n":
+        if n1 is not None and not n1 < n:
+            return f"n must exceed n1 (n1 = {n1}, n = {n})"
+        if r is not None and not r < n:
+            return f"n must exceed r (r = {r}, n = {n})"
+    if field_name == "responders":
+        if n is not None and value > n:
+            return f"responders cannot exceed n (n = {n})"
+        if None not in (n, n1, r1):
+            if n == n1 and value > r1:
+                return f"a trial that stopped after stage 1 (n = n1) has at most r1 = {r1} responders"
+            if n > n1 and value <= r1:
+                return f"a trial that went on to stage 2 (n > n1) has more than r1 = {r1} responders"
+    return None

@@ -37,6 +37,7 @@ from designs.core.caveats import caveat
 from designs.core.provenance import provenance
 from designs.engines import pymc as sampling
 from designs.engines import quadrature
+from designs.engines.sampler_settings import SamplerSettings
 from designs.survival import models as survival
 from designs.survival.decisions import PFSDecisionRule, explain_pfs
 from designs.survival.kaplan_meier import kaplan_meier
@@ -192,7 +193,7 @@ def _mcmc(
     """Hierarchical kinds by NUTS: summaries of draws; probabilities with their MCSE."""
     model = spec.model
     data = sampling.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
-    settings = spec.sampler or sampling.SamplerSettings()
+    settings = spec.sampler or SamplerSettings()
     draws = sampling.sample_pfs(model, data, settings, seed)
     landmark = draws.survival(benchmark.landmark_months)
     ratio = survival.hazard_ratio_to_benchmark(landmark, benchmark)

@@ -16,14 +16,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from designs.core.decisions import (
-    CODE_OF_CRITERION,
     CRITERIA,
-    CRITERION_CONTINUE,
     CRITERION_EFFICACY_POSTERIOR,
     CRITERION_FINAL_SUCCESS,
     CRITERION_FUTILITY_POSTERIOR,
     DECISION_OF_CODE,
     Decision,
+    above,
+    below,
+    first_that_applies,
 )
 from designs.core.decisions import format_probability as _f
 from designs.core.validation import OPEN_PROBABILITY, Checker, bounded, check_bounded_fields
@@ -73,15 +74,13 @@ def decide_pfs(
     p_b, p_t, mature = np.broadcast_arrays(
         np.asarray(prob_above_benchmark, dtype=float), np.asarray(prob_above_target, dtype=float), np.asarray(all_evaluable, dtype=bool)
     )
-    off = np.zeros(p_b.shape, dtype=bool)
-    futility = off if rule.futility_prob_above_benchmark is None else p_b < rule.futility_prob_above_benchmark
-    efficacy = off if rule.efficacy_prob_above_target is None else p_t > rule.efficacy_prob_above_target
-    criterion = np.select(
-        [mature & (p_b > rule.final_threshold), futility, efficacy],
-        [CRITERION_FINAL_SUCCESS, CRITERION_FUTILITY_POSTERIOR, CRITERION_EFFICACY_POSTERIOR],
-        CRITERION_CONTINUE,
-    ).astype(np.int8)
-    return CODE_OF_CRITERION[criterion], criterion
+    return first_that_applies(
+        [
+            (mature & (p_b > rule.final_threshold), CRITERION_FINAL_SUCCESS),
+            (below(p_b, rule.futility_prob_above_benchmark), CRITERION_FUTILITY_POSTERIOR),
+            (above(p_t, rule.efficacy_prob_above_target), CRITERION_EFFICACY_POSTERIOR),
+        ]
+    )
 
 
 def explain_pfs(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -32,12 +32,6 @@ LN2 = math.log(2.0)
 HISTORICAL_MEDIAN_PFS_MONTHS = 1.77
 """Historical median PFS of MPNST in pooled SARC phase II trials (months)."""
 
-PFSModelKind = Literal[
-    "hierarchical-exponential",
-    "hierarchical-weibull",
-    "hierarchical-piecewise-exponential",
-    "independent-exponential",
-]
 HIERARCHICAL_KINDS: tuple[str, ...] = (
     "hierarchical-exponential",
     "hierarchical-weibull",
@@ -54,18 +48,17 @@ def exponential_hazard_from_landmark(landmark_pfs: float, landmark_months: float
     return -math.log(landmark_pfs) / landmark_months
 
 
-def exponential_hazard_from_median(median_months: float) -> float:
-    """λ = ln 2 / median."""
-    return LN2 / median_months
-
-
 def exponential_median(hazard: float) -> float:
     """Median ln 2 / λ of an exponential with hazard λ."""
     return LN2 / hazard
 
 
 def exponential_landmark_from_median(median_months: float, landmark_months: float) -> float:
-    """S(t) = exp(−t·ln 2 / median) = 2^(−t / median)."""
+    """S(t) = exp(−t·ln 2 / median) = 2^(−t / median).
+
+    Public API for Python callers (the service states benchmarks as landmark rates): it shows that
+    the historical median of 1.77 months means S(4) = 0.2088, not the historical 0.15.
+    """
     return math.exp(-landmark_months * LN2 / median_months)
 
 
@@ -278,7 +271,11 @@ def interval_exposure(time: np.ndarray, cut_points: np.ndarray) -> np.ndarray:
 def exponential_sufficient_stats(
     time: np.ndarray, event: np.ndarray, stratum: np.ndarray, n_strata: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per stratum: events d_j and total follow-up T_j (censored time included)."""
+    """Per stratum: events d_j and total follow-up T_j (censored time included), from one row per patient.
+
+    Public API for Python callers (the analyses sum each stratum's arrays); the exponential MLE is
+    d_j / T_j (checked against lifelines on the Freireich et al. 1963 6-MP data).
+    """
     stratum = np.asarray(stratum, dtype=int)
     events = np.bincount(stratum, weights=np.asarray(event, dtype=float), minlength=n_strata)
     exposure = np.bincount(stratum, weights=np.asarray(time, dtype=float), minlength=n_strata)
@@ -383,13 +380,6 @@ class GammaHazardPosterior:
     def landmark_quantile(self, q: float, landmark_months: float) -> np.ndarray:
         """S = exp(−λ t) decreases in λ: its q-quantile is exp(−t·λ_(1−q))."""
         return np.exp(-landmark_months * self.hazard_quantile(1.0 - q))
-
-    def median_pfs_quantile(self, q: float) -> np.ndarray:
-        """Median PFS ln 2 / λ decreases in λ: its q-quantile is ln 2 / λ_(1−q)."""
-        return LN2 / self.hazard_quantile(1.0 - q)
-
-    def hazard_ratio_quantile(self, q: float, benchmark: Benchmark) -> np.ndarray:
-        return self.hazard_quantile(q) / benchmark.hazard_per_month
 
     def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` independent draws of λ, shape (n, J) (for functionals without a closed form)."""

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from designs.core.validation import MAX_STRATA, Bounds, Checker, is_number
-from designs.engines.pymc import SamplerSettings
+from designs.engines.sampler_settings import SamplerSettings
 from designs.survival.decisions import PFSDecisionRule
 from designs.survival.models import DEFAULT_KIND, PFSModel, resolve_in
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
+from designs.engines import sampler_settings
 from designs.response import decisions, spec
 from service.schemas.common import (
     OpenProbability,
@@ -44,11 +45,15 @@ class ResponseModelChoice(StrictModel):
 DecisionRule = model_from_dataclass("DecisionRule", decisions.DecisionRule)
 
 
+_SAMPLER_DEFAULTS = sampler_settings.SamplerSettings()
+RequestDraws = Annotated[int, Field(ge=sampler_settings.MIN_REQUEST_DRAWS, le=sampler_settings.MAX_DRAWS)]
+
+
 class McmcSettings(StrictModel):
-    draws: Annotated[int, Field(ge=100, le=100_000)] = Field(1000, description="draws per chain after tuning")
-    tune: Annotated[int, Field(ge=100, le=100_000)] = Field(500, description="tuning draws per chain")
-    chains: Annotated[int, Field(ge=1, le=8)] = 4
-    target_accept: Annotated[float, Field(ge=0.95, lt=1)] = 0.95
+    draws: RequestDraws = Field(_SAMPLER_DEFAULTS.draws, description="draws per chain after tuning")
+    tune: RequestDraws = Field(_SAMPLER_DEFAULTS.tune, description="tuning draws per chain")
+    chains: Annotated[int, Field(ge=1, le=sampler_settings.MAX_CHAINS)] = _SAMPLER_DEFAULTS.chains
+    target_accept: Annotated[float, Field(**sampler_settings.TARGET_ACCEPT.as_field_kwargs())] = _SAMPLER_DEFAULTS.target_accept
 
 
 class ResponseAnalysisRequest(StrictModel):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from designs.simon.validation import order_problem
 from service.schemas.common import ClosedProbability, ErrorRate, OpenProbability, Rates, ResultModel, StrictModel, Warning
 
 SampleSize = Annotated[int, Field(ge=1, le=1000)]
@@ -51,39 +52,24 @@ class DesignSearchResult(ResultModel):
 
 
 class _StageOne(StrictModel):
+    # A design's n is planned (n > n1); an InferenceRequest's is the attained total (n ≥ n1).
+    _attained: ClassVar[bool] = False
+
     r1: Count = Field(description="stop after stage 1 when responders ≤ r1")
     n1: SampleSize = Field(description="stage-1 sample size")
 
-    @field_validator("n1")
+    @field_validator("n1", "r", "n", "responders", check_fields=False)
     @classmethod
-    def _r1_below_n1(cls, n1: int, info: ValidationInfo) -> int:
-        r1 = info.data.get("r1")
-        if r1 is not None and not r1 < n1:
-            raise ValueError(f"n1 must exceed r1 (r1 = {r1}, n1 = {n1})")
-        return n1
+    def _in_simon_order(cls, value: int, info: ValidationInfo) -> int:
+        problem = order_problem(info.field_name, value, info.data, attained=cls._attained)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class SimonDesignFields(_StageOne):
     r: Count = Field(description="declare promising when total responders > r")
     n: SampleSize = Field(description="total sample size")
-
-    @field_validator("r")
-    @classmethod
-    def _r_at_least_r1(cls, r: int, info: ValidationInfo) -> int:
-        r1 = info.data.get("r1")
-        if r1 is not None and r < r1:
-            raise ValueError(f"r must be at least r1 (r1 = {r1}, r = {r})")
-        return r
-
-    @field_validator("n")
-    @classmethod
-    def _n_above_n1_and_r(cls, n: int, info: ValidationInfo) -> int:
-        n1, r = info.data.get("n1"), info.data.get("r")
-        if n1 is not None and not n1 < n:
-            raise ValueError(f"n must exceed n1 (n1 = {n1}, n = {n})")
-        if r is not None and not r < n:
-            raise ValueError(f"n must exceed r (r = {r}, n = {n})")
-        return n
 
 
 class EvaluateRequest(SimonDesignFields):
@@ -107,31 +93,11 @@ class EvaluateResult(ResultModel):
 class InferenceRequest(_StageOne):
     """Inference after a Simon two-stage trial (Jung & Kim 2004; Koyama & Chen 2008)."""
 
+    _attained: ClassVar[bool] = True
     n: SampleSize = Field(description="attained total sample size: n1 if the trial stopped after stage 1")
     p0: OpenProbability
     responders: Count = Field(description="total responders observed")
     alpha: ErrorRate = Field(0.05, description="each confidence bound is one-sided at level alpha")
-
-    @field_validator("n")
-    @classmethod
-    def _n_at_least_n1(cls, n: int, info: ValidationInfo) -> int:
-        n1 = info.data.get("n1")
-        if n1 is not None and n < n1:
-            raise ValueError(f"n (the attained total) must be at least n1 (n1 = {n1}, n = {n})")
-        return n
-
-    @field_validator("responders")
-    @classmethod
-    def _responders_possible(cls, responders: int, info: ValidationInfo) -> int:
-        n, n1, r1 = info.data.get("n"), info.data.get("n1"), info.data.get("r1")
-        if n is not None and responders > n:
-            raise ValueError(f"responders cannot exceed n (n = {n})")
-        if None not in (n, n1, r1):
-            if n == n1 and responders > r1:
-                raise ValueError(f"a trial that stopped after stage 1 (n = n1) has at most r1 = {r1} responders")
-            if n > n1 and responders <= r1:
-                raise ValueError(f"a trial that went on to stage 2 (n > n1) has more than r1 = {r1} responders")
-        return responders
 
 
 class InferenceResult(ResultModel):

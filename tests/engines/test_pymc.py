@@ -94,6 +94,17 @@ def test_sampler_settings_name_the_bad_field(kwargs, field):
     assert _fields(caught.value) == {field}
 
 
+def test_the_specs_load_without_pymc():
+    """The request specs hold SamplerSettings without importing the engine (PyMC takes seconds to load)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, designs.response.spec, designs.survival.spec; print(' '.join(sys.modules))"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert "designs.response.spec" in loaded
+    assert not [name for name in loaded if name.split(".")[0] in {"pymc", "pytensor", "arviz", "nutpie"}]
+    assert not [name for name in loaded if name.startswith("designs.engines.pymc")]
+
+
 def test_rerun_settings_double_draws_and_raise_target_accept():
     rerun = SamplerSettings(draws=1000, tune=500).for_rerun()
     assert (rerun.draws, rerun.tune, rerun.target_accept) == (2000, 1000, 0.99)
@@ -156,7 +167,7 @@ def test_pfs_data_validates_and_clips_events_at_time_zero():
 
 def test_pfs_data_sufficient_statistics_by_hand():
     """Stratum 0: event at 1, censored at 5, event at 13; stratum 1: event at exactly 2."""
-    data = PFSData.from_flat([1.0, 5.0, 13.0, 2.0], [1, 0, 1, 1], [0, 0, 0, 1], n_strata=2)
+    data = PFSData(times=([1.0, 5.0, 13.0], [2.0]), events=([1, 0, 1], [1]))
     np.testing.assert_array_equal(data.events_per_stratum, [2.0, 1.0])
     np.testing.assert_array_equal(data.exposure_per_stratum, [19.0, 2.0])
     events, exposure = data.interval_statistics([0.0, 2.0, 4.0, 6.0, 12.0])

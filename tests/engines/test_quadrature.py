@@ -462,6 +462,19 @@ def test_table_cache_is_bounded_by_bytes_scoped_by_hierarchy_and_grid_and_change
     assert small.bytes == 0
 
 
+def test_cached_likelihood_tables_are_read_only():
+    """The table cache shares a likelihood's tables between engines and threads: a write to one raises."""
+    exnex = NormalHierarchy(MU, MU_SD, 1.0, weight_exchangeable=0.5, nex_mean=MU, nex_sd=NEX_SD)
+    liks = [BinomialLikelihood(3, 10), BinomialLikelihood(1, 10)]
+    engine = QuadratureEngine.for_likelihoods(exnex, liks, cache=TableCache())
+    engine.analyse(liks)
+    marginal = engine.tables.marginals(liks)[0]
+    assert marginal is engine.tables.marginals(liks)[0]
+    for table in (marginal.marginal, marginal.likelihood_on_grid, marginal.log_mixture):
+        with pytest.raises(ValueError, match="read-only"):
+            table[0] = 0.0
+
+
 def test_invalid_inputs_name_the_field():
     with pytest.raises(InvalidInputError, match="responders"):
         BinomialLikelihood(5, 3)

@@ -190,6 +190,16 @@ def test_a_repeated_look_reuses_the_engine_and_gives_the_numbers_of_an_engine_wi
     assert 1.0 > first[-3] > first[-2] > 0.0  # the PPs of 3/10 and 1/10
 
 
+def test_a_kept_final_table_is_read_only():
+    """Threads share the kept final tables: a write to one raises instead of changing another look's PP."""
+    engine = pp.engine_for(EXNEX, [12, 12])
+    table = pp.final_table(engine, [12, 12], P0, 0.95)
+    assert pp.final_table(engine, [12, 12], P0, 0.95) is table
+    for array in (table.log_marginal, table.prob_above_p0, table.success, table.with_threshold(0.9).success):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0, 0] = 0
+
+
 def test_a_look_gives_the_same_numbers_whatever_ran_before_it():
     """Two looks (hierarchical, EXNEX) from a cold start and after other looks that leave some of
     their tables and final tables cached — other data at the same design, an EXNEX model with another

@@ -7,6 +7,8 @@ import copy
 import pytest
 
 from designs.core.caveats import CODES
+from designs.engines.sampler_settings import SamplerSettings
+from service.schemas.response import McmcSettings
 from service.settings import Settings, get_settings
 from tests.conftest import assert_problem
 
@@ -105,6 +107,8 @@ def test_prior_is_settable_and_echoed(client):
         ("model", {"kind": "exnex", "prior": {"nex_sd": 0}}, "model/prior/nex_sd"),
         ("model", {"kind": "independent", "prior": {"mu_sd": 1}}, "model"),
         ("mcmc", {"draws": 100_001}, "mcmc/draws"),
+        ("mcmc", {"draws": 99}, "mcmc/draws"),
+        ("mcmc", {"tune": 10}, "mcmc/tune"),
         ("mcmc", {"chains": 0}, "mcmc/chains"),
         ("decision", {"futility_ppos": 0.5, "efficacy_ppos": 0.4}, "decision/efficacy_ppos"),
         ("decision", {"final_threshold": 1.0}, "decision/final_threshold"),
@@ -116,6 +120,12 @@ def test_prior_is_settable_and_echoed(client):
 )
 def test_bad_input_is_a_422_naming_the_field(client, path, value, field):
     assert_problem(post(client, with_(path, value)), 422, field)
+
+
+def test_a_request_without_mcmc_settings_gets_the_sampler_defaults():
+    """The schema's defaults are SamplerSettings' (a request may not go below 100 draws, the warm-up's 10 may)."""
+    defaults = SamplerSettings()
+    assert McmcSettings().model_dump() == {name: getattr(defaults, name) for name in ("draws", "tune", "chains", "target_accept")}
 
 
 def test_more_than_twelve_strata_is_rejected(client):

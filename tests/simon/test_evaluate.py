@@ -11,6 +11,7 @@ import pytest
 from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
 from designs.simon import design_evaluation, evaluate_design, search_designs
+from designs.simon.validation import order_problem
 
 
 def enumerate_design(r1: int, n1: int, r: int, n: int, p: float) -> tuple[float, float, float]:
@@ -102,6 +103,31 @@ def test_evaluate_design_invalid_input_names_the_field(design, p, field):
     with pytest.raises(InvalidInputError) as caught:
         evaluate_design(*design, p)
     assert [problem.field for problem in caught.value.problems] == [field]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "earlier", "attained", "problem"),
+    [
+        ("n1", 7, {"r1": 7}, False, "n1 must exceed r1"),
+        ("r", 0, {"r1": 1, "n1": 7}, False, "r must be at least r1"),
+        ("n", 7, {"r1": 0, "n1": 7, "r": 2}, False, "n must exceed n1"),
+        ("n", 21, {"r1": 0, "n1": 7, "r": 21}, False, "n must exceed r"),
+        ("n", 7, {"r1": 0, "n1": 7}, True, None),  # a trial that stopped after stage 1
+        ("n", 6, {"r1": 0, "n1": 7}, True, "n (the attained total) must be at least n1"),
+        ("responders", 21, {"r1": 1, "n1": 10, "n": 20}, True, "responders cannot exceed n"),
+        ("responders", 2, {"r1": 1, "n1": 10, "n": 10}, True, "at most r1 = 1 responders"),
+        ("responders", 1, {"r1": 1, "n1": 10, "n": 20}, True, "more than r1 = 1 responders"),
+        ("responders", 2, {"r1": 1, "n1": 10, "n": 20}, True, None),
+        ("n", 7, {"r1": None, "n1": None, "r": 2}, False, None),  # fields that failed are not compared
+    ],
+)
+def test_order_problem_names_the_broken_simon_ordering(field, value, earlier, attained, problem):
+    """The orderings the HTTP schemas check field by field (r1 < n1 < n, r1 ≤ r < n; a trial's outcome)."""
+    found = order_problem(field, value, earlier, attained=attained)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
 
 
 def test_results_carry_provenance_hashed_from_the_arguments_as_validated():

@@ -20,7 +20,8 @@ from typing import Any
 
 from designs.core.errors import InvalidInputError
 from designs.engines.pymc import models
-from designs.engines.pymc.run import SamplerSettings, run_nutpie
+from designs.engines.pymc.run import run_nutpie
+from designs.engines.sampler_settings import MIN_DRAWS, SamplerSettings
 from designs.survival import models as survival
 
 ModelKey = tuple[str, int, int | None]
@@ -111,7 +112,7 @@ def warm_up(
     if cache_dir is not None:
         set_cache_dir(cache_dir)
     timings: dict[str, float] = {}
-    settings = SamplerSettings(draws=10, tune=10, chains=1, max_reruns=0)
+    settings = SamplerSettings(draws=MIN_DRAWS, tune=MIN_DRAWS, chains=1, max_reruns=0)
     for kind in kinds:
         if kind not in models.ALL_KINDS:
             raise InvalidInputError("model/kind", f"must be one of {', '.join(models.ALL_KINDS)}")

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 
 from designs.core.errors import FieldProblem, InvalidInputError
+from designs.core.validation import MAX_COUNT, MAX_STRATA
 from designs.survival import models as survival
 
-MAX_STRATA = 12
-MAX_PATIENTS_PER_STRATUM = 100_000
 MIN_EVENT_TIME_MONTHS = 0.5 / 30.4375
 """Half a day in months: where an event recorded at t = 0 is placed (log 0 is undefined)."""
 
@@ -54,8 +53,8 @@ class PFSData:
             if len(t) != len(e):
                 problems.append(FieldProblem(f"strata/{j}/events", "must have one entry per time"))
                 continue
-            if len(t) > MAX_PATIENTS_PER_STRATUM:
-                problems.append(FieldProblem(f"strata/{j}/times", f"at most {MAX_PATIENTS_PER_STRATUM} patients"))
+            if len(t) > MAX_COUNT:
+                problems.append(FieldProblem(f"strata/{j}/times", f"at most {MAX_COUNT} patients"))
             if not np.all(np.isfinite(t)) or np.any(t < 0):
                 problems.append(FieldProblem(f"strata/{j}/times", "must be finite and ≥ 0"))
             if e.dtype.kind not in "biuf" or not np.all((e == 0) | (e == 1)):
@@ -74,21 +73,6 @@ class PFSData:
         object.__setattr__(self, "times", tuple(times))
         object.__setattr__(self, "events", tuple(events))
         object.__setattr__(self, "n_events_at_time_zero", tuple(at_zero))
-
-    @classmethod
-    def from_flat(
-        cls, time: Sequence[float], event: Sequence[int], stratum: Sequence[int], n_strata: int
-    ) -> PFSData:
-        """From one row per patient with a 0-based stratum index."""
-        stratum, time, event = np.asarray(stratum), np.asarray(time), np.asarray(event)
-        if stratum.size and (stratum.dtype.kind not in "iu" or stratum.min() < 0 or stratum.max() >= n_strata):
-            raise InvalidInputError("stratum", f"must be integers in [0, {n_strata})")
-        if not len(time) == len(event) == len(stratum):
-            raise InvalidInputError("stratum", "time, event and stratum must have one entry per patient")
-        return cls(
-            times=tuple(time[stratum == j] for j in range(n_strata)),
-            events=tuple(event[stratum == j] for j in range(n_strata)),
-        )
 
     @property
     def n_strata(self) -> int:

@@ -23,14 +23,13 @@ carries no information and is left out of the Weibull likelihood.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from designs.engines.pymc.draws import PFSData
+from designs.response import spec as response
 from designs.survival import models as survival
 
-RESPONSE_KINDS: tuple[str, ...] = ("hierarchical", "exnex")
+RESPONSE_KINDS: tuple[str, ...] = response.HIERARCHICAL_KINDS
 PFS_KINDS: tuple[str, ...] = survival.HIERARCHICAL_KINDS
 ALL_KINDS: tuple[str, ...] = RESPONSE_KINDS + PFS_KINDS
 
@@ -144,13 +143,14 @@ def weibull_data(data: PFSData) -> np.ndarray:
     return np.concatenate([data.events_per_stratum, event_log_time, log_time, stratum, weight])
 
 
-def model_inputs(spec: Any, data: Any) -> dict[str, np.ndarray]:
+def model_inputs(
+    spec: response.ResponseModelSpec | survival.PFSModel, data: tuple[np.ndarray, np.ndarray] | PFSData
+) -> dict[str, np.ndarray]:
     """The ``prior`` and ``data`` vectors of :func:`build_model` for a model spec and its data.
 
-    ``spec`` has a ``kind`` and a ``prior`` dataclass: a
-    :class:`~designs.response.spec.ResponseModelSpec` with ``data`` = (responders, n), or a
-    :class:`~designs.survival.models.PFSModel` with ``data`` a :class:`PFSData` (the piecewise
-    kind takes its cut points from ``spec.prior.cut_points``).
+    A :class:`~designs.response.spec.ResponseModelSpec` takes ``data`` = (responders, n), a
+    :class:`~designs.survival.models.PFSModel` a :class:`PFSData` (the piecewise kind takes its cut
+    points from ``spec.prior.cut_points``).
     """
     kind = spec.kind
     prior_vector = np.array([getattr(spec.prior, name) for name in PRIOR_VECTOR[kind]], dtype=float)

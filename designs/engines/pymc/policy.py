@@ -20,7 +20,8 @@ import numpy as np
 from designs.core.errors import ConvergenceError
 from designs.engines import diagnostics
 from designs.engines.pymc.models import free_parameters
-from designs.engines.pymc.run import SamplerSettings, Trace, derived_seed, run_nutpie
+from designs.engines.pymc.run import Trace, derived_seed, run_nutpie
+from designs.engines.sampler_settings import SamplerSettings
 
 
 def sample_with_policy(

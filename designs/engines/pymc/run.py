@@ -1,4 +1,7 @@
-"""One NUTS run with nutpie: the sampler settings, seeds, cores, and the draws read from nutpie's trace.
+"""One NUTS run with nutpie: seeds, cores, and the draws read from nutpie's trace.
+
+The settings of a run are :class:`~designs.engines.sampler_settings.SamplerSettings` (outside this
+package: the request specs hold them without loading PyMC).
 
 Determinism: each chain's random stream is derived from the seed and the chain index by nutpie, so
 the same data and seed give bit-identical draws whatever the number of cores (checked by a test).
@@ -6,84 +9,12 @@ the same data and seed give bit-identical draws whatever the number of cores (ch
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from designs.core.errors import FieldProblem, InvalidInputError
-
-MAX_DRAWS = 100_000
-MAX_CHAINS = 8
-RERUN_TARGET_ACCEPT = 0.99
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """NUTS settings of one analysis (per chain: ``tune`` warm-up and ``draws`` kept draws).
-
-    The defaults (4 chains × 1000 draws after 500 warm-up; nutpie adapts quickly) give a bulk ESS
-    of about 2500 on the response rates of a two-stratum model and ≥ 700 on τ, in about 0.15 s on
-    two idle cores.
-    ``cores`` None runs min(chains, CPUs available) chains in parallel; it does not change the draws.
-    """
-
-    draws: int = 1000
-    tune: int = 500
-    chains: int = 4
-    target_accept: float = 0.95
-    max_reruns: int = 1
-    cores: int | None = None
-
-    def __post_init__(self) -> None:
-        problems: list[FieldProblem] = []
-
-        def check_int(name: str, value: Any, low: int, high: int) -> None:
-            if not _is_int(value) or not low <= value <= high:
-                problems.append(FieldProblem(f"mcmc/{name}", f"must be an integer in [{low}, {high}]"))
-
-        check_int("draws", self.draws, 10, MAX_DRAWS)
-        check_int("tune", self.tune, 10, MAX_DRAWS)
-        check_int("chains", self.chains, 1, MAX_CHAINS)
-        check_int("max_reruns", self.max_reruns, 0, 3)
-        if self.cores is not None:
-            check_int("cores", self.cores, 1, MAX_CHAINS)
-        ta = self.target_accept
-        if isinstance(ta, bool) or not isinstance(ta, int | float) or not 0.95 <= ta < 1.0:
-            problems.append(
-                FieldProblem("mcmc/target_accept", "must lie in [0.95, 1) (small steps for hierarchical funnels)")
-            )
-        if problems:
-            raise InvalidInputError(problems)
-
-    def for_rerun(self) -> SamplerSettings:
-        """The settings of a rerun: draws and tune doubled (capped), target_accept raised to ≥ 0.99.
-
-        Divergences in these models come from the funnel between τ and z (non-centred, in the tail of
-        τ when the data pin every θ_j down); smaller steps remove most of them.
-        """
-        return SamplerSettings(
-            draws=min(2 * self.draws, MAX_DRAWS),
-            tune=min(2 * self.tune, MAX_DRAWS),
-            chains=self.chains,
-            target_accept=max(self.target_accept, RERUN_TARGET_ACCEPT),
-            max_reruns=self.max_reruns,
-            cores=self.cores,
-        )
-
-    @property
-    def cores_used(self) -> int:
-        """``cores``, or min(chains, CPUs available to this process), never more than ``chains``."""
-        if self.cores is not None:
-            return min(self.cores, self.chains)
-        available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return max(1, min(self.chains, available))
+from designs.engines.sampler_settings import SamplerSettings
 
 
 def derived_seed(seed: int, *path: int) -> int:

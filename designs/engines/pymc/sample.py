@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy.special import expit, log_expit
@@ -20,11 +20,10 @@ from designs.engines.pymc.compile import compiled_model
 from designs.engines.pymc.draws import PFSData, PFSDraws, ResponseDraws, stack_chains
 from designs.engines.pymc.models import PFS_KINDS, RESPONSE_KINDS, model_inputs
 from designs.engines.pymc.policy import sample_with_policy
-from designs.engines.pymc.run import SamplerSettings, Trace, derived_seed
-
-if TYPE_CHECKING:  # annotations only: the specs import this package's SamplerSettings
-    from designs.response.spec import ResponseModelSpec
-    from designs.survival.models import PFSModel
+from designs.engines.pymc.run import Trace, derived_seed
+from designs.engines.sampler_settings import SamplerSettings
+from designs.response.spec import ResponseModelSpec
+from designs.survival.models import PFSModel
 
 PFS_MIN_TARGET_ACCEPT = 0.99
 """PFS fits sample with at least this target_accept: with a few dozen events per stratum their

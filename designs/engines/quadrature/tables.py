@@ -32,7 +32,10 @@ FFT_CHUNK_ELEMENTS = 4e6
 
 @dataclass(frozen=True, eq=False)
 class Marginal:
-    """I(μ, τ) of one likelihood on the grid, scaled: exp(log_scale) · marginal = I."""
+    """I(μ, τ) of one likelihood on the grid, scaled: exp(log_scale) · marginal = I.
+
+    Its arrays are read-only: the table cache shares one Marginal between threads.
+    """
 
     log_scale: float
     marginal: np.ndarray  # (G,) ∫ e^ℓ N(θ; μ, τ²) dθ, edge constants handled analytically
@@ -40,11 +43,17 @@ class Marginal:
     likelihood_on_grid: np.ndarray  # (N,) e^{ℓ(θ)} on the θ grid, same scale
     make_log_mixture: Callable[[], np.ndarray] = field(repr=False)
 
+    def __post_init__(self) -> None:
+        self.marginal.setflags(write=False)
+        self.likelihood_on_grid.setflags(write=False)
+
     @cached_property
     def log_mixture(self) -> np.ndarray:
         """(G,) log[w I + (1 − w) M], unscaled: made on first use (``batch``, ``analyse``; ``product``
         works on the linear scale and never needs it)."""
-        return self.make_log_mixture()
+        log_mixture = self.make_log_mixture()
+        log_mixture.setflags(write=False)
+        return log_mixture
 
     @property
     def nbytes(self) -> int:
