@@ -11,6 +11,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from designs.core.validation import MAX_STRATA
+from designs.engines.sampler_settings import MAX_DRAWS, MIN_REQUEST_DRAWS
+from designs.simon.validation import NMAX_LIMIT
+
 
 def default_data_dir() -> Path:
     """``gonogo`` under the platform's per-user state directory (XDG state home on Linux)."""
@@ -38,9 +42,10 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     # Limits on what one request may ask for.
-    simon_nmax_limit: int = Field(1000, ge=10, le=1000)
-    max_strata: int = Field(12, ge=1, le=12)
-    max_mcmc_draws: int = Field(100_000, ge=100)
+    # Each may lower, never raise, what the core can do (its own limits are the upper bounds).
+    simon_nmax_limit: int = Field(NMAX_LIMIT, ge=10, le=NMAX_LIMIT)
+    max_strata: int = Field(MAX_STRATA, ge=1, le=MAX_STRATA)
+    max_mcmc_draws: int = Field(MAX_DRAWS, ge=MIN_REQUEST_DRAWS, le=MAX_DRAWS)
 
     # MCMC: compile these models at start-up so the first request is fast.
     warm_up_models: bool = True

@@ -6,11 +6,11 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from designs.simon.validation import order_problem
+from designs.simon.validation import NMAX_LIMIT, order_problem
 from service.schemas.common import ClosedProbability, ErrorRate, OpenProbability, Rates, ResultModel, StrictModel, Warning
 
-SampleSize = Annotated[int, Field(ge=1, le=1000)]
-Count = Annotated[int, Field(ge=0, le=1000)]
+SampleSize = Annotated[int, Field(ge=1, le=NMAX_LIMIT)]
+Count = Annotated[int, Field(ge=0, le=NMAX_LIMIT)]
 
 
 class DesignSearchRequest(Rates):
@@ -20,7 +20,7 @@ class DesignSearchRequest(Rates):
     p1: OpenProbability = Field(description="target response rate; must exceed p0", examples=[0.25])
     alpha: ErrorRate = Field(0.05, description="largest type I error at p0")
     beta: ErrorRate = Field(0.20, description="largest type II error at p1 (power ≥ 1 − beta)")
-    nmax: int = Field(100, ge=2, le=1000, description="largest total sample size searched (≤ 1000)")
+    nmax: int = Field(100, ge=2, le=NMAX_LIMIT, description=f"largest total sample size searched (≤ {NMAX_LIMIT})")
 
 
 class Design(ResultModel):

@@ -9,7 +9,9 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from service.settings import Settings
 from tests.conftest import assert_problem
 
 SIMON = {"p0": 0.05, "p1": 0.25, "alpha": 0.05, "beta": 0.2, "nmax": 40}
@@ -245,3 +247,14 @@ def test_health_reports_a_failed_compilation_with_its_detail(monkeypatch):
     assert during["models"] == {"state": "compiling"}
     assert after["status"] == "ok" and after["models"]["state"] == "failed"
     assert "RuntimeError" in after["models"]["detail"] and "no C compiler found" in after["models"]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("GONOGO_MAX_STRATA", "13"), ("GONOGO_SIMON_NMAX_LIMIT", "1001"), ("GONOGO_MAX_MCMC_DRAWS", "100001")],
+)
+def test_a_limit_above_what_the_core_can_do_stops_the_service_at_start_up(monkeypatch, variable, value):
+    """A setting may lower a limit, not raise it past the core's: such a value fails at start-up."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError):
+        Settings()
