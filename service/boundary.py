@@ -5,9 +5,10 @@ The pydantic schema checks types and bounds (and documents them); the spec's val
 n_planned, prior fields of the kind, ...); the Settings limits what this service allows. A user
 learns every mistake from one attempt:
 
-* ``spec_from`` builds the spec and reports the limits' problems with the spec's;
-* when the schema has already failed, ``cross_field_problems`` adds the spec's verdict on the raw
-  body for the fields the schema did not name (the route declares its spec with ``@builds``).
+* ``within_limits`` builds the spec and reports the limits' problems with the spec's;
+* when the schema has already failed, ``cross_field_problems`` adds the limits' and the spec's
+  verdicts on the raw body (the route declares its spec with ``@builds``);
+* a problem is listed once: not again at a location, or one containing a location, already named (``merge``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any, TypeVar
 from fastapi import Request
 
 from designs.core.errors import FieldProblem, InvalidInputError
+from service import limits
+from service.settings import get_settings
 
 Spec = TypeVar("Spec")
 _BUILDER = "gonogo_spec_builder"
@@ -33,28 +36,46 @@ def builds(builder: Callable[[Mapping[str, Any]], Any]) -> Callable[[Callable], 
     return mark
 
 
-def spec_from(builder: Callable[[Mapping[str, Any]], Spec], payload: Mapping[str, Any],
-              limit_problems: Sequence[FieldProblem] = ()) -> Spec:
-    """``builder(payload)``, with the Settings limits' problems reported beside the spec's, at once."""
+def _covered(field: str, known: str) -> bool:
+    """A problem at ``field`` says nothing new beside one at ``known``: the same location, or one that
+    contains it (``simon`` beside ``simon/n1``). One inside it is news (``strata/1/responders`` beside
+    the number of ``strata``)."""
+    return field == known or known.startswith(field + "/")
+
+
+def merge(first: Sequence[FieldProblem], more: Sequence[FieldProblem]) -> list[FieldProblem]:
+    """``first``, then each problem of ``more`` that those before it do not already cover."""
+    merged = list(first)
+    for problem in more:
+        if not any(_covered(problem.field, known.field) for known in merged):
+            merged.append(problem)
+    return merged
+
+
+def within_limits(limit_problems: Sequence[FieldProblem], build: Callable[..., Spec], *args: Any) -> Spec:
+    """``build(*args)`` (a spec's ``from_mapping``, a design's ``prepare``), with the Settings limits'
+    problems reported beside its own, at once."""
     try:
-        spec = builder(payload)
+        built = build(*args)
     except InvalidInputError as exc:
-        raise InvalidInputError([*limit_problems, *exc.problems]) from None
+        raise InvalidInputError(merge(limit_problems, exc.problems)) from None
     if limit_problems:
         raise InvalidInputError(list(limit_problems))
-    return spec
+    return built
 
 
 def cross_field_problems(request: Request, body: Any) -> list[FieldProblem]:
-    """The spec's problems with a body the schema refused (none when the route builds no spec)."""
-    endpoint = getattr(request.scope.get("route"), "endpoint", None)
-    builder = getattr(endpoint, _BUILDER, None)
-    if builder is None or not isinstance(body, Mapping):
+    """The Settings limits' and the spec's problems with a body the schema refused."""
+    if not isinstance(body, Mapping):
         return []
-    try:
-        builder(body)
-    except InvalidInputError as exc:
-        return exc.problems
-    except Exception:  # noqa: BLE001 - the schema's verdict stands on a body the spec cannot even read
-        return []
-    return []
+    app = request.app
+    found = limits.raw_problems(app.dependency_overrides.get(get_settings, get_settings)(), body)
+    builder = getattr(getattr(request.scope.get("route"), "endpoint", None), _BUILDER, None)
+    if builder is not None:
+        try:
+            builder(body)
+        except InvalidInputError as exc:
+            found = merge(found, exc.problems)
+        except Exception:  # noqa: BLE001 - the schema's verdict stands on a body the spec cannot even read
+            pass
+    return found

@@ -45,9 +45,11 @@ def problem(status: int, title: str, detail: str, *, type_: str = "about:blank",
                         media_type=PROBLEM_JSON)
 
 
-def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    # ("body", "strata", 1, "responders") -> "strata/1/responders"; drop pydantic's type tags.
-    parts = [str(p) for p in loc if p != "body"]
+def _field_path(err: dict[str, Any]) -> str:
+    # ("body", "strata", 1, "responders") -> "strata/1/responders"; a JSON syntax error is the body's.
+    if err.get("type") == "json_invalid":
+        return "body"
+    parts = [str(p) for p in err.get("loc", ()) if p != "body"]
     return "/".join(parts) if parts else "body"
 
 
@@ -57,6 +59,8 @@ def _reason(err: dict[str, Any]) -> str:
         return "unknown field (not part of this request's schema)"
     if err.get("type") == "finite_number":
         return "must be a finite number (NaN and infinity are not accepted)"
+    if err.get("type") == "value_error" and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])  # the validator's own words, without pydantic's "Value error, "
     if err.get("type") == "json_invalid":
         return f"the body is not valid JSON: {err.get('ctx', {}).get('error', msg)}"
     return msg
@@ -73,9 +77,8 @@ def problem_document(exc: BaseException, also: Sequence[FieldProblem] = ()) -> t
     after the schema's for the fields it did not name.
     """
     if isinstance(exc, RequestValidationError):
-        errors = [{"field": _field_path(e.get("loc", ())), "reason": _reason(e)} for e in exc.errors()]
-        named = {e["field"] for e in errors}
-        errors += [{"field": p.field, "reason": p.reason} for p in also if p.field not in named]
+        found = boundary.merge([FieldProblem(_field_path(e), _reason(e)) for e in exc.errors()], also)
+        errors = [{"field": p.field, "reason": p.reason} for p in found]
         return _invalid_request(errors, "; ".join(f"{e['field']}: {e['reason']}" for e in errors))
     if isinstance(exc, InvalidInputError):
         return _invalid_request([{"field": p.field, "reason": p.reason} for p in exc.problems], str(exc))

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from designs.core.validation import MAX_STRATA
 from designs.engines.sampler_settings import MAX_DRAWS, MIN_REQUEST_DRAWS
+from designs.oc.simulate import MAX_TRIALS_PER_SCENARIO
 from designs.simon.validation import NMAX_LIMIT
 
 
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
     warm_up_models: bool = True
 
     # Operating-characteristic jobs.
-    max_simulated_trials: int = Field(1_000_000, ge=1000)
+    max_simulated_trials: int = Field(MAX_TRIALS_PER_SCENARIO, ge=1000, le=MAX_TRIALS_PER_SCENARIO)
     job_threshold_trials: int = Field(200_000, ge=0)
     job_workers: int = Field(2, ge=1, le=64)
     dask_scheduler: str | None = None

@@ -20,6 +20,8 @@ from designs.oc.design import OCDesign
 from designs.oc.tables import DecisionTables
 from designs.oc.tally import Tally
 
+MAX_TRIALS_PER_SCENARIO = 1_000_000
+"""Most simulated trials one scenario may ask for (a service may allow fewer: GONOGO_MAX_SIMULATED_TRIALS)."""
 RNG_BLOCK_TRIALS = 1_000
 BLOCKS_PER_PASS = 50
 DEFAULT_CHUNK_TRIALS = 20_000

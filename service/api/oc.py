@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from designs import oc
 from designs.core.errors import InvalidInputError
 from service import limits
+from service.boundary import within_limits
 from service.computations import OCFinish, prepare_calibration, prepare_operating_characteristics
 from service.deps import JobManagerDep, SettingsDep
 from service.jobs import JobManager
@@ -62,8 +63,7 @@ def _accepted(jobs: JobManager, kind: str, computation: Any, finish: OCFinish) -
 )
 def operating_characteristics(body: OperatingCharacteristicsRequest, settings: SettingsDep, jobs: JobManagerDep,
                               prefer: str | None = Header(None)) -> Any:
-    limits.enforce(settings, strata=len(body.strata))
-    plan, finish = prepare_operating_characteristics(body)
+    plan, finish = within_limits(limits.design_problems(settings, body), prepare_operating_characteristics, body)
     if _wants_job(plan, prefer, settings):
         return _accepted(jobs, "operating-characteristics", plan, finish)
     return finish(oc.run(plan))
@@ -76,8 +76,7 @@ def operating_characteristics(body: OperatingCharacteristicsRequest, settings: S
 )
 def calibrate(body: CalibrationRequest, settings: SettingsDep, jobs: JobManagerDep,
               prefer: str | None = Header(None)) -> Any:
-    limits.enforce(settings, strata=len(body.strata))
-    plan, finish = prepare_calibration(body)
+    plan, finish = within_limits(limits.design_problems(settings, body), prepare_calibration, body)
     if _wants_job(plan, prefer, settings):
         return _accepted(jobs, "calibration", plan, finish)
     return finish(plan.reduce([(i, plan.run_chunk(i)) for i in plan.chunks]))

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from designs.survival.analysis import analyse_pfs
 from designs.survival.spec import PFSAnalysisSpec
 from service import limits
-from service.boundary import builds, spec_from
+from service.boundary import builds, within_limits
 from service.deps import SettingsDep
 from service.problems import PROBLEM_RESPONSES
 from service.schemas.pfs import PFSAnalysisRequest, PFSAnalysisResult
@@ -21,5 +21,5 @@ router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
 def pfs(body: PFSAnalysisRequest, settings: SettingsDep) -> dict:
     # A plain def: FastAPI runs it in a worker thread, so sampling does not block the event loop.
     payload = body.model_dump(mode="json")
-    spec = spec_from(PFSAnalysisSpec.from_mapping, payload, limits.analysis_problems(settings, body))
+    spec = within_limits(limits.analysis_problems(settings, body), PFSAnalysisSpec.from_mapping, payload)
     return analyse_pfs(spec)

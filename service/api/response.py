@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from designs.response.analysis import analyse_response
 from designs.response.spec import ResponseAnalysisSpec
 from service import limits
-from service.boundary import builds, spec_from
+from service.boundary import builds, within_limits
 from service.deps import SettingsDep
 from service.problems import PROBLEM_RESPONSES
 from service.schemas.response import ResponseAnalysisRequest, ResponseAnalysisResult
@@ -25,5 +25,5 @@ router = APIRouter(prefix="/v1/analyses", tags=["analyses"], responses=PROBLEM_R
 def response_analysis(body: ResponseAnalysisRequest, settings: SettingsDep) -> dict:
     # A plain `def` route: FastAPI runs it in a worker thread, so sampling never blocks the event loop.
     payload = body.model_dump(mode="json")
-    spec = spec_from(ResponseAnalysisSpec.from_mapping, payload, limits.analysis_problems(settings, body))
+    spec = within_limits(limits.analysis_problems(settings, body), ResponseAnalysisSpec.from_mapping, payload)
     return analyse_response(spec)

@@ -186,7 +186,8 @@ class ProcessPoolBackend(_FuturesBackend):
                     if process.is_alive():
                         process.terminate()
                 for process in self._context.processes:
-                    process.join(timeout=5)
+                    if process.pid is not None:  # a worker whose start failed has nothing to join
+                        process.join(timeout=5)
                 self._pool = self._context = None
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from designs.core.validation import MAX_NAME_LENGTH, MAX_STRATA
+from designs.oc.simulate import MAX_TRIALS_PER_SCENARIO
 from service.schemas.common import (
     ClosedProbability,
     ErrorRate,
@@ -19,7 +20,6 @@ from service.schemas.common import (
 )
 from service.schemas.response import DecisionRule, ResponseModelChoice
 from service.schemas.simon import SimonDesignFields
-from service.settings import get_settings
 
 MAX_LOOK = 500
 LookSize = Annotated[int, Field(ge=1, le=MAX_LOOK, description="cumulative evaluable patients (1–500)")]
@@ -50,13 +50,6 @@ class ScenarioSpec(StrictModel):
     )
 
 
-def _check_n_trials(n_trials: int) -> int:
-    limit = get_settings().max_simulated_trials
-    if n_trials > limit:
-        raise ValueError(f"at most {limit:,} simulated trials per request (GONOGO_MAX_SIMULATED_TRIALS)")
-    return n_trials
-
-
 class _DesignFields(RatesAndStrata):
     strata: list[StratumLooks] = Field(min_length=1, max_length=MAX_STRATA)
     model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, description="as in the response analysis")
@@ -66,14 +59,9 @@ class _DesignFields(RatesAndStrata):
         description="exact enumeration of outcomes or simulation; auto: exact for independent/pooled (and Simon), "
         "simulation for hierarchical/exnex. 'exact' works for any model while the joint outcomes are few",
     )
-    n_trials: int = Field(10_000, ge=100, le=1_000_000, description="simulated trials per scenario")
+    n_trials: int = Field(10_000, ge=100, le=MAX_TRIALS_PER_SCENARIO, description="simulated trials per scenario")
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
     simon: SimonDesignFields | None = Field(None, description="a Simon design to show beside, in every stratum")
-
-    @field_validator("n_trials")
-    @classmethod
-    def _within_limit(cls, n_trials: int) -> int:
-        return _check_n_trials(n_trials)
 
 
 class OperatingCharacteristicsRequest(_DesignFields):

@@ -14,7 +14,7 @@ from designs.oc.calibration import CalibrationPlan
 from service import jobs
 from service.deps import get_job_manager
 from service.schemas.designs import CalibrationRequest, OperatingCharacteristicsRequest
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 from tests.conftest import assert_problem
 
 OC = "/v1/designs/operating-characteristics"
@@ -297,3 +297,13 @@ def test_provenance_hashes_the_request_as_validated(client, route, schema):
     body = {**MPNST, "model": {"kind": "independent"}, "thresholds": [0.9, 0.95]} if route == CALIBRATE else {**MPNST}
     result = client.post(route, json=body).json()
     assert result["provenance"]["input_sha256"] == input_hash(schema.model_validate(body).model_dump(mode="json"))
+
+
+def test_design_limits_are_reported_with_the_design_problems(client, overrides):
+    """GONOGO_MAX_STRATA and GONOGO_MAX_SIMULATED_TRIALS beside a scenario naming an unknown stratum."""
+    overrides[get_settings] = lambda: Settings(max_strata=1, max_simulated_trials=5_000, warm_up_models=False)
+    body = {**MPNST, "model": {"kind": "independent"}, "n_trials": 10_000,
+            "scenarios": [{"name": "a", "rates": {"NF1": 0.2, "zzz": 0.1}}]}
+    for route in (OC, CALIBRATE):
+        problem = assert_problem(client.post(route, json=body), 422, "strata", "n_trials", "scenarios")
+        assert "GONOGO_MAX_SIMULATED_TRIALS" in problem["detail"] and "GONOGO_MAX_STRATA" in problem["detail"]

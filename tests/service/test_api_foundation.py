@@ -251,7 +251,8 @@ def test_health_reports_a_failed_compilation_with_its_detail(monkeypatch):
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("GONOGO_MAX_STRATA", "13"), ("GONOGO_SIMON_NMAX_LIMIT", "1001"), ("GONOGO_MAX_MCMC_DRAWS", "100001")],
+    [("GONOGO_MAX_STRATA", "13"), ("GONOGO_SIMON_NMAX_LIMIT", "1001"), ("GONOGO_MAX_MCMC_DRAWS", "100001"),
+     ("GONOGO_MAX_SIMULATED_TRIALS", "1000001")],
 )
 def test_a_limit_above_what_the_core_can_do_stops_the_service_at_start_up(monkeypatch, variable, value):
     """A setting may lower a limit, not raise it past the core's: such a value fails at start-up."""

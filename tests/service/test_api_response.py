@@ -183,3 +183,15 @@ def test_settings_limits_and_spec_problems_are_reported_together(client, overrid
     overrides[get_settings] = lambda: Settings(max_strata=1, warm_up_models=False)
     body = with_("strata/1/responders", 11)
     assert_problem(post(client, body), 422, "strata", "strata/1/responders")
+
+
+def test_a_problem_is_listed_once(client, overrides):
+    """A spec's general problem (``simon``) adds nothing beside the schema's specific one (``simon/n1``),
+    and the Settings limit of strata is not repeated by the spec's."""
+    problem = assert_problem(post(client, with_("simon", {"r1": 7, "n1": 7, "r": 9, "n": 21}) | {"p0": 2}), 422,
+                             "p0", "simon/n1")
+    assert [e["field"] for e in problem["errors"]].count("simon") == 0
+    overrides[get_settings] = lambda: Settings(max_strata=1, warm_up_models=False)
+    problem = assert_problem(post(client, {**BODY, "p0": 2}), 422, "p0", "strata")
+    assert [e["field"] for e in problem["errors"]].count("strata") == 1
+    assert "GONOGO_MAX_STRATA" in problem["detail"]
