@@ -1,4 +1,4 @@
-"""Typed statistical caveats: what a result says about itself, as ``{"code", "message", "stratum"?}``.
+"""Typed statistical caveats: what a result says about itself, as ``{"code", "message", "stratum"}``.
 
 A caveat is not an error (``designs.core.errors``): the numbers are computed and stand, but a reader
 should know something about them. A client tells one caveat from another by its ``code``, never by
