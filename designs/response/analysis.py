@@ -32,7 +32,7 @@ from designs.core import posterior_summary as summary
 from designs.core.caveats import caveat
 from designs.core.posterior_summary import CI_PROB
 from designs.core.provenance import provenance
-from designs.engines import closed_form as beta_binomial
+from designs.engines import closed_form
 from designs.engines.pymc import sample_response
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy
 from designs.engines.sampler_settings import SamplerSettings
@@ -146,10 +146,10 @@ def _closed_form(model, y, n, n_planned, p0, p1, rule) -> dict[str, Any]:
     rows = []
     if model.kind == "independent":
         pp = predictive.predictive_probability_beta(a, b, y, n, n_planned, p0, rule.final_threshold)
-        posts = [beta_binomial.summarise(a + yj, b + nj - yj, (p0, p1), CI_PROB) for yj, nj in zip(y, n, strict=True)]
+        posts = [closed_form.summarise(a + yj, b + nj - yj, (p0, p1), CI_PROB) for yj, nj in zip(y, n, strict=True)]
         method = "exact Beta–binomial sums per stratum"
     else:
-        pooled = beta_binomial.summarise(a + y.sum(), b + (n - y).sum(), (p0, p1), CI_PROB)
+        pooled = closed_form.summarise(a + y.sum(), b + (n - y).sum(), (p0, p1), CI_PROB)
         posts = [pooled] * len(y)
         pp = np.full(len(y), predictive.predictive_probability_pooled(a, b, y, n, n_planned, p0, rule.final_threshold))
         method = "exact Beta–binomial sums over the pooled totals"

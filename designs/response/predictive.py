@@ -33,8 +33,9 @@ import numpy as np
 from cachetools import LRUCache, cached
 from scipy import special
 
-from designs.engines import closed_form as beta_binomial
+from designs.core.arrays import read_only
 from designs.core.errors import InvalidInputError
+from designs.engines import closed_form
 from designs.engines.quadrature import LOGIT, TABLES, BinomialLikelihood, NormalHierarchy, QuadratureEngine
 
 MAX_ENUMERATION = 50_000
@@ -86,7 +87,7 @@ def predictive_probability_beta(
     a: float, b: float, responders, n, n_final, p0: float, final_threshold: float = 0.95
 ) -> np.ndarray:
     """Independent strata, p_j ~ Beta(a, b): PP per stratum (exact Beta–binomial sums; vectorised)."""
-    return beta_binomial.predictive_probability_of_success(a, b, responders, n, n_final, p0, final_threshold)
+    return closed_form.predictive_probability_of_success(a, b, responders, n, n_final, p0, final_threshold)
 
 
 def predictive_probability_pooled(
@@ -94,7 +95,7 @@ def predictive_probability_pooled(
 ) -> float:
     """One rate shared by all strata, p ~ Beta(a, b): the same PP for every stratum (totals)."""
     y, n, n_final = _check_counts(responders, n, n_final)
-    return float(beta_binomial.predictive_probability_of_success(a, b, y.sum(), n.sum(), n_final.sum(), p0, final_threshold))
+    return float(closed_form.predictive_probability_of_success(a, b, y.sum(), n.sum(), n_final.sum(), p0, final_threshold))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -115,12 +116,6 @@ def engine_for(hierarchy: NormalHierarchy, n_final: Sequence[int]) -> Quadrature
 def _engine_for(hierarchy: NormalHierarchy, n_final: tuple[int, ...]) -> QuadratureEngine:
     candidates = [[BinomialLikelihood(z, nk) for z in range(nk + 1)] for nk in n_final]
     return QuadratureEngine.for_likelihoods(hierarchy, candidates)
-
-
-def _read_only(table: np.ndarray) -> np.ndarray:
-    """``table``, made read-only: cached tables are shared between threads."""
-    table.setflags(write=False)
-    return table
 
 
 class HierarchicalPredictive:
@@ -162,15 +157,15 @@ class HierarchicalPredictive:
         ]
         post = engine.product(candidates, thresholds=(p0,), transform=LOGIT)
         self.shape = shape
-        self.log_marginal = _read_only(post.log_marginal_likelihood)
-        self.prob_above_p0 = _read_only(post.prob_above[..., 0])
-        self.success = _read_only(self.prob_above_p0 > final_threshold)
+        self.log_marginal = read_only(post.log_marginal_likelihood)
+        self.prob_above_p0 = read_only(post.prob_above[..., 0])
+        self.success = read_only(self.prob_above_p0 > final_threshold)
 
     def with_threshold(self, final_threshold: float) -> HierarchicalPredictive:
         """The same final table with another success threshold (only the success indicator changes)."""
         other = copy.copy(self)
         other.final_threshold = final_threshold
-        other.success = _read_only(self.prob_above_p0 > final_threshold)
+        other.success = read_only(self.prob_above_p0 > final_threshold)
         return other
 
     @property
