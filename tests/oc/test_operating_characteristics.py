@@ -15,7 +15,7 @@ from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
 from designs.oc.provenance import design_request
 from designs.oc.tables import grid_shape, reachable_look_indices
-from designs.response import spec as priors
+from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
 from designs.simon import evaluate_design
 
@@ -219,7 +219,7 @@ GLOBAL_ALTERNATIVE = oc.Scenario("global alternative", {"NF1": P1, "sporadic": P
 
 def mpnst(kind: str, *, fixed_tau: float | None = None, **rule) -> oc.OCDesign:
     strata = (oc.StratumPlan("NF1", (7, 14, 21)), oc.StratumPlan("sporadic", (7, 14, 21)))
-    return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0), fixed_tau=fixed_tau)
+    return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), response_spec.resolve(kind, {}, P0), fixed_tau=fixed_tau)
 
 
 def go(result: dict, scenario: str, stratum: str) -> float:
