@@ -199,7 +199,7 @@ def test_small_strata_warn():
         ({"mcmc": {"chains": 0}}, "mcmc/chains"),
         ({"seed": -1}, "seed"),
         ({"surprise": 1}, "surprise"),
-        ({"simon": {"r1": 3, "n1": 2, "r": 5, "n": 20}}, "simon"),
+        ({"simon": {"r1": 3, "n1": 2, "r": 5, "n": 20}}, "simon/n1"),  # n1 must exceed r1
         ({"simon": {"r1": -1, "n1": 2, "r": 5, "n": 20}}, "simon/r1"),
     ],
 )
@@ -239,6 +239,22 @@ def test_simon_status(n, y, status, needed):
     assert result["status"] == status
     assert result["responders_needed"] == needed
     assert result["text"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "field", "problem"),
+    [
+        ({"r1": 9, "n1": 9, "r": 10, "n": 20}, "simon/n1", "n1 must exceed r1 (r1 = 9, n1 = 9)"),
+        ({"r1": 3, "n1": 9, "r": 2, "n": 17}, "simon/r", "r must be at least r1 (r1 = 3, r = 2)"),
+        ({"r1": 0, "n1": 9, "r": 17, "n": 17}, "simon/n", "n must exceed r (r = 17, n = 17)"),
+        ({"r1": -1, "n1": 9, "r": 2, "n": 17}, "simon/r1", "must be an integer in [0, 100000] (got -1)"),
+    ],
+)
+def test_simon_rule_names_the_broken_ordering_in_the_schemas_words(rule, field, problem):
+    """The rule reports the field and the words of ``order_problem`` (as the HTTP schemas and Simon's evaluation)."""
+    with pytest.raises(InvalidInputError) as caught:
+        SimonRule(**rule)
+    assert [(p.field, p.reason) for p in caught.value.problems] == [(field, problem)]
 
 
 def test_simon_status_is_reported_per_stratum():
@@ -333,7 +349,7 @@ def test_every_bad_field_is_reported_at_once():
         ResponseAnalysisSpec.from_mapping(request)
     assert {p.field for p in info.value.problems} == {
         "p0", "strata/1/responders", "strata/2/n_planned", "strata/2/name", "model/prior/nex_sd", "model/prior/a",
-        "decision/efficacy_ppos", "simon", "engine", "mcmc/chains", "seed", "surprise",
+        "decision/efficacy_ppos", "simon/n1", "engine", "mcmc/chains", "seed", "surprise",
     }  # fmt: skip
 
 
