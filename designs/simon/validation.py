@@ -8,6 +8,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from designs.core.errors import InvalidInputError
+from designs.core.validation import MAX_ERROR_RATE
 
 NMAX_LIMIT = 1000
 """Largest total sample size a search or an evaluation accepts."""
@@ -37,8 +38,8 @@ def check_open_probability(field_name: str, value: Any) -> float:
 
 def check_error_rate(field_name: str, value: Any) -> float:
     value = check_real(field_name, value)
-    if not 0.0 < value <= 0.5:
-        raise InvalidInputError(field_name, f"must be in (0, 0.5], got {value}")
+    if not 0.0 < value <= MAX_ERROR_RATE:
+        raise InvalidInputError(field_name, f"must be in (0, {MAX_ERROR_RATE:g}], got {value}")
     return value
 
 
