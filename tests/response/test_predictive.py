@@ -264,7 +264,7 @@ def test_reweighting_exact_draws_reproduces_closed_form_within_4_mcse():
     rng = np.random.default_rng(11)
     ys, ns, n_final = [3, 6], [12, 14], [20, 22]
     draws = _beta_draws(rng, ys, ns)
-    result = predictive.pp_by_reweighting(draws, np.subtract(n_final, ns), p0=P0, final_threshold=0.95)
+    result = predictive.predictive_probability_by_reweighting(draws, np.subtract(n_final, ns), p0=P0, final_threshold=0.95)
     exact = predictive.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
     assert result.method.startswith("reweighting")
     assert np.all(np.abs(result.probability - exact) <= 4 * np.maximum(result.monte_carlo_se, 2e-3))
@@ -273,7 +273,7 @@ def test_reweighting_exact_draws_reproduces_closed_form_within_4_mcse():
 def test_reweighting_lee_liu_example_with_exact_draws():
     rng = np.random.default_rng(5)
     draws = rng.beta(16.6, 7.4, size=(20_000, 1))
-    result = predictive.pp_by_reweighting(draws, [17], p0=0.6, final_threshold=0.9)
+    result = predictive.predictive_probability_by_reweighting(draws, [17], p0=0.6, final_threshold=0.9)
     assert abs(result.probability[0] - 0.5656) <= 4 * max(result.monte_carlo_se[0], 2e-3)
 
 
@@ -281,10 +281,12 @@ def test_reweighting_degenerate_weights_fall_back_and_say_so():
     rng = np.random.default_rng(2)
     draws = _beta_draws(rng, [1], [3], size=300)  # few draws, many future patients
     fallback = predictive.PredictiveResult(np.array([0.123]), "quadrature; exact enumeration of 61 future outcome tuples")
-    result = predictive.pp_by_reweighting(draws, [60], p0=P0, final_threshold=0.95, fallback=lambda: fallback)
+    result = predictive.predictive_probability_by_reweighting(
+        draws, [60], p0=P0, final_threshold=0.95, fallback=lambda: fallback
+    )
     assert result.probability[0] == 0.123
     assert "fallback" in result.method and "degenerate" in result.method
-    alone = predictive.pp_by_reweighting(draws, [60], p0=P0, final_threshold=0.95)
+    alone = predictive.predictive_probability_by_reweighting(draws, [60], p0=P0, final_threshold=0.95)
     assert "warning" in alone.details
 
 
@@ -292,7 +294,7 @@ def test_reweighting_samples_futures_when_enumeration_is_too_large():
     rng = np.random.default_rng(4)
     ys, ns, n_final = [3, 6, 2], [12, 14, 9], [20, 22, 15]
     draws = _beta_draws(rng, ys, ns, size=4000)
-    result = predictive.pp_by_reweighting(
+    result = predictive.predictive_probability_by_reweighting(
         draws, np.subtract(n_final, ns), p0=P0, final_threshold=0.95, max_enumeration=10, monte_carlo_futures=2000, seed=1
     )
     exact = predictive.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
