@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from designs import oc  # noqa: E402
 from designs.oc import calibration  # noqa: E402
 from designs.oc.model_tables import clear_model_tables  # noqa: E402
-from designs.response import spec as priors  # noqa: E402
+from designs.response import spec as response_spec  # noqa: E402
 from designs.response.decisions import DecisionRule  # noqa: E402
+from service import jobs  # noqa: E402
 
 BHMBASKET_SECONDS_PER_10K = 5.2
 P0, P1 = 0.15, 0.35
@@ -36,7 +37,7 @@ LOOKS = (7, 14, 21)
 def design(kind: str, **rule_changes) -> oc.OCDesign:
     strata = (oc.StratumPlan("NF1", LOOKS), oc.StratumPlan("sporadic", LOOKS))
     rule = DecisionRule(**rule_changes)
-    return oc.OCDesign(P0, P1, strata, rule, priors.resolve(kind, {}, P0))
+    return oc.OCDesign(P0, P1, strata, rule, response_spec.resolve(kind, {}, P0))
 
 
 def timed(fn, *args, **kwargs):
@@ -71,8 +72,6 @@ def main() -> int:
     print(f"  one scenario alone (tables + simulation):                     {t_tables + t_sim / n_scen:6.2f} s")
 
     if not args.skip_pool:
-        from service import jobs
-
         big = args.pool_trials
         serial_plan = oc.plan(hier, method="simulation", n_trials=big, seed=1).prepare()
         serial, t_serial = timed(lambda: serial_plan.reduce([(c, serial_plan.run_chunk(c)) for c in serial_plan.chunks]))

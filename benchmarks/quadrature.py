@@ -21,6 +21,8 @@ import numpy as np  # noqa: E402
 
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine, TableCache  # noqa: E402
 from designs.response import predictive  # noqa: E402
+from designs.response.analysis import analyse_response  # noqa: E402
+from designs.response.spec import ResponseAnalysisSpec  # noqa: E402
 
 P0, P1 = 0.15, 0.35
 HIERARCHY = NormalHierarchy(math.log(P0 / (1 - P0)), 2.6159, 1.0)
@@ -73,9 +75,6 @@ def response_analysis() -> None:
     """The issue's case: two strata (NF1 3/10, sporadic 1/10 of 21 planned each), p0 0.15, p1 0.35,
     posterior and predictive probability of success. Goal: ≤ 10 ms p50 for a repeated look at a
     design (engine, tables and final table kept across calls); the first look builds them."""
-    from designs.response.analysis import analyse_response
-    from designs.response.spec import ResponseAnalysisSpec
-
     def strata(nf1: int, sporadic: int) -> list[dict]:
         return [
             {"name": "NF1", "n": 10, "responders": nf1, "n_planned": 21},

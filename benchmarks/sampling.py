@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from designs.engines import pymc as sampling  # noqa: E402
+from designs.engines import pymc as pymc_engine  # noqa: E402
 from designs.engines.pymc import PFSData, SamplerSettings  # noqa: E402
 from designs.engines.pymc.compile import compile_seconds, from_disk_cache  # noqa: E402
 from designs.response import spec as response_spec  # noqa: E402
@@ -42,23 +42,23 @@ def _pfs_data(rng: np.random.Generator, n: int = 30) -> PFSData:
 
 def _fit(kind: str, rng: np.random.Generator, seed: int):
     settings = SamplerSettings()
-    if kind in sampling.RESPONSE_KINDS:
+    if kind in pymc_engine.RESPONSE_KINDS:
         y = [int(rng.integers(2, 8)), int(rng.integers(4, 12))]
         prior = EXNEX_PRIOR if kind == "exnex" else RESPONSE_PRIOR
-        return sampling.sample_response(response_spec.resolve(kind, prior, 0.2), y, [20, 20], settings, seed)
-    return sampling.sample_pfs(resolve_model(kind), _pfs_data(rng), settings, seed)
+        return pymc_engine.sample_response(response_spec.resolve(kind, prior, 0.2), y, [20, 20], settings, seed)
+    return pymc_engine.sample_pfs(resolve_model(kind), _pfs_data(rng), settings, seed)
 
 
 def _reported_ess(kind: str, draws) -> float:
     quantities = draws.diagnostics["quantities"]
-    names = ["p"] if kind in sampling.RESPONSE_KINDS else ["log_hazard", "median_survival"]
+    names = ["p"] if kind in pymc_engine.RESPONSE_KINDS else ["log_hazard", "median_survival"]
     return min(quantities[name]["min_ess_bulk"] for name in names if name in quantities)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--kinds", nargs="*", default=list(sampling.ALL_KINDS))
+    parser.add_argument("--kinds", nargs="*", default=list(pymc_engine.ALL_KINDS))
     args = parser.parse_args()
     settings = SamplerSettings()
     print(f"default settings: {settings.chains} chains x {settings.draws} draws, tune {settings.tune}, "
@@ -88,12 +88,12 @@ def main() -> None:
         print(f"{kind:<36}{compile_s:>10.1f}{cached:>7}{first_total - compile_s:>10.2f}{warm:>11.3f}"
               f"{min(reported):>9.0f}{min(overall):>9.0f}{reruns:>8d}{divergences:>5d}")
     if warm_hierarchical is not None:
-        import pymc as pm
+        import pymc as pm  # deferred, as in the engine: the first compilation above includes PyMC's import
 
-        model = sampling.build_model("hierarchical", 2)
+        model = pymc_engine.build_model("hierarchical", 2)
         with model:
             spec = response_spec.resolve("hierarchical", RESPONSE_PRIOR, 0.2)
-            pm.set_data(sampling.model_inputs(spec, ([3, 7], [20, 20])))
+            pm.set_data(pymc_engine.model_inputs(spec, ([3, 7], [20, 20])))
         options = {"nuts_sampler": "nutpie", "progressbar": False, "model": model,
                    "compute_convergence_checks": False}
         pm.sample(draws=10, tune=10, chains=1, random_seed=0, **options)  # warm PyTensor's caches

@@ -14,7 +14,7 @@ from typing import Any
 from designs import oc
 from designs.core.posterior_summary import resolve_seed
 from designs.oc import calibration
-from designs.response import spec as priors
+from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
 from service.schemas.designs import (
     CalibrationRequest,
@@ -75,7 +75,7 @@ class CalibrationFinish(OCFinish):
 
 def core_design(body: Any) -> oc.OCDesign:
     """The core ``OCDesign`` of a request: model spec with defaults applied, decision rule, looks."""
-    model = priors.resolve(body.model.kind, body.model.prior.model_dump(exclude_none=True), body.p0)
+    model = response_spec.resolve(body.model.kind, body.model.prior.model_dump(exclude_none=True), body.p0)
     rule = DecisionRule.from_mapping(body.decision.model_dump())
     strata = tuple(oc.StratumPlan(s.name, tuple(s.looks)) for s in body.strata)
     return oc.OCDesign(body.p0, body.p1, strata, rule, model)

@@ -23,6 +23,8 @@ MAX_COUNT = 100_000
 """Largest number of patients (or responders) in a stratum."""
 MAX_NAME_LENGTH = 100
 MAX_SEED = 2**32 - 1
+MAX_ERROR_RATE = 0.5
+"""Largest type I or type II error rate a design may be asked for (Simon's alpha and beta, a calibration target)."""
 
 T = TypeVar("T")
 

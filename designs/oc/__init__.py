@@ -29,7 +29,7 @@ from designs.oc.deciders import BayesianDecider, Decider, SimonDecider, decider_
 from designs.oc.design import (
     OCDesign,
     Scenario,
-    SimonRule,
+    SimonStoppingRule,
     StratumPlan,
     default_scenarios,
     validate_design,
@@ -50,7 +50,7 @@ __all__ = [
     "OCPlan",
     "Scenario",
     "SimonDecider",
-    "SimonRule",
+    "SimonStoppingRule",
     "StratumPlan",
     "Tally",
     "block_uniforms",

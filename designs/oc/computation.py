@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from designs.core.errors import InvalidInputError
-from designs.oc.design import OCDesign, Scenario, SimonRule, default_scenarios, validate_design, validate_scenarios
+from designs.oc.design import (
+    OCDesign,
+    Scenario,
+    SimonStoppingRule,
+    default_scenarios,
+    validate_design,
+    validate_scenarios,
+)
 from designs.oc.exact import EXACT_CELL_LIMIT, exact_available, exact_tally
 from designs.oc.model_tables import GRID_CELL_LIMIT
 from designs.oc.provenance import design_request, oc_provenance
@@ -105,7 +112,7 @@ def decision_seconds(design: OCDesign, tables: DecisionTables, trials: int) -> f
 def choose_method(design: OCDesign, method: str, tables: DecisionTables) -> str:
     """``auto``: exact when the rule's decisions are cheap to enumerate (Beta–binomial, Simon)."""
     if method == "auto":
-        closed_form = getattr(tables.decider, "closed_form", isinstance(design.rule, SimonRule))
+        closed_form = getattr(tables.decider, "closed_form", isinstance(design.rule, SimonStoppingRule))
         return "exact" if closed_form and exact_available(design, tables) else "simulation"
     if method == "exact" and not exact_available(design, tables):
         raise InvalidInputError(

@@ -19,7 +19,7 @@ import numpy as np
 
 from designs.core.decisions import CONTINUE, FINAL_GO, FINAL_NO_GO, FUTILITY, INACTIVE
 from designs.core.errors import InvalidInputError
-from designs.oc.design import OCDesign, SimonRule
+from designs.oc.design import OCDesign, SimonStoppingRule
 from designs.oc.model_tables import GRID_CELL_LIMIT, ModelTables
 from designs.response.decisions import DecisionRule
 from designs.response.decisions import decide as decide_stratum
@@ -46,7 +46,7 @@ class SimonDecider:
     separable = True
 
     def __init__(self, design: OCDesign):
-        self.rule: SimonRule = design.rule
+        self.rule: SimonStoppingRule = design.rule
 
     def decide(self, analysis: int, look_index: tuple[int, ...], y: np.ndarray) -> np.ndarray:
         codes = np.full(y.shape, INACTIVE, dtype=np.int8)
@@ -62,7 +62,7 @@ class SimonDecider:
 
 def decider_for(design: OCDesign) -> Decider:
     """The decider that applies ``design.rule`` with ``design.model``."""
-    if isinstance(design.rule, SimonRule):
+    if isinstance(design.rule, SimonStoppingRule):
         return SimonDecider(design)
     return BayesianDecider(design)
 

@@ -39,8 +39,12 @@ class Scenario:
 
 
 @dataclass(frozen=True)
-class SimonRule:
-    """Simon's two-stage rule applied in every stratum: stop after n1 when y ≤ r1; go when y > r at n."""
+class SimonStoppingRule:
+    """Simon's two-stage rule applied in every stratum: stop after n1 when y ≤ r1; go when y > r at n.
+
+    n1 and n are the stratum's two looks (``designs.response.simon_status.SimonRule`` is the whole
+    design {r1, n1, r, n} reported beside a response analysis).
+    """
 
     r1: int
     r: int
@@ -52,7 +56,7 @@ class SimonRule:
 class OCDesign:
     """Strata with their looks, the null/target rates and a decision rule.
 
-    ``rule`` is a ``SimonRule`` or any object accepted by ``decider_for`` (the Bayesian rules of
+    ``rule`` is a ``SimonStoppingRule`` or any object accepted by ``decider_for`` (the Bayesian rules of
     ``designs.response.decisions`` with a model spec from ``designs.response.spec``).
     """
 
@@ -96,7 +100,7 @@ def validate_design(design: OCDesign) -> None:
             problems.append(FieldProblem(f"strata/{i}/looks", f"looks must be strictly increasing, got {list(looks)}"))
         if max(looks) > MAX_LOOK_SIZE:
             problems.append(FieldProblem(f"strata/{i}/looks", f"looks above {MAX_LOOK_SIZE} patients are not supported"))
-    if isinstance(design.rule, SimonRule):
+    if isinstance(design.rule, SimonStoppingRule):
         for i, stratum in enumerate(design.strata):
             if len(stratum.looks) != 2:
                 problems.append(FieldProblem(f"strata/{i}/looks", "a Simon rule needs exactly two looks (n1, n)"))

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from cachetools import LRUCache, cached
 
-from designs.engines import closed_form as beta_binomial
+from designs.core.arrays import read_only
+from designs.engines import closed_form
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine
 from designs.response.predictive import HierarchicalPredictive, clear_caches, final_table
 
@@ -39,7 +40,7 @@ def _beta(model: Any) -> tuple[float, float]:
 class ModelTables:
     """Posterior P(p_j > p0 | y) and predictive probabilities of success for one model and schedule.
 
-    Independent / pooled: closed forms (``beta_binomial``), whole grids kept per process. Hierarchical
+    Independent / pooled: closed forms (``designs.engines.closed_form``), whole grids kept per process. Hierarchical
     / EXNEX: one quadrature engine for the schedule (``_engine``, kept per process; its likelihood
     tables in the process-wide table cache); ``predictive.final_table`` per final n tuple, whose
     P(p_j > p0) of the final outcomes also serves the final decisions. Every grid and table is
@@ -90,12 +91,12 @@ class ModelTables:
         if self.closed_form:
             a, b = _beta(self.model)
             if self.kind == "independent":
-                return beta_binomial.predictive_probability_of_success(
+                return closed_form.predictive_probability_of_success(
                     a, b, y, np.asarray(n)[None, :], np.asarray(n_final)[None, :], self.p0, threshold
                 )
             # predictive.predictive_probability_pooled on totals, vectorised over the distinct totals.
             totals, inverse = np.unique(y.sum(axis=1), return_inverse=True)
-            shared = beta_binomial.predictive_probability_of_success(a, b, totals, sum(n), sum(n_final), self.p0, threshold)
+            shared = closed_form.predictive_probability_of_success(a, b, totals, sum(n), sum(n_final), self.p0, threshold)
             return np.repeat(shared[inverse.reshape(-1), None], len(n), axis=1)
         return self.hierarchical_predictive(n_final, threshold).probability(y, n)[0]
 
@@ -110,10 +111,10 @@ def _beta_prob_above(model: Any, p0: float, n: np.ndarray, y: np.ndarray) -> np.
     """(m, J) P(p_j > p0 | y) under independent or pooled Beta priors."""
     a, b = _beta(model)
     if model.kind == "independent":
-        return beta_binomial.prob_above(p0, *beta_binomial.posterior_parameters(a, b, y, n[None, :]))
+        return closed_form.prob_above(p0, *closed_form.posterior_parameters(a, b, y, n[None, :]))
     # One rate: only the total matters (computed once per distinct total).
     totals, inverse = np.unique(y.sum(axis=1), return_inverse=True)
-    shared = beta_binomial.prob_above(p0, *beta_binomial.posterior_parameters(a, b, totals, n.sum()))
+    shared = closed_form.prob_above(p0, *closed_form.posterior_parameters(a, b, totals, n.sum()))
     return np.repeat(shared[inverse.reshape(-1), None], len(n), axis=1)
 
 
@@ -121,9 +122,7 @@ def _beta_prob_above(model: Any, p0: float, n: np.ndarray, y: np.ndarray) -> np.
 def _beta_grid(model: Any, p0: float, n: tuple[int, ...]) -> np.ndarray:
     shape = tuple(v + 1 for v in n)
     y = np.indices(shape).reshape(len(n), -1).T
-    grid = _beta_prob_above(model, p0, np.asarray(n), y).reshape(shape + (len(n),))
-    grid.setflags(write=False)  # shared by every caller
-    return grid
+    return read_only(_beta_prob_above(model, p0, np.asarray(n), y).reshape(shape + (len(n),)))
 
 
 @cached(LRUCache(maxsize=ENGINE_CACHE_SIZE), lock=threading.Lock())

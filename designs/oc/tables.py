@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from designs.core.arrays import read_only
 from designs.core.decisions import INACTIVE
 from designs.oc.deciders import Decider, decider_for
 from designs.oc.design import OCDesign
@@ -74,8 +75,7 @@ class DecisionTables:
             shape = grid_shape(self.design, key[1])
             y = np.indices(shape).reshape(len(shape), -1).T
             table = np.asarray(self.decider.decide(analysis, key[1], y), dtype=np.int8).reshape(shape + (len(shape),))
-            table.setflags(write=False)
-            self._grids[key] = table
+            self._grids[key] = read_only(table)
         return table
 
     def precompute(self, progress: Callable[[float], None] | None = None) -> DecisionTables:

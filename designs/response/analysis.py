@@ -32,7 +32,7 @@ from designs.core import posterior_summary as summary
 from designs.core.caveats import caveat
 from designs.core.posterior_summary import CI_PROB
 from designs.core.provenance import provenance
-from designs.engines import closed_form as beta_binomial
+from designs.engines import closed_form
 from designs.engines.pymc import sample_response
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy
 from designs.engines.sampler_settings import SamplerSettings
@@ -145,15 +145,15 @@ def _closed_form(model, y, n, n_planned, p0, p1, rule) -> dict[str, Any]:
     a, b = model.prior.a, model.prior.b
     rows = []
     if model.kind == "independent":
-        pp = predictive.predictive_probability_beta(a, b, y, n, n_planned, p0, rule.final_threshold)
-        posts = [beta_binomial.summarise(a + yj, b + nj - yj, (p0, p1), CI_PROB) for yj, nj in zip(y, n, strict=True)]
+        ppos = predictive.predictive_probability_beta(a, b, y, n, n_planned, p0, rule.final_threshold)
+        posts = [closed_form.summarise(a + yj, b + nj - yj, (p0, p1), CI_PROB) for yj, nj in zip(y, n, strict=True)]
         method = "exact Beta–binomial sums per stratum"
     else:
-        pooled = beta_binomial.summarise(a + y.sum(), b + (n - y).sum(), (p0, p1), CI_PROB)
+        pooled = closed_form.summarise(a + y.sum(), b + (n - y).sum(), (p0, p1), CI_PROB)
         posts = [pooled] * len(y)
-        pp = np.full(len(y), predictive.predictive_probability_pooled(a, b, y, n, n_planned, p0, rule.final_threshold))
+        ppos = np.full(len(y), predictive.predictive_probability_pooled(a, b, y, n, n_planned, p0, rule.final_threshold))
         method = "exact Beta–binomial sums over the pooled totals"
-    for post, pp_j in zip(posts, pp, strict=True):
+    for post, ppos_j in zip(posts, ppos, strict=True):
         rows.append(
             {
                 "posterior_mean": post.mean,
@@ -161,7 +161,7 @@ def _closed_form(model, y, n, n_planned, p0, p1, rule) -> dict[str, Any]:
                 "ci95": [post.ci95[0], post.ci95[1]],
                 "prob_above_p0": post.prob_above[float(p0)],
                 "prob_above_p1": post.prob_above[float(p1)],
-                "predictive_probability_of_success": float(pp_j),
+                "predictive_probability_of_success": float(ppos_j),
             }
         )
     return {
@@ -181,7 +181,7 @@ def _quadrature(model, y, n, n_planned, p0, p1, rule, seed) -> dict[str, Any]:
     engine = predictive.engine_for(hierarchy, n_planned)
     likelihoods = [BinomialLikelihood(int(a), int(b)) for a, b in zip(y, n, strict=True)]
     post = engine.analyse(likelihoods, thresholds=(p0, p1))
-    pp = predictive.predictive_probability_hierarchical(
+    ppos = predictive.predictive_probability_hierarchical(
         hierarchy, y, n, n_planned, p0, rule.final_threshold, engine=engine, seed=seed
     )
     warnings = []
@@ -193,16 +193,16 @@ def _quadrature(model, y, n, n_planned, p0, p1, rule, seed) -> dict[str, Any]:
             "ci95": [s.ci95[0], s.ci95[1]],
             "prob_above_p0": s.prob_above[float(p0)],
             "prob_above_p1": s.prob_above[float(p1)],
-            "predictive_probability_of_success": float(pp.probability[j]),
+            "predictive_probability_of_success": float(ppos.probability[j]),
         }
-        if pp.monte_carlo_se is not None:
-            row["monte_carlo_se"] = {"predictive_probability_of_success": float(pp.monte_carlo_se[j])}
+        if ppos.monte_carlo_se is not None:
+            row["monte_carlo_se"] = {"predictive_probability_of_success": float(ppos.monte_carlo_se[j])}
         rows.append(row)
-    if pp.monte_carlo_se is not None:
+    if ppos.monte_carlo_se is not None:
         warnings.append(
             caveat(
                 "predictive-monte-carlo",
-                f"Predictive probabilities by Monte Carlo over future outcomes (max MCSE {pp.monte_carlo_se.max():.4f}): "
+                f"Predictive probabilities by Monte Carlo over future outcomes (max MCSE {ppos.monte_carlo_se.max():.4f}): "
                 "too many future outcome tuples to enumerate.",
             )
         )
@@ -210,7 +210,7 @@ def _quadrature(model, y, n, n_planned, p0, p1, rule, seed) -> dict[str, Any]:
         "strata": rows,
         "tau": {"mean": post.tau.mean, "median": post.tau.median, "ci95": [post.tau.ci95[0], post.tau.ci95[1]]},
         "prob_exchangeable": _quadrature_membership(model, post),
-        "predictive": {"method": pp.method, **summary.jsonable(pp.details)},
+        "predictive": {"method": ppos.method, **summary.jsonable(ppos.details)},
         "diagnostics": summary.quadrature_diagnostics(post),
         "warnings": warnings,
     }
@@ -232,7 +232,9 @@ def _mcmc(model, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[str, Any
     def fallback() -> predictive.PredictiveResult:
         return predictive.predictive_probability_hierarchical(hierarchy, y, n, n_planned, p0, rule.final_threshold, seed=seed)
 
-    pp = predictive.pp_by_reweighting(p, n_planned - n, p0=p0, final_threshold=rule.final_threshold, fallback=fallback, seed=seed)
+    ppos = predictive.predictive_probability_by_reweighting(
+        p, n_planned - n, p0=p0, final_threshold=rule.final_threshold, fallback=fallback, seed=seed
+    )
     prob0, mcse0 = summary.probability_above(p, p0, chains)
     prob1, mcse1 = summary.probability_above(p, p1, chains)
     mcse_mean = summary.mcse_of_mean(p, chains)
@@ -244,7 +246,7 @@ def _mcmc(model, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[str, Any
             "prob_above_p1": float(mcse1[j]),
         }
         # A quadrature fallback is deterministic: its Monte Carlo error is 0.
-        mc["predictive_probability_of_success"] = 0.0 if pp.monte_carlo_se is None else float(pp.monte_carlo_se[j])
+        mc["predictive_probability_of_success"] = 0.0 if ppos.monte_carlo_se is None else float(ppos.monte_carlo_se[j])
         rows.append(
             {
                 "posterior_mean": post["mean"],
@@ -252,7 +254,7 @@ def _mcmc(model, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[str, Any
                 "ci95": post["ci95"],
                 "prob_above_p0": float(prob0[j]),
                 "prob_above_p1": float(prob1[j]),
-                "predictive_probability_of_success": float(pp.probability[j]),
+                "predictive_probability_of_success": float(ppos.probability[j]),
                 "monte_carlo_se": mc,
             }
         )
@@ -263,13 +265,13 @@ def _mcmc(model, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[str, Any
         for row, se in zip(rows, summary.mcse_of_mean(membership, chains), strict=True):
             row["monte_carlo_se"]["prob_exchangeable"] = float(se)
     warnings = []
-    if "fallback" in pp.method:
-        warnings.append(caveat("predictive-fallback", "Predictive probabilities: " + pp.method))
+    if "fallback" in ppos.method:
+        warnings.append(caveat("predictive-fallback", "Predictive probabilities: " + ppos.method))
     return {
         "strata": rows,
         "tau": summary.summarise_scalar_draws(draws.tau, chains),
         "prob_exchangeable": prob_exch,
-        "predictive": {"method": pp.method, **summary.jsonable(pp.details)},
+        "predictive": {"method": ppos.method, **summary.jsonable(ppos.details)},
         "diagnostics": summary.mcmc_diagnostics(draws.diagnostics),
         "warnings": warnings,
     }

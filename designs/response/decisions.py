@@ -96,7 +96,7 @@ def decide(
     predictive_probability,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decision codes and criterion codes (int8 arrays, broadcast over the inputs)."""
-    n, n_planned, prob, pp = np.broadcast_arrays(
+    n, n_planned, prob, ppos = np.broadcast_arrays(
         np.asarray(n), np.asarray(n_planned), np.asarray(prob_above_p0, dtype=float), np.asarray(predictive_probability, dtype=float)
     )
     final = n >= n_planned
@@ -105,8 +105,8 @@ def decide(
             (final & (prob > rule.final_threshold), CRITERION_FINAL_SUCCESS),
             (final, CRITERION_FINAL_FAILURE),
             (below(prob, rule.futility_prob_above_p0), CRITERION_FUTILITY_POSTERIOR),
-            (below(pp, rule.futility_ppos), CRITERION_FUTILITY_PREDICTIVE),
-            (above(pp, rule.efficacy_ppos), CRITERION_EFFICACY_PREDICTIVE),
+            (below(ppos, rule.futility_ppos), CRITERION_FUTILITY_PREDICTIVE),
+            (above(ppos, rule.efficacy_ppos), CRITERION_EFFICACY_PREDICTIVE),
         ]
     )
 
@@ -123,7 +123,7 @@ def explain(
     code, criterion = decide(rule, n, n_planned, prob_above_p0, predictive_probability)
     code, criterion = int(code), int(criterion)
     look = f"n = {n} of {n_planned}"
-    prob, pp = float(prob_above_p0), float(predictive_probability)
+    prob, ppos = float(prob_above_p0), float(predictive_probability)
     if criterion == CRITERION_FINAL_SUCCESS:
         text = f"Final analysis ({look}): P(p > {p0:g} | data) = {_f(prob)} > {rule.final_threshold:g}: go."
     elif criterion == CRITERION_FINAL_FAILURE:
@@ -135,11 +135,11 @@ def explain(
         )
     elif criterion == CRITERION_FUTILITY_PREDICTIVE:
         text = (
-            f"Interim ({look}): predictive probability of success = {_f(pp)} < {rule.futility_ppos:g}: "
+            f"Interim ({look}): predictive probability of success = {_f(ppos)} < {rule.futility_ppos:g}: "
             "no-go for futility."
         )
     elif criterion == CRITERION_EFFICACY_PREDICTIVE:
-        text = f"Interim ({look}): predictive probability of success = {_f(pp)} > {rule.efficacy_ppos:g}: early go."
+        text = f"Interim ({look}): predictive probability of success = {_f(ppos)} > {rule.efficacy_ppos:g}: early go."
     else:
         bounds = []
         if rule.futility_ppos is not None:
@@ -147,5 +147,5 @@ def explain(
         if rule.efficacy_ppos is not None:
             bounds.append(f"≤ {rule.efficacy_ppos:g}")
         within = f" ({' and '.join(bounds)})" if bounds else ""
-        text = f"Interim ({look}): predictive probability of success = {_f(pp)}{within}: continue."
+        text = f"Interim ({look}): predictive probability of success = {_f(ppos)}{within}: continue."
     return Decision(DECISION_OF_CODE[code], CRITERIA[criterion], text, code)

@@ -16,8 +16,8 @@ final analysis (strata that have stopped enter with n_final = n).
   (``HierarchicalPredictive``; a design's whole table is kept across looks); otherwise futures are
   drawn (seeded) from the posterior predictive on the quadrature grid and the Monte Carlo standard
   error is reported.
-* MCMC draws: ``pp_by_reweighting`` weights draw s by Π_k Bin(f_k | m_k, p_sk) — the posterior
-  after the future data — and falls back to quadrature when the weights degenerate.
+* MCMC draws: ``predictive_probability_by_reweighting`` weights draw s by Π_k Bin(f_k | m_k, p_sk) —
+  the posterior after the future data — and falls back to quadrature when the weights degenerate.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ import numpy as np
 from cachetools import LRUCache, cached
 from scipy import special
 
-from designs.engines import closed_form as beta_binomial
+from designs.core.arrays import read_only
 from designs.core.errors import InvalidInputError
+from designs.engines import closed_form
 from designs.engines.quadrature import LOGIT, TABLES, BinomialLikelihood, NormalHierarchy, QuadratureEngine
 
 MAX_ENUMERATION = 50_000
@@ -86,7 +87,7 @@ def predictive_probability_beta(
     a: float, b: float, responders, n, n_final, p0: float, final_threshold: float = 0.95
 ) -> np.ndarray:
     """Independent strata, p_j ~ Beta(a, b): PP per stratum (exact Beta–binomial sums; vectorised)."""
-    return beta_binomial.predictive_probability_of_success(a, b, responders, n, n_final, p0, final_threshold)
+    return closed_form.predictive_probability_of_success(a, b, responders, n, n_final, p0, final_threshold)
 
 
 def predictive_probability_pooled(
@@ -94,7 +95,7 @@ def predictive_probability_pooled(
 ) -> float:
     """One rate shared by all strata, p ~ Beta(a, b): the same PP for every stratum (totals)."""
     y, n, n_final = _check_counts(responders, n, n_final)
-    return float(beta_binomial.predictive_probability_of_success(a, b, y.sum(), n.sum(), n_final.sum(), p0, final_threshold))
+    return float(closed_form.predictive_probability_of_success(a, b, y.sum(), n.sum(), n_final.sum(), p0, final_threshold))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -115,12 +116,6 @@ def engine_for(hierarchy: NormalHierarchy, n_final: Sequence[int]) -> Quadrature
 def _engine_for(hierarchy: NormalHierarchy, n_final: tuple[int, ...]) -> QuadratureEngine:
     candidates = [[BinomialLikelihood(z, nk) for z in range(nk + 1)] for nk in n_final]
     return QuadratureEngine.for_likelihoods(hierarchy, candidates)
-
-
-def _read_only(table: np.ndarray) -> np.ndarray:
-    """``table``, made read-only: cached tables are shared between threads."""
-    table.setflags(write=False)
-    return table
 
 
 class HierarchicalPredictive:
@@ -162,15 +157,15 @@ class HierarchicalPredictive:
         ]
         post = engine.product(candidates, thresholds=(p0,), transform=LOGIT)
         self.shape = shape
-        self.log_marginal = _read_only(post.log_marginal_likelihood)
-        self.prob_above_p0 = _read_only(post.prob_above[..., 0])
-        self.success = _read_only(self.prob_above_p0 > final_threshold)
+        self.log_marginal = read_only(post.log_marginal_likelihood)
+        self.prob_above_p0 = read_only(post.prob_above[..., 0])
+        self.success = read_only(self.prob_above_p0 > final_threshold)
 
     def with_threshold(self, final_threshold: float) -> HierarchicalPredictive:
         """The same final table with another success threshold (only the success indicator changes)."""
         other = copy.copy(self)
         other.final_threshold = final_threshold
-        other.success = _read_only(self.prob_above_p0 > final_threshold)
+        other.success = read_only(self.prob_above_p0 > final_threshold)
         return other
 
     @property
@@ -323,10 +318,10 @@ def _monte_carlo(
     z = y[None, :] + futures
     final = engine.batch(_final_likelihoods(n_final), z, thresholds=(p0,), means=False)
     success = final.prob_above[:, :, 0] > final_threshold
-    pp = success.mean(axis=0)
-    se = np.sqrt(pp * (1 - pp) / draws)
+    ppos = success.mean(axis=0)
+    se = np.sqrt(ppos * (1 - ppos) / draws)
     return PredictiveResult(
-        pp,
+        ppos,
         f"quadrature; Monte Carlo over {draws} future outcome tuples drawn from the posterior predictive "
         f"(enumeration would need {math.prod(int(v) + 1 for v in m)} > {max_enumeration})",
         monte_carlo_se=se,
@@ -338,7 +333,7 @@ def _monte_carlo(
 # Reweighting posterior draws (MCMC engine)
 
 
-def pp_by_reweighting(
+def predictive_probability_by_reweighting(
     draws_p: np.ndarray,
     n_remaining: Sequence[int],
     *,
@@ -393,7 +388,7 @@ def pp_by_reweighting(
 
     prob, mass, ess = estimate(np.arange(p.shape[0]))
     success = prob > final_threshold
-    pp = (mass[:, None] * success).sum(axis=0) / mass.sum()
+    ppos = (mass[:, None] * success).sum(axis=0) / mass.sum()
     low_ess_mass = float(mass[ess < min_weight_ess].sum() / mass.sum())
     details = {
         "n_draws": int(p.shape[0]),
@@ -418,17 +413,17 @@ def pp_by_reweighting(
         details["warning"] = reason
     # Batch means over contiguous blocks of draws (chains are stacked, so blocks follow chains).
     blocks = np.array_split(np.arange(p.shape[0]), batches)
-    block_pp = []
+    block_ppos = []
     for block in blocks:
         b_prob, b_mass, _ = estimate(block)
-        block_pp.append((b_mass[:, None] * (b_prob > final_threshold)).sum(axis=0) / b_mass.sum())
-    se = np.std(block_pp, axis=0, ddof=1) / math.sqrt(batches)
+        block_ppos.append((b_mass[:, None] * (b_prob > final_threshold)).sum(axis=0) / b_mass.sum())
+    se = np.std(block_ppos, axis=0, ddof=1) / math.sqrt(batches)
     if sampled:
-        se = np.sqrt(se**2 + pp * (1 - pp) / futures.shape[0])
+        se = np.sqrt(se**2 + ppos * (1 - ppos) / futures.shape[0])
     method = f"reweighting of {p.shape[0]} posterior draws over {futures.shape[0]} " + (
         "sampled future outcome tuples" if sampled else "enumerated future outcome tuples"
     )
-    return PredictiveResult(np.clip(pp, 0.0, 1.0), method, se, details)
+    return PredictiveResult(np.clip(ppos, 0.0, 1.0), method, se, details)
 
 
 def _xlogy_matmul(counts: np.ndarray, logs: np.ndarray) -> np.ndarray:

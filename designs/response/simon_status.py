@@ -11,11 +11,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from designs.core.validation import Checker
+from designs.simon.validation import order_problem
 
 
 @dataclass(frozen=True)
 class SimonRule:
-    """Simon's design {r1, n1, r, n}; checked on construction: 0 ≤ r1 < n1 < n and r1 ≤ r < n."""
+    """Simon's design {r1, n1, r, n}; checked on construction: 0 ≤ r1 < n1 < n and r1 ≤ r < n, each broken
+    ordering named by its field in ``designs.simon.validation.order_problem``'s words (as the schemas)."""
 
     r1: int
     n1: int
@@ -24,11 +26,16 @@ class SimonRule:
 
     def __post_init__(self) -> None:
         check = Checker()
-        values = [check.count(f"simon/{key}", getattr(self, key)) for key in ("r1", "n1", "r", "n")]
-        if None not in values:
-            r1, n1, r, n = values
-            if not (r1 < n1 < n and r1 <= r < n):
-                check.add("simon", "need 0 ≤ r1 < n1 < n and r1 ≤ r < n")
+        valid: dict[str, int] = {}
+        for key in ("r1", "n1", "r", "n"):
+            value = check.count(f"simon/{key}", getattr(self, key))
+            if value is None:
+                continue
+            problem = order_problem(key, value, valid)
+            if problem is None:
+                valid[key] = value
+            else:
+                check.add(f"simon/{key}", problem)
         check.raise_if_any()
 
     def as_dict(self) -> dict[str, int]:

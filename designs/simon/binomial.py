@@ -14,6 +14,8 @@ import numpy as np
 from cachetools import LRUCache, cached
 from scipy import stats
 
+from designs.core.arrays import read_only
+
 TABLE_CACHE_BYTES = 100 * 2**20
 """Bytes of binomial tables kept per process: a search uses two; a table at nmax 1000 holds 24 MB."""
 
@@ -45,9 +47,7 @@ def binomial_tables(p: float, nmax: int) -> BinomialTables:
     sf = np.zeros((nmax + 1, 2 * nmax + 2))
     sf[:, :offset] = 1.0
     sf[:, offset : offset + nmax] = at_least[:, 1:]
-    pmf.setflags(write=False)
-    sf.setflags(write=False)
-    return BinomialTables(pmf=pmf, sf=sf, offset=offset)
+    return BinomialTables(pmf=read_only(pmf), sf=read_only(sf), offset=offset)
 
 
 TERMS_IN_MEMORY = 1 << 18

@@ -220,7 +220,7 @@ def search_designs(p0: float, p1: float, alpha: float, beta: float, nmax: int = 
         raise InfeasibleDesignError(
             f"no Simon two-stage design with n ≤ nmax = {nmax} has type I error ≤ {alpha} at p0 = {p0} "
             f"and power ≥ {1 - beta:g} at p1 = {p1}",
-            suggestion="raise nmax (at most 1000), or relax alpha or beta, or widen the gap p1 − p0",
+            suggestion=f"raise nmax (at most {NMAX_LIMIT}), or relax alpha or beta, or widen the gap p1 − p0",
         )
 
     least_en = min(design.expected_n_null for design in best)

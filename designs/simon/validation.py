@@ -8,6 +8,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from designs.core.errors import InvalidInputError
+from designs.core.validation import MAX_ERROR_RATE
 
 NMAX_LIMIT = 1000
 """Largest total sample size a search or an evaluation accepts."""
@@ -37,17 +38,20 @@ def check_open_probability(field_name: str, value: Any) -> float:
 
 def check_error_rate(field_name: str, value: Any) -> float:
     value = check_real(field_name, value)
-    if not 0.0 < value <= 0.5:
-        raise InvalidInputError(field_name, f"must be in (0, 0.5], got {value}")
+    if not 0.0 < value <= MAX_ERROR_RATE:
+        raise InvalidInputError(field_name, f"must be in (0, {MAX_ERROR_RATE:g}], got {value}")
     return value
 
 
 def check_design(r1: Any, n1: Any, r: Any, n: Any) -> tuple[int, int, int, int]:
-    n = check_int("n", n, 2, NMAX_LIMIT)
-    n1 = check_int("n1", n1, 1, n - 1)
-    r1 = check_int("r1", r1, 0, n1 - 1)
-    r = check_int("r", r, r1, n - 1)
-    return r1, n1, r, n
+    """Simon's design {r1, n1, r, n} as integers, field by field in that order (``order_problem``'s orderings)."""
+    checked: dict[str, int] = {}
+    for field_name, value, low in (("r1", r1, 0), ("n1", n1, 1), ("r", r, 0), ("n", n, 2)):
+        checked[field_name] = check_int(field_name, value, low, NMAX_LIMIT)
+        problem = order_problem(field_name, checked[field_name], checked)
+        if problem is not None:
+            raise InvalidInputError(field_name, problem)
+    return checked["r1"], checked["n1"], checked["r"], checked["n"]
 
 
 def order_problem(field_name: str, value: int, earlier: Mapping[str, Any], *, attained: bool = False) -> str | None:

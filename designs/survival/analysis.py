@@ -35,10 +35,10 @@ import numpy as np
 from designs.core import posterior_summary as summary
 from designs.core.caveats import caveat
 from designs.core.provenance import provenance
-from designs.engines import pymc as sampling
+from designs.engines import pymc as pymc_engine
 from designs.engines import quadrature
 from designs.engines.sampler_settings import SamplerSettings
-from designs.survival import models as survival
+from designs.survival import models as survival_models
 from designs.survival.decisions import PFSDecisionRule, explain_pfs
 from designs.survival.kaplan_meier import kaplan_meier
 from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazardPrior, HierarchicalHazardPrior
@@ -102,8 +102,8 @@ def _from_landmark_quantiles(
     """
     L = benchmark.landmark_months
     with np.errstate(divide="ignore"):
-        to_median = lambda s: L * survival.LN2 / -np.log(s)  # noqa: E731
-        to_ratio = lambda s: survival.hazard_ratio_to_benchmark(s, benchmark)  # noqa: E731
+        to_median = lambda s: L * survival_models.LN2 / -np.log(s)  # noqa: E731
+        to_ratio = lambda s: survival_models.hazard_ratio_to_benchmark(s, benchmark)  # noqa: E731
         medians = [
             {"median": summary.finite_or_none(m), "ci95": summary.interval(lo, hi)}
             for m, lo, hi in zip(to_median(median), to_median(low), to_median(high))
@@ -192,11 +192,11 @@ def _mcmc(
 ) -> _Summaries:
     """Hierarchical kinds by NUTS: summaries of draws; probabilities with their MCSE."""
     model = spec.model
-    data = sampling.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
+    data = pymc_engine.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
     settings = spec.sampler or SamplerSettings()
-    draws = sampling.sample_pfs(model, data, settings, seed)
+    draws = pymc_engine.sample_pfs(model, data, settings, seed)
     landmark = draws.survival(benchmark.landmark_months)
-    ratio = survival.hazard_ratio_to_benchmark(landmark, benchmark)
+    ratio = survival_models.hazard_ratio_to_benchmark(landmark, benchmark)
     p_benchmark, mcse_benchmark = summary.probability_above(landmark, benchmark.landmark_pfs, draws.chains)
     p_target, mcse_target = summary.probability_above(landmark, target.landmark_pfs, draws.chains)
     return _Summaries(

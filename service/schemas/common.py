@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from designs.core.caveats import CODES
-from designs.core.validation import OPEN_PROBABILITY, Bounds
+from designs.core.validation import MAX_ERROR_RATE, MAX_SEED, OPEN_PROBABILITY, Bounds
 
 
 class StrictModel(BaseModel):
@@ -31,8 +31,8 @@ class ResultModel(BaseModel):
 
 OpenProbability = Annotated[float, Field(gt=0, lt=1, description="a probability strictly between 0 and 1")]
 ClosedProbability = Annotated[float, Field(ge=0, le=1, description="a probability in [0, 1]")]
-ErrorRate = Annotated[float, Field(gt=0, le=0.5, description="an error rate in (0, 0.5]")]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1, description="random seed; same request + same seed → same numbers")]
+ErrorRate = Annotated[float, Field(gt=0, le=MAX_ERROR_RATE, description=f"an error rate in (0, {MAX_ERROR_RATE:g}]")]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="random seed; same request + same seed → same numbers")]
 
 
 class Rates(StrictModel):

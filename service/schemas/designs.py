@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from designs.core.validation import MAX_NAME_LENGTH, MAX_STRATA
+from designs.oc.calibration import DEFAULT_THRESHOLDS
+from designs.oc.design import MAX_LOOK_SIZE
 from designs.oc.simulate import MAX_TRIALS_PER_SCENARIO
 from service.schemas.common import (
     ClosedProbability,
@@ -21,8 +23,7 @@ from service.schemas.common import (
 from service.schemas.response import DecisionRule, ResponseModelChoice
 from service.schemas.simon import SimonDesignFields
 
-MAX_LOOK = 500
-LookSize = Annotated[int, Field(ge=1, le=MAX_LOOK, description="cumulative evaluable patients (1–500)")]
+LookSize = Annotated[int, Field(ge=1, le=MAX_LOOK_SIZE, description=f"cumulative evaluable patients (1–{MAX_LOOK_SIZE})")]
 StratumName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 Method = Literal["auto", "exact", "simulation"]
 
@@ -79,7 +80,8 @@ class CalibrationRequest(_DesignFields):
     target_type_i_error: ErrorRate = Field(0.10, description="largest per-stratum P(go) under the global null")
     thresholds: list[OpenProbability] | None = Field(
         None, min_length=1, max_length=200,
-        description="candidate final thresholds θ; default 50 values from 0.50 to 0.995",
+        description=f"candidate final thresholds θ; default {len(DEFAULT_THRESHOLDS)} values from {DEFAULT_THRESHOLDS[0]:.2f} "
+        f"to {DEFAULT_THRESHOLDS[-1]}",
     )
     futility_ppos: list[Annotated[float, Field(ge=0, lt=1)]] | None = Field(
         None, min_length=1, max_length=20,

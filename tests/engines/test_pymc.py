@@ -24,7 +24,7 @@ from scipy import integrate, special, stats
 from designs.core.errors import ConvergenceError, InvalidInputError
 from designs.core.posterior_summary import resolve_seed
 from designs.engines import diagnostics
-from designs.engines import pymc as sampling
+from designs.engines import pymc as pymc_engine
 from designs.engines.pymc import PFSData, SamplerSettings, models, nutpie_compile, run
 from designs.engines.pymc import compile as compile_module
 from designs.response import spec as response_spec
@@ -38,7 +38,7 @@ SMALL = SamplerSettings(draws=200, tune=200, chains=4, max_reruns=0)
 
 def _spec(kind: str, prior: dict):
     """The model spec of ``kind`` as the boundary builds it (unset PFS prior fields take their defaults)."""
-    if kind in sampling.RESPONSE_KINDS:
+    if kind in pymc_engine.RESPONSE_KINDS:
         return response_spec.resolve(kind, prior, p0=0.2)
     return resolve_model(kind, prior)
 
@@ -143,10 +143,10 @@ def test_the_boundary_rejects_what_the_engine_trusts(check, fields):
 def test_sample_response_refuses_specs_outside_its_models():
     """A valid spec the engine does not sample: a closed-form kind, or EXNEX with w = 1 (one component)."""
     with pytest.raises(InvalidInputError) as caught:
-        sampling.sample_response(response_spec.resolve("independent", None, 0.2), [1, 2], [10, 10], SMALL, 1)
+        pymc_engine.sample_response(response_spec.resolve("independent", None, 0.2), [1, 2], [10, 10], SMALL, 1)
     assert _fields(caught.value) == {"model/kind"}
     with pytest.raises(InvalidInputError) as caught:
-        sampling.sample_response(
+        pymc_engine.sample_response(
             _spec("exnex", EXNEX_PRIOR | {"weight_exchangeable": 1.0}), [1, 2], [10, 10], SMALL, 1
         )
     assert _fields(caught.value) == {"model/prior/weight_exchangeable"}
@@ -159,10 +159,10 @@ def test_pfs_data_validates_and_clips_events_at_time_zero():
 
     data = PFSData(times=([0.0, 0.0, 3.0], [2.0]), events=([1, 0, 1], [0]))
     assert data.n_events_at_time_zero == (1, 0)
-    assert data.times[0][0] == sampling.MIN_EVENT_TIME_MONTHS and data.times[0][1] == 0.0
+    assert data.times[0][0] == pymc_engine.MIN_EVENT_TIME_MONTHS and data.times[0][1] == 0.0
     weibull = models.weibull_data(data)  # [d_j (2), Σ δ log t (2), log t, stratum, weight (3 each)]
     assert len(weibull) == 2 + 2 + 3 * 3  # the censoring at t = 0 is left out
-    np.testing.assert_allclose(weibull[2:4], [math.log(sampling.MIN_EVENT_TIME_MONTHS) + math.log(3.0), 0.0])
+    np.testing.assert_allclose(weibull[2:4], [math.log(pymc_engine.MIN_EVENT_TIME_MONTHS) + math.log(3.0), 0.0])
 
 
 def test_pfs_data_sufficient_statistics_by_hand():
@@ -177,7 +177,7 @@ def test_pfs_data_sufficient_statistics_by_hand():
 
 def test_sample_pfs_refuses_a_kind_outside_its_models():
     with pytest.raises(InvalidInputError) as caught:
-        sampling.sample_pfs(resolve_model("independent-exponential"), _pfs_data(0, n=5), SMALL, 1)
+        pymc_engine.sample_pfs(resolve_model("independent-exponential"), _pfs_data(0, n=5), SMALL, 1)
     assert _fields(caught.value) == {"model/kind"}
 
 
@@ -186,12 +186,12 @@ def test_sample_pfs_refuses_a_kind_outside_its_models():
 
 def _model_logp(kind: str, prior: dict, data, point: dict, n_intervals: int | None = None) -> float:
     """log density (no Jacobian) of the engine's PyMC model with the request's inputs set, in Python."""
-    import pymc as pm
+    import pymc as pm  # deferred (heavy): PyMC takes seconds to import, only the tests that build a model pay
 
-    n_strata = len(data[0]) if kind in sampling.RESPONSE_KINDS else data.n_strata
-    model = sampling.build_model(kind, n_strata, n_intervals)
+    n_strata = len(data[0]) if kind in pymc_engine.RESPONSE_KINDS else data.n_strata
+    model = pymc_engine.build_model(kind, n_strata, n_intervals)
     with model:
-        pm.set_data(sampling.model_inputs(_spec(kind, prior), data))
+        pm.set_data(pymc_engine.model_inputs(_spec(kind, prior), data))
     logp = model.compile_logp(jacobian=False, mode="FAST_COMPILE")
     return float(logp(point))
 
@@ -296,7 +296,7 @@ def test_hierarchical_with_tiny_tau_matches_pooled_logit_normal_quadrature():
     The posterior mean of p_1 and P(p_1 > 0.3) agree with 1-D quadrature within 4 MCSE.
     """
     prior = RESPONSE_PRIOR | {"tau_scale": 1e-4}
-    draws = sampling.sample_response(_spec("hierarchical", prior), [3, 7], [20, 20], SamplerSettings(), seed=11)
+    draws = pymc_engine.sample_response(_spec("hierarchical", prior), [3, 7], [20, 20], SamplerSettings(), seed=11)
     assert draws.diagnostics["converged"]
     S = 4 * draws.sampler["draws"]
     assert draws.p.shape == (S, 2) and draws.theta.shape == (S, 2) and draws.tau.shape == (S,)
@@ -326,7 +326,7 @@ def test_exnex_membership_matches_exact_mixture_when_exchangeable_part_is_fixed(
         "weight_exchangeable": w, "nex_mean": 0.0, "nex_sd": 2.0
     }
     y, n = [4, 9], [20, 20]
-    draws = sampling.sample_response(_spec("exnex", prior), y, n, SamplerSettings(), seed=5)
+    draws = pymc_engine.sample_response(_spec("exnex", prior), y, n, SamplerSettings(), seed=5)
     assert draws.prob_exchangeable is not None
     assert np.all((draws.prob_exchangeable >= 0) & (draws.prob_exchangeable <= 1))
     assert np.all((draws.p > 0) & (draws.p < 1))
@@ -351,7 +351,7 @@ def test_exponential_with_tiny_tau_matches_pooled_quadrature():
     """
     data = _pfs_data(3)
     D, T = data.events_per_stratum.sum(), data.exposure_per_stratum.sum()
-    draws = sampling.sample_pfs(_spec("hierarchical-exponential", {"tau_scale": 1e-4}), data, SamplerSettings(), seed=2)
+    draws = pymc_engine.sample_pfs(_spec("hierarchical-exponential", {"tau_scale": 1e-4}), data, SamplerSettings(), seed=2)
     assert draws.log_hazard.shape == (4 * draws.sampler["draws"], 2) and draws.shape is None
     assert draws.sampler["prior"] == {"mu_mean": math.log(LN2 / 3), "mu_sd": 1.5, "tau_scale": 1e-4}
 
@@ -375,7 +375,7 @@ def test_weibull_with_tiny_tau_matches_two_dimensional_quadrature():
         times=(np.append(data.times[0], 0.0), data.times[1]), events=(np.append(data.events[0], 1), data.events[1])
     )
     assert data.n_events_at_time_zero == (1, 0)
-    draws = sampling.sample_pfs(_spec("hierarchical-weibull", {"tau_scale": 1e-4}), data, SamplerSettings(), seed=3)
+    draws = pymc_engine.sample_pfs(_spec("hierarchical-weibull", {"tau_scale": 1e-4}), data, SamplerSettings(), seed=3)
     assert draws.shape is not None and draws.shape.shape == (4 * draws.sampler["draws"],)
 
     t, e = np.concatenate(data.times), np.concatenate(data.events)
@@ -406,7 +406,7 @@ def test_piecewise_with_tiny_tau_matches_per_interval_quadrature():
     data = _pfs_data(5, n=40)
     cuts = (0.0, 3.0, 8.0)
     prior = {"tau_scale": 1e-4, "cut_points": cuts}
-    draws = sampling.sample_pfs(_spec("hierarchical-piecewise-exponential", prior), data, SamplerSettings(), seed=4)
+    draws = pymc_engine.sample_pfs(_spec("hierarchical-piecewise-exponential", prior), data, SamplerSettings(), seed=4)
     S = 4 * draws.sampler["draws"]
     assert draws.log_hazard.shape == (S, 2, 3) and draws.cut_points == cuts
     assert draws.median_survival().shape == (S, 2) and draws.survival(5.0).shape == (S, 2)
@@ -427,11 +427,11 @@ def test_piecewise_with_tiny_tau_matches_per_interval_quadrature():
 def test_same_seed_gives_identical_draws_whatever_the_cores():
     """Same data and seed: bit-identical draws, run after run and with 1 or 2 cores (4 chains);
     EXNEX membership draws too. A different seed gives different draws."""
-    first = sampling.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=7)
-    again = sampling.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=7)
+    first = pymc_engine.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=7)
+    again = pymc_engine.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=7)
     one_core_settings = SamplerSettings(draws=200, tune=200, max_reruns=0, cores=1)
-    one_core = sampling.sample_response(EXNEX, [3, 12], [20, 20], one_core_settings, seed=7)
-    other = sampling.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=8)
+    one_core = pymc_engine.sample_response(EXNEX, [3, 12], [20, 20], one_core_settings, seed=7)
+    other = pymc_engine.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=8)
     for draws in (again, one_core):
         np.testing.assert_array_equal(first.p, draws.p)
         np.testing.assert_array_equal(first.prob_exchangeable, draws.prob_exchangeable)
@@ -445,24 +445,25 @@ def test_swapped_data_gives_the_same_draws_as_a_freshly_compiled_model():
     """The cached Weibull model (built with 1 placeholder patient) with 60 patients swapped in samples
     exactly as a model compiled with those data: data swapping, including a new patient count, is
     equivalent to recompiling."""
+    # nutpie and PyMC take seconds to import: only the tests that compile pay for them.
     import nutpie
     import pymc as pm
 
     data = _pfs_data(6, n=30, shape=1.3)
     prior = {"mu_mean": -1.0, "mu_sd": 1.0, "tau_scale": 0.5, "shape_log_sd": 0.3}
-    model_data = sampling.model_inputs(_spec("hierarchical-weibull", prior), data)
-    model = sampling.build_model("hierarchical-weibull", 2)
+    model_data = pymc_engine.model_inputs(_spec("hierarchical-weibull", prior), data)
+    model = pymc_engine.build_model("hierarchical-weibull", 2)
     with model:
         pm.set_data(model_data)
     fresh = nutpie.compile_pymc_model(model)
-    swapped = sampling.compiled_model("hierarchical-weibull", 2).with_data(**model_data)
-    settings = SamplerSettings(draws=200, tune=200, target_accept=sampling.PFS_MIN_TARGET_ACCEPT, max_reruns=0)
+    swapped = pymc_engine.compiled_model("hierarchical-weibull", 2).with_data(**model_data)
+    settings = SamplerSettings(draws=200, tune=200, target_accept=pymc_engine.PFS_MIN_TARGET_ACCEPT, max_reruns=0)
     fresh_trace = run.run_nutpie(fresh, settings, seed=9)
     swapped_trace = run.run_nutpie(swapped, settings, seed=9)
     for name in ("mu", "tau", "z", "log_shape"):
         np.testing.assert_array_equal(fresh_trace.draws[name], swapped_trace.draws[name])
     # And through the public function, which swaps the same data into the cached model.
-    draws = sampling.sample_pfs(_spec("hierarchical-weibull", prior), data, SMALL, seed=9)
+    draws = pymc_engine.sample_pfs(_spec("hierarchical-weibull", prior), data, SMALL, seed=9)
     np.testing.assert_array_equal(draws.shape, np.exp(fresh_trace.draws["log_shape"]).reshape(-1))
 
 
@@ -470,12 +471,12 @@ def test_swapped_data_gives_the_same_draws_as_a_freshly_compiled_model():
 def test_concurrent_requests_share_the_compiled_model_safely():
     """Two threads sampling different data from one cached model get what they get alone."""
     requests = [([2, 5], [20, 20], 1), ([15, 18], [20, 20], 2)]
-    alone = [sampling.sample_response(HIERARCHICAL, y, n, SMALL, s).p for y, n, s in requests]
+    alone = [pymc_engine.sample_response(HIERARCHICAL, y, n, SMALL, s).p for y, n, s in requests]
     together: list[np.ndarray | None] = [None, None]
 
     def run(i):
         y, n, s = requests[i]
-        together[i] = sampling.sample_response(HIERARCHICAL, y, n, SMALL, s).p
+        together[i] = pymc_engine.sample_response(HIERARCHICAL, y, n, SMALL, s).p
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -491,7 +492,7 @@ def test_failing_convergence_reruns_once_then_returns_flagged_result():
     """10 draws × 4 chains cannot reach bulk ESS 400: one rerun with doubled draws, a derived seed and
     target_accept 0.99, then the last result comes back flagged (no exception)."""
     settings = SamplerSettings(draws=10, tune=10, chains=4, max_reruns=1)
-    draws = sampling.sample_response(HIERARCHICAL, [3, 7], [20, 20], settings, seed=3)
+    draws = pymc_engine.sample_response(HIERARCHICAL, [3, 7], [20, 20], settings, seed=3)
     assert draws.diagnostics["converged"] is False
     assert any("bulk ESS" in check for check in draws.diagnostics["failed_checks"])
     assert draws.diagnostics["reruns"] == 1 and draws.sampler["reruns"] == 1
@@ -501,7 +502,7 @@ def test_failing_convergence_reruns_once_then_returns_flagged_result():
     assert first["seed"] == 3 and rerun["seed"] != 3
     assert draws.p.shape == (80, 2) and draws.sampler["draws"] == 20
 
-    no_rerun = sampling.sample_response(
+    no_rerun = pymc_engine.sample_response(
         HIERARCHICAL, [3, 7], [20, 20], SamplerSettings(draws=10, tune=10, max_reruns=0), seed=3
     )
     assert no_rerun.diagnostics["reruns"] == 0 and len(no_rerun.sampler["attempts"]) == 1
@@ -510,39 +511,39 @@ def test_failing_convergence_reruns_once_then_returns_flagged_result():
 
 @pytest.mark.slow
 def test_sampler_failure_raises_convergence_error_with_diagnostics(monkeypatch):
-    import nutpie
+    import nutpie  # deferred (heavy): nutpie loads its Rust extension and numba
 
     def broken(*args, **kwargs):
         raise RuntimeError("all initialisation attempts failed")
 
-    sampling.compiled_model("hierarchical", 2)
+    pymc_engine.compiled_model("hierarchical", 2)
     monkeypatch.setattr(nutpie, "sample", broken)
     with pytest.raises(ConvergenceError) as caught:
-        sampling.sample_response(HIERARCHICAL, [3, 7], [20, 20], SMALL, seed=1)
+        pymc_engine.sample_response(HIERARCHICAL, [3, 7], [20, 20], SMALL, seed=1)
     assert caught.value.diagnostics["stage"] == "sampling"
     assert "initialisation" in caught.value.diagnostics["error"]
 
 
 @pytest.mark.slow
 def test_warm_up_compiles_once_and_reports_timings():
-    timings = sampling.warm_up(kinds=("hierarchical",), strata_counts=(2,))
+    timings = pymc_engine.warm_up(kinds=("hierarchical",), strata_counts=(2,))
     assert list(timings) == ["hierarchical/J=2"]
-    compiled = sampling.compiled_model("hierarchical", 2)
-    assert sampling.compiled_model("hierarchical", 2) is compiled
+    compiled = pymc_engine.compiled_model("hierarchical", 2)
+    assert pymc_engine.compiled_model("hierarchical", 2) is compiled
     with pytest.raises(InvalidInputError):
-        sampling.warm_up(kinds=("nonsense",))
+        pymc_engine.warm_up(kinds=("nonsense",))
 
 
 _FIT_IN_A_NEW_PROCESS = """
 import hashlib, json, sys
 from pathlib import Path
-from designs.engines import pymc as sampling
+from designs.engines import pymc as pymc_engine
 from designs.engines.pymc.compile import from_disk_cache
 from designs.response import spec
 
-sampling.warm_up(kinds=("exnex",), cache_dir=Path(sys.argv[1]))
-draws = sampling.sample_response(spec.resolve("exnex", json.loads(sys.argv[2]), 0.2), [3, 12], [20, 20],
-                                 sampling.SamplerSettings(draws=200, tune=200, max_reruns=0), seed=7)
+pymc_engine.warm_up(kinds=("exnex",), cache_dir=Path(sys.argv[1]))
+draws = pymc_engine.sample_response(spec.resolve("exnex", json.loads(sys.argv[2]), 0.2), [3, 12], [20, 20],
+                                 pymc_engine.SamplerSettings(draws=200, tune=200, max_reruns=0), seed=7)
 print(json.dumps({"from_disk_cache": from_disk_cache[("exnex", 2, None)],
                   "p": hashlib.sha256(draws.p.tobytes()).hexdigest(),
                   "prob_exchangeable": hashlib.sha256(draws.prob_exchangeable.tobytes()).hexdigest()}))
@@ -567,7 +568,7 @@ def test_compiled_machine_code_persists_between_processes_with_identical_draws(t
     assert sorted(path.name for path in (tmp_path / digest).iterdir()) == ["exnex-J2-expand.nbc", "exnex-J2-logp.nbc"]
     warm = fit_in_a_new_process()
     assert (cold["from_disk_cache"], warm["from_disk_cache"]) == (False, True)
-    here = sampling.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=7)
+    here = pymc_engine.sample_response(EXNEX, [3, 12], [20, 20], SMALL, seed=7)
     for name in ("p", "prob_exchangeable"):
         assert cold[name] == warm[name] == hashlib.sha256(getattr(here, name).tobytes()).hexdigest()
 

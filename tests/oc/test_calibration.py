@@ -7,7 +7,7 @@ import pytest
 
 from designs.oc import calibration
 from designs import oc
-from designs.response import spec as priors
+from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
 from designs.core.errors import InfeasibleDesignError, InvalidInputError
 from designs.core.provenance import input_hash
@@ -18,7 +18,7 @@ THRESHOLDS = [0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96, 0.98]
 
 def mpnst(kind: str, **rule) -> oc.OCDesign:
     strata = (oc.StratumPlan("NF1", (7, 14, 21)), oc.StratumPlan("sporadic", (7, 14, 21)))
-    return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0))
+    return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), response_spec.resolve(kind, {}, P0))
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
 from designs.oc.provenance import design_request
 from designs.oc.tables import grid_shape, reachable_look_indices
-from designs.response import spec as priors
+from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
 from designs.simon import evaluate_design
 
@@ -24,7 +24,7 @@ SIMON_OPTIMAL = {"r1": 0, "n1": 9, "r": 2, "n": 17}  # Simon (1989) p0 .05, p1 .
 
 def simon_design(n_strata: int = 2) -> oc.OCDesign:
     strata = tuple(oc.StratumPlan(name, (9, 17)) for name in ("NF1", "sporadic")[:n_strata])
-    return oc.OCDesign(0.05, 0.25, strata, oc.SimonRule(r1=0, r=2))
+    return oc.OCDesign(0.05, 0.25, strata, oc.SimonStoppingRule(r1=0, r=2))
 
 
 def within_mcse(simulated: float, exact: float, mcse: float, k: float = 3.0) -> bool:
@@ -187,7 +187,7 @@ def test_a_scenario_gets_the_same_numbers_in_any_request():
     [((7, 7, 21), "strictly increasing"), ((14, 7), "strictly increasing"), ((7, 14, 501), "500"), ((0, 7), "at least 1")],
 )
 def test_bad_looks_name_the_field(looks, reason):
-    design = oc.OCDesign(0.15, 0.35, (oc.StratumPlan("NF1", looks),), oc.SimonRule(0, 2))
+    design = oc.OCDesign(0.15, 0.35, (oc.StratumPlan("NF1", looks),), oc.SimonStoppingRule(0, 2))
     with pytest.raises(InvalidInputError) as info:
         oc.validate_design(design)
     assert info.value.problems[0].field == "strata/0/looks"
@@ -219,7 +219,7 @@ GLOBAL_ALTERNATIVE = oc.Scenario("global alternative", {"NF1": P1, "sporadic": P
 
 def mpnst(kind: str, *, fixed_tau: float | None = None, **rule) -> oc.OCDesign:
     strata = (oc.StratumPlan("NF1", (7, 14, 21)), oc.StratumPlan("sporadic", (7, 14, 21)))
-    return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), priors.resolve(kind, {}, P0), fixed_tau=fixed_tau)
+    return oc.OCDesign(P0, P1, strata, DecisionRule(**rule), response_spec.resolve(kind, {}, P0), fixed_tau=fixed_tau)
 
 
 def go(result: dict, scenario: str, stratum: str) -> float:

@@ -12,7 +12,7 @@ RULE = d.DecisionRule()
 
 
 @pytest.mark.parametrize(
-    ("n", "planned", "prob", "pp", "decision", "criterion"),
+    ("n", "planned", "prob", "ppos", "decision", "criterion"),
     [
         (30, 30, 0.97, 1.0, "go", "final_success"),
         (30, 30, 0.95, 1.0, "no-go", "final_failure"),  # strict: 0.95 is not > 0.95
@@ -24,8 +24,8 @@ RULE = d.DecisionRule()
         (12, 30, 0.70, 0.50, "continue", "continue"),
     ],
 )
-def test_each_criterion(n, planned, prob, pp, decision, criterion):
-    result = d.explain(RULE, n, planned, prob, pp, 0.15)
+def test_each_criterion(n, planned, prob, ppos, decision, criterion):
+    result = d.explain(RULE, n, planned, prob, ppos, 0.15)
     assert (result.decision, result.criterion) == (decision, criterion)
     assert f"n = {n} of {planned}" in result.text
 
@@ -53,11 +53,11 @@ def test_sentence_quotes_the_numbers():
 def test_vectorised_decide_agrees_with_explain():
     rng = np.random.default_rng(0)
     n = rng.integers(0, 31, size=500)
-    prob, pp = rng.random(500), rng.random(500)
+    prob, ppos = rng.random(500), rng.random(500)
     rule = d.DecisionRule(futility_prob_above_p0=0.2)
-    codes, criteria = d.decide(rule, n, 30, prob, pp)
+    codes, criteria = d.decide(rule, n, 30, prob, ppos)
     for i in range(0, 500, 7):
-        one = d.explain(rule, int(n[i]), 30, prob[i], pp[i], 0.15)
+        one = d.explain(rule, int(n[i]), 30, prob[i], ppos[i], 0.15)
         assert one.code == codes[i] and one.criterion == d.CRITERIA[criteria[i]]
         assert d.DECISION_OF_CODE[codes[i]] == one.decision
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from designs.response import predictive as pp
+from designs.response import predictive
 from designs.core.errors import InvalidInputError
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine, TableCache
 
@@ -22,7 +22,7 @@ def test_lee_liu_2008_predictive_probability_0_5656():
     """Lee JJ, Liu DD. A predictive probability design for phase II cancer clinical trials.
     Controlled Clinical Trials 2008;5(2):93–105, worked example: 16 responders of 23, Nmax = 40,
     prior Beta(0.6, 0.4), p0 = 0.6, θ_T = 0.9 → PP = 0.5656."""
-    value = pp.predictive_probability_beta(0.6, 0.4, 16, 23, 40, 0.6, 0.9)
+    value = predictive.predictive_probability_beta(0.6, 0.4, 16, 23, 40, 0.6, 0.9)
     assert float(value) == pytest.approx(0.5656, abs=5e-5)
 
     # Brute-force enumeration: P(x | data) and each final posterior by numerical integration.
@@ -38,14 +38,14 @@ def test_lee_liu_2008_predictive_probability_0_5656():
 
 
 def test_pooled_predictive_probability_uses_totals():
-    value = pp.predictive_probability_pooled(0.15, 0.85, [3, 9], [12, 14], [30, 30], 0.15, 0.95)
-    assert value == pytest.approx(float(pp.predictive_probability_beta(0.15, 0.85, 12, 26, 60, 0.15, 0.95)), abs=1e-15)
+    value = predictive.predictive_probability_pooled(0.15, 0.85, [3, 9], [12, 14], [30, 30], 0.15, 0.95)
+    assert value == pytest.approx(float(predictive.predictive_probability_beta(0.15, 0.85, 12, 26, 60, 0.15, 0.95)), abs=1e-15)
 
 
 def test_independent_predictive_probability_is_per_stratum():
-    values = pp.predictive_probability_beta(0.15, 0.85, np.array([3, 9]), np.array([12, 14]), np.array([30, 25]), 0.15, 0.95)
-    assert values[0] == pytest.approx(float(pp.predictive_probability_beta(0.15, 0.85, 3, 12, 30, 0.15, 0.95)))
-    assert values[1] == pytest.approx(float(pp.predictive_probability_beta(0.15, 0.85, 9, 14, 25, 0.15, 0.95)))
+    values = predictive.predictive_probability_beta(0.15, 0.85, np.array([3, 9]), np.array([12, 14]), np.array([30, 25]), 0.15, 0.95)
+    assert values[0] == pytest.approx(float(predictive.predictive_probability_beta(0.15, 0.85, 3, 12, 30, 0.15, 0.95)))
+    assert values[1] == pytest.approx(float(predictive.predictive_probability_beta(0.15, 0.85, 9, 14, 25, 0.15, 0.95)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -96,13 +96,13 @@ def _brute_fixed_tau(ys, ns, n_final, tau, threshold):
     return result
 
 
-@pytest.mark.parametrize("max_final_table", [pp.MAX_FINAL_TABLE, 0], ids=["whole-final-table", "this-look-only"])
+@pytest.mark.parametrize("max_final_table", [predictive.MAX_FINAL_TABLE, 0], ids=["whole-final-table", "this-look-only"])
 def test_hierarchical_enumeration_matches_brute_force_with_tau_fixed(max_final_table):
     """τ fixed at 0.7: the engine's enumeration against direct integration of every future tuple,
     read from the design's whole final table and from a table of this look's final tuples only."""
     ys, ns, n_final = [2, 5], [9, 10], [12, 12]
     hierarchy = NormalHierarchy(MU, 2.6159, 1.0, fixed_tau=0.7)
-    result = pp.predictive_probability_hierarchical(hierarchy, ys, ns, n_final, P0, 0.8, max_final_table=max_final_table)
+    result = predictive.predictive_probability_hierarchical(hierarchy, ys, ns, n_final, P0, 0.8, max_final_table=max_final_table)
     assert result.monte_carlo_se is None and "enumeration" in result.method
     assert abs(result.details["predictive_mass_minus_one"]) < 1e-10
     np.testing.assert_allclose(result.probability, _brute_fixed_tau(ys, ns, n_final, 0.7, 0.8), atol=1e-6)
@@ -110,9 +110,9 @@ def test_hierarchical_enumeration_matches_brute_force_with_tau_fixed(max_final_t
 
 def test_hierarchical_monte_carlo_agrees_with_enumeration_within_4_mcse():
     hierarchy = NormalHierarchy(MU, 2.6159, 1.0)
-    exact = pp.predictive_probability_hierarchical(hierarchy, [3, 9], [12, 14], [30, 30], P0, 0.95)
-    mc = pp.predictive_probability_hierarchical(hierarchy, [3, 9], [12, 14], [30, 30], P0, 0.95, max_enumeration=10, seed=7)
-    again = pp.predictive_probability_hierarchical(hierarchy, [3, 9], [12, 14], [30, 30], P0, 0.95, max_enumeration=10, seed=7)
+    exact = predictive.predictive_probability_hierarchical(hierarchy, [3, 9], [12, 14], [30, 30], P0, 0.95)
+    mc = predictive.predictive_probability_hierarchical(hierarchy, [3, 9], [12, 14], [30, 30], P0, 0.95, max_enumeration=10, seed=7)
+    again = predictive.predictive_probability_hierarchical(hierarchy, [3, 9], [12, 14], [30, 30], P0, 0.95, max_enumeration=10, seed=7)
     assert "Monte Carlo" in mc.method and mc.monte_carlo_se is not None
     np.testing.assert_array_equal(mc.probability, again.probability)  # seeded
     assert np.all(np.abs(mc.probability - exact.probability) <= 4 * np.maximum(mc.monte_carlo_se, 1e-3))
@@ -120,8 +120,8 @@ def test_hierarchical_monte_carlo_agrees_with_enumeration_within_4_mcse():
 
 def test_exnex_monte_carlo_agrees_with_enumeration_within_4_mcse():
     hierarchy = NormalHierarchy(MU, 2.6159, 1.0, weight_exchangeable=0.5, nex_mean=MU, nex_sd=2.8006)
-    exact = pp.predictive_probability_hierarchical(hierarchy, [1, 6, 2], [10, 12, 8], [20, 20, 20], P0, 0.9)
-    mc = pp.predictive_probability_hierarchical(hierarchy, [1, 6, 2], [10, 12, 8], [20, 20, 20], P0, 0.9, max_enumeration=10, seed=3)
+    exact = predictive.predictive_probability_hierarchical(hierarchy, [1, 6, 2], [10, 12, 8], [20, 20, 20], P0, 0.9)
+    mc = predictive.predictive_probability_hierarchical(hierarchy, [1, 6, 2], [10, 12, 8], [20, 20, 20], P0, 0.9, max_enumeration=10, seed=3)
     assert np.all(np.abs(mc.probability - exact.probability) <= 4 * np.maximum(mc.monte_carlo_se, 1e-3))
 
 
@@ -130,13 +130,13 @@ def test_hierarchical_predictive_table_matches_single_calls(w):
     """The shared final table (OC simulations) gives the same PP as one-off enumerations over this
     look's final tuples only, at the corners (0/10, 0/10 and 10/10, 10/10) and inside."""
     hierarchy = NormalHierarchy(MU, 2.6159, 1.0, weight_exchangeable=w, nex_mean=MU, nex_sd=2.8006)
-    engine = pp.engine_for(hierarchy, [20, 20])
-    table = pp.HierarchicalPredictive(engine, [20, 20], P0, 0.95)
+    engine = predictive.engine_for(hierarchy, [20, 20])
+    table = predictive.HierarchicalPredictive(engine, [20, 20], P0, 0.95)
     interim = np.indices((11, 11)).reshape(2, -1).T
     values, mass = table.probability(interim, [10, 10])
     assert np.abs(mass - 1).max() < 1e-10
     for t in (0, 37, 120):
-        single = pp.predictive_probability_hierarchical(
+        single = predictive.predictive_probability_hierarchical(
             hierarchy, interim[t], [10, 10], [20, 20], P0, 0.95, engine=engine, max_final_table=0
         )
         assert single.details["n_future_tuples"] == 121
@@ -144,8 +144,8 @@ def test_hierarchical_predictive_table_matches_single_calls(w):
 
 
 def test_final_table_outside_its_box_is_refused():
-    engine = pp.engine_for(NormalHierarchy(MU, 2.6159, 1.0), [12, 12])
-    table = pp.HierarchicalPredictive(engine, [12, 12], P0, 0.95, lowest=[2, 5], highest=[5, 7])
+    engine = predictive.engine_for(NormalHierarchy(MU, 2.6159, 1.0), [12, 12])
+    table = predictive.HierarchicalPredictive(engine, [12, 12], P0, 0.95, lowest=[2, 5], highest=[5, 7])
     assert table.shape == (4, 3)
     with pytest.raises(InvalidInputError, match="outside the table"):
         table.probability([[2, 5]], [9, 9])  # finals up to 5 + 3 = 8 > 7
@@ -159,9 +159,9 @@ def _look(hierarchy, ys, ns, n_final, **kwargs) -> np.ndarray:
     """Every number of one look: the posterior summaries (p0 0.15, p1 0.35), τ, the log marginal
     likelihood, the PP and its predictive mass."""
     liks = [BinomialLikelihood(y, n) for y, n in zip(ys, ns, strict=True)]
-    engine = kwargs.pop("engine", None) or pp.engine_for(hierarchy, n_final)
+    engine = kwargs.pop("engine", None) or predictive.engine_for(hierarchy, n_final)
     post = engine.analyse(liks, thresholds=(P0, 0.35))
-    result = pp.predictive_probability_hierarchical(hierarchy, ys, ns, n_final, P0, 0.95, engine=engine, **kwargs)
+    result = predictive.predictive_probability_hierarchical(hierarchy, ys, ns, n_final, P0, 0.95, engine=engine, **kwargs)
     strata = [[s.mean, s.median, *s.ci95, *s.prob_above.values()] for s in post.strata]
     tau = [post.tau.mean, post.tau.median, *post.tau.ci95, post.log_marginal_likelihood]
     return np.concatenate([np.ravel(strata), tau, result.probability, [result.details["predictive_mass_minus_one"]]])
@@ -176,9 +176,9 @@ def test_a_repeated_look_reuses_the_engine_and_gives_the_numbers_of_an_engine_wi
     """The kept engine (one per hierarchy and planned n), its tables and the design's final table
     against an engine with a cache of its own and a PP over this look's final tuples only: the
     posterior bitwise, the PP and its mass to 1e-12; the second look gives the first's numbers bitwise."""
-    pp.clear_caches()
+    predictive.clear_caches()
     first = _look(hierarchy, [3, 1], [10, 10], [21, 21])
-    assert pp.engine_for(hierarchy, [21, 21]) is pp.engine_for(hierarchy, np.array([21, 21]))
+    assert predictive.engine_for(hierarchy, [21, 21]) is predictive.engine_for(hierarchy, np.array([21, 21]))
     again = _look(hierarchy, [3, 1], [10, 10], [21, 21])
     np.testing.assert_array_equal(again, first)
     candidates = [[BinomialLikelihood(z, 21) for z in range(22)]] * 2
@@ -192,9 +192,9 @@ def test_a_repeated_look_reuses_the_engine_and_gives_the_numbers_of_an_engine_wi
 
 def test_a_kept_final_table_is_read_only():
     """Threads share the kept final tables: a write to one raises instead of changing another look's PP."""
-    engine = pp.engine_for(EXNEX, [12, 12])
-    table = pp.final_table(engine, [12, 12], P0, 0.95)
-    assert pp.final_table(engine, [12, 12], P0, 0.95) is table
+    engine = predictive.engine_for(EXNEX, [12, 12])
+    table = predictive.final_table(engine, [12, 12], P0, 0.95)
+    assert predictive.final_table(engine, [12, 12], P0, 0.95) is table
     for array in (table.log_marginal, table.prob_above_p0, table.success, table.with_threshold(0.9).success):
         with pytest.raises(ValueError, match="read-only"):
             array[0, 0] = 0
@@ -205,11 +205,11 @@ def test_a_look_gives_the_same_numbers_whatever_ran_before_it():
     their tables and final tables cached — other data at the same design, an EXNEX model with another
     weight on the same grid, another design: bitwise equal."""
     looks = [(HIERARCHICAL, [3, 1], [10, 10], [21, 21]), (EXNEX, [3, 1], [10, 10], [21, 21])]
-    pp.clear_caches()
+    predictive.clear_caches()
     cold = [_look(*look) for look in looks]
-    pp.clear_caches()
+    predictive.clear_caches()
     other_weight = NormalHierarchy(MU, 2.6159, 1.0, weight_exchangeable=0.7, nex_mean=MU, nex_sd=2.8006)
-    assert pp.engine_for(other_weight, [21, 21]).grid.digest == pp.engine_for(EXNEX, [21, 21]).grid.digest
+    assert predictive.engine_for(other_weight, [21, 21]).grid.digest == predictive.engine_for(EXNEX, [21, 21]).grid.digest
     for hierarchy, ys, ns, n_final in (
         (HIERARCHICAL, [3, 4], [10, 12], [21, 21]),
         (HIERARCHICAL, [0, 1], [10, 10], [21, 21]),
@@ -231,9 +231,9 @@ def test_looks_in_parallel_threads_share_the_kept_engines_and_give_the_sequentia
         for y in (1, 6)
         for planned in ([21, 21], [30, 24])
     ]
-    pp.clear_caches()
+    predictive.clear_caches()
     sequential = [_look(*look) for look in looks]
-    pp.clear_caches()
+    predictive.clear_caches()
     with ThreadPoolExecutor(max_workers=4) as pool:
         parallel = list(pool.map(lambda look: _look(*look), looks))
     for got, expected in zip(parallel, sequential, strict=True):
@@ -242,13 +242,13 @@ def test_looks_in_parallel_threads_share_the_kept_engines_and_give_the_sequentia
 
 def test_final_analysis_predictive_probability_is_the_indicator():
     hierarchy = NormalHierarchy(MU, 2.6159, 1.0)
-    result = pp.predictive_probability_hierarchical(hierarchy, [1, 9], [20, 20], [20, 20], P0, 0.95)
+    result = predictive.predictive_probability_hierarchical(hierarchy, [1, 9], [20, 20], [20, 20], P0, 0.95)
     np.testing.assert_array_equal(result.probability, [0.0, 1.0])
 
 
 def test_invalid_counts_raise():
     with pytest.raises(InvalidInputError):
-        pp.predictive_probability_hierarchical(NormalHierarchy(MU, 2.6159, 1.0), [3], [5], [4], P0)
+        predictive.predictive_probability_hierarchical(NormalHierarchy(MU, 2.6159, 1.0), [3], [5], [4], P0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -264,8 +264,8 @@ def test_reweighting_exact_draws_reproduces_closed_form_within_4_mcse():
     rng = np.random.default_rng(11)
     ys, ns, n_final = [3, 6], [12, 14], [20, 22]
     draws = _beta_draws(rng, ys, ns)
-    result = pp.pp_by_reweighting(draws, np.subtract(n_final, ns), p0=P0, final_threshold=0.95)
-    exact = pp.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
+    result = predictive.predictive_probability_by_reweighting(draws, np.subtract(n_final, ns), p0=P0, final_threshold=0.95)
+    exact = predictive.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
     assert result.method.startswith("reweighting")
     assert np.all(np.abs(result.probability - exact) <= 4 * np.maximum(result.monte_carlo_se, 2e-3))
 
@@ -273,18 +273,20 @@ def test_reweighting_exact_draws_reproduces_closed_form_within_4_mcse():
 def test_reweighting_lee_liu_example_with_exact_draws():
     rng = np.random.default_rng(5)
     draws = rng.beta(16.6, 7.4, size=(20_000, 1))
-    result = pp.pp_by_reweighting(draws, [17], p0=0.6, final_threshold=0.9)
+    result = predictive.predictive_probability_by_reweighting(draws, [17], p0=0.6, final_threshold=0.9)
     assert abs(result.probability[0] - 0.5656) <= 4 * max(result.monte_carlo_se[0], 2e-3)
 
 
 def test_reweighting_degenerate_weights_fall_back_and_say_so():
     rng = np.random.default_rng(2)
     draws = _beta_draws(rng, [1], [3], size=300)  # few draws, many future patients
-    fallback = pp.PredictiveResult(np.array([0.123]), "quadrature; exact enumeration of 61 future outcome tuples")
-    result = pp.pp_by_reweighting(draws, [60], p0=P0, final_threshold=0.95, fallback=lambda: fallback)
+    fallback = predictive.PredictiveResult(np.array([0.123]), "quadrature; exact enumeration of 61 future outcome tuples")
+    result = predictive.predictive_probability_by_reweighting(
+        draws, [60], p0=P0, final_threshold=0.95, fallback=lambda: fallback
+    )
     assert result.probability[0] == 0.123
     assert "fallback" in result.method and "degenerate" in result.method
-    alone = pp.pp_by_reweighting(draws, [60], p0=P0, final_threshold=0.95)
+    alone = predictive.predictive_probability_by_reweighting(draws, [60], p0=P0, final_threshold=0.95)
     assert "warning" in alone.details
 
 
@@ -292,9 +294,9 @@ def test_reweighting_samples_futures_when_enumeration_is_too_large():
     rng = np.random.default_rng(4)
     ys, ns, n_final = [3, 6, 2], [12, 14, 9], [20, 22, 15]
     draws = _beta_draws(rng, ys, ns, size=4000)
-    result = pp.pp_by_reweighting(
+    result = predictive.predictive_probability_by_reweighting(
         draws, np.subtract(n_final, ns), p0=P0, final_threshold=0.95, max_enumeration=10, monte_carlo_futures=2000, seed=1
     )
-    exact = pp.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
+    exact = predictive.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
     assert result.details["futures"] == "sampled"
     assert np.all(np.abs(result.probability - exact) <= 4 * np.maximum(result.monte_carlo_se, 2e-3))

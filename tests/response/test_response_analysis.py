@@ -12,10 +12,10 @@ import pytest
 from scipy import integrate, special
 
 from designs.core.errors import InvalidInputError
-from designs.engines import closed_form as beta_binomial
+from designs.engines import closed_form
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine
-from designs.response import analysis as ra
-from designs.response import spec as priors
+from designs.response import analysis
+from designs.response import spec as response_spec
 from designs.response.simon_status import SimonRule, simon_status
 from designs.response.spec import ResponseAnalysisSpec
 
@@ -29,7 +29,7 @@ def run(**changes):
     """The analysis of a request (JSON-shaped) with ``changes`` to the default one."""
     request = {"p0": 0.15, "p1": 0.35, "strata": STRATA, "engine": "quadrature", "seed": 1}
     request.update(changes)
-    return ra.analyse_response(ResponseAnalysisSpec.from_mapping(request))
+    return analysis.analyse_response(ResponseAnalysisSpec.from_mapping(request))
 
 
 def codes(result, code):
@@ -43,8 +43,8 @@ def codes(result, code):
 
 def test_default_priors_are_bhmbasket_defaults():
     logit = math.log(0.15 / 0.85)
-    assert priors.default_prior("hierarchical", 0.15) == priors.HierarchicalPrior(logit, 2.6159, 1.0)
-    exnex = priors.default_prior("exnex", 0.15)
+    assert response_spec.default_prior("hierarchical", 0.15) == response_spec.HierarchicalPrior(logit, 2.6159, 1.0)
+    exnex = response_spec.default_prior("exnex", 0.15)
     assert (exnex.mu_mean, exnex.mu_sd, exnex.tau_scale, exnex.weight_exchangeable, exnex.nex_mean, exnex.nex_sd) == (
         logit,
         2.6159,
@@ -53,12 +53,12 @@ def test_default_priors_are_bhmbasket_defaults():
         logit,
         2.8006,
     )
-    assert priors.default_prior("independent", 0.15) == priors.BetaPrior(0.15, 0.85)
-    assert priors.default_prior("pooled", 0.15) == priors.BetaPrior(0.15, 0.85)
+    assert response_spec.default_prior("independent", 0.15) == response_spec.BetaPrior(0.15, 0.85)
+    assert response_spec.default_prior("pooled", 0.15) == response_spec.BetaPrior(0.15, 0.85)
 
 
 def test_resolve_fills_defaults_and_echoes_as_applied():
-    spec = priors.resolve("exnex", {"tau_scale": 0.5, "weight_exchangeable": 0.8}, 0.2)
+    spec = response_spec.resolve("exnex", {"tau_scale": 0.5, "weight_exchangeable": 0.8}, 0.2)
     assert spec.as_dict() == {
         "kind": "exnex",
         "prior": {
@@ -86,7 +86,7 @@ def test_resolve_fills_defaults_and_echoes_as_applied():
 )
 def test_resolve_names_bad_fields(kind, prior, field):
     with pytest.raises(InvalidInputError) as info:
-        priors.resolve(kind, prior, 0.15)
+        response_spec.resolve(kind, prior, 0.15)
     assert field in {p.field for p in info.value.problems}
 
 
@@ -99,11 +99,11 @@ def test_independent_closed_form_matches_beta_posteriors():
     assert result["engine"] == "closed-form" and result["diagnostics"]["method"] == "closed_form"
     for stratum, row in zip(STRATA, result["strata"], strict=True):
         y, n = stratum["responders"], stratum["n"]
-        post = beta_binomial.summarise(0.15 + y, 0.85 + n - y, (0.15, 0.35))
+        post = closed_form.summarise(0.15 + y, 0.85 + n - y, (0.15, 0.35))
         assert row["posterior_mean"] == pytest.approx(post.mean)
         assert row["ci95"] == pytest.approx(list(post.ci95))
         assert row["prob_above_p1"] == pytest.approx(post.prob_above[0.35])
-        expected = beta_binomial.predictive_probability_of_success(0.15, 0.85, y, n, 30, 0.15, 0.95)
+        expected = closed_form.predictive_probability_of_success(0.15, 0.85, y, n, 30, 0.15, 0.95)
         assert row["predictive_probability_of_success"] == pytest.approx(float(expected))
     assert [s["name"] for s in result["strata"]] == [s["name"] for s in STRATA]
     assert result["tau"] is None and result["prob_exchangeable"] is None
@@ -120,7 +120,7 @@ def test_closed_form_ignores_a_requested_engine_and_says_so():
 
 def test_hierarchical_quadrature_matches_the_engine():
     result = run(model={"kind": "hierarchical", "prior": {}})
-    hierarchy = NormalHierarchy.from_prior(priors.default_prior("hierarchical", 0.15))
+    hierarchy = NormalHierarchy.from_prior(response_spec.default_prior("hierarchical", 0.15))
     liks = [BinomialLikelihood(s["responders"], s["n"]) for s in STRATA]
     post = QuadratureEngine.for_likelihoods(hierarchy, liks).analyse(liks, thresholds=(0.15, 0.35))
     for row, s in zip(result["strata"], post.strata, strict=True):
@@ -199,7 +199,7 @@ def test_small_strata_warn():
         ({"mcmc": {"chains": 0}}, "mcmc/chains"),
         ({"seed": -1}, "seed"),
         ({"surprise": 1}, "surprise"),
-        ({"simon": {"r1": 3, "n1": 2, "r": 5, "n": 20}}, "simon"),
+        ({"simon": {"r1": 3, "n1": 2, "r": 5, "n": 20}}, "simon/n1"),  # n1 must exceed r1
         ({"simon": {"r1": -1, "n1": 2, "r": 5, "n": 20}}, "simon/r1"),
     ],
 )
@@ -241,6 +241,22 @@ def test_simon_status(n, y, status, needed):
     assert result["text"]
 
 
+@pytest.mark.parametrize(
+    ("rule", "field", "problem"),
+    [
+        ({"r1": 9, "n1": 9, "r": 10, "n": 20}, "simon/n1", "n1 must exceed r1 (r1 = 9, n1 = 9)"),
+        ({"r1": 3, "n1": 9, "r": 2, "n": 17}, "simon/r", "r must be at least r1 (r1 = 3, r = 2)"),
+        ({"r1": 0, "n1": 9, "r": 17, "n": 17}, "simon/n", "n must exceed r (r = 17, n = 17)"),
+        ({"r1": -1, "n1": 9, "r": 2, "n": 17}, "simon/r1", "must be an integer in [0, 100000] (got -1)"),
+    ],
+)
+def test_simon_rule_names_the_broken_ordering_in_the_schemas_words(rule, field, problem):
+    """The rule reports the field and the words of ``order_problem`` (as the HTTP schemas and Simon's evaluation)."""
+    with pytest.raises(InvalidInputError) as caught:
+        SimonRule(**rule)
+    assert [(p.field, p.reason) for p in caught.value.problems] == [(field, problem)]
+
+
 def test_simon_status_is_reported_per_stratum():
     result = run(simon=SIMON, model={"kind": "independent"})
     assert [s["simon"]["status"] for s in result["strata"]] == ["stage2_ongoing", "stage2_ongoing"]
@@ -270,14 +286,14 @@ def _fake_sampler(record):
 
 def test_mcmc_summaries_from_draws(monkeypatch):
     record: dict = {}
-    monkeypatch.setattr(ra, "sample_response", _fake_sampler(record))
+    monkeypatch.setattr(analysis, "sample_response", _fake_sampler(record))
     strata = [{**s, "n_planned": 20} for s in STRATA]
     result = run(strata=strata, engine="mcmc", model={"kind": "exnex"}, mcmc={"draws": 1000, "tune": 1000, "chains": 4}, seed=5)
     assert record["kind"] == "exnex" and record["responders"] == [3, 9] and record["seed"] == 5
     assert result["predictive"]["method"].startswith("reweighting")
     assert record["prior"]["nex_sd"] == 2.8006
     assert result["engine"] == "mcmc" and result["provenance"]["sampler"]["draws"] == 1000
-    draws = _fake_sampler({})(priors.resolve("exnex", None, 0.15), [3, 9], [12, 14], None, 5)
+    draws = _fake_sampler({})(response_spec.resolve("exnex", None, 0.15), [3, 9], [12, 14], None, 5)
     p = draws.p
     for j, row in enumerate(result["strata"]):
         assert row["posterior_median"] == pytest.approx(np.quantile(p[:, j], 0.5))
@@ -287,7 +303,7 @@ def test_mcmc_summaries_from_draws(monkeypatch):
         assert set(mcse) >= {"posterior_mean", "prob_above_p0", "prob_above_p1", "predictive_probability_of_success"}
         assert 0 < mcse["prob_above_p1"] < 0.02
         # Beta draws are the independent posterior: the reweighted PP matches Lee & Liu's within MCSE.
-        exact = beta_binomial.predictive_probability_of_success(0.15, 0.85, STRATA[j]["responders"], STRATA[j]["n"], 20, 0.15, 0.95)
+        exact = closed_form.predictive_probability_of_success(0.15, 0.85, STRATA[j]["responders"], STRATA[j]["n"], 20, 0.15, 0.95)
         assert abs(row["predictive_probability_of_success"] - float(exact)) <= 4 * max(mcse["predictive_probability_of_success"], 5e-3)
     membership = draws.prob_exchangeable
     assert result["prob_exchangeable"] == pytest.approx(dict(zip(["NF1-associated", "sporadic"], membership.mean(axis=0))))
@@ -333,7 +349,7 @@ def test_every_bad_field_is_reported_at_once():
         ResponseAnalysisSpec.from_mapping(request)
     assert {p.field for p in info.value.problems} == {
         "p0", "strata/1/responders", "strata/2/n_planned", "strata/2/name", "model/prior/nex_sd", "model/prior/a",
-        "decision/efficacy_ppos", "simon", "engine", "mcmc/chains", "seed", "surprise",
+        "decision/efficacy_ppos", "simon/n1", "engine", "mcmc/chains", "seed", "surprise",
     }  # fmt: skip
 
 

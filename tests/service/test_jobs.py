@@ -25,7 +25,8 @@ from tests.conftest import assert_problem
 
 
 def simon_plan(n_trials: int = 40_000, chunk_trials: int = 5_000) -> oc.OCPlan:
-    design = oc.OCDesign(0.05, 0.25, (oc.StratumPlan("NF1", (9, 17)), oc.StratumPlan("sporadic", (9, 17))), oc.SimonRule(0, 2))
+    strata = (oc.StratumPlan("NF1", (9, 17)), oc.StratumPlan("sporadic", (9, 17)))
+    design = oc.OCDesign(0.05, 0.25, strata, oc.SimonStoppingRule(0, 2))
     return oc.plan(design, method="simulation", n_trials=n_trials, seed=11, chunk_trials=chunk_trials)
 
 

@@ -85,12 +85,12 @@ def test_evaluate_design_keeps_the_order_of_p():
 @pytest.mark.parametrize(
     "design, p, field",
     [
-        ((9, 9, 10, 20), [0.1], "r1"),  # r1 must be below n1
+        ((9, 9, 10, 20), [0.1], "n1"),  # n1 must exceed r1
         ((-1, 9, 2, 17), [0.1], "r1"),  # r1 = -1 (never stop) is not a Simon design
-        ((0, 17, 2, 17), [0.1], "n1"),  # n1 must be below n
+        ((0, 17, 2, 17), [0.1], "n"),  # n must exceed n1
         ((0, 0, 2, 17), [0.1], "n1"),
         ((3, 9, 2, 17), [0.1], "r"),  # r must be at least r1
-        ((0, 9, 17, 17), [0.1], "r"),  # r = n can never be exceeded
+        ((0, 9, 17, 17), [0.1], "n"),  # n must exceed r: r = n can never be exceeded
         ((0, 9, 2, 1001), [0.1], "n"),
         ((0, 9.0, 2, 17), [0.1], "n1"),
         ((0, 9, 2, 17), [], "p"),

@@ -17,7 +17,7 @@ from scipy import integrate, special
 
 from designs.core.errors import InvalidInputError
 from designs.engines import diagnostics, quadrature
-from designs.engines import pymc as sampling
+from designs.engines import pymc as pymc_engine
 from designs.survival.analysis import LandmarkTransform, analyse_pfs, decide, follow_up
 from designs.survival.decisions import PFSDecisionRule
 from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazardPrior, resolve_model
@@ -361,8 +361,8 @@ def test_mcmc_hierarchical_exponential_agrees_with_quadrature_within_4_mcse(pane
             assert abs(sampled[key] - reference[key]) <= 4 * sampled["monte_carlo_se"][key] + 1e-12, (key, sampled[key], reference[key])
     # Posterior mean of S_j(4): MCSE of the mean from the draws themselves.
     strata = follow_up(PFSAnalysisSpec.from_mapping(request(patients)))
-    data = sampling.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
-    draws = sampling.sample_pfs(resolve_model("hierarchical-exponential"), data, sampling.SamplerSettings(**settings), 2024)
+    data = pymc_engine.PFSData(tuple(s.time for s in strata), tuple(s.event.astype(float) for s in strata))
+    draws = pymc_engine.sample_pfs(resolve_model("hierarchical-exponential"), data, pymc_engine.SamplerSettings(**settings), 2024)
     assert draws.diagnostics["divergences"] == 0
     landmark = draws.survival(4.0)
     mcse = np.atleast_1d(diagnostics.mcse_of_mean(draws.by_chain(landmark)))

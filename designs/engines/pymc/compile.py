@@ -22,7 +22,7 @@ from designs.core.errors import InvalidInputError
 from designs.engines.pymc import models
 from designs.engines.pymc.run import run_nutpie
 from designs.engines.sampler_settings import MIN_DRAWS, SamplerSettings
-from designs.survival import models as survival
+from designs.survival import models as survival_models
 
 ModelKey = tuple[str, int, int | None]
 log = logging.getLogger("gonogo")
@@ -100,7 +100,7 @@ def _compile(key: ModelKey) -> tuple[Any, bool]:
 def warm_up(
     kinds: Iterable[str] = models.ALL_KINDS,
     strata_counts: Iterable[int] = (2,),
-    interval_counts: Iterable[int] = (len(survival.DEFAULT_CUT_POINTS),),
+    interval_counts: Iterable[int] = (len(survival_models.DEFAULT_CUT_POINTS),),
     cache_dir: Path | None = None,
 ) -> dict[str, float]:
     """Compile the models the service expects and run one tiny fit each; returns seconds per model.

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from designs.core.arrays import read_only
 from designs.core.errors import FieldProblem, InvalidInputError
 from designs.core.validation import MAX_COUNT, MAX_STRATA
-from designs.survival import models as survival
+from designs.survival import models as survival_models
 
 MIN_EVENT_TIME_MONTHS = 0.5 / 30.4375
 """Half a day in months: where an event recorded at t = 0 is placed (log 0 is undefined)."""
@@ -63,10 +64,8 @@ class PFSData:
             e = e.astype(float)
             zero_event = (t <= 0.0) & (e == 1.0)
             t = np.where(zero_event, MIN_EVENT_TIME_MONTHS, t)
-            for array in (t, e):
-                array.flags.writeable = False
-            times.append(t)
-            events.append(e)
+            times.append(read_only(t))
+            events.append(read_only(e))
             at_zero.append(int(zero_event.sum()))
         if problems:
             raise InvalidInputError(problems)
@@ -98,7 +97,7 @@ class PFSData:
     def interval_statistics(self, cut_points: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
         """(d_jk, T_jk): events and exposure per stratum and interval [c_k, c_k+1), each (J, K)."""
         time, event, stratum = self.flat()
-        return survival.piecewise_sufficient_stats(
+        return survival_models.piecewise_sufficient_stats(
             time, event, stratum, self.n_strata, np.asarray(cut_points, dtype=float)
         )
 
@@ -166,22 +165,22 @@ class PFSDraws:
         if not math.isfinite(t) or t < 0:
             raise InvalidInputError("landmark_months", "must be finite and ≥ 0")
         if self.kind == "hierarchical-exponential":
-            return survival.exponential_survival(self.hazard, t)
+            return survival_models.exponential_survival(self.hazard, t)
         if self.kind == "hierarchical-weibull":
             assert self.shape is not None
-            return survival.weibull_survival(self.hazard, self.shape[:, None], t)
+            return survival_models.weibull_survival(self.hazard, self.shape[:, None], t)
         assert self.cut_points is not None
-        return survival.piecewise_survival(self.hazard, np.asarray(self.cut_points), t)
+        return survival_models.piecewise_survival(self.hazard, np.asarray(self.cut_points), t)
 
     def median_survival(self) -> np.ndarray:
         """Draws (S, J) of the median PFS (months)."""
         if self.kind == "hierarchical-exponential":
-            return survival.LN2 / self.hazard
+            return survival_models.LN2 / self.hazard
         if self.kind == "hierarchical-weibull":
             assert self.shape is not None
-            return survival.weibull_median(self.hazard, self.shape[:, None])
+            return survival_models.weibull_median(self.hazard, self.shape[:, None])
         assert self.cut_points is not None
-        return survival.piecewise_median(self.hazard, np.asarray(self.cut_points))
+        return survival_models.piecewise_median(self.hazard, np.asarray(self.cut_points))
 
     def by_chain(self, values: np.ndarray) -> np.ndarray:
         """Reshape draws (S, ...) to (chain, draw, ...)."""

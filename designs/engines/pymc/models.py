@@ -26,11 +26,11 @@ from __future__ import annotations
 import numpy as np
 
 from designs.engines.pymc.draws import PFSData
-from designs.response import spec as response
-from designs.survival import models as survival
+from designs.response import spec as response_spec
+from designs.survival import models as survival_models
 
-RESPONSE_KINDS: tuple[str, ...] = response.HIERARCHICAL_KINDS
-PFS_KINDS: tuple[str, ...] = survival.HIERARCHICAL_KINDS
+RESPONSE_KINDS: tuple[str, ...] = response_spec.HIERARCHICAL_KINDS
+PFS_KINDS: tuple[str, ...] = survival_models.HIERARCHICAL_KINDS
 ALL_KINDS: tuple[str, ...] = RESPONSE_KINDS + PFS_KINDS
 
 PRIOR_VECTOR: dict[str, tuple[str, ...]] = {
@@ -144,7 +144,7 @@ def weibull_data(data: PFSData) -> np.ndarray:
 
 
 def model_inputs(
-    spec: response.ResponseModelSpec | survival.PFSModel, data: tuple[np.ndarray, np.ndarray] | PFSData
+    spec: response_spec.ResponseModelSpec | survival_models.PFSModel, data: tuple[np.ndarray, np.ndarray] | PFSData
 ) -> dict[str, np.ndarray]:
     """The ``prior`` and ``data`` vectors of :func:`build_model` for a model spec and its data.
 

@@ -43,6 +43,7 @@ from pymc.initial_point import make_initial_point_fn
 # share a symbol with different bodies; PyTensor's cache module makes numba draw random names instead.
 import pytensor.link.numba.cache  # noqa: F401  # isort: skip
 
+from designs.core.arrays import read_only
 from designs.engines.pymc import models
 
 
@@ -132,8 +133,7 @@ def compile_pymc_model(model, cache_stem: Path | None) -> tuple[nutpie_pymc.Comp
     for variable in [*logp_fn.get_shared(), *expand_fn.get_shared()]:
         if variable not in shared_var_keys:
             key = uuid.uuid4().hex
-            shared_data[key] = np.array(variable.get_value(), order="C", copy=True)
-            shared_data[key].flags.writeable = False
+            shared_data[key] = read_only(np.array(variable.get_value(), order="C", copy=True))
             shared_var_keys[variable] = key
     user_data = nutpie_pymc.make_user_data(shared_var_keys, shared_data)
     files = {

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import special
 from scipy.fft import irfft, rfft
 
+from designs.core.arrays import read_only
 from designs.core.errors import InvalidInputError
 from designs.engines.quadrature.cache import TABLES, TableCache, table_key
 from designs.engines.quadrature.grid import QuadratureGrid
@@ -44,16 +45,14 @@ class Marginal:
     make_log_mixture: Callable[[], np.ndarray] = field(repr=False)
 
     def __post_init__(self) -> None:
-        self.marginal.setflags(write=False)
-        self.likelihood_on_grid.setflags(write=False)
+        read_only(self.marginal)
+        read_only(self.likelihood_on_grid)
 
     @cached_property
     def log_mixture(self) -> np.ndarray:
         """(G,) log[w I + (1 − w) M], unscaled: made on first use (``batch``, ``analyse``; ``product``
         works on the linear scale and never needs it)."""
-        log_mixture = self.make_log_mixture()
-        log_mixture.setflags(write=False)
-        return log_mixture
+        return read_only(self.make_log_mixture())
 
     @property
     def nbytes(self) -> int:
