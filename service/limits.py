@@ -1,7 +1,8 @@
 """The Settings limits on what one request may ask for, enforced at the boundary.
 
 A request beyond a limit is a 422 problem naming the field, the limit and the setting that sets it
-(``GONOGO_MAX_STRATA``, ``GONOGO_SIMON_NMAX_LIMIT``, ``GONOGO_MAX_MCMC_DRAWS``).
+(``GONOGO_MAX_STRATA``, ``GONOGO_SIMON_NMAX_LIMIT``, ``GONOGO_MAX_MCMC_DRAWS``,
+``GONOGO_MAX_SIMULATED_TRIALS``). ``service.boundary`` reports them with the request's other problems.
 """
 
 from __future__ import annotations
