@@ -60,8 +60,11 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, receive_within_limit, send_unless_refused)
-        except RequestTooLarge:
-            pass  # not caught on the way (FastAPI turns a failed body read into a 400, dropped above)
+        except Exception:
+            # Whatever the cut body raised on its way out (FastAPI turns a failed read into a 400,
+            # dropped above): the 413 is the answer.
+            if not too_large:
+                raise
         if too_large and not response_started:
             await _refuse(limit, scope, receive, send)
 
