@@ -54,7 +54,7 @@ def main() -> None:
 
         from service.app import app
 
-    base = {"patients": sixty_patients(), "landmark_months": 4, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35}
+    base = {"patients": sixty_patients(), "strata": ["NF1-associated", "sporadic"], "landmark_months": 4, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35}
     print(f"{'model':44s} {'first (s)':>9s} {'p50 (s)':>8s} {'p90 (s)':>8s} {'target':>7s}  met   notes")
     with TestClient(app) as client:
         for label, model, engine, target, repeats in CASES:

@@ -14,8 +14,9 @@ from designs.engines import pymc
 from service import problems
 from service.api import health, jobs, oc, pfs, response, simon
 from service.jobs import JobManager
+from service.middleware import BodyLimitMiddleware
 from service.schemas.common import Problem
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 
 # One router per resource.
 ROUTERS = (health.router, simon.router, response.router, pfs.router, oc.router, jobs.router)
@@ -28,12 +29,16 @@ naming each bad field; every result carries its provenance.
 """
 
 
+def settings_of(app: FastAPI) -> Settings:
+    """The settings routes see, overrides included, so that tests can drive start-up and middleware too."""
+    return app.dependency_overrides.get(get_settings, get_settings)()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Open the job manager (a bad ``GONOGO_DATA_DIR`` fails here, not at the first job) and start
     compiling the PyMC models; close the manager at shutdown (its running jobs become interrupted)."""
-    # The settings routes see, overrides included, so that tests can drive start-up too.
-    settings = app.dependency_overrides.get(get_settings, get_settings)()
+    settings = settings_of(app)
     app.state.job_manager = JobManager.from_settings(settings)
     # Compiled models persist in the data directory, whether the warm-up or a request compiles them.
     pymc.set_cache_dir(settings.data_dir / "compiled-models")
@@ -69,6 +74,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=lambda scope: settings_of(scope["app"]).max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     # The Problem schema is referenced by every route's 422 response.

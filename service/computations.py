@@ -25,7 +25,14 @@ from service.schemas.designs import (
 
 
 def _request_payload(body: Any) -> dict[str, Any]:
+    """The request as validated, defaults applied: what ``input_sha256`` and the default seed hash."""
     return body.model_dump(mode="json")
+
+
+def sent_request(body: Any) -> dict[str, Any]:
+    """The fields the client sent, in JSON form: what a job keeps, to be resubmitted as it is (the
+    schema fills in the rest again, so the same ``input_sha256`` and numbers follow)."""
+    return body.model_dump(mode="json", exclude_unset=True)
 
 
 def request_seed(body: Any, payload: dict[str, Any] | None = None) -> int:

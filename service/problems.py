@@ -10,6 +10,7 @@ failed job's ``error``:
     InfeasibleDesignError    422 /problems/infeasible-design  suggestion
     ConvergenceError         500 /problems/sampling-failed    diagnostics
     GonogoError (other)      422 /problems/unprocessable
+    RequestTooLarge          413 /problems/request-too-large  limit_bytes (service.middleware)
     HTTPException            its status, about:blank
     anything else            500 /problems/internal-error     (logged)
 """
@@ -32,6 +33,14 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("gonogo")
 
 _TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 413: "Too large"}
+
+
+class RequestTooLarge(Exception):
+    """A request body over ``GONOGO_MAX_BODY_BYTES``, refused before it is read (``service.middleware``)."""
+
+    def __init__(self, limit_bytes: int):
+        super().__init__(f"the request body exceeds the limit of {limit_bytes} bytes (GONOGO_MAX_BODY_BYTES)")
+        self.limit_bytes = limit_bytes
 
 
 def problem_body(status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any) -> dict[str, Any]:
@@ -90,6 +99,9 @@ def problem_document(exc: BaseException, also: Sequence[FieldProblem] = ()) -> t
                                  diagnostics=exc.diagnostics)
     if isinstance(exc, GonogoError):
         return 422, problem_body(422, "Request cannot be processed", str(exc), type_="/problems/unprocessable")
+    if isinstance(exc, RequestTooLarge):
+        return 413, problem_body(413, "Request too large", str(exc), type_="/problems/request-too-large",
+                                 limit_bytes=exc.limit_bytes)
     if isinstance(exc, StarletteHTTPException):
         return exc.status_code, problem_body(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
     # Its words (paths, array shapes, SQL) stay in the log, which the route and the job manager write.

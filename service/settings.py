@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     max_strata: int = Field(MAX_STRATA, ge=1, le=MAX_STRATA)
     max_mcmc_draws: int = Field(MAX_DRAWS, ge=MIN_REQUEST_DRAWS, le=MAX_DRAWS)
 
+    # Largest request body: a larger one is answered 413 without being read (service/middleware.py).
+    # At least 1 MB: the largest request the specs accept (2000 PFS patients) is a few hundred kB.
+    max_body_bytes: int = Field(5_000_000, ge=1_000_000, le=100_000_000)
+
     # MCMC: compile these models at start-up so the first request is fast.
     warm_up_models: bool = True
 

@@ -142,15 +142,23 @@ class Checker:
         return value
 
     def unique(self, where: str, names: Sequence[Any], field: str = "") -> None:
-        """Each name once; a repeat is located at its own index: ``{where}/{i}{field}``."""
-        seen: dict[Any, int] = {}
+        """Each name once, and no two that differ only in case, spaces or punctuation ('Sporadic',
+        'sporadic '): a repeat is located at its own index, ``{where}/{i}{field}``, quoting the first."""
+        seen: dict[str, tuple[int, Any]] = {}
         for i, name in enumerate(names):
             if not isinstance(name, str | int):
                 continue  # None or a bad value, reported where the name itself is checked
-            if name in seen:
-                self.add(f"{where}/{i}{field}", f"repeats {where}/{seen[name]}{field} '{name}' (stratum names must be unique)")
+            key = "".join(ch for ch in str(name).casefold() if ch.isalnum())
+            if key not in seen:
+                seen[key] = (i, name)
+                continue
+            first_index, first = seen[key]
+            first_at = f"{where}/{first_index}{field} '{first}'"
+            if name == first:
+                self.add(f"{where}/{i}{field}", f"repeats {first_at} (stratum names must be unique)")
             else:
-                seen[name] = i
+                self.add(f"{where}/{i}{field}", f"'{name}' differs from {first_at} only in case, spaces or "
+                         "punctuation (stratum names must be told apart by more)")
 
     def size(self, where: str, items: Any, low: int, high: int, what: str) -> bool:
         if not isinstance(items, Sequence) or isinstance(items, str) or not low <= len(items) <= high:

@@ -47,8 +47,8 @@ _PATIENT_FIELDS = ("id", "stratum", "time_months", "event")
 class PFSAnalysisSpec:
     """Everything one analysis needs, checked (build it with :meth:`from_mapping`).
 
-    ``strata`` lists the stratum names in reporting order (as requested, else by first appearance);
-    every one has patients. ``sampler`` None: the sampler's defaults. ``request`` is the request as
+    ``strata`` lists the stratum names in reporting order (as requested; a request whose patients
+    all share one stratum need not list it); every one has patients. ``sampler`` None: the sampler's defaults. ``request`` is the request as
     received (for the input hash and the default seed).
     """
 
@@ -147,15 +147,20 @@ def _patients(check: Checker, patients: Any) -> tuple[PatientRecord, ...]:
 
 
 def _strata(check: Checker, listed: Any, patients: list[Any]) -> tuple[str, ...]:
-    """Stratum names in reporting order: as listed (each with patients), else by first appearance.
+    """Stratum names in reporting order: as listed (each with patients). Listing them is required when
+    the patients name more than one, so that a misspelt name ('Sporadic') is refused, not analysed
+    as a stratum of its own; a single stratum needs no list.
 
     ``patients`` are the request's (mappings), so that a problem is located at the patient's index.
     """
     rows = [(p.get("id"), p.get("stratum")) if isinstance(p, Mapping) else (None, None) for p in patients]
     if listed is None:
-        order = tuple(dict.fromkeys(stratum for _, stratum in rows if stratum is not None))
+        order = tuple(dict.fromkeys(stratum for _, stratum in rows if isinstance(stratum, str)))
         if len(order) > MAX_STRATA:
             check.add("patients", f"at most {MAX_STRATA} strata (got {len(order)})")
+        if len(order) > 1:
+            check.add("strata", f"required when the patients name more than one stratum: list them in reporting "
+                      f"order (the patients name {', '.join(repr(s) for s in order)})")
         return order
     if not check.size("strata", listed, 1, MAX_STRATA, "strata"):
         return ()

@@ -1,8 +1,8 @@
 """Long-running jobs: state, progress and, once done, the result; cancellation.
 
 Any uvicorn worker answers for any job (they share the job store, ``service/jobs/store.py``). Every status
-carries the job's canonical ``request`` and its ``request_sha256``, so that an ``interrupted`` job
-(its worker stopped) can be resubmitted as it is. A finished job is kept
+carries the job's ``request`` as sent and its ``request_sha256`` (the result's ``input_sha256``), so that
+an ``interrupted`` job (its worker stopped) can be resubmitted as it is. A finished job is kept
 ``GONOGO_JOB_RETENTION_HOURS`` (``expires_at``); then it answers 410 Gone for as long again, then 404.
 """
 

@@ -3,7 +3,8 @@
 A request whose simulated trials exceed ``GONOGO_JOB_THRESHOLD_TRIALS``, whose decision tables
 would take more than ``GONOGO_JOB_DECISION_SECONDS`` to build, or that sends ``Prefer: respond-async``
 (RFC 7240) is answered 202 with a job to poll at ``/v1/jobs/{id}``; one whose tables would take more
-than ``GONOGO_MAX_DECISION_SECONDS`` is refused. The job stores the request as validated.
+than ``GONOGO_MAX_DECISION_SECONDS`` is refused. The job keeps the request as sent (the fields the client
+gave), to be resubmitted as it is, and the result's ``input_sha256`` as its ``request_sha256``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from fastapi.responses import JSONResponse
 
 from designs import oc
 from designs.core.errors import InvalidInputError
+from designs.core.provenance import input_hash
 from service import limits
 from service.boundary import within_limits
-from service.computations import OCFinish, prepare_calibration, prepare_operating_characteristics
+from service.computations import OCFinish, prepare_calibration, prepare_operating_characteristics, sent_request
 from service.deps import JobManagerDep, SettingsDep
 from service.jobs import JobManager
 from service.problems import PROBLEM_RESPONSES
@@ -49,8 +51,8 @@ def _wants_job(plan: Any, prefer: str | None, settings: Settings) -> bool:
     return asked or plan.simulated_trials > settings.job_threshold_trials or seconds > settings.job_decision_seconds
 
 
-def _accepted(jobs: JobManager, kind: str, computation: Any, finish: OCFinish) -> JSONResponse:
-    job = jobs.submit(kind, computation, finish, request=finish.payload)
+def _accepted(jobs: JobManager, kind: str, body: Any, computation: Any, finish: OCFinish) -> JSONResponse:
+    job = jobs.submit(kind, computation, finish, request=sent_request(body), request_sha256=input_hash(finish.payload))
     body = {"id": job.id, "kind": kind, "state": job.state, "progress": job.progress,
             "links": {"self": f"/v1/jobs/{job.id}"}}
     return JSONResponse(body, status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
@@ -65,7 +67,7 @@ def operating_characteristics(body: OperatingCharacteristicsRequest, settings: S
                               prefer: str | None = Header(None)) -> Any:
     plan, finish = within_limits(limits.design_problems(settings, body), prepare_operating_characteristics, body)
     if _wants_job(plan, prefer, settings):
-        return _accepted(jobs, "operating-characteristics", plan, finish)
+        return _accepted(jobs, "operating-characteristics", body, plan, finish)
     return finish(oc.run(plan))
 
 
@@ -78,5 +80,5 @@ def calibrate(body: CalibrationRequest, settings: SettingsDep, jobs: JobManagerD
               prefer: str | None = Header(None)) -> Any:
     plan, finish = within_limits(limits.design_problems(settings, body), prepare_calibration, body)
     if _wants_job(plan, prefer, settings):
-        return _accepted(jobs, "calibration", plan, finish)
+        return _accepted(jobs, "calibration", body, plan, finish)
     return finish(plan.reduce([(i, plan.run_chunk(i)) for i in plan.chunks]))

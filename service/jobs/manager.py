@@ -146,14 +146,15 @@ class JobManager:
     # -- running ----------------------------------------------------------------------------------
 
     def submit(self, kind: str, computation: Computation, finish: Callable[[dict], dict] | None = None,
-               request: Any = None) -> Job:
-        """Record the job with its canonical ``request``, then run ``computation`` on a thread of its
-        own; ``finish`` post-processes the result."""
+               request: Any = None, request_sha256: str | None = None) -> Job:
+        """Record the job with its ``request`` (canonical JSON) and ``request_sha256`` (default: the
+        SHA-256 of that JSON), then run ``computation`` on a thread of its own; ``finish``
+        post-processes the result."""
         if self._closed.is_set():
             raise RuntimeError("the job manager is closed")
         job_id = uuid.uuid4().hex
         self.store.insert(job_id=job_id, kind=kind, backend=self.backend.name, request_json=canonical_json(request),
-                          owner=self.owner)
+                          owner=self.owner, request_sha256=request_sha256)
         local = _LocalJob()
         local.thread = threading.Thread(target=self._run, args=(job_id, local, computation, finish),
                                         name=f"job-{job_id[:8]}", daemon=True)

@@ -1,6 +1,6 @@
 """The job store: every job of every worker process on this host, in one SQLite database (WAL).
 
-A job is recorded with its canonical request and that request's SHA-256 before it starts
+A job is recorded with its request (canonical JSON) and the request's SHA-256 before it starts
 (``GONOGO_DATA_DIR/jobs.sqlite3``). The store must be on a local disk (SQLite's WAL needs shared
 memory): several workers of one host, not several hosts. A store written by a newer gonogo (a higher
 ``PRAGMA user_version``) is refused, untouched.
@@ -33,8 +33,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     id               TEXT PRIMARY KEY,
     kind             TEXT NOT NULL,
     backend          TEXT NOT NULL,
-    request_json     TEXT,              -- canonical JSON of the validated request, NULL once purged
-    request_sha256   TEXT NOT NULL,
+    request_json     TEXT,              -- canonical JSON of the request as sent, NULL once purged
+    request_sha256   TEXT NOT NULL,     -- the result's provenance.input_sha256
     state            TEXT NOT NULL CHECK (state IN
                          ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
     progress         REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
@@ -114,12 +114,15 @@ class JobStore:
         with self._connect() as conn:
             return conn.execute(sql, params).rowcount
 
-    def insert(self, *, job_id: str, kind: str, backend: str, request_json: str, owner: str) -> None:
+    def insert(self, *, job_id: str, kind: str, backend: str, request_json: str, owner: str,
+               request_sha256: str | None = None) -> None:
+        """Record a queued job; ``request_sha256`` defaults to the SHA-256 of ``request_json``."""
+        if request_sha256 is None:
+            request_sha256 = hashlib.sha256(request_json.encode("utf-8")).hexdigest()
         self._execute(
             "INSERT INTO jobs (id, kind, backend, request_json, request_sha256, state, owner, heartbeat_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-            (job_id, kind, backend, request_json, hashlib.sha256(request_json.encode("utf-8")).hexdigest(),
-             owner, time.time(), utc_now()),
+            (job_id, kind, backend, request_json, request_sha256, owner, time.time(), utc_now()),
         )
 
     def row(self, job_id: str) -> sqlite3.Row | None:

@@ -194,6 +194,6 @@ class JobStatus(ResultModel):
     backend: str
     cancel_requested: bool = False
     request_sha256: str | None = Field(None, description="SHA-256 of the canonical request (provenance.input_sha256)")
-    request: Any = Field(None, description="the request as validated (defaults applied): resubmit it to rerun the job")
+    request: Any = Field(None, description="the request as sent (the fields given): resubmit it to rerun the job")
     result: dict | None = Field(None, description="the endpoint's result once the job succeeded")
     error: dict | None = Field(None, description="a problem detail once the job failed or was interrupted")

@@ -71,8 +71,8 @@ class PFSAnalysisRequest(StrictModel):
         None,
         min_length=1,
         max_length=MAX_STRATA,
-        description="stratum names in reporting order; every one must have patients "
-        "(default: order of first appearance)",
+        description="stratum names in reporting order; every one must have patients. Required when the patients "
+        "name more than one stratum (a name not listed is refused, not analysed as a stratum of its own)",
     )
     landmark_months: float = Field(
         spec.DEFAULT_LANDMARK_MONTHS, **spec.LANDMARK_BOUNDS.as_field_kwargs(), description="landmark time for the PFS rate, months"

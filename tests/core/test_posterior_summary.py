@@ -72,7 +72,7 @@ def test_response_and_pfs_diagnostics_blocks_have_the_same_shape(response_kind, 
     response_request = {"p0": 0.15, "p1": 0.35, "strata": STRATA, "model": {"kind": response_kind}, "engine": "quadrature", "seed": 1}
     response = analyse_response(ResponseAnalysisSpec.from_mapping(response_request))
     pfs_request = {
-        "patients": PATIENTS, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35,
+        "patients": PATIENTS, "strata": ["A", "B"], "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35,
         "model": {"kind": pfs_kind}, "engine": pfs_engine,
     }  # fmt: skip
     pfs = analyse_pfs(PFSAnalysisSpec.from_mapping(pfs_request))

@@ -186,6 +186,7 @@ def test_small_strata_warn():
         ({"strata": [STRATA[0], {**STRATA[1], "responders": 15}]}, "strata/1/responders"),
         ({"strata": [{**STRATA[0], "n_planned": 10}, STRATA[1]]}, "strata/0/n_planned"),
         ({"strata": [STRATA[0], {**STRATA[1], "name": STRATA[0]["name"]}]}, "strata/1/name"),
+        ({"strata": [STRATA[0], {**STRATA[1], "name": STRATA[0]["name"].upper() + " "}]}, "strata/1/name"),
         ({"strata": [STRATA[0], {**STRATA[1], "n": -1}]}, "strata/1/n"),
         ({"strata": STRATA * 7}, "strata"),
         ({"strata": []}, "strata"),

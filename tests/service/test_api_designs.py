@@ -139,6 +139,25 @@ def test_large_request_is_a_job_with_progress_and_result(client, in_process_jobs
     assert small.status_code == 202
 
 
+@pytest.mark.parametrize("route", [OC, CALIBRATE])
+def test_a_jobs_stored_request_resubmits_as_is_with_the_same_numbers_and_hash(client, in_process_jobs, route):
+    """An interrupted job's ``request`` is what was sent, not the schema's filled-in nulls (a prior of
+    the kind's fields plus ``"mu_sd": null`` ...): posted again it gives the job's result, hash included."""
+    body = {**MPNST, "model": {"kind": "independent", "prior": {"a": 1, "b": 1}}, "decision": {"efficacy_ppos": None},
+            "method": "simulation", "n_trials": 1_000, "seed": 3}
+    if route == CALIBRATE:
+        body["thresholds"] = [0.9, 0.95]
+    r = client.post(route, json=body, headers={"Prefer": "respond-async"})
+    assert r.status_code == 202, r.text
+    job = _poll(client, r.json()["id"])
+    assert job["state"] == "succeeded", job
+    assert job["request"] == body
+    assert job["request_sha256"] == job["result"]["provenance"]["input_sha256"]
+    again = client.post(route, json=job["request"])
+    assert again.status_code == 200, again.text
+    assert again.json() == job["result"]
+
+
 def test_job_can_be_cancelled_and_unknown_jobs_are_404(client, in_process_jobs):
     body = {**MPNST, "model": {"kind": "independent"}, "method": "simulation", "n_trials": 1_000_000, "seed": 3}
     job_id = client.post(OC, json=body).json()["id"]

@@ -150,6 +150,7 @@ ANALYSES = {
         "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35, "model": {"kind": "independent-exponential"},
         "patients": [{"id": f"{name}-{i}", "stratum": name, "time_months": 2.0 + i, "event": i % 2 == 0}
                      for name in THREE_STRATA for i in range(4)],
+        "strata": list(THREE_STRATA),
     },
 }
 DESIGNS = {

@@ -24,6 +24,7 @@ def _patients():
 def body(**changes):
     base = {
         "patients": _patients(),
+        "strata": ["6-MP", "placebo"],
         "landmark_months": 13,
         "benchmark_landmark_pfs": 0.3,
         "target_landmark_pfs": 0.6,
@@ -63,6 +64,16 @@ def test_independent_exponential_on_the_6mp_data(client):
     }
     assert len(result["provenance"]["input_sha256"]) == 64
     assert isinstance(result["warnings"], list)
+
+
+def test_a_misspelt_stratum_without_declared_strata_is_a_422_not_a_stratum_of_its_own(client):
+    """'Placebo' for 'placebo' would otherwise be analysed as a one-patient stratum (and could get go)."""
+    b = with_patient(30, stratum="Placebo")
+    del b["strata"]
+    problem = assert_problem(client.post(URL, json=b), 422, "strata")
+    assert "'6-MP', 'placebo', 'Placebo'" in problem["detail"]
+    declared = assert_problem(client.post(URL, json=with_patient(30, stratum="Placebo")), 422, "patients/30/stratum")
+    assert "6-MP, placebo" in declared["detail"]
 
 
 def test_strata_listed_set_the_order(client):

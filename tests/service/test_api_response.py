@@ -97,6 +97,7 @@ def test_prior_is_settable_and_echoed(client):
         ("strata/0/responders", 11, "strata/0/responders"),
         ("strata/1/n", 22, "strata/1/n_planned"),
         ("strata/1/name", "NF1-associated", "strata"),
+        ("strata/1/name", "nf1 associated", "strata/1/name"),
         ("strata/0/responders", -1, "strata/0/responders"),
         ("strata/0/n", -2, "strata/0/n"),
         ("p1", 0.15, "p1"),

@@ -52,13 +52,14 @@ def leukemia_patients():
 
 
 def request(patients, **changes):
-    """A JSON-shaped request (benchmark 0.15, target 0.35, independent exponential) with ``changes``."""
+    """A JSON-shaped request (benchmark 0.15, target 0.35, independent exponential) with ``changes``;
+    its ``strata`` are those the patients name, by first appearance (``strata=None``: none declared)."""
     body = {
-        "patients": patients, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35,
-        "model": {"kind": "independent-exponential"},
+        "patients": patients, "strata": list(dict.fromkeys(p["stratum"] for p in patients)),
+        "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35, "model": {"kind": "independent-exponential"},
     }  # fmt: skip
     body.update(changes)
-    return body
+    return {k: v for k, v in body.items() if not (k == "strata" and v is None)}
 
 
 def analyse(body):
@@ -142,11 +143,30 @@ def test_every_bad_field_of_the_request_is_reported_at_once():
     }  # fmt: skip
 
 
-def test_strata_in_order_of_first_appearance_or_as_listed():
+def test_strata_as_listed_and_a_single_stratum_needs_no_list():
     rows = [("sporadic", 2.0, True), ("NF1", 3.0, False), ("sporadic", 4.0, False)]
-    assert [s.name for s in follow_up(PFSAnalysisSpec.from_mapping(request(patients_from(rows))))] == ["sporadic", "NF1"]
+    assert [s.name for s in follow_up(PFSAnalysisSpec.from_mapping(request(patients_from(rows[:1]), strata=None)))] == ["sporadic"]
     listed = follow_up(PFSAnalysisSpec.from_mapping(request(patients_from(rows), strata=["NF1", "sporadic"])))
     assert [(s.name, s.n) for s in listed] == [("NF1", 1), ("sporadic", 2)]
+
+
+def test_undeclared_strata_are_refused_naming_those_the_patients_name():
+    """A misspelt stratum ('Sporadic' for 'sporadic') must not become a one-patient stratum of its own."""
+    rows = [("sporadic", 2.0, True), ("NF1", 3.0, False), ("Sporadic", 4.0, False)]
+    problems = problems_of(request(patients_from(rows), strata=None))
+    assert list(problems) == ["strata"]
+    assert "'sporadic', 'NF1', 'Sporadic'" in problems["strata"]
+    declared = problems_of(request(patients_from(rows), strata=["sporadic", "NF1"]))
+    assert list(declared) == ["patients/2/stratum"]
+    assert "'Sporadic'" in declared["patients/2/stratum"] and "sporadic, NF1" in declared["patients/2/stratum"]
+
+
+@pytest.mark.parametrize("near", ["Sporadic", "sporadic ", "spo-radic"])
+def test_declared_strata_differing_only_in_case_spaces_or_punctuation_are_refused(near):
+    rows = [("sporadic", 2.0, True), ("NF1", 3.0, False), (near, 4.0, False)]
+    problems = problems_of(request(patients_from(rows), strata=["sporadic", "NF1", near]))
+    assert list(problems) == ["strata/2"]
+    assert f"'{near}'" in problems["strata/2"] and "strata/0 'sporadic'" in problems["strata/2"]
 
 
 def test_model_kind_engine_and_prior_fields_are_checked():
