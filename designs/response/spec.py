@@ -27,7 +27,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from designs.core.errors import InvalidInputError
-from designs.core.validation import MAX_STRATA, Bounds, Checker, CLOSED_PROBABILITY
+from designs.core.validation import (
+    CLOSED_PROBABILITY,
+    MAX_STRATA,
+    PRIOR_LOCATION,
+    PRIOR_SD,
+    PRIOR_TAU_SCALE,
+    Bounds,
+    Checker,
+)
 from designs.engines.sampler_settings import SamplerSettings
 from designs.response.decisions import DecisionRule
 from designs.response.simon_status import SimonRule
@@ -130,19 +138,18 @@ class PriorParameter:
 
 
 _POSITIVE = Bounds(gt=0.0, le=1e6)
-_LOGIT = Bounds(ge=-1e3, le=1e3)
 PRIOR_PARAMETERS: dict[str, PriorParameter] = {
     "a": PriorParameter(_POSITIVE, "Beta prior: a (independent, pooled; default p0)"),
     "b": PriorParameter(_POSITIVE, "Beta prior: b (independent, pooled; default 1 − p0)"),
-    "mu_mean": PriorParameter(_LOGIT, "mean of μ on the logit scale (default logit p0)"),
-    "mu_sd": PriorParameter(_POSITIVE, f"sd of μ (default {BHMBASKET_MU_SD})"),
-    "tau_scale": PriorParameter(_POSITIVE, f"scale of the half-normal prior on τ (default {BHMBASKET_TAU_SCALE:g})"),
+    "mu_mean": PriorParameter(PRIOR_LOCATION, "mean of μ on the logit scale (default logit p0)"),
+    "mu_sd": PriorParameter(PRIOR_SD, f"sd of μ (default {BHMBASKET_MU_SD})"),
+    "tau_scale": PriorParameter(PRIOR_TAU_SCALE, f"scale of the half-normal prior on τ (default {BHMBASKET_TAU_SCALE:g})"),
     "weight_exchangeable": PriorParameter(
         CLOSED_PROBABILITY,
         f"EXNEX prior probability that a stratum is exchangeable (default {BHMBASKET_WEIGHT_EXCHANGEABLE})",
     ),
-    "nex_mean": PriorParameter(_LOGIT, "EXNEX non-exchangeable mean, logit scale (default logit p0)"),
-    "nex_sd": PriorParameter(_POSITIVE, f"EXNEX non-exchangeable sd (default {BHMBASKET_NEX_SD})"),
+    "nex_mean": PriorParameter(PRIOR_LOCATION, "EXNEX non-exchangeable mean, logit scale (default logit p0)"),
+    "nex_sd": PriorParameter(PRIOR_SD, f"EXNEX non-exchangeable sd (default {BHMBASKET_NEX_SD})"),
 }
 """Every prior field of every kind, in the JSON prior's order."""
 PRIOR_FIELDS: dict[str, tuple[str, ...]] = {

@@ -106,6 +106,14 @@ def test_prior_is_settable_and_echoed(client):
         ("model", {"kind": "hierarchical", "prior": {"tau_scale": -1}}, "model/prior/tau_scale"),
         ("model", {"kind": "exnex", "prior": {"nex_sd": 0}}, "model/prior/nex_sd"),
         ("model", {"kind": "independent", "prior": {"mu_sd": 1}}, "model"),
+        # Fuzzing: these made the quadrature grid divide by zero (5e-324), come out empty (mu_sd 1e-300)
+        # or ask for 33–126 GiB (1e6); the schema now refuses them, naming the field.
+        ("model", {"kind": "hierarchical", "prior": {"tau_scale": 5e-324}}, "model/prior/tau_scale"),
+        ("model", {"kind": "hierarchical", "prior": {"tau_scale": 1e6}}, "model/prior/tau_scale"),
+        ("model", {"kind": "hierarchical", "prior": {"mu_sd": 1e-300}}, "model/prior/mu_sd"),
+        ("model", {"kind": "hierarchical", "prior": {"mu_sd": 1e6}}, "model/prior/mu_sd"),
+        ("model", {"kind": "exnex", "prior": {"nex_sd": 1e6}}, "model/prior/nex_sd"),
+        ("model", {"kind": "hierarchical", "prior": {"mu_mean": 1e3}}, "model/prior/mu_mean"),
         ("mcmc", {"draws": 100_001}, "mcmc/draws"),
         ("mcmc", {"draws": 99}, "mcmc/draws"),
         ("mcmc", {"tune": 10}, "mcmc/tune"),
