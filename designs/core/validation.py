@@ -67,6 +67,10 @@ class Bounds:
 
 OPEN_PROBABILITY = Bounds(gt=0.0, lt=1.0)
 CLOSED_PROBABILITY = Bounds(ge=0.0, le=1.0)
+RESPONSE_RATE = Bounds(ge=0.001, le=0.999)
+"""A null or target response rate (p0, p1) of a phase II trial: 0.001 ≤ p ≤ 0.999 is plenty, and
+keeps every engine's logit, Beta and binomial functions away from the subnormal numbers where they
+overflow (p0 = 1e-308 in scipy's incomplete beta) or return NaN."""
 
 # Normal priors on a logit or log-hazard scale (the hierarchical response and PFS models). Beyond
 # these a prior has no meaning (logit ±20 is p = 2e-9; an sd of 10 already spreads p over (0, 1))
@@ -119,6 +123,10 @@ class Checker:
     def probability(self, where: str, value: Any) -> float | None:
         """A probability strictly between 0 and 1."""
         return self.number(where, value, OPEN_PROBABILITY)
+
+    def response_rate(self, where: str, value: Any) -> float | None:
+        """A null or target response rate within ``RESPONSE_RATE``."""
+        return self.number(where, value, RESPONSE_RATE)
 
     def integer(self, where: str, value: Any, low: int, high: int) -> int | None:
         if not is_integer(value) or not low <= value <= high:

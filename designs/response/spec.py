@@ -193,7 +193,7 @@ def resolve(kind: str, prior: Mapping[str, Any] | None, p0: float) -> ResponseMo
     non-finite numbers, values outside ``PRIOR_PARAMETERS``' bounds.
     """
     check = Checker()
-    p0 = check.probability("p0", p0)
+    p0 = check.response_rate("p0", p0)
     spec = _resolve(check, kind, prior, p0)
     check.raise_if_any()
     return spec
@@ -259,8 +259,8 @@ class ResponseAnalysisSpec:
         check = Checker()
         request = check.mapping("body", request)
         check.unknown("", request, _REQUEST_FIELDS, "the response analysis request")
-        p0 = check.probability("p0", request.get("p0"))
-        p1 = check.probability("p1", request.get("p1"))
+        p0 = check.response_rate("p0", request.get("p0"))
+        p1 = check.response_rate("p1", request.get("p1"))
         if p0 is not None and p1 is not None and not p0 < p1:
             check.add("p1", f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
         strata = _strata(check, request.get("strata"))

@@ -100,6 +100,9 @@ def test_prior_is_settable_and_echoed(client):
         ("strata/0/responders", -1, "strata/0/responders"),
         ("strata/0/n", -2, "strata/0/n"),
         ("p1", 0.15, "p1"),
+        # Fuzzing: p0 = 5e-324 gave a null predictive probability and a decision "= nan … continue".
+        ("p0", 5e-324, "p0"),
+        ("p1", 1 - 1e-16, "p1"),
         ("p1", 0.10, "p1"),
         ("model", {"kind": "bayesian-magic"}, "model/kind"),
         ("model", {"kind": "hierarchical", "prior": {"mu_sd": 0}}, "model/prior/mu_sd"),
