@@ -311,6 +311,27 @@ def test_pfs_quadrature_with_1990_patients_in_one_stratum_is_its_gamma_posterior
     assert all(math.isfinite(v) for v in (small["mean"], small["median"], *small["ci95"]))
 
 
+def test_pfs_quadrature_with_a_stratum_whose_only_events_are_at_time_zero_moves_them_to_half_a_day():
+    """Fuzzing: the quadrature engine refused such a stratum with a 422 on a field "exposure" (T = 0 and
+    d·log λ has no maximum) where MCMC places the events at half a day with a typed warning. Now the
+    quadrature does the same: its answer is that of the data with the events at half a day."""
+    rows = [("A", 0.0, True), ("A", 0.0, True), ("B", 2.0, True), ("B", 5.0, False), ("B", 7.0, True)]
+    half_day = [(s, pymc_engine.MIN_EVENT_TIME_MONTHS if t == 0.0 else t, e) for s, t, e in rows]
+    changes = dict(model={"kind": "hierarchical-exponential"}, engine="quadrature")
+    result = analyse(request(patients_from(rows), **changes))
+    moved = analyse(request(patients_from(half_day), **changes))
+    (warning,) = [w for w in result["warnings"] if w["code"] == "events-at-time-zero"]
+    assert warning["message"].startswith("2 event(s) at time 0") and warning["stratum"] is None
+    assert all(w["code"] != "events-at-time-zero" for w in moved["warnings"])
+    for got, expected in zip(result["strata"], moved["strata"], strict=True):
+        # The posterior is the same; only what compares it with the follow-up (last at 0, not half a day) differs.
+        for key in ("prob_landmark_above_benchmark", "prob_landmark_above_target", "decision"):
+            assert got[key] == expected[key]
+        for summary in ("landmark_pfs", "median_pfs", "hazard_ratio_to_benchmark"):
+            for key in ("mean", "median", "ci95"):
+                assert got["posterior"][summary].get(key) == expected["posterior"][summary].get(key)
+
+
 def test_quadrature_engine_in_the_analysis_matches_a_brute_force_double_integral():
     """P(S_1(4) > 0.45) under μ ~ N(log(ln 2/3), 1.5²), τ ~ HalfNormal(1): nested scipy quadrature."""
     patients = synthetic_patients(STATS)
