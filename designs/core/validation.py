@@ -67,6 +67,21 @@ class Bounds:
 
 OPEN_PROBABILITY = Bounds(gt=0.0, lt=1.0)
 CLOSED_PROBABILITY = Bounds(ge=0.0, le=1.0)
+RESPONSE_RATE = Bounds(ge=0.001, le=0.999)
+"""A null or target response rate (p0, p1) of a phase II trial: 0.001 ≤ p ≤ 0.999 is plenty, and
+keeps every engine's logit, Beta and binomial functions away from the subnormal numbers where they
+overflow (p0 = 1e-308 in scipy's incomplete beta) or return NaN."""
+
+# Normal priors on a logit or log-hazard scale (the hierarchical response and PFS models). Beyond
+# these a prior has no meaning (logit ±20 is p = 2e-9; an sd of 10 already spreads p over (0, 1))
+# and the quadrature grid, whose step resolves the narrowest sd and whose range spans the widest,
+# would grow without bound: at the extremes it stays below ~50 000 θ nodes (~1 s for 12 strata).
+PRIOR_LOCATION = Bounds(ge=-20.0, le=20.0)
+"""Mean of a normal prior on a logit or log-hazard scale."""
+PRIOR_SD = Bounds(ge=0.01, le=10.0)
+"""Sd of a normal prior on a logit or log-hazard scale (μ, the non-exchangeable part); 0.01 pins it."""
+PRIOR_TAU_SCALE = Bounds(ge=1e-4, le=10.0)
+"""Scale of the half-normal prior on τ (the τ grid follows it down at no cost; 1e-4 is complete pooling)."""
 
 
 class Checker:
@@ -108,6 +123,10 @@ class Checker:
     def probability(self, where: str, value: Any) -> float | None:
         """A probability strictly between 0 and 1."""
         return self.number(where, value, OPEN_PROBABILITY)
+
+    def response_rate(self, where: str, value: Any) -> float | None:
+        """A null or target response rate within ``RESPONSE_RATE``."""
+        return self.number(where, value, RESPONSE_RATE)
 
     def integer(self, where: str, value: Any, low: int, high: int) -> int | None:
         if not is_integer(value) or not low <= value <= high:

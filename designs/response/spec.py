@@ -27,7 +27,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from designs.core.errors import InvalidInputError
-from designs.core.validation import MAX_STRATA, Bounds, Checker, CLOSED_PROBABILITY
+from designs.core.validation import (
+    CLOSED_PROBABILITY,
+    MAX_STRATA,
+    PRIOR_LOCATION,
+    PRIOR_SD,
+    PRIOR_TAU_SCALE,
+    Bounds,
+    Checker,
+)
 from designs.engines.sampler_settings import SamplerSettings
 from designs.response.decisions import DecisionRule
 from designs.response.simon_status import SimonRule
@@ -130,19 +138,18 @@ class PriorParameter:
 
 
 _POSITIVE = Bounds(gt=0.0, le=1e6)
-_LOGIT = Bounds(ge=-1e3, le=1e3)
 PRIOR_PARAMETERS: dict[str, PriorParameter] = {
     "a": PriorParameter(_POSITIVE, "Beta prior: a (independent, pooled; default p0)"),
     "b": PriorParameter(_POSITIVE, "Beta prior: b (independent, pooled; default 1 − p0)"),
-    "mu_mean": PriorParameter(_LOGIT, "mean of μ on the logit scale (default logit p0)"),
-    "mu_sd": PriorParameter(_POSITIVE, f"sd of μ (default {BHMBASKET_MU_SD})"),
-    "tau_scale": PriorParameter(_POSITIVE, f"scale of the half-normal prior on τ (default {BHMBASKET_TAU_SCALE:g})"),
+    "mu_mean": PriorParameter(PRIOR_LOCATION, "mean of μ on the logit scale (default logit p0)"),
+    "mu_sd": PriorParameter(PRIOR_SD, f"sd of μ (default {BHMBASKET_MU_SD})"),
+    "tau_scale": PriorParameter(PRIOR_TAU_SCALE, f"scale of the half-normal prior on τ (default {BHMBASKET_TAU_SCALE:g})"),
     "weight_exchangeable": PriorParameter(
         CLOSED_PROBABILITY,
         f"EXNEX prior probability that a stratum is exchangeable (default {BHMBASKET_WEIGHT_EXCHANGEABLE})",
     ),
-    "nex_mean": PriorParameter(_LOGIT, "EXNEX non-exchangeable mean, logit scale (default logit p0)"),
-    "nex_sd": PriorParameter(_POSITIVE, f"EXNEX non-exchangeable sd (default {BHMBASKET_NEX_SD})"),
+    "nex_mean": PriorParameter(PRIOR_LOCATION, "EXNEX non-exchangeable mean, logit scale (default logit p0)"),
+    "nex_sd": PriorParameter(PRIOR_SD, f"EXNEX non-exchangeable sd (default {BHMBASKET_NEX_SD})"),
 }
 """Every prior field of every kind, in the JSON prior's order."""
 PRIOR_FIELDS: dict[str, tuple[str, ...]] = {
@@ -186,7 +193,7 @@ def resolve(kind: str, prior: Mapping[str, Any] | None, p0: float) -> ResponseMo
     non-finite numbers, values outside ``PRIOR_PARAMETERS``' bounds.
     """
     check = Checker()
-    p0 = check.probability("p0", p0)
+    p0 = check.response_rate("p0", p0)
     spec = _resolve(check, kind, prior, p0)
     check.raise_if_any()
     return spec
@@ -252,8 +259,8 @@ class ResponseAnalysisSpec:
         check = Checker()
         request = check.mapping("body", request)
         check.unknown("", request, _REQUEST_FIELDS, "the response analysis request")
-        p0 = check.probability("p0", request.get("p0"))
-        p1 = check.probability("p1", request.get("p1"))
+        p0 = check.response_rate("p0", request.get("p0"))
+        p1 = check.response_rate("p1", request.get("p1"))
         if p0 is not None and p1 is not None and not p0 < p1:
             check.add("p1", f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
         strata = _strata(check, request.get("strata"))

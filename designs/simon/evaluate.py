@@ -6,15 +6,44 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from designs.core.errors import InvalidInputError
 from designs.core.provenance import provenance
 from designs.simon.validation import check_design, check_real
 
 
+TINY_RATE = 1e-300
+"""Below this (from ~2e-306 down) scipy's binomial functions overflow in ``ibeta_derivative``."""
+
+
+def _tiny_rate_operating_characteristics(r1: int, n1: int, r: int, n: int, p: float) -> tuple[float, float, float]:
+    """``_operating_characteristics`` at p < ``TINY_RATE``, where scipy's incomplete beta overflows:
+    the same exact sums with pmf(k) = C(n, k) p^k (1 − p)^(n − k) from logs (only k ≤ 1 survives)."""
+    n2 = n - n1
+
+    def pmf(k: np.ndarray, size: int) -> np.ndarray:
+        with np.errstate(under="ignore"):
+            log_choose = special.gammaln(size + 1) - special.gammaln(k + 1) - special.gammaln(size - k + 1)
+            return np.exp(log_choose + k * np.log(p) + (size - k) * np.log1p(-p))
+
+    def sf(k: np.ndarray, size: int) -> np.ndarray:
+        """P(X > k), a sum of positive terms (no cancellation)."""
+        terms = pmf(np.arange(size + 1), size)
+        tails = np.append(np.cumsum(terms[::-1])[::-1], 0.0)  # tails[i] = P(X ≥ i)
+        return tails[np.clip(np.asarray(k) + 1, 0, size + 1)]
+
+    x1 = np.arange(r1 + 1, n1 + 1)
+    continued = float(sf(r1, n1))
+    pet = float(np.sum(pmf(np.arange(r1 + 1), n1)))
+    promising = float(np.sum(pmf(x1, n1) * sf(r - x1, n2)))
+    return pet, n1 + continued * n2, promising
+
+
 def _operating_characteristics(r1: int, n1: int, r: int, n: int, p: float) -> tuple[float, float, float]:
     """(PET, EN, P(promising)) of one design at response rate p, by direct exact sums."""
+    if 0.0 < p < TINY_RATE:
+        return _tiny_rate_operating_characteristics(r1, n1, r, n, p)
     n2 = n - n1
     pet = float(stats.binom.cdf(r1, n1, p))
     continued = float(stats.binom.sf(r1, n1, p))  # 1 − PET without cancellation

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from designs.core.provenance import provenance
-from designs.simon.validation import NMAX_LIMIT, check_error_rate, check_int, check_open_probability
+from designs.simon.validation import NMAX_LIMIT, check_error_rate, check_int, check_response_rate
 
 _ROOT_XTOL = 1e-12  # brentq tolerance on p for confidence bounds (well inside the 1e-8 promised)
 
@@ -74,7 +74,7 @@ def infer(r1: int, n1: int, n: int, p0: float, responders: int, alpha: float) ->
     n = check_int("n", n, 1, NMAX_LIMIT)
     n1 = check_int("n1", n1, 1, n)
     r1 = check_int("r1", r1, 0, n1 - 1)
-    p0 = check_open_probability("p0", p0)
+    p0 = check_response_rate("p0", p0)
     alpha = check_error_rate("alpha", alpha)
     if n == n1:
         responders = check_int("responders", responders, 0, r1)

@@ -19,7 +19,7 @@ from designs.core.errors import InfeasibleDesignError, InvalidInputError
 from designs.core.provenance import provenance
 from designs.simon.binomial import BinomialTables, Pairs, Stage1Terms, binomial_tables, characteristics_from_tables
 from designs.simon.results import AdmissibleDesign, SimonDesign, SimonSearchResult
-from designs.simon.validation import NMAX_LIMIT, check_error_rate, check_int, check_open_probability
+from designs.simon.validation import NMAX_LIMIT, check_error_rate, check_int, check_response_rate
 
 EN_RELATIVE_TOLERANCE = 1e-12
 """Two expected sample sizes (or two hull slopes) within this relative distance are treated as equal."""
@@ -207,8 +207,8 @@ def search_designs(p0: float, p1: float, alpha: float, beta: float, nmax: int = 
     Raises InvalidInputError for bad arguments and InfeasibleDesignError when no design with
     n ≤ nmax meets both error constraints.
     """
-    p0 = check_open_probability("p0", p0)
-    p1 = check_open_probability("p1", p1)
+    p0 = check_response_rate("p0", p0)
+    p1 = check_response_rate("p1", p1)
     if not p1 > p0:
         raise InvalidInputError("p1", f"must be greater than p0 = {p0}, got {p1}")
     alpha = check_error_rate("alpha", alpha)

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from designs.core.errors import InvalidInputError
-from designs.core.validation import MAX_ERROR_RATE
+from designs.core.validation import MAX_ERROR_RATE, RESPONSE_RATE
 
 NMAX_LIMIT = 1000
 """Largest total sample size a search or an evaluation accepts."""
@@ -29,10 +29,11 @@ def check_int(field_name: str, value: Any, low: int, high: int) -> int:
     return value
 
 
-def check_open_probability(field_name: str, value: Any) -> float:
+def check_response_rate(field_name: str, value: Any) -> float:
+    """A null or target response rate within ``RESPONSE_RATE``."""
     value = check_real(field_name, value)
-    if not 0.0 < value < 1.0:
-        raise InvalidInputError(field_name, f"must be strictly between 0 and 1, got {value}")
+    if not RESPONSE_RATE.contains(value):
+        raise InvalidInputError(field_name, f"must lie in {RESPONSE_RATE.text()}, got {value}")
     return value
 
 

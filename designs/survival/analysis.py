@@ -27,7 +27,7 @@ Warnings are typed caveats (``designs.core.caveats``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -91,6 +91,7 @@ class _Summaries:
     tau: dict[str, Any] | None  # mean, median, ci95 of the between-stratum sd; None: no hierarchy
     diagnostics: dict[str, Any]
     sampler: dict[str, Any] | None = None
+    events_at_time_zero: int = 0  # moved to half a day: the MCMC and quadrature likelihoods need T > 0
 
 
 def _from_landmark_quantiles(
@@ -203,6 +204,7 @@ def _mcmc(
         summary.summarise_draws(landmark), summary.summarise_draws(draws.median_survival(), with_mean=False),
         summary.summarise_draws(ratio, with_mean=False), p_benchmark, p_target, mcse_benchmark, mcse_target,
         summary.summarise_scalar_draws(draws.tau, draws.chains), summary.mcmc_diagnostics(draws.diagnostics), draws.sampler,
+        sum(data.n_events_at_time_zero),
     )
 
 
@@ -215,7 +217,12 @@ def _posterior(
     if model.engine == "closed-form":
         return _closed_form(model.prior, events, exposure, benchmark, target)
     if model.engine == "quadrature":
-        return _quadrature(model.prior, events, exposure, benchmark, target)
+        # As the MCMC engine's PFSData: an event at t = 0 is placed at half a day, else a stratum whose
+        # only events are at 0 has T = 0 and d·log λ no maximum.
+        at_zero = [s.event & (s.time <= 0.0) for s in strata]
+        exposure = exposure + np.array([pymc_engine.MIN_EVENT_TIME_MONTHS * z.sum() for z in at_zero])
+        summaries = _quadrature(model.prior, events, exposure, benchmark, target)
+        return replace(summaries, events_at_time_zero=int(sum(z.sum() for z in at_zero)))
     return _mcmc(spec, strata, seed, benchmark, target)
 
 
@@ -323,9 +330,9 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
     diagnostics = posterior.diagnostics
     warnings.extend(summary.diagnostics_warnings(diagnostics))
     sampler = posterior.sampler
-    at_zero = sum((sampler or {}).get("n_events_at_time_zero", []))
+    at_zero = posterior.events_at_time_zero
     if at_zero:
-        text = f"{at_zero} event(s) at time 0 were placed at half a day for sampling (log 0 is undefined)"
+        text = f"{at_zero} event(s) at time 0 were placed at half a day for the likelihood (log 0 is undefined)"
         warnings.append(caveat("events-at-time-zero", text))
     tau = posterior.tau
     spread = None if tau is None else {

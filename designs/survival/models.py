@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from designs.core.validation import Bounds, Checker
+from designs.core.validation import PRIOR_LOCATION, PRIOR_SD, PRIOR_TAU_SCALE, Bounds, Checker
 
 LN2 = math.log(2.0)
 HISTORICAL_MEDIAN_PFS_MONTHS = 1.77
@@ -188,14 +188,16 @@ class PriorParameter:
 
 _POSITIVE = Bounds(gt=0.0, le=1e6)
 CUT_POINT_BOUNDS = Bounds(ge=0.0, le=1000.0)
+SHAPE_LOG_SD_BOUNDS = Bounds(ge=1e-3, le=PRIOR_SD.le)
+"""Sampled by MCMC only (no quadrature grid to resolve it): 0.001 pins the Weibull shape at 1."""
 MAX_CUT_POINTS = 12
 PRIOR_PARAMETERS: dict[str, PriorParameter] = {
     "shape": PriorParameter(_POSITIVE, "independent-exponential: Gamma shape a of λ (default 1)"),
     "rate": PriorParameter(_POSITIVE, "independent-exponential: Gamma rate b of λ, months (default a·1.77/ln 2)"),
-    "mu_mean": PriorParameter(Bounds(ge=-1e3, le=1e3), "mean of μ, log hazard per month (default log(ln 2 / 3))"),
-    "mu_sd": PriorParameter(_POSITIVE, "sd of μ (default 1.5)"),
-    "tau_scale": PriorParameter(_POSITIVE, "scale of the half-normal prior on τ (default 1)"),
-    "shape_log_sd": PriorParameter(_POSITIVE, "hierarchical-weibull: sd of log shape, centred at shape 1 (default 0.5)"),
+    "mu_mean": PriorParameter(PRIOR_LOCATION, "mean of μ, log hazard per month (default log(ln 2 / 3))"),
+    "mu_sd": PriorParameter(PRIOR_SD, "sd of μ (default 1.5)"),
+    "tau_scale": PriorParameter(PRIOR_TAU_SCALE, "scale of the half-normal prior on τ (default 1)"),
+    "shape_log_sd": PriorParameter(SHAPE_LOG_SD_BOUNDS, "hierarchical-weibull: sd of log shape, centred at shape 1 (default 0.5)"),
     "cut_points": PriorParameter(
         CUT_POINT_BOUNDS,
         "hierarchical-piecewise-exponential: interval starts in months, first 0, increasing "

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from designs.core.caveats import CODES
-from designs.core.validation import MAX_ERROR_RATE, MAX_SEED, OPEN_PROBABILITY, Bounds
+from designs.core.validation import MAX_ERROR_RATE, MAX_SEED, OPEN_PROBABILITY, RESPONSE_RATE, Bounds
 
 
 class StrictModel(BaseModel):
@@ -30,6 +30,13 @@ class ResultModel(BaseModel):
 
 
 OpenProbability = Annotated[float, Field(gt=0, lt=1, description="a probability strictly between 0 and 1")]
+ResponseRate = Annotated[
+    float,
+    Field(
+        **RESPONSE_RATE.as_field_kwargs(),
+        description=f"a response rate in {RESPONSE_RATE.text()} (a phase II trial's p0 or p1; the engines need it away from 0 and 1)",
+    ),
+]
 ClosedProbability = Annotated[float, Field(ge=0, le=1, description="a probability in [0, 1]")]
 ErrorRate = Annotated[float, Field(gt=0, le=MAX_ERROR_RATE, description=f"an error rate in (0, {MAX_ERROR_RATE:g}]")]
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="random seed; same request + same seed → same numbers")]
@@ -38,8 +45,8 @@ Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="random seed; same re
 class Rates(StrictModel):
     """Base of requests with a null and a target response rate."""
 
-    p0: OpenProbability = Field(description="null (uninteresting) response rate", examples=[0.15])
-    p1: OpenProbability = Field(description="target response rate", examples=[0.35])
+    p0: ResponseRate = Field(description="null (uninteresting) response rate", examples=[0.15])
+    p1: ResponseRate = Field(description="target response rate", examples=[0.35])
 
     @field_validator("p1")
     @classmethod

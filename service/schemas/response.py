@@ -11,6 +11,7 @@ from designs.engines import sampler_settings
 from designs.response import decisions, spec
 from service.schemas.common import (
     OpenProbability,
+    ResponseRate,
     ResultModel,
     Seed,
     StrictModel,
@@ -62,8 +63,8 @@ class ResponseAnalysisRequest(StrictModel):
     # Types and bounds are checked here (and documented); designs.response.spec.ResponseAnalysisSpec
     # checks the rest (p1 > p0, responders ≤ n ≤ n_planned, unique names, prior fields of the kind, ...).
 
-    p0: OpenProbability = Field(description="null (uninteresting) response rate", examples=[0.15])
-    p1: OpenProbability = Field(description="target response rate", examples=[0.35])
+    p0: ResponseRate = Field(description="null (uninteresting) response rate", examples=[0.15])
+    p1: ResponseRate = Field(description="target response rate", examples=[0.35])
     strata: list[StratumData] = Field(min_length=1, max_length=MAX_STRATA)
     model: ResponseModelChoice = Field(default_factory=ResponseModelChoice)
     decision: DecisionRule = Field(default_factory=DecisionRule)  # type: ignore[valid-type]

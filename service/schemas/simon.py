@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field, ValidationInfo, field_validator
 
 from designs.simon.validation import NMAX_LIMIT, order_problem
-from service.schemas.common import ClosedProbability, ErrorRate, OpenProbability, Rates, ResultModel, StrictModel, Warning
+from service.schemas.common import ClosedProbability, ErrorRate, Rates, ResponseRate, ResultModel, StrictModel, Warning
 
 SampleSize = Annotated[int, Field(ge=1, le=NMAX_LIMIT)]
 Count = Annotated[int, Field(ge=0, le=NMAX_LIMIT)]
@@ -16,8 +16,8 @@ Count = Annotated[int, Field(ge=0, le=NMAX_LIMIT)]
 class DesignSearchRequest(Rates):
     """Search Simon's optimal, minimax and admissible two-stage designs."""
 
-    p0: OpenProbability = Field(description="uninteresting (null) response rate", examples=[0.05])
-    p1: OpenProbability = Field(description="target response rate; must exceed p0", examples=[0.25])
+    p0: ResponseRate = Field(description="uninteresting (null) response rate", examples=[0.05])
+    p1: ResponseRate = Field(description="target response rate; must exceed p0", examples=[0.25])
     alpha: ErrorRate = Field(0.05, description="largest type I error at p0")
     beta: ErrorRate = Field(0.20, description="largest type II error at p1 (power ≥ 1 − beta)")
     nmax: int = Field(100, ge=2, le=NMAX_LIMIT, description=f"largest total sample size searched (≤ {NMAX_LIMIT})")
@@ -95,7 +95,7 @@ class InferenceRequest(_StageOne):
 
     _attained: ClassVar[bool] = True
     n: SampleSize = Field(description="attained total sample size: n1 if the trial stopped after stage 1")
-    p0: OpenProbability
+    p0: ResponseRate
     responders: Count = Field(description="total responders observed")
     alpha: ErrorRate = Field(0.05, description="each confidence bound is one-sided at level alpha")
 

@@ -144,6 +144,10 @@ def test_duplicate_ids(client):
         ({"decision": {"final_threshold": 0.9, "futility_prob_above_benchmark": 0.9}}, "decision/futility_prob_above_benchmark"),
         ({"mcmc": {"target_accept": 0.8}}, "mcmc/target_accept"),
         ({"unknown": 1}, "unknown"),
+        # Fuzzing: a prior scale of 1e6 made the quadrature grid ask for tens of GiB, 1e-9 divide by zero.
+        ({"model": {"kind": "hierarchical-exponential", "prior": {"tau_scale": 1e6}}, "engine": "quadrature"}, "model/prior/tau_scale"),
+        ({"model": {"kind": "hierarchical-exponential", "prior": {"mu_sd": 1e-9}}, "engine": "quadrature"}, "model/prior/mu_sd"),
+        ({"model": {"kind": "hierarchical-weibull", "prior": {"shape_log_sd": 1e6}}}, "model/prior/shape_log_sd"),
     ],
 )
 def test_bad_fields(client, changes, field):

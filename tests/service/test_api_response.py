@@ -101,12 +101,23 @@ def test_prior_is_settable_and_echoed(client):
         ("strata/0/responders", -1, "strata/0/responders"),
         ("strata/0/n", -2, "strata/0/n"),
         ("p1", 0.15, "p1"),
+        # Fuzzing: p0 = 5e-324 gave a null predictive probability and a decision "= nan … continue".
+        ("p0", 5e-324, "p0"),
+        ("p1", 1 - 1e-16, "p1"),
         ("p1", 0.10, "p1"),
         ("model", {"kind": "bayesian-magic"}, "model/kind"),
         ("model", {"kind": "hierarchical", "prior": {"mu_sd": 0}}, "model/prior/mu_sd"),
         ("model", {"kind": "hierarchical", "prior": {"tau_scale": -1}}, "model/prior/tau_scale"),
         ("model", {"kind": "exnex", "prior": {"nex_sd": 0}}, "model/prior/nex_sd"),
         ("model", {"kind": "independent", "prior": {"mu_sd": 1}}, "model"),
+        # Fuzzing: these made the quadrature grid divide by zero (5e-324), come out empty (mu_sd 1e-300)
+        # or ask for 33–126 GiB (1e6); the schema now refuses them, naming the field.
+        ("model", {"kind": "hierarchical", "prior": {"tau_scale": 5e-324}}, "model/prior/tau_scale"),
+        ("model", {"kind": "hierarchical", "prior": {"tau_scale": 1e6}}, "model/prior/tau_scale"),
+        ("model", {"kind": "hierarchical", "prior": {"mu_sd": 1e-300}}, "model/prior/mu_sd"),
+        ("model", {"kind": "hierarchical", "prior": {"mu_sd": 1e6}}, "model/prior/mu_sd"),
+        ("model", {"kind": "exnex", "prior": {"nex_sd": 1e6}}, "model/prior/nex_sd"),
+        ("model", {"kind": "hierarchical", "prior": {"mu_mean": 1e3}}, "model/prior/mu_mean"),
         ("mcmc", {"draws": 100_001}, "mcmc/draws"),
         ("mcmc", {"draws": 99}, "mcmc/draws"),
         ("mcmc", {"tune": 10}, "mcmc/tune"),

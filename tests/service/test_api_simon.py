@@ -32,6 +32,27 @@ def test_infeasible_search_is_a_422_suggesting_a_larger_nmax(client):
     assert "nmax" in body["suggestion"]
 
 
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("designs", {"p0": 1e-308, "p1": 0.25}, "p0"),
+        ("designs", {"p0": 0.05, "p1": 0.9995}, "p1"),
+        ("inference", {"r1": 0, "n1": 9, "n": 17, "p0": 5e-324, "responders": 3}, "p0"),
+    ],
+)
+def test_a_response_rate_outside_0_001_to_0_999_is_a_422_naming_it(client, route, body, field):
+    """p0 and p1 of a design lie in [0.001, 0.999]; near 0, scipy's binomial overflowed (fuzzing)."""
+    assert_problem(client.post(f"/v1/simon/{route}", json=body), 422, field)
+
+
+def test_evaluate_at_a_near_zero_rate_answers_exactly(client):
+    """Fuzzing: p = 1e-300 in /v1/simon/evaluate was an OverflowError; P(promising) of (0, 50, 0, 100) is 50p."""
+    response = client.post("/v1/simon/evaluate", json={"r1": 0, "n1": 50, "r": 0, "n": 100, "p": [1e-300, 1e-308]})
+    assert response.status_code == 200, response.text
+    rows = response.json()["evaluations"]
+    assert [row["prob_reject_null"] for row in rows] == [pytest.approx(5e-299, rel=1e-12), pytest.approx(5e-307, rel=1e-12)]
+
+
 def test_evaluate_sarc031_design_at_several_rates(client):
     """SARC031: stop if 0/7 respond, otherwise continue to 21; exact PET at p = 0.05 is 0.95**7."""
     body = client.post(

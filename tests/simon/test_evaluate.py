@@ -50,6 +50,19 @@ def test_evaluate_design_matches_enumeration(design, p):
     assert row["prob_reject_null"] == pytest.approx(promising, abs=1e-13)
 
 
+@pytest.mark.parametrize("design", [(0, 50, 0, 100), (0, 9, 2, 17), (1, 10, 5, 29), (0, 1, 0, 2)])
+@pytest.mark.parametrize("p", [1e-300, 2e-306, 1e-308, 5e-324])
+def test_evaluate_design_at_a_near_zero_rate_matches_enumeration(design, p):
+    """Fuzzing found an OverflowError from scipy's binomial (``ibeta_derivative``) below p ≈ 2e-306;
+    the exact sums still hold there: P(promising) of (0, 50, 0, 100) is 1 − (1 − p)^50 ≈ 50p."""
+    (row,) = evaluate_design(*design, [p])
+    pet, expected, promising = enumerate_design(*design, p)
+    precision = 1e-9 if p >= 1e-308 else 0.05  # 5e-324 is the one-bit subnormal
+    assert row["pet"] == pytest.approx(pet, rel=1e-15)
+    assert row["expected_n"] == pytest.approx(expected, rel=1e-15)
+    assert row["prob_reject_null"] == pytest.approx(promising, rel=precision, abs=0.0)
+
+
 def test_simon_1989_p0_20_p1_40_optimal_operating_characteristics():
     """Simon (1989) Table 1, p0 .20 / p1 .40, alpha .05, beta .20: the optimal design 3/13, 12/43 has
     EN(p0) 20.6 and PET(p0) .75, type I error ≤ .05 and power ≥ .80."""

@@ -313,6 +313,45 @@ def test_hierarchical_exponential_with_tau_fixed_tends_to_pooled_and_independent
         assert stratum.ci95 == pytest.approx(ci, abs=2e-4)
 
 
+def test_pfs_quadrature_with_1990_patients_in_one_stratum_is_its_gamma_posterior():
+    """Fuzzing found an IndexError in sinc_quantiles from 412 patients in one stratum: d·θ − e^θ·T has no
+    normalising constant, so the stratum's cavity over the joint overflowed e^709 and its density was NaN.
+    With 1500 events in 19 900 months the data swamp the prior: S(4) is that of λ ~ Gamma(1500, 19 900)
+    (the flat-in-log-λ posterior) to ~1e-4, and the result holds no NaN."""
+    patients = synthetic_patients([(1500, 19_900.0, 1990), (3, 22.0, 10)])
+    result = analyse(request(patients, model={"kind": "hierarchical-exponential"}, engine="quadrature", benchmark_landmark_pfs=0.7, target_landmark_pfs=0.75))
+    prob, mean, median, ci = _gamma_landmark(1500.0, 19_900.0)
+    large = result["strata"][0]
+    assert large["posterior"]["landmark_pfs"]["mean"] == pytest.approx(mean, abs=5e-4)
+    assert large["posterior"]["landmark_pfs"]["median"] == pytest.approx(median, abs=5e-4)
+    assert large["posterior"]["landmark_pfs"]["ci95"] == pytest.approx(list(ci), abs=5e-4)
+    assert large["prob_landmark_above_benchmark"] == pytest.approx(prob(0.7), abs=5e-3)
+    assert result["diagnostics"]["self_check"]["normalising_constant_relative_discrepancy"] < 1e-6
+    small = result["strata"][1]["posterior"]["landmark_pfs"]
+    assert all(math.isfinite(v) for v in (small["mean"], small["median"], *small["ci95"]))
+
+
+def test_pfs_quadrature_with_a_stratum_whose_only_events_are_at_time_zero_moves_them_to_half_a_day():
+    """Fuzzing: the quadrature engine refused such a stratum with a 422 on a field "exposure" (T = 0 and
+    d·log λ has no maximum) where MCMC places the events at half a day with a typed warning. Now the
+    quadrature does the same: its answer is that of the data with the events at half a day."""
+    rows = [("A", 0.0, True), ("A", 0.0, True), ("B", 2.0, True), ("B", 5.0, False), ("B", 7.0, True)]
+    half_day = [(s, pymc_engine.MIN_EVENT_TIME_MONTHS if t == 0.0 else t, e) for s, t, e in rows]
+    changes = dict(model={"kind": "hierarchical-exponential"}, engine="quadrature")
+    result = analyse(request(patients_from(rows), **changes))
+    moved = analyse(request(patients_from(half_day), **changes))
+    (warning,) = [w for w in result["warnings"] if w["code"] == "events-at-time-zero"]
+    assert warning["message"].startswith("2 event(s) at time 0") and warning["stratum"] is None
+    assert all(w["code"] != "events-at-time-zero" for w in moved["warnings"])
+    for got, expected in zip(result["strata"], moved["strata"], strict=True):
+        # The posterior is the same; only what compares it with the follow-up (last at 0, not half a day) differs.
+        for key in ("prob_landmark_above_benchmark", "prob_landmark_above_target", "decision"):
+            assert got[key] == expected[key]
+        for summary in ("landmark_pfs", "median_pfs", "hazard_ratio_to_benchmark"):
+            for key in ("mean", "median", "ci95"):
+                assert got["posterior"][summary].get(key) == expected["posterior"][summary].get(key)
+
+
 def test_quadrature_engine_in_the_analysis_matches_a_brute_force_double_integral():
     """P(S_1(4) > 0.45) under μ ~ N(log(ln 2/3), 1.5²), τ ~ HalfNormal(1): nested scipy quadrature."""
     patients = synthetic_patients(STATS)

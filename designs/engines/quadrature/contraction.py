@@ -156,6 +156,14 @@ def batch(
             products[tuples] = part
             cav_offset[tuples] = offset[cav_index]
         z = products[:, 0]
+        if not np.all(z > 0):
+            # Every cell's joint mass underflowed: the data have likelihood below e^-745 wherever the
+            # prior puts mass (e.g. 40/40 responders under logit p ~ N(−20, 0.01²)). No double holds it.
+            raise InvalidInputError(
+                "model/prior",
+                "the prior and the data conflict beyond double precision (the data are less likely than "
+                "e^-745 wherever the prior has mass): widen the prior or centre it nearer the data",
+            )
         if j == 0:
             scales = np.array([m.log_scale for m in marginals[0]])
             with np.errstate(divide="ignore"):

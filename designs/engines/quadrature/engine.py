@@ -124,8 +124,11 @@ class QuadratureEngine:
         strata, edge_mass, log_masses = [], 0.0, []
         for j, m in enumerate(marginals):
             log_cavity = g.log_prior_cells + np.delete(log_mix, j, axis=0).sum(axis=0)
+            # Scaled by its own maximum, not the joint's: a likelihood without a normalising constant
+            # (d·θ − e^θ·T of hundreds of events) sits far below 0, so cavity / joint can pass e^709.
+            cavity_offset = float(log_cavity.max())
             with np.errstate(under="ignore"):
-                cavity = np.exp(log_cavity - offset)
+                cavity = np.exp(log_cavity - cavity_offset)
             # p_j(t) ∝ e^{ℓ_j(t)} [w Σ_a ∫ cavity N(t; μ, τ_a²) dμ + (1 − w) N(t; nex) Σ cavity]; Σ_t p_j = Z.
             density = w * self.tables.smooth(cavity)
             if hz.exnex:
@@ -133,7 +136,7 @@ class QuadratureEngine:
             density = np.maximum(density * m.likelihood_on_grid, 0.0)
             total = float(density.sum())
             edge_mass = max(edge_mass, float((density[:8].sum() + density[-8:].sum()) / total))
-            log_masses.append(math.log(total) + m.log_scale)
+            log_masses.append(math.log(total) + m.log_scale + cavity_offset - offset)
             q_theta = sinc_quantiles(density, g.theta, g.step, (lo_q, 0.5, hi_q))
             q = np.asarray(transform.forward(q_theta), dtype=float)
             if not transform.increasing:

@@ -34,6 +34,9 @@ TAU_C_FRACTION = 0.5
 """c = TAU_C_FRACTION × the pooled posterior sd of θ (capped at tau_scale / 4): the spacing near τ = 0."""
 PRIOR_RANGE_SDS = 9.0
 """Half-width of the θ grid around the prior, in prior-predictive sds."""
+PRIOR_POINTS_PER_SD = 1.0
+"""Grid points per sd of μ's prior and of the non-exchangeable prior: the trapezoid rule's relative
+error on a normal density of sd s at step h is 2·exp(−2π²s²/h²), 5e-9 at h = s."""
 LIKELIHOOD_CORE_SDS = 12.0
 """Half-width kept around an interior likelihood mode, in likelihood sds."""
 LOG_TINY = -700.0
@@ -213,7 +216,8 @@ def make_grid(
                 hi = max(hi, mode[0] + LIKELIHOOD_CORE_SDS * mode[1])
         information += best
     pooled_sd = 1.0 / math.sqrt(information) if information > 0 else math.inf
-    step = min(MAX_STEP, pooled_sd / POINTS_PER_SD) / resolution
+    narrowest_prior = min(hz.mu_sd, hz.nex_sd) if hz.exnex else hz.mu_sd
+    step = min(MAX_STEP, pooled_sd / POINTS_PER_SD, narrowest_prior / PRIOR_POINTS_PER_SD) / resolution
     margin = 8.0 * EDGE_STEP_SD + 1.0
     lo, hi = lo - margin, hi + margin
     n_theta = int(math.ceil((hi - lo) / step)) + 1
