@@ -76,7 +76,8 @@ def response_requests(draw) -> dict:
 @st.composite
 def pfs_requests(draw) -> dict:
     patients = []
-    for j in range(draw(st.sampled_from([1, 3]))):
+    n_strata = draw(st.sampled_from([1, 3]))
+    for j in range(n_strata):
         n = draw(st.sampled_from([1, 5, 150]))
         time = draw(st.sampled_from([0.0, 1e-6, 3.0, 1200.0]))
         events = draw(st.sampled_from([0, 1, n]))
@@ -85,6 +86,7 @@ def pfs_requests(draw) -> dict:
     prior = draw(_prior(survival_models.PRIOR_PARAMETERS, survival_models.PRIOR_FIELDS["hierarchical-exponential"]))
     return {
         "patients": patients,
+        "strata": [f"s{j}" for j in range(n_strata)],
         "landmark_months": draw(st.sampled_from([*_ends(LANDMARK_BOUNDS), 4.0])),
         "benchmark_landmark_pfs": benchmark,
         "target_landmark_pfs": target,
