@@ -312,6 +312,7 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
         row: dict[str, Any] = {
             "name": stratum.name,
             "n": stratum.n,
+            "n_planned": spec.planned(name),
             "events": events,
             "person_months": float(stratum.time.sum()),
             "last_follow_up_months": last,

@@ -174,6 +174,7 @@ class KaplanMeier(ResultModel):
 class PFSStratumResult(ResultModel):
     name: str
     n: int
+    n_planned: int | None = Field(description="planned patients of the stratum, as requested; null: not given (no final analysis)")
     events: int
     person_months: float = Field(description="total follow-up, censored time included")
     last_follow_up_months: float

@@ -521,6 +521,7 @@ def test_readme_example_with_3_patients_per_stratum_and_no_n_planned_no_longer_s
     nf1 = result["strata"][0]
     assert nf1["prob_landmark_above_benchmark"] == pytest.approx(0.962, abs=5e-4)
     assert [s["decision"] for s in result["strata"]] == ["continue", "continue"]
+    assert [s["n_planned"] for s in result["strata"]] == [None, None]
     assert "no final analysis without n_planned" in nf1["decision_criterion"]["text"]
     assert [w["stratum"] for w in result["warnings"] if w["code"] == "no-planned-n"] == ["NF1-associated", "sporadic"]
 
@@ -529,6 +530,7 @@ def test_readme_example_with_n_planned_3_met_reaches_the_final_analysis():
     """All 3 planned patients evaluable at 4 months: go (0.962 > 0.95) and no-go (0.925 ≤ 0.95), no warning."""
     result = readme_pfs_analysis([{"name": "NF1-associated", "n_planned": 3}, {"name": "sporadic", "n_planned": 3}])
     nf1, sporadic = result["strata"]
+    assert (nf1["n"], nf1["n_planned"], nf1["evaluable_at_landmark"]) == (3, 3, 3)
     assert (nf1["decision"], nf1["decision_criterion"]["id"]) == ("go", "final_success")
     assert (sporadic["decision"], sporadic["decision_criterion"]["id"]) == ("no-go", "final_failure")
     assert "3 of 3 planned patients evaluable at 4 months" in nf1["decision_criterion"]["text"]
