@@ -293,7 +293,7 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
         name = stratum.name
         if spec.planned(name) is None:
             text = (f"{name}: no n_planned, so no final analysis: only futility or early efficacy can decide; "
-                    f"give the stratum's planned number of patients for a final go / no-go")
+                    f"list the stratum in strata as {{name, n_planned}} for a final go / no-go")
             warnings.append(caveat("no-planned-n", text, name))
         if events < FEW_EVENTS:
             borrowing = " and the other strata" if spec.model.hierarchical else ""
