@@ -26,6 +26,7 @@ CODES: dict[str, str] = {
     "events-at-time-zero": "events at time 0 were moved to half a day for the likelihood",
     "km-not-estimable": "the Kaplan–Meier estimate at the landmark is undefined (no one left at risk)",
     "extrapolation": "an estimate lies beyond the last follow-up: the model extrapolates",
+    "no-planned-n": "a stratum has no planned number of patients (n_planned): no final analysis, only the interim criteria can fire",
     # Designs and operating characteristics
     "search-not-exhaustive": "the design search stopped at nmax before ruling out larger designs",
     "borrowing-inflation": "borrowing from active strata inflates an inactive stratum's type I error",

@@ -11,14 +11,16 @@ benchmark −ln S_j(L) / −ln S₀(L) (= λ_j / λ₀ for exponential models), 
 Decision per stratum (first that applies; ``designs.survival.decisions.explain_pfs``), with
 p_B = P(S_j(L) > benchmark | data) and p_T = P(S_j(L) > target | data):
 
-    final_success        every patient of the stratum is evaluable at L (progressed or died, or
-                         followed for at least L months) and p_B > final_threshold (0.95)  → "go"
+    final_success        final analysis: the stratum's n_planned patients are all enrolled and
+                         evaluable at L (progressed or died, or followed for at least L months),
+                         and p_B > final_threshold (0.95)                                   → "go"
+    final_failure        final analysis otherwise                                          → "no-go"
     futility_posterior   p_B < futility_prob_above_benchmark (default 0.10)                → "no-go"
     efficacy_posterior   p_T > efficacy_prob_above_target (off by default)                 → "go"
     continue             otherwise                                                          → "continue"
 
-With no planned sample size in the request, a stratum whose mature data fall short of the final
-threshold is told to continue (unless futility fires), not "no-go".
+A stratum without n_planned never reaches its final analysis, however mature its data (a typed
+``no-planned-n`` warning says so): only futility or early efficacy can stop it.
 
 Summaries of draws, probabilities with their Monte Carlo standard errors, the default seed and the
 ``diagnostics`` block are ``designs.core.posterior_summary``'s, shared with the response analysis.
@@ -39,7 +41,7 @@ from designs.engines import pymc as pymc_engine
 from designs.engines import quadrature
 from designs.engines.sampler_settings import SamplerSettings
 from designs.survival import models as survival_models
-from designs.survival.decisions import PFSDecisionRule, explain_pfs
+from designs.survival.decisions import Enrolment, PFSDecisionRule, explain_pfs
 from designs.survival.kaplan_meier import kaplan_meier
 from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazardPrior, HierarchicalHazardPrior
 from designs.survival.spec import PFSAnalysisSpec
@@ -232,7 +234,7 @@ def _posterior(
 def decide(
     prob_above_benchmark: float,
     prob_above_target: float,
-    all_evaluable: bool,
+    enrolment: Enrolment,
     rule: PFSDecisionRule,
     *,
     benchmark: float,
@@ -241,7 +243,7 @@ def decide(
 ) -> tuple[str, dict[str, str]]:
     """The stratum's decision and the criterion that fired: ("go" | "no-go" | "continue", {id, text})."""
     decision = explain_pfs(
-        rule, prob_above_benchmark, prob_above_target, all_evaluable, benchmark=benchmark, target=target, landmark=landmark
+        rule, prob_above_benchmark, prob_above_target, enrolment, benchmark=benchmark, target=target, landmark=landmark
     )
     return decision.decision, decision.criterion_dict()
 
@@ -283,12 +285,16 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
         events = int(stratum.event.sum())
         decision, criterion = decide(
             float(posterior.prob_above_benchmark[j]), float(posterior.prob_above_target[j]),
-            evaluable == stratum.n, spec.decision,
+            Enrolment(evaluable, stratum.n, spec.planned(stratum.name)), spec.decision,
             benchmark=benchmark.landmark_pfs, target=target.landmark_pfs, landmark=L,
         )
         landmark_j = dict(landmark[j], extrapolated=L > last)
         median_j = dict(median_pfs[j], beyond_follow_up=_beyond(median_pfs[j], last))
         name = stratum.name
+        if spec.planned(name) is None:
+            text = (f"{name}: no n_planned, so no final analysis: only futility or early efficacy can decide; "
+                    f"list the stratum in strata as {{name, n_planned}} for a final go / no-go")
+            warnings.append(caveat("no-planned-n", text, name))
         if events < FEW_EVENTS:
             borrowing = " and the other strata" if spec.model.hierarchical else ""
             warnings.append(caveat("stratum-sparse", f"{name}: {events} event(s); the posterior rests mostly on the prior{borrowing}", name))
@@ -306,6 +312,7 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
         row: dict[str, Any] = {
             "name": stratum.name,
             "n": stratum.n,
+            "n_planned": spec.planned(name),
             "events": events,
             "person_months": float(stratum.time.sum()),
             "last_follow_up_months": last,

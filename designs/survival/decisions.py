@@ -1,11 +1,15 @@
 """The PFS go / no-go / continue rule: landmark survival S(L) against a benchmark and a target rate.
 
 With p_B = P(S(L) > benchmark | data) and p_T = P(S(L) > target | data), the first that applies:
-    go       every patient is evaluable at the landmark L and p_B > final_threshold   (final_success)
+    go       final analysis and p_B > final_threshold                     (final_success)
+    no-go    final analysis otherwise                                     (final_failure)
     no-go    p_B < futility_prob_above_benchmark                          (futility_posterior; if set)
     go       p_T > efficacy_prob_above_target                             (efficacy_posterior; if set)
-    continue otherwise (with no planned sample size, mature data short of the final threshold
-             continue unless futility fires)
+    continue otherwise
+The final analysis of a stratum is reached when its planned patients (n_planned) are all enrolled and
+evaluable at the landmark L (progressed or died, or followed for at least L months). A stratum with
+no planned number never reaches it: mature data alone do not make a final analysis (three patients
+followed past L are not a trial), so only the interim criteria can fire.
 Codes, criteria and the ``{id, text}`` shape are ``designs.core.decisions``', as for the response rule.
 """
 
@@ -18,6 +22,7 @@ import numpy as np
 from designs.core.decisions import (
     CRITERIA,
     CRITERION_EFFICACY_POSTERIOR,
+    CRITERION_FINAL_FAILURE,
     CRITERION_FINAL_SUCCESS,
     CRITERION_FUTILITY_POSTERIOR,
     DECISION_OF_CODE,
@@ -41,8 +46,8 @@ class PFSDecisionRule:
     final_threshold: float = bounded(
         0.95,
         OPEN_PROBABILITY,
-        "go once every patient is evaluable at the landmark (event or follow-up ≥ landmark) "
-        "and P(S(landmark) > benchmark | data) > final_threshold",
+        "at the final analysis (a stratum's n_planned patients all evaluable at the landmark: event or "
+        "follow-up ≥ landmark), go when P(S(landmark) > benchmark | data) > final_threshold, else no-go",
         optional=False,
     )
     futility_prob_above_benchmark: float | None = bounded(
@@ -67,16 +72,36 @@ class PFSDecisionRule:
         return asdict(self)
 
 
-def decide_pfs(
-    rule: PFSDecisionRule, prob_above_benchmark, prob_above_target, all_evaluable
-) -> tuple[np.ndarray, np.ndarray]:
-    """Decision codes and criterion codes of the PFS rule (int8 arrays, broadcast over the inputs)."""
-    p_b, p_t, mature = np.broadcast_arrays(
-        np.asarray(prob_above_benchmark, dtype=float), np.asarray(prob_above_target, dtype=float), np.asarray(all_evaluable, dtype=bool)
+@dataclass(frozen=True)
+class Enrolment:
+    """Where a stratum stands: patients ``evaluable`` at the landmark of those ``enrolled``, and the
+    ``planned`` number (None: not given, so no final analysis)."""
+
+    evaluable: int
+    enrolled: int
+    planned: int | None = None
+
+    @property
+    def final(self) -> bool:
+        """The planned patients are all enrolled and evaluable (evaluable ≤ enrolled ≤ planned)."""
+        return self.planned is not None and self.evaluable >= self.planned
+
+    def describe(self, landmark: float) -> str:
+        if self.planned is None:
+            return f"{self.evaluable} of {self.enrolled} enrolled patients evaluable at {landmark:g} months"
+        return f"{self.evaluable} of {self.planned} planned patients evaluable at {landmark:g} months"
+
+
+def decide_pfs(rule: PFSDecisionRule, prob_above_benchmark, prob_above_target, final) -> tuple[np.ndarray, np.ndarray]:
+    """Decision codes and criterion codes of the PFS rule (int8 arrays, broadcast over the inputs);
+    ``final``: the stratum is at its final analysis (``Enrolment.final``)."""
+    p_b, p_t, final = np.broadcast_arrays(
+        np.asarray(prob_above_benchmark, dtype=float), np.asarray(prob_above_target, dtype=float), np.asarray(final, dtype=bool)
     )
     return first_that_applies(
         [
-            (mature & (p_b > rule.final_threshold), CRITERION_FINAL_SUCCESS),
+            (final & (p_b > rule.final_threshold), CRITERION_FINAL_SUCCESS),
+            (final, CRITERION_FINAL_FAILURE),
             (below(p_b, rule.futility_prob_above_benchmark), CRITERION_FUTILITY_POSTERIOR),
             (above(p_t, rule.efficacy_prob_above_target), CRITERION_EFFICACY_POSTERIOR),
         ]
@@ -87,20 +112,23 @@ def explain_pfs(
     rule: PFSDecisionRule,
     prob_above_benchmark: float,
     prob_above_target: float,
-    all_evaluable: bool,
+    enrolment: Enrolment,
     *,
     benchmark: float,
     target: float,
     landmark: float,
 ) -> Decision:
     """The PFS decision for one stratum with a sentence quoting the numbers that decided it."""
-    code, criterion = (int(v) for v in decide_pfs(rule, prob_above_benchmark, prob_above_target, all_evaluable))
+    code, criterion = (int(v) for v in decide_pfs(rule, prob_above_benchmark, prob_above_target, enrolment.final))
     s = f"S({landmark:g})"
     p_b = f"P({s} > {benchmark:g}) = {_f(float(prob_above_benchmark))}"
     p_t = f"P({s} > {target:g}) = {_f(float(prob_above_target))}"
     futility, efficacy = rule.futility_prob_above_benchmark, rule.efficacy_prob_above_target
+    where = enrolment.describe(landmark)
     if criterion == CRITERION_FINAL_SUCCESS:
-        text = f"every patient is evaluable at {landmark:g} months and {p_b} > {rule.final_threshold:g}"
+        text = f"final analysis ({where}): {p_b} > {rule.final_threshold:g}"
+    elif criterion == CRITERION_FINAL_FAILURE:
+        text = f"final analysis ({where}): {p_b} ≤ {rule.final_threshold:g}"
     elif criterion == CRITERION_FUTILITY_POSTERIOR:
         text = f"{p_b} < {futility:g}"
     elif criterion == CRITERION_EFFICACY_POSTERIOR:
@@ -111,9 +139,9 @@ def explain_pfs(
             reasons.append(f"{p_b} ≥ {futility:g} (futility)")
         if efficacy is not None:
             reasons.append(f"{p_t} ≤ {efficacy:g} (early efficacy)")
-        if all_evaluable:
-            reasons.append(f"{p_b} ≤ {rule.final_threshold:g} (final)")
+        if enrolment.planned is None:
+            reasons.append(f"no final analysis without n_planned ({where})")
         else:
-            reasons.append(f"not every patient is evaluable at {landmark:g} months (final)")
+            reasons.append(f"final analysis not reached: {where}")
         text = "no rule fired: " + "; ".join(reasons)
     return Decision(DECISION_OF_CODE[code], CRITERIA[criterion], text, code)

@@ -1,7 +1,8 @@
 """An interim PFS analysis request as plain data, checked once: the single source of truth of its limits.
 
 The model (kind, prior fields with their bounds, engines) is ``designs.survival.models``'; the rule is
-``designs.survival.decisions``'; this module adds the patients, the landmark and the rates, and the one
+``designs.survival.decisions``'; this module adds the patients, the strata with their planned numbers of
+patients (``n_planned``, which the final analysis needs), the landmark and the rates, and the one
 validating constructor ``PFSAnalysisSpec.from_mapping``, which reports every bad field at once
 (patients located as ``patients/<index>/<field>`` and named by id). The HTTP schema derives its
 limits from here; the analysis trusts the spec it is given.
@@ -9,6 +10,7 @@ limits from here; the analysis trusts the spec it is given.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -48,8 +50,10 @@ class PFSAnalysisSpec:
     """Everything one analysis needs, checked (build it with :meth:`from_mapping`).
 
     ``strata`` lists the stratum names in reporting order (as requested; a request whose patients
-    all share one stratum need not list it); every one has patients. ``sampler`` None: the sampler's defaults. ``request`` is the request as
-    received (for the input hash and the default seed).
+    all share one stratum need not list it); every one has patients. ``n_planned`` holds each
+    stratum's planned number of patients, in the order of ``strata`` (None: not given; ``()``: none
+    given), at least its enrolled ones. ``sampler`` None: the sampler's defaults. ``request`` is the
+    request as received (for the input hash and the default seed).
     """
 
     patients: tuple[PatientRecord, ...]
@@ -62,6 +66,11 @@ class PFSAnalysisSpec:
     sampler: SamplerSettings | None = None
     seed: int | None = None
     request: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    n_planned: tuple[int | None, ...] = ()
+
+    def planned(self, stratum: str) -> int | None:
+        """The stratum's planned number of patients, None when not given."""
+        return dict(zip(self.strata, self.n_planned)).get(stratum)
 
     def payload(self) -> dict[str, Any]:
         """The request as received, else the spec in the request's JSON shape (for the input hash)."""
@@ -69,7 +78,10 @@ class PFSAnalysisSpec:
             return dict(self.request)
         return {
             "patients": [asdict(p) for p in self.patients],
-            "strata": list(self.strata),
+            "strata": [
+                name if self.planned(name) is None else {"name": name, "n_planned": self.planned(name)}
+                for name in self.strata
+            ],
             "landmark_months": self.landmark_months,
             "benchmark_landmark_pfs": self.benchmark_landmark_pfs,
             "target_landmark_pfs": self.target_landmark_pfs,
@@ -81,9 +93,9 @@ class PFSAnalysisSpec:
 
     @classmethod
     def from_mapping(cls, request: Mapping[str, Any]) -> PFSAnalysisSpec:
-        """The spec of a JSON-shaped request ``{patients: [{id, stratum, time_months, event}], strata,
-        landmark_months, benchmark_landmark_pfs, target_landmark_pfs, model: {kind, prior}, decision,
-        engine, mcmc, seed}``; omitted optional fields take their defaults.
+        """The spec of a JSON-shaped request ``{patients: [{id, stratum, time_months, event}],
+        strata: [name | {name, n_planned}], landmark_months, benchmark_landmark_pfs, target_landmark_pfs,
+        model: {kind, prior}, decision, engine, mcmc, seed}``; omitted optional fields take their defaults.
 
         Raises ``InvalidInputError`` naming every bad field at once.
         """
@@ -108,9 +120,11 @@ class PFSAnalysisSpec:
         sampler = None if request.get("mcmc") is None else check.build("mcmc", SamplerSettings, request["mcmc"])
         seed = check.seed(request.get("seed"))
         patients = _patients(check, request.get("patients"))
-        strata = _strata(check, request.get("strata"), request.get("patients") or [])
+        strata, n_planned = _strata(check, request.get("strata"), request.get("patients") or [])
         check.raise_if_any()
-        return cls(patients, strata, benchmark, target, landmark, pfs_model, decision, sampler, seed, dict(request))
+        return cls(
+            patients, strata, benchmark, target, landmark, pfs_model, decision, sampler, seed, dict(request), n_planned
+        )
 
 
 def _patients(check: Checker, patients: Any) -> tuple[PatientRecord, ...]:
@@ -146,10 +160,11 @@ def _patients(check: Checker, patients: Any) -> tuple[PatientRecord, ...]:
     return tuple(out)
 
 
-def _strata(check: Checker, listed: Any, patients: list[Any]) -> tuple[str, ...]:
-    """Stratum names in reporting order: as listed (each with patients). Listing them is required when
-    the patients name more than one, so that a misspelt name ('Sporadic') is refused, not analysed
-    as a stratum of its own; a single stratum needs no list.
+def _strata(check: Checker, listed: Any, patients: list[Any]) -> tuple[tuple[str, ...], tuple[int | None, ...]]:
+    """Stratum names in reporting order, and their planned numbers of patients (None where a stratum
+    is listed by its name alone). Listing them is required when the patients name more than one, so
+    that a misspelt name ('Sporadic') is refused, not analysed as a stratum of its own; a single
+    stratum needs no list. Each listed stratum has patients, and no more than its n_planned.
 
     ``patients`` are the request's (mappings), so that a problem is located at the patient's index.
     """
@@ -161,18 +176,30 @@ def _strata(check: Checker, listed: Any, patients: list[Any]) -> tuple[str, ...]
         if len(order) > 1:
             check.add("strata", f"required when the patients name more than one stratum: list them in reporting "
                       f"order (the patients name {', '.join(repr(s) for s in order)})")
-        return order
+        return order, ()
     if not check.size("strata", listed, 1, MAX_STRATA, "strata"):
-        return ()
-    for i, name in enumerate(listed):
-        check.name(f"strata/{i}", name)
-    check.unique("strata", listed)
-    order = tuple(dict.fromkeys(listed))
+        return (), ()
+    names, n_planned = [], []
+    for i, item in enumerate(listed):
+        if isinstance(item, Mapping):
+            check.unknown(f"strata/{i}/", item, ("name", "n_planned"), "a stratum")
+            names.append(check.name(f"strata/{i}/name", item.get("name")))
+            n_planned.append(check.count(f"strata/{i}/n_planned", item.get("n_planned"), low=1))
+        else:
+            names.append(check.name(f"strata/{i}", item))
+            n_planned.append(None)
+    check.unique("strata", names)
+    order = tuple(dict.fromkeys(name for name in names if name is not None))
     for i, (pid, stratum) in enumerate(rows):
         if stratum not in order:
             check.add(f"patients/{i}/stratum", f"patient {pid!r}: unknown stratum '{stratum}' (strata: {', '.join(order)})")
-    with_patients = {stratum for _, stratum in rows}
-    for j, name in enumerate(listed):
-        if name not in with_patients:
+    enrolled = Counter(stratum for _, stratum in rows)
+    for j, (name, planned) in enumerate(zip(names, n_planned)):
+        if name is None:
+            continue
+        if not enrolled[name]:
             check.add(f"strata/{j}", f"stratum '{name}' has no patients")
-    return order
+        elif planned is not None and planned < enrolled[name]:
+            check.add(f"strata/{j}/n_planned", f"stratum '{name}': n_planned must be at least the patients enrolled "
+                      f"(enrolled = {enrolled[name]}, n_planned = {planned})")
+    return order, tuple(n_planned) if any(n is not None for n in n_planned) else ()

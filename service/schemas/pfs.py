@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictInt
+from pydantic import Discriminator, Field, StrictInt, Tag, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from designs.core.validation import MAX_NAME_LENGTH, MAX_STRATA
+from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
 from designs.survival import decisions, models, spec
 from service.schemas.common import (
     OpenProbability,
@@ -31,6 +32,47 @@ class Patient(StrictModel):
         allow_inf_nan=True, description="months from start of treatment to progression, death or censoring (≥ 0)"
     )
     event: bool = Field(description="true: progression or death at time_months; false: censored then")
+
+
+class PlannedStratum(StrictModel):
+    name: Name = Field(examples=["NF1-associated"])
+    n_planned: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(
+        description="planned patients of the stratum: its final analysis (go / no-go) comes when all are "
+        "evaluable at the landmark; at least the patients enrolled in it",
+        examples=[21],
+    )
+
+
+def _stratum_form(value: Any) -> str | None:
+    return "name" if isinstance(value, str) else "planned" if isinstance(value, dict | PlannedStratum) else None
+
+
+_STRATUM_FORMS = ("name", "planned")
+Stratum = Annotated[
+    Annotated[Name, Tag("name")] | Annotated[PlannedStratum, Tag("planned")],
+    Discriminator(
+        _stratum_form,
+        custom_error_type="stratum",
+        custom_error_message="a stratum is a name or an object {name, n_planned}",
+    ),
+]
+
+
+def _untagged(strata: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Problems located at ``strata/1/n_planned``, as the spec locates them, not under the union's
+    tag (``strata/1/planned/n_planned``)."""
+    try:
+        return handler(strata)
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors():
+            loc = error["loc"]
+            if len(loc) > 1 and isinstance(loc[0], int) and loc[1] in _STRATUM_FORMS:
+                loc = (loc[0], *loc[2:])
+            # The discriminator's own error type is not one pydantic can rebuild by name.
+            kind = PydanticCustomError(error["type"], error["msg"]) if error["type"] == "stratum" else error["type"]
+            errors.append(InitErrorDetails(type=kind, loc=loc, input=error["input"], ctx=error.get("ctx", {})))
+        raise ValidationError.from_exception_data(exc.title, errors) from None
 
 
 # The numeric prior fields from the spec; PFSPrior adds the list of cut points.
@@ -67,12 +109,14 @@ class PFSAnalysisRequest(StrictModel):
     # the rest (target > benchmark, times, unique ids and strata, prior fields of the kind, ...).
 
     patients: list[Patient] = Field(min_length=1, max_length=spec.MAX_PATIENTS)
-    strata: list[Name] | None = Field(
+    strata: Annotated[list[Stratum], WrapValidator(_untagged)] | None = Field(
         None,
         min_length=1,
         max_length=MAX_STRATA,
-        description="stratum names in reporting order; every one must have patients. Required when the patients "
-        "name more than one stratum (a name not listed is refused, not analysed as a stratum of its own)",
+        description="strata in reporting order, each a name or {name, n_planned}; every one must have patients. "
+        "Required when the patients name more than one stratum (a name not listed is refused, not analysed as a "
+        "stratum of its own). A stratum without n_planned gets no final analysis (only futility or early "
+        "efficacy can decide it) and a no-planned-n warning",
     )
     landmark_months: float = Field(
         spec.DEFAULT_LANDMARK_MONTHS, **spec.LANDMARK_BOUNDS.as_field_kwargs(), description="landmark time for the PFS rate, months"
@@ -130,6 +174,7 @@ class KaplanMeier(ResultModel):
 class PFSStratumResult(ResultModel):
     name: str
     n: int
+    n_planned: int | None = Field(description="planned patients of the stratum, as requested; null: not given (no final analysis)")
     events: int
     person_months: float = Field(description="total follow-up, censored time included")
     last_follow_up_months: float

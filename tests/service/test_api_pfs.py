@@ -185,3 +185,38 @@ def test_schema_and_cross_field_problems_are_reported_together(client):
                    target_landmark_pfs=0.2)
     assert_problem(client.post(URL, json=request), 422, "model/prior/mu_sd", "model/prior/cut_points",
                    "target_landmark_pfs")
+
+
+def test_strata_with_n_planned_reach_the_final_analysis_and_plain_names_still_work(client):
+    """6-MP with n_planned 21 (its 21 patients, 17 evaluable at 13 weeks: continue, no final analysis);
+    placebo with n_planned 21 (all 21 relapsed: final analysis, P(S(13) > 0.3) ≈ 0.14 ≤ 0.95: no-go)."""
+    planned = client.post(URL, json=body(strata=[{"name": "6-MP", "n_planned": 21}, {"name": "placebo", "n_planned": 21}]))
+    assert planned.status_code == 200, planned.text
+    six_mp, placebo = planned.json()["strata"]
+    assert (six_mp["decision"], six_mp["decision_criterion"]["id"]) == ("continue", "continue")
+    assert "17 of 21 planned patients evaluable at 13 months" in six_mp["decision_criterion"]["text"]
+    assert (placebo["decision"], placebo["decision_criterion"]["id"]) == ("no-go", "final_failure")
+    assert "no-planned-n" not in {w["code"] for w in planned.json()["warnings"]}
+    mixed = client.post(URL, json=body(strata=["6-MP", {"name": "placebo", "n_planned": 30}])).json()
+    assert [w["stratum"] for w in mixed["warnings"] if w["code"] == "no-planned-n"] == ["6-MP"]
+
+
+def test_n_planned_below_the_patients_enrolled_is_a_422_naming_the_field(client):
+    strata = [{"name": "6-MP", "n_planned": 20}, {"name": "placebo", "n_planned": 21}]
+    problem = assert_problem(client.post(URL, json=body(strata=strata)), 422, "strata/0/n_planned")
+    assert [e["field"] for e in problem["errors"]] == ["strata/0/n_planned"]
+    assert "enrolled = 21, n_planned = 20" in problem["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("stratum", "field"),
+    [
+        ({"name": "placebo", "n_planned": 0}, "strata/1/n_planned"),
+        ({"name": "placebo"}, "strata/1/n_planned"),
+        ({"name": "placebo", "n_planned": 21, "n": 21}, "strata/1/n"),
+        (7, "strata/1"),
+    ],
+)
+def test_a_bad_planned_stratum_is_a_422_at_its_own_field_not_under_the_union(client, stratum, field):
+    problem = assert_problem(client.post(URL, json=body(strata=["6-MP", stratum])), 422, field)
+    assert not any(e["field"].startswith(("strata/1/planned", "strata/1/name")) for e in problem["errors"])

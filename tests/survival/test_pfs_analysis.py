@@ -19,7 +19,7 @@ from designs.core.errors import InvalidInputError
 from designs.engines import diagnostics, quadrature
 from designs.engines import pymc as pymc_engine
 from designs.survival.analysis import LandmarkTransform, analyse_pfs, decide, follow_up
-from designs.survival.decisions import PFSDecisionRule
+from designs.survival.decisions import Enrolment, PFSDecisionRule
 from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazardPrior, resolve_model
 from designs.survival.spec import PFSAnalysisSpec
 
@@ -182,27 +182,27 @@ def test_model_kind_engine_and_prior_fields_are_checked():
 # --- decisions --------------------------------------------------------------------------------
 
 
-def _decide(p_b, p_t, evaluable, rule=RULE):
-    return decide(p_b, p_t, evaluable, rule, benchmark=0.15, target=0.35, landmark=4.0)
+def _decide(p_b, p_t, enrolment, rule=RULE):
+    return decide(p_b, p_t, enrolment, rule, benchmark=0.15, target=0.35, landmark=4.0)
 
 
-def test_final_go_needs_every_patient_evaluable_at_the_landmark():
-    assert _decide(0.97, 0.5, True) == (
+def test_final_go_needs_every_planned_patient_evaluable_at_the_landmark():
+    assert _decide(0.97, 0.5, Enrolment(16, 16, 16)) == (
         "go",
-        {"id": "final_success", "text": "every patient is evaluable at 4 months and P(S(4) > 0.15) = 0.970 > 0.95"},
+        {"id": "final_success", "text": "final analysis (16 of 16 planned patients evaluable at 4 months): P(S(4) > 0.15) = 0.970 > 0.95"},
     )
-    decision, criterion = _decide(0.97, 0.5, False)
+    decision, criterion = _decide(0.97, 0.5, Enrolment(15, 16, 16))
     assert (decision, criterion["id"]) == ("continue", "continue")
-    assert "not every patient is evaluable" in criterion["text"]
+    assert "final analysis not reached: 15 of 16 planned patients evaluable at 4 months" in criterion["text"]
 
 
 def test_futility_no_go_and_early_efficacy_go():
-    assert _decide(0.05, 0.0, False) == ("no-go", {"id": "futility_posterior", "text": "P(S(4) > 0.15) = 0.050 < 0.1"})
-    assert _decide(0.05, 0.0, True)[0] == "no-go"
+    assert _decide(0.05, 0.0, Enrolment(3, 16, 16)) == ("no-go", {"id": "futility_posterior", "text": "P(S(4) > 0.15) = 0.050 < 0.1"})
+    assert _decide(0.05, 0.0, Enrolment(16, 16, 16))[0] == "no-go"
     early = PFSDecisionRule(efficacy_prob_above_target=0.8)
-    assert _decide(0.99, 0.85, False, early) == ("go", {"id": "efficacy_posterior", "text": "P(S(4) > 0.35) = 0.850 > 0.8"})
-    assert _decide(0.99, 0.85, False)[0] == "continue"  # early efficacy is off by default
-    assert _decide(0.05, 0.0, False, PFSDecisionRule(futility_prob_above_benchmark=None))[0] == "continue"
+    assert _decide(0.99, 0.85, Enrolment(3, 16, 16), early) == ("go", {"id": "efficacy_posterior", "text": "P(S(4) > 0.35) = 0.850 > 0.8"})
+    assert _decide(0.99, 0.85, Enrolment(3, 16, 16))[0] == "continue"  # early efficacy is off by default
+    assert _decide(0.05, 0.0, Enrolment(3, 16, 16), PFSDecisionRule(futility_prob_above_benchmark=None))[0] == "continue"
 
 
 # --- the closed-form engine on the 6-MP data ----------------------------------------------------
@@ -247,9 +247,10 @@ def test_benchmark_block_reports_implied_hazard_and_median(leukemia_patients):
 
 
 def test_mature_strong_stratum_gets_final_go_and_weak_one_no_go():
-    """Everybody followed past 4 months or progressed: final rule applies."""
+    """Everybody followed past 4 months or progressed: the final rule applies where the 16 patients are
+    all those planned ("good"); "poor", listed without n_planned, is stopped by futility."""
     rows = [("good", 8.0, False)] * 12 + [("good", 2.0, True)] * 4 + [("poor", 1.0, True)] * 15 + [("poor", 5.0, False)]
-    result = analyse(request(patients_from(rows)))
+    result = analyse(request(patients_from(rows), strata=[{"name": "good", "n_planned": 16}, "poor"]))
     good, poor = result["strata"]
     assert good["evaluable_at_landmark"] == 16
     assert (good["decision"], good["decision_criterion"]["id"]) == ("go", "final_success")
@@ -497,3 +498,65 @@ def test_weibull_and_piecewise_report_every_summary():
         assert result["provenance"]["sampler"]["kind"] == kind
         assert result["provenance"]["seed"] == 3
         assert result["between_stratum_spread"]["median"] > 0
+
+
+# --- the planned number of patients -----------------------------------------------------------------
+
+README_PFS_PATIENTS = patients_from(
+    [("NF1-associated", 5.2, False), ("NF1-associated", 1.1, True), ("NF1-associated", 3.9, True),
+     ("sporadic", 0.9, True), ("sporadic", 4.4, False), ("sporadic", 2.0, True)]
+)  # fmt: skip
+
+
+def readme_pfs_analysis(strata, **changes):
+    """The README's PFS example (3 patients per stratum, hierarchical exponential), by quadrature."""
+    body = request(README_PFS_PATIENTS, strata=strata, model={"kind": "hierarchical-exponential"}, engine="quadrature", seed=2026)
+    return analyse(body | changes)
+
+
+def test_readme_example_with_3_patients_per_stratum_and_no_n_planned_no_longer_says_go_and_warns():
+    """It said "go" for NF1-associated (P(S(4) > 0.15) = 0.962, every one of its 3 patients evaluable):
+    maturity without a planned sample size made a final analysis. Now: continue, and a no-planned-n warning."""
+    result = readme_pfs_analysis(["NF1-associated", "sporadic"])
+    nf1 = result["strata"][0]
+    assert nf1["prob_landmark_above_benchmark"] == pytest.approx(0.962, abs=5e-4)
+    assert [s["decision"] for s in result["strata"]] == ["continue", "continue"]
+    assert [s["n_planned"] for s in result["strata"]] == [None, None]
+    assert "no final analysis without n_planned" in nf1["decision_criterion"]["text"]
+    assert [w["stratum"] for w in result["warnings"] if w["code"] == "no-planned-n"] == ["NF1-associated", "sporadic"]
+
+
+def test_readme_example_with_n_planned_3_met_reaches_the_final_analysis():
+    """All 3 planned patients evaluable at 4 months: go (0.962 > 0.95) and no-go (0.925 ≤ 0.95), no warning."""
+    result = readme_pfs_analysis([{"name": "NF1-associated", "n_planned": 3}, {"name": "sporadic", "n_planned": 3}])
+    nf1, sporadic = result["strata"]
+    assert (nf1["n"], nf1["n_planned"], nf1["evaluable_at_landmark"]) == (3, 3, 3)
+    assert (nf1["decision"], nf1["decision_criterion"]["id"]) == ("go", "final_success")
+    assert (sporadic["decision"], sporadic["decision_criterion"]["id"]) == ("no-go", "final_failure")
+    assert "3 of 3 planned patients evaluable at 4 months" in nf1["decision_criterion"]["text"]
+    assert "no-planned-n" not in {w["code"] for w in result["warnings"]}
+
+
+def test_readme_example_with_n_planned_21_and_3_evaluable_continues_unless_an_interim_criterion_fires():
+    """3 of 21 planned: no final analysis; the posterior is the same as without n_planned."""
+    planned = [{"name": "NF1-associated", "n_planned": 21}, {"name": "sporadic", "n_planned": 21}]
+    result = readme_pfs_analysis(planned)
+    unplanned = readme_pfs_analysis(["NF1-associated", "sporadic"])
+    for row, same in zip(result["strata"], unplanned["strata"], strict=True):
+        assert (row["decision"], row["decision_criterion"]["id"]) == ("continue", "continue")
+        assert "final analysis not reached: 3 of 21 planned patients evaluable at 4 months" in row["decision_criterion"]["text"]
+        assert row["prob_landmark_above_benchmark"] == same["prob_landmark_above_benchmark"]
+    early = readme_pfs_analysis(planned, decision={"efficacy_prob_above_target": 0.5})
+    assert [s["decision_criterion"]["id"] for s in early["strata"]] == ["efficacy_posterior", "efficacy_posterior"]
+
+
+def test_n_planned_below_the_patients_enrolled_is_refused_naming_the_stratum_field():
+    problems = problems_of(request(patients_from(BASE), strata=[{"name": "A", "n_planned": 1}, {"name": "B", "n_planned": 2}]))
+    assert list(problems) == ["strata/0/n_planned"]
+    assert "enrolled = 2, n_planned = 1" in problems["strata/0/n_planned"]
+
+
+def test_bad_planned_strata_are_named_at_once():
+    strata = [{"name": "A", "n_planned": 0}, {"name": "B", "n_planned": 2, "n": 2}]
+    problems = problems_of(request(patients_from(BASE), strata=strata))
+    assert set(problems) == {"strata/0/n_planned", "strata/1/n"}
