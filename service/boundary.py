@@ -69,7 +69,7 @@ def cross_field_problems(request: Request, body: Any) -> list[FieldProblem]:
     if not isinstance(body, Mapping):
         return []
     app = request.app
-    found = limits.raw_problems(app.dependency_overrides.get(get_settings, get_settings)(), body)
+    found = limits.of_request(app.dependency_overrides.get(get_settings, get_settings)(), body)
     builder = getattr(getattr(request.scope.get("route"), "endpoint", None), _BUILDER, None)
     if builder is not None:
         try:

@@ -32,29 +32,10 @@ def problems(settings: Settings, *, strata: int | None = None, nmax: int | None 
     ]
 
 
-def enforce(settings: Settings, **values: int | None) -> None:
-    """Raise ``InvalidInputError`` naming every value beyond its limit (see ``problems``)."""
-    found = problems(settings, **values)
-    if found:
-        raise InvalidInputError(found)
-
-
-def analysis_problems(settings: Settings, body: Any) -> list[FieldProblem]:
-    """The limits of an interim analysis (response or PFS): strata and MCMC draws. A PFS request that
+def of_request(settings: Settings, body: Mapping[str, Any]) -> list[FieldProblem]:
+    """The limits of a request, read off its JSON body (validated, or as received when the schema refused
+    it: what can be read of it): strata, Simon nmax, MCMC draws, simulated trials. A PFS request that
     declares no strata has as many as its patients name, and the problem is located at ``patients``."""
-    if body.strata is not None:
-        return problems(settings, strata=len(body.strata), mcmc_draws=body.mcmc.draws)
-    named = {p.stratum for p in body.patients}
-    return problems(settings, strata=len(named), mcmc_draws=body.mcmc.draws, strata_field="patients")
-
-
-def design_problems(settings: Settings, body: Any) -> list[FieldProblem]:
-    """The limits of an operating-characteristics or calibration request: strata and simulated trials."""
-    return problems(settings, strata=len(body.strata), n_trials=body.n_trials)
-
-
-def raw_problems(settings: Settings, body: Mapping[str, Any]) -> list[FieldProblem]:
-    """The same limits read off a raw JSON body the schema refused (what can be read of it)."""
     def number(value: Any) -> int | None:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -71,3 +52,10 @@ def raw_problems(settings: Settings, body: Mapping[str, Any]) -> list[FieldProbl
         n_trials=number(body.get("n_trials")),
         strata_field=field,
     )
+
+
+def enforce(settings: Settings, body: Mapping[str, Any]) -> None:
+    """Raise ``InvalidInputError`` naming every value of ``body`` beyond its limit (``of_request``)."""
+    found = of_request(settings, body)
+    if found:
+        raise InvalidInputError(found)

@@ -65,7 +65,7 @@ def _accepted(jobs: JobManager, kind: str, body: Any, computation: Any, finish: 
 )
 def operating_characteristics(body: OperatingCharacteristicsRequest, settings: SettingsDep, jobs: JobManagerDep,
                               prefer: str | None = Header(None)) -> Any:
-    plan, finish = within_limits(limits.design_problems(settings, body), prepare_operating_characteristics, body)
+    plan, finish = within_limits(limits.of_request(settings, body.model_dump(mode="json")), prepare_operating_characteristics, body)
     if _wants_job(plan, prefer, settings):
         return _accepted(jobs, "operating-characteristics", body, plan, finish)
     return finish(oc.run(plan))
@@ -78,7 +78,7 @@ def operating_characteristics(body: OperatingCharacteristicsRequest, settings: S
 )
 def calibrate(body: CalibrationRequest, settings: SettingsDep, jobs: JobManagerDep,
               prefer: str | None = Header(None)) -> Any:
-    plan, finish = within_limits(limits.design_problems(settings, body), prepare_calibration, body)
+    plan, finish = within_limits(limits.of_request(settings, body.model_dump(mode="json")), prepare_calibration, body)
     if _wants_job(plan, prefer, settings):
         return _accepted(jobs, "calibration", body, plan, finish)
     return finish(plan.reduce([(i, plan.run_chunk(i)) for i in plan.chunks]))

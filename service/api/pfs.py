@@ -21,5 +21,5 @@ router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
 def pfs(body: PFSAnalysisRequest, settings: SettingsDep) -> dict:
     # A plain def: FastAPI runs it in a worker thread, so sampling does not block the event loop.
     payload = body.model_dump(mode="json")
-    spec = within_limits(limits.analysis_problems(settings, body), PFSAnalysisSpec.from_mapping, payload)
+    spec = within_limits(limits.of_request(settings, payload), PFSAnalysisSpec.from_mapping, payload)
     return analyse_pfs(spec)

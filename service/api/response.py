@@ -25,5 +25,5 @@ router = APIRouter(prefix="/v1/analyses", tags=["analyses"], responses=PROBLEM_R
 def response_analysis(body: ResponseAnalysisRequest, settings: SettingsDep) -> dict:
     # A plain `def` route: FastAPI runs it in a worker thread, so sampling never blocks the event loop.
     payload = body.model_dump(mode="json")
-    spec = within_limits(limits.analysis_problems(settings, body), ResponseAnalysisSpec.from_mapping, payload)
+    spec = within_limits(limits.of_request(settings, payload), ResponseAnalysisSpec.from_mapping, payload)
     return analyse_response(spec)

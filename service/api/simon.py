@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/simon", tags=["simon"])
 @router.post("/designs", operation_id="simon-designs", response_model=DesignSearchResult,
              summary="Optimal, minimax and admissible Simon two-stage designs")
 def designs(body: DesignSearchRequest, settings: SettingsDep) -> dict:
-    limits.enforce(settings, nmax=body.nmax)
+    limits.enforce(settings, body.model_dump(mode="json"))  # before the search: nmax is its cost
     return simon.search_designs(body.p0, body.p1, body.alpha, body.beta, nmax=body.nmax).as_dict()
 
 
