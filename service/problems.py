@@ -161,7 +161,7 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register ``problem_document`` as the handler of every exception."""
-    for exc_class in (RequestValidationError, GonogoError, StarletteHTTPException, Exception):
+    for exc_class in (RequestValidationError, GonogoError, StarletteHTTPException, ServiceUnavailable, Exception):
         app.add_exception_handler(exc_class, _handle)
 
 

@@ -250,10 +250,11 @@ class _FuturesBackend:
         """Run ``probe`` on the backend; working again if it answers (a background thread)."""
         try:
             future = self._submit(probe)
-            done = self._wait_first([future], PROBE_TIMEOUT_SECONDS)
-            if not done:
-                self._cancel([future])
-                raise TimeoutError(f"no answer in {PROBE_TIMEOUT_SECONDS:g} s")
+            deadline = time.monotonic() + PROBE_TIMEOUT_SECONDS
+            while not self._wait_first([future], WAIT_SECONDS):
+                if time.monotonic() > deadline:
+                    self._cancel([future])
+                    raise TimeoutError(f"no answer in {PROBE_TIMEOUT_SECONDS:g} s")
             future.result()
         except Exception as exc:  # noqa: BLE001 - recorded: health() shows it
             self._note_broken(self._broken or f"{type(exc).__name__}: {exc}")
@@ -372,7 +373,9 @@ class ProcessPoolBackend(_FuturesBackend):
                 if self._pool is None:
                     self._pool = self._new_pool()
                 try:
-                    return self._pool.schedule(fn, args)  # the first one starts the workers
+                    future = self._pool.schedule(fn, args)  # the first one starts the workers
+                    future.pool = self._pool
+                    return future
                 except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
                     stale.append(self._pool)
                     self._pool = None
@@ -384,7 +387,17 @@ class ProcessPoolBackend(_FuturesBackend):
                 threading.Thread(target=_stop_pool, args=(pool,), name="job-pool-stop", daemon=True).start()
 
     def _wait_first(self, futures: Collection, timeout: float) -> set:
-        return concurrent.futures.wait(futures, timeout, return_when=concurrent.futures.FIRST_COMPLETED).done
+        done = concurrent.futures.wait(futures, timeout, return_when=concurrent.futures.FIRST_COMPLETED).done
+        if not done:
+            # A pool that broke fails the chunks it holds, except one it had not yet taken in: fail that too.
+            for future in futures:
+                if not future.pool.active and not future.done():
+                    try:
+                        future.set_exception(BrokenProcessPool("the job pool broke before it took the chunk in"))
+                    except concurrent.futures.InvalidStateError:  # it has just finished after all
+                        pass
+                    done.add(future)
+        return done
 
     def _lost(self, exc: BaseException) -> bool:
         return isinstance(exc, (pebble.ProcessExpired, BrokenProcessPool))
