@@ -281,7 +281,10 @@ class JobManager:
         """This process's part of /health: ``status`` (``degraded`` with a ``reason`` while the backend
         cannot run chunks), running and queued jobs and their limits, and the backend's state.
         Memory only (no store read, no lock): it answers on the event loop."""
-        backend = {"name": self.backend.name, **getattr(self.backend, "health", lambda: {"state": "ok"})()}
+        try:
+            backend = {"name": self.backend.name, **getattr(self.backend, "health", lambda: {"state": "ok"})()}
+        except Exception as exc:  # noqa: BLE001 - /health must answer
+            backend = {"name": self.backend.name, "state": "unknown", "reason": repr(exc)}
         broken = backend.get("state") == "broken"
         reason = {"reason": f"the job backend cannot run jobs: {backend.get('reason')}"} if broken else {}
         return {"status": "degraded" if broken else "ok", **reason, **self._queue.counts(), "backend": backend}
