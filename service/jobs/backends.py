@@ -342,9 +342,9 @@ class ProcessPoolBackend(_FuturesBackend):
     at the next submission; the backend is reported broken when the pool cannot start, or breaks again
     before any chunk finishes.
 
-    A run keeps ``workers + 1`` chunks in flight: every worker stays busy while a result travels back,
-    jobs running side by side share the workers, and a cancelled job stops its few chunks (pebble
-    ends the worker of a cancelled running chunk and starts another).
+    A run keeps ``workers`` chunks in flight, not all of them: jobs running side by side share the
+    workers, and a cancelled job has few chunks to stop (pebble ends the worker of a cancelled chunk
+    that has started, and starts another: seconds of imports).
     """
 
     name = "process-pool"
@@ -352,7 +352,7 @@ class ProcessPoolBackend(_FuturesBackend):
     def __init__(self, workers: int):
         super().__init__()
         self.workers = workers
-        self.window = workers + 1
+        self.window = workers
         self._pool: pebble.ProcessPool | None = None
         self._lock = threading.Lock()
         self._breaks = 0  # pools broken since a chunk last finished

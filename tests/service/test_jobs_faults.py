@@ -219,6 +219,21 @@ def test_pool_that_cannot_start_fails_its_job_and_health_is_degraded_until_it_wo
         assert client.get("/health").json()["jobs"]["backend"]["state"] == "ok"
 
 
+def test_unreachable_dask_scheduler_fails_the_job_with_a_503_and_degrades_health(store):
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        manager = _manager(backends.DaskBackend("tcp://127.0.0.1:9"), store)  # the discard port: nothing listens
+        try:
+            job = manager.wait(manager.submit("operating-characteristics", simon_plan()).id, 60)
+            assert job.state == jobs.FAILED and job.error["type"] == "/problems/job-backend-unavailable"
+            assert job.error["status"] == 503 and "unreachable" in job.error["detail"]
+            health = manager.health()
+            assert health["status"] == "degraded" and "tcp://127.0.0.1:9" in health["reason"]
+        finally:
+            manager.close()
+
+
 def test_health_reports_running_and_queued_jobs(client, store):
     gate = GateBackend()
     manager = _manager(gate, store, max_running=1, max_queued=3)
