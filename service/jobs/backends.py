@@ -156,6 +156,7 @@ class _Run:
         self.retries = WORKER_DEATH_RETRIES if self.pure else 0
         self.n_chunks = 0
         self.pending: dict[Any, tuple[int, Callable, tuple]] = {}  # future -> (chunk index or -1, fn, args)
+        self.losses: set = set()  # the losses (a dead worker, a broken pool) met so far
 
     def submit(self, index: int, fn: Callable, *args: Any) -> None:
         self.pending[self.backend._submit(fn, *args)] = (index, fn, args)
@@ -177,10 +178,13 @@ class _Run:
             except Exception as exc:
                 if not self.backend._lost(exc):
                     raise
-                self.backend._note_lost(exc)
-                if self.retries == 0:
-                    raise self.backend._lost_error(exc, _what(index, self.n_chunks), self.pure) from exc
-                self.retries -= 1
+                event = self.backend._loss_event(future, exc)
+                if event not in self.losses:  # a broken pool loses all its chunks at once: one loss
+                    self.losses.add(event)
+                    self.backend._note_lost(exc)
+                    if self.retries == 0:
+                        raise self.backend._lost_error(exc, _what(index, self.n_chunks), self.pure) from exc
+                    self.retries -= 1
                 log.warning("a worker died (%s) while %s; computing it again", exc, _what(index, self.n_chunks))
                 self.submit(index, fn, *args)
         if values:
@@ -229,8 +233,12 @@ class _FuturesBackend:
         """Whether a chunk's exception says that its worker died (not that the chunk failed)."""
         return False
 
+    def _loss_event(self, future: Any, exc: BaseException) -> Any:
+        """What lost the chunk of ``future``: chunks lost by the same event cost one retry."""
+        return future
+
     def _note_lost(self, exc: BaseException) -> None:
-        """Record a lost chunk (for ``health``)."""
+        """Record a loss (for ``health``)."""
 
     def _lost_error(self, exc: BaseException, what: str, pure: bool) -> Exception:
         """The error that ends a run whose chunk was lost once more than it may be."""
@@ -401,6 +409,9 @@ class ProcessPoolBackend(_FuturesBackend):
 
     def _lost(self, exc: BaseException) -> bool:
         return isinstance(exc, (pebble.ProcessExpired, BrokenProcessPool))
+
+    def _loss_event(self, future: Any, exc: BaseException) -> Any:
+        return future.pool if isinstance(exc, BrokenProcessPool) else future
 
     def _note_lost(self, exc: BaseException) -> None:
         if isinstance(exc, pebble.ProcessExpired):

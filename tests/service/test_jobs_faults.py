@@ -5,15 +5,19 @@ the bounded job queue (running / queued in submission order, 503 with Retry-Afte
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
+import pebble
 import psutil
 import pytest
 
@@ -21,7 +25,7 @@ from designs import oc
 from service import jobs
 from service.deps import get_job_manager
 from service.jobs import backends
-from service.problems import JobQueueFull
+from service.problems import JobQueueFull, WorkerDied
 from tests.conftest import assert_problem
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -121,6 +125,53 @@ def reference():
 def test_oc_and_calibration_plans_are_pure_so_their_lost_chunks_are_computed_again():
     assert backends.is_pure(simon_plan()) and backends.is_pure(PureHeldChunk(Path(".")))
     assert not backends.is_pure(HeldChunk(Path(".")))
+
+
+class Sums:
+    """Six chunks that are their own values (pure)."""
+
+    pure = True
+    chunks = list(range(6))
+
+    def prepare(self):
+        return self
+
+    def run_chunk(self, chunk):
+        return chunk
+
+    def reduce(self, pairs):
+        return {"total": sum(v for _, v in pairs)}
+
+
+class ScriptedPool(backends.ProcessPoolBackend):
+    """Chunks computed at once in this thread, some lost: the first attempts at ``broken`` as with one
+    pool that broke, the first attempt at ``died`` as with a worker killed by SIGKILL."""
+
+    def __init__(self, broken=(), died=()):
+        super().__init__(3)
+        self.broken, self.died, self.attempts = set(broken), set(died), Counter()
+
+    def _submit(self, fn, *args):
+        future = concurrent.futures.Future()
+        future.pool = "the one pool"
+        key = args[1] if fn is backends.run_computation_chunk else "prepare"
+        self.attempts[key] += 1
+        if key in self.broken and self.attempts[key] == 1:
+            future.set_exception(BrokenProcessPool("All workers expired"))
+        elif key in self.died and self.attempts[key] == 1:
+            future.set_exception(pebble.ProcessExpired("Abnormal termination", code=-signal.SIGKILL, pid=1))
+        else:
+            future.set_result(fn(*args))
+        return future
+
+
+def test_chunks_lost_together_with_their_pool_cost_one_retry_and_a_second_loss_fails_the_run():
+    backend = ScriptedPool(broken={1, 2})
+    assert backend.run(Sums()) == {"total": 15}
+    assert (backend.attempts[1], backend.attempts[2], backend.attempts[3]) == (2, 2, 1)
+    with pytest.raises(WorkerDied, match="computing chunk 5 of 6"):
+        ScriptedPool(broken={1, 2}, died={4}).run(Sums())
+    assert ScriptedPool(died={4}).run(Sums()) == {"total": 15}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,6 +303,8 @@ def test_health_reports_running_and_queued_jobs(client, store):
 
 SERVER = """
 import sys, time
+from collections import Counter
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from service import jobs
