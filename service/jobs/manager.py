@@ -205,7 +205,7 @@ class JobManager:
                 started = time.monotonic()
                 self._compute(job_id, local)
         except sqlite3.Error:
-            log.warning("job %s: not started", job_id, exc_info=True)
+            log.warning("job %s: its state not recorded", job_id, exc_info=True)
         finally:
             # If a write failed, the job is no longer stamped and is interrupted after STALE_SECONDS.
             with self._lock:
