@@ -4,7 +4,8 @@ Any uvicorn worker answers for any job (they share the job store, ``service/jobs
 carries the job's ``request`` as sent and its ``request_sha256`` (the result's ``input_sha256``), so that
 an ``interrupted`` job (its worker stopped) can be resubmitted as it is. A finished job is kept
 ``GONOGO_JOB_RETENTION_HOURS`` (``expires_at``); then it answers 410 Gone for as long again, then 404.
-A queued job is cancelled at once (it never runs); a running one stops between chunks.
+A queued job is cancelled at once (it never runs); a running one within a fraction of a second, its
+chunks in flight cancelled.
 """
 
 from __future__ import annotations
