@@ -11,6 +11,8 @@ failed job's ``error``:
     ConvergenceError         500 /problems/sampling-failed    diagnostics
     GonogoError (other)      422 /problems/unprocessable
     RequestTooLarge          413 /problems/request-too-large  limit_bytes (service.middleware)
+    ServiceUnavailable       503 its type (job-queue-full,    retry_after_seconds, sent as Retry-After too
+                                 worker-died, job-backend-unavailable)
     HTTPException            its status, about:blank
     anything else            500 /problems/internal-error     (logged)
 """
@@ -41,6 +43,42 @@ class RequestTooLarge(Exception):
     def __init__(self, limit_bytes: int):
         super().__init__(f"the request body exceeds the limit of {limit_bytes} bytes (GONOGO_MAX_BODY_BYTES)")
         self.limit_bytes = limit_bytes
+
+
+class ServiceUnavailable(Exception):
+    """The service cannot take or finish this work now (503); not the request's fault, so sending it
+    again may succeed. ``retry_after`` (seconds), when known, is also the ``Retry-After`` header."""
+
+    type_ = "/problems/service-unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int | None = None, **extra: Any):
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.extra = extra
+
+
+class JobQueueFull(ServiceUnavailable):
+    """``GONOGO_MAX_QUEUED_JOBS`` jobs already wait for a runner in this server process (``service.jobs``)."""
+
+    type_ = "/problems/job-queue-full"
+    title = "Job queue full"
+
+
+class WorkerDied(ServiceUnavailable):
+    """A worker process died (killed, out of memory) while computing a job's chunk, again after the
+    retry a pure, seeded computation gets (``service.jobs.backends``)."""
+
+    type_ = "/problems/worker-died"
+    title = "Worker died"
+
+
+class JobBackendUnavailable(ServiceUnavailable):
+    """The job backend cannot run chunks: the process pool cannot start or keeps breaking, or the Dask
+    scheduler is unreachable (``service.jobs.backends``)."""
+
+    type_ = "/problems/job-backend-unavailable"
+    title = "Job backend unavailable"
 
 
 def problem_body(status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any) -> dict[str, Any]:
@@ -102,6 +140,9 @@ def problem_document(exc: BaseException, also: Sequence[FieldProblem] = ()) -> t
     if isinstance(exc, RequestTooLarge):
         return 413, problem_body(413, "Request too large", str(exc), type_="/problems/request-too-large",
                                  limit_bytes=exc.limit_bytes)
+    if isinstance(exc, ServiceUnavailable):
+        extra = {} if exc.retry_after is None else {"retry_after_seconds": exc.retry_after}
+        return 503, problem_body(503, exc.title, str(exc), type_=exc.type_, **extra, **exc.extra)
     if isinstance(exc, StarletteHTTPException):
         return exc.status_code, problem_body(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
     # Its words (paths, array shapes, SQL) stay in the log, which the route and the job manager write.
@@ -114,12 +155,13 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     status, body = problem_document(exc, also)
     if status == 500:
         log.error("%s on %s %s", body["title"], request.method, request.url.path, exc_info=exc)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    headers = {"Retry-After": str(body["retry_after_seconds"])} if "retry_after_seconds" in body else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     """Register ``problem_document`` as the handler of every exception."""
-    for exc_class in (RequestValidationError, GonogoError, StarletteHTTPException, Exception):
+    for exc_class in (RequestValidationError, GonogoError, StarletteHTTPException, ServiceUnavailable, Exception):
         app.add_exception_handler(exc_class, _handle)
 
 

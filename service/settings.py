@@ -58,7 +58,10 @@ class Settings(BaseSettings):
     # Operating-characteristic jobs.
     max_simulated_trials: int = Field(MAX_TRIALS_PER_SCENARIO, ge=1000, le=MAX_TRIALS_PER_SCENARIO)
     job_threshold_trials: int = Field(200_000, ge=0)
+    # At most job_workers jobs run at once in a server process (each on the whole pool); at most
+    # max_queued_jobs more wait their turn, and beyond that a job is refused (503, Retry-After).
     job_workers: int = Field(2, ge=1, le=64)
+    max_queued_jobs: int = Field(32, ge=0, le=10_000)
     dask_scheduler: str | None = None
     # Estimated seconds of decision tables above which a request becomes a job, and above which it is
     # refused. The MPNST design (2 strata, looks 7/14/21, hierarchical) needs ~0.2 s; 3 such strata

@@ -4,6 +4,8 @@ Any uvicorn worker answers for any job (they share the job store, ``service/jobs
 carries the job's ``request`` as sent and its ``request_sha256`` (the result's ``input_sha256``), so that
 an ``interrupted`` job (its worker stopped) can be resubmitted as it is. A finished job is kept
 ``GONOGO_JOB_RETENTION_HOURS`` (``expires_at``); then it answers 410 Gone for as long again, then 404.
+A queued job is cancelled at once (it never runs); a running one within a fraction of a second, its
+chunks in flight cancelled.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ def _problem_response(description: str) -> dict[str, Any]:
 NOT_FOUND = {
     404: _problem_response("No such job"),
     410: _problem_response("The job finished more than GONOGO_JOB_RETENTION_HOURS ago: its request and result are gone"),
+}
+# Documented on every route that may start a job (service/api/oc.py).
+QUEUE_FULL = {
+    503: {**_problem_response("GONOGO_MAX_QUEUED_JOBS jobs already wait in this server process (/problems/job-queue-full): "
+                              "submit again after Retry-After seconds"),
+          "headers": {"Retry-After": {"description": "Seconds after which a place in the queue is likely free",
+                                      "schema": {"type": "integer"}}}},
 }
 # How long DELETE waits for the job to notice (it stops between chunks; the flag is read every 0.2 s).
 CANCEL_WAIT_SECONDS = 5.0

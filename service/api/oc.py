@@ -18,6 +18,7 @@ from designs import oc
 from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
 from service import limits
+from service.api.jobs import QUEUE_FULL
 from service.boundary import within_limits
 from service.computations import OCFinish, prepare_calibration, prepare_operating_characteristics, sent_request
 from service.deps import JobManagerDep, SettingsDep
@@ -34,7 +35,8 @@ from service.settings import Settings
 
 router = APIRouter(prefix="/v1/designs", tags=["designs"])
 
-ACCEPTED = {202: {"description": "Too large to answer now: a job to poll at /v1/jobs/{id}", "model": JobAccepted}}
+ACCEPTED = {202: {"description": "Too large to answer now: a job to poll at /v1/jobs/{id}", "model": JobAccepted},
+            **QUEUE_FULL}
 
 
 def _wants_job(plan: Any, prefer: str | None, settings: Settings) -> bool:

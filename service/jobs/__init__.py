@@ -10,7 +10,9 @@ from service.jobs.backends import (
     InProcessBackend,
     ProcessPoolBackend,
     backend_from_settings,
+    is_pure,
 )
+from service.jobs.queue import JobQueue
 from service.jobs.manager import (
     PROGRESS_SECONDS,
     Job,
@@ -32,6 +34,6 @@ from service.jobs.store import (
 __all__ = [
     "ACTIVE", "CANCELLED", "FAILED", "FINISHED", "INTERRUPTED", "PREPARE_SHARE",
     "PROGRESS_SECONDS", "QUEUED", "RUNNING", "SCHEMA_VERSION", "SUCCEEDED", "Backend", "Cancelled", "Computation",
-    "DaskBackend", "InProcessBackend", "Job", "JobManager", "JobStore", "ProcessPoolBackend",
-    "backend_from_settings",
+    "DaskBackend", "InProcessBackend", "Job", "JobManager", "JobQueue", "JobStore", "ProcessPoolBackend",
+    "backend_from_settings", "is_pure",
 ]

@@ -1,12 +1,16 @@
 """The job manager: runs jobs on a backend, on threads of this process, and records them in the store.
 
-A job runs on a thread of the uvicorn worker that accepted it, so it outlives the HTTP request.
-Every worker reads every job:
+A job runs on a thread of the uvicorn worker that accepted it, so it outlives the HTTP request. At
+most ``GONOGO_JOB_WORKERS`` jobs run at once in a worker; the others wait ``queued``, in submission
+order, at most ``GONOGO_MAX_QUEUED_JOBS`` of them (``service.jobs.queue``: beyond that a submission is
+refused, 503 with ``Retry-After``). Every worker reads every job:
 
 * the running worker writes progress at chunk boundaries (at most every ``PROGRESS_SECONDS``) and
   stamps its jobs every ``HEARTBEAT_SECONDS``;
-* cancelling sets ``cancel_requested`` in the store; the running worker reads it between chunks
-  (at most every ``CANCEL_POLL_SECONDS``) and stops, cancelling the chunks not yet started;
+* cancelling a queued job ends it in the store at once (it never runs; its worker drops it from its
+  queue when it next stamps its jobs); cancelling a running one sets ``cancel_requested``, which the
+  running worker reads between chunks (at most every ``CANCEL_POLL_SECONDS``) and stops, cancelling
+  its chunks in flight;
 * a queued or running job whose worker is gone (shut down, crashed, killed: no stamp for
   ``STALE_SECONDS``) becomes ``interrupted`` when a worker starts or reads it; its request is kept,
   to be resubmitted as it is (same request and seed, same numbers);
@@ -35,6 +39,7 @@ from typing import Any
 
 from designs.core.provenance import canonical_json
 from service.jobs.backends import Backend, Cancelled, Computation, backend_from_settings
+from service.jobs.queue import JobQueue
 from service.jobs.store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, JobStore, dump_json, iso_utc, utc_now
 from service.problems import problem_body, problem_document
 from service.settings import Settings
@@ -48,6 +53,10 @@ HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 15.0
 PURGE_EVERY_SECONDS = 60.0
 SHUT_DOWN = "the server shut down while the job ran; resubmit `request`: the same request and seed give the same numbers"
+SHUT_DOWN_QUEUED = ("the server shut down before the job started; resubmit `request`: the same request and seed give "
+                    "the same numbers")
+# A manager built without limits (tests, tools) runs as many jobs as the default GONOGO_JOB_WORKERS.
+DEFAULT_MAX_RUNNING, DEFAULT_MAX_QUEUED = 2, 32
 
 log = logging.getLogger("gonogo.jobs")
 
@@ -101,8 +110,10 @@ class Job:
 
 @dataclass
 class _LocalJob:
+    computation: Computation
+    finish: Callable[[dict], dict] | None
     cancel: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
+    thread: threading.Thread | None = None  # None while the job waits in the queue
 
 
 # This process's incarnation: a pid is no proof (a restarted container's worker has the same pid).
@@ -121,13 +132,15 @@ class JobManager:
     """
 
     def __init__(self, backend: Backend, store: JobStore, *, retention_hours: float,
-                 stale_seconds: float = STALE_SECONDS):
+                 stale_seconds: float = STALE_SECONDS, max_running: int = DEFAULT_MAX_RUNNING,
+                 max_queued: int = DEFAULT_MAX_QUEUED):
         self.backend = backend
         self.store = store
         self.retention = timedelta(hours=retention_hours)
         self.stale_seconds = stale_seconds
         self.owner = f"{_PROCESS_TOKEN}/{uuid.uuid4().hex[:8]}@{socket.gethostname()}:{os.getpid()}"
-        self._local: dict[str, _LocalJob] = {}
+        self._local: dict[str, _LocalJob] = {}  # this manager's running and queued jobs
+        self._queue = JobQueue(max_running, max_queued)
         self._lock = threading.Lock()
         self._heartbeat: threading.Thread | None = None
         self._closed = threading.Event()
@@ -138,37 +151,71 @@ class JobManager:
 
     @classmethod
     def from_settings(cls, settings: Settings, backend: Backend | None = None) -> JobManager:
-        """The manager of ``settings``: its store under ``data_dir``, its retention, and ``backend``
-        (default: Dask when a scheduler is set, else a process pool)."""
+        """The manager of ``settings``: its store under ``data_dir``, its retention, its queue
+        (``job_workers`` running, ``max_queued_jobs`` waiting) and ``backend`` (default: Dask when a
+        scheduler is set, else a process pool)."""
         backend = backend_from_settings(settings) if backend is None else backend
-        return cls(backend, JobStore(settings.data_dir), retention_hours=settings.job_retention_hours)
+        return cls(backend, JobStore(settings.data_dir), retention_hours=settings.job_retention_hours,
+                   max_running=settings.job_workers, max_queued=settings.max_queued_jobs)
 
     # -- running ----------------------------------------------------------------------------------
 
     def submit(self, kind: str, computation: Computation, finish: Callable[[dict], dict] | None = None,
                request: Any = None, request_sha256: str | None = None) -> Job:
         """Record the job with its ``request`` (canonical JSON) and ``request_sha256`` (default: the
-        SHA-256 of that JSON), then run ``computation`` on a thread of its own; ``finish``
-        post-processes the result."""
+        SHA-256 of that JSON), then run ``computation`` on a thread of its own, now or when a runner
+        is free; ``finish`` post-processes the result. ``JobQueueFull`` (nothing recorded) when
+        ``max_queued`` jobs already wait."""
         if self._closed.is_set():
             raise RuntimeError("the job manager is closed")
         job_id = uuid.uuid4().hex
-        self.store.insert(job_id=job_id, kind=kind, backend=self.backend.name, request_json=canonical_json(request),
-                          owner=self.owner, request_sha256=request_sha256)
-        local = _LocalJob()
-        local.thread = threading.Thread(target=self._run, args=(job_id, local, computation, finish),
-                                        name=f"job-{job_id[:8]}", daemon=True)
+        local = _LocalJob(computation, finish)
+        # One lock over admission and insert: a runner that frees up starts only recorded jobs.
         with self._lock:
+            run_now = self._queue.admit(job_id)
+            try:
+                self.store.insert(job_id=job_id, kind=kind, backend=self.backend.name,
+                                  request_json=canonical_json(request), owner=self.owner, request_sha256=request_sha256)
+            except BaseException:
+                self._start(self._queue.finished(job_id))
+                raise
             self._local[job_id] = local
             if self._heartbeat is None:
                 self._heartbeat = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
                 self._heartbeat.start()
-        local.thread.start()
+            if run_now:
+                self._start([job_id])
         return self.get(job_id)
 
-    def _run(self, job_id: str, local: _LocalJob, computation: Computation,
-             finish: Callable[[dict], dict] | None) -> None:
+    def _start(self, job_ids: list[str]) -> None:
+        """Start a thread for each of ``job_ids`` (the queue has counted them running); under the lock."""
+        for job_id in job_ids:
+            local = self._local.get(job_id)
+            if local is None or self._closed.is_set():
+                self._queue.running.discard(job_id)
+                continue
+            local.thread = threading.Thread(target=self._run, args=(job_id, local), name=f"job-{job_id[:8]}",
+                                            daemon=True)
+            local.thread.start()
+
+    def _run(self, job_id: str, local: _LocalJob) -> None:
+        started = None
+        try:
+            if self.store.mark_running(job_id):  # else cancelled or interrupted while it waited: never run
+                started = time.monotonic()
+                self._compute(job_id, local)
+        except sqlite3.Error:
+            log.warning("job %s: its state not recorded", job_id, exc_info=True)
+        finally:
+            # If a write failed, the job is no longer stamped and is interrupted after STALE_SECONDS.
+            with self._lock:
+                self._local.pop(job_id, None)
+                seconds = None if started is None else time.monotonic() - started
+                self._start(self._queue.finished(job_id, seconds))
+
+    def _compute(self, job_id: str, local: _LocalJob) -> None:
         store = self.store
+        computation, finish = local.computation, local.finish
         last_write = last_poll = -float("inf")
 
         def progress(fraction: float) -> None:
@@ -192,7 +239,6 @@ class JobManager:
             return local.cancel.is_set()
 
         try:
-            store.mark_running(job_id)
             result = self.backend.run(computation, progress, cancelled)
             if finish is not None:
                 result = finish(result)
@@ -209,23 +255,39 @@ class JobManager:
             store.end(job_id, FAILED, error)
         else:
             store.succeed(job_id, result_json)
-        finally:
-            # If a write above failed, the job is no longer stamped and is interrupted after STALE_SECONDS.
-            with self._lock:
-                self._local.pop(job_id, None)
 
     def _beat(self) -> None:
-        """Stamp this manager's running jobs until none is left (or the manager closes)."""
+        """Stamp this manager's running and queued jobs until none is left (or the manager closes);
+        drop from the queue the jobs that ended while they waited (cancelled by another worker)."""
         while not self._closed.wait(HEARTBEAT_SECONDS):
             with self._lock:
                 job_ids = list(self._local)
+                waiting = list(self._queue.waiting)
                 if not job_ids:
                     self._heartbeat = None
                     return
             try:
                 self.store.heartbeat(job_ids)
+                ended = [i for i, state in self.store.states(waiting).items() if state not in ACTIVE] if waiting else []
             except sqlite3.Error:
                 log.warning("job heartbeat not recorded", exc_info=True)
+                continue
+            with self._lock:
+                for job_id in ended:
+                    if self._queue.withdraw(job_id):
+                        self._local.pop(job_id, None)
+
+    def health(self) -> dict[str, Any]:
+        """This process's part of /health: ``status`` (``degraded`` with a ``reason`` while the backend
+        cannot run chunks), running and queued jobs and their limits, and the backend's state.
+        Memory only (no store read, no lock): it answers on the event loop."""
+        try:
+            backend = {"name": self.backend.name, **getattr(self.backend, "health", lambda: {"state": "ok"})()}
+        except Exception as exc:  # noqa: BLE001 - /health must answer
+            backend = {"name": self.backend.name, "state": "unknown", "reason": repr(exc)}
+        broken = backend.get("state") == "broken"
+        reason = {"reason": f"the job backend cannot run jobs: {backend.get('reason')}"} if broken else {}
+        return {"status": "degraded" if broken else "ok", **reason, **self._queue.counts(), "backend": backend}
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -272,8 +334,13 @@ class JobManager:
     # -- cancelling, interrupting, expiring -------------------------------------------------------
 
     def cancel(self, job_id: str) -> Job | None:
-        """Ask a job to stop, whichever process runs it: it stops between chunks (chunks not started
-        are cancelled)."""
+        """Stop a job, whichever process runs it: a queued one at once (it never runs), a running one
+        between chunks (its chunks in flight are cancelled)."""
+        if self.store.cancel_queued(job_id):
+            with self._lock:
+                if self._queue.withdraw(job_id):
+                    self._local.pop(job_id, None)
+            return self.get(job_id)
         self.store.request_cancel(job_id)
         with self._lock:
             local = self._local.get(job_id)
@@ -324,7 +391,7 @@ class JobManager:
             local = dict(self._local)
         for job_id, job in local.items():
             try:
-                self.store.end(job_id, INTERRUPTED, _interrupted(SHUT_DOWN))
+                self.store.end(job_id, INTERRUPTED, _interrupted(SHUT_DOWN if job.thread is not None else SHUT_DOWN_QUEUED))
             except sqlite3.Error:
                 log.warning("job %s: not marked interrupted", job_id, exc_info=True)
             job.cancel.set()

@@ -133,9 +133,16 @@ class JobStore:
         with self._connect() as conn:
             return conn.execute(f"SELECT id, owner, heartbeat_at FROM jobs WHERE state IN {_ACTIVE_SQL}").fetchall()
 
-    def mark_running(self, job_id: str) -> None:
-        self._execute("UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'",
-                      (utc_now(), job_id))
+    def states(self, job_ids: list[str]) -> dict[str, str]:
+        """The state of each of ``job_ids`` that the store holds."""
+        marks = ",".join("?" * len(job_ids))
+        with self._connect() as conn:
+            return dict(conn.execute(f"SELECT id, state FROM jobs WHERE id IN ({marks})", job_ids).fetchall())
+
+    def mark_running(self, job_id: str) -> bool:
+        """Start a queued job; False if it is no longer queued (cancelled or interrupted meanwhile)."""
+        return self._execute("UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'",
+                             (utc_now(), job_id)) == 1
 
     def set_progress(self, job_id: str, fraction: float) -> None:
         self._execute("UPDATE jobs SET progress = max(progress, ?) WHERE id = ? AND state = 'running'",
@@ -145,6 +152,12 @@ class JobStore:
         with self._connect() as conn:
             row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return bool(row and row[0])
+
+    def cancel_queued(self, job_id: str) -> bool:
+        """Cancel a job that has not started (it never will); False if it is not queued."""
+        return self._execute(
+            "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ? WHERE id = ? AND state = 'queued'",
+            (utc_now(), job_id)) == 1
 
     def request_cancel(self, job_id: str) -> bool:
         return self._execute(f"UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN {_ACTIVE_SQL}",

@@ -236,8 +236,8 @@ def _health_during_start_up(monkeypatch, warm_up) -> tuple[dict, dict]:
 
 def test_health_reports_compiling_then_ready(monkeypatch):
     during, after = _health_during_start_up(monkeypatch, lambda: {"hierarchical": 1.234, "exnex": 2.0})
-    assert during == {"status": "ok", "models": {"state": "compiling"}}
-    assert after == {"status": "ok", "models": {"state": "ready", "compile_seconds": {"hierarchical": 1.23, "exnex": 2.0}}}
+    assert (during["status"], during["models"]) == ("ok", {"state": "compiling"})
+    assert (after["status"], after["models"]) == ("ok", {"state": "ready", "compile_seconds": {"hierarchical": 1.23, "exnex": 2.0}})
 
 
 def test_health_reports_a_failed_compilation_with_its_detail(monkeypatch):

@@ -195,6 +195,9 @@ def test_a_second_worker_reads_progress_and_result_and_cancels(pool, store, refe
 WORKER = """
 import sys, time
 from service import jobs
+from service.jobs import manager as job_manager
+
+job_manager.HEARTBEAT_SECONDS = 0.25  # stamps well within the 1 s after which a reader below calls them stale
 
 class Slow:
     chunks = list(range(400))
@@ -239,7 +242,7 @@ def test_a_job_whose_process_died_is_interrupted_and_keeps_its_request(store):
         reader = _manager(jobs.InProcessBackend(), store, stale_seconds=1.0)
         _wait_for(lambda: reader.get(job_id).progress > jobs.PREPARE_SHARE)
         time.sleep(1.5)
-        assert reader.get(job_id).state == jobs.RUNNING  # alive: it stamps its job every second
+        assert reader.get(job_id).state == jobs.RUNNING  # alive: it stamps its job every quarter second
     finally:
         process.kill()  # SIGKILL: no shutdown, the job is left running in the store
         process.wait()
