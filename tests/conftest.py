@@ -41,6 +41,15 @@ def overrides(client):
     client.app.dependency_overrides.clear()
 
 
+@pytest.fixture
+def in_process_compute(overrides):
+    """Synchronous computations run on threads of this process (so that a test may patch the core
+    here); the compute pool itself is tested in test_compute_pool.py."""
+    from service.compute import InProcessCompute, get_compute
+
+    overrides[get_compute] = InProcessCompute
+
+
 def assert_problem(response, status: int, *fields: str) -> dict:
     """Assert a problem+json response with ``status`` that names every one of ``fields``."""
     assert response.status_code == status, response.text
