@@ -114,8 +114,20 @@ class _Slot:
                     if not self.process.is_alive():
                         self._discard()  # died while idle: replaced before it is given a task
                     continue
-                if task.future.set_running_or_notify_cancel():
-                    self._execute(task)
+                if not task.future.set_running_or_notify_cancel():
+                    continue  # cancelled while it waited
+                if not self.process.is_alive():  # died since the last look: start another for this task
+                    self._discard()
+                    try:
+                        self._start()
+                    except _Stopped:
+                        task.future.set_exception(ComputeUnavailable("the server is shutting down; send the request again"))
+                        break
+                    except Exception as exc:  # noqa: BLE001 - as above; this task cannot wait for the retry
+                        self.state, self.failure = "failed", str(exc)
+                        task.future.set_exception(ComputeUnavailable(f"no compute worker can start ({exc})", retry_after=5))
+                        continue
+                self._execute(task)
         finally:
             self._discard(stop=True)
             self.state = "stopped"
