@@ -93,6 +93,11 @@ class _Slot:
 
     def _run(self) -> None:
         retry = 1.0
+        if self.index > 0 and self.pool.warm_up is not None:
+            # The first worker compiles the models and keeps them in the cache directory; the others
+            # then read them from there (seconds) instead of compiling the same models side by side.
+            while not (self.pool._first_started.wait(IDLE_POLL_SECONDS) or self.pool.closing.is_set()):
+                pass
         try:
             while not self.pool.closing.is_set():
                 if self.process is None:
@@ -102,6 +107,7 @@ class _Slot:
                         break
                     except Exception as exc:  # noqa: BLE001 - reported on /health, tried again
                         self.state, self.failure = "failed", str(exc)
+                        self.pool._first_started.set()
                         self.pool._slot_failed(self)
                         if self.pool.closing.wait(retry):
                             break
@@ -146,6 +152,7 @@ class _Slot:
         self.pid = self._expect("started", START_SECONDS)[1]
         self.state = "warming"
         _, models, _ = self._expect("ready", None)
+        self.pool._first_started.set()
         self.pool._worker_ready(models)
         self.state = "idle"
 
@@ -269,6 +276,7 @@ class ComputePool:
         self.cache_dir = cache_dir
         self.warm_up = warm_up
         self.closing = threading.Event()
+        self._first_started = threading.Event()  # a worker has warmed up, or failed to start
         self._queue: queue.Queue[Task] = queue.Queue()
         self._lock = threading.Lock()
         self._admitted = 0
