@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import sys
-import threading
-from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 import designs
 from designs.engines import pymc
-from service import problems
+from service import compute, problems
 from service.api import health, jobs, oc, pfs, response, simon
 from service.jobs import JobManager
 from service.middleware import BodyLimitMiddleware
@@ -36,36 +34,27 @@ def settings_of(app: FastAPI) -> Settings:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Open the job manager (a bad ``GONOGO_DATA_DIR`` fails here, not at the first job) and start
-    compiling the PyMC models; close the manager at shutdown (its running jobs become interrupted)."""
+    """Open the job manager (a bad ``GONOGO_DATA_DIR`` fails here, not at the first job) and the
+    compute pool, whose workers start now and warm up (compile or load the PyMC models) when
+    ``GONOGO_WARM_UP_MODELS`` is on, else at the first computation; close both at shutdown (running
+    jobs become interrupted)."""
     settings = settings_of(app)
     app.state.job_manager = JobManager.from_settings(settings)
-    # Compiled models persist in the data directory, whether the warm-up or a request compiles them.
+    # Compiled models persist in the data directory, whoever compiles them (the compute workers do).
     pymc.set_cache_dir(settings.data_dir / "compiled-models")
-    app.state.models = {"state": "not compiled at start-up (GONOGO_WARM_UP_MODELS=false)"}
+    app.state.compute = compute.acquire(*compute.pool_args(settings))
     if settings.warm_up_models:
-        app.state.models = {"state": "compiling"}
-        threading.Thread(target=_compile_models, args=(app, pymc.warm_up), name="gonogo-warm-up", daemon=True).start()
+        app.state.compute.start()
     try:
         yield
     finally:
+        compute.release(app.state.compute)
         app.state.job_manager.close()
 
 
-def _compile_models(app: FastAPI, warm_up: Callable[[], dict[str, float]]) -> None:
-    """Compile the PyMC models in the background: /health answers at once, and a request that needs
-    a model before its compilation finishes waits for it (the model cache is locked per model)."""
-    try:
-        seconds = warm_up()
-    except Exception as exc:  # noqa: BLE001 - reported on /health; requests compile on demand
-        app.state.models = {"state": "failed", "detail": repr(exc)}
-    else:
-        app.state.models = {"state": "ready", "compile_seconds": {k: round(v, 2) for k, v in seconds.items()}}
-
-
 def create_app() -> FastAPI:
-    # Analyses run in worker threads; a shorter GIL switch interval (default 5 ms) lets the event
-    # loop answer /health and accept requests promptly while they compute.
+    # Jobs run on threads of the server; a shorter GIL switch interval (default 5 ms) lets the event
+    # loop answer /health and accept requests promptly while they work.
     sys.setswitchinterval(0.001)
     app = FastAPI(
         title="gonogo",

@@ -11,8 +11,11 @@ failed job's ``error``:
     ConvergenceError         500 /problems/sampling-failed    diagnostics
     GonogoError (other)      422 /problems/unprocessable
     RequestTooLarge          413 /problems/request-too-large  limit_bytes (service.middleware)
-    ServiceUnavailable       503 its type (job-queue-full,    retry_after_seconds, sent as Retry-After too
-                                 worker-died, job-backend-unavailable)
+    ServiceUnavailable       503 its type:                    retry_after_seconds, sent as Retry-After too
+                                 jobs: job-queue-full, worker-died, job-backend-unavailable (service.jobs);
+                                 compute pool: busy (workers, queue_limit), computation-timeout
+                                 (timeout_seconds), worker-lost, compute-unavailable (service.compute)
+    ClientClosedRequest      499 (nginx's code; the client has gone and reads no answer)
     HTTPException            its status, about:blank
     anything else            500 /problems/internal-error     (logged)
 """
@@ -81,6 +84,61 @@ class JobBackendUnavailable(ServiceUnavailable):
     title = "Job backend unavailable"
 
 
+class ComputeBusy(ServiceUnavailable):
+    """Every compute worker is busy and the queue of waiting computations is full."""
+
+    type_ = "/problems/busy"
+    title = "Busy"
+
+    def __init__(self, retry_after: int, workers: int, queue_limit: int):
+        super().__init__(
+            f"all {workers} compute workers are busy and {queue_limit} more computations are waiting "
+            f"(GONOGO_COMPUTE_WORKERS, GONOGO_COMPUTE_QUEUE); send the request again in about {retry_after} s",
+            retry_after=retry_after, workers=workers, queue_limit=queue_limit)
+
+
+class ComputeTimeout(ServiceUnavailable):
+    """A computation ran past ``GONOGO_REQUEST_TIMEOUT_S`` and was stopped."""
+
+    type_ = "/problems/computation-timeout"
+    title = "Computation took too long"
+
+    def __init__(self, timeout_seconds: float):
+        super().__init__(
+            f"the computation ran longer than {timeout_seconds:g} s (GONOGO_REQUEST_TIMEOUT_S) and was stopped: "
+            "ask for less (fewer MCMC draws, chains or strata, the quadrature engine, fewer simulated trials "
+            "or a smaller nmax) or, for a design or calibration, send the header 'Prefer: respond-async' to "
+            "run it as a job without this limit",
+            timeout_seconds=timeout_seconds)
+
+
+class WorkerLost(ServiceUnavailable):
+    """The worker process running a computation ended before answering (killed, out of memory)."""
+
+    type_ = "/problems/worker-lost"
+    title = "Computation lost"
+
+    def __init__(self, how: str):
+        super().__init__(
+            f"the worker process running this computation ended before it answered ({how}); it has been "
+            "replaced. Send the request again; should it fail again, ask for less (fewer MCMC draws, chains "
+            "or strata)", retry_after=1)
+
+
+class ComputeUnavailable(ServiceUnavailable):
+    """No compute worker can run the request (none can start, or the server is shutting down)."""
+
+    type_ = "/problems/compute-unavailable"
+    title = "Compute unavailable"
+
+
+class ClientClosedRequest(Exception):
+    """The client went away before its answer was ready; its computation was stopped."""
+
+    def __init__(self) -> None:
+        super().__init__("the client closed the connection before the answer was ready; the computation was stopped")
+
+
 def problem_body(status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any) -> dict[str, Any]:
     """A problem document (RFC 9457 members first, then the extensions)."""
     return {"type": type_, "title": title, "status": status, "detail": detail, **extra}
@@ -143,6 +201,8 @@ def problem_document(exc: BaseException, also: Sequence[FieldProblem] = ()) -> t
     if isinstance(exc, ServiceUnavailable):
         extra = {} if exc.retry_after is None else {"retry_after_seconds": exc.retry_after}
         return 503, problem_body(503, exc.title, str(exc), type_=exc.type_, **extra, **exc.extra)
+    if isinstance(exc, ClientClosedRequest):
+        return 499, problem_body(499, "Client closed request", str(exc), type_="/problems/client-closed-request")
     if isinstance(exc, StarletteHTTPException):
         return exc.status_code, problem_body(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
     # Its words (paths, array shapes, SQL) stay in the log, which the route and the job manager write.
@@ -155,13 +215,20 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     status, body = problem_document(exc, also)
     if status == 500:
         log.error("%s on %s %s", body["title"], request.method, request.url.path, exc_info=exc)
-    headers = {"Retry-After": str(body["retry_after_seconds"])} if "retry_after_seconds" in body else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=problem_headers(exc))
+
+
+def problem_headers(exc: BaseException) -> dict[str, str]:
+    """The headers of ``exc``'s problem response: ``Retry-After`` of a 503 that may succeed later."""
+    if isinstance(exc, ServiceUnavailable) and exc.retry_after is not None:
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
 
 
 def install(app: FastAPI) -> None:
     """Register ``problem_document`` as the handler of every exception."""
-    for exc_class in (RequestValidationError, GonogoError, StarletteHTTPException, ServiceUnavailable, Exception):
+    for exc_class in (RequestValidationError, GonogoError, StarletteHTTPException, ServiceUnavailable, ClientClosedRequest,
+                      Exception):
         app.add_exception_handler(exc_class, _handle)
 
 
@@ -169,6 +236,15 @@ def install(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {
         "description": "Invalid request: problem+json naming each bad field and why",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    },
+}
+# Documented for every route whose computation runs in the compute pool (service.compute).
+UNAVAILABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "Not computed: every compute worker busy and the queue full (/problems/busy, with "
+                       "Retry-After), the computation past GONOGO_REQUEST_TIMEOUT_S "
+                       "(/problems/computation-timeout), or its worker lost (/problems/worker-lost)",
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     },
 }

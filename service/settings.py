@@ -29,6 +29,15 @@ def default_data_dir() -> Path:
     return base / "gonogo"
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask; a container's CPU quota is not seen), 1 to 64."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        count = os.cpu_count() or 1
+    return max(1, min(count, 64))
+
+
 class Settings(BaseSettings):
     """Configuration from environment variables (``GONOGO_HOST``, ``GONOGO_PORT`` ...).
 
@@ -54,6 +63,20 @@ class Settings(BaseSettings):
 
     # MCMC: compile these models at start-up so the first request is fast.
     warm_up_models: bool = True
+
+    # Synchronous computations run in a pool of worker processes (service/compute/): at most
+    # compute_workers at once and compute_queue waiting (default 2 × workers), beyond that 503 Busy;
+    # one running longer than request_timeout_s is stopped (503); a worker whose memory after a task
+    # exceeds compute_worker_max_rss_mb is replaced.
+    compute_workers: int = Field(default_factory=available_cpus, ge=1, le=64)
+    compute_queue: int | None = Field(None, ge=0, le=1024)
+    request_timeout_s: float = Field(120.0, gt=0, le=86_400)
+    compute_worker_max_rss_mb: int = Field(1500, ge=100, le=1_048_576)
+
+    @property
+    def compute_queue_limit(self) -> int:
+        """``compute_queue``, or twice ``compute_workers``."""
+        return 2 * self.compute_workers if self.compute_queue is None else self.compute_queue
 
     # Operating-characteristic jobs.
     max_simulated_trials: int = Field(MAX_TRIALS_PER_SCENARIO, ge=1000, le=MAX_TRIALS_PER_SCENARIO)

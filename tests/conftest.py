@@ -19,6 +19,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 # Tests compile models on first use instead of at start-up, and keep their job store out of the
 # user's state directory.
 os.environ.setdefault("GONOGO_WARM_UP_MODELS", "false")
+# One compute worker per test process: the tests send one request at a time, and every worker
+# compiles the PyMC models it needs for itself.
+os.environ.setdefault("GONOGO_COMPUTE_WORKERS", "1")
 if "GONOGO_DATA_DIR" not in os.environ:
     os.environ["GONOGO_DATA_DIR"] = tempfile.mkdtemp(prefix="gonogo-tests-")
     atexit.register(shutil.rmtree, os.environ["GONOGO_DATA_DIR"], ignore_errors=True)
@@ -39,6 +42,15 @@ def overrides(client):
     """``app.dependency_overrides`` of the test client's app, cleared after the test."""
     yield client.app.dependency_overrides
     client.app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def in_process_compute(overrides):
+    """Synchronous computations run on threads of this process (so that a test may patch the core
+    here); the compute pool itself is tested in test_compute_pool.py."""
+    from service.compute import InProcessCompute, get_compute
+
+    overrides[get_compute] = InProcessCompute
 
 
 def assert_problem(response, status: int, *fields: str) -> dict:

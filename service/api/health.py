@@ -21,13 +21,21 @@ def _jobs(request: Request) -> dict[str, Any]:
     return {"status": "ok", "detail": "no job manager"} if manager is None else manager.health()
 
 
-@router.get("/health", operation_id="health", summary="Liveness check, and whether the PyMC models are compiled")
+def _compute(request: Request) -> dict[str, Any]:
+    pool = getattr(request.app.state, "compute", None)
+    return {"status": "ok", "detail": "no compute pool"} if pool is None else pool.status()
+
+
+@router.get("/health", operation_id="health",
+            summary="Liveness check: the compute pool (workers alive, busy, queued), the job backend and queue, "
+                    "and whether the PyMC models are compiled")
 async def health(request: Request) -> dict[str, Any]:
-    # async on purpose: answers on the event loop even while analyses occupy worker threads. Every
-    # part reads this process's memory only.
-    jobs = _jobs(request)
-    return {"status": overall_status(jobs), "models": getattr(request.app.state, "models", {"state": "unknown"}),
-            "jobs": jobs}
+    # async on purpose: answers on the event loop from what this process already knows (no round trip
+    # to a worker, no database read).
+    compute, jobs = _compute(request), _jobs(request)
+    pool = getattr(request.app.state, "compute", None)
+    models = pool.models if pool is not None else {"state": "unknown"}
+    return {"status": overall_status(compute, jobs), "models": models, "compute": compute, "jobs": jobs}
 
 
 @router.get("/v1/version", operation_id="version", summary="Versions of gonogo and its numerical libraries")

@@ -13,17 +13,18 @@ from typing import Any
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from designs import oc
 from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
 from service import limits
 from service.api.jobs import QUEUE_FULL
 from service.boundary import within_limits
 from service.computations import OCFinish, prepare_calibration, prepare_operating_characteristics, sent_request
-from service.deps import JobManagerDep, SettingsDep
+from service.compute import tasks
+from service.deps import ComputeDep, JobManagerDep, SettingsDep
 from service.jobs import JobManager
-from service.problems import PROBLEM_RESPONSES
+from service.problems import PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES
 from service.schemas.designs import (
     CalibrationRequest,
     CalibrationResult,
@@ -62,25 +63,25 @@ def _accepted(jobs: JobManager, kind: str, body: Any, computation: Any, finish: 
 
 @router.post(
     "/operating-characteristics", operation_id="designs-operating-characteristics",
-    response_model=OperatingCharacteristicsResult, responses={**ACCEPTED, **PROBLEM_RESPONSES},
+    response_model=OperatingCharacteristicsResult, responses={**ACCEPTED, **PROBLEM_RESPONSES, **UNAVAILABLE_RESPONSES},
     summary="Type I error, power, sample size and early stopping of a Bayesian go/no-go design, beside Simon",
 )
-def operating_characteristics(body: OperatingCharacteristicsRequest, settings: SettingsDep, jobs: JobManagerDep,
-                              prefer: str | None = Header(None)) -> Any:
+async def operating_characteristics(body: OperatingCharacteristicsRequest, settings: SettingsDep, jobs: JobManagerDep,
+                                    compute: ComputeDep, prefer: str | None = Header(None)) -> Any:
     plan, finish = within_limits(limits.of_request(settings, body.model_dump(mode="json")), prepare_operating_characteristics, body)
     if _wants_job(plan, prefer, settings):
-        return _accepted(jobs, "operating-characteristics", body, plan, finish)
-    return finish(oc.run(plan))
+        return await run_in_threadpool(_accepted, jobs, "operating-characteristics", body, plan, finish)
+    return await compute(tasks.operating_characteristics, plan, finish)
 
 
 @router.post(
     "/calibrate", operation_id="designs-calibrate", response_model=CalibrationResult,
-    responses={**ACCEPTED, **PROBLEM_RESPONSES},
+    responses={**ACCEPTED, **PROBLEM_RESPONSES, **UNAVAILABLE_RESPONSES},
     summary="Final threshold (and futility cut-off) meeting a per-stratum type I error target with the most power",
 )
-def calibrate(body: CalibrationRequest, settings: SettingsDep, jobs: JobManagerDep,
-              prefer: str | None = Header(None)) -> Any:
+async def calibrate(body: CalibrationRequest, settings: SettingsDep, jobs: JobManagerDep, compute: ComputeDep,
+                    prefer: str | None = Header(None)) -> Any:
     plan, finish = within_limits(limits.of_request(settings, body.model_dump(mode="json")), prepare_calibration, body)
     if _wants_job(plan, prefer, settings):
-        return _accepted(jobs, "calibration", body, plan, finish)
-    return finish(plan.reduce([(i, plan.run_chunk(i)) for i in plan.chunks]))
+        return await run_in_threadpool(_accepted, jobs, "calibration", body, plan, finish)
+    return await compute(tasks.calibration, plan, finish)

@@ -8,18 +8,19 @@ from designs.survival.analysis import analyse_pfs
 from designs.survival.spec import PFSAnalysisSpec
 from service import limits
 from service.boundary import builds, within_limits
-from service.deps import SettingsDep
-from service.problems import PROBLEM_RESPONSES
+from service.deps import ComputeDep, SettingsDep
+from service.problems import PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES
 from service.schemas.pfs import PFSAnalysisRequest, PFSAnalysisResult
 
 router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
 
 
-@router.post("/pfs", operation_id="analyses-pfs", response_model=PFSAnalysisResult, responses=PROBLEM_RESPONSES,
+@router.post("/pfs", operation_id="analyses-pfs", response_model=PFSAnalysisResult,
+             responses={**PROBLEM_RESPONSES, **UNAVAILABLE_RESPONSES},
              summary="Per-stratum landmark PFS, median PFS and go/no-go from patient-level PFS data")
 @builds(PFSAnalysisSpec.from_mapping)
-def pfs(body: PFSAnalysisRequest, settings: SettingsDep) -> dict:
-    # A plain def: FastAPI runs it in a worker thread, so sampling does not block the event loop.
+async def pfs(body: PFSAnalysisRequest, settings: SettingsDep, compute: ComputeDep) -> dict:
+    # The analysis runs in a compute worker process (service.compute), never on the event loop.
     payload = body.model_dump(mode="json")
     spec = within_limits(limits.of_request(settings, payload), PFSAnalysisSpec.from_mapping, payload)
-    return analyse_pfs(spec)
+    return await compute(analyse_pfs, spec)

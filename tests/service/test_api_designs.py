@@ -183,7 +183,8 @@ def test_infeasible_calibration_is_the_same_problem_answered_now_or_by_a_job(cli
     assert _failed_job_error(client, CALIBRATE, body) == now
 
 
-def test_invalid_input_inside_a_job_is_the_same_problem_as_answered_now(client, in_process_jobs, monkeypatch):
+def test_invalid_input_inside_a_job_is_the_same_problem_as_answered_now(client, in_process_jobs, in_process_compute,
+                                                                        monkeypatch):
     def refuse(self, index):
         raise InvalidInputError("thresholds/0", "refused by the test")
 

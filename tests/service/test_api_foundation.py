@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from service.settings import Settings
 from tests.conftest import assert_problem
+from tests.service import compute_tasks
 
 SIMON = {"p0": 0.05, "p1": 0.25, "alpha": 0.05, "beta": 0.2, "nmax": 40}
 
@@ -116,7 +117,7 @@ def test_no_input_produces_a_500(client, body, route_index):
         assert all(not (isinstance(v, float) and math.isnan(v)) for v in r.json().values())
 
 
-def test_sampling_failure_is_a_500_problem_with_its_diagnostics(client, monkeypatch):
+def test_sampling_failure_is_a_500_problem_with_its_diagnostics(client, in_process_compute, monkeypatch):
     """A ConvergenceError from the PyMC seam answers /problems/sampling-failed, diagnostics included."""
     from designs.core.errors import ConvergenceError
     from designs.response import analysis
@@ -203,48 +204,40 @@ def test_simon_nmax_limit_setting_is_enforced(client, overrides):
 # /health follows the model warm-up started by the lifespan
 
 
-def _health_during_start_up(monkeypatch, warm_up) -> tuple[dict, dict]:
-    """/health just after start-up and once the warm-up thread has ended, with ``warm_up`` as the
-    PyMC engine's compile step (GONOGO_WARM_UP_MODELS=true through the settings dependency)."""
-    import threading
-
+def _health_during_start_up(monkeypatch, tmp_path, warm_up) -> tuple[dict, dict]:
+    """/health just after start-up and once the compute workers have warmed up, with ``warm_up`` (a
+    function of tests/service/compute_tasks.py that waits for a gate file) as the PyMC engine's
+    compile step (GONOGO_WARM_UP_MODELS=true through the settings dependency)."""
     from fastapi.testclient import TestClient
 
     from designs.engines import pymc
     from service.app import create_app
     from service.settings import Settings, get_settings
 
-    release = threading.Event()
-
-    def gated_warm_up():
-        assert release.wait(30)
-        assert pymc.cache_dir() == Settings().data_dir / "compiled-models"  # compiled models persist in the data dir
-        return warm_up()
-
-    monkeypatch.setattr(pymc, "warm_up", gated_warm_up)
+    gate = tmp_path / "warm-up-may-go"
+    monkeypatch.setenv(compute_tasks.GATE, str(gate))
+    monkeypatch.setattr(pymc, "warm_up", warm_up)
     app = create_app()
-    app.dependency_overrides[get_settings] = lambda: Settings(warm_up_models=True)
+    app.dependency_overrides[get_settings] = lambda: Settings(warm_up_models=True, compute_workers=1)
     with TestClient(app) as client:
         during = client.get("/health").json()
-        release.set()
-        deadline = time.monotonic() + 30
+        gate.touch()
+        deadline = time.monotonic() + 60
         while (after := client.get("/health").json())["models"]["state"] == "compiling":
             assert time.monotonic() < deadline, after
-            time.sleep(0.01)
+            time.sleep(0.05)
     return during, after
 
 
-def test_health_reports_compiling_then_ready(monkeypatch):
-    during, after = _health_during_start_up(monkeypatch, lambda: {"hierarchical": 1.234, "exnex": 2.0})
-    assert (during["status"], during["models"]) == ("ok", {"state": "compiling"})
-    assert (after["status"], after["models"]) == ("ok", {"state": "ready", "compile_seconds": {"hierarchical": 1.23, "exnex": 2.0}})
+def test_health_reports_compiling_then_ready(monkeypatch, tmp_path):
+    during, after = _health_during_start_up(monkeypatch, tmp_path, compute_tasks.gated_warm_up)
+    assert during["status"] == "ok" and during["models"] == {"state": "compiling"}
+    assert after["status"] == "ok"
+    assert after["models"] == {"state": "ready", "compile_seconds": {"hierarchical": 1.23, "exnex": 2.0}}
 
 
-def test_health_reports_a_failed_compilation_with_its_detail(monkeypatch):
-    def broken():
-        raise RuntimeError("no C compiler found")
-
-    during, after = _health_during_start_up(monkeypatch, broken)
+def test_health_reports_a_failed_compilation_with_its_detail(monkeypatch, tmp_path):
+    during, after = _health_during_start_up(monkeypatch, tmp_path, compute_tasks.gated_broken_warm_up)
     assert during["models"] == {"state": "compiling"}
     assert after["status"] == "ok" and after["models"]["state"] == "failed"
     assert "RuntimeError" in after["models"]["detail"] and "no C compiler found" in after["models"]["detail"]

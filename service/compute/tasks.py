@@ -1,0 +1,24 @@
+"""The synchronous computations of the routes that are not a core function already, as module-level
+functions a compute worker can import (the routes pass ``analyse_response``, ``design_evaluation`` ...
+directly). Each returns the route's result as it is answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from designs import oc, simon
+
+
+def simon_designs(p0: float, p1: float, alpha: float, beta: float, nmax: int) -> dict[str, Any]:
+    """Optimal, minimax and admissible Simon designs."""
+    return simon.search_designs(p0, p1, alpha, beta, nmax=nmax).as_dict()
+
+
+def operating_characteristics(plan: Any, finish: Any) -> dict[str, Any]:
+    """An operating-characteristics plan run here, one chunk after another, in its documented shape."""
+    return finish(oc.run(plan))
+
+
+def calibration(plan: Any, finish: Any) -> dict[str, Any]:
+    """A calibration plan run here, in its documented shape."""
+    return finish(plan.reduce([(i, plan.run_chunk(i)) for i in plan.chunks]))
