@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from cachetools import LRUCache, cached
+from cachetools import cached
 from scipy import special
 
 from designs.core.arrays import read_only
 from designs.core.errors import InvalidInputError
+from designs.core.memory import CACHES
 from designs.engines import closed_form
 from designs.engines.quadrature import LOGIT, TABLES, BinomialLikelihood, NormalHierarchy, QuadratureEngine
 
@@ -53,11 +53,11 @@ MAX_FINAL_TABLE = 2_500
 """Largest table of final outcomes built whole at a design's first look, for every later look; a
 larger design gets a table of each look's final tuples only (a whole one would make its first look
 slow: 9,261 tuples cost ~0.3 s)."""
-FINAL_TABLE_CACHE_BYTES = 64 * 2**20
-"""Bytes of final tables kept per process."""
-ENGINE_CACHE_SIZE = 32
-"""Quadrature engines (grids) kept per process, one per (hierarchy, planned n); their tables are
-bounded apart (``designs.engines.quadrature.TABLES``)."""
+_FINAL_TABLES = CACHES.cache("predictive-final-tables")
+"""Final tables kept per process (a share of the one cache budget, ``designs.core.memory``)."""
+_ENGINES = CACHES.cache("predictive-engines")
+"""Quadrature engines (grids) kept per process, one per (hierarchy, planned n), bounded by bytes;
+their tables are bounded apart (``designs.engines.quadrature.TABLES``)."""
 
 
 @dataclass(frozen=True)
@@ -109,14 +109,14 @@ def predictive_probability_pooled(
 def engine_for(hierarchy: NormalHierarchy, n_final: Sequence[int]) -> QuadratureEngine:
     """A quadrature engine whose grid suits every count up to ``n_final`` (current and final data).
 
-    One engine per (hierarchy, n_final) is kept across calls (``ENGINE_CACHE_SIZE``, least recently
-    used dropped first), its tables in the process-wide table cache: a repeated look at a design
+    One engine per (hierarchy, n_final) is kept across calls (within the engines' share of the cache
+    budget, least recently used dropped first), its tables in the process-wide table cache: a repeated look at a design
     reuses its grid. Engines are read-only but for that (thread-safe) cache, so threads may share one.
     """
     return _engine_for(hierarchy, tuple(int(v) for v in n_final))
 
 
-@cached(LRUCache(maxsize=ENGINE_CACHE_SIZE), lock=threading.Lock())
+@cached(_ENGINES, lock=_ENGINES.lock)
 def _engine_for(hierarchy: NormalHierarchy, n_final: tuple[int, ...]) -> QuadratureEngine:
     candidates = [[BinomialLikelihood(z, nk) for z in range(nk + 1)] for nk in n_final]
     return QuadratureEngine.for_likelihoods(hierarchy, candidates)
@@ -263,7 +263,7 @@ def final_table(
     highest: Sequence[int] | None = None,
 ) -> HierarchicalPredictive:
     """``HierarchicalPredictive(engine, n_final, p0, final_threshold, lowest=..., highest=...)``,
-    kept across calls (``FINAL_TABLE_CACHE_BYTES`` of them; per hierarchy, grid, n_final, p0,
+    kept across calls (within their share of the cache budget; per hierarchy, grid, n_final, p0,
     threshold and box): a repeated look at a design only adds up the rows of its final table."""
     n_final = tuple(int(v) for v in n_final)
     box = (
@@ -274,9 +274,9 @@ def final_table(
 
 
 @cached(
-    LRUCache(maxsize=FINAL_TABLE_CACHE_BYTES, getsizeof=lambda table: table.nbytes),
+    _FINAL_TABLES,
     key=lambda engine, n_final, p0, final_threshold, box: (engine.hierarchy, engine.grid.digest, n_final, p0, final_threshold, box),
-    lock=threading.Lock(),
+    lock=_FINAL_TABLES.lock,
 )
 def _final_table(
     engine: QuadratureEngine, n_final: tuple[int, ...], p0: float, final_threshold: float, box: tuple[tuple[int, ...], ...]
