@@ -28,13 +28,13 @@ BASE_BYTES = 64 * MB
 # Measured coefficients (two cores; benchmarks/cost_model.py).
 BASE_SECONDS = 0.02
 """Any analysis: validation, summaries, provenance."""
-FFT_SECONDS_PER_POINT = 8e-9
+FFT_SECONDS_PER_POINT = 5e-9
 """One quadrature table: τ nodes × FFT length × log2(FFT length) points of transforms."""
-CONTRACTION_SECONDS_PER_CELL = 2.5e-9
+CONTRACTION_SECONDS_PER_CELL = 4.5e-9
 """One (outcome tuple, grid cell, stratum) term of a quadrature contraction."""
-NUTS_SECONDS_PER_DRAW = 12e-6
+NUTS_SECONDS_PER_DRAW = 30e-6
 """One NUTS draw (warm-up or kept) of one chain, per stratum-sized block of parameters, on one core."""
-NUTS_SECONDS_BASE = 0.15
+NUTS_SECONDS_BASE = 0.08
 """Starting nutpie: threads, swapping data into the compiled model, reading the trace."""
 REWEIGHTING_SECONDS_PER_CELL = 4e-9
 """One (future, draw, stratum) term of the predictive reweighting, over its eleven passes."""

@@ -10,7 +10,6 @@ operating characteristics' grids and engines and Simon's binomial tables are eac
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from cachetools import LRUCache

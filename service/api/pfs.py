@@ -1,25 +1,28 @@
-"""Interim analysis of progression-free survival: Kaplan–Meier beside a Bayesian (hierarchical) PFS model."""
+"""Interim analysis of progression-free survival: Kaplan–Meier beside a Bayesian (hierarchical) PFS model;
+a large one (or any, with ``Prefer: respond-async``) answers 202 with a job (``service.budget``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Header
 
 from designs.survival.analysis import analyse_pfs
 from designs.survival.spec import PFSAnalysisSpec
-from service import limits
-from service.boundary import builds, within_limits
-from service.deps import SettingsDep
+from service import budget
+from service.boundary import builds
+from service.deps import JobManagerDep, SettingsDep
 from service.problems import PROBLEM_RESPONSES
+from service.schemas.designs import JobAccepted
 from service.schemas.pfs import PFSAnalysisRequest, PFSAnalysisResult
 
 router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
 
 
-@router.post("/pfs", operation_id="analyses-pfs", response_model=PFSAnalysisResult, responses=PROBLEM_RESPONSES,
+@router.post("/pfs", operation_id="analyses-pfs", response_model=PFSAnalysisResult,
+             responses={202: {"description": budget.JOB_DESCRIPTION, "model": JobAccepted}, **PROBLEM_RESPONSES},
              summary="Per-stratum landmark PFS, median PFS and go/no-go from patient-level PFS data")
 @builds(PFSAnalysisSpec.from_mapping)
-def pfs(body: PFSAnalysisRequest, settings: SettingsDep) -> dict:
+def pfs(body: PFSAnalysisRequest, settings: SettingsDep, jobs: JobManagerDep, prefer: str | None = Header(None)) -> Any:
     # A plain def: FastAPI runs it in a worker thread, so sampling does not block the event loop.
-    payload = body.model_dump(mode="json")
-    spec = within_limits(limits.of_request(settings, payload), PFSAnalysisSpec.from_mapping, payload)
-    return analyse_pfs(spec)
+    return budget.analysis("pfs-analysis", body, settings, jobs, prefer, analyse_pfs)
