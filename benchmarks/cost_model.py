@@ -117,7 +117,7 @@ def measure(capability: str, body: dict) -> dict:
 
     analyse = analyse_response if capability == "response" else analyse_pfs
     spec, estimate = _spec_and_estimate(capability, body)
-    if estimate.parts.get("engine") == "mcmc":
+    if "draws_per_chain" in estimate.parts:
         tiny = json.loads(json.dumps(body))
         tiny["mcmc"] = {"draws": 100, "tune": 100, "chains": 2}
         analyse(_spec_and_estimate(capability, tiny)[0])

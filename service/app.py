@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import designs
+from designs.core.memory import set_cache_budget
 from designs.engines import pymc
 from service import problems
 from service.api import health, jobs, oc, pfs, response, simon
@@ -39,6 +40,7 @@ async def lifespan(app: FastAPI):
     """Open the job manager (a bad ``GONOGO_DATA_DIR`` fails here, not at the first job) and start
     compiling the PyMC models; close the manager at shutdown (its running jobs become interrupted)."""
     settings = settings_of(app)
+    set_cache_budget(settings.cache_mb * 2**20)  # every cache of arrays in this process, together
     app.state.job_manager = JobManager.from_settings(settings)
     # Compiled models persist in the data directory, whether the warm-up or a request compiles them.
     pymc.set_cache_dir(settings.data_dir / "compiled-models")

@@ -109,11 +109,14 @@ def _amount(value: float, integer: bool) -> str:
     return f"{int(value):,}" if integer else f"{value:.3g}"
 
 
-def _context(spec: Any, cost: Cost) -> str:
-    strata = len(spec.strata)
+def _context(spec: Any, cost: Cost, field: str) -> str:
+    """What else sets the cost, beside the field to change: "with 8 chains and 2 strata"."""
+    strata = f"{len(spec.strata)} strata"
     if "draws_per_chain" in cost.parts:
-        return f"with {_sampler(spec).chains} chains and {strata} strata"
-    return f"with {strata} strata"
+        s = _sampler(spec)
+        other = f"{s.draws:,} draws" if field == "mcmc/chains" else f"{s.chains} chains"
+        return f"with {other} and {strata}"
+    return f"with {strata}"
 
 
 def cost_problems(spec: Any, cost: Cost, settings: Settings, estimate: Callable[[Any], Cost]) -> list[FieldProblem]:
@@ -137,7 +140,7 @@ def cost_problems(spec: Any, cost: Cost, settings: Settings, estimate: Callable[
             continue
         what = f" {unit}" if unit else ""
         found.append(FieldProblem(field, (
-            f"{_context(spec, cost)} at most {_amount(best, integer)}{what} fit{'' if unit else 's'} {limit_text}; the request asks for "
+            f"{_context(spec, cost, field)} at most {_amount(best, integer)}{what} fit{'' if unit else 's'} {limit_text}; the request asks for "
             f"{_amount(current, integer)} (estimated {cost.seconds:,.0f} s, {cost.peak_mb:,.0f} MB)")))
     if not found:
         field = next((d for d in cost.drivers if d != "strata/n_planned"), "body")

@@ -66,13 +66,14 @@ class Cost:
         return self.peak_bytes / MB
 
     def then(self, other: Cost) -> Cost:
-        """This computation followed by ``other``: seconds add, the peak is the larger one."""
+        """This computation followed by ``other``: seconds add, the peak is the larger one, the parts
+        are both's (this one's where both have one)."""
         return Cost(
             self.seconds + other.seconds,
             max(self.peak_bytes, other.peak_bytes),
             tuple(dict.fromkeys(self.drivers + other.drivers)),
             self.rerun_seconds + other.rerun_seconds,
-            {**self.parts, **other.parts},
+            {**other.parts, **self.parts},  # the first computation's labels (engine) stay
         )
 
 
