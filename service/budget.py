@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
 from designs.core.cost import MB, Cost, largest_within
 from designs.core.errors import FieldProblem, InvalidInputError
-from designs.core.memory import CACHES
+from designs.core.memory import CACHES, set_cache_budget
+from designs.engines import pymc
 from designs.core.provenance import input_hash
 from designs.engines.sampler_settings import MIN_REQUEST_DRAWS, SamplerSettings
 from designs.response.cost import estimate_response
@@ -157,20 +159,21 @@ def cost_problems(spec: Any, cost: Cost, settings: Settings, estimate: Callable[
 @dataclasses.dataclass
 class AnalysisComputation:
     """One analysis as a one-chunk computation for ``JobManager.submit`` (``service.jobs`` protocol):
-    its chunk runs ``analyse(spec)`` in a job worker, with this process's cache budget."""
+    its chunk runs ``analyse(spec)`` in a job worker, with this process's cache budget and directory
+    of compiled models."""
 
     analyse: Callable[[Any], dict[str, Any]]
     spec: Any
     cache_bytes: int
+    model_dir: Path | None = None
     chunks: list = dataclasses.field(default_factory=lambda: [0])
 
     def prepare(self) -> AnalysisComputation:
         return self
 
     def run_chunk(self, chunk: Any) -> dict[str, Any]:
-        from designs.core.memory import set_cache_budget
-
         set_cache_budget(self.cache_bytes)
+        pymc.set_cache_dir(self.model_dir)
         return self.analyse(self.spec)
 
     def reduce(self, pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
@@ -215,7 +218,7 @@ def analysis(kind: str, body: Any, settings: Settings, jobs: JobManager, prefer:
     payload = body.model_dump(mode="json")
     spec, cost = admit(kind, payload, settings)
     if asks_async(prefer) or not _within_sync(cost, settings):
-        computation = AnalysisComputation(analyse, spec, CACHES.total_bytes)
+        computation = AnalysisComputation(analyse, spec, CACHES.total_bytes, pymc.cache_dir())
         return accepted(jobs, kind, body, computation, AnalysisFinish(_result_schema(kind)), input_hash(spec.payload()))
     return analyse(spec)
 

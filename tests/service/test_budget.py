@@ -157,3 +157,19 @@ def test_the_analyses_document_their_202_job(client):
 def test_a_synchronous_budget_above_the_hard_one_stops_the_service_at_start_up():
     with pytest.raises(ValueError):
         Settings(sync_compute_seconds=700, max_compute_seconds=600)
+
+
+def test_an_analysis_job_travels_to_a_process_pool_worker_and_gives_the_same_numbers():
+    """The pool pickles the computation: the unpickled one gives the analysis's document."""
+    import pickle
+
+    from designs.response.analysis import analyse_response
+    from designs.response.spec import ResponseAnalysisSpec
+    from designs.core.memory import CACHES
+    from service.budget import AnalysisComputation
+
+    spec = ResponseAnalysisSpec.from_mapping(BODY)
+    computation = pickle.loads(pickle.dumps(AnalysisComputation(analyse_response, spec, CACHES.total_bytes)))
+    prepared = computation.prepare()
+    assert prepared.chunks == [0]
+    assert prepared.reduce([(0, prepared.run_chunk(0))]) == analyse_response(spec)
