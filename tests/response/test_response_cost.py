@@ -61,3 +61,15 @@ def test_a_reweighting_that_will_degenerate_counts_its_quadrature_fallback():
     assert cost.parts["engine"] == "mcmc" and "draws_per_chain" in cost.parts
     assert "grid_cells" in cost.parts  # the fallback's
     assert cost.seconds > _cost(engine="quadrature", strata=strata).seconds
+
+
+def test_the_estimate_sizes_the_grid_of_the_analysis_exactly():
+    """The estimate's grid layout from four counts per stratum is the engine's, built from all of them."""
+    from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy
+    from designs.engines.quadrature.grid import grid_layout
+    from designs.response.cost import _extreme_candidates
+
+    hierarchy = NormalHierarchy(-1.7, 10.0, 10.0)
+    for planned in ([21, 21], [1, 40, 3], [200, 7, 60]):
+        every = [[BinomialLikelihood(z, n) for z in range(n + 1)] for n in planned]
+        assert grid_layout(hierarchy, _extreme_candidates(planned)) == grid_layout(hierarchy, every)
