@@ -98,7 +98,7 @@ def _extreme_candidates(n_planned: Sequence[int]) -> list[list[BinomialLikelihoo
     has information n_k / 4, and the mode ± 12 sd of y of n, logit(y/n) ∓ 12 / √(y (1 − y/n)), is
     monotone in y on each half, so y = 1 and y = n − 1 reach furthest (0 and n have no mode). The same
     layout as all n_k + 1 of them, without building 100,000 likelihoods for a large n_planned."""
-    return [[BinomialLikelihood(z, int(nk)) for z in sorted({0, 1, int(nk) - 1, int(nk)} & set(range(int(nk) + 1)))]
+    return [[BinomialLikelihood(z, int(nk)) for z in sorted({0, 1, int(nk) - 1, int(nk)}) if 0 <= z <= int(nk)]
             for nk in n_planned]
 
 
