@@ -173,3 +173,15 @@ def test_an_analysis_job_travels_to_a_process_pool_worker_and_gives_the_same_num
     prepared = computation.prepare()
     assert prepared.chunks == [0]
     assert prepared.reduce([(0, prepared.run_chunk(0))]) == analyse_response(spec)
+
+
+def test_a_pfs_mcmc_request_beyond_the_budget_names_its_sampler_fields(client, overrides, recorded):
+    overrides[get_settings] = lambda: _settings(max_compute_seconds=30, sync_compute_seconds=5)
+    body = {**PFS_BODY, "engine": "mcmc", "model": {"kind": "hierarchical-weibull"},
+            "mcmc": {"draws": 100_000, "tune": 1_000, "chains": 8}}
+    problem = assert_problem(client.post(PFS, json=body), 422, "mcmc/draws")
+    reason = next(e["reason"] for e in problem["errors"] if e["field"] == "mcmc/draws")
+    most = int(re.search(r"at most ([\d,]+) draws", reason).group(1).replace(",", ""))
+    body["mcmc"]["draws"] = most
+    assert client.post(PFS, json=body).status_code == 202
+    assert recorded.submitted[0].kind == "pfs-analysis"
