@@ -214,13 +214,21 @@ def admit(kind: str, payload: Mapping[str, Any], settings: Settings) -> tuple[An
 
 def analysis(kind: str, body: Any, settings: Settings, jobs: JobManager, prefer: str | None,
              analyse: Callable[[Any], dict[str, Any]]) -> Any:
-    """An analysis route's answer: its result now, a 202 job, or a 422 (``admit``)."""
-    payload = body.model_dump(mode="json")
-    spec, cost = admit(kind, payload, settings)
-    if asks_async(prefer) or not _within_sync(cost, settings):
-        computation = AnalysisComputation(analyse, spec, CACHES.total_bytes, pymc.cache_dir())
-        return accepted(jobs, kind, body, computation, AnalysisFinish(_result_schema(kind)), input_hash(spec.payload()))
-    return analyse(spec)
+    """An analysis route's answer: its result now, a 202 job, or a 422 (``admit``). A route that
+    computes elsewhere (a pool) uses the steps: ``admit``, then ``as_job``, then its own ``analyse(spec)``."""
+    spec, cost = admit(kind, body.model_dump(mode="json"), settings)
+    job = as_job(kind, body, spec, cost, settings, jobs, prefer, analyse)
+    return job if job is not None else analyse(spec)
+
+
+def as_job(kind: str, body: Any, spec: Any, cost: Cost, settings: Settings, jobs: JobManager, prefer: str | None,
+           analyse: Callable[[Any], dict[str, Any]]) -> JSONResponse | None:
+    """The 202 of a job running ``analyse(spec)`` when the request asks for one or its cost is above the
+    synchronous budget; None when it is to be answered now."""
+    if not (asks_async(prefer) or not _within_sync(cost, settings)):
+        return None
+    computation = AnalysisComputation(analyse, spec, CACHES.total_bytes, pymc.cache_dir())
+    return accepted(jobs, kind, body, computation, AnalysisFinish(_result_schema(kind)), input_hash(spec.payload()))
 
 
 def _result_schema(kind: str) -> type:
