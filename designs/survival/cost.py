@@ -19,7 +19,7 @@ from designs.engines.sampler_settings import SamplerSettings
 from designs.response.cost import mcmc_cost
 from designs.survival.spec import PFSAnalysisSpec
 
-PATIENT_SECONDS = 2e-5
+PATIENT_SECONDS = 6e-5
 """Reading one patient, Kaplan–Meier and the summaries that go over patients."""
 WEIBULL_PATIENTS_PER_STRATUM_DRAW = 25
 """A Weibull draw costs as one response stratum's per this many patients."""
