@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import designs
+from designs.core.memory import set_cache_budget
 from designs.engines import pymc
 from service import compute, problems
 from service.api import health, jobs, oc, pfs, response, simon
@@ -39,6 +40,7 @@ async def lifespan(app: FastAPI):
     ``GONOGO_WARM_UP_MODELS`` is on, else at the first computation; close both at shutdown (running
     jobs become interrupted)."""
     settings = settings_of(app)
+    set_cache_budget(settings.cache_mb * 2**20)  # every cache of arrays in this process, together
     app.state.job_manager = JobManager.from_settings(settings)
     # Compiled models persist in the data directory, whoever compiles them (the compute workers do).
     pymc.set_cache_dir(settings.data_dir / "compiled-models")

@@ -242,9 +242,14 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 # Documented for every route whose computation runs in the compute pool (service.compute).
 UNAVAILABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {
-        "description": "Not computed: every compute worker busy and the queue full (/problems/busy, with "
-                       "Retry-After), the computation past GONOGO_REQUEST_TIMEOUT_S "
-                       "(/problems/computation-timeout), or its worker lost (/problems/worker-lost)",
+        "description": "Not computed now, not the request's fault: every compute worker busy and the queue full "
+                       "(/problems/busy), the computation past GONOGO_REQUEST_TIMEOUT_S "
+                       "(/problems/computation-timeout), its worker lost (/problems/worker-lost), or, where the "
+                       "request becomes a job, GONOGO_MAX_QUEUED_JOBS jobs already waiting (/problems/job-queue-full). "
+                       "Send it again after Retry-After seconds",
+        "headers": {"Retry-After": {"description": "Seconds after which sending the request again may succeed "
+                                                   "(absent when it would not)",
+                                    "schema": {"type": "integer"}}},
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     },
 }

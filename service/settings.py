@@ -91,6 +91,15 @@ class Settings(BaseSettings):
     # ~5 s; 4 strata of 10/20 with PPoS ~minutes.
     job_decision_seconds: float = Field(5.0, gt=0)
     max_decision_seconds: float = Field(3_600.0, gt=0)
+    # Estimated cost of an analysis (designs.core.cost, service/budget.py): above the synchronous budget
+    # it becomes a job (202), above the hard budget it is refused (422 naming the fields to change).
+    # The hard budget suits a 2-core container of 4-8 GB running GONOGO_JOB_WORKERS (2) jobs at once.
+    sync_compute_seconds: float = Field(30.0, gt=0)
+    sync_compute_mb: int = Field(512, ge=64)
+    max_compute_seconds: float = Field(600.0, gt=0)
+    max_compute_mb: int = Field(2048, ge=64)
+    # One budget for every cache of arrays in a process (designs/core/memory.py).
+    cache_mb: int = Field(384, ge=16, le=65536)
     # A finished job's request and result are kept this long, then answer 410 Gone (service/jobs/manager.py).
     job_retention_hours: float = Field(168.0, gt=0)
 
@@ -107,6 +116,8 @@ class Settings(BaseSettings):
     def _job_limits_in_order(self) -> Settings:
         if self.job_decision_seconds > self.max_decision_seconds:
             raise ValueError("job_decision_seconds must not exceed max_decision_seconds")
+        if self.sync_compute_seconds > self.max_compute_seconds or self.sync_compute_mb > self.max_compute_mb:
+            raise ValueError("the synchronous compute budget must not exceed the hard one (GONOGO_MAX_COMPUTE_*)")
         return self
 
 

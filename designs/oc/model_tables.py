@@ -8,14 +8,14 @@ schedule per process, and shared by the Bayesian decision rules of every calibra
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from cachetools import LRUCache, cached
+from cachetools import cached
 
 from designs.core.arrays import read_only
+from designs.core.memory import CACHES
 from designs.engines import closed_form
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy, QuadratureEngine
 from designs.response.predictive import HierarchicalPredictive, clear_caches, final_table
@@ -23,11 +23,12 @@ from designs.response.predictive import HierarchicalPredictive, clear_caches, fi
 # Posterior grids over every outcome tuple of an n tuple are kept while at most this many cells
 # (= 4 · predictive.MAX_ENUMERATION, the largest final table of HierarchicalPredictive).
 GRID_CELL_LIMIT = 200_000
-GRID_CACHE_BYTES = 64 * 2**20
-"""Bytes of closed-form posterior grids kept per process (quadrature grids are the final tables of
-``predictive.final_table``, bounded there)."""
-ENGINE_CACHE_SIZE = 8
-"""Quadrature engines kept per process, one per (hierarchy, schedule); their tables are bounded apart."""
+_GRIDS = CACHES.cache("oc-beta-grids")
+"""Closed-form posterior grids kept per process, a share of the one cache budget (quadrature grids
+are the final tables of ``predictive.final_table``, bounded there)."""
+_ENGINES = CACHES.cache("oc-engines")
+"""Quadrature engines kept per process, one per (hierarchy, schedule), bounded by bytes; their
+tables are bounded apart."""
 TABLE_THRESHOLD = 0.95
 """The success threshold of the final tables kept (any works: another threshold only changes the
 success indicator, ``HierarchicalPredictive.with_threshold``)."""
@@ -118,14 +119,14 @@ def _beta_prob_above(model: Any, p0: float, n: np.ndarray, y: np.ndarray) -> np.
     return np.repeat(shared[inverse.reshape(-1), None], len(n), axis=1)
 
 
-@cached(LRUCache(maxsize=GRID_CACHE_BYTES, getsizeof=lambda grid: grid.nbytes), lock=threading.Lock())
+@cached(_GRIDS, lock=_GRIDS.lock)
 def _beta_grid(model: Any, p0: float, n: tuple[int, ...]) -> np.ndarray:
     shape = tuple(v + 1 for v in n)
     y = np.indices(shape).reshape(len(n), -1).T
     return read_only(_beta_prob_above(model, p0, np.asarray(n), y).reshape(shape + (len(n),)))
 
 
-@cached(LRUCache(maxsize=ENGINE_CACHE_SIZE), lock=threading.Lock())
+@cached(_ENGINES, lock=_ENGINES.lock)
 def _engine(hierarchy: NormalHierarchy, looks: tuple[tuple[int, ...], ...]) -> QuadratureEngine:
     candidates = [[BinomialLikelihood(k, n) for n in stratum for k in range(n + 1)] for stratum in looks]
     return QuadratureEngine.for_likelihoods(hierarchy, candidates)

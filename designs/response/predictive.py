@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from cachetools import LRUCache, cached
+from cachetools import cached
 from scipy import special
 
 from designs.core.arrays import read_only
 from designs.core.errors import InvalidInputError
+from designs.core.memory import CACHES
 from designs.engines import closed_form
 from designs.engines.quadrature import LOGIT, TABLES, BinomialLikelihood, NormalHierarchy, QuadratureEngine
 
@@ -45,15 +45,19 @@ MONTE_CARLO_FUTURES = 2_000
 MIN_WEIGHT_ESS = 200.0
 """Reweighting is degenerate when futures with an importance-weight ESS below this carry > 1% of the mass."""
 DEGENERATE_MASS = 0.01
+CHUNK_BYTES = 64 * 2**20
+"""Budget of the reweighting's temporary (futures × draws) arrays: futures are taken in blocks."""
+REWEIGHTING_BYTES_PER_CELL = 32
+"""Bytes per (future, draw) cell of the reweighting's temporaries, the mask's byte per stratum apart."""
 MAX_FINAL_TABLE = 2_500
 """Largest table of final outcomes built whole at a design's first look, for every later look; a
 larger design gets a table of each look's final tuples only (a whole one would make its first look
 slow: 9,261 tuples cost ~0.3 s)."""
-FINAL_TABLE_CACHE_BYTES = 64 * 2**20
-"""Bytes of final tables kept per process."""
-ENGINE_CACHE_SIZE = 32
-"""Quadrature engines (grids) kept per process, one per (hierarchy, planned n); their tables are
-bounded apart (``designs.engines.quadrature.TABLES``)."""
+_FINAL_TABLES = CACHES.cache("predictive-final-tables")
+"""Final tables kept per process (a share of the one cache budget, ``designs.core.memory``)."""
+_ENGINES = CACHES.cache("predictive-engines")
+"""Quadrature engines (grids) kept per process, one per (hierarchy, planned n), bounded by bytes;
+their tables are bounded apart (``designs.engines.quadrature.TABLES``)."""
 
 
 @dataclass(frozen=True)
@@ -105,14 +109,14 @@ def predictive_probability_pooled(
 def engine_for(hierarchy: NormalHierarchy, n_final: Sequence[int]) -> QuadratureEngine:
     """A quadrature engine whose grid suits every count up to ``n_final`` (current and final data).
 
-    One engine per (hierarchy, n_final) is kept across calls (``ENGINE_CACHE_SIZE``, least recently
-    used dropped first), its tables in the process-wide table cache: a repeated look at a design
+    One engine per (hierarchy, n_final) is kept across calls (within the engines' share of the cache
+    budget, least recently used dropped first), its tables in the process-wide table cache: a repeated look at a design
     reuses its grid. Engines are read-only but for that (thread-safe) cache, so threads may share one.
     """
     return _engine_for(hierarchy, tuple(int(v) for v in n_final))
 
 
-@cached(LRUCache(maxsize=ENGINE_CACHE_SIZE), lock=threading.Lock())
+@cached(_ENGINES, lock=_ENGINES.lock)
 def _engine_for(hierarchy: NormalHierarchy, n_final: tuple[int, ...]) -> QuadratureEngine:
     candidates = [[BinomialLikelihood(z, nk) for z in range(nk + 1)] for nk in n_final]
     return QuadratureEngine.for_likelihoods(hierarchy, candidates)
@@ -259,7 +263,7 @@ def final_table(
     highest: Sequence[int] | None = None,
 ) -> HierarchicalPredictive:
     """``HierarchicalPredictive(engine, n_final, p0, final_threshold, lowest=..., highest=...)``,
-    kept across calls (``FINAL_TABLE_CACHE_BYTES`` of them; per hierarchy, grid, n_final, p0,
+    kept across calls (within their share of the cache budget; per hierarchy, grid, n_final, p0,
     threshold and box): a repeated look at a design only adds up the rows of its final table."""
     n_final = tuple(int(v) for v in n_final)
     box = (
@@ -270,9 +274,9 @@ def final_table(
 
 
 @cached(
-    LRUCache(maxsize=FINAL_TABLE_CACHE_BYTES, getsizeof=lambda table: table.nbytes),
+    _FINAL_TABLES,
     key=lambda engine, n_final, p0, final_threshold, box: (engine.hierarchy, engine.grid.digest, n_final, p0, final_threshold, box),
-    lock=threading.Lock(),
+    lock=_FINAL_TABLES.lock,
 )
 def _final_table(
     engine: QuadratureEngine, n_final: tuple[int, ...], p0: float, final_threshold: float, box: tuple[tuple[int, ...], ...]
@@ -345,6 +349,7 @@ def predictive_probability_by_reweighting(
     monte_carlo_futures: int = MONTE_CARLO_FUTURES,
     seed: int = 0,
     batches: int = 10,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> PredictiveResult:
     """PP per stratum from posterior draws p (S, J) given the current data.
 
@@ -354,7 +359,9 @@ def predictive_probability_by_reweighting(
     P(p_j > p0 | y + f) ≈ Σ_s w_s 1[p_sj > p0] / Σ_s w_s. When futures whose weights have an
     effective sample size (Σw)²/Σw² below ``min_weight_ess`` carry more than 1% of the predictive
     mass, the weights are degenerate: ``fallback()`` (quadrature) is returned, saying so. The Monte
-    Carlo standard error comes from ``batches`` batch means of the draws.
+    Carlo standard error comes from ``batches`` batch means of the draws. The futures × draws weights
+    are never held whole: blocks of futures keep the temporaries within ``chunk_bytes``
+    (``reweighting_rows``), with the same numbers.
     """
     p = np.asarray(draws_p, dtype=float)
     m = np.asarray(n_remaining, dtype=int)
@@ -372,18 +379,29 @@ def predictive_probability_by_reweighting(
         futures = rng.binomial(m[None, :], p[s])
         sampled = True
 
+    log_comb = _log_choose(m, futures).sum(axis=1)
+
     def estimate(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lp, lq, above = log_p[idx], log_q[idx], p[idx] > p0
-        log_w = _xlogy_matmul(futures, lp) + _xlogy_matmul(m[None, :] - futures, lq)  # (F, S)
-        top = log_w.max(axis=1, keepdims=True)
-        w = np.exp(log_w - top)
-        total = w.sum(axis=1)
-        ess = total**2 / (w**2).sum(axis=1)
-        prob = (w @ above) / total[:, None]  # (F, J)
-        if sampled:
-            mass = np.full(futures.shape[0], 1.0 / futures.shape[0])
-        else:
-            mass = np.exp(top[:, 0] + np.log(total) - math.log(idx.size) + _log_choose(m, futures).sum(axis=1))
+        prob = np.empty((futures.shape[0], m.size))
+        mass = np.empty(futures.shape[0])
+        ess = np.empty(futures.shape[0])
+        # Futures in blocks of rows so that the (rows, draws) temporaries stay within ``chunk_bytes``:
+        # every quantity below is per future, so the blocks give the numbers of one whole block.
+        rows = reweighting_rows(idx.size, m.size, chunk_bytes)
+        for start in range(0, futures.shape[0], rows):
+            block = slice(start, start + rows)
+            f = futures[block]
+            log_w = _xlogy_matmul(f, lp) + _xlogy_matmul(m[None, :] - f, lq)  # (rows, S)
+            top = log_w.max(axis=1, keepdims=True)
+            w = np.exp(log_w - top, out=log_w)
+            total = w.sum(axis=1)
+            ess[block] = total**2 / (w**2).sum(axis=1)
+            prob[block] = (w @ above) / total[:, None]  # (rows, J)
+            if sampled:
+                mass[block] = 1.0 / futures.shape[0]
+            else:
+                mass[block] = np.exp(top[:, 0] + np.log(total) - math.log(idx.size) + log_comb[block])
         return prob, mass, ess
 
     prob, mass, ess = estimate(np.arange(p.shape[0]))
@@ -424,6 +442,14 @@ def predictive_probability_by_reweighting(
         "sampled future outcome tuples" if sampled else "enumerated future outcome tuples"
     )
     return PredictiveResult(np.clip(ppos, 0.0, 1.0), method, se, details)
+
+
+def reweighting_rows(n_draws: int, n_strata: int, chunk_bytes: int = CHUNK_BYTES) -> int:
+    """Futures per block of the reweighting: its temporaries take ``REWEIGHTING_BYTES_PER_CELL`` bytes
+    per (future, draw) cell (log-weights reused for the weights, their products, the −∞ mask of
+    ``_xlogy_matmul``, one byte per stratum), at least one future per block."""
+    per_row = n_draws * (REWEIGHTING_BYTES_PER_CELL + n_strata)
+    return max(1, int(chunk_bytes // per_row))
 
 
 def _xlogy_matmul(counts: np.ndarray, logs: np.ndarray) -> np.ndarray:

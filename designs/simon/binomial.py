@@ -6,18 +6,19 @@ end, so no 1 − x cancellation enters.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from cachetools import LRUCache, cached
+from cachetools import cached
 from scipy import stats
 
 from designs.core.arrays import read_only
+from designs.core.memory import CACHES
 
-TABLE_CACHE_BYTES = 100 * 2**20
-"""Bytes of binomial tables kept per process: a search uses two; a table at nmax 1000 holds 24 MB."""
+_TABLES = CACHES.cache("simon-binomial-tables")
+"""Binomial tables kept per process, a share of the one cache budget (``designs.core.memory``): a
+search uses two; a table at nmax 1000 holds 24 MB."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class BinomialTables:
         return self.pmf.nbytes + self.sf.nbytes
 
 
-@cached(LRUCache(maxsize=TABLE_CACHE_BYTES, getsizeof=lambda tables: tables.nbytes), lock=threading.Lock())
+@cached(_TABLES, lock=_TABLES.lock)
 def binomial_tables(p: float, nmax: int) -> BinomialTables:
     m = np.arange(nmax + 1)
     pmf = stats.binom.pmf(m[None, :], m[:, None], p)  # 0 where x > m

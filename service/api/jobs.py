@@ -32,13 +32,6 @@ NOT_FOUND = {
     404: _problem_response("No such job"),
     410: _problem_response("The job finished more than GONOGO_JOB_RETENTION_HOURS ago: its request and result are gone"),
 }
-# Documented on every route that may start a job (service/api/oc.py).
-QUEUE_FULL = {
-    503: {**_problem_response("GONOGO_MAX_QUEUED_JOBS jobs already wait in this server process (/problems/job-queue-full): "
-                              "submit again after Retry-After seconds"),
-          "headers": {"Retry-After": {"description": "Seconds after which a place in the queue is likely free",
-                                      "schema": {"type": "integer"}}}},
-}
 # How long DELETE waits for the job to notice (it stops between chunks; the flag is read every 0.2 s).
 CANCEL_WAIT_SECONDS = 5.0
 

@@ -15,12 +15,10 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
-from service import limits
-from service.api.jobs import QUEUE_FULL
+from service import budget, limits
 from service.boundary import within_limits
-from service.computations import OCFinish, prepare_calibration, prepare_operating_characteristics, sent_request
+from service.computations import OCFinish, prepare_calibration, prepare_operating_characteristics
 from service.compute import tasks
 from service.deps import ComputeDep, JobManagerDep, SettingsDep
 from service.jobs import JobManager
@@ -32,33 +30,14 @@ from service.schemas.designs import (
     OperatingCharacteristicsRequest,
     OperatingCharacteristicsResult,
 )
-from service.settings import Settings
 
 router = APIRouter(prefix="/v1/designs", tags=["designs"])
 
-ACCEPTED = {202: {"description": "Too large to answer now: a job to poll at /v1/jobs/{id}", "model": JobAccepted},
-            **QUEUE_FULL}
-
-
-def _wants_job(plan: Any, prefer: str | None, settings: Settings) -> bool:
-    """Estimated seconds of decision tables (``plan.decision_seconds``) against the Settings limits."""
-    seconds = plan.decision_seconds
-    if seconds > settings.max_decision_seconds:
-        raise InvalidInputError(
-            "strata",
-            f"the decision rule's posterior tables would take about {seconds / 3600:.1f} hours "
-            f"(limit {settings.max_decision_seconds / 3600:g} h): use fewer coupled strata or interim looks, "
-            "or the independent or pooled model",
-        )
-    asked = prefer is not None and "respond-async" in prefer.lower()
-    return asked or plan.simulated_trials > settings.job_threshold_trials or seconds > settings.job_decision_seconds
+ACCEPTED = {202: {"description": "Too large to answer now: a job to poll at /v1/jobs/{id}", "model": JobAccepted}}
 
 
 def _accepted(jobs: JobManager, kind: str, body: Any, computation: Any, finish: OCFinish) -> JSONResponse:
-    job = jobs.submit(kind, computation, finish, request=sent_request(body), request_sha256=input_hash(finish.payload))
-    body = {"id": job.id, "kind": kind, "state": job.state, "progress": job.progress,
-            "links": {"self": f"/v1/jobs/{job.id}"}}
-    return JSONResponse(body, status_code=202, headers={"Location": f"/v1/jobs/{job.id}"})
+    return budget.accepted(jobs, kind, body, computation, finish, input_hash(finish.payload))
 
 
 @router.post(
@@ -69,7 +48,7 @@ def _accepted(jobs: JobManager, kind: str, body: Any, computation: Any, finish: 
 async def operating_characteristics(body: OperatingCharacteristicsRequest, settings: SettingsDep, jobs: JobManagerDep,
                                     compute: ComputeDep, prefer: str | None = Header(None)) -> Any:
     plan, finish = within_limits(limits.of_request(settings, body.model_dump(mode="json")), prepare_operating_characteristics, body)
-    if _wants_job(plan, prefer, settings):
+    if budget.design_wants_job(plan, prefer, settings):
         return await run_in_threadpool(_accepted, jobs, "operating-characteristics", body, plan, finish)
     return await compute(tasks.operating_characteristics, plan, finish)
 
@@ -82,6 +61,6 @@ async def operating_characteristics(body: OperatingCharacteristicsRequest, setti
 async def calibrate(body: CalibrationRequest, settings: SettingsDep, jobs: JobManagerDep, compute: ComputeDep,
                     prefer: str | None = Header(None)) -> Any:
     plan, finish = within_limits(limits.of_request(settings, body.model_dump(mode="json")), prepare_calibration, body)
-    if _wants_job(plan, prefer, settings):
+    if budget.design_wants_job(plan, prefer, settings):
         return await run_in_threadpool(_accepted, jobs, "calibration", body, plan, finish)
     return await compute(tasks.calibration, plan, finish)

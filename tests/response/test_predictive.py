@@ -300,3 +300,38 @@ def test_reweighting_samples_futures_when_enumeration_is_too_large():
     exact = predictive.predictive_probability_beta(0.15, 0.85, np.array(ys), np.array(ns), np.array(n_final), P0, 0.95)
     assert result.details["futures"] == "sampled"
     assert np.all(np.abs(result.probability - exact) <= 4 * np.maximum(result.monte_carlo_se, 2e-3))
+
+
+def test_reweighting_in_blocks_of_futures_equals_one_block():
+    """Blocks of futures (a small ``chunk_bytes``) give the numbers of one whole block, enumerated or
+    sampled futures, with a draw at p = 0 (the −∞ path of the weights) as well."""
+    rng = np.random.default_rng(8)
+    draws = _beta_draws(rng, [3, 6, 2], [12, 14, 9], size=3000)
+    draws[7, 1] = 0.0
+    for kwargs in ({}, {"max_enumeration": 10}):
+        whole = predictive.predictive_probability_by_reweighting(
+            draws, [8, 8, 6], p0=P0, seed=3, chunk_bytes=2**40, **kwargs
+        )
+        blocks = predictive.predictive_probability_by_reweighting(
+            draws, [8, 8, 6], p0=P0, seed=3, chunk_bytes=200_000, **kwargs
+        )
+        assert predictive.reweighting_rows(3000, 3, 200_000) < whole.details["n_future_tuples"]
+        np.testing.assert_allclose(blocks.probability, whole.probability, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(blocks.monte_carlo_se, whole.monte_carlo_se, rtol=1e-12, atol=0)
+        assert blocks.details["min_weight_ess"] == pytest.approx(whole.details["min_weight_ess"], rel=1e-12)
+
+
+def test_reweighting_temporaries_stay_within_their_budget():
+    """441 futures × 20,000 draws would be 70 MB per temporary array; blocks keep the peak near the budget."""
+    import tracemalloc
+
+    rng = np.random.default_rng(9)
+    draws = _beta_draws(rng, [3, 6], [12, 14], size=20_000)
+    budget = 2 * 2**20
+    tracemalloc.start()
+    try:
+        predictive.predictive_probability_by_reweighting(draws, [20, 20], p0=P0, seed=1, chunk_bytes=budget)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * budget + 20 * draws.nbytes

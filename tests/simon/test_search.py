@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from designs.core.errors import InfeasibleDesignError, InvalidInputError
+from designs.core.memory import CACHES
 from designs.simon import binomial, format_designs_table, search_designs
 
 # ---------------------------------------------------------------------------------------------------
@@ -345,4 +346,4 @@ def test_binomial_tables_are_kept_per_process_bounded_by_their_bytes():
     assert binomial.binomial_tables(0.2, 50) is tables
     assert not tables.pmf.flags.writeable and not tables.sf.flags.writeable
     assert binomial.binomial_tables.cache.currsize == tables.nbytes == 51 * 51 * 8 + 51 * 102 * 8
-    assert binomial.binomial_tables.cache.maxsize == binomial.TABLE_CACHE_BYTES
+    assert binomial.binomial_tables.cache.maxsize == CACHES.bound("simon-binomial-tables") >= 2 * 24 * 2**20

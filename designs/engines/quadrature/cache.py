@@ -8,26 +8,26 @@ row), so a result does not depend on which tables were already cached.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Hashable
 from typing import Any
 
-from cachetools import LRUCache
+from designs.core.memory import CACHES, ByteLRU
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
-"""Bytes of tables the process keeps (least recently used dropped first)."""
+"""Bytes of tables a cache of its own keeps (least recently used dropped first); the process-wide
+``TABLES`` has its share of the one cache budget (``designs.core.memory``)."""
 
 
 class TableCache:
     """A least-recently-used cache of arrays (anything with ``nbytes``) bounded by bytes; thread-safe.
 
     A key of None (an unhashable likelihood) is never stored; a value larger than the whole cache
-    is not stored either.
+    is not stored either. ``lru`` given: that cache (and its bound) instead of one of ``max_bytes``.
     """
 
-    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
-        self._lru: LRUCache[Hashable, Any] = LRUCache(maxsize=max_bytes, getsizeof=lambda value: value.nbytes)
-        self._lock = threading.Lock()
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, *, lru: ByteLRU | None = None):
+        self._lru = lru if lru is not None else ByteLRU(max_bytes)
+        self._lock = self._lru.lock
 
     @property
     def bytes(self) -> int:
@@ -50,8 +50,8 @@ class TableCache:
             self._lru.clear()
 
 
-TABLES = TableCache()
-"""The tables of every engine built without a cache of its own."""
+TABLES = TableCache(lru=CACHES.cache("quadrature-tables"))
+"""The tables of every engine built without a cache of its own (within the one cache budget)."""
 
 
 def table_key(scope: Hashable, kind: str, likelihood: Any, *rest: Hashable) -> Hashable | None:

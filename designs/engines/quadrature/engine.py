@@ -63,6 +63,11 @@ class QuadratureEngine:
         self.grid = grid
         self.tables = LikelihoodTables(hierarchy, grid, cache)
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of its grid and edge arrays (what keeping the engine costs; its tables are cached apart)."""
+        return self.grid.nbytes + self.tables.nbytes
+
     @classmethod
     def for_likelihoods(
         cls,

@@ -108,6 +108,12 @@ class QuadratureGrid:
         return self.log_prior.size
 
     @property
+    def nbytes(self) -> int:
+        """Bytes of its arrays, those made on first use (``prior_scaled``, ``tau_for_mean``) counted up front."""
+        arrays = (self.theta, self.tau, self.log_prior, self.log_tau_weight, self.spectra)
+        return sum(a.nbytes for a in arrays) + 2 * self.log_prior.nbytes
+
+    @property
     def mu(self) -> np.ndarray:
         return self.theta[self.mu_slice]
 
@@ -179,17 +185,37 @@ def _pilot(likelihood: StratumLikelihood, lo: float, hi: float) -> tuple[float, 
     return info, mode
 
 
-def make_grid(
+@dataclass(frozen=True)
+class GridLayout:
+    """Where the θ nodes lie and how many there are, and the τ nodes' spacing: what ``make_grid``
+    decides before it computes anything, cheap enough for a cost estimate (``grid_layout``)."""
+
+    lo: float
+    step: float
+    theta_nodes: int
+    mu_nodes: int
+    tau_c: float | None
+    tau_u_step: float | None
+    tau_nodes: int
+    pooled_sd: float
+
+    @property
+    def cells(self) -> int:
+        """(τ, μ) cells: the length of every table and cavity."""
+        return self.tau_nodes * self.mu_nodes
+
+    @property
+    def fft_length(self) -> int:
+        return next_fast_len(2 * self.theta_nodes)
+
+
+def grid_layout(
     hierarchy: NormalHierarchy,
     likelihoods: Sequence[Sequence[StratumLikelihood]] | Sequence[StratumLikelihood],
     *,
     resolution: float = 1.0,
-) -> QuadratureGrid:
-    """A grid fine enough for every likelihood given (per stratum, a list of candidates: the most
-    informative one of each stratum sets the step), wide enough for the prior and every likelihood mode.
-
-    ``resolution`` > 1 refines every step (accuracy checks).
-    """
+) -> GridLayout:
+    """The layout of ``make_grid(hierarchy, likelihoods, resolution=...)`` without its arrays."""
     if not resolution > 0:
         raise InvalidInputError("resolution", "must be > 0")
     per_stratum = [list(s) if isinstance(s, list | tuple) else [s] for s in likelihoods]
@@ -221,6 +247,32 @@ def make_grid(
     margin = 8.0 * EDGE_STEP_SD + 1.0
     lo, hi = lo - margin, hi + margin
     n_theta = int(math.ceil((hi - lo) / step)) + 1
+    # As make_grid's mu_slice: the nodes within 10 prior sds of μ's mean.
+    mu_nodes = int(np.count_nonzero(np.abs(lo + step * np.arange(n_theta) - hz.mu_mean) <= 10.0 * hz.mu_sd))
+    if hz.fixed_tau is not None:
+        c = u_step = None
+        tau_nodes = 1
+    else:
+        c = min(pooled_sd * TAU_C_FRACTION, hz.tau_scale / 4.0)
+        u_step = TAU_U_STEP / resolution
+        tau_nodes = int(math.ceil(math.asinh(8.0 * hz.tau_scale / c) / u_step)) + 1
+    return GridLayout(lo, step, n_theta, mu_nodes, c, u_step, tau_nodes, pooled_sd)
+
+
+def make_grid(
+    hierarchy: NormalHierarchy,
+    likelihoods: Sequence[Sequence[StratumLikelihood]] | Sequence[StratumLikelihood],
+    *,
+    resolution: float = 1.0,
+) -> QuadratureGrid:
+    """A grid fine enough for every likelihood given (per stratum, a list of candidates: the most
+    informative one of each stratum sets the step), wide enough for the prior and every likelihood mode.
+
+    ``resolution`` > 1 refines every step (accuracy checks).
+    """
+    hz = hierarchy
+    layout = grid_layout(hierarchy, likelihoods, resolution=resolution)
+    lo, step, n_theta, pooled_sd = layout.lo, layout.step, layout.theta_nodes, layout.pooled_sd
     theta = lo + step * np.arange(n_theta)
 
     mu_keep = np.abs(theta - hz.mu_mean) <= 10.0 * hz.mu_sd

@@ -106,6 +106,12 @@ class LikelihoodTables:
         self._nex_right = float(special.ndtr((hz.nex_mean - theta[-1]) / hz.nex_sd))
         self._chunk_rows = max(1, int(FFT_CHUNK_ELEMENTS // (g.tau.size * g.fft_length)))
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of its own arrays (the tables themselves live in the cache)."""
+        return sum(a.nbytes for a in (self._edge_left, self._edge_right, self._edge_left_conv,
+                                      self._edge_right_conv, self.nex_density))
+
     def convolve(self, values: np.ndarray) -> np.ndarray:
         """∫ f(θ) N(θ; μ_i, τ_a²) dθ for rows f sampled on the θ grid: values (R, N) → (R, A, Nμ)."""
         g = self.grid
