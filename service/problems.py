@@ -59,12 +59,16 @@ def _field_path(err: dict[str, Any]) -> str:
     if err.get("type") == "json_invalid":
         return "body"
     parts = [str(p) for p in err.get("loc", ()) if p != "body"]
-    return "/".join(parts) if parts else "body"
+    if parts and parts[-1] == "" and err.get("type") == "extra_forbidden":
+        parts.pop()  # a key with an empty name is the problem of the object holding it (see _reason)
+    return "/".join(parts) if parts and all(parts) else "body"
 
 
 def _reason(err: dict[str, Any]) -> str:
     msg = err.get("msg", "invalid value")
     if err.get("type") == "extra_forbidden":
+        if err.get("loc", ("",))[-1] == "":
+            return "a field with an empty name (not part of this request's schema)"
         return "unknown field (not part of this request's schema)"
     if err.get("type") == "finite_number":
         return "must be a finite number (NaN and infinity are not accepted)"

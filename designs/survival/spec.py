@@ -21,6 +21,9 @@ from designs.survival.decisions import PFSDecisionRule
 from designs.survival.models import DEFAULT_KIND, PFSModel, resolve_in
 
 MAX_PATIENTS = 2000
+MAX_TIME_MONTHS = 1200.0
+"""The longest follow-up of a patient, in months (100 years): longer is a unit or typing mistake, and
+sums of such times overflow."""
 LANDMARK_BOUNDS = Bounds(gt=0.0, le=120.0)
 """The landmark, in months."""
 DEFAULT_LANDMARK_MONTHS = 4.0
@@ -149,8 +152,8 @@ def _patients(check: Checker, patients: Any) -> tuple[PatientRecord, ...]:
         if not is_number(t):
             check.add(f"{where}/time_months", f"{label}: time must be a finite number (got {t})")
             ok = False
-        elif t < 0:
-            check.add(f"{where}/time_months", f"{label}: time must be ≥ 0 (got {t})")
+        elif not 0 <= t <= MAX_TIME_MONTHS:
+            check.add(f"{where}/time_months", f"{label}: time must lie in [0, {MAX_TIME_MONTHS:g}] months (got {t})")
             ok = False
         if not isinstance(event, bool):
             check.add(f"{where}/event", f"{label}: event must be true or false")
