@@ -24,8 +24,9 @@ MAX_PATIENTS = 2000
 MAX_TIME_MONTHS = 1200.0
 """The longest follow-up of a patient, in months (100 years): longer is a unit or typing mistake, and
 sums of such times overflow."""
-LANDMARK_BOUNDS = Bounds(gt=0.0, le=120.0)
-"""The landmark, in months."""
+LANDMARK_BOUNDS = Bounds(ge=0.1, le=120.0)
+"""The landmark, in months: from three days (nearer 0, the hazard implied by a landmark rate
+overflows) to ten years."""
 DEFAULT_LANDMARK_MONTHS = 4.0
 ENGINES: tuple[str, ...] = ("mcmc", "quadrature")
 """The engines a request may name; which apply depends on the kind (``designs.survival.models.ENGINES``)."""

@@ -17,7 +17,8 @@ is itself what is being tested; requests that sample (MCMC) have their warm-up a
 
 Examples are derandomized (fixed seed per operation): a failure reproduces on every run.
 ``GONOGO_FUZZ_EXAMPLES`` raises the number of examples per operation for a long run by hand, e.g.
-``GONOGO_FUZZ_EXAMPLES=2000 pytest tests/service/test_fuzz.py -p no:randomly -x``.
+``GONOGO_FUZZ_EXAMPLES=2000 pytest tests/service/test_fuzz.py``; ``GONOGO_FUZZ_TALLY=file`` appends each
+answer's operation and status to ``file``.
 """
 
 from __future__ import annotations
@@ -35,12 +36,18 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from designs.response import spec as response_spec
+from designs.survival import models as survival_models
 from service.app import create_app
 from service.settings import Settings, get_settings
 
 pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = int(os.environ.get("GONOGO_FUZZ_EXAMPLES", "40"))
+TALLY = os.environ.get("GONOGO_FUZZ_TALLY")
+FUZZ_MCMC = bool(os.environ.get("GONOGO_FUZZ_MCMC"))
+MAX_HIERARCHICAL_STRATA = 3
+MAX_TO_COME = 25
 
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="gonogo-fuzz-"))
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
@@ -50,11 +57,14 @@ atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
 FUZZ_SETTINGS: dict[str, Any] = {
     "warm_up_models": False,
     "data_dir": _DATA_DIR,
-    "max_mcmc_draws": 100,
+    # The default draws (1000): lower, and every request that leaves `mcmc` out is refused.
+    "max_mcmc_draws": 1000,
     "max_simulated_trials": 1000,
     "job_threshold_trials": 1000,
     "simon_nmax_limit": 60,
     "job_workers": 1,
+    "job_decision_seconds": 1.0,
+    "max_decision_seconds": 2.0,
 }
 
 
@@ -63,6 +73,7 @@ def _fuzz_settings() -> Settings:
     return get_settings().model_copy(update=known)
 
 
+_LIMITS = _fuzz_settings()
 app = create_app()
 app.dependency_overrides[get_settings] = _fuzz_settings
 
@@ -120,22 +131,113 @@ def no_server_error_but_explicit_503(ctx, response, case) -> None:
     return not_a_server_error(ctx, response, case)
 
 
-def _bounded(case) -> None:
-    """MCMC settings of a generated body capped at what the fuzz test can afford to sample."""
-    body = case.body
-    if isinstance(body, dict) and isinstance(body.get("mcmc"), dict):
-        mcmc = body["mcmc"]
-        for name, cap in (("tune", 100), ("chains", 2)):
-            if isinstance(mcmc.get(name), int) and not isinstance(mcmc.get(name), bool) and mcmc[name] > cap:
+def _int(value: Any) -> bool:
+    """An integer as the schema reads it (2.0 included)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
+
+
+def _num(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _plausible(path: str, body: dict[str, Any]) -> None:
+    """Repair what crosses fields in a body valid for the schema (p1 > p0, responders ≤ n ≤ n_planned,
+    unique names, prior fields of the kind, Simon's orderings, PFS strata), so that it reaches the
+    engines with its extreme values instead of stopping at the boundary's cross-field checks."""
+    for low, high in (("p0", "p1"), ("benchmark_landmark_pfs", "target_landmark_pfs")):
+        if _num(body.get(low)) and _num(body.get(high)) and body[high] < body[low]:
+            body[low], body[high] = body[high], body[low]
+    model = body.get("model")
+    if isinstance(model, dict) and isinstance(model.get("prior"), dict):
+        fields = {**response_spec.PRIOR_FIELDS, **survival_models.PRIOR_FIELDS}.get(model.get("kind", "hierarchical"), ())
+        model["prior"] = {k: v for k, v in model["prior"].items() if k in fields}
+    strata = body.get("strata")
+    names: list[str] = []
+    if isinstance(strata, list):
+        for i, stratum in enumerate(strata):
+            name = stratum if isinstance(stratum, str) else stratum.get("name") if isinstance(stratum, dict) else None
+            if isinstance(name, str) and name in names:
+                name = f"{name[:90]}~{i}"
+                strata[i] = name if isinstance(stratum, str) else {**stratum, "name": name}
+            names.append(name)
+            stratum = strata[i]
+            if isinstance(stratum, dict) and all(_int(stratum.get(k)) for k in ("n", "responders", "n_planned")):
+                stratum["responders"] = min(stratum["responders"], stratum["n"])
+                stratum["n_planned"] = max(stratum["n_planned"], stratum["n"])
+            if isinstance(stratum, dict) and isinstance(stratum.get("looks"), list) and all(map(_int, stratum["looks"])):
+                stratum["looks"] = sorted(set(stratum["looks"]))
+    # The request's defaults may exceed the fuzz test's lower limits: ask for no more than they allow.
+    if path.startswith("/v1/designs/"):
+        body.setdefault("n_trials", _LIMITS.max_simulated_trials)
+    if path == "/v1/simon/designs":
+        body.setdefault("nmax", _LIMITS.simon_nmax_limit)
+    if isinstance(body.get("scenarios"), list) and names:
+        for scenario in body["scenarios"]:
+            if isinstance(scenario, dict) and isinstance(scenario.get("rates"), dict):
+                rates = list(scenario["rates"].values()) or [0.5]
+                scenario["rates"] = {name: rates[i % len(rates)] for i, name in enumerate(names)}
+    patients = body.get("patients")
+    if isinstance(patients, list) and all(isinstance(p, dict) for p in patients):
+        listed = [n for n in names if isinstance(n, str)] or [p.get("stratum") for p in patients[:1]]
+        for i, patient in enumerate(patients):
+            patient["id"] = i
+            patient["stratum"] = listed[i % len(listed)]
+        for i, stratum in enumerate(strata if isinstance(strata, list) else []):
+            if isinstance(stratum, dict) and _int(stratum.get("n_planned")):
+                stratum["n_planned"] = max(stratum["n_planned"], sum(p["stratum"] == stratum["name"] for p in patients))
+    design = body.get("simon") if isinstance(body.get("simon"), dict) else body
+    if all(_int(design.get(k)) for k in ("r1", "n1", "n")):
+        r1, n1, n = sorted((design["r1"], design["n1"], design["n"]))
+        if "r" in design and _int(design["r"]) and r1 < n1 < n:
+            design.update(r1=r1, n1=n1, n=n, r=min(max(design["r"], r1), n - 1))
+        elif "responders" in design and _int(design["responders"]) and r1 < n1 <= n:
+            responders = min(design["responders"], n)
+            responders = min(responders, r1) if n == n1 else max(responders, r1 + 1)
+            design.update(r1=r1, n1=n1, n=n, responders=responders)
+
+
+def _bounded(body: dict[str, Any]) -> None:
+    """MCMC settings capped at what the fuzz test can afford to sample (no setting limits warm-up draws
+    or chains), and, unless ``GONOGO_FUZZ_MCMC`` is set, hierarchical models on the quadrature engine:
+    each (kind, number of strata) compiles a model of its own, seconds each. The MCMC engines have
+    their own (slow) tests against quadrature."""
+    mcmc = body.get("mcmc")
+    if isinstance(mcmc, dict):
+        for name, cap in (("draws", 100), ("tune", 100), ("chains", 2)):
+            if _int(mcmc.get(name)) and cap < mcmc[name] <= _LIMITS.max_mcmc_draws:
                 mcmc[name] = cap
+    if FUZZ_MCMC or "patients" not in body and "strata" not in body:
+        return
+    model = body.get("model") if isinstance(body.get("model"), dict) else {}
+    if "patients" in body and model.get("kind") in ("hierarchical-weibull", "hierarchical-piecewise-exponential"):
+        model["kind"] = "hierarchical-exponential"
+        model["prior"] = {}
+    if "looks" not in str(body.get("strata")):
+        body["engine"] = "quadrature"
+    # The predictive probability of a hierarchical model costs seconds per stratum and per patient still
+    # to come: one stratum with 60 to come ~0.7 s, twelve ~220 s on 2 cores. The cost model of issue 9
+    # is to refuse or defer such requests; until then the fuzz test asks for small ones.
+    strata = body.get("strata")
+    if "p0" in body and isinstance(strata, list) and model.get("kind", "hierarchical") in ("hierarchical", "exnex"):
+        del strata[MAX_HIERARCHICAL_STRATA:]
+        for stratum in strata:
+            if isinstance(stratum, dict) and _int(stratum.get("n_planned")) and _int(stratum.get("n")):
+                stratum["n_planned"] = min(stratum["n_planned"], max(stratum["n"], 1) + MAX_TO_COME)
 
 
 @schema.parametrize()
 @hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
                      suppress_health_check=list(hypothesis.HealthCheck))
 def test_every_operation_answers_documented_responses_and_problem_json(case):
-    _bounded(case)
-    case.call_and_validate(
+    if isinstance(case.body, dict):
+        if case.meta is not None and case.meta.generation.mode == schemathesis.GenerationMode.POSITIVE:
+            _plausible(case.operation.path, case.body)
+        _bounded(case.body)
+    response = case.call_and_validate(
         app=app,
         checks=[no_server_error_but_explicit_503, response_schema_conformance, problem_json_on_every_4xx],
     )
+    if TALLY:  # how many answers of each status an operation got, for a long run by hand
+        with open(TALLY, "a") as out:
+            mode = case.meta.generation.mode.value if case.meta is not None else "explicit"
+            out.write(f"{case.operation.label}\t{mode}\t{response.status_code}\n")

@@ -47,3 +47,25 @@ def test_a_follow_up_time_beyond_a_century_is_refused_naming_the_patient_not_a_5
                                  "patients/0/time_months", "patients/1/time_months")
         assert "patients/2/time_months" not in {e["field"] for e in problem["errors"]}
         assert "'P0'" in problem["detail"]
+
+
+def test_a_beta_prior_below_a_thousandth_is_refused_not_a_500(client):
+    body = {"p0": 0.15, "p1": 0.35, "strata": [{"name": "A", "n": 0, "responders": 0, "n_planned": 1}],
+            "model": {"kind": "pooled", "prior": {"a": 5e-324, "b": 5e-324}}}
+    assert_problem(client.post("/v1/analyses/response", json=body), 422, "model/prior/a", "model/prior/b")
+    body["model"]["prior"] = {"a": 1e-3, "b": 1e-3}
+    assert client.post("/v1/analyses/response", json=body).status_code == 200
+
+
+def test_a_gamma_prior_below_a_thousandth_is_refused(client):
+    body = {"patients": [{"id": 1, "stratum": "A", "time_months": 2.0, "event": True}], "benchmark_landmark_pfs": 0.15,
+            "target_landmark_pfs": 0.35, "model": {"kind": "independent-exponential", "prior": {"shape": 1e-300, "rate": 1e-300}}}
+    assert_problem(client.post("/v1/analyses/pfs", json=body), 422, "model/prior/shape", "model/prior/rate")
+
+
+def test_a_landmark_nearer_zero_than_three_days_is_refused_not_a_500(client):
+    body = {"patients": [{"id": 1, "stratum": "A", "time_months": 0.0, "event": False}], "benchmark_landmark_pfs": 0.15,
+            "target_landmark_pfs": 0.35, "landmark_months": 5e-324, "engine": "quadrature"}
+    assert_problem(client.post("/v1/analyses/pfs", json=body), 422, "landmark_months")
+    body["landmark_months"] = 0.1
+    assert client.post("/v1/analyses/pfs", json=body).status_code == 200
