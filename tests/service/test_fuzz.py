@@ -43,11 +43,11 @@ from service.settings import Settings, get_settings
 
 pytestmark = pytest.mark.slow
 
-MAX_EXAMPLES = int(os.environ.get("GONOGO_FUZZ_EXAMPLES", "40"))
+MAX_EXAMPLES = int(os.environ.get("GONOGO_FUZZ_EXAMPLES", "30"))
 TALLY = os.environ.get("GONOGO_FUZZ_TALLY")
 FUZZ_MCMC = bool(os.environ.get("GONOGO_FUZZ_MCMC"))
 MAX_HIERARCHICAL_STRATA = 3
-MAX_TO_COME = 25
+MAX_PLANNED = 40
 
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="gonogo-fuzz-"))
 atexit.register(shutil.rmtree, _DATA_DIR, ignore_errors=True)
@@ -63,7 +63,8 @@ FUZZ_SETTINGS: dict[str, Any] = {
     "job_threshold_trials": 1000,
     "simon_nmax_limit": 60,
     "job_workers": 1,
-    "job_decision_seconds": 1.0,
+    # Decision tables of more than 2 s are refused, and none becomes a job (202) by its cost alone.
+    "job_decision_seconds": 2.0,
     "max_decision_seconds": 2.0,
 }
 
@@ -79,6 +80,8 @@ app.dependency_overrides[get_settings] = _fuzz_settings
 
 CONFIG = schemathesis.Config.from_dict({
     "seed": 2026,
+    # Only a guard against a hang: no assertion on time (the settings above keep requests short).
+    "request-timeout": 600,
     "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},
     "phases": {"stateful": {"enabled": False}},
 })
@@ -215,14 +218,17 @@ def _bounded(body: dict[str, Any]) -> None:
     if "looks" not in str(body.get("strata")):
         body["engine"] = "quadrature"
     # The predictive probability of a hierarchical model costs seconds per stratum and per patient still
-    # to come: one stratum with 60 to come ~0.7 s, twelve ~220 s on 2 cores. The cost model of issue 9
-    # is to refuse or defer such requests; until then the fuzz test asks for small ones.
+    # to come: one stratum of 60 planned ~0.7 s, twelve ~220 s on 2 cores, three of thousands more than
+    # 10 s. The cost model of issue 9 is to refuse or defer such requests; until then the fuzz test asks
+    # for small ones.
     strata = body.get("strata")
     if "p0" in body and isinstance(strata, list) and model.get("kind", "hierarchical") in ("hierarchical", "exnex"):
         del strata[MAX_HIERARCHICAL_STRATA:]
         for stratum in strata:
-            if isinstance(stratum, dict) and _int(stratum.get("n_planned")) and _int(stratum.get("n")):
-                stratum["n_planned"] = min(stratum["n_planned"], max(stratum["n"], 1) + MAX_TO_COME)
+            if isinstance(stratum, dict) and all(_int(stratum.get(k)) for k in ("n", "responders", "n_planned")):
+                stratum["n_planned"] = min(stratum["n_planned"], MAX_PLANNED)
+                stratum["n"] = min(stratum["n"], stratum["n_planned"])
+                stratum["responders"] = min(stratum["responders"], stratum["n"])
 
 
 @schema.parametrize()
