@@ -27,6 +27,7 @@ import asyncio
 import collections
 import itertools
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -59,7 +60,7 @@ PFS = {
     "landmark_months": 4, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35,
     "model": {"kind": "hierarchical-exponential"},
 }
-# (kind, path, body without its seed): a client sends them in this order, a new seed each time.
+# (kind, path, body): a client sends them in this order, the analyses with a new seed each time.
 MIX = (
     ("response-quadrature", "/v1/analyses/response", {**RESPONSE, "engine": "quadrature"}),
     ("response-mcmc", "/v1/analyses/response", {**RESPONSE, "engine": "mcmc", "mcmc": {"draws": 500, "tune": 500, "chains": 2}}),
@@ -121,7 +122,8 @@ async def client_loop(client: httpx.AsyncClient, start: int, stop_at: float, see
             return
         t = time.perf_counter()
         try:
-            r = await client.post(path, json={**body, "seed": next(seeds)}, timeout=REQUEST_TIMEOUT)
+            seeded = {**body, "seed": next(seeds)} if path.startswith("/v1/analyses/") else body
+            r = await client.post(path, json=seeded, timeout=REQUEST_TIMEOUT)
         except httpx.TransportError as exc:
             level.status[kind]["error"] += 1
             level.bad.append(f"{kind}: {type(exc).__name__} {exc}")
@@ -175,9 +177,9 @@ def report(clients: int, level: Level, wall: float) -> None:
     h = level.health
     print(f"   /health ({len(h)} probes, {level.health_bad} not 200): p50 {quantile(h, 0.5) * 1000:.1f} ms, "
           f"p99 {quantile(h, 0.99) * 1000:.1f} ms, max {max(h, default=float('nan')) * 1000:.1f} ms")
-    for line in level.refused[:5]:
+    for line in sorted(set(level.refused))[:5]:
         print(f"   4xx: {line}")
-    for line in level.bad[:5]:
+    for line in sorted(set(level.bad))[:5]:
         print(f"   FAILED: {line}")
 
 
@@ -203,6 +205,8 @@ def main() -> int:
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32], help="concurrent clients (default 1 8 32)")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds idle before the last RSS figure (default 10)")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # figures as they come, also into a file
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -214,7 +218,8 @@ def main() -> int:
         server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=ROOT, env=env)
         try:
             models = wait_ready(base, server)
-            print(f"server pid {server.pid} on {base}: models {models['state']} after {time.perf_counter() - started:.1f} s")
+            print(f"server pid {server.pid} on {base}: models {models['state']} after {time.perf_counter() - started:.1f} s; "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
             process = psutil.Process(server.pid)
             rss_line("before", process)
             seeds = itertools.count(1)
@@ -222,6 +227,7 @@ def main() -> int:
                 t = time.perf_counter()
                 level = asyncio.run(run_level(base, clients, args.duration, seeds))
                 report(clients, level, time.perf_counter() - t)
+                print(f"   load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
                 rss_line(f"after {clients} clients", process)
                 failed = failed or bool(level.bad)
             time.sleep(args.idle)
