@@ -58,10 +58,9 @@ def _field_path(err: dict[str, Any]) -> str:
     # ("body", "strata", 1, "responders") -> "strata/1/responders"; a JSON syntax error is the body's.
     if err.get("type") == "json_invalid":
         return "body"
-    parts = [str(p) for p in err.get("loc", ()) if p != "body"]
-    if parts and parts[-1] == "" and err.get("type") == "extra_forbidden":
-        parts.pop()  # a key with an empty name is the problem of the object holding it (see _reason)
-    return "/".join(parts) if parts and all(parts) else "body"
+    # A key with an empty name ({"": 1}) names nothing: the location is the object holding it (see _reason).
+    parts = [str(p) for p in err.get("loc", ()) if p not in ("body", "")]
+    return "/".join(parts) if parts else "body"
 
 
 def _reason(err: dict[str, Any]) -> str:

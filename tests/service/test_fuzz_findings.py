@@ -69,3 +69,10 @@ def test_a_landmark_nearer_zero_than_three_days_is_refused_not_a_500(client):
     assert_problem(client.post("/v1/analyses/pfs", json=body), 422, "landmark_months")
     body["landmark_months"] = 0.1
     assert client.post("/v1/analyses/pfs", json=body).status_code == 200
+
+
+def test_an_unknown_field_with_an_empty_name_inside_a_stratum_is_located_at_the_stratum(client):
+    body = {"p0": 0.15, "p1": 0.35, "engine": "quadrature",
+            "strata": [{"name": "A", "n": 1, "responders": 0, "n_planned": 2, "": 1}]}
+    problem = assert_problem(client.post("/v1/analyses/response", json=body), 422, "strata/0")
+    assert [e["field"] for e in problem["errors"]] == ["strata/0"]
