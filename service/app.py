@@ -14,7 +14,7 @@ from service import compute, problems
 from service.api import health, jobs, oc, pfs, response, simon
 from service.jobs import JobManager
 from service.middleware import BodyLimitMiddleware
-from service.schemas.common import Problem
+from service.schemas.common import problem_schemas
 from service.settings import Settings, get_settings
 
 # One router per resource.
@@ -75,9 +75,7 @@ def create_app() -> FastAPI:
     def openapi():
         if app.openapi_schema is None:
             schema = _original()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
             for item in schema.get("paths", {}).values():
                 for op in item.values():
                     responses = op.get("responses", {})

@@ -154,13 +154,16 @@ def _field_path(err: dict[str, Any]) -> str:
     # ("body", "strata", 1, "responders") -> "strata/1/responders"; a JSON syntax error is the body's.
     if err.get("type") == "json_invalid":
         return "body"
-    parts = [str(p) for p in err.get("loc", ()) if p != "body"]
+    # A key with an empty name ({"": 1}) names nothing: the location is the object holding it (see _reason).
+    parts = [str(p) for p in err.get("loc", ()) if p not in ("body", "")]
     return "/".join(parts) if parts else "body"
 
 
 def _reason(err: dict[str, Any]) -> str:
     msg = err.get("msg", "invalid value")
     if err.get("type") == "extra_forbidden":
+        if err.get("loc", ("",))[-1] == "":
+            return "a field with an empty name (not part of this request's schema)"
         return "unknown field (not part of this request's schema)"
     if err.get("type") == "finite_number":
         return "must be a finite number (NaN and infinity are not accepted)"

@@ -106,9 +106,12 @@ class Checker:
             return None
 
     def unknown(self, where: str, given: Mapping[str, Any], allowed: Sequence[str], what: str) -> None:
-        """Every key of ``given`` that is not in ``allowed``."""
-        for name in sorted(set(given) - set(allowed)):
-            self.add(f"{where}{name}", f"not a field of {what} ({', '.join(allowed)})")
+        """Every key of ``given`` that is not in ``allowed`` (one with an empty name at ``given`` itself)."""
+        for name in sorted(set(given) - set(allowed), key=str):
+            if name == "":
+                self.add(where.rstrip("/") or "body", f"a field with an empty name is not a field of {what} ({', '.join(allowed)})")
+            else:
+                self.add(f"{where}{name}", f"not a field of {what} ({', '.join(allowed)})")
 
     def number(self, where: str, value: Any, bounds: Bounds = Bounds()) -> float | None:
         """A finite number within ``bounds``."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from designs.core.errors import FieldProblem, InvalidInputError
+from designs.core.validation import RESPONSE_RATE, is_number
 
 MAX_LOOK_SIZE = 500
 
@@ -83,6 +84,14 @@ class OCDesign:
 def validate_design(design: OCDesign) -> None:
     """Raise ``InvalidInputError`` naming every bad field of the design."""
     problems: list[FieldProblem] = []
+    rates_ok = True
+    for name in ("p0", "p1"):
+        rate = getattr(design, name)
+        if not is_number(rate) or not RESPONSE_RATE.contains(rate):
+            problems.append(FieldProblem(name, f"must be a response rate in {RESPONSE_RATE.text()}"))
+            rates_ok = False
+    if rates_ok and not design.p1 > design.p0:
+        problems.append(FieldProblem("p1", f"p1 must be greater than p0 (p0 = {design.p0}, p1 = {design.p1})"))
     if not design.strata:
         problems.append(FieldProblem("strata", "at least one stratum is required"))
     seen: set[str] = set()

@@ -137,7 +137,9 @@ class PriorParameter:
     description: str
 
 
-_POSITIVE = Bounds(gt=0.0, le=1e6)
+_POSITIVE = Bounds(ge=1e-3, le=1e6)
+"""A Beta prior's a or b: below 0.001 the prior is improper in all but name, and scipy's Beta quantiles
+overflow (a = b = 5e-324)."""
 PRIOR_PARAMETERS: dict[str, PriorParameter] = {
     "a": PriorParameter(_POSITIVE, "Beta prior: a (independent, pooled; default p0)"),
     "b": PriorParameter(_POSITIVE, "Beta prior: b (independent, pooled; default 1 − p0)"),

@@ -186,7 +186,8 @@ class PriorParameter:
     description: str
 
 
-_POSITIVE = Bounds(gt=0.0, le=1e6)
+_POSITIVE = Bounds(ge=1e-3, le=1e6)
+"""A Gamma prior's shape or rate: as the Beta prior's a and b (``designs.response.spec``)."""
 CUT_POINT_BOUNDS = Bounds(ge=0.0, le=1000.0)
 SHAPE_LOG_SD_BOUNDS = Bounds(ge=1e-3, le=PRIOR_SD.le)
 """Sampled by MCMC only (no quadrature grid to resolve it): 0.001 pins the Weibull shape at 1."""

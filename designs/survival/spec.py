@@ -21,8 +21,12 @@ from designs.survival.decisions import PFSDecisionRule
 from designs.survival.models import DEFAULT_KIND, PFSModel, resolve_in
 
 MAX_PATIENTS = 2000
-LANDMARK_BOUNDS = Bounds(gt=0.0, le=120.0)
-"""The landmark, in months."""
+MAX_TIME_MONTHS = 1200.0
+"""The longest follow-up of a patient, in months (100 years): longer is a unit or typing mistake, and
+sums of such times overflow."""
+LANDMARK_BOUNDS = Bounds(ge=0.1, le=120.0)
+"""The landmark, in months: from three days (nearer 0, the hazard implied by a landmark rate
+overflows) to ten years."""
 DEFAULT_LANDMARK_MONTHS = 4.0
 ENGINES: tuple[str, ...] = ("mcmc", "quadrature")
 """The engines a request may name; which apply depends on the kind (``designs.survival.models.ENGINES``)."""
@@ -149,8 +153,8 @@ def _patients(check: Checker, patients: Any) -> tuple[PatientRecord, ...]:
         if not is_number(t):
             check.add(f"{where}/time_months", f"{label}: time must be a finite number (got {t})")
             ok = False
-        elif t < 0:
-            check.add(f"{where}/time_months", f"{label}: time must be ≥ 0 (got {t})")
+        elif not 0 <= t <= MAX_TIME_MONTHS:
+            check.add(f"{where}/time_months", f"{label}: time must lie in [0, {MAX_TIME_MONTHS:g}] months (got {t})")
             ok = False
         if not isinstance(event, bool):
             check.add(f"{where}/event", f"{label}: event must be true or false")

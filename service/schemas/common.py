@@ -128,4 +128,11 @@ class Problem(BaseModel):
     suggestion: str | None = None
 
 
+def problem_schemas() -> dict[str, Any]:
+    """The OpenAPI component schemas of ``Problem`` and of what it refers to (``FieldError``), each under
+    its own name, so that every ``$ref`` of the document resolves."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {**schema.pop("$defs", {}), "Problem": schema}
+
+
 Provenance = dict[str, Any]

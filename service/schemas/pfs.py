@@ -27,9 +27,10 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 class Patient(StrictModel):
     id: Name | StrictInt = Field(description="patient identifier, unique within the request", examples=["P-001"])
     stratum: Name = Field(examples=["NF1-associated"])
-    # Finite and ≥ 0 are checked by the spec so that the problem names the patient id.
+    # Finite and within [0, MAX_TIME_MONTHS] are checked by the spec so that the problem names the patient id.
     time_months: float = Field(
-        allow_inf_nan=True, description="months from start of treatment to progression, death or censoring (≥ 0)"
+        allow_inf_nan=True,
+        description=f"months from start of treatment to progression, death or censoring (0 to {spec.MAX_TIME_MONTHS:g})",
     )
     event: bool = Field(description="true: progression or death at time_months; false: censored then")
 

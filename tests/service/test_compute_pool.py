@@ -27,6 +27,7 @@ from designs.core.errors import ConvergenceError, InvalidInputError
 from service.app import create_app
 from service.compute import pool_args, pool_for
 from service.compute.pool import ComputePool
+from service.deps import get_job_manager
 from service.problems import problem_document
 from service.settings import Settings, get_settings
 from tests.conftest import assert_problem
@@ -57,6 +58,7 @@ def _app(settings: Settings):
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
     app.state.compute = pool_for(*pool_args(settings))  # what the lifespan would hold (not run here)
+    app.dependency_overrides[get_job_manager] = lambda: None  # these requests are answered now, never jobs
     return app
 
 
