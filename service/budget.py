@@ -161,7 +161,11 @@ def cost_problems(spec: Any, cost: Cost, settings: Settings, estimate: Callable[
 class AnalysisComputation:
     """One analysis as a one-chunk computation for ``JobManager.submit`` (``service.jobs`` protocol):
     its chunk runs ``analyse(spec)`` in a job worker, with this process's cache budget and directory
-    of compiled models."""
+    of compiled models. Pure (``service.jobs.backends.is_pure``): the spec holds its seed (given, or
+    derived from the request's SHA-256), so computing it again after its worker died gives the same
+    numbers."""
+
+    pure = True
 
     analyse: Callable[[Any], dict[str, Any]]
     spec: Any
