@@ -13,8 +13,9 @@ for ``--duration`` seconds, each client sends a fixed mix of realistic requests 
 - ``pfs``: the README's two-stratum PFS analysis (hierarchical exponential, PyMC)
 - ``simon-evaluate``: exact operating characteristics of SARC031's Simon design at 4 rates
 
-while a prober asks /health about ten times a second. A 503 (the service busy: admission control) is
-counted with its Retry-After and not retried; a 202 (a job) is counted. Per level it prints the
+while a prober, in a process of its own, asks /health about ten times a second. A 503 (the service busy: admission control) is
+counted with its Retry-After, and the client waits that long before its next request (as a
+well-behaved client does; ``--ignore-retry-after`` sends the next at once); a 202 (a job) is counted. Per level it prints the
 throughput, p50/p99 latency of each kind, the status counts, /health p50/p99/max, and the RSS of
 the server and of its child processes (pool workers): before the first level, after each, and
 idle after the last (``--idle`` seconds).
@@ -26,6 +27,8 @@ import argparse
 import asyncio
 import collections
 import itertools
+import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import socket
@@ -116,7 +119,8 @@ class Level:
         self.health_bad = 0
 
 
-async def client_loop(client: httpx.AsyncClient, start: int, stop_at: float, seeds: itertools.count, level: Level) -> None:
+async def client_loop(client: httpx.AsyncClient, start: int, stop_at: float, seeds: itertools.count, level: Level,
+                      honour_retry_after: bool = True) -> None:
     for kind, path, body in itertools.islice(itertools.cycle(MIX), start, None):
         if time.perf_counter() >= stop_at:
             return
@@ -134,32 +138,67 @@ async def client_loop(client: httpx.AsyncClient, start: int, stop_at: float, see
         if code == 200:
             level.latency[kind].append(elapsed)
         elif code == 503:
-            level.retry_after.append(r.headers.get("retry-after", "(none)"))
+            retry_after = r.headers.get("retry-after", "(none)")
+            level.retry_after.append(retry_after)
+            if honour_retry_after and retry_after.isdigit():
+                # A well-behaved client waits as told (the R client and httr2's req_retry do).
+                await asyncio.sleep(min(float(retry_after), max(0.0, stop_at - time.perf_counter())))
         elif code >= 500:
             level.bad.append(f"{kind}: {code} {r.text[:200]}")
         elif code != 202:
             level.refused.append(f"{kind}: {code} {r.text[:200]}")
 
 
-async def health_prober(client: httpx.AsyncClient, stop_at: float, level: Level) -> None:
-    while time.perf_counter() < stop_at:
-        t = time.perf_counter()
-        try:
-            r = await client.get("/health", timeout=30)
-            level.health.append(time.perf_counter() - t)
-            level.health_bad += r.status_code != 200
-        except httpx.TransportError:
-            level.health_bad += 1
-        await asyncio.sleep(max(0.0, HEALTH_PERIOD - (time.perf_counter() - t)))
+def probe_health(port: int, duration: float, out: multiprocessing.connection.Connection) -> None:
+    """/health about ten times a second for ``duration`` seconds, in a process of its own over one
+    keep-alive connection with a plain socket, so that the figure is the server's latency, not the
+    load generator's (its event loop busy with 32 clients) or an HTTP client library's overhead.
+    Sends (latencies in seconds, answers not 200) down ``out``."""
+    latencies, bad = [], 0
+    request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    stop_at = time.perf_counter() + duration
+    sock = socket.create_connection(("127.0.0.1", port))
+    stream = sock.makefile("rb")
+    try:
+        while time.perf_counter() < stop_at:
+            t = time.perf_counter()
+            try:
+                sock.sendall(request)
+                status = int(stream.readline().split()[1])
+                length = 0
+                while (header := stream.readline()) not in (b"\r\n", b""):
+                    name, _, value = header.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                stream.read(length)
+            except (OSError, ValueError, IndexError):
+                bad += 1
+                sock.close()
+                sock = socket.create_connection(("127.0.0.1", port))
+                stream = sock.makefile("rb")
+                continue
+            latencies.append(time.perf_counter() - t)
+            bad += status != 200
+            time.sleep(max(0.0, HEALTH_PERIOD - (time.perf_counter() - t)))
+    finally:
+        sock.close()
+    out.send((latencies, bad))
 
 
-async def run_level(base: str, clients: int, duration: float, seeds: itertools.count) -> Level:
+async def run_level(base: str, clients: int, duration: float, seeds: itertools.count,
+                    honour_retry_after: bool = True) -> Level:
     level = Level()
     limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
-    async with httpx.AsyncClient(base_url=base, limits=limits) as client, httpx.AsyncClient(base_url=base) as prober:
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    prober = multiprocessing.get_context("spawn").Process(
+        target=probe_health, args=(httpx.URL(base).port, duration, sender), daemon=True)
+    prober.start()
+    async with httpx.AsyncClient(base_url=base, limits=limits) as client:
         stop_at = time.perf_counter() + duration
-        await asyncio.gather(health_prober(prober, stop_at, level),
-                             *(client_loop(client, i % len(MIX), stop_at, seeds, level) for i in range(clients)))
+        await asyncio.gather(*(client_loop(client, i % len(MIX), stop_at, seeds, level, honour_retry_after)
+                               for i in range(clients)))
+    level.health, level.health_bad = receiver.recv()
+    prober.join()
     return level
 
 
@@ -203,6 +242,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per level (default 20)")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32], help="concurrent clients (default 1 8 32)")
+    parser.add_argument("--ignore-retry-after", action="store_true",
+                        help="send the next request at once after a 503 instead of waiting Retry-After seconds")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds idle before the last RSS figure (default 10)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # figures as they come, also into a file
@@ -225,7 +266,7 @@ def main() -> int:
             seeds = itertools.count(1)
             for clients in args.levels:
                 t = time.perf_counter()
-                level = asyncio.run(run_level(base, clients, args.duration, seeds))
+                level = asyncio.run(run_level(base, clients, args.duration, seeds, not args.ignore_retry_after))
                 report(clients, level, time.perf_counter() - t)
                 print(f"   load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
                 rss_line(f"after {clients} clients", process)

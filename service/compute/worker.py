@@ -117,12 +117,19 @@ def _warm(warm_up: Callable[[], dict[str, float]] | None) -> dict[str, Any] | No
     return {"state": "ready", "compile_seconds": {k: round(v, 2) for k, v in seconds.items()}}
 
 
+WORKER_NICENESS = 5
+
+
 def main(conn: Connection, parent_pid: int, cache_dir: Path | None,
          warm_up: Callable[[], dict[str, float]] | None) -> None:
     """The worker: see the module docstring."""
     from service.processes import exit_with_parent
 
     exit_with_parent(parent_pid)
+    # Computations yield the CPU to the server's event loop, which must answer /health, admit and refuse
+    # requests promptly however busy the workers are (an OS priority, not a limit: an idle CPU is used).
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
     # Ctrl-C reaches the whole process group: the server decides when its workers end.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import importlib
