@@ -53,6 +53,20 @@ def in_process_compute(overrides):
     overrides[get_compute] = InProcessCompute
 
 
+@pytest.fixture
+def in_process_jobs(overrides):
+    """Jobs run on threads of this process (the pool and Dask are tested in test_jobs.py and
+    test_jobs_faults.py)."""
+    from service import jobs
+    from service.deps import get_job_manager
+    from service.settings import get_settings
+
+    manager = jobs.JobManager.from_settings(get_settings(), jobs.InProcessBackend())
+    overrides[get_job_manager] = lambda: manager
+    yield manager
+    manager.close()
+
+
 def assert_problem(response, status: int, *fields: str) -> dict:
     """Assert a problem+json response with ``status`` that names every one of ``fields``."""
     assert response.status_code == status, response.text

@@ -27,14 +27,6 @@ MPNST = {
 SIMON = {"r1": 1, "n1": 7, "r": 4, "n": 21}
 
 
-@pytest.fixture
-def in_process_jobs(overrides):
-    """Jobs run on threads of this process (the pool and Dask are tested in test_jobs.py)."""
-    manager = jobs.JobManager.from_settings(get_settings(), jobs.InProcessBackend())
-    overrides[get_job_manager] = lambda: manager
-    yield manager
-    manager.close()
-
 
 def _poll(client, job_id: str, timeout: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout

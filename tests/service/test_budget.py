@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from service import jobs
 from service.deps import get_job_manager
 from service.settings import Settings, get_settings
 from tests.conftest import assert_problem
@@ -57,13 +56,6 @@ def recorded(overrides):
     overrides[get_job_manager] = lambda: manager
     return manager
 
-
-@pytest.fixture
-def in_process_jobs(overrides):
-    manager = jobs.JobManager.from_settings(get_settings(), jobs.InProcessBackend())
-    overrides[get_job_manager] = lambda: manager
-    yield manager
-    manager.close()
 
 
 def _settings(**changes) -> Settings:
