@@ -6,6 +6,7 @@ import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 import designs
 from designs.core.memory import set_cache_budget
@@ -50,8 +51,9 @@ async def lifespan(app: FastAPI):
     try:
         yield
     finally:
-        compute.release(app.state.compute)
-        app.state.job_manager.close()
+        # Joining workers and threads takes seconds: not on the event loop.
+        await run_in_threadpool(compute.release, app.state.compute)
+        await run_in_threadpool(app.state.job_manager.close)
 
 
 def create_app() -> FastAPI:

@@ -16,8 +16,23 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def _restore(cls: type[GonogoError], args: tuple, state: dict[str, Any]) -> GonogoError:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class GonogoError(Exception):
-    """Base class for errors raised deliberately by gonogo's core."""
+    """Base class for errors raised deliberately by gonogo's core.
+
+    Pickled whole (arguments and attributes), so that an error raised in a worker process (compute
+    pool, job pool, Dask) is the same error, with the same problem document, in the server:
+    ``Exception`` pickles ``args`` only, which loses ``ConvergenceError.diagnostics`` or cannot
+    rebuild it at all."""
+
+    def __reduce__(self) -> tuple:
+        return _restore, (type(self), self.args, dict(vars(self)))
 
 
 @dataclass

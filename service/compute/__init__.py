@@ -51,7 +51,7 @@ def warm_up_of(settings: Settings) -> Callable[[], dict[str, float]] | None:
 def pool_args(settings: Settings) -> tuple:
     """The configuration of the pool of ``settings``: the key it is shared by."""
     return (settings.compute_workers, settings.compute_queue_limit, settings.data_dir / "compiled-models",
-            warm_up_of(settings))
+            warm_up_of(settings), settings.cache_mb * 2**20)
 
 
 class Compute:

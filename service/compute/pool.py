@@ -133,7 +133,12 @@ class _Slot:
                         self.state, self.failure = "failed", str(exc)
                         task.future.set_exception(ComputeUnavailable(f"no compute worker can start ({exc})", retry_after=5))
                         continue
-                self._execute(task)
+                try:
+                    self._execute(task)
+                except Exception as exc:  # noqa: BLE001 - a slot outlives any one task's failure
+                    self._discard()
+                    if not task.future.done():
+                        task.future.set_exception(exc)
         finally:
             self._discard(stop=True)
             self.state = "stopped"
@@ -143,7 +148,7 @@ class _Slot:
         self.state = "starting"
         ours, theirs = context.Pipe()
         process = context.Process(
-            target=worker.main, args=(theirs, os.getpid(), self.pool.cache_dir, self.pool.warm_up),
+            target=worker.main, args=(theirs, os.getpid(), self.pool.cache_dir, self.pool.warm_up, self.pool.cache_bytes),
             name=f"gonogo-compute-{self.index}", daemon=True,
         )
         process.start()
@@ -266,19 +271,24 @@ def _exit(code: int | None) -> str:
 class ComputePool:
     """``workers`` worker processes and a queue of at most ``queue_limit`` waiting tasks.
 
-    ``cache_dir`` is where workers keep compiled models; ``warm_up`` (``designs.engines.pymc.warm_up``,
+    ``cache_dir`` is where workers keep compiled models; ``cache_bytes`` what their caches of tables
+    may hold together (``GONOGO_CACHE_MB``; None: the core's default); ``warm_up`` (``designs.engines.pymc.warm_up``,
     or None) runs in each worker before it takes a task, and its outcome is ``models``.
     """
 
-    def __init__(self, workers: int, queue_limit: int, cache_dir: Path | None, warm_up: WarmUp | None = None):
+    def __init__(self, workers: int, queue_limit: int, cache_dir: Path | None, warm_up: WarmUp | None = None,
+                 cache_bytes: int | None = None):
         self.workers = workers
         self.queue_limit = queue_limit
         self.cache_dir = cache_dir
         self.warm_up = warm_up
+        self.cache_bytes = cache_bytes
+        self.config: tuple = (workers, queue_limit, cache_dir, warm_up, cache_bytes)
+        """The key it is shared by (``pool_for``)."""
         self.closing = threading.Event()
         self._first_started = threading.Event()  # a worker has warmed up, or failed to start
         self._queue: queue.Queue[Task] = queue.Queue()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._admitted = 0
         self._seconds_per_task = 1.0  # running mean of task durations, for Retry-After
         self._slots = [_Slot(self, i) for i in range(workers)]
@@ -312,8 +322,8 @@ class ComputePool:
             if self._admitted >= self.workers + self.queue_limit:
                 raise ComputeBusy(self._retry_after(), self.workers, self.queue_limit)
             self._admitted += 1
-        task.future.add_done_callback(self._finished)
-        self._queue.put(task)
+            task.future.add_done_callback(self._finished)
+            self._queue.put(task)  # under the lock: ``close`` cannot drain the queue before it lands
         self.start()
         return task
 
@@ -343,7 +353,8 @@ class ComputePool:
 
     def close(self) -> None:
         """End every worker; tasks still waiting are refused."""
-        self.closing.set()
+        with self._lock:  # no task is admitted after this
+            self.closing.set()
         for slot in self._slots:
             if slot.thread.is_alive():
                 slot.thread.join(STOP_SECONDS + 1)
@@ -390,35 +401,31 @@ class ComputePool:
 
 _pools: dict[tuple, ComputePool] = {}
 _holders: dict[tuple, int] = {}
-_registry_lock = threading.Lock()
+_registry_lock = threading.RLock()
 
 
-def _key(workers: int, queue_limit: int, cache_dir: Path | None, warm_up: WarmUp | None) -> tuple:
-    return workers, queue_limit, cache_dir, warm_up
-
-
-def pool_for(workers: int, queue_limit: int, cache_dir: Path | None, warm_up: WarmUp | None) -> ComputePool:
-    """This process's pool of that configuration (created, not started, the first time)."""
-    key = _key(workers, queue_limit, cache_dir, warm_up)
+def pool_for(*config: Any) -> ComputePool:
+    """This process's pool of that configuration (``ComputePool``'s arguments; created, not started,
+    the first time)."""
     with _registry_lock:
-        pool = _pools.get(key)
+        pool = _pools.get(config)
         if pool is None or pool.closing.is_set():
-            pool = _pools[key] = ComputePool(workers, queue_limit, cache_dir, warm_up)
+            pool = _pools[config] = ComputePool(*config)
+            pool.config = config
         return pool
 
 
-def acquire(workers: int, queue_limit: int, cache_dir: Path | None, warm_up: WarmUp | None) -> ComputePool:
+def acquire(*config: Any) -> ComputePool:
     """``pool_for``, held until ``release``: an app's lifespan."""
-    pool = pool_for(workers, queue_limit, cache_dir, warm_up)
-    with _registry_lock:
-        key = _key(workers, queue_limit, cache_dir, warm_up)
-        _holders[key] = _holders.get(key, 0) + 1
+    with _registry_lock:  # one section: a release in between cannot close the pool handed out
+        pool = pool_for(*config)
+        _holders[config] = _holders.get(config, 0) + 1
     return pool
 
 
 def release(pool: ComputePool) -> None:
     """Let go of an acquired pool; the last holder closes it."""
-    key = _key(pool.workers, pool.queue_limit, pool.cache_dir, pool.warm_up)
+    key = pool.config
     with _registry_lock:
         _holders[key] = _holders.get(key, 1) - 1
         last = _holders[key] <= 0 and _pools.get(key) is pool

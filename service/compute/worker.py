@@ -62,16 +62,20 @@ class ExportedError:
             return cls(RuntimeError, (f"{type(exc).__qualname__}: {exc}",), {}, text)
         exported = cls(type(exc), exc.args, dict(vars(exc)), text)
         try:
-            pickle.loads(pickle.dumps(exported))
+            pickle.loads(pickle.dumps(exported)).rebuild()
         except Exception:  # noqa: BLE001 - an exception that cannot cross: its words still do
             return cls(RuntimeError, (f"{type(exc).__qualname__}: {exc}",), {}, text)
         return exported
 
     def rebuild(self) -> BaseException:
-        """The exception, with the worker's traceback as its cause (in the server's log)."""
-        exc = self.cls.__new__(self.cls)
-        exc.args = self.args
-        vars(exc).update(self.state)
+        """The exception, with the worker's traceback as its cause (in the server's log); a
+        ``RuntimeError`` with its words when its class cannot be made without its arguments."""
+        try:
+            exc = self.cls.__new__(self.cls)
+            exc.args = self.args
+            vars(exc).update(self.state)
+        except Exception:  # noqa: BLE001 - a class whose __new__ needs arguments: its words still cross
+            exc = RuntimeError(f"{self.cls.__qualname__}: {self.args}")
         exc.__cause__ = RemoteTraceback(self.traceback)
         return exc
 
@@ -121,7 +125,7 @@ WORKER_NICENESS = 5
 
 
 def main(conn: Connection, parent_pid: int, cache_dir: Path | None,
-         warm_up: Callable[[], dict[str, float]] | None) -> None:
+         warm_up: Callable[[], dict[str, float]] | None, cache_bytes: int | None = None) -> None:
     """The worker: see the module docstring."""
     from service.processes import exit_with_parent
 
@@ -137,6 +141,10 @@ def main(conn: Connection, parent_pid: int, cache_dir: Path | None,
     from designs.engines import pymc
 
     pymc.set_cache_dir(cache_dir)
+    if cache_bytes is not None:
+        from designs.core.memory import set_cache_budget
+
+        set_cache_budget(cache_bytes)  # GONOGO_CACHE_MB, for this worker's caches together
     for module in PRELOAD:
         importlib.import_module(module)
     conn.send(("started", os.getpid()))

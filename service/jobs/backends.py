@@ -341,10 +341,21 @@ def _how(exc: BaseException) -> str:
     return f"exit code {code}" if code is not None else str(exc)
 
 
+def start_worker(parent_pid: int, cache_bytes: int | None) -> None:
+    """A job-pool worker's initializer: it ends with the server (``exit_with_parent``), and its caches
+    of tables hold at most ``cache_bytes`` together."""
+    exit_with_parent(parent_pid)
+    if cache_bytes is not None:
+        from designs.core.memory import set_cache_budget
+
+        set_cache_budget(cache_bytes)
+
+
 class ProcessPoolBackend(_FuturesBackend):
     """A ``pebble.ProcessPool`` of spawned worker processes (started on first use).
 
-    Every worker ends with this process (``service.processes.exit_with_parent`` is its initializer).
+    Every worker ends with this process and keeps its caches within ``cache_bytes`` (``GONOGO_CACHE_MB``;
+    its initializer is ``start_worker``).
     Pebble replaces a worker that dies and fails the chunk it ran with ``ProcessExpired``. A pool that
     breaks as a whole (a worker died while none ran a chunk, or its workers cannot start) is replaced
     at the next submission; the backend is reported broken when the pool cannot start, or breaks again
@@ -357,9 +368,10 @@ class ProcessPoolBackend(_FuturesBackend):
 
     name = "process-pool"
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, cache_bytes: int | None = None):
         super().__init__()
         self.workers = workers
+        self.cache_bytes = cache_bytes
         self.window = workers
         self._pool: pebble.ProcessPool | None = None
         self._lock = threading.Lock()
@@ -368,7 +380,7 @@ class ProcessPoolBackend(_FuturesBackend):
 
     def _new_pool(self) -> pebble.ProcessPool:
         # spawn, not fork: the server process runs threads.
-        return pebble.ProcessPool(self.workers, initializer=exit_with_parent, initargs=(os.getpid(),),
+        return pebble.ProcessPool(self.workers, initializer=start_worker, initargs=(os.getpid(), self.cache_bytes),
                                   context=multiprocessing.get_context("spawn"))
 
     def _submit(self, fn: Callable, *args: Any) -> Any:
@@ -527,4 +539,4 @@ def backend_from_settings(settings: Settings, workers: int | None = None) -> Bac
     ``GONOGO_JOB_WORKERS``)."""
     if settings.dask_scheduler:
         return DaskBackend(settings.dask_scheduler)
-    return ProcessPoolBackend(settings.job_workers if workers is None else workers)
+    return ProcessPoolBackend(settings.job_workers if workers is None else workers, settings.cache_mb * 2**20)

@@ -85,3 +85,21 @@ def gated_broken_warm_up() -> dict[str, float]:
 def dying_warm_up() -> dict[str, float]:
     """A worker that cannot start: it ends during its warm-up."""
     os._exit(3)
+
+
+class NeedsItsArguments(Exception):
+    """An exception whose class cannot be made without its arguments (as pydantic's ValidationError)."""
+
+    def __new__(cls, code: int):
+        return super().__new__(cls, code)
+
+
+def raises_unrebuildable(_: Any) -> dict:
+    raise NeedsItsArguments(7)
+
+
+def cache_budget() -> int:
+    """The worker's budget for its caches of tables, in bytes."""
+    from designs.core.memory import CACHES
+
+    return CACHES.total_bytes

@@ -235,6 +235,23 @@ def test_a_convergence_error_in_a_worker_is_the_same_sampling_failed_problem(sma
     assert problem["type"] == "/problems/sampling-failed" and problem["diagnostics"]["error"] == "the worker's sampler broke"
 
 
+def test_compute_workers_keep_their_caches_within_gonogo_cache_mb():
+    settings = _settings().model_copy(update={"cache_mb": 32})
+    pool = pool_for(*pool_args(settings))
+    try:
+        task = pool.submit(compute_tasks.cache_budget, timeout=WAIT_SECONDS, max_rss_bytes=None)
+        assert task.future.result(WAIT_SECONDS) == 32 * 2**20
+    finally:
+        pool.close()
+
+
+def test_an_error_whose_class_cannot_be_rebuilt_is_a_500_and_the_worker_goes_on(small_pool):
+    task = small_pool.submit(compute_tasks.raises_unrebuildable, None, timeout=WAIT_SECONDS, max_rss_bytes=None)
+    with pytest.raises(RuntimeError, match="NeedsItsArguments"):
+        task.future.result(WAIT_SECONDS)
+    assert small_pool.submit(compute_tasks.pid, timeout=WAIT_SECONDS, max_rss_bytes=None).future.result(WAIT_SECONDS) > 0
+
+
 def test_invalid_input_found_in_a_worker_is_the_same_422_naming_its_field(small_pool, monkeypatch):
     from service.api import response
 
