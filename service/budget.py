@@ -41,6 +41,8 @@ from service import limits
 from service.boundary import merge
 from service.computations import sent_request
 from service.jobs import JobManager
+from service.schemas.pfs import PFSAnalysisResult
+from service.schemas.response import ResponseAnalysisResult
 from service.settings import Settings
 
 JOB_DESCRIPTION = "Too large to answer now, or `Prefer: respond-async`: a job to poll at /v1/jobs/{id}"
@@ -195,6 +197,9 @@ class AnalysisFinish:
         return self.schema.model_validate(result).model_dump(mode="json")
 
 
+RESULT_SCHEMAS: dict[str, type] = {"response-analysis": ResponseAnalysisResult, "pfs-analysis": PFSAnalysisResult}
+"""What a job's result is validated against: the synchronous answer's response model."""
+
 ESTIMATORS: dict[str, tuple[Callable[[Mapping[str, Any]], Any], Callable[[Any], Cost]]] = {
     "response-analysis": (ResponseAnalysisSpec.from_mapping, estimate_response),
     "pfs-analysis": (PFSAnalysisSpec.from_mapping, estimate_pfs),
@@ -234,17 +239,7 @@ def as_job(kind: str, body: Any, spec: Any, cost: Cost, settings: Settings, jobs
     if not (asks_async(prefer) or not _within_sync(cost, settings)):
         return None
     computation = AnalysisComputation(analyse, spec, CACHES.total_bytes, pymc.cache_dir())
-    return accepted(jobs, kind, body, computation, AnalysisFinish(_result_schema(kind)), input_hash(spec.payload()))
-
-
-def _result_schema(kind: str) -> type:
-    if kind == "response-analysis":
-        from service.schemas.response import ResponseAnalysisResult
-
-        return ResponseAnalysisResult
-    from service.schemas.pfs import PFSAnalysisResult
-
-    return PFSAnalysisResult
+    return accepted(jobs, kind, body, computation, AnalysisFinish(RESULT_SCHEMAS[kind]), input_hash(spec.payload()))
 
 
 def accepted(jobs: JobManager, kind: str, body: Any, computation: Any, finish: Callable[[dict], dict],

@@ -1,7 +1,7 @@
 """What a computation will cost, estimated from its spec before it runs: seconds and peak memory.
 
-Every capability has an estimator next to it (``designs.response.cost``, ``designs.survival.cost``,
-``designs.oc.cost``) that reads the spec's drivers — MCMC draws × chains × strata (tune, reruns),
+The analyses have an estimator next to them (``designs.response.cost``, ``designs.survival.cost``;
+operating characteristics estimate their decision tables themselves, ``OCPlan.decision_seconds``) that reads the spec's drivers — MCMC draws × chains × strata (tune, reruns),
 predictive futures × draws, quadrature grid nodes (from the prior scales, the strata and their
 planned patients), patients, simulated trials — and returns a ``Cost``. The coefficients below were
 measured on two cores (``benchmarks/cost_model.py`` prints estimate against measurement for a grid of

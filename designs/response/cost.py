@@ -19,7 +19,7 @@ from designs.core import cost as c
 from designs.core.cost import Cost
 from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy
 from designs.engines.quadrature.grid import grid_layout
-from designs.engines.sampler_settings import MAX_DRAWS, SamplerSettings
+from designs.engines.sampler_settings import SamplerSettings
 from designs.response import predictive
 from designs.response.spec import ResponseAnalysisSpec
 
@@ -51,7 +51,7 @@ def reweighting_may_degenerate(settings: SamplerSettings, n: Sequence[int], n_pl
     patients is narrower than now's by about Π_k (n_k + 2 + m_k) / (n_k + 2) (two prior patients), and
     the draws' weights lose about that factor of effective sample size; below four times the ESS the
     reweighting needs, count the fallback's cost in."""
-    shrink = math.prod((int(k) + 2 + int(f) - int(k)) / (int(k) + 2) for k, f in zip(n, n_planned, strict=True))
+    shrink = math.prod((int(f) + 2) / (int(k) + 2) for k, f in zip(n, n_planned, strict=True))
     return settings.draws * settings.chains / shrink < 4 * predictive.MIN_WEIGHT_ESS
 
 
@@ -85,7 +85,7 @@ def quadrature_cost(hierarchy: NormalHierarchy, responders: Sequence[int], n: Se
                + c.CONTRACTION_SECONDS_PER_CELL * (tuples + 1) * G * max(J, 1))
     table_bytes = 8 * (3 * G + N)
     peak = (c.BASE_BYTES + held * table_bytes + held * 16 * G  # tables alive, contraction rows
-            + 2 * c.CHUNK_BYTES // 2 + 16 * tuples + 24 * A * M + 8 * 4_000_000)  # cavity chunks, FFT buffers
+            + c.CHUNK_BYTES + 16 * tuples + 24 * A * M + 8 * 4_000_000)  # cavity chunks, FFT buffers
     drivers = (*PRIOR_SCALES, "strata/n_planned", "strata")
     return Cost(seconds, int(peak), drivers, parts={
         "engine": "quadrature", "grid_cells": G, "theta_nodes": N, "tau_nodes": A, "fft_length": M,
@@ -109,11 +109,12 @@ def _values_per_draw(kind: str, strata: int) -> int:
 
 
 def attempts(settings: SamplerSettings) -> list[tuple[int, int]]:
-    """(draws, tune) of the first run and of every rerun the settings allow (``for_rerun``)."""
-    out, draws, tune = [], settings.draws, settings.tune
+    """(draws, tune) of the first run and of every rerun the settings allow, as the convergence policy
+    makes them (``designs.engines.pymc.policy``: each rerun's settings are ``for_rerun`` of the last)."""
+    out = []
     for _ in range(settings.max_reruns + 1):
-        out.append((draws, tune))
-        draws, tune = min(2 * draws, MAX_DRAWS), min(2 * tune, MAX_DRAWS)
+        out.append((settings.draws, settings.tune))
+        settings = settings.for_rerun()
     return out
 
 
@@ -145,13 +146,13 @@ def reweighting_cost(settings: SamplerSettings, n: Sequence[int], n_planned: Seq
     def rows(s: int) -> int:
         if futures == 1:
             return 1
-        if futures <= predictive.MAX_ENUMERATION and futures * s <= 50_000_000:
+        if futures <= predictive.MAX_ENUMERATION and futures * s <= predictive.MAX_REWEIGHTED_CELLS:
             return futures
         return predictive.MONTE_CARLO_FUTURES
 
     # The whole pass and ten batch passes over the same cells: about two passes of (futures × draws).
     seconds = c.REWEIGHTING_SECONDS_PER_CELL * 2 * rows(draws) * draws * (J + 4)
-    block = min(predictive.CHUNK_BYTES, rows(largest) * largest * (predictive.REWEIGHTING_BYTES_PER_CELL + J))
+    block = min(c.CHUNK_BYTES, rows(largest) * largest * (predictive.REWEIGHTING_BYTES_PER_CELL + J))
     peak = c.BASE_BYTES + block + 8 * 8 * largest * J  # the blocks, and the draws' logs and indicators
     return Cost(seconds, int(peak), ("strata/n_planned", "mcmc/draws", "mcmc/chains"),
                 parts={"reweighted_futures": rows(draws), "reweighted_draws": draws})

@@ -33,6 +33,7 @@ from cachetools import cached
 from scipy import special
 
 from designs.core.arrays import read_only
+from designs.core.cost import CHUNK_BYTES
 from designs.core.errors import InvalidInputError
 from designs.core.memory import CACHES
 from designs.engines import closed_form
@@ -45,8 +46,8 @@ MONTE_CARLO_FUTURES = 2_000
 MIN_WEIGHT_ESS = 200.0
 """Reweighting is degenerate when futures with an importance-weight ESS below this carry > 1% of the mass."""
 DEGENERATE_MASS = 0.01
-CHUNK_BYTES = 64 * 2**20
-"""Budget of the reweighting's temporary (futures × draws) arrays: futures are taken in blocks."""
+MAX_REWEIGHTED_CELLS = 50_000_000
+"""Most (future, draw) pairs the reweighting enumerates; beyond, it draws ``MONTE_CARLO_FUTURES`` futures."""
 REWEIGHTING_BYTES_PER_CELL = 32
 """Bytes per (future, draw) cell of the reweighting's temporaries, the mask's byte per stratum apart."""
 MAX_FINAL_TABLE = 2_500
@@ -371,7 +372,7 @@ def predictive_probability_by_reweighting(
         log_p, log_q = np.log(p), np.log1p(-p)
     n_futures = math.prod(int(v) + 1 for v in m)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7277]))
-    if n_futures <= max_enumeration and n_futures * p.shape[0] <= 50_000_000:
+    if n_futures <= max_enumeration and n_futures * p.shape[0] <= MAX_REWEIGHTED_CELLS:
         futures = np.indices(tuple(int(v) + 1 for v in m)).reshape(m.size, -1).T
         sampled = False
     else:

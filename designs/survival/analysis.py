@@ -214,18 +214,25 @@ def _posterior(
     spec: PFSAnalysisSpec, strata: list[StratumFollowUp], seed: int, benchmark: Benchmark, target: Benchmark
 ) -> _Summaries:
     model = spec.model
-    events = np.array([s.event.sum() for s in strata], dtype=float)
-    exposure = np.array([s.time.sum() for s in strata])
     if model.engine == "closed-form":
+        events = np.array([s.event.sum() for s in strata], dtype=float)
+        exposure = np.array([s.time.sum() for s in strata])
         return _closed_form(model.prior, events, exposure, benchmark, target)
     if model.engine == "quadrature":
-        # As the MCMC engine's PFSData: an event at t = 0 is placed at half a day, else a stratum whose
-        # only events are at 0 has T = 0 and d·log λ no maximum.
-        at_zero = [s.event & (s.time <= 0.0) for s in strata]
-        exposure = exposure + np.array([pymc_engine.MIN_EVENT_TIME_MONTHS * z.sum() for z in at_zero])
+        events, exposure, at_zero = quadrature_statistics(strata)
         summaries = _quadrature(model.prior, events, exposure, benchmark, target)
-        return replace(summaries, events_at_time_zero=int(sum(z.sum() for z in at_zero)))
+        return replace(summaries, events_at_time_zero=at_zero)
     return _mcmc(spec, strata, seed, benchmark, target)
+
+
+def quadrature_statistics(strata: list[StratumFollowUp]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Events d_j and exposure T_j per stratum as the quadrature engine takes them, and the number of
+    events at t = 0. As the MCMC engine's PFSData, an event at t = 0 is placed at half a day, else a
+    stratum whose only events are at 0 has T = 0 and d·log λ no maximum."""
+    events = np.array([s.event.sum() for s in strata], dtype=float)
+    at_zero = np.array([(s.event & (s.time <= 0.0)).sum() for s in strata])
+    exposure = np.array([s.time.sum() for s in strata]) + pymc_engine.MIN_EVENT_TIME_MONTHS * at_zero
+    return events, exposure, int(at_zero.sum())
 
 
 # --- decision -------------------------------------------------------------------------------

@@ -9,14 +9,13 @@ mcmc           NUTS as the response analysis's (``designs.response.cost.mcmc_cos
 
 from __future__ import annotations
 
-import numpy as np
-
 from designs.core import cost as c
 from designs.core.cost import Cost
 from designs.engines import quadrature
 from designs.engines.quadrature.grid import grid_layout
 from designs.engines.sampler_settings import SamplerSettings
 from designs.response.cost import mcmc_cost
+from designs.survival.analysis import follow_up, quadrature_statistics
 from designs.survival.spec import PFSAnalysisSpec
 
 PATIENT_SECONDS = 6e-5
@@ -36,13 +35,7 @@ def estimate_pfs(spec: PFSAnalysisSpec) -> Cost:
     if model.engine == "closed-form":
         return base
     if model.engine == "quadrature":
-        events = np.zeros(J)
-        exposure = np.zeros(J)
-        index = {name: j for j, name in enumerate(strata)}
-        for p in spec.patients:
-            j = index[p.stratum]
-            events[j] += bool(p.event)
-            exposure[j] += p.time_months if p.time_months > 0 or not p.event else 1.0 / 60.0
+        events, exposure, _ = quadrature_statistics(follow_up(spec))
         prior = model.prior
         hierarchy = quadrature.NormalHierarchy(prior.mu_mean, prior.mu_sd, prior.tau_scale)
         likelihoods = [quadrature.ExposureLikelihood(float(d), float(max(t, 1e-9))) for d, t in zip(events, exposure)]

@@ -12,16 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Header
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from designs.core.provenance import input_hash
 from service import budget, limits
 from service.boundary import within_limits
-from service.computations import OCFinish, prepare_calibration, prepare_operating_characteristics
+from service.computations import prepare_calibration, prepare_operating_characteristics
 from service.compute import tasks
 from service.deps import ComputeDep, JobManagerDep, SettingsDep
-from service.jobs import JobManager
 from service.problems import PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES
 from service.schemas.designs import (
     CalibrationRequest,
@@ -36,10 +34,6 @@ router = APIRouter(prefix="/v1/designs", tags=["designs"])
 ACCEPTED = {202: {"description": "Too large to answer now: a job to poll at /v1/jobs/{id}", "model": JobAccepted}}
 
 
-def _accepted(jobs: JobManager, kind: str, body: Any, computation: Any, finish: OCFinish) -> JSONResponse:
-    return budget.accepted(jobs, kind, body, computation, finish, input_hash(finish.payload))
-
-
 @router.post(
     "/operating-characteristics", operation_id="designs-operating-characteristics",
     response_model=OperatingCharacteristicsResult, responses={**ACCEPTED, **PROBLEM_RESPONSES, **UNAVAILABLE_RESPONSES},
@@ -49,7 +43,8 @@ async def operating_characteristics(body: OperatingCharacteristicsRequest, setti
                                     compute: ComputeDep, prefer: str | None = Header(None)) -> Any:
     plan, finish = within_limits(limits.of_request(settings, body.model_dump(mode="json")), prepare_operating_characteristics, body)
     if budget.design_wants_job(plan, prefer, settings):
-        return await run_in_threadpool(_accepted, jobs, "operating-characteristics", body, plan, finish)
+        return await run_in_threadpool(budget.accepted, jobs, "operating-characteristics", body, plan, finish,
+                                       input_hash(finish.payload))
     return await compute(tasks.operating_characteristics, plan, finish)
 
 
@@ -62,5 +57,6 @@ async def calibrate(body: CalibrationRequest, settings: SettingsDep, jobs: JobMa
                     prefer: str | None = Header(None)) -> Any:
     plan, finish = within_limits(limits.of_request(settings, body.model_dump(mode="json")), prepare_calibration, body)
     if budget.design_wants_job(plan, prefer, settings):
-        return await run_in_threadpool(_accepted, jobs, "calibration", body, plan, finish)
+        return await run_in_threadpool(budget.accepted, jobs, "calibration", body, plan, finish,
+                                       input_hash(finish.payload))
     return await compute(tasks.calibration, plan, finish)

@@ -10,7 +10,6 @@ from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
 from designs.engines import sampler_settings
 from designs.response import decisions, spec
 from service.schemas.common import (
-    OpenProbability,
     ResponseRate,
     ResultModel,
     Seed,
