@@ -103,9 +103,15 @@ class Settings(BaseSettings):
     # A finished job's request and result are kept this long, then answer 410 Gone (service/jobs/manager.py).
     job_retention_hours: float = Field(168.0, gt=0)
 
-    # The job store (jobs.sqlite3) and anything else that must outlive a process. Shared by every
-    # uvicorn worker, so it must be a local disk (SQLite WAL does not work over a network filesystem).
+    # The default database (gonogo.sqlite3: registry, audit trail, tokens, jobs), compiled models and
+    # anything else that must outlive a process. Shared by every uvicorn worker, so it must be a local
+    # disk (SQLite WAL does not work over a network filesystem).
     data_dir: Path = Field(default_factory=default_data_dir)
+    # The database, when not SQLite in data_dir: postgresql+psycopg://user@host:5432/db (several
+    # replicas share it). See service/store/engine.py.
+    database_url: str | None = None
+    # The stateless calculators (Simon, analyses, designs, jobs) answer without a token unless true.
+    auth_calculators: bool = False
 
     @field_validator("data_dir")
     @classmethod

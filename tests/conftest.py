@@ -77,3 +77,54 @@ def assert_problem(response, status: int, *fields: str) -> dict:
     for f in fields:
         assert any(n == f or n.startswith(f + "/") for n in named), (f, body)
     return body
+
+
+# --------------------------------------------------------------------------------------------------
+# Databases: every registry and job-store test runs on SQLite and on PostgreSQL.
+
+POSTGRES_URL = os.environ.get("GONOGO_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_schema_url(base: str, schema: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    """An engine on the test PostgreSQL server, or a skip saying which server did not answer."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(POSTGRES_URL, pool_pre_ping=True)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to connect: no server here
+        engine.dispose()
+        pytest.skip(f"no PostgreSQL server answers at {POSTGRES_URL} (set GONOGO_TEST_DATABASE_URL): {exc}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A new, empty database: a SQLite file, or a schema of its own on the test PostgreSQL server
+    (dropped afterwards). The schema is not created here: the code under test migrates it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gonogo.sqlite3'}"
+        return
+    import uuid
+
+    from sqlalchemy import text
+
+    admin = request.getfixturevalue("postgres_admin")
+    schema = f"gonogo_test_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _postgres_schema_url(POSTGRES_URL, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

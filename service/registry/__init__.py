@@ -1,0 +1,1 @@
+"""The trial registry's storage: every write one transaction with its audit event."""

@@ -1,0 +1,1 @@
+"""gonogo's database: tables, engine and transactions, migrations (SQLite by default, PostgreSQL)."""

@@ -1,0 +1,77 @@
+"""The database: its URL, engine and transactions, on SQLite (default) and PostgreSQL alike.
+
+``GONOGO_DATABASE_URL`` names it (``postgresql+psycopg://user@host/db`` for several replicas);
+unset, it is ``sqlite:///<GONOGO_DATA_DIR>/gonogo.sqlite3``: embedded, nothing to start. SQLite runs
+with foreign keys on, WAL (readers never block the writer), full sync (a committed write survives a
+crash) and a busy timeout; a write transaction begins IMMEDIATE, so two writers queue instead of one
+failing at commit. On PostgreSQL every write first updates the single ``audit_head`` row, which
+serialises writers the same way (``service.registry.audit``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DB_FILE = "gonogo.sqlite3"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def default_url(data_dir: Path | str) -> str:
+    return f"sqlite:///{Path(data_dir) / DB_FILE}"
+
+
+def database_url(settings) -> str:
+    """The database of ``settings``: ``database_url`` when set, else SQLite in ``data_dir``."""
+    return settings.database_url or default_url(settings.data_dir)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine for ``url`` with gonogo's connection settings (see the module docstring)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record) -> None:
+            dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+            cursor = dbapi_connection.cursor()
+            for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}"):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: committed when the block ends, rolled back if it raises."""
+    with engine.connect() as conn:
+        conn.execution_options(write=True)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """One read transaction (a consistent snapshot on both backends)."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def create_schema(engine: Engine) -> None:
+    """Bring the database to the current schema (placeholder until the Alembic migrations land)."""
+    from service.store.tables import metadata
+
+    metadata.create_all(engine)
