@@ -17,6 +17,7 @@ from service.jobs import JobManager
 from service.middleware import BodyLimitMiddleware
 from service.schemas.common import problem_schemas
 from service.settings import Settings, get_settings
+from service.store.engine import create_schema, database_url, make_engine
 
 # One router per resource.
 ROUTERS = (health.router, simon.router, response.router, pfs.router, oc.router, jobs.router)
@@ -36,12 +37,15 @@ def settings_of(app: FastAPI) -> Settings:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Open the job manager (a bad ``GONOGO_DATA_DIR`` fails here, not at the first job) and the
-    compute pool, whose workers start now and warm up (compile or load the PyMC models) when
-    ``GONOGO_WARM_UP_MODELS`` is on, else at the first computation; close both at shutdown (running
-    jobs become interrupted)."""
+    """Open the database (migrated to the current schema), the job manager (a bad ``GONOGO_DATA_DIR``
+    fails here, not at the first job) and the compute pool, whose workers start now and warm up
+    (compile or load the PyMC models) when ``GONOGO_WARM_UP_MODELS`` is on, else at the first
+    computation; close them at shutdown (running jobs become interrupted)."""
     settings = settings_of(app)
     set_cache_budget(settings.cache_mb * 2**20)  # every cache of arrays in this process, together
+    # The database is brought to the current schema before anything reads it.
+    app.state.database = make_engine(database_url(settings))
+    await run_in_threadpool(create_schema, app.state.database)
     app.state.job_manager = JobManager.from_settings(settings)
     # Compiled models persist in the data directory, whoever compiles them (the compute workers do).
     pymc.set_cache_dir(settings.data_dir / "compiled-models")
@@ -54,6 +58,7 @@ async def lifespan(app: FastAPI):
         # Joining workers and threads takes seconds: not on the event loop.
         await run_in_threadpool(compute.release, app.state.compute)
         await run_in_threadpool(app.state.job_manager.close)
+        app.state.database.dispose()
 
 
 def create_app() -> FastAPI:
