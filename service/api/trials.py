@@ -135,7 +135,8 @@ async def create_cut(request: Request, trial_id: TrialId, body: DataCutRequest, 
                                         actor=principal.name, idem=idem))
 
 
-@router.get("/{trial_id}/data-cuts", operation_id="data-cuts-list", response_model=list[DataCut], responses=NOT_FOUND,
+@router.get("/{trial_id}/data-cuts", operation_id="data-cuts-list", response_model=list[DataCut], response_model_exclude_unset=True,
+            responses=NOT_FOUND,
             summary="The trial's data cuts: metadata and accrual per stratum (no patients)")
 async def list_cuts(trial_id: TrialId, engine: DatabaseDep, _: ReaderOrSponsor) -> Any:
     return await run_in_threadpool(repository.list_cuts, engine, trial_id)
@@ -168,13 +169,15 @@ async def create_look(request: Request, trial_id: TrialId, body: LookRequest, en
     return send(await run_in_threadpool(repository.store_look, engine, plan, result, actor=principal.name, idem=idem))
 
 
-@router.get("/{trial_id}/looks", operation_id="looks-list", response_model=list[Look], response_model_exclude_unset=True, responses=NOT_FOUND,
+@router.get("/{trial_id}/looks", operation_id="looks-list", response_model=list[Look], response_model_exclude_unset=True,
+            responses=NOT_FOUND,
             summary="The trial's looks: whole (statistician, DMC) or their open views (sponsor)")
 async def list_looks(trial_id: TrialId, engine: DatabaseDep, principal: ReaderOrSponsor) -> Any:
     return await run_in_threadpool(repository.list_looks, engine, trial_id, closed=principal.role != "sponsor")
 
 
-@router.get("/{trial_id}/looks/{number}", operation_id="looks-get", response_model=Look, response_model_exclude_unset=True, responses=NOT_FOUND,
+@router.get("/{trial_id}/looks/{number}", operation_id="looks-get", response_model=Look, response_model_exclude_unset=True,
+            responses=NOT_FOUND,
             summary="One look: closed (statistician, DMC) or its open view (sponsor)")
 async def get_look(trial_id: TrialId, number: Number, engine: DatabaseDep, principal: ReaderOrSponsor) -> Any:
     return await run_in_threadpool(repository.get_look, engine, trial_id, number, closed=principal.role != "sponsor")

@@ -16,6 +16,8 @@ from service.settings import get_settings
 from service.schemas.registry import EXAMPLE_CUT, EXAMPLE_PROTOCOL
 
 TRIAL = EXAMPLE_PROTOCOL["id"]
+# A second trial the test tokens are assigned but that does not exist until a test creates it.
+NEW_TRIAL = "sarc031-b"
 
 
 @dataclass
@@ -36,6 +38,32 @@ class Registry:
     def token(self, name: str, role: str, trials=()) -> str:
         return auth.create_token(self.engine, name=name, role=role, trials=list(trials), actor="test")[1]
 
+    def request(self, who: str | None, method: str, path: str, **kwargs):
+        headers = {**self.as_(who), **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def rows(self, table) -> int:
+        """Rows of ``table`` (a ``service.store.tables`` Table) as stored."""
+        from sqlalchemy import func, select
+
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+    def counts(self) -> dict[str, int]:
+        """Rows of every registry table and of the audit trail: what a refused request must not change."""
+        from service.store import tables
+
+        return {t.name: self.rows(t) for t in (tables.trials, tables.protocol_versions, tables.data_cuts, tables.looks,
+                                               tables.audit_events, tables.tokens, tables.token_trials,
+                                               tables.idempotency_keys)}
+
+    def populate(self, protocol: dict, cut: dict) -> None:
+        """The example trial with data cut 1 and look 1."""
+        for path, body in (("/v1/trials", protocol), (f"/v1/trials/{TRIAL}/data-cuts", cut),
+                           (f"/v1/trials/{TRIAL}/looks", {"data_cut": 1})):
+            response = self.request("statistician", "POST", path, json=body)
+            assert response.status_code == 201, response.text
+
 
 @pytest.fixture
 def registry(database_url, tmp_path):
@@ -46,10 +74,10 @@ def registry(database_url, tmp_path):
     with TestClient(app) as client:
         registry = Registry(client, {})
         for role in ("admin", "statistician", "dmc", "sponsor"):
-            registry.tokens[role] = registry.token(role, role, [TRIAL])
+            registry.tokens[role] = registry.token(role, role, [TRIAL, NEW_TRIAL])
         registry.tokens["other-statistician"] = registry.token("other-statistician", "statistician", ["another-trial"])
         registry.tokens["every-trial-statistician"] = registry.token("every-trial-statistician", "statistician")
-        revoked = registry.token("revoked", "statistician", [TRIAL])
+        revoked = registry.token("revoked", "statistician", [TRIAL, NEW_TRIAL])
         auth.revoke_token(registry.engine, "revoked", actor="test")
         registry.tokens["revoked"] = revoked
         registry.tokens["bad"] = "gng_0000abcd_" + "x" * 43
