@@ -21,7 +21,7 @@ from service.schemas.registry import AuditVerification
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=AUTH_RESPONSES)
 
 
-@router.get("/verify", operation_id="audit-verify", response_model=AuditVerification,
+@router.get("/verify", operation_id="audit-verify", response_model=AuditVerification, response_model_exclude_unset=True,
             summary="Verify the whole audit trail's hash chain (any edited, deleted or reordered event is found)")
 async def verify(engine: DatabaseDep, principal: Annotated[Principal, Depends(role("admin", "statistician", "dmc"))]) -> Any:
     report = (await run_in_threadpool(verify_trail, engine)).as_dict()
