@@ -12,27 +12,7 @@ from designs.core.errors import InvalidInputError
 from designs.registry.protocol import ProtocolSpec, amend, merge_patch
 from designs.response.spec import ResponseAnalysisSpec
 from designs.survival.spec import PFSAnalysisSpec
-
-
-def sarc031(**changes):
-    body = {
-        "id": "sarc031",
-        "title": "SARC031-like basket",
-        "strata": [{"name": "nf1", "description": "NF1-associated"}, {"name": "sporadic", "description": "sporadic"}],
-        "response": {
-            "p0": 0.05, "p1": 0.25,
-            "strata": [{"name": "nf1", "n_planned": 21, "looks": [7, 21]},
-                       {"name": "sporadic", "n_planned": 21, "looks": [7, 14, 21]}],
-            "simon": {"r1": 0, "n1": 7, "r": 2, "n": 21},
-            "engine": "quadrature",
-        },
-        "pfs": {"benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35,
-                "strata": [{"name": "nf1", "n_planned": 21}, {"name": "sporadic", "n_planned": 21}],
-                "engine": "quadrature"},
-        "seed": 31,
-    }
-    body.update(changes)
-    return body
+from tests.registry.examples import sarc031
 
 
 def problems(body) -> dict[str, str]:
