@@ -149,3 +149,15 @@ def test_merge_patch_follows_rfc7396_examples():
     assert merge_patch({"e": None}, {"a": 1}) == {"e": None, "a": 1}
     assert merge_patch([1, 2], {"a": "b", "c": None}) == {"a": "b"}
     assert merge_patch({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}) == {"a": {"b": "d"}}
+
+
+def test_look_cost_grows_with_the_planned_size_and_names_protocol_fields():
+    from designs.registry.cost import estimate_look_cost
+
+    small = estimate_look_cost(ProtocolSpec.from_mapping(sarc031()))
+    body = sarc031()
+    del body["response"]["engine"]  # MCMC
+    body["response"]["mcmc"] = {"draws": 20000, "chains": 4}
+    big = estimate_look_cost(ProtocolSpec.from_mapping(body))
+    assert 0 < small.seconds < big.seconds
+    assert all(d.startswith(("response/", "pfs/")) for d in big.drivers) and big.drivers
