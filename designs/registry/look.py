@@ -23,6 +23,7 @@ Module-level functions with JSON-ready arguments: ``run_look`` runs in the compu
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -223,6 +224,8 @@ def compare(stored: Mapping[str, Any], rerun: Mapping[str, Any]) -> dict[str, An
     """Whether a rerun reproduces a stored look: every JSON path where they differ (bitwise: numbers
     compare exactly), with the software versions of both runs reported apart (``software``, whether or
     not they differ) and the run's who and when (``run``) not compared, as ``not_compared`` says."""
+    # As stored: through JSON (a tuple is a list there), so that only values can differ.
+    stored, rerun = json.loads(canonical_json(stored)), json.loads(canonical_json(rerun))
     found: list[dict[str, Any]] = []
     _differences({k: v for k, v in stored.items() if k != "run"}, {k: v for k, v in rerun.items() if k != "run"},
                  "", found)
