@@ -14,12 +14,14 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from designs.core.errors import InvalidInputError
 from designs.registry import look
 from designs.registry.protocol import ProtocolSpec
 from service.auth import Principal, role, trial_role
 from service.boundary import builds
 from service.compute import tasks
-from service.deps import ComputeDep, DatabaseDep
+from service import budget
+from service.deps import ComputeDep, DatabaseDep, SettingsDep
 from service.problems import PROBLEM_JSON, PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES
 from service.registry import repository
 from service.registry.idempotency import HEADER, Idempotency, Reply, stored
@@ -83,11 +85,13 @@ async def idempotency(request: Request, principal: Principal, key: str | None) -
                  **CREATED_HEADERS, "ETag": {"description": "the protocol version's ETag", "schema": {"type": "string"}}}}},
              summary="Register a trial with its protocol (version 1)")
 @builds(ProtocolSpec.from_mapping)
-async def create_trial(request: Request, body: ProtocolRequest, engine: DatabaseDep,
+async def create_trial(request: Request, body: ProtocolRequest, engine: DatabaseDep, settings: SettingsDep,
                        principal: Annotated[Principal, Depends(role("statistician"))], key: IdempotencyKey = None) -> Response:
     principal.require_trial(body.id)
     idem = await idempotency(request, principal, key)
     spec = ProtocolSpec.from_mapping(body.model_dump(mode="json", exclude_unset=True))
+    if problems := await run_in_threadpool(budget.protocol_problems, spec, settings):
+        raise InvalidInputError(problems)
     return send(await run_in_threadpool(repository.create_trial, engine, spec, actor=principal.name, idem=idem))
 
 
@@ -118,11 +122,13 @@ async def get_version(trial_id: TrialId, version: Number, engine: DatabaseDep, _
                         412: problem_response("If-Match is not the current version's ETag: read the trial again"),
                         428: problem_response("If-Match is missing: send the current version's ETag")},
              summary="Amend the protocol (a new version; If-Match: the current version's ETag)")
-async def amend(request: Request, trial_id: TrialId, body: AmendmentRequest, engine: DatabaseDep, principal: Statistician,
-                if_match: Annotated[str | None, Header(alias="If-Match")] = None, key: IdempotencyKey = None) -> Response:
+async def amend(request: Request, trial_id: TrialId, body: AmendmentRequest, engine: DatabaseDep, settings: SettingsDep,
+                principal: Statistician, if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+                key: IdempotencyKey = None) -> Response:
     idem = await idempotency(request, principal, key)
     return send(await run_in_threadpool(repository.amend_trial, engine, trial_id, body.changes, body.reason, if_match,
-                                        actor=principal.name, idem=idem))
+                                        actor=principal.name, idem=idem,
+                                        check=lambda spec: budget.protocol_problems(spec, settings)))
 
 
 @router.post("/{trial_id}/data-cuts", operation_id="data-cuts-create", status_code=201, response_model=DataCut,

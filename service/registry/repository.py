@@ -185,10 +185,11 @@ def _matches(if_match: str, current: str) -> bool:
 
 
 def amend_trial(engine: Engine, trial_id: str, changes: Any, reason: str | None, if_match: str | None, *,
-                actor: str, idem: Idempotency | None = None) -> Reply:
-    """A new protocol version: the current one with ``changes`` merged (RFC 7396), validated whole.
-    ``If-Match`` must carry the current version's ETag (428 without, 412 stale); after the first look
-    a reason is required."""
+                actor: str, idem: Idempotency | None = None,
+                check: Callable[[ProtocolSpec], list[FieldProblem]] = lambda spec: []) -> Reply:
+    """A new protocol version: the current one with ``changes`` merged (RFC 7396), validated whole
+    (``check``: what the service adds, its limits and compute budget). ``If-Match`` must carry the
+    current version's ETag (428 without, 412 stale); after the first look a reason is required."""
 
     def action(conn: Connection, at: str) -> Reply:
         trial = _trial_row(conn, trial_id)
@@ -208,13 +209,13 @@ def amend_trial(engine: Engine, trial_id: str, changes: Any, reason: str | None,
         if n_looks and not (isinstance(reason, str) and reason.strip()):
             problems.append(FieldProblem("reason", f"{n_looks} look(s) have been run: an amendment now needs a "
                                          "reason (it is listed on every later look)"))
-        document = None
         try:
-            document = amend(json.loads(current["document"]), changes)
-            spec = ProtocolSpec.from_mapping(document)
+            spec = ProtocolSpec.from_mapping(amend(json.loads(current["document"]), changes))
+            found = check(spec)
         except InvalidInputError as error:
-            problems.extend(p if p.field.startswith("changes") else FieldProblem(f"changes/{p.field}", p.reason)
-                            for p in error.problems)
+            found = error.problems
+        problems.extend(p if p.field.startswith("changes") else FieldProblem(f"changes/{p.field}", p.reason)
+                        for p in found)
         if problems:
             raise InvalidInputError(problems)
         text = canonical_json(spec.document)
@@ -272,13 +273,6 @@ def _cut_view(row: Any, *, patients: bool) -> dict[str, Any]:
     return view
 
 
-def _stored_cut(conn: Connection, row: Any) -> datacut.DataCutSpec:
-    """A stored cut as the core's spec (checked against the protocol version it was stored under)."""
-    protocol = _protocol(_version_row(conn, row["trial_id"], row["protocol_version"]))
-    document = json.loads(row["document"])
-    return datacut.DataCutSpec.from_mapping(document, protocol, previous_number=document.get("supersedes"))
-
-
 def create_cut(engine: Engine, trial_id: str, body: Any, *, actor: str, idem: Idempotency | None = None) -> Reply:
     """A new, immutable data cut numbered after the latest, checked against the current protocol and
     the previous cut (``designs.registry.datacut``)."""
@@ -287,7 +281,7 @@ def create_cut(engine: Engine, trial_id: str, body: Any, *, actor: str, idem: Id
         trial = _trial_row(conn, trial_id)
         protocol = _protocol(_version_row(conn, trial_id, trial["current_version"]))
         latest = _latest_cut(conn, trial_id)
-        previous = None if latest is None else _stored_cut(conn, latest)
+        previous = None if latest is None else datacut.DataCutSpec.from_document(json.loads(latest["document"]))
         spec = datacut.DataCutSpec.from_mapping(body, protocol, previous,
                                                 previous_number=None if latest is None else latest["number"])
         number = 1 if latest is None else latest["number"] + 1

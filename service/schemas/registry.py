@@ -28,10 +28,10 @@ EXAMPLE_PROTOCOL: dict[str, Any] = {
     "title": "Selumetinib in MPNST (SARC031-like)",
     "strata": [{"name": "NF1-associated", "description": "NF1-associated MPNST"},
                {"name": "sporadic", "description": "sporadic MPNST"}],
-    "response": {"p0": 0.05, "p1": 0.25,
+    "response": {"p0": 0.05, "p1": 0.25, "engine": "quadrature",
                  "strata": [{"name": "NF1-associated", "n_planned": 21, "looks": [7, 21]},
                             {"name": "sporadic", "n_planned": 21, "looks": [7, 21]}]},
-    "pfs": {"landmark_months": 4, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35,
+    "pfs": {"landmark_months": 4, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35, "engine": "quadrature",
             "strata": [{"name": "NF1-associated", "n_planned": 21}, {"name": "sporadic", "n_planned": 21}]},
     "seed": 20260101,
 }

@@ -301,3 +301,17 @@ def test_tampering_is_found_by_the_api_and_the_cli(registry, protocol, cut, data
     assert dmc["ok"] is False and "problems" not in dmc
     found = _cli(database_url, "audit", "verify")
     assert found.returncode == 1 and "seq" in found.stderr, found
+
+
+def test_protocol_whose_look_exceeds_the_compute_budget_is_refused_when_registered(registry, protocol):
+    from service.settings import get_settings
+
+    settings = registry.client.app.dependency_overrides[get_settings]()
+    tight = settings.model_copy(update={"max_compute_seconds": 1e-6, "sync_compute_seconds": 1e-6})
+    registry.client.app.dependency_overrides[get_settings] = lambda: tight
+    before = registry.counts()
+    problem = registry.request("statistician", "POST", "/v1/trials", json=protocol)
+    assert_problem(problem, 422)
+    assert all(e["field"].startswith(("response", "pfs")) for e in problem.json()["errors"]), problem.json()
+    assert "GONOGO_MAX_COMPUTE_SECONDS" in problem.json()["detail"]
+    assert registry.counts() == before
