@@ -14,14 +14,15 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
+from designs.registry.datacut import MAX_PATIENTS, MAX_REASON_LENGTH, MAX_TIME_MONTHS
+from designs.registry.protocol import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, SLUG
 from service.schemas.common import ResultModel, Seed, StrictModel
 from service.store.tables import ROLES
 
-TrialId = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", examples=["sarc031"],
+TrialId = Annotated[str, Field(pattern=SLUG, examples=["sarc031"],
                                description="the trial's id: lower-case letters, digits and '-', 1 to 64 characters")]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 Role = Literal[ROLES]  # type: ignore[valid-type]
-MAX_PATIENTS = 10_000
 
 EXAMPLE_PROTOCOL: dict[str, Any] = {
     "id": "sarc031",
@@ -49,7 +50,7 @@ EXAMPLE_CUT: dict[str, Any] = {
 
 class StratumDeclaration(StrictModel):
     name: Name = Field(examples=["NF1-associated"])
-    description: str | None = Field(None, max_length=2000, examples=["NF1-associated MPNST"])
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION_LENGTH, examples=["NF1-associated MPNST"])
 
 
 class ProtocolRequest(StrictModel):
@@ -58,7 +59,7 @@ class ProtocolRequest(StrictModel):
     model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [EXAMPLE_PROTOCOL]}}
 
     id: TrialId
-    title: str = Field(min_length=1, max_length=500, examples=["Selumetinib in MPNST (SARC031-like)"])
+    title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH, examples=["Selumetinib in MPNST (SARC031-like)"])
     strata: list[StratumDeclaration] = Field(min_length=1, max_length=MAX_STRATA,
                                              description="every stratum a data cut may name (no other is accepted)")
     response: dict[str, Any] | None = Field(
@@ -79,11 +80,12 @@ class AmendmentRequest(StrictModel):
         "examples": [{"changes": {"response": {"p1": 0.3}}, "reason": "target rate revised by the steering committee"}]}}
 
     changes: dict[str, Any] = Field(description="a JSON merge patch of the protocol document")
-    reason: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
 
 
 class PFSObservation(StrictModel):
-    time_months: float = Field(ge=0, description="months from enrolment to progression, death or censoring")
+    time_months: float = Field(ge=0, le=MAX_TIME_MONTHS,
+                               description="months from enrolment to progression, death or censoring")
     event: bool = Field(description="true: progression or death at time_months; false: censored then")
 
 
@@ -104,9 +106,9 @@ class DataCutRequest(StrictModel):
     model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [EXAMPLE_CUT]}}
 
     cutoff_date: datetime.date = Field(examples=["2026-06-30"])
-    patients: list[PatientRecord] = Field(max_length=MAX_PATIENTS)
+    patients: list[PatientRecord] = Field(min_length=1, max_length=MAX_PATIENTS)
     supersedes: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
-    reason: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
 
 
 class LookRequest(StrictModel):
