@@ -47,3 +47,36 @@ def test_concurrent_cuts_and_amendments_keep_the_chain(registry, protocol, cut):
     assert numbers == list(range(1, CLIENTS + 2))
     report = registry.request("admin", "GET", "/v1/audit/verify").json()
     assert report["ok"] is True and report["events"] == registry.rows(audit_events)
+
+
+def test_a_look_that_lost_the_race_is_409_and_stores_nothing(registry, protocol, cut):
+    """Two looks planned on the same state: the first stored takes the number, the second is refused."""
+    import pytest
+
+    from designs.registry.look import run_look
+    from service.problems import Conflict
+    from service.registry import repository
+
+    registry.populate(protocol, cut)
+    plans = [repository.plan_look(registry.engine, TRIAL, 1, actor="statistician") for _ in range(2)]
+    assert plans[0].number == plans[1].number == 2
+    results = [run_look(p.protocol, p.cut, look_number=p.number, seed=p.seed, context=p.context) for p in plans]
+    assert repository.store_look(registry.engine, plans[0], results[0], actor="statistician").status == 201
+    before = registry.counts()
+    with pytest.raises(Conflict):
+        repository.store_look(registry.engine, plans[1], results[1], actor="statistician")
+    assert registry.counts() == before
+
+
+def test_one_idempotency_key_sent_at_once_writes_once(registry, protocol, cut):
+    registry.populate(protocol, cut)
+    headers = {"Idempotency-Key": "same-upload"}
+
+    def upload(_):
+        return registry.request("statistician", "POST", f"/v1/trials/{TRIAL}/data-cuts", json=cut, headers=headers)
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        answers = list(pool.map(upload, range(CLIENTS)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.content for a in answers}) == 1  # every one the first answer, byte for byte
+    assert [c["number"] for c in registry.request("dmc", "GET", f"/v1/trials/{TRIAL}/data-cuts").json()] == [1, 2]
