@@ -18,13 +18,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from service.store.engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # pg_advisory_xact_lock key of gonogo's migrations (any constant; "gonogo" in ASCII).
 ADVISORY_LOCK_KEY = 0x676F6E6F676F
+# The revision whose tables a database created before the migrations existed holds.
+FIRST = "0001"
 
 
 class SchemaTooNew(RuntimeError):
@@ -59,10 +61,14 @@ def upgrade(engine_or_url: Engine | str) -> str:
         conn.execution_options(write=True)  # SQLite: the transaction begins IMMEDIATE (engine.make_engine)
         try:
             _lock(conn)
-            heads = MigrationContext.configure(conn).get_current_heads()
+            context = MigrationContext.configure(conn)
+            heads = context.get_current_heads()
             _refuse_unknown(script, heads, engine)
+            config.attributes["connection"] = conn
+            if not heads and _adoptable(context, engine):
+                command.stamp(config, FIRST)  # its tables are 0001's: migrate from there
+                heads = (FIRST,)
             if tuple(heads) != (target,):
-                config.attributes["connection"] = conn
                 command.upgrade(config, "head")
             if conn.in_transaction():
                 conn.commit()
@@ -79,6 +85,26 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     else:
         conn.begin()  # BEGIN IMMEDIATE: the database's write lock until commit
+
+
+def _adoptable(context: MigrationContext, engine: Engine) -> bool:
+    """Whether an unversioned database holds gonogo's tables as revision 0001 made them (a database
+    created before the migrations existed, by ``metadata.create_all``): it is stamped, not created
+    again. False for an empty one; ``SchemaTooNew`` for one holding other tables of gonogo's names."""
+    from alembic.autogenerate import compare_metadata
+
+    from service.store.tables import metadata
+
+    present = set(inspect(context.connection).get_table_names()) & set(metadata.tables)
+    if not present:
+        return False
+    differences = compare_metadata(context, metadata)
+    if differences:
+        where = engine.url.render_as_string(hide_password=True)
+        raise SchemaTooNew(
+            f"the database {where} has gonogo's tables ({', '.join(sorted(present))}) but no schema revision, and they "
+            f"differ from this gonogo's ({len(differences)} differences, e.g. {differences[0]!r}); nothing was changed")
+    return True
 
 
 def _refuse_unknown(script: ScriptDirectory, heads, engine: Engine) -> None:

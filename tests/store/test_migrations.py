@@ -151,3 +151,26 @@ def test_every_migration_file_ships_in_the_package():
     assert "migrations/script.py.mako" in files and "migrations/env.py" in files
     assert any(f.startswith("migrations/versions/0001_") for f in files)
     assert [f for f in files if not any(fnmatch(f, pattern) for pattern in patterns)] == []
+
+
+def test_database_made_before_the_migrations_is_adopted_with_its_rows(engine):
+    """A database whose tables ``metadata.create_all`` made (gonogo before the migrations) is stamped
+    at 0001 and migrated on, its rows kept, instead of failing on CREATE TABLE."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(jobs).values(id="kept", kind="slow", backend="in-process", request_sha256="0" * 64,
+                                         state="queued", owner="o", heartbeat_at=0.0, created_at="2026-11-30"))
+    assert migrate.current(engine) == ()
+    assert migrate.upgrade(engine) == migrate.head()
+    assert migrate.current(engine) == (migrate.head(),)
+    with engine.connect() as conn:
+        assert conn.execute(select(jobs.c.id)).scalars().all() == ["kept"]
+
+
+def test_unversioned_database_with_other_tables_of_gonogos_names_is_refused_untouched(engine):
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE jobs (id TEXT PRIMARY KEY, something_else TEXT)"))
+    with pytest.raises(migrate.SchemaTooNew, match="no schema revision.*differ.*nothing was changed"):
+        migrate.upgrade(engine)
+    assert migrate.current(engine) == ()
+    assert set(inspect(engine).get_table_names()) == {"jobs"}
