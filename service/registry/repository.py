@@ -16,6 +16,7 @@ look's write transaction, after its inserts and before the commit.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -55,8 +56,6 @@ def trial_path(trial_id: str, *rest: Any) -> str:
 
 
 def _sha(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
