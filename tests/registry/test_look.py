@@ -58,8 +58,12 @@ def test_independent_look_matches_beta_arithmetic():
     assert result["accrual"]["nf1"] == {"enrolled": 12, "response_evaluable": 10, "not_evaluable": 1, "pending": 1,
                                         "pfs_patients": 0, "pfs_events": 0}
     assert result["pfs"] is None
+    schedule = {"planned_looks": [7, 21], "n": 10, "reached": 7, "next": 21, "on_schedule": False}
+    assert nf1["schedule"] == schedule
     assert result["decisions"][0] == {"stratum": "nf1", "pfs": None,
-                                      "response": {"decision": nf1["decision"], "simon": nf1["simon"]["status"]}}
+                                      "response": {"decision": nf1["decision"], "simon": nf1["simon"]["status"],
+                                                   "schedule": schedule,
+                                                   "note": "off the planned schedule (n = 10; planned looks 7, 21)"}}
     json.dumps(result, allow_nan=False)
 
 
