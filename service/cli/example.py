@@ -160,7 +160,8 @@ def create_statistician_token(engine, *, name: str, trial_id: str, actor: str) -
     """A new statistician token limited to ``trial_id`` (the tokens' own code: stored hashed, audited)."""
     from service import auth
 
-    return auth.create_token(engine, name=name, role="statistician", trials=[trial_id], actor=actor).token
+    _record, token = auth.create_token(engine, name=name, role="statistician", trials=[trial_id], actor=actor)
+    return token
 
 
 # --------------------------------------------------------------------------------------------------
@@ -233,6 +234,11 @@ def create_trial(api: Registry, protocol_of: Callable[[str], dict], trial_id: st
     raise ExampleFailed("every default trial id exists already: pass --trial-id")
 
 
+def look_document(look: dict) -> dict:
+    """The look itself from the answer of ``POST .../looks`` or ``GET .../looks/{n}`` (its ``result``)."""
+    return look["result"] if isinstance(look.get("result"), dict) else look
+
+
 def run_example(client: httpx.Client, token: str, *, seed: int, trial_id: str | None = None,
                 out: Callable[[str], None] = print) -> dict[str, Any]:
     """Create the trial, upload three cuts, run a look on each and print it, reproduce the last look.
@@ -255,10 +261,8 @@ def run_example(client: httpx.Client, token: str, *, seed: int, trial_id: str | 
         out(f"\nUploaded data cut {number}: cut-off {body['cutoff_date']}, {len(body['patients'])} patients,"
             f" sha256 {str(cut.get('sha256', ''))[:12]}...")
         look = api.ok("POST", f"{base}/looks", {"data_cut": number})
-        if "response" not in look and "pfs" not in look:  # an answer that names the look: read it whole
-            look = api.ok("GET", f"{base}/looks/{look.get('look', look.get('number'))}")
         looks.append(look)
-        out(example.render_look(look))
+        out(example.render_look(look_document(look)))
     last = looks[-1].get("look", len(looks))
     reproduced = api.ok("POST", f"{base}/looks/{last}/reproduce")
     verdict = "identical" if reproduced.get("identical") else f"DIFFERENT: {reproduced.get('differences')}"
