@@ -18,6 +18,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     url = (args.url or default_url()).rstrip("/")
     seed = example.DEFAULT_SEED if args.seed is None else args.seed
     token = args.token or os.environ.get("GONOGO_TOKEN")
+    made_here = False
     try:
         with httpx.Client(base_url=url, timeout=httpx.Timeout(300, connect=10)) as client:
             try:
@@ -75,9 +77,13 @@ def run(args: argparse.Namespace) -> int:
             trial_id = args.trial_id
             if token is None:
                 token, trial_id = local_token(url, args.trial_id)
+                made_here = True
             run_example(client, token, seed=seed, trial_id=trial_id)
     except ExampleFailed as exc:
         print(f"gonogo example: {exc}", file=sys.stderr)
+        if made_here and ": 401 " in str(exc):
+            print("A token made here is unknown to a server on another database: run this with the server's"
+                  " GONOGO_DATA_DIR or GONOGO_DATABASE_URL, or pass --token.", file=sys.stderr)
         return 1
     return 0
 
@@ -107,6 +113,10 @@ def local_token(url: str, trial_id: str | None, *, settings=None, out: Callable[
             "no token: pass --token or set GONOGO_TOKEN (a statistician's; an admin creates one with"
             " `gonogo tokens create --name NAME --role statistician`). A token is created here only when the server"
             f" and the database are on this machine (server {url}, database {parsed.render_as_string(hide_password=True)}).")
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        raise ExampleFailed(f"no database at {shown}: is the server at {url} using another GONOGO_DATA_DIR or"
+                            " GONOGO_DATABASE_URL? Run this with the server's settings, or pass --token")
     engine = make_engine(db_url)
     try:
         try:
@@ -114,15 +124,15 @@ def local_token(url: str, trial_id: str | None, *, settings=None, out: Callable[
                 existing = set(conn.execute(select(trials.c.id)).scalars())
         except Exception as exc:  # no such table: not the database of a server that has started
             raise ExampleFailed(
-                f"the database {parsed.render_as_string(hide_password=True)} has no registry yet ({type(exc).__name__});"
-                " is the server at {url} using it? Start it with `gonogo serve`, or pass --token") from exc
+                f"the database {shown} has no registry yet ({type(exc).__name__}): is the server at {url}"
+                " using it? Run this with the server's settings, or pass --token") from exc
         trial_id = choose_trial_id(trial_id, existing)
         name = f"example-{trial_id}-{secrets.token_hex(3)}"
         token = create_statistician_token(engine, name=name, trial_id=trial_id, actor=f"cli:{os_user()}")
     finally:
         engine.dispose()
     out(f"No --token or GONOGO_TOKEN: created the statistician token '{name}' for trial {trial_id} in the local")
-    out(f"database {parsed.render_as_string(hide_password=True)}. It is shown once; keep it to read the trial later")
+    out(f"database {shown}. It is shown once; keep it to read the trial later")
     out("(an admin revokes it with `gonogo tokens revoke`):")
     out(f"    {token}")
     out("")
