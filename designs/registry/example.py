@@ -246,6 +246,18 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     return format(value, spec) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
+def legend(p0: float = P0, benchmark: float = BENCHMARK_LANDMARK_PFS) -> list[str]:
+    """What the columns of ``render_look`` mean."""
+    return [
+        "enrolled: patients in the cut; n: response-evaluable patients; CB: those with clinical benefit;",
+        f"P(CBR>{p0:g}): posterior probability that the clinical benefit rate exceeds p0; CBR decision: the Bayesian rule's;",
+        "Simon: the status under 0/7 -> 2/21, stage 1 counted on the first 7 evaluable patients by enrolment date;",
+        f"PFS ev/n: progression events / patients with follow-up; P(S4>{benchmark:g}): posterior probability that",
+        "4-month PFS exceeds the benchmark; PFS decision: the PFS rule's (go / no-go only with all 21 planned",
+        "patients evaluable at 4 months).",
+    ]
+
+
 def render_look(look: Mapping[str, Any]) -> str:
     """A plain-text table of one look: per stratum the patients enrolled, the evaluable n, the responders
     (clinical benefit), P(CBR > p0), the Bayesian decision, Simon's status (from enrolment order), and
@@ -260,7 +272,7 @@ def render_look(look: Mapping[str, Any]) -> str:
     survival = _by_stratum(pfs)
     decisions = _by_stratum(look.get("decisions"))
     names = list(dict.fromkeys([*accrual, *responses, *survival, *decisions]))
-    columns = ("stratum", "enrolled", "n", "CB", f"P(CBR>{p0:g})", "decision", "Simon", "PFS ev/n",
+    columns = ("stratum", "enrolled", "n", "CB", f"P(CBR>{p0:g})", "CBR decision", "Simon", "PFS ev/n",
                f"P(S4>{benchmark:g})", "PFS decision")
     rows = []
     for name in names:

@@ -263,6 +263,9 @@ def run_example(client: httpx.Client, token: str, *, seed: int, trial_id: str | 
     trial_id = create_trial(api, lambda tid: example.protocol(tid, seed), trial_id, out=out)
     base = f"/v1/trials/{trial_id}"
     out(f"Created trial {trial_id} (protocol version 1, seed {seed}): {client.base_url}{base}")
+    out("")
+    for line in example.legend():
+        out(line)
     cuts, looks = [], []
     for body in example.data_cuts(seed):
         cut = api.ok("POST", f"{base}/data-cuts", body)

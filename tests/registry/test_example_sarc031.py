@@ -39,6 +39,7 @@ def test_the_example_prints_three_looks_with_simons_status_beside_the_bayesian_d
     assert re.fullmatch(r"gng_[0-9a-f]{8}_\S+", token) and any(token in line for line in lines)  # shown once
     result = cli.run_example(client, token, seed=2026, trial_id=trial, out=lines.append)
     text = "\n".join(lines)
+    lines = text.splitlines()
 
     assert [look["look"] for look in result["looks"]] == [1, 2, 3]
     assert [cut["number"] for cut in result["cuts"]] == [1, 2, 3]
@@ -46,11 +47,15 @@ def test_the_example_prints_three_looks_with_simons_status_beside_the_bayesian_d
     assert len(headers) == 3, text
     for start in headers:
         columns = lines[start + 1]
-        assert "Simon" in columns and "decision" in columns and "P(CBR>0.15)" in columns and "PFS decision" in columns
+        assert "Simon" in columns and "CBR decision" in columns and "P(CBR>0.15)" in columns and "PFS decision" in columns
         rows = {line.split()[0]: line.split() for line in lines[start + 3:start + 5]}
         assert set(rows) == {"NF1-associated", "sporadic"}, text
         for cells in rows.values():
             assert len(cells) == 10 and "-" not in (cells[4], cells[5], cells[6]), text  # P, decision, Simon filled
+    for look, cut in zip(result["looks"], result["cuts"], strict=True):
+        assert look["result"]["data_cut"]["sha256"] == cut["sha256"]  # each look saw its own cut
+    final = {line.split()[0]: line.split() for line in lines[headers[-1] + 3:headers[-1] + 5]}
+    assert {cells[5] for cells in final.values()} <= {"go", "no-go"}, text  # all 21 evaluable: a final decision
     assert result["reproduced"]["identical"] is True
     assert "identical" in lines[-2]
     assert "NCT03433183" in text and "20.9%" in text  # where the numbers come from
