@@ -6,8 +6,7 @@ Prints figures, the goals of issue 10 and their ratios; not a pass/fail test. Fo
 database (a SQLite file in a temporary directory; a schema of its own on the PostgreSQL server of
 ``--postgres-url``, default ``GONOGO_TEST_DATABASE_URL`` or postgres@127.0.0.1:5432/test, dropped
 afterwards), a server on it with the models compiled (``GONOGO_WARM_UP_MODELS=true``; their machine
-code is kept in ``GONOGO_DATA_DIR`` between runs), and a statistician token made by
-``gonogo tokens create``:
+code is kept in ``GONOGO_DATA_DIR`` between runs), and a statistician token of every trial:
 
 - upload a 200-patient data cut (2 strata × 100 patients, 120 planned each) and run a look on it with
   the quadrature engine, response and PFS: p50 ≤ 150 ms (the two requests, one after the other)
@@ -29,7 +28,6 @@ import asyncio
 import math
 import os
 import random
-import re
 import socket
 import statistics
 import subprocess
@@ -52,7 +50,6 @@ N_PLANNED = 120
 CUTOFF = date(2026, 6, 30)
 DAYS_PER_MONTH = 30.4375
 AUDIT_EVENTS = 10_000
-TOKEN = re.compile(r"gng_[0-9a-f]{8}_[A-Za-z0-9_-]+")
 
 
 def free_port() -> int:
@@ -144,7 +141,7 @@ def database(backend: str, postgres_url: str):
 
 @contextmanager
 def server(url: str):
-    """``gonogo serve`` on a free loopback port and ``url``; yields (base URL, environment)."""
+    """``gonogo serve`` on a free loopback port and ``url`` (its schema migrated at start-up); yields its base URL."""
     port = free_port()
     env = {**os.environ, "GONOGO_HOST": "127.0.0.1", "GONOGO_PORT": str(port), "GONOGO_DATABASE_URL": url,
            "GONOGO_LOG_LEVEL": "warning", "GONOGO_WARM_UP_MODELS": "true"}
@@ -164,7 +161,7 @@ def server(url: str):
                 except (httpx.TransportError, ValueError, KeyError):
                     pass
                 time.sleep(0.2)
-        yield base, env
+        yield base
     finally:
         process.terminate()
         try:
@@ -173,14 +170,17 @@ def server(url: str):
             process.kill()
 
 
-def statistician_token(env: dict) -> str:
-    """A statistician token for every trial, made as an admin would: ``gonogo tokens create``."""
-    done = subprocess.run([sys.executable, "-m", "service.cli", "tokens", "create", "--name", f"bench-{uuid.uuid4().hex[:6]}",
-                           "--role", "statistician"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    found = TOKEN.search(done.stdout + done.stderr)
-    if done.returncode != 0 or found is None:
-        raise SystemExit(f"gonogo tokens create failed ({done.returncode}): {done.stdout}{done.stderr}")
-    return found.group(0)
+def statistician_token(url: str) -> str:
+    """A statistician token for every trial, made as ``gonogo tokens create`` makes it (service.auth)."""
+    from service import auth
+    from service.store.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        return auth.create_token(engine, name=f"bench-{uuid.uuid4().hex[:6]}", role="statistician", trials=[],
+                                 actor="benchmark")[1]
+    finally:
+        engine.dispose()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -275,8 +275,8 @@ def verify_in_process(url: str, repeats: int = 3) -> tuple[float, int, bool]:
 
 def run_backend(backend: str, args: argparse.Namespace) -> None:
     print(f"\n== {backend} ==", flush=True)
-    with database(backend, args.postgres_url) as url, server(url) as (base, env):
-        headers = {"authorization": f"Bearer {statistician_token(env)}"}
+    with database(backend, args.postgres_url) as url, server(url) as base:
+        headers = {"authorization": f"Bearer {statistician_token(url)}"}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             upload_and_look(client, "quadrature", 2, "warm-q")  # first requests: connections, caches
             cuts, looks, trials = upload_and_look(client, "quadrature", args.repeats, "q")
