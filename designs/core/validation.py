@@ -203,6 +203,16 @@ class Checker:
         self.unknown(f"{where}/", values, names, where)
         return None if len(self.problems) > before else self.attempt(cls, **values)
 
+    def within(self, prefix: str, build: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``build(checker, ...)`` on a checker of its own whose problems are moved here located under
+        ``prefix`` (``model/prior/a`` → ``response/model/prior/a``): a part shared by several requests
+        (an analysis, a protocol's endpoint) reads the same, wherever it sits."""
+        inner = Checker()
+        result = build(inner, *args, **kwargs)
+        for problem in inner.problems:
+            self.add(f"{prefix}/{problem.field}" if problem.field not in ("", "body") else prefix, problem.reason)
+        return result
+
     def mapping(self, where: str, value: Any) -> Mapping[str, Any]:
         """``value`` as a mapping (None: empty); anything else is a problem."""
         if value is None:

@@ -1,8 +1,11 @@
 """Where a stratum stands under a classical Simon two-stage rule, reported beside the Bayesian analysis.
 
 Simon (1989), Controlled Clin Trials 10:1–10: stop after n1 patients when ≤ r1 responded; declare the
-stratum promising when > r of n responded. ``simon_status`` reads cumulative counts, so within stage 2
-it assumes stage 1 exceeded r1 (and says so).
+stratum promising when > r of n responded. From cumulative counts alone (a stateless analysis),
+within stage 2 ``simon_status`` assumes stage 1 exceeded r1 (and says so). A registered trial knows
+the enrolment order: given ``stage1_responders`` (responders among the first n1 evaluable patients),
+stage 1 is decided from them, and a stratum that Simon stopped at stage 1 but that enrolled beyond n1
+is reported as stopped, saying so.
 """
 
 from __future__ import annotations
@@ -42,11 +45,37 @@ class SimonRule:
         return asdict(self)
 
 
-def simon_status(simon: SimonRule, n: int, responders: int) -> dict[str, Any]:
+_ASSUMED_STAGE1 = " (Cumulative counts cannot show stage 1's own count; it is assumed to have exceeded r1.)"
+
+
+def simon_status(simon: SimonRule, n: int, responders: int, *, stage1_responders: int | None = None) -> dict[str, Any]:
     """Where a stratum with ``responders`` of ``n`` stands under Simon's rule {r1, n1, r, n}:
-    stop after n1 when ≤ r1 responded; declare promising when > r of n responded."""
+    stop after n1 when ≤ r1 responded; declare promising when > r of n responded.
+
+    ``stage1_responders``: responders among the first n1 evaluable patients in enrolment order
+    (known to a registered trial; used only once n ≥ n1). None: cumulative counts only."""
     r1, n1, r, n_total = simon.r1, simon.n1, simon.r, simon.n
     y = responders
+    if stage1_responders is not None and n > n1:
+        if stage1_responders <= r1:
+            return {
+                "status": "stopped_stage1",
+                "responders_needed": None,
+                "patients_remaining": 0,
+                "text": (
+                    f"Stopped after stage 1: {stage1_responders} ≤ r1 = {r1} responders among the first n1 = {n1} "
+                    f"evaluable patients (in enrolment order); not promising. {n - n1} patients were enrolled "
+                    f"beyond n1 although Simon's rule stops at stage 1 ({y} responders among all {n})."
+                ),
+                "stage1_responders": stage1_responders,
+            }
+        status = simon_status(simon, n, y)  # y ≥ stage1_responders > r1: the cumulative rule's assumption holds
+        status["text"] = status["text"].replace(
+            _ASSUMED_STAGE1, f" (Stage 1: {stage1_responders} > r1 = {r1} responders among the first n1 = {n1}.)"
+        )
+        return {**status, "stage1_responders": stage1_responders}
+    if stage1_responders is not None:
+        return {**simon_status(simon, n, y), "stage1_responders": min(stage1_responders, y)}
     if n > n_total:
         status, needed, remaining = "beyond_design", None, 0
         verdict = "would have been declared promising" if y > r else "would not have been declared promising"
@@ -115,7 +144,7 @@ def simon_status(simon: SimonRule, n: int, responders: int) -> dict[str, Any]:
                         else f"{needed} more responders among the remaining {remaining} are needed to exceed r = {r}."
                     )
                 )
-            text += " (Cumulative counts cannot show stage 1's own count; it is assumed to have exceeded r1.)"
+            text += _ASSUMED_STAGE1
     else:
         remaining = 0
         needed = None

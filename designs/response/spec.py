@@ -261,23 +261,54 @@ class ResponseAnalysisSpec:
         check = Checker()
         request = check.mapping("body", request)
         check.unknown("", request, _REQUEST_FIELDS, "the response analysis request")
-        p0 = check.response_rate("p0", request.get("p0"))
-        p1 = check.response_rate("p1", request.get("p1"))
-        if p0 is not None and p1 is not None and not p0 < p1:
-            check.add("p1", f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
-        strata = _strata(check, request.get("strata"))
-        model = check.mapping("model", request.get("model"))
-        check.unknown("model/", model, ("kind", "prior"), "the model")
-        spec = _resolve(check, model.get("kind", DEFAULT_KIND), model.get("prior"), p0)
-        decision = check.build("decision", DecisionRule, request.get("decision"))
-        simon = None if request.get("simon") is None else check.build("simon", SimonRule, request["simon"])
-        engine = request.get("engine")
-        if engine is not None:
-            check.choice("engine", engine, ENGINES)
-        sampler = None if request.get("mcmc") is None else check.build("mcmc", SamplerSettings, request["mcmc"])
+        settings = check_settings(check, request, strata=lambda c: _strata(c, request.get("strata")))
         seed = check.seed(request.get("seed"))
         check.raise_if_any()
-        return cls(p0, p1, strata, spec, decision, simon, engine, sampler, seed, dict(request))
+        return cls(settings.p0, settings.p1, settings.strata, settings.model, settings.decision, settings.simon,
+                   settings.engine, settings.sampler, seed, dict(request))
+
+
+@dataclass(frozen=True)
+class ResponseSettings:
+    """The data-free part of a response analysis, checked: rates, model, rule, Simon, engine, sampler.
+
+    Shared by the analysis request and a registered protocol's response plan (``designs.registry``),
+    so that both read the same fields with the same messages. ``strata`` is whatever the caller's
+    ``strata`` callback built (the analysis's counts; a protocol's planned strata). Fields are None
+    where a problem was found (the checker holds it).
+    """
+
+    p0: float | None
+    p1: float | None
+    strata: Any
+    model: ResponseModelSpec | None
+    decision: DecisionRule | None
+    simon: SimonRule | None
+    engine: str | None
+    sampler: SamplerSettings | None
+
+
+def check_settings(check: Checker, request: Mapping[str, Any], *, strata: Any = None) -> ResponseSettings:
+    """``p0``, ``p1`` (p0 < p1), ``model`` {kind, prior} with bhmbasket's defaults, ``decision``, ``simon``,
+    ``engine`` and ``mcmc`` of ``request``; problems go to ``check`` located at the fields' own names
+    (``model/prior/a``). ``strata``, a callable taking the checker, is called between the rates and the model, so that the
+    problems come in the request's order; its result is returned as ``strata``. Unknown fields are the
+    caller's to refuse (its requests differ in them)."""
+    p0 = check.response_rate("p0", request.get("p0"))
+    p1 = check.response_rate("p1", request.get("p1"))
+    if p0 is not None and p1 is not None and not p0 < p1:
+        check.add("p1", f"p1 must be greater than p0 (p0 = {p0}, p1 = {p1})")
+    built = None if strata is None else strata(check)
+    model = check.mapping("model", request.get("model"))
+    check.unknown("model/", model, ("kind", "prior"), "the model")
+    spec = _resolve(check, model.get("kind", DEFAULT_KIND), model.get("prior"), p0)
+    decision = check.build("decision", DecisionRule, request.get("decision"))
+    simon = None if request.get("simon") is None else check.build("simon", SimonRule, request["simon"])
+    engine = request.get("engine")
+    if engine is not None:
+        check.choice("engine", engine, ENGINES)
+    sampler = None if request.get("mcmc") is None else check.build("mcmc", SamplerSettings, request["mcmc"])
+    return ResponseSettings(p0, p1, built, spec, decision, simon, engine, sampler)
 
 
 def _strata(check: Checker, strata: Any) -> tuple[StratumData, ...]:

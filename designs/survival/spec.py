@@ -106,29 +106,54 @@ class PFSAnalysisSpec:
         check = Checker()
         request = check.mapping("body", request)
         check.unknown("", request, _REQUEST_FIELDS, "the PFS analysis request")
-        landmark = check.number("landmark_months", request.get("landmark_months", DEFAULT_LANDMARK_MONTHS), LANDMARK_BOUNDS)
-        benchmark = check.probability("benchmark_landmark_pfs", request.get("benchmark_landmark_pfs"))
-        target = check.probability("target_landmark_pfs", request.get("target_landmark_pfs"))
-        if benchmark is not None and target is not None and target <= benchmark:
-            check.add(
-                "target_landmark_pfs",
-                f"target_landmark_pfs must be greater than benchmark_landmark_pfs (benchmark = {benchmark}, target = {target})",
-            )
-        model = check.mapping("model", request.get("model"))
-        check.unknown("model/", model, ("kind", "prior"), "the model")
-        engine = request.get("engine")
-        if engine is not None:
-            check.choice("engine", engine, ENGINES)
-        pfs_model = resolve_in(check, model.get("kind", DEFAULT_KIND), model.get("prior"), engine)
-        decision = check.build("decision", PFSDecisionRule, request.get("decision"))
-        sampler = None if request.get("mcmc") is None else check.build("mcmc", SamplerSettings, request["mcmc"])
+        settings = check_settings(check, request)
         seed = check.seed(request.get("seed"))
         patients = _patients(check, request.get("patients"))
         strata, n_planned = _strata(check, request.get("strata"), request.get("patients") or [])
         check.raise_if_any()
         return cls(
-            patients, strata, benchmark, target, landmark, pfs_model, decision, sampler, seed, dict(request), n_planned
+            patients, strata, settings.benchmark_landmark_pfs, settings.target_landmark_pfs, settings.landmark_months,
+            settings.model, settings.decision, settings.sampler, seed, dict(request), n_planned,
         )
+
+
+@dataclass(frozen=True)
+class PFSSettings:
+    """The data-free part of a PFS analysis, checked: landmark, rates, model (with its engine), rule, sampler.
+
+    Shared by the analysis request and a registered protocol's PFS plan (``designs.registry``), so
+    that both read the same fields with the same messages. Fields are None where a problem was found.
+    """
+
+    landmark_months: float | None
+    benchmark_landmark_pfs: float | None
+    target_landmark_pfs: float | None
+    model: PFSModel | None
+    decision: PFSDecisionRule | None
+    sampler: SamplerSettings | None
+
+
+def check_settings(check: Checker, request: Mapping[str, Any]) -> PFSSettings:
+    """``landmark_months``, ``benchmark_landmark_pfs`` < ``target_landmark_pfs``, ``model`` {kind, prior},
+    ``engine`` (which must suit the kind), ``decision`` and ``mcmc`` of ``request``; problems go to
+    ``check`` at the fields' own names. Unknown fields are the caller's to refuse."""
+    landmark = check.number("landmark_months", request.get("landmark_months", DEFAULT_LANDMARK_MONTHS), LANDMARK_BOUNDS)
+    benchmark = check.probability("benchmark_landmark_pfs", request.get("benchmark_landmark_pfs"))
+    target = check.probability("target_landmark_pfs", request.get("target_landmark_pfs"))
+    if benchmark is not None and target is not None and target <= benchmark:
+        check.add(
+            "target_landmark_pfs",
+            f"target_landmark_pfs must be greater than benchmark_landmark_pfs (benchmark = {benchmark}, target = {target})",
+        )
+    model = check.mapping("model", request.get("model"))
+    check.unknown("model/", model, ("kind", "prior"), "the model")
+    engine = request.get("engine")
+    if engine is not None:
+        check.choice("engine", engine, ENGINES)
+    pfs_model = resolve_in(check, model.get("kind", DEFAULT_KIND), model.get("prior"), engine)
+    decision = check.build("decision", PFSDecisionRule, request.get("decision"))
+    sampler = None if request.get("mcmc") is None else check.build("mcmc", SamplerSettings, request["mcmc"])
+    return PFSSettings(landmark, benchmark, target, pfs_model, decision, sampler)
 
 
 def _patients(check: Checker, patients: Any) -> tuple[PatientRecord, ...]:

@@ -1,0 +1,286 @@
+"""A data cut: every patient of a trial as known on its cut-off date, checked against the protocol and
+against the previous cut, with a canonical content and its SHA-256.
+
+    {"cutoff_date": "YYYY-MM-DD",
+     "patients": [{"id", "stratum", "enrolled_on": "YYYY-MM-DD",
+                   "response": "responder" | "non-responder" | "not-evaluable" | null,
+                   "pfs": {"time_months", "event"} | null}],
+     "supersedes": k | null, "reason": text | null}
+
+Cuts are immutable; a correction is a new cut that ``supersedes`` the latest one and says why. Without
+``supersedes``, a new cut may only add patients and follow-up: every patient of the previous cut must
+still be there, with the same stratum and enrolment date, the same response once known, and PFS that
+follow-up can explain (an event stays, at the same time; a censored time can only grow or become an
+event at or after it). Silent changes in the data are what a DMC fears most: they are refused here and
+listed by ``diff`` whenever a correction makes them on purpose.
+
+The canonical document has the patients sorted by id and every field present (null where unknown);
+its SHA-256 (``designs.core.provenance.input_hash``) identifies the cut in looks and the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from designs.core.provenance import input_hash
+from designs.core.validation import MAX_NAME_LENGTH, Checker, is_number
+from designs.registry.protocol import ProtocolSpec
+from designs.survival.spec import MAX_PATIENTS, MAX_TIME_MONTHS
+
+RESPONSES = ("responder", "non-responder", "not-evaluable")
+DAYS_PER_MONTH = 30.4375
+"""Days in an average month (365.25 / 12): PFS times in months against calendar dates."""
+FOLLOW_UP_TOLERANCE_DAYS = 1e-6
+"""A time computed as days / 30.4375 may round a hair above the days it came from."""
+MAX_REASON_LENGTH = 2000
+_FIELDS = ("cutoff_date", "patients", "supersedes", "reason")
+_PATIENT_FIELDS = ("id", "stratum", "enrolled_on", "response", "pfs")
+_PFS_FIELDS = ("time_months", "event")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One patient in a cut; ``pfs`` is (time_months, event) or None (no PFS follow-up yet)."""
+
+    id: str
+    stratum: str
+    enrolled_on: dt.date
+    response: str | None
+    pfs: tuple[float, bool] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "stratum": self.stratum,
+            "enrolled_on": self.enrolled_on.isoformat(),
+            "response": self.response,
+            "pfs": None if self.pfs is None else {"time_months": self.pfs[0], "event": self.pfs[1]},
+        }
+
+
+@dataclass(frozen=True)
+class DataCutSpec:
+    """A checked data cut (build it with :meth:`from_mapping`); ``document`` is its canonical content."""
+
+    cutoff_date: dt.date
+    patients: tuple[PatientRow, ...]
+    supersedes: int | None
+    reason: str | None
+    document: dict
+    sha256: str
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> DataCutSpec:
+        """A stored canonical document back as a spec (trusted: it was checked when stored)."""
+        patients = tuple(
+            PatientRow(p["id"], p["stratum"], dt.date.fromisoformat(p["enrolled_on"]), p["response"],
+                       None if p["pfs"] is None else (float(p["pfs"]["time_months"]), bool(p["pfs"]["event"])))
+            for p in document["patients"]
+        )
+        doc = dict(document)
+        return cls(dt.date.fromisoformat(doc["cutoff_date"]), patients, doc.get("supersedes"), doc.get("reason"), doc,
+                   input_hash(doc))
+
+    @classmethod
+    def from_mapping(cls, body: Any, protocol: ProtocolSpec, previous: DataCutSpec | None = None, *,
+                     previous_number: int | None = None) -> DataCutSpec:
+        """The cut of a JSON-shaped upload, checked against ``protocol`` and against ``previous``, the
+        trial's latest cut (number ``previous_number``), if any. Raises ``InvalidInputError`` naming
+        every bad field at once (patients located as ``patients/<index>/<field>`` and named by id)."""
+        check = Checker()
+        body = check.mapping("body", body)
+        check.unknown("", body, _FIELDS, "a data cut")
+        cutoff = _date(check, "cutoff_date", body.get("cutoff_date"), "the cut-off date")
+        supersedes, reason = _correction(check, body, previous, previous_number)
+        if cutoff is not None and previous is not None and cutoff < previous.cutoff_date and supersedes is None:
+            check.add("cutoff_date", f"the cut-off date {cutoff} is before the previous cut's "
+                      f"({previous.cutoff_date}); a correction needs supersedes and a reason")
+        patients = _patients(check, body.get("patients"), protocol, cutoff)
+        if previous is not None and supersedes is None and not check.problems:
+            _follows(check, patients, previous, previous_number)
+        check.raise_if_any()
+        document = {
+            "cutoff_date": cutoff.isoformat(),
+            "patients": [p.as_dict() for p in sorted(patients, key=lambda p: p.id)],
+            "supersedes": supersedes,
+            "reason": reason,
+        }
+        return cls(cutoff, tuple(sorted(patients, key=lambda p: p.id)), supersedes, reason, document,
+                   input_hash(document))
+
+
+def _date(check: Checker, where: str, value: Any, what: str) -> dt.date | None:
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        check.add(where, f"{what} must be an ISO date YYYY-MM-DD (got {value!r})")
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        check.add(where, f"{what} is not a calendar date (got {value!r})")
+        return None
+
+
+def _correction(check: Checker, body: Mapping[str, Any], previous: DataCutSpec | None,
+                previous_number: int | None) -> tuple[int | None, str | None]:
+    """``supersedes`` (the latest cut's number) and its ``reason``: both or neither."""
+    supersedes, reason = body.get("supersedes"), body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or not 1 <= len(reason.strip()) <= MAX_REASON_LENGTH):
+        check.add("reason", f"must be a non-empty string of at most {MAX_REASON_LENGTH} characters")
+        reason = None
+    if supersedes is None:
+        if body.get("reason") is not None:
+            check.add("reason", "a reason goes with supersedes: a cut that corrects the latest one names it")
+        return None, None
+    if previous is None or previous_number is None:
+        check.add("supersedes", f"there is no cut to supersede (got {supersedes!r})")
+        return None, None
+    if isinstance(supersedes, bool) or not isinstance(supersedes, int) or supersedes != previous_number:
+        check.add("supersedes", f"a correction supersedes the latest cut, number {previous_number} (got {supersedes!r})")
+        return None, None
+    if body.get("reason") is None:
+        check.add("reason", "required with supersedes: say why the cut is corrected")
+    return supersedes, reason
+
+
+def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.date | None) -> list[PatientRow]:
+    if not check.size("patients", patients, 1, MAX_PATIENTS, "patients"):
+        return []
+    declared = protocol.stratum_names
+    response_strata = {s.name for s in protocol.response.strata} if protocol.response else set()
+    pfs_strata = {s.name for s in protocol.pfs.strata} if protocol.pfs else set()
+    seen: dict[str, int] = {}
+    out = []
+    for i, patient in enumerate(patients):
+        where = f"patients/{i}"
+        patient = check.mapping(where, patient)
+        check.unknown(f"{where}/", patient, _PATIENT_FIELDS, "a patient")
+        pid = patient.get("id")
+        label = f"patient {pid!r}"
+        before = len(check.problems)
+        if not isinstance(pid, str) or not 1 <= len(pid) <= MAX_NAME_LENGTH or pid != pid.strip():
+            check.add(f"{where}/id", f"{label}: id must be a string of 1 to {MAX_NAME_LENGTH} characters, "
+                      "without leading or trailing spaces")
+        elif pid in seen:
+            check.add(f"{where}/id", f"{label}: duplicate id (first at patients/{seen[pid]})")
+        else:
+            seen[pid] = i
+        stratum = patient.get("stratum")
+        if stratum not in declared:
+            check.add(f"{where}/stratum", f"{label}: stratum {stratum!r} is not declared "
+                      f"(declared strata: {', '.join(declared)})")
+        enrolled = _date(check, f"{where}/enrolled_on", patient.get("enrolled_on"), f"{label}: the enrolment date")
+        if enrolled is not None and cutoff is not None and enrolled > cutoff:
+            check.add(f"{where}/enrolled_on", f"{label}: enrolled on {enrolled}, after the cut-off date {cutoff}")
+        response = patient.get("response")
+        if response is not None:
+            if protocol.response is None:
+                check.add(f"{where}/response", f"{label}: the protocol has no response endpoint")
+            elif response not in RESPONSES:
+                check.add(f"{where}/response", f"{label}: must be one of {', '.join(RESPONSES)} or null (got {response!r})")
+            elif stratum in declared and stratum not in response_strata:
+                check.add(f"{where}/response", f"{label}: stratum '{stratum}' has no response plan")
+        pfs = _pfs(check, where, label, patient.get("pfs"), protocol, stratum, pfs_strata)
+        if pfs is not None and enrolled is not None and cutoff is not None:
+            days = pfs[0] * DAYS_PER_MONTH
+            available = (cutoff - enrolled).days
+            if days > available + FOLLOW_UP_TOLERANCE_DAYS:
+                check.add(f"{where}/pfs/time_months", f"{label}: {pfs[0]:g} months ({days:.1f} days) from enrolment on "
+                          f"{enrolled} reach beyond the cut-off date {cutoff} ({available} days of follow-up at most, "
+                          f"{available / DAYS_PER_MONTH:.2f} months)")
+        if len(check.problems) == before:
+            out.append(PatientRow(pid, stratum, enrolled, response, pfs))
+    return out
+
+
+def _pfs(check: Checker, where: str, label: str, pfs: Any, protocol: ProtocolSpec, stratum: Any,
+         pfs_strata: set[str]) -> tuple[float, bool] | None:
+    if pfs is None:
+        return None
+    if protocol.pfs is None:
+        check.add(f"{where}/pfs", f"{label}: the protocol has no PFS endpoint")
+        return None
+    if not isinstance(pfs, Mapping):
+        check.add(f"{where}/pfs", f"{label}: must be an object {{time_months, event}} or null")
+        return None
+    check.unknown(f"{where}/pfs/", pfs, _PFS_FIELDS, "a patient's PFS")
+    if stratum in protocol.stratum_names and stratum not in pfs_strata:
+        check.add(f"{where}/pfs", f"{label}: stratum '{stratum}' has no PFS plan")
+    t, event = pfs.get("time_months"), pfs.get("event")
+    ok = True
+    if not is_number(t) or not 0 <= t <= MAX_TIME_MONTHS:
+        check.add(f"{where}/pfs/time_months", f"{label}: time must be a finite number in [0, {MAX_TIME_MONTHS:g}] months (got {t!r})")
+        ok = False
+    if not isinstance(event, bool):
+        check.add(f"{where}/pfs/event", f"{label}: event must be true or false (got {event!r})")
+        ok = False
+    return (float(t), event) if ok else None
+
+
+def _follows(check: Checker, patients: list[PatientRow], previous: DataCutSpec, previous_number: int | None) -> None:
+    """Without supersedes: every patient of ``previous`` is here, changed only as follow-up explains."""
+    index = {p.id: i for i, p in enumerate(patients)}
+    now = {p.id: p for p in patients}
+    cut = f"cut {previous_number}" if previous_number is not None else "the previous cut"
+    fix = "a correction needs supersedes and a reason"
+    missing = [p.id for p in previous.patients if p.id not in now]
+    if missing:
+        check.add("patients", f"patients of {cut} missing: {', '.join(repr(m) for m in missing)} ({fix})")
+    for old in previous.patients:
+        new = now.get(old.id)
+        if new is None:
+            continue
+        where, label = f"patients/{index[old.id]}", f"patient {old.id!r}"
+        if new.stratum != old.stratum:
+            check.add(f"{where}/stratum", f"{label}: stratum was '{old.stratum}' in {cut}, now '{new.stratum}' ({fix})")
+        if new.enrolled_on != old.enrolled_on:
+            check.add(f"{where}/enrolled_on", f"{label}: enrolled on {old.enrolled_on} in {cut}, now {new.enrolled_on} ({fix})")
+        if old.response is not None and new.response != old.response:
+            check.add(f"{where}/response", f"{label}: response was '{old.response}' in {cut}, now "
+                      f"{'null' if new.response is None else repr(new.response)} ({fix})")
+        problem = _pfs_change(old.pfs, new.pfs)
+        if problem:
+            check.add(f"{where}/pfs", f"{label}: {problem} since {cut} ({fix})")
+
+
+def _pfs_change(old: tuple[float, bool] | None, new: tuple[float, bool] | None) -> str | None:
+    """Why a PFS change cannot come from more follow-up, or None when it can."""
+    if old is None:
+        return None
+    if new is None:
+        return "PFS follow-up withdrawn"
+    (t0, e0), (t1, e1) = old, new
+    if e0 and not e1:
+        return f"the event at {t0:g} months withdrawn"
+    if e0 and t1 != t0:
+        return f"the event time changed from {t0:g} to {t1:g} months"
+    if t1 < t0:
+        return f"follow-up shortened from {t0:g} to {t1:g} months"
+    return None
+
+
+def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The patients added, removed and changed between two cut documents (field by field, each with its
+    value in ``old`` and in ``new``), and how many are unchanged."""
+    before = {p["id"]: p for p in old["patients"]}
+    after = {p["id"]: p for p in new["patients"]}
+    changed = []
+    unchanged = 0
+    for pid in sorted(before.keys() & after.keys()):
+        a, b = before[pid], after[pid]
+        changes = {k: {"from": a.get(k), "to": b.get(k)} for k in _PATIENT_FIELDS if k != "id" and a.get(k) != b.get(k)}
+        if changes:
+            changed.append({"id": pid, "changes": changes})
+        else:
+            unchanged += 1
+    return {
+        "added": [after[pid] for pid in sorted(after.keys() - before.keys())],
+        "removed": [before[pid] for pid in sorted(before.keys() - after.keys())],
+        "changed": changed,
+        "unchanged": unchanged,
+        "cutoff_date": {"from": old.get("cutoff_date"), "to": new.get("cutoff_date")},
+    }

@@ -1,0 +1,239 @@
+"""An interim look: the protocol's analyses run on one data cut, recorded whole, reproducible.
+
+    run_look(protocol document, cut document, look_number, seed, context) -> the look document
+      accrual per stratum → response analysis (``analyse_response``: n = evaluable patients, Simon status
+      from enrolment order) → PFS analysis (``analyse_pfs``: the protocol's n_planned, strata without
+      PFS data reported, not analysed) → decisions per stratum → warnings, notes, provenance.
+
+Response: a patient is evaluable when "responder" or "non-responder"; "not-evaluable" is left out of
+n, or counted as a non-responder when the protocol says ``not_evaluable: "non-responder"``; null is
+pending. Simon's stage 1 is the first n1 evaluable patients by enrolment date (then id), so that its
+own count is known: 0/7 in stage 1 then 3 responders later is "stopped_stage1", where cumulative
+counts would have assumed stage 1 passed. A stratum with more evaluable patients than planned is
+analysed with n_planned raised to them (a note says so): the analyses need n ≤ n_planned.
+
+The seed is the look's (``look_seed``: from the protocol's seed, the trial id and the look number),
+so rerunning a look gives the same numbers; ``compare`` lists every JSON path where a rerun differs,
+the software versions of both runs apart. ``open_view`` is the sponsor's: accrual and data-quality
+counts only (no responders, events, posteriors or decisions per stratum).
+
+Module-level functions with JSON-ready arguments: ``run_look`` runs in the compute pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from designs.core.provenance import canonical_json, input_hash, software_versions
+from designs.core.validation import MAX_SEED
+from designs.registry.protocol import ProtocolSpec
+from designs.response.analysis import analyse_response
+from designs.response.simon_status import simon_status
+from designs.response.spec import ResponseAnalysisSpec
+from designs.survival.analysis import analyse_pfs
+from designs.survival.spec import PFSAnalysisSpec
+
+CONTEXT_FIELDS = ("trial", "protocol_version", "data_cut", "amendments_since_previous_look", "actor", "at")
+"""What a look records but does not compute: ``data_cut`` is {number, sha256, cutoff_date}; ``actor``
+and ``at`` (who ran it, when, UTC ISO) go to the look's ``run``, which ``compare`` does not diff."""
+OPEN_ACCRUAL_FIELDS = ("enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients")
+"""Per-stratum counts the sponsor's open view shows: accrual and data quality, nothing of efficacy."""
+
+
+def look_seed(protocol_seed: int | None, trial_id: str, look_number: int) -> int:
+    """The seed of a look, fixed by the protocol's seed (None: none set), the trial and the look number."""
+    digest = hashlib.sha256(canonical_json([protocol_seed, trial_id, look_number]).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % (MAX_SEED + 1)
+
+
+def _evaluable_order(patients: list[Mapping[str, Any]], not_evaluable: str) -> list[Mapping[str, Any]]:
+    """A stratum's evaluable patients in enrolment order (date, then id)."""
+    counted = {"responder", "non-responder"} | ({"not-evaluable"} if not_evaluable == "non-responder" else set())
+    return sorted((p for p in patients if p["response"] in counted), key=lambda p: (p["enrolled_on"], p["id"]))
+
+
+def _accrual(protocol: ProtocolSpec, by_stratum: dict[str, list[Mapping[str, Any]]]) -> dict[str, dict[str, int]]:
+    out = {}
+    for name in protocol.stratum_names:
+        patients = by_stratum.get(name, [])
+        responses = [p["response"] for p in patients]
+        pfs = [p["pfs"] for p in patients if p["pfs"] is not None]
+        out[name] = {
+            "enrolled": len(patients),
+            "response_evaluable": sum(r in ("responder", "non-responder") for r in responses),
+            "not_evaluable": responses.count("not-evaluable"),
+            "pending": responses.count(None),
+            "pfs_patients": len(pfs),
+            "pfs_events": sum(bool(p["event"]) for p in pfs),
+        }
+    return out
+
+
+def _response(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, seed: int,
+              notes: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The response analysis of the cut, and each stratum's Simon status from enrolment order."""
+    plan = protocol.response
+    rows, stage1 = [], {}
+    for stratum in plan.strata:
+        evaluable = _evaluable_order(by_stratum.get(stratum.name, []), plan.not_evaluable)
+        responders = sum(p["response"] == "responder" for p in evaluable)
+        planned = stratum.n_planned
+        if len(evaluable) > planned:
+            notes.append(f"{stratum.name}: {len(evaluable)} evaluable patients exceed the response plan's "
+                         f"n_planned = {planned}: analysed with n_planned = {len(evaluable)}")
+            planned = len(evaluable)
+        rows.append({"name": stratum.name, "n": len(evaluable), "responders": responders, "n_planned": planned})
+        if plan.simon is not None:
+            stage1[stratum.name] = sum(p["response"] == "responder" for p in evaluable[: plan.simon.n1])
+    request = {
+        "p0": plan_doc["p0"], "p1": plan_doc["p1"], "strata": rows, "model": plan_doc["model"],
+        "decision": plan_doc["decision"], "simon": plan_doc["simon"], "mcmc": plan_doc["mcmc"], "seed": seed,
+    }
+    if not plan.model.closed_form:
+        request["engine"] = plan_doc["engine"]
+    result = analyse_response(ResponseAnalysisSpec.from_mapping(request))
+    simon = {}
+    if plan.simon is not None:
+        for entry in result["strata"]:
+            entry["simon"] = simon_status(plan.simon, entry["n"], entry["responders"],
+                                          stage1_responders=stage1[entry["name"]])
+            simon[entry["name"]] = entry["simon"]
+    return result, simon
+
+
+def _pfs(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, seed: int,
+         notes: list[str]) -> dict[str, Any] | None:
+    """The PFS analysis of the strata with PFS data (with the protocol's n_planned); None without any."""
+    patients, strata = [], []
+    for stratum in protocol.pfs.strata:
+        rows = [p for p in by_stratum.get(stratum.name, []) if p["pfs"] is not None]
+        if not rows:
+            notes.append(f"{stratum.name}: no PFS data yet; not analysed")
+            continue
+        planned = stratum.n_planned
+        if len(rows) > planned:
+            notes.append(f"{stratum.name}: {len(rows)} patients with PFS data exceed the PFS plan's n_planned = "
+                         f"{planned}: analysed with n_planned = {len(rows)}")
+            planned = len(rows)
+        strata.append({"name": stratum.name, "n_planned": planned})
+        patients.extend({"id": p["id"], "stratum": stratum.name, "time_months": p["pfs"]["time_months"],
+                         "event": p["pfs"]["event"]} for p in rows)
+    if not patients:
+        return None
+    request = {
+        "patients": patients, "strata": strata, "landmark_months": plan_doc["landmark_months"],
+        "benchmark_landmark_pfs": plan_doc["benchmark_landmark_pfs"],
+        "target_landmark_pfs": plan_doc["target_landmark_pfs"], "model": plan_doc["model"],
+        "decision": plan_doc["decision"], "engine": plan_doc["engine"], "mcmc": plan_doc["mcmc"], "seed": seed,
+    }
+    return analyse_pfs(PFSAnalysisSpec.from_mapping(request))
+
+
+def run_look(protocol_document: dict, cut_document: dict, *, look_number: int, seed: int,
+             context: dict) -> dict:
+    """The look document of ``protocol_document`` (a stored, normalised protocol version) on
+    ``cut_document`` (a stored canonical cut), with ``seed`` (``look_seed``) and ``context``
+    (``CONTEXT_FIELDS``). Same inputs, same numbers."""
+    protocol = ProtocolSpec.from_mapping(protocol_document)
+    by_stratum: dict[str, list[Mapping[str, Any]]] = {}
+    for patient in cut_document["patients"]:
+        by_stratum.setdefault(patient["stratum"], []).append(patient)
+    notes: list[str] = []
+    response, simon = (None, {})
+    if protocol.response is not None:
+        response, simon = _response(protocol, protocol.document["response"], by_stratum, seed, notes)
+    pfs = None
+    if protocol.pfs is not None:
+        pfs = _pfs(protocol, protocol.document["pfs"], by_stratum, seed, notes)
+    response_rows = {row["name"]: row for row in response["strata"]} if response else {}
+    pfs_rows = {row["name"]: row for row in pfs["strata"]} if pfs else {}
+    pfs_planned = {s.name for s in protocol.pfs.strata} if protocol.pfs else set()
+    decisions = []
+    for name in protocol.stratum_names:
+        entry: dict[str, Any] = {"stratum": name, "response": None, "pfs": None}
+        if name in response_rows:
+            entry["response"] = {"decision": response_rows[name]["decision"],
+                                 "simon": simon[name]["status"] if name in simon else None}
+        if name in pfs_rows:
+            entry["pfs"] = {"decision": pfs_rows[name]["decision"]}
+        elif name in pfs_planned:
+            entry["pfs"] = {"decision": None, "reason": "no PFS data yet"}
+        decisions.append(entry)
+    warnings = [*(response["warnings"] if response else []), *(pfs["warnings"] if pfs else [])]
+    return {
+        "trial": context.get("trial", protocol.id),
+        "look": look_number,
+        "protocol_version": context.get("protocol_version"),
+        "data_cut": context.get("data_cut"),
+        "amendments_since_previous_look": list(context.get("amendments_since_previous_look") or []),
+        "accrual": _accrual(protocol, by_stratum),
+        "response": response,
+        "pfs": pfs,
+        "decisions": decisions,
+        "warnings": warnings,
+        "notes": notes,
+        "run": {"actor": context.get("actor"), "at": context.get("at")},
+        "provenance": {
+            "software": software_versions(),
+            "seed": seed,
+            "protocol_sha256": input_hash(protocol_document),
+            "data_cut_sha256": input_hash(cut_document),
+        },
+    }
+
+
+def open_view(look: Mapping[str, Any]) -> dict[str, Any]:
+    """The sponsor's open report of a look: which look, on which cut and protocol version, and accrual
+    and data-quality counts per stratum; nothing of efficacy (no responders, events, posteriors,
+    decisions or warnings, which name strata and their data)."""
+    return {
+        "trial": look["trial"],
+        "look": look["look"],
+        "protocol_version": look["protocol_version"],
+        "data_cut": look["data_cut"],
+        "amendments_since_previous_look": look["amendments_since_previous_look"],
+        "accrual": {name: {k: counts[k] for k in OPEN_ACCRUAL_FIELDS} for name, counts in look["accrual"].items()},
+        "run": look.get("run"),
+    }
+
+
+def _is_software(path: str) -> bool:
+    return path == "provenance/software" or path.endswith("/provenance/software") or "/provenance/software/" in path \
+        or path.startswith("provenance/software/")
+
+
+def _differences(stored: Any, rerun: Any, path: str, out: list[dict[str, Any]]) -> None:
+    if isinstance(stored, Mapping) and isinstance(rerun, Mapping):
+        for key in sorted(set(stored) | set(rerun), key=str):
+            where = f"{path}/{key}" if path else str(key)
+            if key not in stored or key not in rerun:
+                out.append({"path": where, "stored": stored.get(key, "<absent>"), "rerun": rerun.get(key, "<absent>")})
+            else:
+                _differences(stored[key], rerun[key], where, out)
+    elif isinstance(stored, list) and isinstance(rerun, list) and len(stored) == len(rerun):
+        for i, (a, b) in enumerate(zip(stored, rerun)):
+            _differences(a, b, f"{path}/{i}", out)
+    elif stored != rerun or isinstance(stored, bool) != isinstance(rerun, bool):
+        out.append({"path": path, "stored": stored, "rerun": rerun})
+
+
+def compare(stored: Mapping[str, Any], rerun: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether a rerun reproduces a stored look: every JSON path where they differ (bitwise: numbers
+    compare exactly), with the software versions of both runs reported apart (``software``, whether or
+    not they differ) and the run's who and when (``run``) not compared, as ``not_compared`` says."""
+    # As stored: through JSON (a tuple is a list there), so that only values can differ.
+    stored, rerun = json.loads(canonical_json(stored)), json.loads(canonical_json(rerun))
+    found: list[dict[str, Any]] = []
+    _differences({k: v for k, v in stored.items() if k != "run"}, {k: v for k, v in rerun.items() if k != "run"},
+                 "", found)
+    differences = [d for d in found if not _is_software(d["path"])]
+    return {
+        "identical": not differences,
+        "differences": differences,
+        "software": {"stored": stored.get("provenance", {}).get("software"),
+                     "rerun": rerun.get("provenance", {}).get("software")},
+        "not_compared": ["run (who ran the look and when)", "provenance/software (reported under software)"],
+    }

@@ -1,0 +1,326 @@
+"""A trial's protocol as registered: declared strata, the response and PFS plans, the seed.
+
+    {"id" (slug), "title", "strata": [{"name", "description"}],
+     "response": {"p0", "p1", "strata": [{"name", "n_planned", "looks": [7, 14, 21]}], "model", "decision",
+                  "engine", "simon", "mcmc", "not_evaluable": "exclude" | "non-responder"},
+     "pfs": {"landmark_months", "benchmark_landmark_pfs", "target_landmark_pfs", "strata": [{"name", "n_planned"}],
+             "model", "decision", "engine", "mcmc"},
+     "seed"}
+
+At least one of ``response`` and ``pfs``. Each endpoint's data-free fields are checked by the analyses'
+own code (``designs.response.spec.check_settings``, ``designs.survival.spec.check_settings``) and located
+under the endpoint (``response/model/prior/a``), so a bad prior reads exactly as in an analysis. Every
+endpoint stratum must be declared at the top level (a misspelt 'Sporadic' is refused, naming the
+declared ones); ``looks`` are cumulative numbers of evaluable patients, strictly increasing, the last
+equal to ``n_planned``.
+
+``ProtocolSpec.document`` is the protocol normalised, with every default filled (the prior as the
+analyses apply it, the decision rule, the engine, the sampler settings when MCMC runs), so that what
+is stored says exactly what will run, whatever later versions of gonogo take as defaults. ``amend``
+applies an RFC 7396 JSON merge patch to such a document and checks the whole again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from designs.core.errors import InvalidInputError
+from designs.core.validation import MAX_COUNT, MAX_STRATA, Checker
+from designs.engines.sampler_settings import SamplerSettings
+from designs.response import spec as response_spec
+from designs.response.decisions import DecisionRule
+from designs.response.simon_status import SimonRule
+from designs.survival import spec as survival_spec
+from designs.survival.decisions import PFSDecisionRule
+from designs.survival.models import PFSModel
+
+SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+"""A trial id: lower-case letters, digits and inner hyphens, 1 to 64 characters (it sits in URLs)."""
+MAX_TITLE_LENGTH = 300
+MAX_DESCRIPTION_LENGTH = 2000
+MAX_LOOKS = 50
+NOT_EVALUABLE = ("exclude", "non-responder")
+"""What a not-evaluable patient counts as in the response analysis: left out of n (default), or a
+non-responder (intention to treat)."""
+
+_FIELDS = ("id", "title", "strata", "response", "pfs", "seed")
+_STRATUM_FIELDS = ("name", "description")
+_RESPONSE_FIELDS = ("p0", "p1", "strata", "model", "decision", "engine", "simon", "mcmc", "not_evaluable")
+_RESPONSE_STRATUM_FIELDS = ("name", "n_planned", "looks")
+_PFS_FIELDS = ("landmark_months", "benchmark_landmark_pfs", "target_landmark_pfs", "strata", "model", "decision",
+               "engine", "mcmc")  # fmt: skip
+_PFS_STRATUM_FIELDS = ("name", "n_planned")
+
+
+@dataclass(frozen=True)
+class StratumDecl:
+    """A stratum the protocol declares: its name (as the data cuts must spell it) and what it is."""
+
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ResponseStratumPlan:
+    """One stratum of the response plan: planned evaluable patients and the looks (cumulative evaluable
+    patients at each planned look, the last = ``n_planned``)."""
+
+    name: str
+    n_planned: int
+    looks: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ResponsePlan:
+    """The response endpoint: what a look's response analysis runs, checked."""
+
+    p0: float
+    p1: float
+    strata: tuple[ResponseStratumPlan, ...]
+    model: response_spec.ResponseModelSpec
+    decision: DecisionRule
+    simon: SimonRule | None
+    engine: str | None
+    sampler: SamplerSettings | None
+    not_evaluable: str = "exclude"
+
+
+@dataclass(frozen=True)
+class PFSStratumPlan:
+    name: str
+    n_planned: int
+
+
+@dataclass(frozen=True)
+class PFSPlan:
+    """The PFS endpoint: what a look's PFS analysis runs, checked (the engine is the model's)."""
+
+    landmark_months: float
+    benchmark_landmark_pfs: float
+    target_landmark_pfs: float
+    strata: tuple[PFSStratumPlan, ...]
+    model: PFSModel
+    decision: PFSDecisionRule
+    sampler: SamplerSettings | None
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """A protocol, checked (build it with :meth:`from_mapping`); ``document`` is its normalised JSON."""
+
+    id: str
+    title: str
+    strata: tuple[StratumDecl, ...]
+    response: ResponsePlan | None
+    pfs: PFSPlan | None
+    seed: int | None
+    document: dict
+
+    @property
+    def stratum_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.strata)
+
+    @classmethod
+    def from_mapping(cls, body: Any) -> ProtocolSpec:
+        """The spec of a JSON-shaped protocol (see the module docstring); omitted optional fields take
+        their defaults. Raises ``InvalidInputError`` naming every bad field at once."""
+        check = Checker()
+        body = check.mapping("body", body)
+        check.unknown("", body, _FIELDS, "a protocol")
+        trial_id = body.get("id")
+        if not isinstance(trial_id, str) or not re.match(SLUG, trial_id):
+            check.add("id", f"must be a slug: 1 to 64 lower-case letters, digits or inner hyphens (got {trial_id!r})")
+            trial_id = None
+        title = body.get("title")
+        if not isinstance(title, str) or not 1 <= len(title.strip()) <= MAX_TITLE_LENGTH:
+            check.add("title", f"must be a non-empty string of at most {MAX_TITLE_LENGTH} characters")
+        strata = _declared(check, body.get("strata"))
+        declared = tuple(s.name for s in strata)
+        if body.get("response") is None and body.get("pfs") is None:
+            check.add("response", "a protocol needs at least one endpoint: response, pfs or both")
+        response = None
+        if body.get("response") is not None:
+            response = check.within("response", _response, body["response"], declared)
+        pfs = None
+        if body.get("pfs") is not None:
+            pfs = check.within("pfs", _pfs, body["pfs"], declared)
+        seed = check.seed(body.get("seed"))
+        check.raise_if_any()
+        spec = cls(trial_id, title, strata, response, pfs, seed, {})
+        object.__setattr__(spec, "document", _document(spec))
+        return spec
+
+
+def _declared(check: Checker, strata: Any) -> tuple[StratumDecl, ...]:
+    if not check.size("strata", strata, 1, MAX_STRATA, "strata"):
+        return ()
+    out = []
+    for i, item in enumerate(strata):
+        where = f"strata/{i}"
+        item = check.mapping(where, item)
+        check.unknown(f"{where}/", item, _STRATUM_FIELDS, "a declared stratum")
+        name = check.name(f"{where}/name", item.get("name"))
+        description = item.get("description", "")
+        if description is None:
+            description = ""
+        if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
+            check.add(f"{where}/description", f"must be a string of at most {MAX_DESCRIPTION_LENGTH} characters")
+            description = ""
+        if name is not None:
+            out.append(StratumDecl(name, description))
+    check.unique("strata", [s.get("name") if isinstance(s, Mapping) else None for s in strata], "/name")
+    return tuple(out)
+
+
+def _endpoint_strata(check: Checker, strata: Any, declared: tuple[str, ...], fields: tuple[str, ...],
+                     what: str) -> list[tuple[int, str, int | None, Mapping[str, Any]]]:
+    """(index, name, n_planned, item) of an endpoint's strata: declared names, each once (name or
+    n_planned None where it is bad: the problem is in ``check``)."""
+    if not check.size("strata", strata, 1, MAX_STRATA, "strata"):
+        return []
+    out = []
+    for i, item in enumerate(strata):
+        where = f"strata/{i}"
+        item = check.mapping(where, item)
+        check.unknown(f"{where}/", item, fields, what)
+        name = check.name(f"{where}/name", item.get("name"))
+        if name is not None and declared and name not in declared:
+            check.add(f"{where}/name", f"stratum '{name}' is not declared (declared strata: {', '.join(declared)})")
+            name = None
+        planned = check.count(f"{where}/n_planned", item.get("n_planned"), low=1)
+        out.append((i, name, planned, item))
+    check.unique("strata", [s.get("name") if isinstance(s, Mapping) else None for s in strata], "/name")
+    return out
+
+
+def _looks(check: Checker, where: str, looks: Any, n_planned: int | None) -> tuple[int, ...] | None:
+    """Cumulative evaluable patients at each look: ≥ 1, strictly increasing, the last = n_planned.
+    Omitted: one look, the final one."""
+    if looks is None:
+        return None if n_planned is None else (n_planned,)
+    if not check.size(where, looks, 1, MAX_LOOKS, "looks"):
+        return None
+    values = [check.integer(f"{where}/{k}", v, 1, MAX_COUNT) for k, v in enumerate(looks)]
+    if None in values:
+        return None
+    ok = True
+    for k in range(1, len(values)):
+        if values[k] <= values[k - 1]:
+            check.add(f"{where}/{k}", f"looks must increase strictly ({values[k - 1]} then {values[k]})")
+            ok = False
+    if n_planned is not None and values[-1] != n_planned:
+        check.add(f"{where}/{len(values) - 1}", f"the last look must be at n_planned = {n_planned} (got {values[-1]})")
+        ok = False
+    return tuple(values) if ok else None
+
+
+def _response(check: Checker, body: Any, declared: tuple[str, ...]) -> ResponsePlan | None:
+    body = check.mapping("body", body)
+    check.unknown("", body, _RESPONSE_FIELDS, "the response plan")
+
+    def strata(c: Checker) -> tuple[ResponseStratumPlan, ...]:
+        out = []
+        for i, name, planned, item in _endpoint_strata(c, body.get("strata"), declared, _RESPONSE_STRATUM_FIELDS,
+                                                      "a response stratum"):
+            looks = _looks(c, f"strata/{i}/looks", item.get("looks"), planned)
+            if name is not None and planned is not None and looks is not None:
+                out.append(ResponseStratumPlan(name, planned, looks))
+        return tuple(out)
+
+    s = response_spec.check_settings(check, body, strata=strata)
+    not_evaluable = check.choice("not_evaluable", body.get("not_evaluable", "exclude"), NOT_EVALUABLE)
+    if check.problems:
+        return None
+    return ResponsePlan(s.p0, s.p1, s.strata, s.model, s.decision, s.simon, s.engine, s.sampler, not_evaluable)
+
+
+def _pfs(check: Checker, body: Any, declared: tuple[str, ...]) -> PFSPlan | None:
+    body = check.mapping("body", body)
+    check.unknown("", body, _PFS_FIELDS, "the PFS plan")
+    s = survival_spec.check_settings(check, body)
+    strata = tuple(PFSStratumPlan(name, planned) for _, name, planned, _ in
+                   _endpoint_strata(check, body.get("strata"), declared, _PFS_STRATUM_FIELDS, "a PFS stratum")
+                   if name is not None and planned is not None)
+    if check.problems:
+        return None
+    return PFSPlan(s.landmark_months, s.benchmark_landmark_pfs, s.target_landmark_pfs, strata, s.model, s.decision,
+                   s.sampler)
+
+
+def _document(spec: ProtocolSpec) -> dict[str, Any]:
+    """The normalised protocol: every default filled, in the request's JSON shape (valid input again)."""
+    doc: dict[str, Any] = {
+        "id": spec.id,
+        "title": spec.title,
+        "strata": [{"name": s.name, "description": s.description} for s in spec.strata],
+        "response": None,
+        "pfs": None,
+        "seed": spec.seed,
+    }
+    r = spec.response
+    if r is not None:
+        engine = r.engine
+        if engine is None and not r.model.closed_form:
+            engine = "mcmc"
+        sampler = r.sampler
+        if sampler is None and engine == "mcmc" and not r.model.closed_form:
+            sampler = SamplerSettings()
+        doc["response"] = {
+            "p0": r.p0,
+            "p1": r.p1,
+            "strata": [{"name": s.name, "n_planned": s.n_planned, "looks": list(s.looks)} for s in r.strata],
+            "model": r.model.as_dict(),
+            "decision": r.decision.as_dict(),
+            "engine": engine,
+            "simon": None if r.simon is None else r.simon.as_dict(),
+            "mcmc": None if sampler is None else asdict(sampler),
+            "not_evaluable": r.not_evaluable,
+        }
+    p = spec.pfs
+    if p is not None:
+        sampler = p.sampler
+        if sampler is None and p.model.engine == "mcmc":
+            sampler = SamplerSettings()
+        doc["pfs"] = {
+            "landmark_months": p.landmark_months,
+            "benchmark_landmark_pfs": p.benchmark_landmark_pfs,
+            "target_landmark_pfs": p.target_landmark_pfs,
+            "strata": [{"name": s.name, "n_planned": s.n_planned} for s in p.strata],
+            "model": {"kind": p.model.kind, "prior": p.model.prior_as_applied()},
+            "decision": p.decision.as_dict(),
+            "engine": p.model.engine,
+            "mcmc": None if sampler is None else asdict(sampler),
+        }
+    return doc
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, Mapping):
+        return patch
+    out = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
+def amend(document: Mapping[str, Any], changes: Any) -> dict[str, Any]:
+    """The normalised document of ``document`` amended by ``changes`` (an RFC 7396 merge patch).
+
+    The whole amended protocol is checked again, its problems located at the protocol's own paths
+    (``response/p1``). ``id`` cannot change. Merge-patch semantics: a list (strata, looks) is replaced
+    whole; null removes a field, which then takes its default again. Because the stored document
+    holds the defaults as applied, changing ``p0`` keeps the prior derived from the old p0: send
+    ``"prior": null`` inside ``model`` to have the defaults derived afresh.
+    """
+    if not isinstance(changes, Mapping) or not changes:
+        raise InvalidInputError("changes", "must be a non-empty object: an RFC 7396 merge patch of the protocol")
+    if "id" in changes and changes["id"] != document.get("id"):
+        raise InvalidInputError("changes/id", f"a trial's id cannot change (it is {document.get('id')!r})")
+    return ProtocolSpec.from_mapping(merge_patch(document, changes)).document
