@@ -21,6 +21,8 @@ Where the numbers come from (``NOTES`` says the same to the user):
 - The simulated truth: in NF1-associated patients the drug is active (4-month PFS 40%), in sporadic
   ones it is not (4-month PFS 15%, the benchmark). Clinical benefit is read off the same
   progression time (no progression before day 112), so the two endpoints agree patient by patient.
+  A patient who leaves before the first assessment (not evaluable) counts as without clinical
+  benefit (``not_evaluable: non-responder``, intention to treat), so every stratum reaches its 21.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def notes() -> list[str]:
         f"The protocol uses the landmark ({BENCHMARK_LANDMARK_PFS:.0%}); target 4-month PFS {TARGET_LANDMARK_PFS:.0%}.",
         f"Simulated truth: NF1-associated 4-month PFS {TRUE_LANDMARK_PFS['NF1-associated']:.0%} (active), sporadic"
         f" {TRUE_LANDMARK_PFS['sporadic']:.0%} (inactive);",
-        "clinical benefit = no progression before day 112, so both endpoints come from one progression time.",
+        "clinical benefit = no progression before day 112, so both endpoints come from one progression time;",
+        "a patient who leaves before the first assessment counts as without clinical benefit (intention to treat).",
     ]
 
 
@@ -115,7 +118,7 @@ def protocol(trial_id: str = TRIAL_ID, seed: int = DEFAULT_SEED) -> dict[str, An
             "engine": "quadrature",
             "decision": {"final_threshold": 0.95, "futility_ppos": 0.05, "efficacy_ppos": 0.95},
             "simon": dict(SIMON),
-            "not_evaluable": "exclude",
+            "not_evaluable": "non-responder",
         },
         "pfs": {
             "landmark_months": LANDMARK_MONTHS,
@@ -249,7 +252,8 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
 def legend(p0: float = P0, benchmark: float = BENCHMARK_LANDMARK_PFS) -> list[str]:
     """What the columns of ``render_look`` mean."""
     return [
-        "enrolled: patients in the cut; n: response-evaluable patients; CB: those with clinical benefit;",
+        "enrolled: patients in the cut; n: patients with a known outcome (a not-evaluable one counts as without",
+        "benefit); CB: those with clinical benefit;",
         f"P(CBR>{p0:g}): posterior probability that the clinical benefit rate exceeds p0; CBR decision: the Bayesian rule's;",
         "Simon: the status under 0/7 -> 2/21, stage 1 counted on the first 7 evaluable patients by enrolment date;",
         f"PFS ev/n: progression events / patients with follow-up; P(S4>{benchmark:g}): posterior probability that",

@@ -256,12 +256,12 @@ def run_example(client: httpx.Client, token: str, *, seed: int, trial_id: str | 
     from designs.registry import example
 
     api = Registry(client, token)
+    trial_id = create_trial(api, lambda tid: example.protocol(tid, seed), trial_id, out=out)
+    base = f"/v1/trials/{trial_id}"
     out("SARC031-like example: a simulated MPNST trial monitored by gonogo's registry.")
     for line in example.notes():
         out(f"  {line}")
     out("")
-    trial_id = create_trial(api, lambda tid: example.protocol(tid, seed), trial_id, out=out)
-    base = f"/v1/trials/{trial_id}"
     out(f"Created trial {trial_id} (protocol version 1, seed {seed}): {client.base_url}{base}")
     out("")
     for line in example.legend():
