@@ -23,23 +23,26 @@ figure is the same whichever iteration it is.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import math
 import os
-import random
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-import uuid
-from contextlib import contextmanager
-from datetime import date, timedelta
-from pathlib import Path
 
-import httpx
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the service runs (gonogo serve), before numpy loads
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import math  # noqa: E402
+import random  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from datetime import date, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import httpx  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -233,6 +236,25 @@ async def concurrent_readers(base: str, headers: dict, paths: list[str], readers
     return latencies, errors
 
 
+def core_look_seconds(engine: str, repeats: int = 5) -> float:
+    """The median seconds of the core's ``run_look`` on the benchmark's protocol and a 200-patient cut, in
+    this process (no HTTP, no database, no compute pool): what the look route adds is the rest."""
+    from designs.registry.datacut import DataCutSpec
+    from designs.registry.look import run_look
+    from designs.registry.protocol import ProtocolSpec
+
+    spec = ProtocolSpec.from_mapping(protocol("core", engine))
+    cut = DataCutSpec.from_mapping(data_cut(0), spec)
+    run_look(spec.document, cut.document, look_number=1, seed=1, context={})  # tables and grids built
+    times = []
+    for i in range(repeats):
+        cut = DataCutSpec.from_mapping(data_cut(i + 1), spec)
+        t = time.perf_counter()
+        run_look(spec.document, cut.document, look_number=1, seed=1, context={})
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def fill_audit_trail(url: str, total: int) -> int:
     """Append events until the trail holds ``total`` (500 per transaction); returns how many it added."""
     from sqlalchemy import func, select
@@ -274,7 +296,7 @@ def verify_in_process(url: str, repeats: int = 3) -> tuple[float, int, bool]:
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> None:
-    print(f"\n== {backend} ==", flush=True)
+    print(f"== {backend} ==", flush=True)
     with database(backend, args.postgres_url) as url, server(url) as base:
         headers = {"authorization": f"Bearer {statistician_token(url)}"}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
@@ -285,6 +307,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
             line("  of which the upload (POST data-cuts) p50", statistics.median(cuts), "s")
             line("  of which the look (POST looks) p50", statistics.median(looks), "s")
             line("  p90 of both", quantile(total, 0.9), "s")
+            line("  the look's analyses alone (run_look in this process) p50", core_look_seconds("quadrature"), "s")
             if not args.no_mcmc:
                 upload_and_look(client, "mcmc", 1, "warm-m")
                 cuts, looks, _ = upload_and_look(client, "mcmc", args.mcmc_repeats, "m")
@@ -338,8 +361,8 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=32, help="concurrent readers (default 32)")
     parser.add_argument("--reads-each", type=int, default=25, help="reads per concurrent reader (default 25)")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     for backend in args.backends:
+        print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other processes inflate every figure)")
         run_backend(backend, args)
     return 0
 
