@@ -184,7 +184,7 @@ def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.
                 check.add(f"{where}/response", f"{label}: must be one of {', '.join(RESPONSES)} or null (got {response!r})")
             elif stratum in declared and stratum not in response_strata:
                 check.add(f"{where}/response", f"{label}: stratum '{stratum}' has no response plan")
-        pfs = _pfs(check, where, label, patient.get("pfs"), protocol, stratum, pfs_strata)
+        pfs = _pfs(check, where, label, patient.get("pfs"), protocol, stratum, declared, pfs_strata)
         if pfs is not None and enrolled is not None and cutoff is not None:
             days = pfs[0] * DAYS_PER_MONTH
             available = (cutoff - enrolled).days
@@ -198,7 +198,7 @@ def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.
 
 
 def _pfs(check: Checker, where: str, label: str, pfs: Any, protocol: ProtocolSpec, stratum: Any,
-         pfs_strata: set[str]) -> tuple[float, bool] | None:
+         declared: tuple[str, ...], pfs_strata: set[str]) -> tuple[float, bool] | None:
     if pfs is None:
         return None
     if protocol.pfs is None:
@@ -208,7 +208,7 @@ def _pfs(check: Checker, where: str, label: str, pfs: Any, protocol: ProtocolSpe
         check.add(f"{where}/pfs", f"{label}: must be an object {{time_months, event}} or null")
         return None
     check.unknown(f"{where}/pfs/", pfs, _PFS_FIELDS, "a patient's PFS")
-    if stratum in protocol.stratum_names and stratum not in pfs_strata:
+    if stratum in declared and stratum not in pfs_strata:
         check.add(f"{where}/pfs", f"{label}: stratum '{stratum}' has no PFS plan")
     t, event = pfs.get("time_months"), pfs.get("event")
     ok = True

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -205,6 +206,10 @@ def _is_software(path: str) -> bool:
         or path.startswith("provenance/software/")
 
 
+_TIMING = re.compile(r"(^|/)attempts/\d+/seconds$")
+"""A sampler attempt's wall time (``designs.engines.pymc.policy``): measured, never reproducible."""
+
+
 def _differences(stored: Any, rerun: Any, path: str, out: list[dict[str, Any]]) -> None:
     if isinstance(stored, Mapping) and isinstance(rerun, Mapping):
         for key in sorted(set(stored) | set(rerun), key=str):
@@ -223,17 +228,20 @@ def _differences(stored: Any, rerun: Any, path: str, out: list[dict[str, Any]]) 
 def compare(stored: Mapping[str, Any], rerun: Mapping[str, Any]) -> dict[str, Any]:
     """Whether a rerun reproduces a stored look: every JSON path where they differ (bitwise: numbers
     compare exactly), with the software versions of both runs reported apart (``software``, whether or
-    not they differ) and the run's who and when (``run``) not compared, as ``not_compared`` says."""
+    not they differ), the MCMC attempts' wall times apart (``timings``: measured, never the same), and
+    the run's who and when (``run``) not compared, as ``not_compared`` says."""
     # As stored: through JSON (a tuple is a list there), so that only values can differ.
     stored, rerun = json.loads(canonical_json(stored)), json.loads(canonical_json(rerun))
     found: list[dict[str, Any]] = []
     _differences({k: v for k, v in stored.items() if k != "run"}, {k: v for k, v in rerun.items() if k != "run"},
                  "", found)
-    differences = [d for d in found if not _is_software(d["path"])]
+    differences = [d for d in found if not _is_software(d["path"]) and not _TIMING.search(d["path"])]
     return {
         "identical": not differences,
         "differences": differences,
+        "timings": [d for d in found if _TIMING.search(d["path"])],
         "software": {"stored": stored.get("provenance", {}).get("software"),
                      "rerun": rerun.get("provenance", {}).get("software")},
-        "not_compared": ["run (who ran the look and when)", "provenance/software (reported under software)"],
+        "not_compared": ["run (who ran the look and when)", "provenance/software (reported under software)",
+                         "MCMC attempts' wall seconds (reported under timings)"],
     }

@@ -16,8 +16,9 @@ equal to ``n_planned``.
 
 ``ProtocolSpec.document`` is the protocol normalised, with every default filled (the prior as the
 analyses apply it, the decision rule, the engine, the sampler settings when MCMC runs), so that what
-is stored says exactly what will run, whatever later versions of gonogo take as defaults. ``amend``
-applies an RFC 7396 JSON merge patch to such a document and checks the whole again.
+is stored says exactly what will run, whatever later versions of gonogo take as defaults; its
+``defaults`` lists the paths gonogo filled in (the rest the protocol chose). ``amend`` applies an
+RFC 7396 JSON merge patch to such a document, fills the defaults in afresh and checks the whole again.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ NOT_EVALUABLE = ("exclude", "non-responder")
 """What a not-evaluable patient counts as in the response analysis: left out of n (default), or a
 non-responder (intention to treat)."""
 
-_FIELDS = ("id", "title", "strata", "response", "pfs", "seed")
+_FIELDS = ("id", "title", "strata", "response", "pfs", "seed", "defaults")
 _STRATUM_FIELDS = ("name", "description")
 _RESPONSE_FIELDS = ("p0", "p1", "strata", "model", "decision", "engine", "simon", "mcmc", "not_evaluable")
 _RESPONSE_STRATUM_FIELDS = ("name", "n_planned", "looks")
@@ -148,9 +149,15 @@ class ProtocolSpec:
         if body.get("pfs") is not None:
             pfs = check.within("pfs", _pfs, body["pfs"], declared)
         seed = check.seed(body.get("seed"))
+        given_defaults = body.get("defaults", [])
+        if not isinstance(given_defaults, list) or not all(isinstance(p, str) for p in given_defaults):
+            check.add("defaults", "must be a list of the paths whose values gonogo filled in (as a stored protocol lists them)")
+            given_defaults = []
         check.raise_if_any()
         spec = cls(trial_id, title, strata, response, pfs, seed, {})
-        object.__setattr__(spec, "document", _document(spec))
+        document = _document(spec)
+        document["defaults"] = _defaulted(document, body, given_defaults)
+        object.__setattr__(spec, "document", document)
         return spec
 
 
@@ -297,6 +304,42 @@ def _document(spec: ProtocolSpec) -> dict[str, Any]:
     return doc
 
 
+def _leaves(doc: Any, prefix: str = "") -> dict[str, Any]:
+    """Every non-null leaf of a JSON document by its path (lists are leaves)."""
+    if not isinstance(doc, Mapping):
+        return {} if doc is None else {prefix: doc}
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        out.update(_leaves(value, f"{prefix}/{key}" if prefix else key))
+    return out
+
+
+def _present(body: Any, path: str) -> bool:
+    for key in path.split("/"):
+        if not isinstance(body, Mapping) or body.get(key) is None:
+            return False
+        body = body[key]
+    return True
+
+
+def _defaulted(document: Mapping[str, Any], body: Mapping[str, Any], given: list[str]) -> list[str]:
+    """The paths of the normalised document that gonogo filled in: absent from ``body``, or listed as
+    filled in by the stored version ``body`` is (``given``)."""
+    leaves = _leaves({k: v for k, v in document.items() if k != "defaults"})
+    return sorted(path for path in leaves if not _present(body, path) or path in given)
+
+
+def _without(doc: Any, paths: set[str], prefix: str = "") -> Any:
+    if not isinstance(doc, Mapping):
+        return doc
+    out = {}
+    for key, value in doc.items():
+        where = f"{prefix}/{key}" if prefix else key
+        if where not in paths:
+            out[key] = _without(value, paths, where)
+    return out
+
+
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7396 JSON merge patch: objects merge key by key, null removes a key, anything else replaces."""
     if not isinstance(patch, Mapping):
@@ -315,12 +358,15 @@ def amend(document: Mapping[str, Any], changes: Any) -> dict[str, Any]:
 
     The whole amended protocol is checked again, its problems located at the protocol's own paths
     (``response/p1``). ``id`` cannot change. Merge-patch semantics: a list (strata, looks) is replaced
-    whole; null removes a field, which then takes its default again. Because the stored document
-    holds the defaults as applied, changing ``p0`` keeps the prior derived from the old p0: send
-    ``"prior": null`` inside ``model`` to have the defaults derived afresh.
+    whole; null removes a field, which then takes its default again. The values gonogo filled in
+    (the document's ``defaults``) are filled in afresh unless ``changes`` sets them: changing ``p0``
+    re-centres a default prior on the new p0 (the new version shows it), while a prior the protocol
+    chose stays as chosen.
     """
     if not isinstance(changes, Mapping) or not changes:
         raise InvalidInputError("changes", "must be a non-empty object: an RFC 7396 merge patch of the protocol")
     if "id" in changes and changes["id"] != document.get("id"):
         raise InvalidInputError("changes/id", f"a trial's id cannot change (it is {document.get('id')!r})")
-    return ProtocolSpec.from_mapping(merge_patch(document, changes)).document
+    filled = set(document.get("defaults") or ()) - set(_leaves(changes))
+    base = _without({k: v for k, v in document.items() if k != "defaults"}, filled)
+    return ProtocolSpec.from_mapping(merge_patch(base, changes)).document

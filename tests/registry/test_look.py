@@ -112,7 +112,7 @@ def test_quadrature_look_reproduces_identically_and_compare_lists_every_differen
     rerun = look(body, patients, context={**CONTEXT, "actor": "dmc", "at": "2025-01-02T00:00:00Z"})
     assert stored["response"]["engine"] == "quadrature" and stored["pfs"]["provenance"]["engine"] == "quadrature"
     report = compare(json.loads(json.dumps(stored)), rerun)  # as read back from the database
-    assert report["identical"] and report["differences"] == []
+    assert report["identical"] and report["differences"] == [] and report["timings"] == []
     assert report["software"]["stored"] == stored["provenance"]["software"]
 
     tampered = copy.deepcopy(stored)
@@ -174,3 +174,17 @@ def test_more_evaluable_patients_than_planned_is_analysed_and_noted():
     result = look(body, patients)
     assert result["response"]["strata"][0]["n_planned"] == 3
     assert any("exceed the response plan's n_planned = 2" in note for note in result["notes"])
+
+
+@pytest.mark.slow
+def test_mcmc_look_reproduces_identically_with_its_seed():
+    body, patients = quadrature_trial()
+    del body["response"]["engine"], body["pfs"]["engine"]  # the defaults: MCMC for both
+    body["response"]["mcmc"] = body["pfs"]["mcmc"] = {"draws": 300, "tune": 300, "chains": 2}
+    stored = look(body, patients)
+    assert stored["response"]["engine"] == "mcmc" and stored["pfs"]["provenance"]["engine"] == "mcmc"
+    report = compare(json.loads(json.dumps(stored)), look(body, patients))
+    assert report["identical"], report["differences"][:5]
+    assert all(t["path"].endswith("/seconds") for t in report["timings"])
+    other = compare(stored, look(body, patients, number=2))
+    assert not other["identical"]  # another look, another seed: the Monte Carlo numbers move

@@ -133,11 +133,35 @@ def test_amend_cannot_change_the_id_and_needs_changes():
     assert amend(doc, {"id": "sarc031", "title": "t"})["id"] == "sarc031"
 
 
-def test_amend_changing_the_model_kind_needs_the_old_prior_removed():
+def test_amend_of_p0_recentres_a_default_prior_but_keeps_a_chosen_one():
+    import math
+
+    body = sarc031()
+    body["response"]["model"] = {"kind": "exnex", "prior": {"mu_sd": 2.0}}
+    doc = ProtocolSpec.from_mapping(body).document
+    assert "response/model/prior/mu_mean" in doc["defaults"] and "response/model/prior/mu_sd" not in doc["defaults"]
+    assert "response/p0" not in doc["defaults"]
+    amended = amend(doc, {"response": {"p0": 0.1}})
+    prior = amended["response"]["model"]["prior"]
+    assert math.isclose(prior["mu_mean"], math.log(0.1 / 0.9)) and math.isclose(prior["nex_mean"], math.log(0.1 / 0.9))
+    assert prior["mu_sd"] == 2.0
+    assert amended["defaults"] == doc["defaults"]
+    # A stored document read back keeps its list; a value the amendment sets is the protocol's.
+    assert ProtocolSpec.from_mapping(amended).document == amended
+    again = amend(amended, {"response": {"model": {"prior": {"mu_mean": -1.0}}}})
+    assert again["response"]["model"]["prior"]["mu_mean"] == -1.0 and "response/model/prior/mu_mean" not in again["defaults"]
+
+
+def test_amend_changing_the_model_kind_takes_the_new_kinds_defaults_but_refuses_a_chosen_prior():
     doc = ProtocolSpec.from_mapping(sarc031()).document
-    with pytest.raises(InvalidInputError, match="response/model/prior/mu_mean"):
-        amend(doc, {"response": {"model": {"kind": "independent"}}})
-    amended = amend(doc, {"response": {"model": {"kind": "independent", "prior": None}}})
+    amended = amend(doc, {"response": {"model": {"kind": "independent"}}})
+    assert amended["response"]["model"] == {"kind": "independent", "prior": {"a": 0.05, "b": 0.95}}
+    body = sarc031()
+    body["response"]["model"] = {"kind": "hierarchical", "prior": {"mu_sd": 2.0}}
+    chosen = ProtocolSpec.from_mapping(body).document
+    with pytest.raises(InvalidInputError, match="response/model/prior/mu_sd"):
+        amend(chosen, {"response": {"model": {"kind": "independent"}}})
+    amended = amend(chosen, {"response": {"model": {"kind": "independent", "prior": None}}})
     assert amended["response"]["model"] == {"kind": "independent", "prior": {"a": 0.05, "b": 0.95}}
 
 
