@@ -46,7 +46,7 @@ async def lifespan(app: FastAPI):
     # The database is brought to the current schema before anything reads it.
     app.state.database = make_engine(database_url(settings))
     await run_in_threadpool(create_schema, app.state.database)
-    app.state.job_manager = JobManager.from_settings(settings)
+    app.state.job_manager = JobManager.from_settings(settings, engine=app.state.database)
     # Compiled models persist in the data directory, whoever compiles them (the compute workers do).
     pymc.set_cache_dir(settings.data_dir / "compiled-models")
     app.state.compute = compute.acquire(*compute.pool_args(settings))

@@ -1,5 +1,5 @@
 """Long-running jobs: the backends that run a computation's chunks (``backends``), a job store shared
-by every worker process (``store``) and the manager that runs and records jobs (``manager``)."""
+by every worker process and replica (``store``, a table of gonogo's database) and the manager that runs and records jobs (``manager``)."""
 
 from service.jobs.backends import (
     PREPARE_SHARE,
@@ -26,14 +26,13 @@ from service.jobs.store import (
     INTERRUPTED,
     QUEUED,
     RUNNING,
-    SCHEMA_VERSION,
     SUCCEEDED,
     JobStore,
 )
 
 __all__ = [
     "ACTIVE", "CANCELLED", "FAILED", "FINISHED", "INTERRUPTED", "PREPARE_SHARE",
-    "PROGRESS_SECONDS", "QUEUED", "RUNNING", "SCHEMA_VERSION", "SUCCEEDED", "Backend", "Cancelled", "Computation",
+    "PROGRESS_SECONDS", "QUEUED", "RUNNING", "SUCCEEDED", "Backend", "Cancelled", "Computation",
     "DaskBackend", "InProcessBackend", "Job", "JobManager", "JobQueue", "JobStore", "ProcessPoolBackend",
     "backend_from_settings", "is_pure",
 ]

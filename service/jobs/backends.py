@@ -10,7 +10,8 @@ chunks finish.
 * ``ProcessPoolBackend``: a ``pebble.ProcessPool`` of spawned workers (the default for jobs); a dead
   worker is replaced, and a pool that breaks is replaced at the next submission;
 * ``DaskBackend``: a Dask distributed cluster at ``GONOGO_DASK_SCHEDULER`` — the prepared
-  computation is scattered once and chunks are submitted as tasks.
+  computation is scattered once to every worker and chunks are submitted as tasks; Dask runs the
+  task of a dead worker again elsewhere (``distributed.scheduler.allowed-failures``).
 
 A chunk whose worker died (killed, out of memory) is computed again once when the computation is
 pure (``is_pure``: the same chunk always gives the same value, so the retry cannot change a number);
@@ -498,7 +499,10 @@ class DaskBackend(_FuturesBackend):
         return self.client.submit(fn, *args, pure=False)
 
     def _share(self, obj: Any) -> Any:
-        return self.client.scatter(obj, broadcast=False, hash=False)
+        # Broadcast: a copy on every worker (each would fetch one to run its chunks anyway), so that a
+        # killed worker takes no unrecoverable data with it; Dask then runs its chunk again elsewhere.
+        # Scattered to one worker only, its death cancelled every chunk ("already forgotten").
+        return self.client.scatter(obj, broadcast=True, hash=False)
 
     def _cancel(self, futures: Collection) -> None:
         self.client.cancel(list(futures))
@@ -513,10 +517,23 @@ class DaskBackend(_FuturesBackend):
                 return distributed.wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done
             except TimeoutError:
                 return set()
+            except distributed.client.FuturesCancelledError as exc:
+                # The scheduler dropped the chunks (every worker holding the prepared computation died,
+                # or it restarted): the job cannot finish, but the same request can be run again.
+                raise WorkerDied(
+                    "the Dask cluster lost this job's prepared computation (the workers holding it died, or the "
+                    f"scheduler restarted: {exc.__class__.__name__}); resubmit `request`: the same request and "
+                    "seed give the same numbers", retry_after=60) from exc
 
     def _lost(self, exc: BaseException) -> bool:
         # Dask has already run the task again on other workers (distributed.scheduler.allowed-failures).
         return type(exc).__name__ == "KilledWorker"
+
+    def _loss_event(self, future: Any, exc: BaseException) -> Any:
+        # One worker's death fails every task the scheduler had given it, not only the one it ran:
+        # one loss (one retry), like a pool that broke.
+        address = getattr(getattr(exc, "last_worker", None), "address", None)
+        return ("dask-worker", address) if address else future
 
     def health(self) -> dict[str, Any]:
         client = self._client

@@ -27,15 +27,17 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from designs.core.provenance import canonical_json
 from service.jobs.backends import Backend, Cancelled, Computation, backend_from_settings
@@ -43,6 +45,7 @@ from service.jobs.queue import JobQueue
 from service.jobs.store import ACTIVE, CANCELLED, FAILED, INTERRUPTED, JobStore, dump_json, iso_utc, utc_now
 from service.problems import problem_body, problem_document
 from service.settings import Settings
+from service.store.engine import database_url
 
 # The worker running a job writes its progress and reads the cancel flag at most this often.
 PROGRESS_SECONDS = 0.25
@@ -52,6 +55,8 @@ CANCEL_POLL_SECONDS = 0.2
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 15.0
 PURGE_EVERY_SECONDS = 60.0
+# close() waits this long, in all, for its job threads (cancelled: they stop at a chunk boundary).
+CLOSE_JOIN_SECONDS = 5.0
 SHUT_DOWN = "the server shut down while the job ran; resubmit `request`: the same request and seed give the same numbers"
 SHUT_DOWN_QUEUED = ("the server shut down before the job started; resubmit `request`: the same request and seed give "
                     "the same numbers")
@@ -145,18 +150,24 @@ class JobManager:
         self._heartbeat: threading.Thread | None = None
         self._closed = threading.Event()
         self._purged_at = time.monotonic()
+        self._owns_store = False
         _live_managers[self.owner] = self
         self.interrupt_orphans()
         self.purge()
 
     @classmethod
-    def from_settings(cls, settings: Settings, backend: Backend | None = None) -> JobManager:
-        """The manager of ``settings``: its store under ``data_dir``, its retention, its queue
-        (``job_workers`` running, ``max_queued_jobs`` waiting) and ``backend`` (default: Dask when a
-        scheduler is set, else a process pool)."""
+    def from_settings(cls, settings: Settings, backend: Backend | None = None, *,
+                      engine: Engine | None = None) -> JobManager:
+        """The manager of ``settings``: its store in the database (``engine``, e.g. the app's, else
+        one made from ``database_url(settings)``), its retention, its queue (``job_workers`` running,
+        ``max_queued_jobs`` waiting) and ``backend`` (default: Dask when a scheduler is set, else a
+        process pool)."""
+        store = JobStore(database_url(settings) if engine is None else engine)
         backend = backend_from_settings(settings) if backend is None else backend
-        return cls(backend, JobStore(settings.data_dir), retention_hours=settings.job_retention_hours,
-                   max_running=settings.job_workers, max_queued=settings.max_queued_jobs)
+        manager = cls(backend, store, retention_hours=settings.job_retention_hours,
+                      max_running=settings.job_workers, max_queued=settings.max_queued_jobs)
+        manager._owns_store = True  # made here: closed with the manager
+        return manager
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -204,7 +215,7 @@ class JobManager:
             if self.store.mark_running(job_id):  # else cancelled or interrupted while it waited: never run
                 started = time.monotonic()
                 self._compute(job_id, local)
-        except sqlite3.Error:
+        except SQLAlchemyError:
             log.warning("job %s: its state not recorded", job_id, exc_info=True)
         finally:
             # If a write failed, the job is no longer stamped and is interrupted after STALE_SECONDS.
@@ -224,7 +235,7 @@ class JobManager:
                 last_write = time.monotonic()
                 try:
                     store.set_progress(job_id, fraction)
-                except sqlite3.Error:  # progress is a courtesy; the result is what must be stored
+                except SQLAlchemyError:  # progress is a courtesy; the result is what must be stored
                     log.warning("job %s: progress not recorded", job_id, exc_info=True)
 
         def cancelled() -> bool:
@@ -234,7 +245,7 @@ class JobManager:
                 try:
                     if store.cancel_requested(job_id):
                         local.cancel.set()
-                except sqlite3.Error:
+                except SQLAlchemyError:
                     log.warning("job %s: cancel flag not read", job_id, exc_info=True)
             return local.cancel.is_set()
 
@@ -269,7 +280,7 @@ class JobManager:
             try:
                 self.store.heartbeat(job_ids)
                 ended = [i for i, state in self.store.states(waiting).items() if state not in ACTIVE] if waiting else []
-            except sqlite3.Error:
+            except SQLAlchemyError:
                 log.warning("job heartbeat not recorded", exc_info=True)
                 continue
             with self._lock:
@@ -301,7 +312,7 @@ class JobManager:
             row = self.store.row(job_id)
         return None if row is None else self._job(row)
 
-    def _job(self, row: sqlite3.Row) -> Job:
+    def _job(self, row: Mapping[str, Any]) -> Job:
         finished = row["finished_at"]
         expires = None if finished is None else iso_utc(datetime.fromisoformat(finished) + self.retention)
         return Job(
@@ -348,7 +359,7 @@ class JobManager:
             local.cancel.set()
         return self.get(job_id)
 
-    def _orphaned(self, row: sqlite3.Row) -> bool:
+    def _orphaned(self, row: Mapping[str, Any]) -> bool:
         owner = row["owner"]
         if owner in _live_managers:
             return False
@@ -356,7 +367,7 @@ class JobManager:
             return True  # a manager of this process that has been closed
         return time.time() - row["heartbeat_at"] > self.stale_seconds
 
-    def _interrupt(self, row: sqlite3.Row) -> None:
+    def _interrupt(self, row: Mapping[str, Any]) -> None:
         detail = ("the worker process running this job stopped (restart, crash or shutdown) before it finished; "
                   "resubmit `request`: the same request and seed give the same numbers")
         if self.store.end(row["id"], INTERRUPTED, _interrupted(detail),
@@ -380,11 +391,13 @@ class JobManager:
         if time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
             try:
                 self.purge()
-            except sqlite3.Error:
+            except SQLAlchemyError:
                 log.warning("expired jobs not purged", exc_info=True)
 
     def close(self) -> None:
-        """Stop: this manager's unfinished jobs are marked interrupted (their requests are kept)."""
+        """Stop: this manager's unfinished jobs are marked interrupted (their requests are kept); their
+        threads, told to stop, are given ``CLOSE_JOIN_SECONDS`` to end, so that their last writes are
+        made before the caller closes the database."""
         self._closed.set()
         _live_managers.pop(self.owner, None)
         with self._lock:
@@ -392,7 +405,13 @@ class JobManager:
         for job_id, job in local.items():
             try:
                 self.store.end(job_id, INTERRUPTED, _interrupted(SHUT_DOWN if job.thread is not None else SHUT_DOWN_QUEUED))
-            except sqlite3.Error:
+            except SQLAlchemyError:
                 log.warning("job %s: not marked interrupted", job_id, exc_info=True)
             job.cancel.set()
         self.backend.close()
+        deadline = time.monotonic() + CLOSE_JOIN_SECONDS
+        for thread in [job.thread for job in local.values()] + [self._heartbeat]:
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        if self._owns_store:
+            self.store.close()

@@ -1,59 +1,33 @@
-"""The job store: every job of every worker process on this host, in one SQLite database (WAL).
+"""The job store: every job of every worker process and replica, in the ``jobs`` table of gonogo's
+database (``service.store``: SQLite by default, PostgreSQL for several replicas).
 
-A job is recorded with its request (canonical JSON) and the request's SHA-256 before it starts
-(``GONOGO_DATA_DIR/jobs.sqlite3``). The store must be on a local disk (SQLite's WAL needs shared
-memory): several workers of one host, not several hosts. A store written by a newer gonogo (a higher
-``PRAGMA user_version``) is refused, untouched.
+A job is recorded with its request (canonical JSON) and the request's SHA-256 before it starts.
+Every call is one short transaction on a pooled connection, so any thread of any process sharing
+the database may use the store; on PostgreSQL that includes the processes of other hosts. The
+schema is the database's (Alembic migrations, ``service.store.migrate``): a database written by a
+newer gonogo is refused, untouched (``SchemaTooNew``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine, case, delete, insert, select, update
+
+from service.store.engine import make_engine, reading, writing
+from service.store.migrate import SchemaTooNew, upgrade
+from service.store.tables import jobs
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
     "queued", "running", "succeeded", "failed", "cancelled", "interrupted",
 )
 ACTIVE = (QUEUED, RUNNING)
 FINISHED = (SUCCEEDED, FAILED, CANCELLED, INTERRUPTED)
-
-DB_FILE = "jobs.sqlite3"
-SCHEMA_VERSION = 1
-# How long a write waits for another process's transaction (every transaction here is short).
-BUSY_TIMEOUT_SECONDS = 10.0
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id               TEXT PRIMARY KEY,
-    kind             TEXT NOT NULL,
-    backend          TEXT NOT NULL,
-    request_json     TEXT,              -- canonical JSON of the request as sent, NULL once purged
-    request_sha256   TEXT NOT NULL,     -- the result's provenance.input_sha256
-    state            TEXT NOT NULL CHECK (state IN
-                         ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
-    progress         REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 1),
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    owner            TEXT NOT NULL,     -- the JobManager (process incarnation) that runs the job
-    heartbeat_at     REAL NOT NULL,     -- Unix time of the owner's last stamp
-    created_at       TEXT NOT NULL,     -- ISO 8601 UTC, millisecond precision: sorts as text
-    started_at       TEXT,
-    finished_at      TEXT,
-    result_json      TEXT,
-    error_json       TEXT,              -- a problem detail
-    purged           INTEGER NOT NULL DEFAULT 0
-) STRICT;
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, finished_at);
-"""
-
-_ACTIVE_SQL = "('queued', 'running')"
-_FINISHED_SQL = "('succeeded', 'failed', 'cancelled', 'interrupted')"
-
 
 def utc_now() -> str:
     return iso_utc(datetime.now(UTC))
@@ -74,110 +48,96 @@ def dump_json(value: Any) -> str:
     return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
-class JobStore:
-    """The jobs of every worker process in one SQLite database (WAL) under ``data_dir``.
+_active = jobs.c.state.in_(ACTIVE)
+_finished = jobs.c.state.in_(FINISHED)
+_cancel_asked = jobs.c.cancel_requested != 0
 
-    Each call opens its own connection and runs one short transaction, so any thread of any process
-    on this host may use the store. Updates that end a job are conditional on the job still being
-    queued or running: whichever of finish / cancel / interrupt comes first wins.
+
+class JobStore:
+    """The jobs of every worker process in the ``jobs`` table of one database.
+
+    Built from an ``Engine`` (shared, e.g. the app's) or a URL (an engine of its own, disposed of by
+    ``close``); the database is migrated first unless ``migrate=False``. Updates that end a job are
+    conditional on the job still being queued or running: whichever of finish / cancel / interrupt
+    comes first wins, whichever process or replica makes it.
     """
 
-    def __init__(self, data_dir: Path | str):
-        self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.data_dir / DB_FILE
-        with self._connect() as conn:
-            # Persistent: readers never block the writer nor the writer readers.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                conn.execute("ROLLBACK")
-                raise RuntimeError(f"{self.path} was written by a newer gonogo (job store schema {version})")
-            # Not executescript: it would commit the transaction opened above.
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            conn.execute("COMMIT")
+    def __init__(self, database: Engine | str, *, migrate: bool = True):
+        self._owns_engine = not isinstance(database, Engine)
+        self.engine: Engine = make_engine(database) if self._owns_engine else database
+        if migrate:
+            try:
+                upgrade(self.engine)
+            except BaseException:
+                self.close()
+                raise
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        try:
-            yield conn
-        finally:
-            conn.close()
+    def close(self) -> None:
+        """Close the pooled connections of an engine the store made (a shared one is its owner's)."""
+        if self._owns_engine:
+            self.engine.dispose()
 
-    def _execute(self, sql: str, params: tuple | dict = ()) -> int:
-        with self._connect() as conn:
-            return conn.execute(sql, params).rowcount
+    def _execute(self, statement) -> int:
+        with writing(self.engine) as conn:
+            return conn.execute(statement).rowcount
 
     def insert(self, *, job_id: str, kind: str, backend: str, request_json: str, owner: str,
                request_sha256: str | None = None) -> None:
         """Record a queued job; ``request_sha256`` defaults to the SHA-256 of ``request_json``."""
         if request_sha256 is None:
             request_sha256 = hashlib.sha256(request_json.encode("utf-8")).hexdigest()
-        self._execute(
-            "INSERT INTO jobs (id, kind, backend, request_json, request_sha256, state, owner, heartbeat_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-            (job_id, kind, backend, request_json, request_sha256, owner, time.time(), utc_now()),
-        )
+        self._execute(insert(jobs).values(
+            id=job_id, kind=kind, backend=backend, request_json=request_json, request_sha256=request_sha256,
+            state=QUEUED, owner=owner, heartbeat_at=time.time(), created_at=utc_now()))
 
-    def row(self, job_id: str) -> sqlite3.Row | None:
-        with self._connect() as conn:
-            return conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    def row(self, job_id: str) -> Mapping[str, Any] | None:
+        with reading(self.engine) as conn:
+            return conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
 
-    def active(self) -> list[sqlite3.Row]:
-        with self._connect() as conn:
-            return conn.execute(f"SELECT id, owner, heartbeat_at FROM jobs WHERE state IN {_ACTIVE_SQL}").fetchall()
+    def active(self) -> list[Mapping[str, Any]]:
+        with reading(self.engine) as conn:
+            return list(conn.execute(select(jobs.c.id, jobs.c.owner, jobs.c.heartbeat_at).where(_active)).mappings())
 
     def states(self, job_ids: list[str]) -> dict[str, str]:
         """The state of each of ``job_ids`` that the store holds."""
-        marks = ",".join("?" * len(job_ids))
-        with self._connect() as conn:
-            return dict(conn.execute(f"SELECT id, state FROM jobs WHERE id IN ({marks})", job_ids).fetchall())
+        with reading(self.engine) as conn:
+            return dict(conn.execute(select(jobs.c.id, jobs.c.state).where(jobs.c.id.in_(job_ids))).all())
 
     def mark_running(self, job_id: str) -> bool:
         """Start a queued job; False if it is no longer queued (cancelled or interrupted meanwhile)."""
-        return self._execute("UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'",
-                             (utc_now(), job_id)) == 1
+        return self._execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == QUEUED)
+                             .values(state=RUNNING, started_at=utc_now())) == 1
 
     def set_progress(self, job_id: str, fraction: float) -> None:
-        self._execute("UPDATE jobs SET progress = max(progress, ?) WHERE id = ? AND state = 'running'",
-                      (min(max(fraction, 0.0), 1.0), job_id))
+        """Raise the job's progress to ``fraction`` (clamped to [0, 1]; progress never goes back)."""
+        fraction = min(max(fraction, 0.0), 1.0)
+        self._execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == RUNNING)
+                      .values(progress=case((jobs.c.progress > fraction, jobs.c.progress), else_=fraction)))
 
     def cancel_requested(self, job_id: str) -> bool:
-        with self._connect() as conn:
-            row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return bool(row and row[0])
+        with reading(self.engine) as conn:
+            flag = conn.execute(select(jobs.c.cancel_requested).where(jobs.c.id == job_id)).scalar()
+        return bool(flag)
 
     def cancel_queued(self, job_id: str) -> bool:
         """Cancel a job that has not started (it never will); False if it is not queued."""
-        return self._execute(
-            "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ? WHERE id = ? AND state = 'queued'",
-            (utc_now(), job_id)) == 1
+        return self._execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == QUEUED)
+                             .values(state=CANCELLED, cancel_requested=1, finished_at=utc_now())) == 1
 
     def request_cancel(self, job_id: str) -> bool:
-        return self._execute(f"UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN {_ACTIVE_SQL}",
-                             (job_id,)) == 1
+        return self._execute(update(jobs).where(jobs.c.id == job_id, _active).values(cancel_requested=1)) == 1
 
     def heartbeat(self, job_ids: list[str]) -> None:
-        marks = ",".join("?" * len(job_ids))
-        self._execute(f"UPDATE jobs SET heartbeat_at = ? WHERE id IN ({marks}) AND state IN {_ACTIVE_SQL}",
-                      (time.time(), *job_ids))
+        self._execute(update(jobs).where(jobs.c.id.in_(job_ids), _active).values(heartbeat_at=time.time()))
 
     def succeed(self, job_id: str, result_json: str) -> None:
         """Store the result, unless a cancellation was asked for meanwhile (then it is cancelled)."""
-        self._execute(
-            "UPDATE jobs SET finished_at = :now,"
-            " state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'succeeded' END,"
-            " result_json = CASE WHEN cancel_requested THEN NULL ELSE :result END,"
-            " progress = CASE WHEN cancel_requested THEN progress ELSE 1.0 END"
-            f" WHERE id = :id AND state IN {_ACTIVE_SQL}",
-            {"now": utc_now(), "result": result_json, "id": job_id},
-        )
+        self._execute(update(jobs).where(jobs.c.id == job_id, _active).values(
+            finished_at=utc_now(),
+            state=case((_cancel_asked, CANCELLED), else_=SUCCEEDED),
+            result_json=case((_cancel_asked, None), else_=result_json),
+            progress=case((_cancel_asked, jobs.c.progress), else_=1.0),
+        ))
 
     def end(self, job_id: str, state: str, error: dict[str, Any] | None = None, *,
             owner: str | None = None, heartbeat_at: float | None = None) -> bool:
@@ -185,20 +145,22 @@ class JobStore:
 
         With ``owner`` and ``heartbeat_at``, only if the job's owner has not stamped it since.
         """
-        sql = (f"UPDATE jobs SET state = ?, error_json = ?, finished_at = ? WHERE id = ? AND state IN {_ACTIVE_SQL}")
-        params: tuple = (state, None if error is None else dump_json(error), utc_now(), job_id)
+        statement = update(jobs).where(jobs.c.id == job_id, _active).values(
+            state=state, error_json=None if error is None else dump_json(error), finished_at=utc_now())
         if owner is not None:
-            sql += " AND owner = ? AND heartbeat_at = ?"
-            params += (owner, heartbeat_at)
-        return self._execute(sql, params) == 1
+            statement = statement.where(jobs.c.owner == owner, jobs.c.heartbeat_at == heartbeat_at)
+        return self._execute(statement) == 1
 
     def purge(self, expire_before: str, forget_before: str) -> None:
         """Drop the request and result of jobs finished before ``expire_before`` (a tombstone stays,
         so that they answer 410), and the tombstones of jobs finished before ``forget_before``."""
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "UPDATE jobs SET request_json = NULL, result_json = NULL, error_json = NULL, purged = 1"
-                f" WHERE state IN {_FINISHED_SQL} AND finished_at < ? AND purged = 0", (expire_before,))
-            conn.execute(f"DELETE FROM jobs WHERE state IN {_FINISHED_SQL} AND finished_at < ?", (forget_before,))
-            conn.execute("COMMIT")
+        with writing(self.engine) as conn:
+            conn.execute(update(jobs).where(_finished, jobs.c.finished_at < expire_before, jobs.c.purged == 0)
+                         .values(request_json=None, result_json=None, error_json=None, purged=1))
+            conn.execute(delete(jobs).where(_finished, jobs.c.finished_at < forget_before))
+
+
+__all__ = [
+    "ACTIVE", "CANCELLED", "FAILED", "FINISHED", "INTERRUPTED", "QUEUED", "RUNNING", "SUCCEEDED",
+    "JobStore", "SchemaTooNew", "dump_json", "iso_utc", "utc_now",
+]

@@ -10,11 +10,12 @@ serialises writers the same way (``service.registry.audit``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 DB_FILE = "gonogo.sqlite3"
@@ -31,7 +32,30 @@ def database_url(settings) -> str:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for ``url`` with gonogo's connection settings (see the module docstring)."""
+    """An engine for ``url`` with gonogo's connection settings (see the module docstring), whose
+    pooled connections never cross a fork (``_guard_pid``)."""
+    engine = _make_engine(url, **kwargs)
+    _guard_pid(engine)
+    return engine
+
+
+def _guard_pid(engine: Engine) -> None:
+    """A pooled connection opened by another process (the engine came to a child by fork) is dropped,
+    never used: two processes talking over one socket or SQLite handle corrupt each other's
+    transactions (SQLAlchemy, "Using Connection Pools with Multiprocessing or os.fork()")."""
+
+    @event.listens_for(engine, "connect")
+    def _remember_pid(_dbapi_connection, record) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _check_pid(_dbapi_connection, record, proxy) -> None:
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None  # not closed: it is the parent's
+            raise exc.DisconnectionError(f"connection opened by process {record.info.get('pid')}, not this one")
+
+
+def _make_engine(url: str, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -71,7 +95,9 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 
 def create_schema(engine: Engine) -> None:
-    """Bring the database to the current schema (placeholder until the Alembic migrations land)."""
-    from service.store.tables import metadata
+    """Bring the database to this gonogo's schema: the Alembic migrations, run under a lock so that
+    processes starting at once queue (``service.store.migrate.upgrade``); a database written by a
+    newer gonogo is refused untouched (``SchemaTooNew``)."""
+    from service.store.migrate import upgrade
 
-    metadata.create_all(engine)
+    upgrade(engine)

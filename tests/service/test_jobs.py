@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import select, text, update
 
 from designs import oc
 from designs.core.provenance import input_hash
@@ -21,6 +21,7 @@ from service import jobs
 from service.cli import main
 from service.deps import get_job_manager
 from service.settings import Settings, get_settings
+from service.store.tables import jobs as jobs_table
 from tests.conftest import assert_problem
 
 
@@ -76,13 +77,15 @@ def test_dask_scheduler_setting_runs_chunks_on_dask_with_the_in_process_numbers(
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         backend = jobs.backend_from_settings(Settings(dask_scheduler=cluster.scheduler_address))
+        store = jobs.JobStore(f"sqlite:///{tmp_path / 'gonogo.sqlite3'}")
+        manager = None
         try:
             progress: list[float] = []
             assert backend.run(simon_plan(chunk_trials=2_000), progress.append) == reference
             # The chunks ran as tasks on the cluster's scheduler, not here.
             assert {"prepare_computation", "run_computation_chunk"} <= set(cluster.scheduler.task_prefixes)
             assert progress[-1] == pytest.approx(1.0) and progress == sorted(progress)
-            manager = jobs.JobManager(backend, jobs.JobStore(tmp_path), retention_hours=1)
+            manager = jobs.JobManager(backend, store, retention_hours=1)
             job = manager.wait(manager.submit("operating-characteristics", simon_plan()).id, 60)
             assert job.state == jobs.SUCCEEDED and job.result == reference and job.backend == "dask"
             job_id = manager.submit("slow", SlowComputation(n_chunks=60, seconds=0.2)).id
@@ -90,7 +93,10 @@ def test_dask_scheduler_setting_runs_chunks_on_dask_with_the_in_process_numbers(
             manager.cancel(job_id)
             assert manager.wait(job_id, 10).state == jobs.CANCELLED
         finally:
+            if manager is not None:
+                manager.close()
             backend.close()
+            store.close()
 
 
 def _wait_for(condition, timeout: float = 30.0) -> None:
@@ -102,16 +108,40 @@ def _wait_for(condition, timeout: float = 30.0) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Jobs in the store: one manager per worker process, all on one SQLite file
+# Jobs in the store: one manager per worker process, all on one database (SQLite and PostgreSQL)
+
+
+_opened: list[jobs.JobManager] = []
 
 
 @pytest.fixture
-def store(tmp_path):
-    return jobs.JobStore(tmp_path / "data")
+def store(database_url):
+    """The store of a test; the managers the test opened on it are closed before it is."""
+    store = jobs.JobStore(database_url)
+    yield store
+    while _opened:
+        _opened.pop().close()
+    store.close()
+
+
+def _url(store) -> str:
+    return store.engine.url.render_as_string(hide_password=False)
+
+
+def _update(store, **values) -> None:
+    """Change rows behind the store's back (``where``: the rows' ids; default every row)."""
+    where = values.pop("where", None)
+    statement = update(jobs_table).values(**values)
+    if where is not None:
+        statement = statement.where(jobs_table.c.id.in_(where))
+    with store.engine.begin() as conn:
+        conn.execute(statement)
 
 
 def _manager(backend, store, **kwargs) -> jobs.JobManager:
-    return jobs.JobManager(backend, store, retention_hours=kwargs.pop("retention_hours", 168), **kwargs)
+    manager = jobs.JobManager(backend, store, retention_hours=kwargs.pop("retention_hours", 168), **kwargs)
+    _opened.append(manager)
+    return manager
 
 
 def test_job_reports_progress_then_the_result(pool, store):
@@ -130,8 +160,8 @@ def test_job_reports_progress_then_the_result(pool, store):
 
 
 class CountingStore(jobs.JobStore):
-    def __init__(self, data_dir):
-        super().__init__(data_dir)
+    def __init__(self, database_url):
+        super().__init__(database_url)
         self.progress_writes = 0
 
     def set_progress(self, job_id, fraction):
@@ -139,12 +169,14 @@ class CountingStore(jobs.JobStore):
         super().set_progress(job_id, fraction)
 
 
-def test_progress_is_written_a_few_times_a_second_not_at_every_chunk(tmp_path):
-    store = CountingStore(tmp_path)
-    manager = _manager(jobs.InProcessBackend(), store)
+def test_progress_is_written_a_few_times_a_second_not_at_every_chunk(database_url):
+    store = CountingStore(database_url)
+    manager = jobs.JobManager(jobs.InProcessBackend(), store, retention_hours=1)
     started = time.monotonic()
     job = manager.wait(manager.submit("slow", SlowComputation(n_chunks=100, seconds=0.01)).id, 30)
     seconds = time.monotonic() - started
+    manager.close()
+    store.close()
     assert job.state == jobs.SUCCEEDED
     assert 2 <= store.progress_writes <= seconds / jobs.PROGRESS_SECONDS + 2 < 100
 
@@ -215,7 +247,7 @@ print(manager.wait(job.id).state, flush=True)
 def _worker_process(store):
     """Another process running a 20-second job on ``store``; returns it and the job's id."""
     root = Path(__file__).resolve().parent.parent.parent
-    process = subprocess.Popen([sys.executable, "-c", WORKER, str(store.data_dir)], cwd=root,
+    process = subprocess.Popen([sys.executable, "-c", WORKER, _url(store)], cwd=root,
                                stdout=subprocess.PIPE, text=True)
     return process, process.stdout.readline().strip()
 
@@ -255,28 +287,22 @@ def test_a_job_whose_process_died_is_interrupted_and_keeps_its_request(store):
 
 
 def test_store_written_by_a_newer_schema_is_refused_untouched(store):
-    """A store of a newer gonogo (higher user_version) is not opened, nor migrated down, nor written."""
+    """A database of a newer gonogo (a schema revision this one does not know) is not opened, nor
+    migrated down, nor written (the migrations' own test checks the SQLite file byte for byte)."""
     store.insert(job_id="kept", kind="slow", backend="in-process", request_json='{"seed":1}', owner="o/0@h:1")
-    newer = jobs.SCHEMA_VERSION + 1
-    conn = sqlite3.connect(store.path)
-    conn.execute(f"PRAGMA user_version={newer}")
-    conn.close()
-    before = store.path.read_bytes()
-    with pytest.raises(RuntimeError, match=f"newer gonogo.*schema {newer}"):
-        jobs.JobStore(store.data_dir)
-    assert store.path.read_bytes() == before
-    conn = sqlite3.connect(store.path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == newer
-    assert conn.execute("SELECT id FROM jobs").fetchall() == [("kept",)]
-    conn.close()
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(RuntimeError, match="newer gonogo.*9999_future"):
+        jobs.JobStore(_url(store))
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["9999_future"]
+        assert conn.execute(select(jobs_table.c.id, jobs_table.c.state)).all() == [("kept", "queued")]
 
 
 def test_restart_marks_the_jobs_of_gone_workers_interrupted_and_spares_live_ones(store):
     store.insert(job_id="gone", kind="slow", backend="in-process", request_json='{"seed":1}', owner="dead/0@old:1")
     store.insert(job_id="alive", kind="slow", backend="in-process", request_json='{"seed":2}', owner="busy/0@other:2")
-    with sqlite3.connect(store.path) as conn:
-        conn.execute("UPDATE jobs SET heartbeat_at = heartbeat_at - 60 WHERE id = 'gone'")
-    conn.close()
+    _update(store, heartbeat_at=jobs_table.c.heartbeat_at - 60, where=["gone"])
     restarted = _manager(jobs.InProcessBackend(), store)  # start-up sweep, before any read
     assert [r["id"] for r in store.active()] == ["alive"]
     gone = restarted.get("gone")
@@ -295,10 +321,7 @@ def test_shutdown_marks_running_jobs_interrupted_not_cancelled(store):
 
 def _finished_hours_ago(store, job_id: str, hours: float) -> None:
     moment = datetime.now(UTC) - timedelta(hours=hours)
-    conn = sqlite3.connect(store.path)
-    with conn:
-        conn.execute("UPDATE jobs SET finished_at = ? WHERE id = ?", (moment.isoformat(timespec="milliseconds"), job_id))
-    conn.close()
+    _update(store, finished_at=moment.isoformat(timespec="milliseconds"), where=[job_id])
 
 
 def test_finished_jobs_expire_after_the_retention_then_are_forgotten(store):
@@ -347,9 +370,7 @@ def test_any_worker_answers_for_any_job_over_http(client, http_jobs, store):
 def test_interrupted_job_over_http_shows_its_request(client, http_jobs, store):
     store.insert(job_id="gone", kind="operating-characteristics", backend="process-pool",
                  request_json='{"n_trials":100000,"seed":3}', owner="dead/0@old:1")
-    with sqlite3.connect(store.path) as conn:
-        conn.execute("UPDATE jobs SET heartbeat_at = 0")
-    conn.close()
+    _update(store, heartbeat_at=0)
     status = client.get("/v1/jobs/gone").json()
     assert status["state"] == "interrupted" and status["request"] == {"n_trials": 100000, "seed": 3}
     assert "resubmit" in status["error"]["detail"]

@@ -96,13 +96,24 @@ def pool_backend():
     backend.close()
 
 
+_opened: list[jobs.JobManager] = []
+
+
 @pytest.fixture
 def store(tmp_path):
-    return jobs.JobStore(tmp_path / "data")
+    """SQLite only: these tests are about the backends' faults (test_jobs.py runs the store on both
+    databases). The managers the test opened on it are closed before it is."""
+    store = jobs.JobStore(f"sqlite:///{tmp_path / 'data' / 'gonogo.sqlite3'}")
+    yield store
+    while _opened:
+        _opened.pop().close()
+    store.close()
 
 
 def _manager(backend, store, **kwargs) -> jobs.JobManager:
-    return jobs.JobManager(backend, store, retention_hours=1, **kwargs)
+    manager = jobs.JobManager(backend, store, retention_hours=1, **kwargs)
+    _opened.append(manager)
+    return manager
 
 
 @contextmanager
@@ -327,7 +338,7 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.slow  # starts, kills and starts again worker processes: several seconds
 def test_killed_server_leaves_no_pool_worker_nor_resource_tracker(store, tmp_path):
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(store.data_dir), str(tmp_path)], cwd=ROOT,
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(store.engine.url), str(tmp_path)], cwd=ROOT,
                               stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout.readline().strip() == "submitted"
