@@ -9,6 +9,7 @@ so what was stored is what is hashed, byte for byte, on SQLite and PostgreSQL al
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Float,
@@ -78,7 +79,7 @@ looks = Table(
     Column("number", Integer, primary_key=True),         # 1, 2, ...: unique per trial, never reused
     Column("data_cut", Integer, nullable=False),
     Column("protocol_version", Integer, nullable=False),
-    Column("seed", Integer, nullable=False),
+    Column("seed", BigInteger, nullable=False),          # look_seed: 0 to 2**32 - 1 (migration 0002)
     Column("result", Text, nullable=False),              # canonical JSON of the whole look
     Column("sha256", SHA256, nullable=False),
     Column("created_at", WHEN, nullable=False),
