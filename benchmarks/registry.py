@@ -143,11 +143,11 @@ def database(backend: str, postgres_url: str):
 
 
 @contextmanager
-def server(url: str):
+def server(url: str, workers: int = 1):
     """``gonogo serve`` on a free loopback port and ``url`` (its schema migrated at start-up); yields its base URL."""
     port = free_port()
     env = {**os.environ, "GONOGO_HOST": "127.0.0.1", "GONOGO_PORT": str(port), "GONOGO_DATABASE_URL": url,
-           "GONOGO_LOG_LEVEL": "warning", "GONOGO_WARM_UP_MODELS": "true"}
+           "GONOGO_LOG_LEVEL": "warning", "GONOGO_WARM_UP_MODELS": "true", "GONOGO_WORKERS": str(workers)}
     process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -297,7 +297,7 @@ def verify_in_process(url: str, repeats: int = 3) -> tuple[float, int, bool]:
 
 def run_backend(backend: str, args: argparse.Namespace) -> None:
     print(f"== {backend} ==", flush=True)
-    with database(backend, args.postgres_url) as url, server(url) as base:
+    with database(backend, args.postgres_url) as url, server(url, args.workers) as base:
         headers = {"authorization": f"Bearer {statistician_token(url)}"}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             upload_and_look(client, "quadrature", 2, "warm-q")  # first requests: connections, caches
@@ -357,12 +357,14 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=20, help="trials uploaded and looked at with quadrature (default 20)")
     parser.add_argument("--mcmc-repeats", type=int, default=10, help="the same with PyMC (default 10)")
     parser.add_argument("--no-mcmc", action="store_true", help="skip the PyMC figure")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the server (default 1)")
     parser.add_argument("--reads", type=int, default=200, help="sequential reads of stored looks (default 200)")
     parser.add_argument("--readers", type=int, default=32, help="concurrent readers (default 32)")
     parser.add_argument("--reads-each", type=int, default=25, help="reads per concurrent reader (default 25)")
     args = parser.parse_args()
     for backend in args.backends:
-        print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other processes inflate every figure)")
+        print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other processes inflate every figure;"
+              f" compute workers run niced), {args.workers} server worker(s)")
         run_backend(backend, args)
     return 0
 
