@@ -5,22 +5,27 @@ from __future__ import annotations
 import sys
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import designs
 from designs.core.memory import set_cache_budget
 from designs.engines import pymc
 from service import compute, problems
-from service.api import health, jobs, oc, pfs, response, simon
+from service.api import audit, health, jobs, oc, pfs, response, simon, tokens, trials
+from service.auth import calculators_guard
 from service.jobs import JobManager
 from service.middleware import BodyLimitMiddleware
 from service.schemas.common import problem_schemas
 from service.settings import Settings, get_settings
 from service.store.engine import create_schema, database_url, make_engine
 
-# One router per resource.
-ROUTERS = (health.router, simon.router, response.router, pfs.router, oc.router, jobs.router)
+# One router per resource. The stateless calculators answer without a token unless
+# GONOGO_AUTH_CALCULATORS=true; the registry's routers check tokens and roles themselves (service.auth);
+# /health is always open.
+CALCULATORS = (simon.router, response.router, pfs.router, oc.router, jobs.router)
+REGISTRY = (trials.router, audit.router, tokens.router)
+ROUTERS = (health.router, *CALCULATORS, *REGISTRY)
 
 DESCRIPTION = """
 Design and monitor Bayesian adaptive phase II trials: exact Simon two-stage designs, hierarchical
@@ -73,7 +78,10 @@ def create_app() -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=lambda scope: settings_of(scope["app"]).max_body_bytes)
-    for router in ROUTERS:
+    app.include_router(health.router)
+    for router in CALCULATORS:
+        app.include_router(router, dependencies=[Depends(calculators_guard)])
+    for router in REGISTRY:
         app.include_router(router)
     # The Problem schema is referenced by every route's 422 response.
     app.openapi_schema = None

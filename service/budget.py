@@ -268,3 +268,27 @@ def design_wants_job(plan: Any, prefer: str | None, settings: Settings) -> bool:
         )
     return (asks_async(prefer) or plan.simulated_trials > settings.job_threshold_trials
             or seconds > settings.job_decision_seconds)
+
+
+def protocol_problems(spec: Any, settings: Settings) -> list[FieldProblem]:
+    """What a registered protocol may not ask of this service, located in the protocol: the Settings
+    limits (strata, MCMC draws of each endpoint) and the hard compute budget of a look at the planned
+    size (``designs.registry.cost``), so that a protocol whose final look could never run is refused
+    when it is registered or amended, before any data arrive."""
+    from designs.registry.cost import estimate_look_cost
+
+    document = spec.document
+    found = limits.problems(settings, strata=len(document["strata"]))
+    for endpoint in ("response", "pfs"):
+        part = document.get(endpoint) or {}
+        for problem in limits.of_request(settings, {"mcmc": part.get("mcmc") or {}}):
+            found.append(FieldProblem(f"{endpoint}/{problem.field}", problem.reason))
+    if found:
+        return found
+    cost = estimate_look_cost(spec)
+    if _fits(settings)(cost):
+        return []
+    reason = (f"a look at the planned size would need about {cost.seconds:,.0f} s and {cost.peak_bytes / MB:,.0f} MB, "
+              f"beyond this service's budget of {settings.max_compute_seconds:,.0f} s and {settings.max_compute_mb:,} MB "
+              "(GONOGO_MAX_COMPUTE_SECONDS, GONOGO_MAX_COMPUTE_MB): lower what drives it")
+    return [FieldProblem(driver, reason) for driver in (cost.drivers or ("response",))]

@@ -16,6 +16,9 @@ failed job's ``error``:
                                  compute pool: busy (workers, queue_limit), computation-timeout
                                  (timeout_seconds), worker-lost, compute-unavailable (service.compute)
     ClientClosedRequest      499 (nginx's code; the client has gone and reads no answer)
+    RegistryProblem          its status and type: Unauthorized 401 (with WWW-Authenticate: Bearer),
+                             Forbidden 403, NotFound 404, Conflict 409, PreconditionFailed 412,
+                             PreconditionRequired 428 (the registry, its tokens and roles)
     HTTPException            its status, about:blank
     anything else            500 /problems/internal-error     (logged)
 """
@@ -132,6 +135,60 @@ class ComputeUnavailable(ServiceUnavailable):
     title = "Compute unavailable"
 
 
+class RegistryProblem(Exception):
+    """A request the registry refuses for what it asks of stored state or of the caller's rights, not
+    for a bad field (that is ``InvalidInputError``, 422): the subclasses fix status, type and title;
+    ``extra`` members join the document and ``headers`` the response."""
+
+    status = 400
+    type_ = "/problems/bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+
+class Unauthorized(RegistryProblem):
+    """No token, or one that is malformed, unknown or revoked (RFC 6750: ``WWW-Authenticate: Bearer``)."""
+
+    status, type_, title = 401, "/problems/unauthorized", "Unauthorized"
+
+    def __init__(self, detail: str, *, error: str = "invalid_token"):
+        super().__init__(detail, headers={"WWW-Authenticate": f'Bearer realm="gonogo", error="{error}"'
+                                          if error else 'Bearer realm="gonogo"'})
+
+
+class Forbidden(RegistryProblem):
+    """A valid token whose role or trials do not cover the request (never saying whether a trial exists)."""
+
+    status, type_, title = 403, "/problems/forbidden", "Forbidden"
+
+
+class NotFound(RegistryProblem):
+    status, type_, title = 404, "/problems/not-found", "Not found"
+
+
+class Conflict(RegistryProblem):
+    """The request collides with what is stored (a name taken, a look stored meanwhile): send it again
+    after reading the current state."""
+
+    status, type_, title = 409, "/problems/conflict", "Conflict"
+
+
+class PreconditionFailed(RegistryProblem):
+    """``If-Match`` names a protocol version that is no longer the current one."""
+
+    status, type_, title = 412, "/problems/precondition-failed", "Precondition failed"
+
+
+class PreconditionRequired(RegistryProblem):
+    """A change of a versioned resource sent without ``If-Match`` (RFC 6585)."""
+
+    status, type_, title = 428, "/problems/precondition-required", "Precondition required"
+
+
 class ClientClosedRequest(Exception):
     """The client went away before its answer was ready; its computation was stopped."""
 
@@ -204,6 +261,8 @@ def problem_document(exc: BaseException, also: Sequence[FieldProblem] = ()) -> t
     if isinstance(exc, ServiceUnavailable):
         extra = {} if exc.retry_after is None else {"retry_after_seconds": exc.retry_after}
         return 503, problem_body(503, exc.title, str(exc), type_=exc.type_, **extra, **exc.extra)
+    if isinstance(exc, RegistryProblem):
+        return exc.status, problem_body(exc.status, exc.title, str(exc), type_=exc.type_, **exc.extra)
     if isinstance(exc, ClientClosedRequest):
         return 499, problem_body(499, "Client closed request", str(exc), type_="/problems/client-closed-request")
     if isinstance(exc, StarletteHTTPException):
@@ -222,16 +281,19 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 
 
 def problem_headers(exc: BaseException) -> dict[str, str]:
-    """The headers of ``exc``'s problem response: ``Retry-After`` of a 503 that may succeed later."""
+    """The headers of ``exc``'s problem response: ``Retry-After`` of a 503 that may succeed later,
+    ``WWW-Authenticate`` of a 401."""
     if isinstance(exc, ServiceUnavailable) and exc.retry_after is not None:
         return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, RegistryProblem):
+        return dict(exc.headers)
     return {}
 
 
 def install(app: FastAPI) -> None:
     """Register ``problem_document`` as the handler of every exception."""
-    for exc_class in (RequestValidationError, GonogoError, StarletteHTTPException, ServiceUnavailable, ClientClosedRequest,
-                      Exception):
+    for exc_class in (RequestValidationError, GonogoError, StarletteHTTPException, ServiceUnavailable, RegistryProblem,
+                      ClientClosedRequest, Exception):
         app.add_exception_handler(exc_class, _handle)
 
 

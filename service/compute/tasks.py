@@ -22,3 +22,11 @@ def operating_characteristics(plan: Any, finish: Any) -> dict[str, Any]:
 def calibration(plan: Any, finish: Any) -> dict[str, Any]:
     """A calibration plan run here, in its documented shape."""
     return finish(plan.reduce([(i, plan.run_chunk(i)) for i in plan.chunks]))
+
+
+def registry_look(protocol: dict[str, Any], cut: dict[str, Any], look_number: int, seed: int,
+                  context: dict[str, Any]) -> dict[str, Any]:
+    """A trial's look (``designs.registry.look.run_look``) with positional arguments, as the pool passes them."""
+    from designs.registry.look import run_look
+
+    return run_look(protocol, cut, look_number=look_number, seed=seed, context=context)

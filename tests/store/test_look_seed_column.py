@@ -1,15 +1,12 @@
 """Every look seed ``look_seed`` can give (0 to MAX_SEED = 2**32 - 1) is stored as is, on SQLite and on
-PostgreSQL (whose INTEGER stops at 2**31 - 1: migration 0002 makes the column BIGINT), also in a
-database migrated from revision 0001 with a look already in it."""
+PostgreSQL (whose INTEGER stops at 2**31 - 1: the column is BIGINT)."""
 
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import insert, select
 
 from designs.core.validation import MAX_SEED
-from service.store import migrate
 from service.store.engine import create_schema, make_engine, writing
 from service.store.tables import data_cuts, looks, protocol_versions, trials
 
@@ -46,14 +43,3 @@ def test_the_largest_look_seed_is_stored_as_is(engine):
     store_look(engine, 1, MAX_SEED)
     store_look(engine, 2, 2**31)
     assert seeds(engine) == [MAX_SEED, 2**31]
-
-
-def test_a_database_of_revision_0001_keeps_its_looks_and_then_takes_any_seed(engine):
-    config = migrate.alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
-    store_look(engine, 1, 2**31 - 1)
-    create_schema(engine)  # to the head: 0002
-    store_look(engine, 2, MAX_SEED)
-    assert seeds(engine) == [2**31 - 1, MAX_SEED]

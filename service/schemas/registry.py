@@ -1,0 +1,261 @@
+"""Request and response models of the trial registry, its audit trail and its tokens.
+
+The protocol's endpoints (``response``, ``pfs``) take the fields of the analyses they run (model,
+decision, engine, Simon design, sampler settings) and are validated by the core
+(``designs.registry.protocol.ProtocolSpec.from_mapping``, the analyses' own code paths), which names
+every bad field at once under ``response/...`` or ``pfs/...``; the schema checks the frame around them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
+from designs.registry.datacut import MAX_PATIENTS, MAX_REASON_LENGTH, MAX_TIME_MONTHS
+from designs.registry.protocol import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, SLUG
+from service.schemas.common import ResultModel, Seed, StrictModel
+from service.store.tables import ROLES
+
+TrialId = Annotated[str, Field(pattern=SLUG, examples=["sarc031"],
+                               description="the trial's id: lower-case letters, digits and '-', 1 to 64 characters")]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+
+EXAMPLE_PROTOCOL: dict[str, Any] = {
+    "id": "sarc031",
+    "title": "Selumetinib in MPNST (SARC031-like)",
+    "strata": [{"name": "NF1-associated", "description": "NF1-associated MPNST"},
+               {"name": "sporadic", "description": "sporadic MPNST"}],
+    "response": {"p0": 0.05, "p1": 0.25, "engine": "quadrature",
+                 "strata": [{"name": "NF1-associated", "n_planned": 21, "looks": [7, 21]},
+                            {"name": "sporadic", "n_planned": 21, "looks": [7, 21]}]},
+    "pfs": {"landmark_months": 4, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35, "engine": "quadrature",
+            "strata": [{"name": "NF1-associated", "n_planned": 21}, {"name": "sporadic", "n_planned": 21}]},
+    "seed": 20260101,
+}
+EXAMPLE_CUT: dict[str, Any] = {
+    "cutoff_date": "2026-06-30",
+    "patients": [
+        {"id": "P-001", "stratum": "NF1-associated", "enrolled_on": "2026-01-12", "response": "responder",
+         "pfs": {"time_months": 4.5, "event": False}},
+        {"id": "P-002", "stratum": "sporadic", "enrolled_on": "2026-02-03", "response": "non-responder",
+         "pfs": {"time_months": 1.6, "event": True}},
+        {"id": "P-003", "stratum": "NF1-associated", "enrolled_on": "2026-05-20", "response": None, "pfs": None},
+    ],
+}
+
+
+class StratumDeclaration(StrictModel):
+    name: Name = Field(examples=["NF1-associated"])
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION_LENGTH, examples=["NF1-associated MPNST"])
+
+
+class ProtocolRequest(StrictModel):
+    """A trial's protocol: declared strata, the response and/or PFS endpoint with their analyses, a seed."""
+
+    model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [EXAMPLE_PROTOCOL]}}
+
+    id: TrialId
+    title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH, examples=["Selumetinib in MPNST (SARC031-like)"])
+    strata: list[StratumDeclaration] = Field(min_length=1, max_length=MAX_STRATA,
+                                             description="every stratum a data cut may name (no other is accepted)")
+    response: dict[str, Any] | None = Field(
+        None, description="the response endpoint: p0, p1, strata [{name, n_planned, looks}] (looks: cumulative "
+        "evaluable patients, strictly increasing, the last = n_planned), model, decision, engine, simon, mcmc "
+        "(as in POST /v1/analyses/response), not_evaluable ('exclude' or 'non-responder')")
+    pfs: dict[str, Any] | None = Field(
+        None, description="the PFS endpoint: landmark_months, benchmark_landmark_pfs, target_landmark_pfs, "
+        "strata [{name, n_planned}], model, decision, engine, mcmc (as in POST /v1/analyses/pfs)")
+    seed: Seed | None = None
+
+
+class AmendmentRequest(StrictModel):
+    """Changes to the current protocol as a JSON merge patch (RFC 7396: null removes a member); the
+    trial id cannot change. After the first look a reason is required."""
+
+    model_config = {**StrictModel.model_config, "json_schema_extra": {
+        "examples": [{"changes": {"response": {"p1": 0.3}}, "reason": "target rate revised by the steering committee"}]}}
+
+    changes: dict[str, Any] = Field(description="a JSON merge patch of the protocol document")
+    reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
+
+
+class PFSObservation(StrictModel):
+    time_months: float = Field(ge=0, le=MAX_TIME_MONTHS,
+                               description="months from enrolment to progression, death or censoring")
+    event: bool = Field(description="true: progression or death at time_months; false: censored then")
+
+
+class PatientRecord(StrictModel):
+    id: Name = Field(examples=["P-001"])
+    stratum: Name = Field(examples=["NF1-associated"])
+    enrolled_on: datetime.date = Field(examples=["2026-01-12"])
+    response: Literal["responder", "non-responder", "not-evaluable"] | None = Field(
+        None, description="null: not yet assessed")
+    pfs: PFSObservation | None = Field(None, description="null: no follow-up yet")
+
+
+class DataCutRequest(StrictModel):
+    """Every patient known at the cut-off date. A correction of the latest cut names it in ``supersedes``
+    with a ``reason``; without them, no patient of the previous cut may vanish or change in a way
+    follow-up cannot explain."""
+
+    model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [EXAMPLE_CUT]}}
+
+    cutoff_date: datetime.date = Field(examples=["2026-06-30"])
+    patients: list[PatientRecord] = Field(min_length=1, max_length=MAX_PATIENTS)
+    supersedes: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
+    reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
+
+
+class LookRequest(StrictModel):
+    data_cut: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(description="the number of one of this trial's data cuts",
+                                                                examples=[1])
+
+
+class TokenRequest(StrictModel):
+    model_config = {**StrictModel.model_config, "json_schema_extra": {
+        "examples": [{"name": "dmc-chair", "role": "dmc", "trials": ["sarc031"]}]}}
+
+    name: str = Field(min_length=1, max_length=128, description="unique; the audit trail's actor for this token")
+    role: Role = Field(description="admin: tokens; statistician: protocols, cuts, looks; dmc: reads everything "
+                       "of its trials; sponsor: open views only")
+    trials: list[TrialId] = Field(default_factory=list, max_length=1000,
+                                  description="the trials the token may see; none: every trial")
+
+
+class TrialAssignment(StrictModel):
+    model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [{"trials": ["sarc031"]}]}}
+
+    trials: list[TrialId] = Field(max_length=1000, description="the token's trials from now on; empty: every trial")
+
+
+# --------------------------------------------------------------------------------------------------
+# Answers (documented shapes; extra members pass through)
+
+
+class ProtocolVersion(ResultModel):
+    version: int
+    sha256: str
+    etag: str
+    changes: dict[str, Any] | None
+    reason: str | None
+    after_look: int | None
+    created_at: str
+    created_by: str
+    protocol: dict[str, Any] | None = None
+
+
+class Trial(ResultModel):
+    id: str
+    title: str
+    current_version: int
+    etag: str
+    protocol: dict[str, Any]
+    history: list[ProtocolVersion]
+    looks: int
+    created_at: str
+    created_by: str
+
+
+class TrialSummary(ResultModel):
+    id: str
+    title: str
+    current_version: int
+    etag: str
+    created_at: str
+    created_by: str
+
+
+class DataCut(ResultModel):
+    trial: str
+    number: int
+    sha256: str = Field(description="SHA-256 of the canonical JSON of the cut's content")
+    cutoff_date: str
+    n_patients: int
+    accrual: dict[str, dict[str, int]] = Field(description="patients enrolled per stratum")
+    supersedes: int | None
+    reason: str | None
+    protocol_version: int
+    created_at: str
+    created_by: str
+    patients: list[dict[str, Any]] | None = None
+
+
+class CutRef(ResultModel):
+    number: int
+    sha256: str
+
+
+class DataCutDiff(ResultModel):
+    trial: str
+    from_: CutRef = Field(alias="from")
+    to: CutRef
+    added: list[Any]
+    removed: list[Any]
+    changed: list[dict[str, Any]]
+    unchanged: int
+
+
+class Look(ResultModel):
+    """A stored look: the whole result (closed; statistician and DMC) with its SHA-256 and seed."""
+
+    look: int
+    sha256: str | None = None
+    seed: int | None = None
+    created_at: str
+    created_by: str | None = None
+    result: dict[str, Any] | None = None
+    open: dict[str, Any] | None = Field(None, description="the open view (sponsor): accrual and data-quality counts")
+
+
+class Reproduction(ResultModel):
+    trial: str
+    look: int
+    identical: bool
+    differences: list[dict[str, Any]]
+    software: dict[str, Any]
+
+
+class AuditEvent(ResultModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    trial_id: str | None
+    resource: str
+    content_sha256: str
+    prev_hash: str
+    hash: str
+
+
+class TrialAudit(ResultModel):
+    trial: str
+    events: list[AuditEvent]
+    next_after: int | None = Field(description="pass as ?after= for the next page; null: no more")
+
+
+class AuditVerification(ResultModel):
+    ok: bool
+    events: int
+    last_seq: int
+    last_hash: str | None = None
+    problems: list[dict[str, Any]] | None = Field(None, description="every break found (admin only)")
+
+
+class TokenRecord(ResultModel):
+    id: str
+    name: str
+    role: str
+    all_trials: bool
+    trials: list[str]
+    created_at: str
+    created_by: str
+    revoked_at: str | None
+
+
+class CreatedToken(TokenRecord):
+    token: str = Field(description="the token itself, shown this once: only its SHA-256 is stored")
