@@ -12,7 +12,6 @@ and prints it once.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import secrets
 import sys
@@ -99,6 +98,7 @@ def local_token(url: str, trial_id: str | None, *, settings=None, out: Callable[
     from sqlalchemy import select
     from sqlalchemy.engine import make_url
 
+    from service.cli.tokens import cli_actor
     from service.settings import get_settings
     from service.store.engine import database_url, make_engine, reading
     from service.store.tables import trials
@@ -128,7 +128,7 @@ def local_token(url: str, trial_id: str | None, *, settings=None, out: Callable[
                 " using it? Run this with the server's settings, or pass --token") from exc
         trial_id = choose_trial_id(trial_id, existing)
         name = f"example-{trial_id}-{secrets.token_hex(3)}"
-        token = create_statistician_token(engine, name=name, trial_id=trial_id, actor=f"cli:{os_user()}")
+        token = create_statistician_token(engine, name=name, trial_id=trial_id, actor=cli_actor())
     finally:
         engine.dispose()
     out(f"No --token or GONOGO_TOKEN: created the statistician token '{name}' for trial {trial_id} in the local")
@@ -157,13 +157,6 @@ def candidate_ids() -> list[str]:
     from designs.registry.example import TRIAL_ID
 
     return [TRIAL_ID, *(f"{TRIAL_ID}-{i}" for i in range(2, MAX_SUFFIX + 1))]
-
-
-def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in this environment (a container without /etc/passwd entry)
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
 def create_statistician_token(engine, *, name: str, trial_id: str, actor: str) -> str:
