@@ -186,11 +186,18 @@ def revoke_token(engine: Engine, id_or_name: str, *, actor: str) -> dict[str, An
         return record
 
 
-def assign_trials(engine: Engine, id_or_name: str, trials: Any, *, actor: str, add: bool = False) -> dict[str, Any]:
+def assign_trials(engine: Engine, id_or_name: str, trials: Any, *, actor: str, add: bool = False,
+                  all_trials: bool = False) -> dict[str, Any]:
     """Set the trials a token may see (``add``: add to them; a token of every trial then sees only
-    these). An empty list gives a token every trial."""
+    these), or, with ``all_trials`` and no trials, every trial. An empty list without ``all_trials``
+    is refused: taking a token's last trial away must not give it every trial."""
     check = Checker()
     check_trials(check, trials)
+    if all_trials and trials:
+        check.add("all_trials", "give either trials or all_trials: true, not both")
+    elif not all_trials and not trials:
+        check.add("trials", "name at least one trial (to let the token see every trial, send all_trials: true; "
+                  "to take every trial away, revoke the token)")
     check.raise_if_any()
     with writing(engine) as conn:
         audit.lock_head(conn)

@@ -53,6 +53,7 @@ async def revoke(token_id: TokenId, engine: DatabaseDep, principal: Admin) -> An
 
 
 @router.put("/{token_id}/trials", operation_id="tokens-assign", response_model=TokenRecord,
-            responses={**NOT_FOUND, **CONFLICT}, summary="Set the trials a token may see (empty: every trial)")
+            responses={**NOT_FOUND, **CONFLICT}, summary="Set the trials a token may see (or every trial, with all_trials)")
 async def assign(token_id: TokenId, body: TrialAssignment, engine: DatabaseDep, principal: Admin) -> Any:
-    return await run_in_threadpool(auth.assign_trials, engine, token_id, body.trials, actor=principal.name)
+    return await run_in_threadpool(auth.assign_trials, engine, token_id, body.trials, actor=principal.name,
+                                   all_trials=body.all_trials)

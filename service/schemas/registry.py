@@ -130,7 +130,9 @@ class TokenRequest(StrictModel):
 class TrialAssignment(StrictModel):
     model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [{"trials": ["sarc031"]}]}}
 
-    trials: list[TrialId] = Field(max_length=1000, description="the token's trials from now on; empty: every trial")
+    trials: list[TrialId] = Field(default_factory=list, max_length=1000,
+                                  description="the token's trials from now on (replacing its list)")
+    all_trials: bool = Field(False, description="true (with no trials): the token may see every trial, also later ones")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -78,7 +78,15 @@ def test_assigned_trials_decide_what_a_token_sees(registry, protocol, cut):
     before = registry.counts()
     assert_problem(registry.request("admin", "PUT", "/v1/tokens/auditor/trials", json={"trials": ["Not A Slug"]}),
                    422, "trials/0")
+    # An empty list does not quietly widen the token to every trial.
+    assert_problem(registry.request("admin", "PUT", "/v1/tokens/auditor/trials", json={"trials": []}), 422, "trials")
+    assert_problem(registry.request("admin", "PUT", "/v1/tokens/auditor/trials",
+                                    json={"trials": [TRIAL], "all_trials": True}), 422, "all_trials")
     assert registry.counts() == before
+    assert registry.request(None, "GET", "/v1/trials/elsewhere", headers=headers).status_code == 403
+    widened = registry.request("admin", "PUT", "/v1/tokens/auditor/trials", json={"all_trials": True})
+    assert widened.status_code == 200 and widened.json()["all_trials"] is True
+    assert registry.request(None, "GET", "/v1/trials/elsewhere", headers=headers).status_code == 404
 
 
 def test_token_names_are_unique_and_changes_are_audited(registry):
