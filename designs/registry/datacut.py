@@ -14,6 +14,12 @@ follow-up can explain (an event stays, at the same time; a censored time can onl
 event at or after it). Silent changes in the data are what a DMC fears most: they are refused here and
 listed by ``diff`` whenever a correction makes them on purpose.
 
+A cut-off date after today (UTC) is refused: a cut records what is known, not what will be. Patient
+ids are compared after Unicode NFC normalisation ("é" typed as one character or as "e" + a combining
+accent is one id: a duplicate within a cut, the same patient across cuts); ids and the reason must not
+hold control characters (NUL, escapes; the reason may span lines) or lone surrogates, which no
+database stores faithfully and no reader sees.
+
 The canonical document has the patients sorted by id and every field present (null where unknown);
 its SHA-256 (``designs.core.provenance.input_hash``) identifies the cut in looks and the audit trail.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,14 +95,19 @@ class DataCutSpec:
 
     @classmethod
     def from_mapping(cls, body: Any, protocol: ProtocolSpec, previous: DataCutSpec | None = None, *,
-                     previous_number: int | None = None) -> DataCutSpec:
+                     previous_number: int | None = None, today: dt.date | None = None) -> DataCutSpec:
         """The cut of a JSON-shaped upload, checked against ``protocol`` and against ``previous``, the
-        trial's latest cut (number ``previous_number``), if any. Raises ``InvalidInputError`` naming
-        every bad field at once (patients located as ``patients/<index>/<field>`` and named by id)."""
+        trial's latest cut (number ``previous_number``), if any, and against ``today`` (default: today's
+        date in UTC). Raises ``InvalidInputError`` naming every bad field at once (patients located as
+        ``patients/<index>/<field>`` and named by id)."""
         check = Checker()
         body = check.mapping("body", body)
         check.unknown("", body, _FIELDS, "a data cut")
         cutoff = _date(check, "cutoff_date", body.get("cutoff_date"), "the cut-off date")
+        today = dt.datetime.now(dt.timezone.utc).date() if today is None else today
+        if cutoff is not None and cutoff > today:
+            check.add("cutoff_date", f"in the future: the cut-off date {cutoff} is after today ({today}, UTC); a cut "
+                      "records the data known on a date that has come")
         supersedes, reason = _correction(check, body, previous, previous_number)
         if cutoff is not None and previous is not None and cutoff < previous.cutoff_date and supersedes is None:
             check.add("cutoff_date", f"the cut-off date {cutoff} is before the previous cut's "
@@ -132,6 +144,9 @@ def _correction(check: Checker, body: Mapping[str, Any], previous: DataCutSpec |
     if reason is not None and (not isinstance(reason, str) or not 1 <= len(reason.strip()) <= MAX_REASON_LENGTH):
         check.add("reason", f"must be a non-empty string of at most {MAX_REASON_LENGTH} characters")
         reason = None
+    elif reason is not None and (bad := _unprintable(reason, allowed="\t\n\r")):
+        check.add("reason", f"must not contain {bad}")
+        reason = None
     if supersedes is None:
         if body.get("reason") is not None:
             check.add("reason", "a reason goes with supersedes: a cut that corrects the latest one names it")
@@ -145,6 +160,21 @@ def _correction(check: Checker, body: Mapping[str, Any], previous: DataCutSpec |
     if body.get("reason") is None:
         check.add("reason", "required with supersedes: say why the cut is corrected")
     return supersedes, reason
+
+
+def id_key(pid: str) -> str:
+    """A patient id as compared: NFC-normalised, so that one id typed two ways is one patient."""
+    return unicodedata.normalize("NFC", pid)
+
+
+def _unprintable(text: str, allowed: str = "") -> str | None:
+    """What in ``text`` is a control character (Unicode category Cc, except ``allowed``) or a lone
+    surrogate (Cs), described with its position; None when there is none."""
+    for i, char in enumerate(text):
+        if char not in allowed and unicodedata.category(char) in ("Cc", "Cs"):
+            kind = "a lone surrogate" if unicodedata.category(char) == "Cs" else "a control character"
+            return f"{kind} (U+{ord(char):04X} at position {i})"
+    return None
 
 
 def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.date | None) -> list[PatientRow]:
@@ -165,10 +195,14 @@ def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.
         if not isinstance(pid, str) or not 1 <= len(pid) <= MAX_NAME_LENGTH or pid != pid.strip():
             check.add(f"{where}/id", f"{label}: id must be a string of 1 to {MAX_NAME_LENGTH} characters, "
                       "without leading or trailing spaces")
-        elif pid in seen:
-            check.add(f"{where}/id", f"{label}: duplicate id (first at patients/{seen[pid]})")
+        elif bad := _unprintable(pid):
+            check.add(f"{where}/id", f"{label}: id must not contain {bad}")
+        elif id_key(pid) in seen:
+            first = seen[id_key(pid)]
+            same = "" if patients[first].get("id") == pid else " (the same id once Unicode-normalised, NFC)"
+            check.add(f"{where}/id", f"{label}: duplicate id{same} (first at patients/{first})")
         else:
-            seen[pid] = i
+            seen[id_key(pid)] = i
         stratum = patient.get("stratum")
         if stratum not in declared:
             check.add(f"{where}/stratum", f"{label}: stratum {stratum!r} is not declared "
@@ -223,18 +257,21 @@ def _pfs(check: Checker, where: str, label: str, pfs: Any, protocol: ProtocolSpe
 
 def _follows(check: Checker, patients: list[PatientRow], previous: DataCutSpec, previous_number: int | None) -> None:
     """Without supersedes: every patient of ``previous`` is here, changed only as follow-up explains."""
-    index = {p.id: i for i, p in enumerate(patients)}
-    now = {p.id: p for p in patients}
+    index = {id_key(p.id): i for i, p in enumerate(patients)}
+    now = {id_key(p.id): p for p in patients}
     cut = f"cut {previous_number}" if previous_number is not None else "the previous cut"
     fix = "a correction needs supersedes and a reason"
-    missing = [p.id for p in previous.patients if p.id not in now]
+    missing = [p.id for p in previous.patients if id_key(p.id) not in now]
     if missing:
         check.add("patients", f"patients of {cut} missing: {', '.join(repr(m) for m in missing)} ({fix})")
     for old in previous.patients:
-        new = now.get(old.id)
+        new = now.get(id_key(old.id))
         if new is None:
             continue
-        where, label = f"patients/{index[old.id]}", f"patient {old.id!r}"
+        where, label = f"patients/{index[id_key(old.id)]}", f"patient {old.id!r}"
+        if new.id != old.id:
+            check.add(f"{where}/id", f"{label}: written {new.id!r} now, the same id once Unicode-normalised (NFC) but "
+                      f"another text ({fix})")
         if new.stratum != old.stratum:
             check.add(f"{where}/stratum", f"{label}: stratum was '{old.stratum}' in {cut}, now '{new.stratum}' ({fix})")
         if new.enrolled_on != old.enrolled_on:
@@ -266,15 +303,15 @@ def _pfs_change(old: tuple[float, bool] | None, new: tuple[float, bool] | None) 
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """The patients added, removed and changed between two cut documents (field by field, each with its
     value in ``old`` and in ``new``), and how many are unchanged."""
-    before = {p["id"]: p for p in old["patients"]}
-    after = {p["id"]: p for p in new["patients"]}
+    before = {id_key(p["id"]): p for p in old["patients"]}
+    after = {id_key(p["id"]): p for p in new["patients"]}
     changed = []
     unchanged = 0
     for pid in sorted(before.keys() & after.keys()):
         a, b = before[pid], after[pid]
-        changes = {k: {"from": a.get(k), "to": b.get(k)} for k in _PATIENT_FIELDS if k != "id" and a.get(k) != b.get(k)}
+        changes = {k: {"from": a.get(k), "to": b.get(k)} for k in _PATIENT_FIELDS if a.get(k) != b.get(k)}
         if changes:
-            changed.append({"id": pid, "changes": changes})
+            changed.append({"id": a["id"], "changes": changes})
         else:
             unchanged += 1
     return {

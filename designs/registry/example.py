@@ -54,7 +54,7 @@ DAYS_PER_MONTH = 30.4375
 CYCLE_DAYS = 28
 BENEFIT_DAYS = 4 * CYCLE_DAYS
 """Clinical benefit: no progression for 4 cycles of 28 days (stable disease ≥ 4 cycles, or a response)."""
-START = date(2025, 1, 6)
+START = date(2023, 1, 2)
 MEAN_DAYS_BETWEEN_ENROLMENTS = {"NF1-associated": 24.0, "sporadic": 28.0}
 TRUE_LANDMARK_PFS = {"NF1-associated": 0.40, "sporadic": 0.15}
 P_NOT_EVALUABLE = 0.06
@@ -255,7 +255,7 @@ def legend(p0: float = P0, benchmark: float = BENCHMARK_LANDMARK_PFS) -> list[st
         "enrolled: patients in the cut; n: patients with a known outcome (a not-evaluable one counts as without",
         "benefit); CB: those with clinical benefit;",
         f"P(CBR>{p0:g}): posterior probability that the clinical benefit rate exceeds p0; CBR decision: the Bayesian rule's;",
-        "Simon: the status under 0/7 -> 2/21, stage 1 counted on the first 7 evaluable patients by enrolment date;",
+        "Simon: the status under 0/7 -> 2/21, stage 1 counted on the first 7 patients by enrolment date;",
         f"PFS ev/n: progression events / patients with follow-up; P(S4>{benchmark:g}): posterior probability that",
         "4-month PFS exceeds the benchmark; PFS decision: the PFS rule's (go / no-go only with all 21 planned",
         "patients evaluable at 4 months).",

@@ -7,10 +7,24 @@
 
 Response: a patient is evaluable when "responder" or "non-responder"; "not-evaluable" is left out of
 n, or counted as a non-responder when the protocol says ``not_evaluable: "non-responder"``; null is
-pending. Simon's stage 1 is the first n1 evaluable patients by enrolment date (then id), so that its
-own count is known: 0/7 in stage 1 then 3 responders later is "stopped_stage1", where cumulative
-counts would have assumed stage 1 passed. A stratum with more evaluable patients than planned is
-analysed with n_planned raised to them (a note says so): the analyses need n ≤ n_planned.
+pending. Simon's stage 1 is the first n1 patients by enrolment date, then id in natural order ("P9"
+before "P10"), pending ones included (not-evaluable ones left out unless they count as
+non-responders): while one of them is pending, stage 1 is ongoing; 0/7 in stage 1 then 3 responders
+later is "stopped_stage1", where cumulative counts would have assumed stage 1 passed. When patients
+enrolled on one day straddle the n1 boundary, the Simon text and the notes say stage-1 membership is
+ambiguous. A stratum with more evaluable patients than planned is analysed with n_planned raised to
+them (a note says so): the analyses need n ≤ n_planned.
+
+The protocol's look schedule: each response stratum records where its n stands against its planned
+``looks`` (``schedule``: planned_looks, reached, next). Before the first planned look there is no
+go/no-go: the stratum's decision is "continue" ("before the first planned look"), the analysis's own
+decision kept beside it (``analysis_decision``); between planned looks the decision stands, with a
+note that the look is off the planned schedule.
+
+A cut holding patients of strata the protocol version does not declare (an amendment renamed or
+removed one after the cut was stored) is refused (``InvalidInputError`` on ``data_cut``): dropping
+them would silently analyse fewer patients than were recorded. Data of an endpoint the version no
+longer plans for a declared stratum is noted, not analysed.
 
 The seed is the look's (``look_seed``: from the protocol's seed, the trial id and the look number),
 so rerunning a look gives the same numbers; ``compare`` lists every JSON path where a rerun differs,
@@ -29,10 +43,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from designs.core.provenance import canonical_json, input_hash, software_versions
-from designs.core.validation import MAX_SEED
+from designs.core.validation import MAX_SEED, Checker
 from designs.registry.protocol import ProtocolSpec
 from designs.response.analysis import analyse_response
-from designs.response.simon_status import simon_status
+from designs.response.simon_status import simon_status_in_order
 from designs.response.spec import ResponseAnalysisSpec
 from designs.survival.analysis import analyse_pfs
 from designs.survival.spec import PFSAnalysisSpec
@@ -50,10 +64,80 @@ def look_seed(protocol_seed: int | None, trial_id: str, look_number: int) -> int
     return int.from_bytes(digest[:8], "big") % (MAX_SEED + 1)
 
 
-def _evaluable_order(patients: list[Mapping[str, Any]], not_evaluable: str) -> list[Mapping[str, Any]]:
-    """A stratum's evaluable patients in enrolment order (date, then id)."""
+_DIGITS = re.compile(r"([0-9]+)")
+MAX_LISTED = 10
+"""Patient ids listed in a sentence (ties, orphans) before "and k more"."""
+
+
+def natural_key(pid: str) -> tuple:
+    """A patient id's natural order: runs of ASCII digits compare as numbers ("P9" before "P10");
+    the id itself breaks the remaining ties ("P09" and "P9"), so the order is total."""
+    parts = tuple((0, int(t), t) if t.isdigit() else (1, t) for t in _DIGITS.split(pid) if t)
+    return (parts, pid)
+
+
+def _enrolment_key(patient: Mapping[str, Any]) -> tuple:
+    return (patient["enrolled_on"], natural_key(patient["id"]))
+
+
+def _listed(ids: list[str]) -> str:
+    shown = ", ".join(repr(i) for i in ids[:MAX_LISTED])
+    return shown + (f" and {len(ids) - MAX_LISTED} more" if len(ids) > MAX_LISTED else "")
+
+
+def _evaluable(patients: list[Mapping[str, Any]], not_evaluable: str) -> list[Mapping[str, Any]]:
+    """A stratum's evaluable patients: responders and non-responders, and not-evaluable ones when the
+    protocol counts them as non-responders."""
     counted = {"responder", "non-responder"} | ({"not-evaluable"} if not_evaluable == "non-responder" else set())
-    return sorted((p for p in patients if p["response"] in counted), key=lambda p: (p["enrolled_on"], p["id"]))
+    return [p for p in patients if p["response"] in counted]
+
+
+def _simon_order(patients: list[Mapping[str, Any]], not_evaluable: str, n1: int) -> tuple[list[str | None], str | None]:
+    """The outcomes Simon counts, in enrolment order (pending ones as None; not-evaluable ones left out,
+    or as non-responders when the protocol says so), and a sentence when a same-day tie crosses the
+    n1 boundary (None otherwise)."""
+    ordered = sorted((p for p in patients if p["response"] != "not-evaluable" or not_evaluable == "non-responder"),
+                     key=_enrolment_key)
+    outcomes = [None if p["response"] is None else "responder" if p["response"] == "responder" else "non-responder"
+                for p in ordered]
+    tie = None
+    if len(ordered) > n1 and ordered[n1 - 1]["enrolled_on"] == ordered[n1]["enrolled_on"]:
+        day = ordered[n1]["enrolled_on"]
+        same_day = [i for i, p in enumerate(ordered) if p["enrolled_on"] == day]
+        inside = [ordered[i] for i in same_day if i < n1]
+        outside = [ordered[i] for i in same_day if i >= n1]
+        differ = len({outcomes[i] for i in same_day}) > 1
+        tie = (f"Stage-1 membership is ambiguous: {len(inside) + len(outside)} patients enrolled on {day} straddle "
+               f"the n1 = {n1} boundary; by id order {_listed([p['id'] for p in inside])} are in stage 1 and "
+               f"{_listed([p['id'] for p in outside])} are not"
+               + ("; another order of these patients could change stage 1's count." if differ
+                  else "; their responses so far are alike, so stage 1's count does not depend on the order yet."))
+    return outcomes, tie
+
+
+def _schedule(looks: tuple[int, ...], n: int) -> dict[str, Any]:
+    """Where n evaluable patients stand against the planned looks (cumulative evaluable patients)."""
+    reached = [k for k in looks if k <= n]
+    later = [k for k in looks if k > n]
+    return {"planned_looks": list(looks), "n": n, "reached": reached[-1] if reached else None,
+            "next": later[0] if later else None, "on_schedule": n in looks}
+
+
+def _orphans(protocol: ProtocolSpec, cut_document: Mapping[str, Any]) -> None:
+    """Refuse a cut with patients of strata the protocol version does not declare."""
+    declared = protocol.stratum_names
+    orphans: dict[str, list[str]] = {}
+    for patient in cut_document["patients"]:
+        if patient["stratum"] not in declared:
+            orphans.setdefault(patient["stratum"], []).append(patient["id"])
+    if orphans:
+        check = Checker()
+        listed = "; ".join(f"stratum {name!r}: {_listed(ids)}" for name, ids in orphans.items())
+        count = sum(len(ids) for ids in orphans.values())
+        check.add("data_cut", f"{count} patients of the cut belong to strata this protocol version does not "
+                  f"declare ({listed}); declared strata: {', '.join(declared)}. Analysing without them would drop "
+                  "them silently: amend the protocol to declare their strata, or store a cut that corrects them")
+        check.raise_if_any()
 
 
 def _accrual(protocol: ProtocolSpec, by_stratum: dict[str, list[Mapping[str, Any]]]) -> dict[str, dict[str, int]]:
@@ -77,9 +161,9 @@ def _response(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, s
               notes: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The response analysis of the cut, and each stratum's Simon status from enrolment order."""
     plan = protocol.response
-    rows, stage1 = [], {}
+    rows, order = [], {}
     for stratum in plan.strata:
-        evaluable = _evaluable_order(by_stratum.get(stratum.name, []), plan.not_evaluable)
+        evaluable = _evaluable(by_stratum.get(stratum.name, []), plan.not_evaluable)
         responders = sum(p["response"] == "responder" for p in evaluable)
         planned = stratum.n_planned
         if len(evaluable) > planned:
@@ -88,7 +172,7 @@ def _response(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, s
             planned = len(evaluable)
         rows.append({"name": stratum.name, "n": len(evaluable), "responders": responders, "n_planned": planned})
         if plan.simon is not None:
-            stage1[stratum.name] = sum(p["response"] == "responder" for p in evaluable[: plan.simon.n1])
+            order[stratum.name] = _simon_order(by_stratum.get(stratum.name, []), plan.not_evaluable, plan.simon.n1)
     request = {
         "p0": plan_doc["p0"], "p1": plan_doc["p1"], "strata": rows, "model": plan_doc["model"],
         "decision": plan_doc["decision"], "simon": plan_doc["simon"], "mcmc": plan_doc["mcmc"], "seed": seed,
@@ -97,12 +181,35 @@ def _response(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, s
         request["engine"] = plan_doc["engine"]
     result = analyse_response(ResponseAnalysisSpec.from_mapping(request))
     simon = {}
-    if plan.simon is not None:
-        for entry in result["strata"]:
-            entry["simon"] = simon_status(plan.simon, entry["n"], entry["responders"],
-                                          stage1_responders=stage1[entry["name"]])
+    looks = {s.name: s.looks for s in plan.strata}
+    for entry in result["strata"]:
+        entry["schedule"] = _schedule(looks[entry["name"]], entry["n"])
+        if plan.simon is not None:
+            outcomes, tie = order[entry["name"]]
+            entry["simon"] = simon_status_in_order(plan.simon, outcomes, boundary_tie=tie)
             simon[entry["name"]] = entry["simon"]
+            if tie:
+                notes.append(f"{entry['name']}: {tie}")
     return result, simon
+
+
+def _response_decision(row: Mapping[str, Any], simon: Mapping[str, Any] | None, notes: list[str]) -> dict[str, Any]:
+    """A stratum's response decision under the protocol's look schedule: no go/no-go before the first
+    planned look (the analysis's own decision kept as ``analysis_decision``); off the schedule, the
+    decision stands with a note saying so."""
+    schedule = row["schedule"]
+    looks = ", ".join(str(k) for k in schedule["planned_looks"])
+    where = f"n = {row['n']}; planned looks {looks}"
+    entry: dict[str, Any] = {"decision": row["decision"], "simon": simon["status"] if simon else None,
+                             "schedule": schedule}
+    if schedule["reached"] is None:
+        entry.update(decision="continue", reason="before the first planned look", analysis_decision=row["decision"])
+        notes.append(f"{row['name']}: before the first planned look ({where}): no go/no-go; the analysis alone "
+                     f"would say {row['decision']!r}")
+    elif not schedule["on_schedule"]:
+        entry["note"] = f"off the planned schedule ({where})"
+        notes.append(f"{row['name']}: the response decision is taken off the planned schedule ({where})")
+    return entry
 
 
 def _pfs(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, seed: int,
@@ -133,16 +240,36 @@ def _pfs(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, seed: 
     return analyse_pfs(PFSAnalysisSpec.from_mapping(request))
 
 
+def _unplanned(protocol: ProtocolSpec, by_stratum: Mapping[str, list[Mapping[str, Any]]]) -> list[str]:
+    """Notes on data the protocol version does not analyse: responses or PFS recorded for a declared
+    stratum whose endpoint plan (no longer) covers it."""
+    response_strata = {s.name for s in protocol.response.strata} if protocol.response else set()
+    pfs_strata = {s.name for s in protocol.pfs.strata} if protocol.pfs else set()
+    notes = []
+    for name in protocol.stratum_names:
+        patients = by_stratum.get(name, [])
+        responses = [p["id"] for p in patients if p["response"] is not None]
+        if responses and name not in response_strata:
+            notes.append(f"{name}: {len(responses)} patients' responses are not analysed: this protocol version "
+                         "has no response plan for the stratum")
+        pfs = [p["id"] for p in patients if p["pfs"] is not None]
+        if pfs and name not in pfs_strata:
+            notes.append(f"{name}: {len(pfs)} patients' PFS data are not analysed: this protocol version has no "
+                         "PFS plan for the stratum")
+    return notes
+
+
 def run_look(protocol_document: dict, cut_document: dict, *, look_number: int, seed: int,
              context: dict) -> dict:
     """The look document of ``protocol_document`` (a stored, normalised protocol version) on
     ``cut_document`` (a stored canonical cut), with ``seed`` (``look_seed``) and ``context``
     (``CONTEXT_FIELDS``). Same inputs, same numbers."""
     protocol = ProtocolSpec.from_mapping(protocol_document)
+    _orphans(protocol, cut_document)
     by_stratum: dict[str, list[Mapping[str, Any]]] = {}
     for patient in cut_document["patients"]:
         by_stratum.setdefault(patient["stratum"], []).append(patient)
-    notes: list[str] = []
+    notes: list[str] = _unplanned(protocol, by_stratum)
     response, simon = (None, {})
     if protocol.response is not None:
         response, simon = _response(protocol, protocol.document["response"], by_stratum, seed, notes)
@@ -156,8 +283,7 @@ def run_look(protocol_document: dict, cut_document: dict, *, look_number: int, s
     for name in protocol.stratum_names:
         entry: dict[str, Any] = {"stratum": name, "response": None, "pfs": None}
         if name in response_rows:
-            entry["response"] = {"decision": response_rows[name]["decision"],
-                                 "simon": simon[name]["status"] if name in simon else None}
+            entry["response"] = _response_decision(response_rows[name], simon.get(name), notes)
         if name in pfs_rows:
             entry["pfs"] = {"decision": pfs_rows[name]["decision"]}
         elif name in pfs_planned:

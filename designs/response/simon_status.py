@@ -3,9 +3,9 @@
 Simon (1989), Controlled Clin Trials 10:1–10: stop after n1 patients when ≤ r1 responded; declare the
 stratum promising when > r of n responded. From cumulative counts alone (a stateless analysis),
 within stage 2 ``simon_status`` assumes stage 1 exceeded r1 (and says so). A registered trial knows
-the enrolment order: given ``stage1_responders`` (responders among the first n1 evaluable patients),
-stage 1 is decided from them, and a stratum that Simon stopped at stage 1 but that enrolled beyond n1
-is reported as stopped, saying so.
+the enrolment order: ``simon_status_in_order`` takes stage 1 as the first n1 patients enrolled
+(pending ones included: stage 1 stays ongoing until they are known), and a stratum that Simon
+stopped at stage 1 but that enrolled beyond n1 is reported as stopped, saying so.
 """
 
 from __future__ import annotations
@@ -151,3 +151,80 @@ def simon_status(simon: SimonRule, n: int, responders: int, *, stage1_responders
         status = "promising" if y > r else "not_promising"
         text = f"Final ({n} of {n_total}): {y} {'>' if y > r else '≤'} r = {r} responders: {'promising' if y > r else 'not promising'}."
     return {"status": status, "responders_needed": needed, "patients_remaining": remaining, "text": text}
+
+
+def simon_status_in_order(simon: SimonRule, outcomes: list[str | None], *, boundary_tie: str | None = None) -> dict[str, Any]:
+    """Where a stratum stands under Simon's rule, knowing its patients in enrolment order.
+
+    ``outcomes``: one entry per patient who counts for Simon, in enrolment order: "responder",
+    "non-responder" or None (pending: enrolled, response not yet known). Stage 1 is the FIRST n1 of
+    them, whether or not their responses are known: while one of them is pending (or fewer than n1
+    are enrolled), stage 1 is ongoing, counted from what is known, and the status says how many are
+    pending; it is never decided from later patients who happened to be assessed first (that would
+    declare "stopped_stage1" and reverse it when a pending stage-1 patient responds). Once stage 1
+    is known, stage 2 is judged on every assessed patient (the cumulative rule, its stage-1
+    assumption replaced by the known count). ``boundary_tie``: a sentence when patients enrolled on
+    the same day straddle the n1 boundary (stage-1 membership then rests on the id order); it is
+    appended to the text and returned as ``stage1_boundary_tie``.
+    """
+    r1, n1 = simon.r1, simon.n1
+    stage1 = outcomes[:n1]
+    y1 = stage1.count("responder")
+    pending1 = stage1.count(None)
+    known1 = len(stage1) - pending1
+    unfilled = n1 - len(stage1)
+    n = sum(o is not None for o in outcomes)
+    y = outcomes.count("responder")
+    beyond = max(0, len(outcomes) - n1)
+    extra = {"stage1_responders": y1, "stage1_assessed": known1, "stage1_pending": pending1,
+             "stage1_boundary_tie": boundary_tie}
+    waiting = []
+    if pending1:
+        waiting.append(f"{pending1} pending")
+    if unfilled:
+        waiting.append(f"{unfilled} not yet enrolled")
+    waiting_text = f" ({', '.join(waiting)})" if waiting else ""
+    if y1 > r1:
+        status = simon_status(simon, n, y)  # y ≥ y1 > r1: the cumulative rule's assumption holds
+        known = (f"Stage 1: {y1} > r1 = {r1} responders among the first n1 = {n1} patients in enrolment order"
+                 f"{waiting_text}.")
+        if _ASSUMED_STAGE1 in status["text"]:
+            status["text"] = status["text"].replace(_ASSUMED_STAGE1, f" ({known})")
+        else:
+            status["text"] += f" {known}"
+        if status["status"] == "stage1_passed" and n >= n1:
+            status["text"] += " (Assessed patients beyond stage 1 count towards stage 2.)"
+        result = {**status, **extra}
+    elif not waiting:
+        result = {
+            "status": "stopped_stage1",
+            "responders_needed": None,
+            "patients_remaining": 0,
+            "text": (
+                f"Stopped after stage 1: {y1} ≤ r1 = {r1} responders among the first n1 = {n1} patients in "
+                "enrolment order; not promising."
+                + (f" {beyond} patients were enrolled beyond n1 although Simon's rule stops at stage 1 "
+                   f"({y} responders among all {n} assessed)." if beyond else "")
+            ),
+            **extra,
+        }
+    else:
+        open_ = pending1 + unfilled
+        needed = r1 + 1 - y1
+        later = (f" {beyond} patients enrolled after the first n1 do not count for stage 1 "
+                 f"({y - y1} responders among them so far)." if beyond else "")
+        if needed > open_:
+            status, text = "stage1_futile", (
+                f"Stage 1 ongoing: {y1} responders among the {known1} of the first n1 = {n1} patients with a known "
+                f"response{waiting_text}; even if all {open_} remaining stage-1 patients respond, responders cannot "
+                f"exceed r1 = {r1}: the stratum will stop after stage 1.{later}")
+            needed = None
+        else:
+            status, text = "stage1_ongoing", (
+                f"Stage 1 ongoing: {y1} responders among the {known1} of the first n1 = {n1} patients with a known "
+                f"response{waiting_text}; {needed} more responders among these {open_} are needed to exceed "
+                f"r1 = {r1} and continue to stage 2.{later}")
+        result = {"status": status, "responders_needed": needed, "patients_remaining": open_, "text": text, **extra}
+    if boundary_tie:
+        result["text"] += f" {boundary_tie}"
+    return result

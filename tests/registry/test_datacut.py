@@ -5,6 +5,7 @@ earlier cut recorded (a correction says it supersedes and why; ``diff`` lists wh
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 import pytest
 
@@ -179,3 +180,41 @@ def test_diff_lists_added_removed_and_changed_fields():
     assert d["unchanged"] == 0
     assert diff(a, a) == {"added": [], "removed": [], "changed": [], "unchanged": 3,
                           "cutoff_date": {"from": "2024-06-30", "to": "2024-06-30"}}
+
+
+def test_a_cutoff_date_after_today_utc_is_refused():
+    assert DataCutSpec.from_mapping(FIRST, PROTOCOL, today=dt.date(2024, 6, 30)).cutoff_date == dt.date(2024, 6, 30)
+    with pytest.raises(InvalidInputError) as info:
+        DataCutSpec.from_mapping(FIRST, PROTOCOL, today=dt.date(2024, 6, 29))
+    found = {p.field: p.reason for p in info.value.problems}
+    assert found["cutoff_date"].startswith("in the future: the cut-off date 2024-06-30 is after today (2024-06-29, UTC)")
+    assert "in the future" in problems(cut(patient("p1"), cutoff="2999-12-31"))["cutoff_date"]  # default: today
+
+
+def test_patient_ids_are_one_id_after_unicode_nfc_normalisation():
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    found = problems(cut(patient(composed), patient(decomposed)))
+    assert "duplicate id (the same id once Unicode-normalised, NFC) (first at patients/0)" in found["patients/1/id"]
+
+    # Across cuts: the same patient written the other way is neither missing nor new, but a change.
+    previous = DataCutSpec.from_mapping(cut(patient(composed, response="responder")), PROTOCOL)
+    found = problems(cut(patient(decomposed, response="responder")), previous, 1)
+    assert "missing" not in found.get("patients", "") and "Unicode-normalised" in found["patients/0/id"]
+    corrected = DataCutSpec.from_mapping(cut(patient(decomposed, response="responder"), supersedes=1, reason="typing"),
+                                         PROTOCOL, previous, previous_number=1)
+    d = diff(previous.document, corrected.document)
+    assert d["added"] == d["removed"] == []
+    assert d["changed"] == [{"id": composed, "changes": {"id": {"from": composed, "to": decomposed}}}]
+
+
+def test_control_characters_in_ids_and_the_reason_are_refused():
+    found = problems(cut(patient("a\u0000b"), patient("c\u001bd"), patient("ok\ud800")))
+    assert found["patients/0/id"] == "patient 'a\\x00b': id must not contain a control character (U+0000 at position 1)"
+    assert "a control character (U+001B at position 1)" in found["patients/1/id"]
+    assert "a lone surrogate (U+D800 at position 2)" in found["patients/2/id"]
+    previous = DataCutSpec.from_mapping(FIRST, PROTOCOL)
+    found = problems({**FIRST, "supersedes": 1, "reason": "bad\u0000"}, previous, 1)
+    assert found["reason"] == "must not contain a control character (U+0000 at position 3)"
+    fine = DataCutSpec.from_mapping({**FIRST, "supersedes": 1, "reason": "line one\nline two\ttabbed"}, PROTOCOL,
+                                    previous, previous_number=1)
+    assert fine.reason == "line one\nline two\ttabbed"

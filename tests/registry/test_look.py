@@ -12,7 +12,8 @@ import pytest
 from scipy import stats
 
 from designs.registry.datacut import DataCutSpec
-from designs.registry.look import compare, look_seed, open_view, run_look
+from designs.core.errors import InvalidInputError
+from designs.registry.look import compare, look_seed, natural_key, open_view, run_look
 from designs.registry.protocol import ProtocolSpec
 from designs.response.simon_status import SimonRule, simon_status
 from tests.registry.examples import sarc031
@@ -58,8 +59,12 @@ def test_independent_look_matches_beta_arithmetic():
     assert result["accrual"]["nf1"] == {"enrolled": 12, "response_evaluable": 10, "not_evaluable": 1, "pending": 1,
                                         "pfs_patients": 0, "pfs_events": 0}
     assert result["pfs"] is None
+    schedule = {"planned_looks": [7, 21], "n": 10, "reached": 7, "next": 21, "on_schedule": False}
+    assert nf1["schedule"] == schedule
     assert result["decisions"][0] == {"stratum": "nf1", "pfs": None,
-                                      "response": {"decision": nf1["decision"], "simon": nf1["simon"]["status"]}}
+                                      "response": {"decision": nf1["decision"], "simon": nf1["simon"]["status"],
+                                                   "schedule": schedule,
+                                                   "note": "off the planned schedule (n = 10; planned looks 7, 21)"}}
     json.dumps(result, allow_nan=False)
 
 
@@ -188,3 +193,102 @@ def test_mcmc_look_reproduces_identically_with_its_seed():
     assert all(t["path"].endswith("/seconds") for t in report["timings"])
     other = compare(stored, look(body, patients, number=2))
     assert not other["identical"]  # another look, another seed: the Monte Carlo numbers move
+
+
+def simon_of(result, stratum=0):
+    return result["response"]["strata"][stratum]["simon"]
+
+
+def test_stage1_stays_ongoing_while_one_of_its_first_n1_patients_is_pending():
+    # A, enrolled first, is pending; seven non-responders then three responders were assessed after.
+    patients = [row("A", "nf1", 0)]
+    patients += [row(f"N{i}", "nf1", 1 + i, "non-responder") for i in range(7)]
+    patients += [row(f"R{i}", "nf1", 10 + i, "responder") for i in range(3)]
+    patients += [row("s1", "sporadic", 0, "responder")]
+    status = simon_of(look(independent(), patients))
+    assert status["status"] == "stage1_ongoing"  # not "stopped_stage1": A belongs to stage 1
+    assert (status["stage1_responders"], status["stage1_assessed"], status["stage1_pending"]) == (0, 6, 1)
+    assert status["responders_needed"] == 1 and "1 pending" in status["text"]
+
+    # A turns out a responder: stage 1 passed (1 > r1 = 0); the earlier status did not have to reverse.
+    patients[0] = row("A", "nf1", 0, "responder")
+    status = simon_of(look(independent(), patients))
+    assert status["status"] == "stage2_ongoing" and status["stage1_responders"] == 1
+    assert status["stage1_pending"] == 0 and "Cumulative counts" not in status["text"]
+
+    # A turns out a non-responder: stage 1 is complete and stopped.
+    patients[0] = row("A", "nf1", 0, "non-responder")
+    status = simon_of(look(independent(), patients))
+    assert status["status"] == "stopped_stage1" and "4 patients were enrolled beyond n1" in status["text"]
+
+
+def test_not_evaluable_patients_leave_stage1_only_when_the_protocol_excludes_them():
+    patients = [row("ne", "nf1", 0, "not-evaluable")] + [row(f"n{i}", "nf1", 1 + i, "non-responder") for i in range(6)]
+    patients += [row("late", "nf1", 20, "responder"), row("s1", "sporadic", 0)]
+    excluded = simon_of(look(independent(), patients))
+    assert excluded["status"] == "continue_stage2" and excluded["stage1_responders"] == 1  # "late" is 7th
+    counted = simon_of(look(independent(not_evaluable="non-responder"), patients))
+    assert counted["status"] == "stopped_stage1" and counted["stage1_responders"] == 0
+
+
+def test_natural_id_order_puts_p9_before_p10():
+    assert sorted(["P10", "P9", "P1", "P09", "Q2"], key=natural_key) == ["P1", "P09", "P9", "P10", "Q2"]
+
+
+def test_same_day_enrolments_follow_natural_id_order_and_a_tie_across_n1_is_said():
+    patients = [row(f"P{i}", "nf1", i, "non-responder") for i in range(1, 7)]
+    patients += [row("P10", "nf1", 8, "responder"), row("P9", "nf1", 8, "non-responder"), row("s1", "sporadic", 0)]
+    result = look(independent(), patients)
+    status = simon_of(result)
+    # Natural order: P9 is the 7th patient (stage 1: 0 responders), P10 the 8th; "P10" < "P9" as text.
+    assert status["status"] == "stopped_stage1" and status["stage1_responders"] == 0
+    assert "Stage-1 membership is ambiguous" in status["text"] and "could change stage 1's count" in status["text"]
+    assert status["stage1_boundary_tie"] in status["text"]
+    assert any("nf1: Stage-1 membership is ambiguous" in note for note in result["notes"])
+
+    patients[6] = row("P10", "nf1", 9, "responder")  # a day later: no tie at the boundary
+    result = look(independent(), patients)
+    assert simon_of(result)["stage1_boundary_tie"] is None
+    assert not any("ambiguous" in note for note in result["notes"])
+
+
+def test_no_go_or_no_go_before_the_first_planned_look():
+    result = look(independent(), [row("n1", "nf1", 0), row("s1", "sporadic", 0)])  # n = 0 of looks 7, 21
+    entry = result["decisions"][0]["response"]
+    analysis = result["response"]["strata"][0]
+    assert analysis["n"] == 0
+    assert entry["decision"] == "continue" and entry["reason"] == "before the first planned look"
+    assert entry["analysis_decision"] == analysis["decision"]
+    assert entry["schedule"] == {"planned_looks": [7, 21], "n": 0, "reached": None, "next": 7, "on_schedule": False}
+    assert any(note.startswith("nf1: before the first planned look (n = 0; planned looks 7, 21)")
+               for note in result["notes"])
+
+    patients = [row(f"n{i}", "nf1", i, "responder" if i < 3 else "non-responder") for i in range(7)]
+    entry = look(independent(), patients + [row("s1", "sporadic", 0)])["decisions"][0]["response"]
+    assert entry["schedule"]["on_schedule"] and entry["schedule"]["reached"] == 7
+    assert "reason" not in entry and "note" not in entry and "analysis_decision" not in entry
+
+
+def test_patients_of_strata_the_protocol_version_no_longer_declares_are_refused():
+    patients = [row("n1", "nf1", 0, "responder"), row("s1", "sporadic", 0, "non-responder"), row("s2", "sporadic", 1)]
+    stored = DataCutSpec.from_mapping({"cutoff_date": "2024-12-31", "patients": patients},
+                                      ProtocolSpec.from_mapping(independent()))
+    renamed = independent()
+    renamed["strata"][1]["name"] = "sporadic-renamed"
+    renamed["response"]["strata"][1]["name"] = "sporadic-renamed"
+    amended = ProtocolSpec.from_mapping(renamed)
+    with pytest.raises(InvalidInputError) as info:
+        run_look(amended.document, stored.document, look_number=1, seed=1, context=CONTEXT)
+    [problem] = info.value.problems
+    assert problem.field == "data_cut"
+    assert "stratum 'sporadic': 's1', 's2'" in problem.reason
+    assert "declared strata: nf1, sporadic-renamed" in problem.reason
+
+
+def test_data_of_an_endpoint_no_longer_planned_for_a_stratum_is_noted():
+    body, patients = quadrature_trial()
+    cut = DataCutSpec.from_mapping({"cutoff_date": "2024-12-31", "patients": patients}, ProtocolSpec.from_mapping(body))
+    body["pfs"]["strata"] = [{"name": "nf1", "n_planned": 30}]
+    result = run_look(ProtocolSpec.from_mapping(body).document, cut.document, look_number=1, seed=1, context=CONTEXT)
+    assert "sporadic: 20 patients' PFS data are not analysed: this protocol version has no PFS plan for the stratum" \
+        in result["notes"]
