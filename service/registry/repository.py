@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from designs.core.errors import FieldProblem, InvalidInputError
 from designs.core.provenance import canonical_json, input_hash
 from designs.registry import datacut, look
-from designs.registry.protocol import ProtocolSpec, amend
+from designs.registry.protocol import ProtocolSpec, amend, effective_changes
 from service.problems import Conflict, NotFound, PreconditionFailed, PreconditionRequired
 from service.registry import audit
 from service.registry.idempotency import Idempotency, Reply, record, stored
@@ -111,9 +111,21 @@ def _version_row(conn: Connection, trial_id: str, version: int) -> Any:
     return row
 
 
-def _version_view(row: Any, *, document: bool = True) -> dict[str, Any]:
+def _effective(conn: Connection, row: Any, previous: Any = None) -> dict[str, Any] | None:
+    """What amendment ``row`` changed in effect (``protocol.effective_changes`` between the previous
+    version's stored document and its own); None for version 1. Derived from the two immutable
+    stored documents, so it is the same at every read."""
+    if row["version"] <= 1:
+        return None
+    if previous is None:
+        previous = _version_row(conn, row["trial_id"], row["version"] - 1)
+    return effective_changes(json.loads(previous["document"]), json.loads(row["document"]))
+
+
+def _version_view(row: Any, *, document: bool = True, effective: dict[str, Any] | None = None) -> dict[str, Any]:
     view = {"version": row["version"], "sha256": row["sha256"], "etag": etag(row["trial_id"], row["version"], row["sha256"]),
-            "changes": None if row["changes"] is None else json.loads(row["changes"]), "reason": row["reason"],
+            "changes": None if row["changes"] is None else json.loads(row["changes"]),
+            "effective_changes": effective, "reason": row["reason"],
             "after_look": row["after_look"], "created_at": row["created_at"], "created_by": row["created_by"]}
     if document:
         view["protocol"] = json.loads(row["document"])
@@ -131,7 +143,8 @@ def _trial_view(conn: Connection, trial_id: str) -> tuple[dict[str, Any], str]:
     current = rows[-1]
     view = {"id": trial["id"], "title": trial["title"], "current_version": trial["current_version"],
             "etag": etag(trial_id, current["version"], current["sha256"]), "protocol": json.loads(current["document"]),
-            "history": [_version_view(r, document=False) for r in rows], "looks": _looks_count(conn, trial_id),
+            "history": [_version_view(r, document=False, effective=_effective(conn, r, rows[i - 1] if i else None))
+                        for i, r in enumerate(rows)], "looks": _looks_count(conn, trial_id),
             "created_at": trial["created_at"], "created_by": trial["created_by"]}
     return view, view["etag"]
 
@@ -175,12 +188,14 @@ def get_trial(engine: Engine, trial_id: str) -> tuple[dict[str, Any], str]:
 def get_version(engine: Engine, trial_id: str, version: int) -> dict[str, Any]:
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        return _version_view(_version_row(conn, trial_id, version))
+        row = _version_row(conn, trial_id, version)
+        return _version_view(row, effective=_effective(conn, row))
 
 
 def _matches(if_match: str, current: str) -> bool:
-    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
-    return current in tags
+    """RFC 9110 13.1.1: If-Match compares strongly, so a weak tag (``W/"..."``) never matches; ``*`` is
+    not taken either (an amendment must name the version it was written against)."""
+    return current in (t.strip() for t in if_match.split(","))
 
 
 def amend_trial(engine: Engine, trial_id: str, changes: Any, reason: str | None, if_match: str | None, *,
@@ -227,7 +242,8 @@ def amend_trial(engine: Engine, trial_id: str, changes: Any, reason: str | None,
             trial_id=trial_id, version=version, document=text, sha256=sha, changes=canonical_json(changes),
             reason=reason, after_look=n_looks, created_at=at, created_by=actor))
         conn.execute(update(trials).where(trials.c.id == trial_id).values(current_version=version, title=spec.title))
-        view = _version_view(_version_row(conn, trial_id, version))
+        row = _version_row(conn, trial_id, version)
+        view = _version_view(row, effective=_effective(conn, row, current))
         return Reply.of(201, view, {"Location": trial_path(trial_id, "versions", version), "ETag": view["etag"]})
 
     return write(engine, idem, action)
@@ -261,13 +277,17 @@ def _accrual(document: dict[str, Any]) -> dict[str, dict[str, int]]:
     return dict(sorted(counts.items()))
 
 
-def _cut_view(row: Any, *, patients: bool) -> dict[str, Any]:
+def _cut_view(row: Any, *, patients: bool, sponsor: bool = False) -> dict[str, Any]:
+    """A cut as answered; ``sponsor``: metadata and accrual only, without its ``reason`` (a correction's
+    reason may describe responses) nor its patients."""
     document = json.loads(row["document"])
     view = {"trial": row["trial_id"], "number": row["number"], "sha256": row["sha256"], "cutoff_date": row["cutoff_date"],
             "n_patients": row["n_patients"], "accrual": _accrual(document), "supersedes": row["supersedes"],
             "reason": row["reason"], "protocol_version": row["protocol_version"], "created_at": row["created_at"],
             "created_by": row["created_by"]}
-    if patients:
+    if sponsor:
+        del view["reason"]
+    elif patients:
         view["patients"] = document["patients"]
     return view
 
@@ -296,11 +316,12 @@ def create_cut(engine: Engine, trial_id: str, body: Any, *, actor: str, idem: Id
     return write(engine, idem, action)
 
 
-def list_cuts(engine: Engine, trial_id: str) -> list[dict[str, Any]]:
+def list_cuts(engine: Engine, trial_id: str, *, sponsor: bool = False) -> list[dict[str, Any]]:
+    """Every cut of a trial without patients (``sponsor``: without reasons either)."""
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
         rows = conn.execute(select(data_cuts).where(data_cuts.c.trial_id == trial_id).order_by(data_cuts.c.number)).mappings()
-        return [_cut_view(r, patients=False) for r in rows]
+        return [_cut_view(r, patients=False, sponsor=sponsor) for r in rows]
 
 
 def get_cut(engine: Engine, trial_id: str, number: int) -> dict[str, Any]:
@@ -353,7 +374,19 @@ def _amendments_since(conn: Connection, trial_id: str, looks_before: int) -> lis
                                                         protocol_versions.c.version > 1)
                         .order_by(protocol_versions.c.version)).mappings()
     return [{"version": r["version"], "reason": r["reason"], "changes": json.loads(r["changes"]),
-             "created_at": r["created_at"], "created_by": r["created_by"]} for r in rows]
+             "effective_changes": _effective(conn, r), "created_at": r["created_at"], "created_by": r["created_by"]} for r in rows]
+
+
+def _refuse_superseded(conn: Connection, trial_id: str, number: int) -> None:
+    """409 when a later cut names cut ``number`` in ``supersedes``: its data were corrected, and a
+    look on them would decide on data known to be wrong."""
+    later = conn.execute(select(data_cuts.c.number).where(data_cuts.c.trial_id == trial_id,
+                                                          data_cuts.c.supersedes == number)
+                         .order_by(data_cuts.c.number).limit(1)).scalar()
+    if later is not None:
+        raise Conflict(f"data cut {number} of trial {trial_id!r} is superseded by data cut {later} (a correction): "
+                       f"run the look on cut {later} or a later one", field="data_cut", data_cut=number,
+                       superseded_by=later)
 
 
 def plan_look(engine: Engine, trial_id: str, cut_number: Any, *, actor: str) -> LookPlan:
@@ -371,6 +404,7 @@ def plan_look(engine: Engine, trial_id: str, cut_number: Any, *, actor: str) -> 
             have = f"its cuts are {', '.join(map(str, numbers))}" if numbers else "it has no data cut yet"
             raise InvalidInputError("data_cut", f"trial {trial_id!r} has no data cut {cut_number!r} ({have}); a look "
                                     "runs on a cut of its own trial")
+        _refuse_superseded(conn, trial_id, cut["number"])
         n_looks = conn.execute(select(func.coalesce(func.max(looks.c.number), 0)).where(looks.c.trial_id == trial_id)).scalar_one()
         number = n_looks + 1
         protocol = json.loads(version["document"])
@@ -397,6 +431,7 @@ def store_look(engine: Engine, plan: LookPlan, result: dict[str, Any], *, actor:
         if trial["current_version"] != plan.protocol_version:
             raise Conflict(f"the protocol was amended (now version {trial['current_version']}) while this look ran "
                            f"on version {plan.protocol_version}: nothing was stored; send the request again")
+        _refuse_superseded(conn, plan.trial_id, plan.context["data_cut"]["number"])
         resource = trial_path(plan.trial_id, "looks", plan.number)
         _event(conn, at, actor, "look.create", plan.trial_id, resource, sha)
         conn.execute(insert(looks).values(

@@ -143,7 +143,9 @@ class ProtocolVersion(ResultModel):
     version: int
     sha256: str
     etag: str
-    changes: dict[str, Any] | None
+    changes: dict[str, Any] | None = Field(description="the merge patch sent (null: version 1)")
+    effective_changes: dict[str, dict[str, Any]] | None = Field(
+        None, description="what changed in effect, by path: {from, to} (defaults gonogo re-filled included)")
     reason: str | None
     after_look: int | None
     created_at: str
@@ -180,7 +182,7 @@ class DataCut(ResultModel):
     n_patients: int
     accrual: dict[str, dict[str, int]] = Field(description="patients enrolled per stratum")
     supersedes: int | None
-    reason: str | None
+    reason: str | None = Field(None, description="why a correction supersedes a cut (not shown to a sponsor)")
     protocol_version: int
     created_at: str
     created_by: str
