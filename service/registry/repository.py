@@ -31,7 +31,7 @@ from designs.core.errors import FieldProblem, InvalidInputError
 from designs.core.provenance import canonical_json, input_hash
 from designs.registry import datacut, look
 from designs.registry.protocol import ProtocolSpec, amend, effective_changes
-from service.problems import Conflict, NotFound, PreconditionFailed, PreconditionRequired
+from service.problems import Conflict, NotFound, PreconditionFailed, PreconditionRequired, StoredContentAltered
 from service.registry import audit
 from service.registry.idempotency import Idempotency, Reply, record, stored
 from service.store.engine import reading, writing
@@ -92,6 +92,36 @@ def _event(conn: Connection, at: str, actor: str, action: str, trial_id: str | N
                  content_sha256=content_sha256, at=at)
 
 
+def _intact(conn: Connection, trial_id: str, action: str, resource: str, sha: str, text: str) -> None:
+    """409 ``/problems/stored-content-altered`` when a stored content no longer matches its stored
+    SHA-256 or its audit event's ``content_sha256``: altered content is never served or computed on."""
+    found = audit.check_content(action, resource, sha, text, audit.recorded_sha(conn, trial_id, action, resource))
+    if found:
+        raise StoredContentAltered(f"{resource} was altered outside gonogo after it was stored: "
+                                   + "; ".join(p["problem"] for p in found) + ". It is not served; see "
+                                   "GET /v1/audit/verify", resource=resource)
+
+
+def _version_intact(conn: Connection, row: Any) -> Any:
+    trial_id, version = row["trial_id"], row["version"]
+    action, resource = (("trial.create", trial_path(trial_id)) if version == 1
+                        else ("protocol.amend", trial_path(trial_id, "versions", version)))
+    _intact(conn, trial_id, action, resource, row["sha256"], row["document"])
+    return row
+
+
+def _cut_intact(conn: Connection, row: Any) -> Any:
+    _intact(conn, row["trial_id"], "data_cut.create", trial_path(row["trial_id"], "data-cuts", row["number"]),
+            row["sha256"], row["document"])
+    return row
+
+
+def _look_intact(conn: Connection, row: Any) -> Any:
+    _intact(conn, row["trial_id"], "look.create", trial_path(row["trial_id"], "looks", row["number"]),
+            row["sha256"], row["result"])
+    return row
+
+
 # ---------------------------------------------------------------------------------------------------
 # Trials and protocol versions
 
@@ -140,7 +170,7 @@ def _trial_view(conn: Connection, trial_id: str) -> tuple[dict[str, Any], str]:
     trial = _trial_row(conn, trial_id)
     rows = conn.execute(select(protocol_versions).where(protocol_versions.c.trial_id == trial_id)
                         .order_by(protocol_versions.c.version)).mappings().all()
-    current = rows[-1]
+    current = _version_intact(conn, rows[-1])
     view = {"id": trial["id"], "title": trial["title"], "current_version": trial["current_version"],
             "etag": etag(trial_id, current["version"], current["sha256"]), "protocol": json.loads(current["document"]),
             "history": [_version_view(r, document=False, effective=_effective(conn, r, rows[i - 1] if i else None))
@@ -188,7 +218,7 @@ def get_trial(engine: Engine, trial_id: str) -> tuple[dict[str, Any], str]:
 def get_version(engine: Engine, trial_id: str, version: int) -> dict[str, Any]:
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        row = _version_row(conn, trial_id, version)
+        row = _version_intact(conn, _version_row(conn, trial_id, version))
         return _version_view(row, effective=_effective(conn, row))
 
 
@@ -207,7 +237,7 @@ def amend_trial(engine: Engine, trial_id: str, changes: Any, reason: str | None,
 
     def action(conn: Connection, at: str) -> Reply:
         trial = _trial_row(conn, trial_id)
-        current = _version_row(conn, trial_id, trial["current_version"])
+        current = _version_intact(conn, _version_row(conn, trial_id, trial["current_version"]))
         tag = etag(trial_id, current["version"], current["sha256"])
         if if_match is None:
             raise PreconditionRequired(
@@ -298,8 +328,10 @@ def create_cut(engine: Engine, trial_id: str, body: Any, *, actor: str, idem: Id
 
     def action(conn: Connection, at: str) -> Reply:
         trial = _trial_row(conn, trial_id)
-        protocol = _protocol(_version_row(conn, trial_id, trial["current_version"]))
+        protocol = _protocol(_version_intact(conn, _version_row(conn, trial_id, trial["current_version"])))
         latest = _latest_cut(conn, trial_id)
+        if latest is not None:
+            _cut_intact(conn, latest)
         previous = None if latest is None else datacut.DataCutSpec.from_document(json.loads(latest["document"]))
         spec = datacut.DataCutSpec.from_mapping(body, protocol, previous,
                                                 previous_number=None if latest is None else latest["number"])
@@ -321,24 +353,25 @@ def list_cuts(engine: Engine, trial_id: str, *, sponsor: bool = False) -> list[d
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
         rows = conn.execute(select(data_cuts).where(data_cuts.c.trial_id == trial_id).order_by(data_cuts.c.number)).mappings()
-        return [_cut_view(r, patients=False, sponsor=sponsor) for r in rows]
+        return [_cut_view(_cut_intact(conn, r), patients=False, sponsor=sponsor) for r in rows]
 
 
 def get_cut(engine: Engine, trial_id: str, number: int) -> dict[str, Any]:
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        return _cut_view(_cut_row(conn, trial_id, number), patients=True)
+        return _cut_view(_cut_intact(conn, _cut_row(conn, trial_id, number)), patients=True)
 
 
 def diff_cuts(engine: Engine, trial_id: str, number: int, against: int) -> dict[str, Any]:
     """What changed from cut ``against`` to cut ``number``: patients added, removed, changed."""
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        new = _cut_row(conn, trial_id, number)
+        new = _cut_intact(conn, _cut_row(conn, trial_id, number))
         old = conn.execute(select(data_cuts).where(data_cuts.c.trial_id == trial_id,
                                                    data_cuts.c.number == against)).mappings().first()
         if old is None:
             raise InvalidInputError("against", f"trial {trial_id!r} has no data cut {against}")
+        _cut_intact(conn, old)
         changes = datacut.diff(json.loads(old["document"]), json.loads(new["document"]))
         return {"trial": trial_id, "from": {"number": against, "sha256": old["sha256"]},
                 "to": {"number": number, "sha256": new["sha256"]}, **changes}
@@ -393,7 +426,7 @@ def plan_look(engine: Engine, trial_id: str, cut_number: Any, *, actor: str) -> 
     """Read what look number max+1 on data cut ``cut_number`` needs (one read transaction)."""
     with reading(engine) as conn:
         trial = _trial_row(conn, trial_id)
-        version = _version_row(conn, trial_id, trial["current_version"])
+        version = _version_intact(conn, _version_row(conn, trial_id, trial["current_version"]))
         cut = None
         if isinstance(cut_number, int) and not isinstance(cut_number, bool):
             cut = conn.execute(select(data_cuts).where(data_cuts.c.trial_id == trial_id,
@@ -404,6 +437,7 @@ def plan_look(engine: Engine, trial_id: str, cut_number: Any, *, actor: str) -> 
             have = f"its cuts are {', '.join(map(str, numbers))}" if numbers else "it has no data cut yet"
             raise InvalidInputError("data_cut", f"trial {trial_id!r} has no data cut {cut_number!r} ({have}); a look "
                                     "runs on a cut of its own trial")
+        _cut_intact(conn, cut)
         _refuse_superseded(conn, trial_id, cut["number"])
         n_looks = conn.execute(select(func.coalesce(func.max(looks.c.number), 0)).where(looks.c.trial_id == trial_id)).scalar_one()
         number = n_looks + 1
@@ -469,13 +503,13 @@ def list_looks(engine: Engine, trial_id: str, *, closed: bool) -> list[dict[str,
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
         rows = conn.execute(select(looks).where(looks.c.trial_id == trial_id).order_by(looks.c.number)).mappings()
-        return [_stored_look(r) if closed else _open_view(r) for r in rows]
+        return [_stored_look(r) if closed else _open_view(r) for r in (_look_intact(conn, r) for r in rows)]
 
 
 def get_look(engine: Engine, trial_id: str, number: int, *, closed: bool) -> dict[str, Any]:
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        row = _look_row(conn, trial_id, number)
+        row = _look_intact(conn, _look_row(conn, trial_id, number))
         return _stored_look(row) if closed else _open_view(row)
 
 
@@ -484,9 +518,9 @@ def plan_reproduction(engine: Engine, trial_id: str, number: int) -> tuple[LookP
     and the stored look."""
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        row = _look_row(conn, trial_id, number)
-        version = _version_row(conn, trial_id, row["protocol_version"])
-        cut = _cut_row(conn, trial_id, row["data_cut"])
+        row = _look_row(conn, trial_id, number)  # not refused when altered: the comparison shows how
+        version = _version_intact(conn, _version_row(conn, trial_id, row["protocol_version"]))
+        cut = _cut_intact(conn, _cut_row(conn, trial_id, row["data_cut"]))
         stored_look = json.loads(row["result"])
         context = {"trial": trial_id, "look": number, "protocol_version": row["protocol_version"],
                    "data_cut": {"number": cut["number"], "sha256": cut["sha256"], "cutoff_date": cut["cutoff_date"]},
