@@ -32,12 +32,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from starlette.concurrency import run_in_threadpool
 
 from designs.core.provenance import input_hash
 from designs.core.validation import Checker
-from designs.registry.protocol import SLUG
+from designs.registry.protocol import SLUG, control_problem
 from service.deps import get_database
 from service.problems import Conflict, Forbidden, NotFound, Unauthorized
 from service.registry import audit
@@ -50,6 +50,8 @@ TOKEN = re.compile(r"^gng_([0-9a-f]{8})_([A-Za-z0-9_-]{43,})$")
 MAX_NAME = 128
 MAX_TRIALS = 1000
 _SLUG = re.compile(SLUG)
+_ID_LIKE = re.compile(r"^[0-9a-f]{8}$")
+CLI_ACTOR_PREFIX = "cli:"
 
 bearer = HTTPBearer(auto_error=False, scheme_name="token",
                     description="A gonogo token (`gng_<id>_<secret>`, from `gonogo tokens create` or POST /v1/tokens)")
@@ -101,6 +103,12 @@ def check_token_fields(name: Any, role: Any, trials: Any) -> list[str]:
     check = Checker()
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= MAX_NAME or name != name.strip():
         check.add("name", f"must be a string of 1 to {MAX_NAME} characters without leading or trailing spaces")
+    elif problem := control_problem(name):
+        check.add("name", problem)
+    elif _ID_LIKE.match(name):
+        check.add("name", "must not look like a token id (8 hexadecimal digits): tokens are found by id or name")
+    elif name.startswith(CLI_ACTOR_PREFIX):
+        check.add("name", f"must not start with {CLI_ACTOR_PREFIX!r}: the audit trail's actors of the command line do")
     check.choice("role", role, ROLES)
     check_trials(check, trials)
     check.raise_if_any()
@@ -164,10 +172,13 @@ def list_tokens(engine: Engine) -> list[dict[str, Any]]:
 
 
 def _find(conn: Connection, id_or_name: str) -> str:
-    found = conn.execute(select(tokens.c.id).where(or_(tokens.c.id == id_or_name, tokens.c.name == id_or_name))).first()
-    if found is None:
-        raise NotFound(f"no token with id or name {id_or_name!r}")
-    return found.id
+    """The id of the token whose id is ``id_or_name``, else of the token so named (an id match wins:
+    names stored before id-like names were refused may look like another token's id)."""
+    for column in (tokens.c.id, tokens.c.name):
+        found = conn.execute(select(tokens.c.id).where(column == id_or_name)).first()
+        if found is not None:
+            return found.id
+    raise NotFound(f"no token with id or name {id_or_name!r}")
 
 
 def revoke_token(engine: Engine, id_or_name: str, *, actor: str) -> dict[str, Any]:

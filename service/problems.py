@@ -177,6 +177,13 @@ class Conflict(RegistryProblem):
     status, type_, title = 409, "/problems/conflict", "Conflict"
 
 
+class StoredContentAltered(RegistryProblem):
+    """A stored protocol version, data cut or look no longer matches its SHA-256 or its audit event:
+    it was altered outside gonogo, and is never served (``GET /v1/audit/verify`` lists every such)."""
+
+    status, type_, title = 409, "/problems/stored-content-altered", "Stored content altered"
+
+
 class PreconditionFailed(RegistryProblem):
     """``If-Match`` names a protocol version that is no longer the current one."""
 

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from designs.core.errors import InvalidInputError
+from designs.core.errors import FieldProblem, InvalidInputError
 from designs.core.validation import MAX_COUNT, MAX_STRATA, Checker
 from designs.engines.sampler_settings import SamplerSettings
 from designs.response import spec as response_spec
@@ -39,6 +39,17 @@ from designs.survival.decisions import PFSDecisionRule
 from designs.survival.models import PFSModel
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+# Control characters (C0, DEL, C1): never in a registry's free text. They print as nothing or garble
+# a terminal, and PostgreSQL refuses NUL in text outright.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"  # the same, as a JSON-schema pattern
+
+
+def control_problem(value: Any) -> str | None:
+    """Why ``value`` (a string) cannot be stored as free text, or None when it can."""
+    if isinstance(value, str) and (found := CONTROL.search(value)):
+        return f"must not contain control characters (found U+{ord(found.group()):04X} at position {found.start()})"
+    return None
 """A trial id: lower-case letters, digits and inner hyphens, 1 to 64 characters (it sits in URLs)."""
 MAX_TITLE_LENGTH = 300
 MAX_DESCRIPTION_LENGTH = 2000
@@ -138,6 +149,8 @@ class ProtocolSpec:
         title = body.get("title")
         if not isinstance(title, str) or not 1 <= len(title.strip()) <= MAX_TITLE_LENGTH:
             check.add("title", f"must be a non-empty string of at most {MAX_TITLE_LENGTH} characters")
+        elif problem := control_problem(title):
+            check.add("title", problem)
         strata = _declared(check, body.get("strata"))
         declared = tuple(s.name for s in strata)
         if body.get("response") is None and body.get("pfs") is None:
@@ -170,12 +183,17 @@ def _declared(check: Checker, strata: Any) -> tuple[StratumDecl, ...]:
         item = check.mapping(where, item)
         check.unknown(f"{where}/", item, _STRATUM_FIELDS, "a declared stratum")
         name = check.name(f"{where}/name", item.get("name"))
+        if problem := control_problem(name):
+            check.add(f"{where}/name", problem)
+            name = None
         description = item.get("description", "")
         if description is None:
             description = ""
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
             check.add(f"{where}/description", f"must be a string of at most {MAX_DESCRIPTION_LENGTH} characters")
             description = ""
+        elif problem := control_problem(description):
+            check.add(f"{where}/description", problem)
         if name is not None:
             out.append(StratumDecl(name, description))
     check.unique("strata", [s.get("name") if isinstance(s, Mapping) else None for s in strata], "/name")
@@ -365,8 +383,25 @@ def amend(document: Mapping[str, Any], changes: Any) -> dict[str, Any]:
     """
     if not isinstance(changes, Mapping) or not changes:
         raise InvalidInputError("changes", "must be a non-empty object: an RFC 7396 merge patch of the protocol")
+    problems = []
     if "id" in changes and changes["id"] != document.get("id"):
-        raise InvalidInputError("changes/id", f"a trial's id cannot change (it is {document.get('id')!r})")
+        problems.append(FieldProblem("changes/id", f"a trial's id cannot change (it is {document.get('id')!r})"))
+    if "defaults" in changes:
+        problems.append(FieldProblem("changes/defaults", "is gonogo's record of the values it filled in, not part of "
+                                     "the protocol: change the values themselves"))
+    if problems:
+        raise InvalidInputError(problems)
     filled = set(document.get("defaults") or ()) - set(_leaves(changes))
     base = _without({k: v for k, v in document.items() if k != "defaults"}, filled)
     return ProtocolSpec.from_mapping(merge_patch(base, changes)).document
+
+
+def effective_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """What an amendment changed in effect: every leaf of the normalised protocol (lists are leaves)
+    whose value differs between ``old`` and ``new``, by path, ``{"from", "to"}`` (null: absent). It
+    shows what a merge patch implied, e.g. ``response/model/prior/a`` when a new ``p0`` re-centred a
+    default prior. ``defaults`` (gonogo's bookkeeping) is left out."""
+    before = _leaves({k: v for k, v in old.items() if k != "defaults"})
+    after = _leaves({k: v for k, v in new.items() if k != "defaults"})
+    return {path: {"from": before.get(path), "to": after.get(path)}
+            for path in sorted(before.keys() | after.keys()) if before.get(path) != after.get(path)}

@@ -1,5 +1,6 @@
 """The audit trail as a whole: ``GET /v1/audit/verify`` walks every event of every trial and reports
-whether the hash chain holds (``service.registry.audit.verify_trail``).
+whether the hash chain holds and every stored protocol version, data cut and look still matches its
+SHA-256 and its audit event (``service.registry.audit.verify_trail``).
 
 An admin sees every break found; a statistician or DMC member sees whether it holds and the counts
 (the breaks name events of trials they may not be assigned).

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from designs.core.errors import InvalidInputError
 from designs.registry import look
-from designs.registry.protocol import ProtocolSpec
+from designs.registry.protocol import SLUG, ProtocolSpec
 from service.auth import Principal, role, trial_role
 from service.boundary import builds
 from service.compute import tasks
@@ -61,7 +61,7 @@ router = APIRouter(prefix="/v1/trials", tags=["trials"], responses={**AUTH_RESPO
 
 IdempotencyKey = Annotated[str | None, Header(alias=HEADER, description="a retried POST with the same key and body "
                                               "gets the first answer, and nothing is stored anew (keys are per token)")]
-TrialId = Annotated[str, Path(max_length=64)]
+TrialId = Annotated[str, Path(max_length=64, pattern=SLUG, description="the trial's id")]
 Number = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Statistician = Annotated[Principal, Depends(trial_role("statistician"))]
 Reader = Annotated[Principal, Depends(trial_role("statistician", "dmc"))]
@@ -144,8 +144,8 @@ async def create_cut(request: Request, trial_id: TrialId, body: DataCutRequest, 
 @router.get("/{trial_id}/data-cuts", operation_id="data-cuts-list", response_model=list[DataCut], response_model_exclude_unset=True,
             responses=NOT_FOUND,
             summary="The trial's data cuts: metadata and accrual per stratum (no patients)")
-async def list_cuts(trial_id: TrialId, engine: DatabaseDep, _: ReaderOrSponsor) -> Any:
-    return await run_in_threadpool(repository.list_cuts, engine, trial_id)
+async def list_cuts(trial_id: TrialId, engine: DatabaseDep, principal: ReaderOrSponsor) -> Any:
+    return await run_in_threadpool(repository.list_cuts, engine, trial_id, sponsor=principal.role == "sponsor")
 
 
 @router.get("/{trial_id}/data-cuts/{number}", operation_id="data-cuts-get", response_model=DataCut, responses=NOT_FOUND,

@@ -1,5 +1,6 @@
 """``gonogo audit verify``: walk the whole audit trail of the settings' database and report every
-break of its hash chain (exit 0: intact; 1: broken, each problem printed)."""
+break of its hash chain and every stored protocol version, data cut or look that no longer matches
+its SHA-256 or its audit event (exit 0: intact; 1: broken, each problem printed)."""
 
 from __future__ import annotations
 
@@ -26,5 +27,6 @@ def verify_command(args: argparse.Namespace) -> int:
         return 0
     print(f"audit trail BROKEN: {len(report.problems)} problem(s) in {report.events} events", file=sys.stderr)
     for problem in report.problems:
-        print(f"  seq {problem['seq']}: {problem['problem']}", file=sys.stderr)
+        where = f" {problem['resource']}" if problem.get("resource") else ""
+        print(f"  seq {problem['seq']}{where}: {problem['problem']}", file=sys.stderr)
     return 1

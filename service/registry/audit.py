@@ -7,6 +7,7 @@ IMMEDIATE already), ``seq`` has no gaps, and the write and its event commit or v
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from designs.registry.audit import GENESIS, Verification, event_hash, verify
 from service.store.engine import reading
-from service.store.tables import audit_events, audit_head
+from service.store.tables import audit_events, audit_head, data_cuts, looks, protocol_versions
 
 
 def utc_now() -> str:
@@ -56,8 +57,78 @@ def events(conn: Connection, trial_id: str | None = None, *, after: int = 0, lim
 
 
 def verify_trail(engine: Engine) -> Verification:
-    """Walk the whole trail in one read transaction."""
+    """Walk the whole trail and check every stored content against it, in one read transaction (one
+    snapshot): the hash chain (``designs.registry.audit.verify``), a missing head while events exist,
+    and each protocol version, data cut and look (``content_problems``)."""
     with reading(engine) as conn:
         head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
         stored = conn.execute(select(audit_events).order_by(audit_events.c.seq)).mappings()
-        return verify(stored, head=None if head is None else {"seq": head.seq, "hash": head.hash})
+        report = verify(stored, head=None if head is None else {"seq": head.seq, "hash": head.hash})
+        if head is None and report.events:
+            report.problems.append({"seq": 0, "problem": f"the chain's head row is missing while {report.events} "
+                                    "events exist (deleted: the end of the trail can no longer be checked)"})
+        report.problems.extend(content_problems(conn))
+        return report
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# How each stored content is found and hashed: the action of the audit event that stored it, its
+# resource path, and the stored text whose SHA-256 the row's ``sha256`` and the event's
+# ``content_sha256`` both are (the repository hashes exactly that text when it writes).
+def _stored_contents(conn: Connection) -> Iterator[tuple[str, str, str, str]]:
+    """``(action, resource, stored sha256, text)`` of every protocol version, data cut and look."""
+    for r in conn.execute(select(protocol_versions.c.trial_id, protocol_versions.c.version, protocol_versions.c.sha256,
+                                 protocol_versions.c.document)):
+        if r.version == 1:
+            yield "trial.create", f"/v1/trials/{r.trial_id}", r.sha256, r.document
+        else:
+            yield "protocol.amend", f"/v1/trials/{r.trial_id}/versions/{r.version}", r.sha256, r.document
+    for r in conn.execute(select(data_cuts.c.trial_id, data_cuts.c.number, data_cuts.c.sha256, data_cuts.c.document)):
+        yield "data_cut.create", f"/v1/trials/{r.trial_id}/data-cuts/{r.number}", r.sha256, r.document
+    for r in conn.execute(select(looks.c.trial_id, looks.c.number, looks.c.sha256, looks.c.result)):
+        yield "look.create", f"/v1/trials/{r.trial_id}/looks/{r.number}", r.sha256, r.result
+
+
+def content_problems(conn: Connection) -> list[dict[str, Any]]:
+    """Every stored content that does not match its own ``sha256`` or its audit event's
+    ``content_sha256``, and every one no event recorded (each named by its resource)."""
+    recorded: dict[tuple[str, str], tuple[int, str]] = {}
+    for e in conn.execute(select(audit_events.c.seq, audit_events.c.action, audit_events.c.resource,
+                                 audit_events.c.content_sha256)
+                          .where(audit_events.c.action.in_(CONTENT_ACTIONS))):
+        recorded[(e.action, e.resource)] = (e.seq, e.content_sha256)
+    problems: list[dict[str, Any]] = []
+    for action, resource, sha, text in _stored_contents(conn):
+        problems.extend(check_content(action, resource, sha, text, recorded.get((action, resource))))
+    return problems
+
+
+CONTENT_ACTIONS = ("trial.create", "protocol.amend", "data_cut.create", "look.create")
+
+
+def check_content(action: str, resource: str, sha: str, text: str,
+                  event: tuple[int, str] | None) -> list[dict[str, Any]]:
+    """The problems of one stored content against its stored hash and its event ``(seq, content_sha256)``."""
+    found = []
+    seq = None if event is None else event[0]
+    if sha256_text(text) != sha:
+        found.append({"seq": seq, "resource": resource, "problem": "the stored content does not match its stored "
+                      "SHA-256 (the content was altered)"})
+    if event is None:
+        found.append({"seq": None, "resource": resource, "problem": f"no {action} audit event records this content"})
+    elif event[1] != sha:
+        found.append({"seq": seq, "resource": resource, "problem": f"the stored SHA-256 is not the content_sha256 "
+                      f"of its {action} audit event (content and hash were altered)"})
+    return found
+
+
+def recorded_sha(conn: Connection, trial_id: str, action: str, resource: str) -> tuple[int, str] | None:
+    """``(seq, content_sha256)`` of the event that stored ``resource``, or None."""
+    row = conn.execute(select(audit_events.c.seq, audit_events.c.content_sha256)
+                       .where(audit_events.c.trial_id == trial_id, audit_events.c.action == action,
+                              audit_events.c.resource == resource)
+                       .order_by(audit_events.c.seq).limit(1)).first()
+    return None if row is None else (row.seq, row.content_sha256)

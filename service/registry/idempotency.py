@@ -41,6 +41,7 @@ class Reply:
     body: str
     headers: dict[str, str] = field(default_factory=dict)
     replayed: bool = False
+    stored_as: Reply | None = None  # what to store for replay instead (an answer carrying a secret)
 
     @classmethod
     def of(cls, status: int, content: Any, headers: dict[str, str] | None = None) -> Reply:
@@ -95,7 +96,9 @@ def stored(engine_or_conn: Engine | Connection, idem: Idempotency) -> Reply | No
 
 
 def record(conn: Connection, idem: Idempotency, reply: Reply, at: str) -> None:
-    """Store ``reply`` as the answer to ``idem``'s key, in the write's transaction."""
+    """Store ``reply`` (or its ``stored_as``: never a secret) as the answer to ``idem``'s key, in the
+    write's transaction."""
+    reply = reply.stored_as or reply
     headers = {k: v for k, v in reply.headers.items() if k in REPLAYED_HEADERS}
     conn.execute(insert(idempotency_keys).values(
         actor=idem.token_id, key=idem.key, method=idem.method, path=idem.path, request_sha256=idem.request_sha256,

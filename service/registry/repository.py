@@ -30,8 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from designs.core.errors import FieldProblem, InvalidInputError
 from designs.core.provenance import canonical_json, input_hash
 from designs.registry import datacut, look
-from designs.registry.protocol import ProtocolSpec, amend
-from service.problems import Conflict, NotFound, PreconditionFailed, PreconditionRequired
+from designs.registry.protocol import ProtocolSpec, amend, effective_changes
+from service.problems import Conflict, NotFound, PreconditionFailed, PreconditionRequired, StoredContentAltered
 from service.registry import audit
 from service.registry.idempotency import Idempotency, Reply, record, stored
 from service.store.engine import reading, writing
@@ -92,6 +92,36 @@ def _event(conn: Connection, at: str, actor: str, action: str, trial_id: str | N
                  content_sha256=content_sha256, at=at)
 
 
+def _intact(conn: Connection, trial_id: str, action: str, resource: str, sha: str, text: str) -> None:
+    """409 ``/problems/stored-content-altered`` when a stored content no longer matches its stored
+    SHA-256 or its audit event's ``content_sha256``: altered content is never served or computed on."""
+    found = audit.check_content(action, resource, sha, text, audit.recorded_sha(conn, trial_id, action, resource))
+    if found:
+        raise StoredContentAltered(f"{resource} was altered outside gonogo after it was stored: "
+                                   + "; ".join(p["problem"] for p in found) + ". It is not served; see "
+                                   "GET /v1/audit/verify", resource=resource)
+
+
+def _version_intact(conn: Connection, row: Any) -> Any:
+    trial_id, version = row["trial_id"], row["version"]
+    action, resource = (("trial.create", trial_path(trial_id)) if version == 1
+                        else ("protocol.amend", trial_path(trial_id, "versions", version)))
+    _intact(conn, trial_id, action, resource, row["sha256"], row["document"])
+    return row
+
+
+def _cut_intact(conn: Connection, row: Any) -> Any:
+    _intact(conn, row["trial_id"], "data_cut.create", trial_path(row["trial_id"], "data-cuts", row["number"]),
+            row["sha256"], row["document"])
+    return row
+
+
+def _look_intact(conn: Connection, row: Any) -> Any:
+    _intact(conn, row["trial_id"], "look.create", trial_path(row["trial_id"], "looks", row["number"]),
+            row["sha256"], row["result"])
+    return row
+
+
 # ---------------------------------------------------------------------------------------------------
 # Trials and protocol versions
 
@@ -111,9 +141,21 @@ def _version_row(conn: Connection, trial_id: str, version: int) -> Any:
     return row
 
 
-def _version_view(row: Any, *, document: bool = True) -> dict[str, Any]:
+def _effective(conn: Connection, row: Any, previous: Any = None) -> dict[str, Any] | None:
+    """What amendment ``row`` changed in effect (``protocol.effective_changes`` between the previous
+    version's stored document and its own); None for version 1. Derived from the two immutable
+    stored documents, so it is the same at every read."""
+    if row["version"] <= 1:
+        return None
+    if previous is None:
+        previous = _version_row(conn, row["trial_id"], row["version"] - 1)
+    return effective_changes(json.loads(previous["document"]), json.loads(row["document"]))
+
+
+def _version_view(row: Any, *, document: bool = True, effective: dict[str, Any] | None = None) -> dict[str, Any]:
     view = {"version": row["version"], "sha256": row["sha256"], "etag": etag(row["trial_id"], row["version"], row["sha256"]),
-            "changes": None if row["changes"] is None else json.loads(row["changes"]), "reason": row["reason"],
+            "changes": None if row["changes"] is None else json.loads(row["changes"]),
+            "effective_changes": effective, "reason": row["reason"],
             "after_look": row["after_look"], "created_at": row["created_at"], "created_by": row["created_by"]}
     if document:
         view["protocol"] = json.loads(row["document"])
@@ -128,10 +170,11 @@ def _trial_view(conn: Connection, trial_id: str) -> tuple[dict[str, Any], str]:
     trial = _trial_row(conn, trial_id)
     rows = conn.execute(select(protocol_versions).where(protocol_versions.c.trial_id == trial_id)
                         .order_by(protocol_versions.c.version)).mappings().all()
-    current = rows[-1]
+    current = _version_intact(conn, rows[-1])
     view = {"id": trial["id"], "title": trial["title"], "current_version": trial["current_version"],
             "etag": etag(trial_id, current["version"], current["sha256"]), "protocol": json.loads(current["document"]),
-            "history": [_version_view(r, document=False) for r in rows], "looks": _looks_count(conn, trial_id),
+            "history": [_version_view(r, document=False, effective=_effective(conn, r, rows[i - 1] if i else None))
+                        for i, r in enumerate(rows)], "looks": _looks_count(conn, trial_id),
             "created_at": trial["created_at"], "created_by": trial["created_by"]}
     return view, view["etag"]
 
@@ -175,12 +218,14 @@ def get_trial(engine: Engine, trial_id: str) -> tuple[dict[str, Any], str]:
 def get_version(engine: Engine, trial_id: str, version: int) -> dict[str, Any]:
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        return _version_view(_version_row(conn, trial_id, version))
+        row = _version_intact(conn, _version_row(conn, trial_id, version))
+        return _version_view(row, effective=_effective(conn, row))
 
 
 def _matches(if_match: str, current: str) -> bool:
-    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
-    return current in tags
+    """RFC 9110 13.1.1: If-Match compares strongly, so a weak tag (``W/"..."``) never matches; ``*`` is
+    not taken either (an amendment must name the version it was written against)."""
+    return current in (t.strip() for t in if_match.split(","))
 
 
 def amend_trial(engine: Engine, trial_id: str, changes: Any, reason: str | None, if_match: str | None, *,
@@ -192,7 +237,7 @@ def amend_trial(engine: Engine, trial_id: str, changes: Any, reason: str | None,
 
     def action(conn: Connection, at: str) -> Reply:
         trial = _trial_row(conn, trial_id)
-        current = _version_row(conn, trial_id, trial["current_version"])
+        current = _version_intact(conn, _version_row(conn, trial_id, trial["current_version"]))
         tag = etag(trial_id, current["version"], current["sha256"])
         if if_match is None:
             raise PreconditionRequired(
@@ -227,7 +272,8 @@ def amend_trial(engine: Engine, trial_id: str, changes: Any, reason: str | None,
             trial_id=trial_id, version=version, document=text, sha256=sha, changes=canonical_json(changes),
             reason=reason, after_look=n_looks, created_at=at, created_by=actor))
         conn.execute(update(trials).where(trials.c.id == trial_id).values(current_version=version, title=spec.title))
-        view = _version_view(_version_row(conn, trial_id, version))
+        row = _version_row(conn, trial_id, version)
+        view = _version_view(row, effective=_effective(conn, row, current))
         return Reply.of(201, view, {"Location": trial_path(trial_id, "versions", version), "ETag": view["etag"]})
 
     return write(engine, idem, action)
@@ -261,13 +307,17 @@ def _accrual(document: dict[str, Any]) -> dict[str, dict[str, int]]:
     return dict(sorted(counts.items()))
 
 
-def _cut_view(row: Any, *, patients: bool) -> dict[str, Any]:
+def _cut_view(row: Any, *, patients: bool, sponsor: bool = False) -> dict[str, Any]:
+    """A cut as answered; ``sponsor``: metadata and accrual only, without its ``reason`` (a correction's
+    reason may describe responses) nor its patients."""
     document = json.loads(row["document"])
     view = {"trial": row["trial_id"], "number": row["number"], "sha256": row["sha256"], "cutoff_date": row["cutoff_date"],
             "n_patients": row["n_patients"], "accrual": _accrual(document), "supersedes": row["supersedes"],
             "reason": row["reason"], "protocol_version": row["protocol_version"], "created_at": row["created_at"],
             "created_by": row["created_by"]}
-    if patients:
+    if sponsor:
+        del view["reason"]
+    elif patients:
         view["patients"] = document["patients"]
     return view
 
@@ -278,8 +328,10 @@ def create_cut(engine: Engine, trial_id: str, body: Any, *, actor: str, idem: Id
 
     def action(conn: Connection, at: str) -> Reply:
         trial = _trial_row(conn, trial_id)
-        protocol = _protocol(_version_row(conn, trial_id, trial["current_version"]))
+        protocol = _protocol(_version_intact(conn, _version_row(conn, trial_id, trial["current_version"])))
         latest = _latest_cut(conn, trial_id)
+        if latest is not None:
+            _cut_intact(conn, latest)
         previous = None if latest is None else datacut.DataCutSpec.from_document(json.loads(latest["document"]))
         spec = datacut.DataCutSpec.from_mapping(body, protocol, previous,
                                                 previous_number=None if latest is None else latest["number"])
@@ -296,28 +348,30 @@ def create_cut(engine: Engine, trial_id: str, body: Any, *, actor: str, idem: Id
     return write(engine, idem, action)
 
 
-def list_cuts(engine: Engine, trial_id: str) -> list[dict[str, Any]]:
+def list_cuts(engine: Engine, trial_id: str, *, sponsor: bool = False) -> list[dict[str, Any]]:
+    """Every cut of a trial without patients (``sponsor``: without reasons either)."""
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
         rows = conn.execute(select(data_cuts).where(data_cuts.c.trial_id == trial_id).order_by(data_cuts.c.number)).mappings()
-        return [_cut_view(r, patients=False) for r in rows]
+        return [_cut_view(_cut_intact(conn, r), patients=False, sponsor=sponsor) for r in rows]
 
 
 def get_cut(engine: Engine, trial_id: str, number: int) -> dict[str, Any]:
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        return _cut_view(_cut_row(conn, trial_id, number), patients=True)
+        return _cut_view(_cut_intact(conn, _cut_row(conn, trial_id, number)), patients=True)
 
 
 def diff_cuts(engine: Engine, trial_id: str, number: int, against: int) -> dict[str, Any]:
     """What changed from cut ``against`` to cut ``number``: patients added, removed, changed."""
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        new = _cut_row(conn, trial_id, number)
+        new = _cut_intact(conn, _cut_row(conn, trial_id, number))
         old = conn.execute(select(data_cuts).where(data_cuts.c.trial_id == trial_id,
                                                    data_cuts.c.number == against)).mappings().first()
         if old is None:
             raise InvalidInputError("against", f"trial {trial_id!r} has no data cut {against}")
+        _cut_intact(conn, old)
         changes = datacut.diff(json.loads(old["document"]), json.loads(new["document"]))
         return {"trial": trial_id, "from": {"number": against, "sha256": old["sha256"]},
                 "to": {"number": number, "sha256": new["sha256"]}, **changes}
@@ -353,14 +407,26 @@ def _amendments_since(conn: Connection, trial_id: str, looks_before: int) -> lis
                                                         protocol_versions.c.version > 1)
                         .order_by(protocol_versions.c.version)).mappings()
     return [{"version": r["version"], "reason": r["reason"], "changes": json.loads(r["changes"]),
-             "created_at": r["created_at"], "created_by": r["created_by"]} for r in rows]
+             "effective_changes": _effective(conn, r), "created_at": r["created_at"], "created_by": r["created_by"]} for r in rows]
+
+
+def _refuse_superseded(conn: Connection, trial_id: str, number: int) -> None:
+    """409 when a later cut names cut ``number`` in ``supersedes``: its data were corrected, and a
+    look on them would decide on data known to be wrong."""
+    later = conn.execute(select(data_cuts.c.number).where(data_cuts.c.trial_id == trial_id,
+                                                          data_cuts.c.supersedes == number)
+                         .order_by(data_cuts.c.number).limit(1)).scalar()
+    if later is not None:
+        raise Conflict(f"data cut {number} of trial {trial_id!r} is superseded by data cut {later} (a correction): "
+                       f"run the look on cut {later} or a later one", field="data_cut", data_cut=number,
+                       superseded_by=later)
 
 
 def plan_look(engine: Engine, trial_id: str, cut_number: Any, *, actor: str) -> LookPlan:
     """Read what look number max+1 on data cut ``cut_number`` needs (one read transaction)."""
     with reading(engine) as conn:
         trial = _trial_row(conn, trial_id)
-        version = _version_row(conn, trial_id, trial["current_version"])
+        version = _version_intact(conn, _version_row(conn, trial_id, trial["current_version"]))
         cut = None
         if isinstance(cut_number, int) and not isinstance(cut_number, bool):
             cut = conn.execute(select(data_cuts).where(data_cuts.c.trial_id == trial_id,
@@ -371,6 +437,8 @@ def plan_look(engine: Engine, trial_id: str, cut_number: Any, *, actor: str) -> 
             have = f"its cuts are {', '.join(map(str, numbers))}" if numbers else "it has no data cut yet"
             raise InvalidInputError("data_cut", f"trial {trial_id!r} has no data cut {cut_number!r} ({have}); a look "
                                     "runs on a cut of its own trial")
+        _cut_intact(conn, cut)
+        _refuse_superseded(conn, trial_id, cut["number"])
         n_looks = conn.execute(select(func.coalesce(func.max(looks.c.number), 0)).where(looks.c.trial_id == trial_id)).scalar_one()
         number = n_looks + 1
         protocol = json.loads(version["document"])
@@ -397,6 +465,7 @@ def store_look(engine: Engine, plan: LookPlan, result: dict[str, Any], *, actor:
         if trial["current_version"] != plan.protocol_version:
             raise Conflict(f"the protocol was amended (now version {trial['current_version']}) while this look ran "
                            f"on version {plan.protocol_version}: nothing was stored; send the request again")
+        _refuse_superseded(conn, plan.trial_id, plan.context["data_cut"]["number"])
         resource = trial_path(plan.trial_id, "looks", plan.number)
         _event(conn, at, actor, "look.create", plan.trial_id, resource, sha)
         conn.execute(insert(looks).values(
@@ -434,13 +503,13 @@ def list_looks(engine: Engine, trial_id: str, *, closed: bool) -> list[dict[str,
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
         rows = conn.execute(select(looks).where(looks.c.trial_id == trial_id).order_by(looks.c.number)).mappings()
-        return [_stored_look(r) if closed else _open_view(r) for r in rows]
+        return [_stored_look(r) if closed else _open_view(r) for r in (_look_intact(conn, r) for r in rows)]
 
 
 def get_look(engine: Engine, trial_id: str, number: int, *, closed: bool) -> dict[str, Any]:
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        row = _look_row(conn, trial_id, number)
+        row = _look_intact(conn, _look_row(conn, trial_id, number))
         return _stored_look(row) if closed else _open_view(row)
 
 
@@ -449,9 +518,9 @@ def plan_reproduction(engine: Engine, trial_id: str, number: int) -> tuple[LookP
     and the stored look."""
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
-        row = _look_row(conn, trial_id, number)
-        version = _version_row(conn, trial_id, row["protocol_version"])
-        cut = _cut_row(conn, trial_id, row["data_cut"])
+        row = _look_row(conn, trial_id, number)  # not refused when altered: the comparison shows how
+        version = _version_intact(conn, _version_row(conn, trial_id, row["protocol_version"]))
+        cut = _cut_intact(conn, _cut_row(conn, trial_id, row["data_cut"]))
         stored_look = json.loads(row["result"])
         context = {"trial": trial_id, "look": number, "protocol_version": row["protocol_version"],
                    "data_cut": {"number": cut["number"], "sha256": cut["sha256"], "cutoff_date": cut["cutoff_date"]},

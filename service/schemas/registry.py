@@ -15,13 +15,14 @@ from pydantic import Field
 
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
 from designs.registry.datacut import MAX_PATIENTS, MAX_REASON_LENGTH, MAX_TIME_MONTHS
-from designs.registry.protocol import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, SLUG
+from designs.registry.protocol import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, NO_CONTROL, SLUG
 from service.schemas.common import ResultModel, Seed, StrictModel
 from service.store.tables import ROLES
 
 TrialId = Annotated[str, Field(pattern=SLUG, examples=["sarc031"],
                                description="the trial's id: lower-case letters, digits and '-', 1 to 64 characters")]
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_CONTROL)]
+Text = Annotated[str, Field(pattern=NO_CONTROL)]  # free text: no control characters (PostgreSQL refuses NUL)
 Role = Literal[ROLES]  # type: ignore[valid-type]
 
 EXAMPLE_PROTOCOL: dict[str, Any] = {
@@ -50,7 +51,7 @@ EXAMPLE_CUT: dict[str, Any] = {
 
 class StratumDeclaration(StrictModel):
     name: Name = Field(examples=["NF1-associated"])
-    description: str | None = Field(None, max_length=MAX_DESCRIPTION_LENGTH, examples=["NF1-associated MPNST"])
+    description: Text | None = Field(None, max_length=MAX_DESCRIPTION_LENGTH, examples=["NF1-associated MPNST"])
 
 
 class ProtocolRequest(StrictModel):
@@ -59,7 +60,7 @@ class ProtocolRequest(StrictModel):
     model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [EXAMPLE_PROTOCOL]}}
 
     id: TrialId
-    title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH, examples=["Selumetinib in MPNST (SARC031-like)"])
+    title: Text = Field(min_length=1, max_length=MAX_TITLE_LENGTH, examples=["Selumetinib in MPNST (SARC031-like)"])
     strata: list[StratumDeclaration] = Field(min_length=1, max_length=MAX_STRATA,
                                              description="every stratum a data cut may name (no other is accepted)")
     response: dict[str, Any] | None = Field(
@@ -80,7 +81,7 @@ class AmendmentRequest(StrictModel):
         "examples": [{"changes": {"response": {"p1": 0.3}}, "reason": "target rate revised by the steering committee"}]}}
 
     changes: dict[str, Any] = Field(description="a JSON merge patch of the protocol document")
-    reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
+    reason: Text | None = Field(None, max_length=MAX_REASON_LENGTH)
 
 
 class PFSObservation(StrictModel):
@@ -108,7 +109,7 @@ class DataCutRequest(StrictModel):
     cutoff_date: datetime.date = Field(examples=["2026-06-30"])
     patients: list[PatientRecord] = Field(min_length=1, max_length=MAX_PATIENTS)
     supersedes: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
-    reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
+    reason: Text | None = Field(None, max_length=MAX_REASON_LENGTH)
 
 
 class LookRequest(StrictModel):
@@ -120,7 +121,8 @@ class TokenRequest(StrictModel):
     model_config = {**StrictModel.model_config, "json_schema_extra": {
         "examples": [{"name": "dmc-chair", "role": "dmc", "trials": ["sarc031"]}]}}
 
-    name: str = Field(min_length=1, max_length=128, description="unique; the audit trail's actor for this token")
+    name: Text = Field(min_length=1, max_length=128, description="unique; the audit trail's actor for this token; "
+                       "not 8 hexadecimal digits (an id) nor starting with 'cli:'")
     role: Role = Field(description="admin: tokens; statistician: protocols, cuts, looks; dmc: reads everything "
                        "of its trials; sponsor: open views only")
     trials: list[TrialId] = Field(default_factory=list, max_length=1000,
@@ -143,7 +145,9 @@ class ProtocolVersion(ResultModel):
     version: int
     sha256: str
     etag: str
-    changes: dict[str, Any] | None
+    changes: dict[str, Any] | None = Field(description="the merge patch sent (null: version 1)")
+    effective_changes: dict[str, dict[str, Any]] | None = Field(
+        None, description="what changed in effect, by path: {from, to} (defaults gonogo re-filled included)")
     reason: str | None
     after_look: int | None
     created_at: str
@@ -180,7 +184,7 @@ class DataCut(ResultModel):
     n_patients: int
     accrual: dict[str, dict[str, int]] = Field(description="patients enrolled per stratum")
     supersedes: int | None
-    reason: str | None
+    reason: str | None = Field(None, description="why a correction supersedes a cut (not shown to a sponsor)")
     protocol_version: int
     created_at: str
     created_by: str

@@ -89,9 +89,15 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """One read transaction (a consistent snapshot on both backends)."""
-    with engine.connect() as conn, conn.begin():
-        yield conn
+    """One read transaction that sees ONE snapshot of the database: SQLite's read transactions do;
+    PostgreSQL's default READ COMMITTED takes a new snapshot per statement (a chain head and its
+    events read in two statements could disagree under concurrent writes), so reads run REPEATABLE
+    READ there (read-only: never a serialisation failure)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
 
 
 def create_schema(engine: Engine) -> None:
