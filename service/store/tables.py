@@ -103,6 +103,7 @@ audit_events = Table(
     Column("prev_hash", SHA256, nullable=False),
     Column("hash", SHA256, nullable=False),
     Index("ix_audit_events_trial", "trial_id", "seq"),
+    Index("ix_audit_events_resource", "resource", "action"),  # the event that stored a resource (integrity checks)
 )
 
 audit_head = Table(

@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_events'))
     )
     op.create_index('ix_audit_events_trial', 'audit_events', ['trial_id', 'seq'], unique=False)
+    op.create_index('ix_audit_events_resource', 'audit_events', ['resource', 'action'], unique=False)
 
     op.create_table('audit_head',
     sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
@@ -161,6 +162,7 @@ def downgrade() -> None:
     op.drop_table('jobs')
     op.drop_table('idempotency_keys')
     op.drop_table('audit_head')
+    op.drop_index('ix_audit_events_resource', table_name='audit_events')
     op.drop_index('ix_audit_events_trial', table_name='audit_events')
 
     op.drop_table('audit_events')
