@@ -234,9 +234,12 @@ def authenticate(engine: Engine, token: str | None) -> Principal:
     match = TOKEN.match(token)
     if match is None:
         raise Unauthorized("the token is malformed (a gonogo token reads gng_<8 hex characters>_<secret>)")
-    with reading(engine) as conn:
-        row = conn.execute(select(tokens).where(tokens.c.id == match.group(1))).mappings().first()
-        trials = _trials_of(conn, row["id"]) if row is not None else []
+    with reading(engine) as conn:  # one query: the token and its trials
+        rows = conn.execute(select(tokens, token_trials.c.trial_id.label("trial"))
+                            .outerjoin(token_trials, token_trials.c.token_id == tokens.c.id)
+                            .where(tokens.c.id == match.group(1))).mappings().all()
+    row = rows[0] if rows else None
+    trials = [r["trial"] for r in rows if r["trial"] is not None]
     if row is None or not hmac.compare_digest(row["secret_sha256"], hash_token(token)):
         raise Unauthorized("unknown token")
     if row["revoked_at"] is not None:

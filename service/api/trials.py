@@ -186,7 +186,8 @@ async def list_looks(trial_id: TrialId, engine: DatabaseDep, principal: ReaderOr
             responses=NOT_FOUND,
             summary="One look: closed (statistician, DMC) or its open view (sponsor)")
 async def get_look(trial_id: TrialId, number: Number, engine: DatabaseDep, principal: ReaderOrSponsor) -> Any:
-    return await run_in_threadpool(repository.get_look, engine, trial_id, number, closed=principal.role != "sponsor")
+    found = await run_in_threadpool(repository.get_look, engine, trial_id, number, closed=principal.role != "sponsor")
+    return Response(found, media_type="application/json") if isinstance(found, str) else found
 
 
 @router.post("/{trial_id}/looks/{number}/reproduce", operation_id="looks-reproduce", response_model=Reproduction,

@@ -485,9 +485,13 @@ def _look_row(conn: Connection, trial_id: str, number: int) -> Any:
     return row
 
 
-def _stored_look(row: Any) -> dict[str, Any]:
-    return {"look": row["number"], "sha256": row["sha256"], "seed": row["seed"], "created_at": row["created_at"],
-            "created_by": row["created_by"], "result": json.loads(row["result"])}
+def _stored_look(row: Any, *, parse: bool = True) -> dict[str, Any]:
+    """A stored look as answered (``parse`` False: without its result)."""
+    view = {"look": row["number"], "sha256": row["sha256"], "seed": row["seed"], "created_at": row["created_at"],
+            "created_by": row["created_by"]}
+    if parse:
+        view["result"] = json.loads(row["result"])
+    return view
 
 
 def _look_view(conn: Connection, trial_id: str, number: int) -> dict[str, Any]:
@@ -506,11 +510,18 @@ def list_looks(engine: Engine, trial_id: str, *, closed: bool) -> list[dict[str,
         return [_stored_look(r) if closed else _open_view(r) for r in (_look_intact(conn, r) for r in rows)]
 
 
-def get_look(engine: Engine, trial_id: str, number: int, *, closed: bool) -> dict[str, Any]:
+def get_look(engine: Engine, trial_id: str, number: int, *, closed: bool) -> dict[str, Any] | str:
+    """A look: closed, as the JSON text of ``_stored_look`` with the stored result spliced in as
+    stored (checked against its hashes, never parsed and encoded again: reading looks is the
+    registry's commonest request); open, its view as a dict."""
     with reading(engine) as conn:
         _trial_row(conn, trial_id)
         row = _look_intact(conn, _look_row(conn, trial_id, number))
-        return _stored_look(row) if closed else _open_view(row)
+    if not closed:
+        return _open_view(row)
+    head = json.dumps({k: v for k, v in _stored_look(row, parse=False).items()}, separators=(",", ":"))
+    return f'{head[:-1]},"result":{row["result"]}}}'
+
 
 
 def plan_reproduction(engine: Engine, trial_id: str, number: int) -> tuple[LookPlan, dict[str, Any]]:

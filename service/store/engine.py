@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 DB_FILE = "gonogo.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
+POOL_SIZE, POOL_OVERFLOW = 10, 30
 
 
 def default_url(data_dir: Path | str) -> str:
@@ -75,6 +76,9 @@ def _make_engine(url: str, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
         return engine
+    # As many connections as the server has threads for blocking work (AnyIO's 40), so that a burst
+    # of readers does not queue for a connection; PostgreSQL's default limit is 100.
+    kwargs = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, **kwargs}
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
