@@ -32,7 +32,6 @@ import multiprocessing.connection
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile

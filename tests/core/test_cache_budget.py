@@ -7,7 +7,7 @@ import math
 import pytest
 
 from designs.core.memory import CACHE_BYTES, CACHES, SHARES, set_cache_budget
-from designs.engines.quadrature import TABLES, BinomialLikelihood, NormalHierarchy
+from designs.engines.quadrature import TABLES, NormalHierarchy
 from designs.oc import model_tables  # noqa: F401 - registers its caches
 from designs.response import predictive
 from designs.simon import binomial

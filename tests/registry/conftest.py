@@ -66,22 +66,29 @@ class Registry:
 
 
 @pytest.fixture
-def registry(database_url, tmp_path):
+def served(database_url, tmp_path):
+    """(client of an app on the test's database, computing in this process; its settings)."""
     settings = get_settings().model_copy(update={"database_url": database_url, "data_dir": tmp_path})
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
     app.dependency_overrides[get_compute] = InProcessCompute
     with TestClient(app) as client:
-        registry = Registry(client, {})
-        for role in ("admin", "statistician", "dmc", "sponsor"):
-            registry.tokens[role] = registry.token(role, role, [TRIAL, NEW_TRIAL])
-        registry.tokens["other-statistician"] = registry.token("other-statistician", "statistician", ["another-trial"])
-        registry.tokens["every-trial-statistician"] = registry.token("every-trial-statistician", "statistician")
-        revoked = registry.token("revoked", "statistician", [TRIAL, NEW_TRIAL])
-        auth.revoke_token(registry.engine, "revoked", actor="test")
-        registry.tokens["revoked"] = revoked
-        registry.tokens["bad"] = "gng_0000abcd_" + "x" * 43
-        yield registry
+        yield client, settings
+
+
+@pytest.fixture
+def registry(served):
+    client, _ = served
+    registry = Registry(client, {})
+    for role in ("admin", "statistician", "dmc", "sponsor"):
+        registry.tokens[role] = registry.token(role, role, [TRIAL, NEW_TRIAL])
+    registry.tokens["other-statistician"] = registry.token("other-statistician", "statistician", ["another-trial"])
+    registry.tokens["every-trial-statistician"] = registry.token("every-trial-statistician", "statistician")
+    revoked = registry.token("revoked", "statistician", [TRIAL, NEW_TRIAL])
+    auth.revoke_token(registry.engine, "revoked", actor="test")
+    registry.tokens["revoked"] = revoked
+    registry.tokens["bad"] = "gng_0000abcd_" + "x" * 43
+    yield registry
 
 
 @pytest.fixture

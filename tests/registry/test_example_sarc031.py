@@ -7,28 +7,15 @@ import argparse
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from designs.registry.example import protocol
 
-from service.app import create_app
 from service.cli import build_parser
 from service.cli import example as cli
-from service.compute import InProcessCompute, get_compute
-from service.settings import get_settings
 
 SERVER = "http://127.0.0.1:8000"
 
 
-@pytest.fixture
-def served(database_url, tmp_path):
-    """(client of an app on the test's database, its settings)."""
-    settings = get_settings().model_copy(update={"database_url": database_url, "data_dir": tmp_path})
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_compute] = InProcessCompute
-    with TestClient(app) as client:
-        yield client, settings
 
 
 def test_the_example_prints_three_looks_with_simons_status_beside_the_bayesian_decision(served):

@@ -10,13 +10,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from designs.registry import example
 from service import auth
-from service.app import create_app
-from service.compute import InProcessCompute, get_compute
-from service.settings import get_settings
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "REGISTRY.md").read_text(encoding="utf-8")
 TOKEN_OF = {"bob-statistician": "STAT", "dmc-chair": "DMC", "acme-sponsor": "SPONSOR"}
@@ -74,13 +70,8 @@ def test_the_document_has_the_session_it_describes():
 
 
 @pytest.fixture
-def app_client(database_url, tmp_path):
-    settings = get_settings().model_copy(update={"database_url": database_url, "data_dir": tmp_path})
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_compute] = InProcessCompute
-    with TestClient(app) as client:
-        yield client
+def app_client(served):
+    return served[0]
 
 
 def test_the_curl_session_runs_as_documented(app_client):

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 
 from service import auth
 from service.registry.audit import verify_trail
-from service.store.tables import audit_events, audit_head, data_cuts, idempotency_keys, looks, protocol_versions
+from service.store.tables import audit_head, data_cuts, idempotency_keys, looks, protocol_versions
 from tests.registry.conftest import TRIAL
 
 CUTS = f"/v1/trials/{TRIAL}/data-cuts"
@@ -154,7 +154,7 @@ def test_control_characters_in_text_and_paths_are_refused_never_500(registry, pr
     refused = registry.request("statistician", "POST", f"/v1/trials/{TRIAL}/amendments", headers={"If-Match": tag},
                                json={"changes": {"title": "T\u0007"}, "reason": "ok"})
     assert refused.status_code == 422 and "title" in refused.text, refused.text
-    for path in (f"/v1/trials/a%00b", "/v1/trials/a%00b/looks", "/v1/tokens/a%00b"):
+    for path in ("/v1/trials/a%00b", "/v1/trials/a%00b/looks", "/v1/tokens/a%00b"):
         who = "admin" if "tokens" in path else "every-trial-statistician"
         method = "DELETE" if "tokens" in path else "GET"
         answer = registry.request(who, method, path)
