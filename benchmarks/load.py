@@ -40,6 +40,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from common import free_port, quantile  # benchmarks/common.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 STRATA = [
@@ -73,12 +74,6 @@ HEALTH_PERIOD = 0.1
 REQUEST_TIMEOUT = 300.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_line(label: str, server: psutil.Process) -> None:
     """RSS of the server and of each of its child processes (pool workers, resource tracker), MB."""
     try:
@@ -96,13 +91,6 @@ def rss_line(label: str, server: psutil.Process) -> None:
     each = " ".join(f"{size / 2**20:.0f}" for size in sizes) or "-"
     print(f"RSS {label:24s} server {own / 2**20:7.0f} MB   {len(sizes)} children {sum(sizes) / 2**20:7.0f} MB "
           f"({each})   total {(own + sum(sizes)) / 2**20:7.0f} MB")
-
-
-def quantile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 class Level:

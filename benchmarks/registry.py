@@ -31,7 +31,6 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import math  # noqa: E402
 import random  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -43,6 +42,7 @@ from datetime import date, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import httpx  # noqa: E402
+from common import free_port, quantile  # noqa: E402 - benchmarks/common.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -53,19 +53,6 @@ N_PLANNED = 120
 CUTOFF = date(2026, 6, 30)
 DAYS_PER_MONTH = 30.4375
 AUDIT_EVENTS = 10_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def quantile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
 def line(label: str, value: float, unit: str, goal: float | None = None) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
+from common import free_port  # benchmarks/common.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = {
@@ -38,12 +38,6 @@ BODY = {
     "model": {"kind": "hierarchical"},
     "seed": 1,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def line(label: str, value: float, unit: str, goal: float | None = None, better: str = "lower") -> None:

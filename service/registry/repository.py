@@ -519,7 +519,7 @@ def get_look(engine: Engine, trial_id: str, number: int, *, closed: bool) -> dic
         row = _look_intact(conn, _look_row(conn, trial_id, number))
     if not closed:
         return _open_view(row)
-    head = json.dumps({k: v for k, v in _stored_look(row, parse=False).items()}, separators=(",", ":"))
+    head = json.dumps(_stored_look(row, parse=False), separators=(",", ":"))
     return f'{head[:-1]},"result":{row["result"]}}}'
 
 

@@ -103,3 +103,21 @@ def cache_budget() -> int:
     from designs.core.memory import CACHES
 
     return CACHES.total_bytes
+
+
+class Sums:
+    """A job computation of ``n`` chunks that are their own values (pure): its total is n(n - 1)/2."""
+
+    pure = True
+
+    def __init__(self, n: int = 6):
+        self.chunks = list(range(n))
+
+    def prepare(self):
+        return self
+
+    def run_chunk(self, chunk):
+        return chunk
+
+    def reduce(self, pairs):
+        return {"total": sum(v for _, v in pairs)}

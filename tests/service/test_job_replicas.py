@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from service import jobs
+from tests.service.compute_tasks import Sums
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -128,19 +129,7 @@ def test_replica_a_killed_mid_job_leaves_it_interrupted_for_replica_b_which_runs
     b.interrupt_orphans()  # the sweep a starting replica makes: nothing changes twice
     assert b.get(job_id).finished_at == job.finished_at
 
-    class Sums:
-        chunks = list(range(5))
-
-        def prepare(self):
-            return self
-
-        def run_chunk(self, chunk):
-            return chunk
-
-        def reduce(self, pairs):
-            return {"total": sum(v for _, v in pairs)}
-
-    new = b.wait(b.submit("sums", Sums(), request={"seed": 8}).id, 30)
+    new = b.wait(b.submit("sums", Sums(5), request={"seed": 8}).id, 30)
     assert new.state == jobs.SUCCEEDED and new.result == {"total": 10}
 
 

@@ -27,6 +27,7 @@ from service.deps import get_job_manager
 from service.jobs import backends
 from service.problems import JobQueueFull, WorkerDied
 from tests.conftest import assert_problem
+from tests.service.compute_tasks import Sums
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -136,22 +137,6 @@ def reference():
 def test_oc_and_calibration_plans_are_pure_so_their_lost_chunks_are_computed_again():
     assert backends.is_pure(simon_plan()) and backends.is_pure(PureHeldChunk(Path(".")))
     assert not backends.is_pure(HeldChunk(Path(".")))
-
-
-class Sums:
-    """Six chunks that are their own values (pure)."""
-
-    pure = True
-    chunks = list(range(6))
-
-    def prepare(self):
-        return self
-
-    def run_chunk(self, chunk):
-        return chunk
-
-    def reduce(self, pairs):
-        return {"total": sum(v for _, v in pairs)}
 
 
 class ScriptedPool(backends.ProcessPoolBackend):
