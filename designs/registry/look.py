@@ -327,11 +327,8 @@ def open_view(look: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _is_software(path: str) -> bool:
-    return path == "provenance/software" or path.endswith("/provenance/software") or "/provenance/software/" in path \
-        or path.startswith("provenance/software/")
-
-
+_SOFTWARE = re.compile(r"(^|/)provenance/software(/|$)")
+"""Software versions of a run, at any depth: reported apart, not as differences."""
 _TIMING = re.compile(r"(^|/)attempts/\d+/seconds$")
 """A sampler attempt's wall time (``designs.engines.pymc.policy``): measured, never reproducible."""
 
@@ -361,7 +358,7 @@ def compare(stored: Mapping[str, Any], rerun: Mapping[str, Any]) -> dict[str, An
     found: list[dict[str, Any]] = []
     _differences({k: v for k, v in stored.items() if k != "run"}, {k: v for k, v in rerun.items() if k != "run"},
                  "", found)
-    differences = [d for d in found if not _is_software(d["path"]) and not _TIMING.search(d["path"])]
+    differences = [d for d in found if not _SOFTWARE.search(d["path"]) and not _TIMING.search(d["path"])]
     return {
         "identical": not differences,
         "differences": differences,
