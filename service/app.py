@@ -16,7 +16,7 @@ from service.api import audit, endpoints, health, jobs, oc, pfs, response, simon
 from service.auth import calculators_guard
 from service.jobs import JobManager
 from service.middleware import BodyLimitMiddleware
-from service.schemas.common import problem_schemas
+from service.schemas.common import component_schemas, problem_schemas
 from service.settings import Settings, get_settings
 from service.store.engine import create_schema, database_url, make_engine
 
@@ -91,6 +91,7 @@ def create_app() -> FastAPI:
         if app.openapi_schema is None:
             schema = _original()
             schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+            schema["components"]["schemas"].update(component_schemas(*trials.REQUEST_BODIES))
             for item in schema.get("paths", {}).values():
                 for op in item.values():
                     responses = op.get("responses", {})

@@ -18,7 +18,8 @@ failed job's ``error``:
     ClientClosedRequest      499 (nginx's code; the client has gone and reads no answer)
     RegistryProblem          its status and type: Unauthorized 401 (with WWW-Authenticate: Bearer),
                              Forbidden 403, NotFound 404, Conflict 409, PreconditionFailed 412,
-                             PreconditionRequired 428 (the registry, its tokens and roles)
+                             PreconditionRequired 428, UnsupportedMediaType 415 (the registry, its tokens
+                             and roles, its uploads)
     HTTPException            its status, about:blank
     anything else            500 /problems/internal-error     (logged)
 """
@@ -175,6 +176,12 @@ class Conflict(RegistryProblem):
     after reading the current state."""
 
     status, type_, title = 409, "/problems/conflict", "Conflict"
+
+
+class UnsupportedMediaType(RegistryProblem):
+    """A body in a content type the route does not read (the detail says which it reads)."""
+
+    status, type_, title = 415, "/problems/unsupported-media-type", "Unsupported media type"
 
 
 class StoredContentAltered(RegistryProblem):

@@ -7,6 +7,19 @@ against the previous cut, with a canonical content and its SHA-256.
                    "pfs": {"time_months", "event"} | null}],
      "supersedes": k | null, "reason": text | null}
 
+Patient-level data (the protocol's ``derivation`` and ``adam`` sections say how it is read):
+
+* a patient may carry ``"assessments"`` (treatment start, baseline, visits, death; see
+  ``designs.endpoints.assessments``) instead of a ``response``: gonogo derives the response (and PFS,
+  unless ``pfs`` is given) under the protocol's derivation as of the cut-off date, and the canonical
+  patient keeps the assessments and the whole derivation with its reasons (``derivation``), so that a
+  DMC can audit every responder. ``enrolled_on`` defaults to the treatment start;
+* instead of ``patients``, a cut may give ``"adam": {"ADSL", "ADRS", "ADTTE"}`` (JSON records, a
+  Dataset-JSON object, or a file read by ``designs.adam.readers``): ``designs.adam.mapping`` turns them
+  into patients, each keeping the ADaM values it came from (``source``). The same data as JSON, CSV,
+  SAS transport or Dataset-JSON give the same canonical cut: the files' formats and SHA-256 are not in
+  it but in ``DataCutSpec.files``.
+
 Cuts are immutable; a correction is a new cut that ``supersedes`` the latest one and says why. Without
 ``supersedes``, a new cut may only add patients and follow-up: every patient of the previous cut must
 still be there, with the same stratum and enrolment date, the same response once known, and PFS that
@@ -33,19 +46,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from designs.adam.mapping import patients_from_adam
+from designs.adam.readers import Dataset, read_dataset
+from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
 from designs.core.validation import MAX_NAME_LENGTH, Checker, is_number
+from designs.endpoints.assessments import parse_assessments
+from designs.endpoints.derive import derive_patient
+from designs.endpoints.spec import DAYS_PER_MONTH
 from designs.registry.protocol import ProtocolSpec
 from designs.survival.spec import MAX_PATIENTS, MAX_TIME_MONTHS
 
 RESPONSES = ("responder", "non-responder", "not-evaluable")
-DAYS_PER_MONTH = 30.4375
-"""Days in an average month (365.25 / 12): PFS times in months against calendar dates."""
 FOLLOW_UP_TOLERANCE_DAYS = 1e-6
 """A time computed as days / 30.4375 may round a hair above the days it came from."""
+ADAM_FOLLOW_UP_SLACK_DAYS = 1
+"""An ADTTE ``AVAL`` may count the start day (ADaM's ADT − STARTDT + 1): one day beyond the cut-off's
+follow-up is that convention, not data from the future (``designs.adam.mapping`` checks ADT ≤ cut-off)."""
+ADAM_DATASETS = ("ADSL", "ADRS", "ADTTE")
 MAX_REASON_LENGTH = 2000
-_FIELDS = ("cutoff_date", "patients", "supersedes", "reason")
+_FIELDS = ("cutoff_date", "patients", "adam", "supersedes", "reason")
 _PATIENT_FIELDS = ("id", "stratum", "enrolled_on", "response", "pfs")
+_INPUT_FIELDS = (*_PATIENT_FIELDS, "assessments")
+_EXTRA_FIELDS = ("assessments", "derivation", "source")  # kept in the canonical patient when present
 _PFS_FIELDS = ("time_months", "event")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -59,6 +82,8 @@ class PatientRow:
     enrolled_on: dt.date
     response: str | None
     pfs: tuple[float, bool] | None
+    extra: Mapping[str, Any] | None = None
+    """What the row was derived from (``assessments`` and their ``derivation``, or ADaM ``source``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +92,7 @@ class PatientRow:
             "enrolled_on": self.enrolled_on.isoformat(),
             "response": self.response,
             "pfs": None if self.pfs is None else {"time_months": self.pfs[0], "event": self.pfs[1]},
+            **(self.extra or {}),
         }
 
 
@@ -80,13 +106,16 @@ class DataCutSpec:
     reason: str | None
     document: dict
     sha256: str
+    files: tuple[dict[str, Any], ...] = ()
+    """ADaM datasets read from files: name, format, SHA-256 of the bytes, rows (not in ``document``)."""
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> DataCutSpec:
         """A stored canonical document back as a spec (trusted: it was checked when stored)."""
         patients = tuple(
             PatientRow(p["id"], p["stratum"], dt.date.fromisoformat(p["enrolled_on"]), p["response"],
-                       None if p["pfs"] is None else (float(p["pfs"]["time_months"]), bool(p["pfs"]["event"])))
+                       None if p["pfs"] is None else (float(p["pfs"]["time_months"]), bool(p["pfs"]["event"])),
+                       {k: p[k] for k in _EXTRA_FIELDS if k in p} or None)
             for p in document["patients"]
         )
         doc = dict(document)
@@ -112,7 +141,13 @@ class DataCutSpec:
         if cutoff is not None and previous is not None and cutoff < previous.cutoff_date and supersedes is None:
             check.add("cutoff_date", f"the cut-off date {cutoff} is before the previous cut's "
                       f"({previous.cutoff_date}); a correction needs supersedes and a reason")
-        patients = _patients(check, body.get("patients"), protocol, cutoff)
+        given, files = body.get("patients"), ()
+        if "adam" in body:
+            if "patients" in body:
+                check.add("adam", "a cut gives its patients once: as patients or as ADaM datasets, not both")
+            given, files = _from_adam(check, body["adam"], protocol, cutoff)
+        from_adam = "adam" in body
+        patients = [] if from_adam and given is None else _patients(check, given, protocol, cutoff, from_adam=from_adam)
         if previous is not None and supersedes is None and not check.problems:
             _follows(check, patients, previous, previous_number)
         check.raise_if_any()
@@ -123,7 +158,7 @@ class DataCutSpec:
             "reason": reason,
         }
         return cls(cutoff, tuple(sorted(patients, key=lambda p: p.id)), supersedes, reason, document,
-                   input_hash(document))
+                   input_hash(document), files)
 
 
 def _date(check: Checker, where: str, value: Any, what: str) -> dt.date | None:
@@ -177,7 +212,75 @@ def _unprintable(text: str, allowed: str = "") -> str | None:
     return None
 
 
-def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.date | None) -> list[PatientRow]:
+def _from_adam(check: Checker, adam: Any, protocol: ProtocolSpec,
+               cutoff: dt.date | None) -> tuple[list[dict[str, Any]] | None, tuple[dict[str, Any], ...]]:
+    """The patients of ADaM datasets (None when they cannot be read or mapped: the problems are in
+    ``check``) and what was read from files."""
+    if protocol.adam is None:
+        check.add("adam", "the protocol has no adam section: it maps the datasets' variables to strata and "
+                  "endpoints (amend the protocol, or send patients)")
+        return None, ()
+    if not isinstance(adam, Mapping) or not adam:
+        check.add("adam", f"must be an object of datasets by name ({', '.join(ADAM_DATASETS)})")
+        return None, ()
+    needed = ["ADSL"] + (["ADRS"] if protocol.adam.response else []) + (["ADTTE"] if protocol.adam.pfs else [])
+    by_name: dict[str, Any] = {}
+    for name, value in adam.items():
+        upper = str(name).upper()
+        if upper not in ADAM_DATASETS or upper in by_name:
+            check.add(f"adam/{name}", f"not a dataset gonogo reads, or given twice (datasets: {', '.join(ADAM_DATASETS)})")
+        elif upper not in needed:
+            check.add(f"adam/{name}", f"the protocol's adam section reads no {upper} (it reads {', '.join(needed)})")
+        else:
+            by_name[upper] = value
+    for name in needed:
+        if name not in by_name:
+            check.add(f"adam/{name}", f"missing: the protocol's adam section reads {', '.join(needed)}")
+    datasets: dict[str, Dataset] = {}
+    for name, value in by_name.items():
+        read = value if isinstance(value, Dataset) else check.attempt(read_dataset, name, value)
+        if read is not None:
+            datasets[name] = read
+    if check.problems:
+        return None, ()
+    patients = patients_from_adam(check, datasets, protocol.adam, cutoff=cutoff)
+    files = tuple({"dataset": name, "format": d.format, "sha256": d.sha256, "rows": len(d.rows)}
+                  for name, d in sorted(datasets.items()) if d.sha256 is not None)
+    return (None if check.problems else patients), files
+
+
+def _derived(check: Checker, where: str, label: str, patient: Mapping[str, Any], protocol: ProtocolSpec,
+             cutoff: dt.date | None) -> tuple[Any, Any, Any, dict[str, Any]] | None:
+    """(enrolled_on, response, pfs, extra) of a patient given by its ``assessments``: derived under the
+    protocol's derivation as of the cut-off (``pfs`` as given when given); None when there are none."""
+    if "assessments" not in patient:
+        return None
+    if protocol.derivation is None:
+        check.add(f"{where}/assessments", f"{label}: the protocol has no derivation section to derive a "
+                  "response from assessments (amend the protocol, or send the response)")
+        return None
+    if patient.get("response") is not None:
+        check.add(f"{where}/response", f"{label}: give assessments or a response, not both: the response is "
+                  "derived from the assessments")
+    assessments = parse_assessments(check, f"{where}/assessments", patient["assessments"], protocol.derivation,
+                                    label=label, as_of=cutoff)
+    if assessments is None:
+        return None
+    derivation = derive_patient(assessments, protocol.derivation, cutoff)
+    enrolled = patient.get("enrolled_on", assessments.treatment_start.isoformat())
+    if isinstance(enrolled, str) and _ISO_DATE.match(enrolled) and enrolled > assessments.treatment_start.isoformat():
+        check.add(f"{where}/enrolled_on", f"{label}: enrolled on {enrolled}, after the treatment start "
+                  f"{assessments.treatment_start}")
+    response = derivation.responder if protocol.response is not None else None
+    pfs = patient.get("pfs")
+    if pfs is None and protocol.pfs is not None:
+        pfs = {"time_months": derivation.pfs["time_months"], "event": derivation.pfs["event"]}
+    extra = {"assessments": assessments.document, "derivation": derivation.as_dict()}
+    return enrolled, response, pfs, extra
+
+
+def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.date | None, *,
+              from_adam: bool = False) -> list[PatientRow]:
     if not check.size("patients", patients, 1, MAX_PATIENTS, "patients"):
         return []
     declared = protocol.stratum_names
@@ -188,10 +291,20 @@ def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.
     for i, patient in enumerate(patients):
         where = f"patients/{i}"
         patient = check.mapping(where, patient)
-        check.unknown(f"{where}/", patient, _PATIENT_FIELDS, "a patient")
+        source = patient.get("source")  # set by the ADaM mapping, never by a user (not an input field)
+        check.unknown(f"{where}/", {k: v for k, v in patient.items() if k != "source" or not from_adam}, _INPUT_FIELDS,
+                      "a patient")
         pid = patient.get("id")
         label = f"patient {pid!r}"
         before = len(check.problems)
+        derived = _derived(check, where, label, patient, protocol, cutoff)
+        if derived is not None:  # a stratum without a plan for an endpoint gets none derived for it
+            patient = {**patient, "enrolled_on": derived[0],
+                       "response": derived[1] if patient.get("stratum") in response_strata else None,
+                       "pfs": derived[2] if patient.get("stratum") in pfs_strata or "pfs" in patient else None}
+        extra = derived[3] if derived is not None else None
+        if from_adam and source is not None:
+            extra = {**(extra or {}), "source": source}
         if not isinstance(pid, str) or not 1 <= len(pid) <= MAX_NAME_LENGTH or pid != pid.strip():
             check.add(f"{where}/id", f"{label}: id must be a string of 1 to {MAX_NAME_LENGTH} characters, "
                       "without leading or trailing spaces")
@@ -222,12 +335,13 @@ def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.
         if pfs is not None and enrolled is not None and cutoff is not None:
             days = pfs[0] * DAYS_PER_MONTH
             available = (cutoff - enrolled).days
-            if days > available + FOLLOW_UP_TOLERANCE_DAYS:
+            slack = ADAM_FOLLOW_UP_SLACK_DAYS if from_adam else 0
+            if days > available + slack + FOLLOW_UP_TOLERANCE_DAYS:
                 check.add(f"{where}/pfs/time_months", f"{label}: {pfs[0]:g} months ({days:.1f} days) from enrolment on "
                           f"{enrolled} reach beyond the cut-off date {cutoff} ({available} days of follow-up at most, "
                           f"{available / DAYS_PER_MONTH:.2f} months)")
         if len(check.problems) == before:
-            out.append(PatientRow(pid, stratum, enrolled, response, pfs))
+            out.append(PatientRow(pid, stratum, enrolled, response, pfs, extra))
     return out
 
 
@@ -309,7 +423,8 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     unchanged = 0
     for pid in sorted(before.keys() & after.keys()):
         a, b = before[pid], after[pid]
-        changes = {k: {"from": a.get(k), "to": b.get(k)} for k in _PATIENT_FIELDS if a.get(k) != b.get(k)}
+        changes = {k: {"from": a.get(k), "to": b.get(k)} for k in (*_PATIENT_FIELDS, "assessments", "source")
+                   if a.get(k) != b.get(k)}
         if changes:
             changed.append({"id": a["id"], "changes": changes})
         else:

@@ -5,7 +5,9 @@
                   "engine", "simon", "mcmc", "not_evaluable": "exclude" | "non-responder"},
      "pfs": {"landmark_months", "benchmark_landmark_pfs", "target_landmark_pfs", "strata": [{"name", "n_planned"}],
              "model", "decision", "engine", "mcmc"},
-     "seed"}
+     "seed",
+     "derivation": {"criterion": "recist1.1" | "reins", "endpoint": "objective_response" | "clinical_benefit", ...},
+     "adam": {"stratum_variable", "strata": {value: stratum name}, "response": {"paramcd", "records"}, "pfs": {...}}}
 
 At least one of ``response`` and ``pfs``. Each endpoint's data-free fields are checked by the analyses'
 own code (``designs.response.spec.check_settings``, ``designs.survival.spec.check_settings``) and located
@@ -19,6 +21,11 @@ analyses apply it, the decision rule, the engine, the sampler settings when MCMC
 is stored says exactly what will run, whatever later versions of gonogo take as defaults; its
 ``defaults`` lists the paths gonogo filled in (the rest the protocol chose). ``amend`` applies an
 RFC 7396 JSON merge patch to such a document, fills the defaults in afresh and checks the whole again.
+
+Optional sections for patient-level data: ``derivation`` (``designs.endpoints.spec.DerivationSpec``) says
+how data cuts that carry tumour assessments are turned into responders and PFS; ``adam``
+(``designs.adam.mapping.AdamMapping``) maps CDISC ADaM datasets (ADSL, ADRS, ADTTE) onto the declared
+strata and endpoints. Each appears in the document only when the protocol has it.
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from designs.adam.mapping import AdamMapping
 from designs.core.errors import FieldProblem, InvalidInputError
 from designs.core.validation import MAX_COUNT, MAX_STRATA, Checker
+from designs.endpoints.spec import DerivationSpec
 from designs.engines.sampler_settings import SamplerSettings
 from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
@@ -58,7 +67,7 @@ NOT_EVALUABLE = ("exclude", "non-responder")
 """What a not-evaluable patient counts as in the response analysis: left out of n (default), or a
 non-responder (intention to treat)."""
 
-_FIELDS = ("id", "title", "strata", "response", "pfs", "seed", "defaults")
+_FIELDS = ("id", "title", "strata", "response", "pfs", "seed", "derivation", "adam", "defaults")
 _STRATUM_FIELDS = ("name", "description")
 _RESPONSE_FIELDS = ("p0", "p1", "strata", "model", "decision", "engine", "simon", "mcmc", "not_evaluable")
 _RESPONSE_STRATUM_FIELDS = ("name", "n_planned", "looks")
@@ -130,6 +139,8 @@ class ProtocolSpec:
     pfs: PFSPlan | None
     seed: int | None
     document: dict
+    derivation: DerivationSpec | None = None
+    adam: AdamMapping | None = None
 
     @property
     def stratum_names(self) -> tuple[str, ...]:
@@ -162,16 +173,38 @@ class ProtocolSpec:
         if body.get("pfs") is not None:
             pfs = check.within("pfs", _pfs, body["pfs"], declared)
         seed = check.seed(body.get("seed"))
+        derivation, adam = _patient_level(check, body, declared)
         given_defaults = body.get("defaults", [])
         if not isinstance(given_defaults, list) or not all(isinstance(p, str) for p in given_defaults):
             check.add("defaults", "must be a list of the paths whose values gonogo filled in (as a stored protocol lists them)")
             given_defaults = []
         check.raise_if_any()
-        spec = cls(trial_id, title, strata, response, pfs, seed, {})
+        spec = cls(trial_id, title, strata, response, pfs, seed, {}, derivation, adam)
         document = _document(spec)
         document["defaults"] = _defaulted(document, body, given_defaults)
         object.__setattr__(spec, "document", document)
         return spec
+
+
+def _patient_level(check: Checker, body: Mapping[str, Any],
+                   declared: tuple[str, ...]) -> tuple[DerivationSpec | None, AdamMapping | None]:
+    """The ``derivation`` and ``adam`` sections, each checked by its own code, and what crosses them
+    with the endpoints: an ADaM response or PFS source needs that endpoint, and per-visit ADaM
+    responses need a derivation to confirm them."""
+    derivation = adam = None
+    if body.get("derivation") is not None:
+        derivation = DerivationSpec.check(check, "derivation", body["derivation"])
+    if body.get("adam") is not None:
+        adam = AdamMapping.check(check, "adam", body["adam"], declared)
+    if adam is not None:
+        if adam.response is not None and body.get("response") is None:
+            check.add("adam/response", "the protocol has no response endpoint for ADRS to feed")
+        if adam.pfs is not None and body.get("pfs") is None:
+            check.add("adam/pfs", "the protocol has no PFS endpoint for ADTTE to feed")
+        if adam.response is not None and adam.response.get("records") == "visits" and body.get("derivation") is None:
+            check.add("adam/response/records", "per-visit responses (records 'visits') need the protocol's "
+                      "derivation section: it says how they are confirmed into a best overall response")
+    return derivation, adam
 
 
 def _declared(check: Checker, strata: Any) -> tuple[StratumDecl, ...]:
@@ -319,6 +352,10 @@ def _document(spec: ProtocolSpec) -> dict[str, Any]:
             "engine": p.model.engine,
             "mcmc": None if sampler is None else asdict(sampler),
         }
+    if spec.derivation is not None:
+        doc["derivation"] = spec.derivation.document
+    if spec.adam is not None:
+        doc["adam"] = spec.adam.document
     return doc
 
 

@@ -25,10 +25,12 @@ from service.deps import ComputeDep, DatabaseDep, SettingsDep
 from service.problems import PROBLEM_JSON, PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES
 from service.registry import repository
 from service.registry.idempotency import HEADER, Idempotency, Reply, stored
+from service.registry.uploads import cut_body
 from service.schemas.registry import (
     AmendmentRequest,
     DataCut,
     DataCutDiff,
+    DataCutFiles,
     DataCutRequest,
     LookRequest,
     Look,
@@ -131,14 +133,27 @@ async def amend(request: Request, trial_id: TrialId, body: AmendmentRequest, eng
                                         check=lambda spec: budget.protocol_problems(spec, settings)))
 
 
+REQUEST_BODIES = (DataCutRequest, DataCutFiles)  # read by the routes themselves: components of the OpenAPI
+CUT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/DataCutRequest"}},
+        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/DataCutFiles"}},
+    },
+}
+
+
 @router.post("/{trial_id}/data-cuts", operation_id="data-cuts-create", status_code=201, response_model=DataCut,
-             responses={**NOT_FOUND, **CONFLICT, 201: {"description": "Created", "headers": CREATED_HEADERS}},
-             summary="Upload a data cut (immutable; numbered 1, 2, ...; SHA-256 of its canonical content)")
-async def create_cut(request: Request, trial_id: TrialId, body: DataCutRequest, engine: DatabaseDep,
-                     principal: Statistician, key: IdempotencyKey = None) -> Response:
+             responses={**NOT_FOUND, **CONFLICT, 201: {"description": "Created", "headers": CREATED_HEADERS},
+                        415: problem_response("Neither JSON nor multipart/form-data")},
+             openapi_extra={"requestBody": CUT_BODY},
+             summary="Upload a data cut: patients or ADaM datasets as JSON, or ADaM files as multipart/form-data "
+                     "(immutable; numbered 1, 2, ...; SHA-256 of its canonical content)")
+async def create_cut(request: Request, trial_id: TrialId, engine: DatabaseDep, principal: Statistician,
+                     key: IdempotencyKey = None) -> Response:
     idem = await idempotency(request, principal, key)
-    return send(await run_in_threadpool(repository.create_cut, engine, trial_id, body.model_dump(mode="json"),
-                                        actor=principal.name, idem=idem))
+    body = await cut_body(request)
+    return send(await run_in_threadpool(repository.create_cut, engine, trial_id, body, actor=principal.name, idem=idem))
 
 
 @router.get("/{trial_id}/data-cuts", operation_id="data-cuts-list", response_model=list[DataCut], response_model_exclude_unset=True,

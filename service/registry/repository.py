@@ -314,7 +314,7 @@ def _cut_view(row: Any, *, patients: bool, sponsor: bool = False) -> dict[str, A
     view = {"trial": row["trial_id"], "number": row["number"], "sha256": row["sha256"], "cutoff_date": row["cutoff_date"],
             "n_patients": row["n_patients"], "accrual": _accrual(document), "supersedes": row["supersedes"],
             "reason": row["reason"], "protocol_version": row["protocol_version"], "created_at": row["created_at"],
-            "created_by": row["created_by"]}
+            "created_by": row["created_by"], "files": json.loads(row["files"]) if row["files"] else []}
     if sponsor:
         del view["reason"]
     elif patients:
@@ -342,7 +342,7 @@ def create_cut(engine: Engine, trial_id: str, body: Any, *, actor: str, idem: Id
             trial_id=trial_id, number=number, cutoff_date=spec.cutoff_date.isoformat(),
             document=canonical_json(spec.document), sha256=spec.sha256, n_patients=len(spec.patients),
             supersedes=spec.supersedes, reason=spec.reason, protocol_version=trial["current_version"],
-            created_at=at, created_by=actor))
+            created_at=at, created_by=actor, files=canonical_json(list(spec.files)) if spec.files else None))
         return Reply.of(201, _cut_view(_cut_row(conn, trial_id, number), patients=False), {"Location": resource})
 
     return write(engine, idem, action)

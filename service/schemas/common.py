@@ -128,11 +128,20 @@ class Problem(BaseModel):
     suggestion: str | None = None
 
 
+def component_schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI component schemas of ``models`` and of what they refer to, each under its own name,
+    so that every ``$ref`` of the document resolves (for bodies a route reads itself)."""
+    out: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    return out
+
+
 def problem_schemas() -> dict[str, Any]:
-    """The OpenAPI component schemas of ``Problem`` and of what it refers to (``FieldError``), each under
-    its own name, so that every ``$ref`` of the document resolves."""
-    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    return {**schema.pop("$defs", {}), "Problem": schema}
+    """``Problem`` and what it refers to (``FieldError``): referenced by every route's 4xx answers."""
+    return component_schemas(Problem)
 
 
 Provenance = dict[str, Any]

@@ -71,6 +71,18 @@ class ProtocolRequest(StrictModel):
         None, description="the PFS endpoint: landmark_months, benchmark_landmark_pfs, target_landmark_pfs, "
         "strata [{name, n_planned}], model, decision, engine, mcmc (as in POST /v1/analyses/pfs)")
     seed: Seed | None = None
+    derivation: dict[str, Any] | None = Field(
+        None, description="how responders and PFS are derived from tumour assessments in data cuts (as in "
+        "POST /v1/endpoints/response: criterion 'recist1.1' or 'reins', endpoint 'objective_response' or "
+        "'clinical_benefit', confirmation, confirm_min_days, confirm_max_days, max_ne_between, sd_min_days, "
+        "benefit_min_days, progression_reference, response_window_days); see docs/ENDPOINTS.md",
+        examples=[{"criterion": "recist1.1", "endpoint": "clinical_benefit", "benefit_min_days": 112}])
+    adam: dict[str, Any] | None = Field(
+        None, description="how CDISC ADaM datasets map onto this protocol: subject_variable (USUBJID), "
+        "start_variable (TRTSDT), stratum_variable and strata {value: stratum name}, population_variable, "
+        "response {paramcd, records 'best' | 'visits', responders}, pfs {paramcd, unit}; see docs/ADAM.md",
+        examples=[{"stratum_variable": "NF1FL", "strata": {"Y": "NF1-associated", "N": "sporadic"},
+                   "response": {"paramcd": "BOR", "records": "best"}, "pfs": {"paramcd": "PFS", "unit": "days"}}])
 
 
 class AmendmentRequest(StrictModel):
@@ -93,10 +105,31 @@ class PFSObservation(StrictModel):
 class PatientRecord(StrictModel):
     id: Name = Field(examples=["P-001"])
     stratum: Name = Field(examples=["NF1-associated"])
-    enrolled_on: datetime.date = Field(examples=["2026-01-12"])
+    enrolled_on: datetime.date | None = Field(None, examples=["2026-01-12"],
+                                              description="required, but for a patient given by assessments "
+                                              "(then the treatment start by default)")
     response: Literal["responder", "non-responder", "not-evaluable"] | None = Field(
-        None, description="null: not yet assessed")
-    pfs: PFSObservation | None = Field(None, description="null: no follow-up yet")
+        None, description="null: not yet assessed; derived (so not given) for a patient given by assessments")
+    pfs: PFSObservation | None = Field(None, description="null: no follow-up yet; derived from the assessments "
+                                       "when not given")
+    assessments: dict[str, Any] | None = Field(
+        None, description="tumour assessments (treatment_start, baseline, visits, death_date, off_study_date; "
+        "as in POST /v1/endpoints/response): the response and PFS are derived under the protocol's derivation "
+        "as of the cut-off date, and the cut keeps the assessments and every derivation with its reasons")
+
+
+AdamData = list[dict[str, Any]] | dict[str, Any]
+
+
+class AdamDatasets(StrictModel):
+    """ADaM datasets as JSON: each a list of records (``{"USUBJID": ..., ...}``) or a CDISC Dataset-JSON
+    object (v1.0 or v1.1). As files, send them as multipart/form-data instead."""
+
+    ADSL: AdamData = Field(description="one record per subject: USUBJID, TRTSDT, the stratum variable")
+    ADRS: AdamData | None = Field(None, description="USUBJID, PARAMCD, AVALC, ADT or ADY (when the protocol's adam "
+                                  "section has a response source)")
+    ADTTE: AdamData | None = Field(None, description="USUBJID, PARAMCD, AVAL, CNSR (0 = event), STARTDT, ADT (when "
+                                   "the protocol's adam section has a PFS source)")
 
 
 class DataCutRequest(StrictModel):
@@ -107,7 +140,22 @@ class DataCutRequest(StrictModel):
     model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [EXAMPLE_CUT]}}
 
     cutoff_date: datetime.date = Field(examples=["2026-06-30"])
-    patients: list[PatientRecord] = Field(min_length=1, max_length=MAX_PATIENTS)
+    patients: list[PatientRecord] | None = Field(None, min_length=1, max_length=MAX_PATIENTS,
+                                                 description="the patients (or adam: one of the two)")
+    adam: AdamDatasets | None = Field(None, description="ADaM datasets, mapped by the protocol's adam section (or "
+                                      "patients: one of the two)")
+    supersedes: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
+    reason: Text | None = Field(None, max_length=MAX_REASON_LENGTH)
+
+
+class DataCutFiles(StrictModel):
+    """A data cut of ADaM files (multipart/form-data): CSV, SAS transport (.xpt, v5 or v8) or
+    Dataset-JSON, each recognised by its content."""
+
+    cutoff_date: datetime.date = Field(examples=["2026-06-30"])
+    ADSL: bytes = Field(json_schema_extra={"format": "binary"})
+    ADRS: bytes | None = Field(None, json_schema_extra={"format": "binary"})
+    ADTTE: bytes | None = Field(None, json_schema_extra={"format": "binary"})
     supersedes: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
     reason: Text | None = Field(None, max_length=MAX_REASON_LENGTH)
 
@@ -188,6 +236,9 @@ class DataCut(ResultModel):
     protocol_version: int
     created_at: str
     created_by: str
+    files: list[dict[str, Any]] = Field([], description="ADaM files the cut was read from: dataset, format, SHA-256 "
+                                        "of the bytes, rows (not part of the cut's content: the same data in any "
+                                        "format give the same cut)")
     patients: list[dict[str, Any]] | None = None
 
 

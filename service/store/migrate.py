@@ -27,6 +27,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK_KEY = 0x676F6E6F676F
 # The revision whose tables a database created before the migrations existed holds.
 FIRST = "0001"
+# Columns that revisions after FIRST add: an unversioned database without them holds FIRST's tables.
+ADDED_AFTER_FIRST = {("data_cuts", "files")}
 
 
 class SchemaTooNew(RuntimeError):
@@ -65,9 +67,9 @@ def upgrade(engine_or_url: Engine | str) -> str:
             heads = context.get_current_heads()
             _refuse_unknown(script, heads, engine)
             config.attributes["connection"] = conn
-            if not heads and _adoptable(context, engine):
-                command.stamp(config, FIRST)  # its tables are 0001's: migrate from there
-                heads = (FIRST,)
+            if not heads and (adopted := _adoptable(context, engine, target)) is not None:
+                command.stamp(config, adopted)  # its tables are that revision's: migrate from there
+                heads = (adopted,)
             if tuple(heads) != (target,):
                 command.upgrade(config, "head")
             if conn.in_transaction():
@@ -87,24 +89,29 @@ def _lock(conn: Connection) -> None:
         conn.begin()  # BEGIN IMMEDIATE: the database's write lock until commit
 
 
-def _adoptable(context: MigrationContext, engine: Engine) -> bool:
-    """Whether an unversioned database holds gonogo's tables as revision 0001 made them (a database
-    created before the migrations existed, by ``metadata.create_all``): it is stamped, not created
-    again. False for an empty one; ``SchemaTooNew`` for one holding other tables of gonogo's names."""
+def _adoptable(context: MigrationContext, engine: Engine, target: str) -> str | None:
+    """The revision whose tables an unversioned database holds, when ``metadata.create_all`` made them
+    (gonogo before the migrations): ``target`` when they are this gonogo's, ``FIRST`` when they lack
+    only the columns later revisions add (``ADDED_AFTER_FIRST``); None for an empty database. It is
+    stamped, not created again. ``SchemaTooNew`` for one holding other tables of gonogo's names."""
     from alembic.autogenerate import compare_metadata
 
     from service.store.tables import metadata
 
     present = set(inspect(context.connection).get_table_names()) & set(metadata.tables)
     if not present:
-        return False
+        return None
     differences = compare_metadata(context, metadata)
-    if differences:
-        where = engine.url.render_as_string(hide_password=True)
-        raise SchemaTooNew(
-            f"the database {where} has gonogo's tables ({', '.join(sorted(present))}) but no schema revision, and they "
-            f"differ from this gonogo's ({len(differences)} differences, e.g. {differences[0]!r}); nothing was changed")
-    return True
+    if not differences:
+        return target
+    later = [d for d in differences
+             if isinstance(d, tuple) and d[0] == "add_column" and (d[2], d[3].name) in ADDED_AFTER_FIRST]
+    if len(later) == len(differences):
+        return FIRST
+    where = engine.url.render_as_string(hide_password=True)
+    raise SchemaTooNew(
+        f"the database {where} has gonogo's tables ({', '.join(sorted(present))}) but no schema revision, and they "
+        f"differ from this gonogo's ({len(differences)} differences, e.g. {differences[0]!r}); nothing was changed")
 
 
 def _refuse_unknown(script: ScriptDirectory, heads, engine: Engine) -> None:

@@ -71,6 +71,7 @@ data_cuts = Table(
     Column("protocol_version", Integer, nullable=False), # the version it was checked against
     Column("created_at", WHEN, nullable=False),
     Column("created_by", String(128), nullable=False),
+    Column("files", Text),                               # JSON: ADaM files read (dataset, format, sha256, rows); 0002
 )
 
 looks = Table(

@@ -174,3 +174,35 @@ def test_unversioned_database_with_other_tables_of_gonogos_names_is_refused_unto
         migrate.upgrade(engine)
     assert migrate.current(engine) == ()
     assert set(inspect(engine).get_table_names()) == {"jobs"}
+
+
+def test_database_at_0001_is_migrated_to_0002_with_its_cuts_kept(engine):
+    """0002 adds ``data_cuts.files`` to a database at 0001, keeping its rows (null files: read from JSON)."""
+    from alembic import command
+
+    from service.store.tables import data_cuts
+
+    config = migrate.alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(text("INSERT INTO trials (id, title, current_version, created_at, created_by) "
+                          "VALUES ('t', 'T', 1, 'x', 'a')"))
+        conn.execute(text("INSERT INTO data_cuts (trial_id, number, cutoff_date, document, sha256, n_patients, "
+                          "protocol_version, created_at, created_by) VALUES ('t', 1, '2026-06-30', '{}', :sha, 1, 1, "
+                          "'x', 'a')"), {"sha": "0" * 64})
+    assert migrate.current(engine) == ("0001",)
+    assert migrate.upgrade(engine) == migrate.head() == "0002"
+    with engine.connect() as conn:
+        assert conn.execute(select(data_cuts.c.number, data_cuts.c.files)).all() == [(1, None)]
+
+
+def test_database_made_by_create_all_before_0002_is_adopted_at_0001(engine):
+    """An unversioned database whose tables lack only what later revisions add is stamped 0001 and
+    migrated on (``migrate.ADDED_AFTER_FIRST``)."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE data_cuts DROP COLUMN files"))
+    assert migrate.upgrade(engine) == migrate.head()
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
