@@ -12,7 +12,7 @@ from designs.core.errors import InvalidInputError
 from designs.registry.protocol import ProtocolSpec, amend, effective_changes
 from tests.registry.examples import sarc031
 
-ADAM = {"stratum_variable": "NF1FL", "strata": {"Y": "NF1-associated", "N": "sporadic"},
+ADAM = {"stratum_variable": "NF1FL", "strata": {"Y": "nf1", "N": "sporadic"},
         "response": {"paramcd": "BOR", "records": "best"}, "pfs": {"paramcd": "PFS", "unit": "days"}}
 
 
@@ -54,7 +54,7 @@ def test_amending_the_criterion_re_derives_the_confirmation_window_gonogo_filled
 
 def test_bad_derivation_and_adam_fields_are_named_under_their_sections_at_once():
     found = problems(protocol(derivation={"criterion": "recist2", "endpoint": "objective_response", "colour": 1},
-                              adam={**ADAM, "strata": {"Y": "NF1", "N": "sporadic"}}))
+                              adam={**ADAM, "strata": {"Y": "NF1-associated", "N": "sporadic"}}))
     assert "derivation/criterion" in found and "derivation/colour" in found
     assert any(f.startswith("adam/strata") for f in found), found
 
@@ -70,5 +70,5 @@ def test_adam_sources_need_their_endpoints_and_per_visit_responses_a_derivation(
 def test_adam_section_is_stored_normalised():
     spec = ProtocolSpec.from_mapping(protocol(adam=ADAM))
     assert spec.document["adam"]["subject_variable"] == "USUBJID"
-    assert spec.document["adam"]["strata"] == {"Y": "NF1-associated", "N": "sporadic"}
+    assert spec.document["adam"]["strata"] == {"Y": "nf1", "N": "sporadic"}
     assert ProtocolSpec.from_mapping(copy.deepcopy(spec.document)).document == spec.document
