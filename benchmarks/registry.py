@@ -13,6 +13,8 @@ code is kept in ``GONOGO_DATA_DIR`` between runs), and a statistician token of e
 - the same with PyMC for response and the hierarchical-exponential PFS model: p50 ≤ 1 s
 - read a stored look (``GET .../looks/{n}``): p50 ≤ 10 ms
 - 32 concurrent readers of stored looks (asyncio clients in this process): p99 ≤ 100 ms, no errors
+- upload a 200-patient ADaM cut (ADSL, ADRS, ADTTE; issue 11) as SAS transport files, CSV files
+  (multipart/form-data) and JSON records: p50 ≤ 300 ms each
 - verify an audit trail of 10,000 events: ≤ 1 s (``service.registry.audit.verify_trail`` in this
   process, and ``GET /v1/audit/verify`` through the server); the trail is filled to 10,000 events
   with events appended as the registry appends them (``service.registry.audit.append``)
@@ -200,6 +202,34 @@ def upload_and_look(client: httpx.Client, engine: str, repeats: int, tag: str) -
     return cuts, looks, trials
 
 
+ADAM_MAPPING = {"stratum_variable": "NF1FL", "strata": {"Y": STRATA[0], "N": STRATA[1]},
+                "response": {"paramcd": "BOR", "records": "best"}, "pfs": {"paramcd": "PFS", "unit": "days"}}
+
+
+def adam_upload(client: httpx.Client, repeats: int) -> dict[str, list[float]]:
+    """Per way of sending it (XPT files, CSV files, JSON records): the seconds of POST data-cuts of a
+    200-patient ADaM cut, each on a new trial (its first cut)."""
+    from tests.adam import files
+
+    adam = files.example_adam(n_per_stratum=PATIENTS_PER_STRATUM, seed=1)
+    adam = {"ADSL": adam["ADSL"], "ADRS": [r for r in adam["ADRS"] if r["PARAMCD"] == "BOR"], "ADTTE": adam["ADTTE"]}
+    cutoff = {"cutoff_date": CUTOFF.isoformat()}
+    ways = {
+        "xpt": {"data": cutoff, "files": {k: (f"{k.lower()}.xpt", files.as_xpt(k, v)) for k, v in adam.items()}},
+        "csv": {"data": cutoff, "files": {k: (f"{k.lower()}.csv", files.as_csv(v)) for k, v in adam.items()}},
+        "json": {"json": {**cutoff, "adam": adam}},
+    }
+    seconds: dict[str, list[float]] = {way: [] for way in ways}
+    for i in range(repeats):
+        for way, kwargs in ways.items():
+            trial = f"bench-adam-{way}-{i}-{uuid.uuid4().hex[:6]}"
+            check(client.post("/v1/trials", json={**protocol(trial, "quadrature"), "adam": ADAM_MAPPING}), 201)
+            t = time.perf_counter()
+            check(client.post(f"/v1/trials/{trial}/data-cuts", **kwargs), 201)
+            seconds[way].append(time.perf_counter() - t)
+    return seconds
+
+
 async def concurrent_readers(base: str, headers: dict, paths: list[str], readers: int, each: int) -> tuple[list[float], list[str]]:
     latencies: list[float] = []
     errors: list[str] = []
@@ -295,6 +325,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
             line("  of which the look (POST looks) p50", statistics.median(looks), "s")
             line("  p90 of both", quantile(total, 0.9), "s")
             line("  the look's analyses alone (run_look in this process) p50", core_look_seconds("quadrature"), "s")
+            adam_upload(client, 1)  # warm
+            for way, seconds in adam_upload(client, args.repeats).items():
+                line(f"upload a 200-patient ADaM cut ({way}): p50 of {len(seconds)}", statistics.median(seconds), "s", 0.300)
             if not args.no_mcmc:
                 upload_and_look(client, "mcmc", 1, "warm-m")
                 cuts, looks, _ = upload_and_look(client, "mcmc", args.mcmc_repeats, "m")
