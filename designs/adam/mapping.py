@@ -373,9 +373,11 @@ def _adsl_patient(table: _Table, row: int, values: Mapping[str, Any], subject: s
 
 
 def _records(table: _Table, subjects: _Subjects, mapping: AdamMapping, paramcd: str,
-             needs: Mapping[str, str]) -> list[tuple[int, str, dict, Mapping[str, Any]]]:
-    """The rows of ``table`` with PARAMCD ``paramcd`` whose subject is a patient: (row, subject, patient, values).
-    A subject not in ADSL is a problem; one left out by the population flag is skipped."""
+             needs: Mapping[str, str]) -> list[tuple[int, str, dict | None, Mapping[str, Any]]]:
+    """The rows of ``table`` with PARAMCD ``paramcd`` whose subject is in ADSL and in the population:
+    (row, subject, patient, values), the patient None when its ADSL row has a problem (its records are still
+    checked, as far as they can be without it). A subject not in ADSL is a problem; one left out by the
+    population flag is skipped."""
     if not table.require({mapping.subject_variable: "the subject", "PARAMCD": f"the records of {paramcd}", **needs}):
         return []
     out = []
@@ -389,8 +391,7 @@ def _records(table: _Table, subjects: _Subjects, mapping: AdamMapping, paramcd: 
             if subjects.indexed:
                 table.problem(i, mapping.subject_variable, subject, subject, "a subject that is not in ADSL")
             continue
-        if subject in subjects.patients:
-            out.append((i, subject, subjects.patients[subject], values))
+        out.append((i, subject, subjects.patients.get(subject), values))
     return out
 
 
@@ -408,7 +409,7 @@ def _one_per_subject(table: _Table, records: list, variable: str, what: str) -> 
     return out
 
 
-def _study_day_date(table: _Table, row: int, subject: str, values: Mapping[str, Any], start: dt.date,
+def _study_day_date(table: _Table, row: int, subject: str, values: Mapping[str, Any], start: dt.date | None,
                     required: bool) -> dt.date | None:
     """A record's date: ADT, or ADY (CDISC study day: day 1 = start, day -1 the day before, no day 0)."""
     adt, ady = values.get("ADT"), values.get("ADY")
@@ -425,6 +426,8 @@ def _study_day_date(table: _Table, row: int, subject: str, values: Mapping[str, 
     if not float(day).is_integer() or day == 0:
         table.problem(row, "ADY", subject, ady, "a study day is a whole number and never 0 (day 1 = treatment start)")
         return None
+    if start is None:
+        return date
     from_day = start + dt.timedelta(days=int(day) - 1 if day > 0 else int(day))
     if date is not None and date != from_day:
         table.problem(row, "ADY", subject, ady, f"study day {int(day)} from treatment start {start} is {from_day}, "
@@ -448,25 +451,26 @@ def _response_records(table: _Table, subjects: _Subjects, mapping: AdamMapping, 
         if avalc is not None and avalc.upper() not in AVALC:
             table.problem(row, "AVALC", subject, avalc, f"not a response ({', '.join(AVALC)})")
             avalc = None
-        date = _study_day_date(table, row, subject, values, patient["start"], kind == "visits")
+        start = None if patient is None else patient["start"]
+        date = _study_day_date(table, row, subject, values, start, kind == "visits")
+        dated_by = "ADT" if values.get("ADT") is not None else "ADY"
         if date is not None and cutoff is not None and date > cutoff:
-            table.problem(row, "ADT" if values.get("ADT") is not None else "ADY", subject, date,
-                          f"after the cut-off date {cutoff}")
+            table.problem(row, dated_by, subject, date, f"after the cut-off date {cutoff}")
             date = None
-        if date is not None and kind == "visits" and date <= patient["start"]:
-            table.problem(row, "ADT" if values.get("ADT") is not None else "ADY", subject, date,
-                          f"not after treatment start {patient['start']}: a response assessment follows it")
+        if date is not None and kind == "visits" and start is not None and date <= start:
+            table.problem(row, dated_by, subject, date, f"not after treatment start {start}: a response assessment "
+                          "follows it")
             date = None
-        if avalc is not None and (date is not None or kind == "best"):
-            patient.setdefault("adrs", []).append((date, row, avalc.upper(), {v: plain(values.get(v)) for v in used}))
+        if patient is not None and avalc is not None and (date is not None or kind == "best"):
+            source = {v: plain(values.get(v)) for v in used}
+            patient.setdefault("adrs", []).append((date, row, avalc.upper(), source, dated_by))
 
 
 def _visits(table: _Table, patient: dict) -> list[dict]:
     records = sorted(patient.get("adrs", []), key=lambda r: (r[0], r[1]))
     for before, after in zip(records, records[1:], strict=False):
         if before[0] == after[0]:
-            variable = "ADT" if table.has("ADT") else "ADY"
-            table.problem(after[1], variable, patient["id"], after[0], f"a second assessment on the same date (the "
+            table.problem(after[1], after[4], patient["id"], after[0], f"a second assessment on the same date (the "
                           f"first is row {before[1]})")
     return [{"date": r[0].isoformat(), "overall": r[2]} for r in records]
 
@@ -493,7 +497,7 @@ def _pfs_records(table: _Table, subjects: _Subjects, mapping: AdamMapping, cutof
         censor = _censor(table, row, subject, values.get("CNSR"))
         if aval is not None and not _dates_agree(table, row, subject, values, aval, unit, cutoff):
             aval = None
-        if aval is not None and censor is not None:
+        if patient is not None and aval is not None and censor is not None:
             times, per = UNITS[unit]
             patient["pfs"] = {"time_months": float(aval * times / per), "event": censor == 0}
             patient["adtte"] = {v: plain(values.get(v)) for v in used}
