@@ -470,8 +470,8 @@ def _visits(table: _Table, patient: dict) -> list[dict]:
     records = sorted(patient.get("adrs", []), key=lambda r: (r[0], r[1]))
     for before, after in zip(records, records[1:], strict=False):
         if before[0] == after[0]:
-            table.problem(after[1], after[4], patient["id"], after[0], f"a second assessment on the same date (the "
-                          f"first is row {before[1]})")
+            table.problem(after[1], after[4], patient["id"], after[3][after[4]], f"a second assessment on {after[0]} "
+                          f"(the first is row {before[1]}); assessments are on distinct dates")
     return [{"date": r[0].isoformat(), "overall": r[2]} for r in records]
 
 

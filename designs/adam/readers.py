@@ -95,7 +95,7 @@ def read_dataset(name: str, data: bytes | list | dict, *, filename: str | None =
     elif isinstance(data, list):
         dataset = _from_records(check, name, data, None)
     elif isinstance(data, Mapping):
-        dataset = _from_dataset_json(check, name, data, None)
+        dataset = _guard(check, where, name, "Dataset-JSON", lambda: _from_dataset_json(check, name, data, None))
     else:
         check.add(where, f"{name} must be the bytes of a file, a list of records or a Dataset-JSON object "
                   f"(got {type(data).__name__})")
