@@ -36,7 +36,7 @@ names the dataset, row, subject, variable and value. On any problem no patient i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,9 +306,9 @@ def _adsl(table: _Table, mapping: AdamMapping, cutoff: dt.date | None) -> _Subje
              mapping.stratum_variable: "the stratum"}
     if mapping.population_variable:
         needs[mapping.population_variable] = "the population flag"
+    before = len(table.check.problems)
     table.require(needs)
     out = _Subjects(indexed=table.has(mapping.subject_variable))
-    before = len(table.check.problems)
     if not out.indexed:
         return out
     first: dict[str, int] = {}
@@ -373,14 +373,13 @@ def _adsl_patient(table: _Table, row: int, values: Mapping[str, Any], subject: s
 
 
 def _records(table: _Table, subjects: _Subjects, mapping: AdamMapping, paramcd: str,
-             needs: Mapping[str, str]) -> list[tuple[int, str, dict | None, Mapping[str, Any]]]:
+             needs: Mapping[str, str]) -> Iterator[tuple[int, str, dict | None, Mapping[str, Any]]]:
     """The rows of ``table`` with PARAMCD ``paramcd`` whose subject is in ADSL and in the population:
     (row, subject, patient, values), the patient None when its ADSL row has a problem (its records are still
     checked, as far as they can be without it). A subject not in ADSL is a problem; one left out by the
-    population flag is skipped."""
+    population flag is skipped. Rows come one at a time, so that problems are reported in row order."""
     if not table.require({mapping.subject_variable: "the subject", "PARAMCD": f"the records of {paramcd}", **needs}):
-        return []
-    out = []
+        return
     for i, values in enumerate(table.dataset.rows, start=1):
         if values.get("PARAMCD") != paramcd:
             continue
@@ -391,13 +390,11 @@ def _records(table: _Table, subjects: _Subjects, mapping: AdamMapping, paramcd: 
             if subjects.indexed:
                 table.problem(i, mapping.subject_variable, subject, subject, "a subject that is not in ADSL")
             continue
-        out.append((i, subject, subjects.patients.get(subject), values))
-    return out
+        yield i, subject, subjects.patients.get(subject), values
 
 
-def _one_per_subject(table: _Table, records: list, variable: str, what: str) -> list:
+def _one_per_subject(table: _Table, records: Iterable[tuple], variable: str, what: str) -> Iterator[tuple]:
     first: dict[str, int] = {}
-    out = []
     for record in records:
         row, subject = record[0], record[1]
         if subject in first:
@@ -405,8 +402,7 @@ def _one_per_subject(table: _Table, records: list, variable: str, what: str) -> 
                           f"{first[subject]}); one per subject")
         else:
             first[subject] = row
-            out.append(record)
-    return out
+            yield record
 
 
 def _study_day_date(table: _Table, row: int, subject: str, values: Mapping[str, Any], start: dt.date | None,
@@ -563,8 +559,9 @@ def _tables(check: Checker, datasets: Mapping[str, Dataset], mapping: AdamMappin
     if mapping.pfs is not None:
         wanted["ADTTE"] = f"PFS, PARAMCD {mapping.pfs['paramcd']!r}"
     given = {str(name).upper(): dataset for name, dataset in datasets.items()}
+    unreadable = {p.field for p in check.problems}
     for name, purpose in wanted.items():
-        if name not in given:
+        if name not in given and f"adam/{name}" not in unreadable:  # an unreadable file is reported already
             check.add(f"adam/{name}", f"{name} is missing: the mapping reads {purpose} from it")
     for name in given:
         if name not in wanted:
