@@ -124,7 +124,8 @@ def _strata(check: Checker, where: str, strata: Any, declared: Sequence[str]) ->
         if not key:
             check.add(f"{where}/{value}", "a stratum value must not be empty (a missing value is no stratum)")
         elif key in out:
-            check.add(f"{where}/{value}", f"value {key!r} is mapped twice (values are compared without trailing blanks)")
+            check.add(f"{where}/{value}", f"value {key!r} is mapped twice (values are compared without trailing "
+                      "blanks)")
         elif name not in declared:
             check.add(f"{where}/{value}", f"{name!r} is not a declared stratum ({', '.join(declared)})")
         else:
@@ -317,8 +318,8 @@ def _adsl(table: _Table, mapping: AdamMapping, cutoff: dt.date | None) -> _Subje
         if subject is None:
             continue
         if subject in first:
-            table.problem(i, mapping.subject_variable, subject, subject, f"a second ADSL row for the subject (the first "
-                          f"is row {first[subject]}); ADSL has one row per subject")
+            table.problem(i, mapping.subject_variable, subject, subject, f"a second ADSL row for the subject (the "
+                          f"first is row {first[subject]}); ADSL has one row per subject")
             out.patients.pop(subject, None)
             continue
         first[subject] = i
@@ -526,8 +527,8 @@ def _dates_agree(table: _Table, row: int, subject: str, values: Mapping[str, Any
         return False
     days = (end - start).days
     if unit == "days" and aval not in (days, days + 1):
-        table.problem(row, "AVAL", subject, aval, f"ADT {end} − STARTDT {start} is {days} days: AVAL must be {days}, or "
-                      f"{days + 1} with the ADaM +1 convention (the day of origin counted)")
+        table.problem(row, "AVAL", subject, aval, f"ADT {end} − STARTDT {start} is {days} days: AVAL must be {days}, "
+                      f"or {days + 1} with the ADaM +1 convention (the day of origin counted)")
         return False
     return True
 

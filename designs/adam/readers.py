@@ -135,9 +135,11 @@ def _from_bytes(check: Checker, name: str, data: bytes, filename: str | None) ->
     if isinstance(text, str) and text.lstrip()[:1] in ("{", "["):
         return _guard(check, where, label, "JSON", lambda: _from_json_text(check, name, text, digest))
     if extension == ".json":
-        check.add(where, f"{label}: named .json but not JSON ({text if isinstance(text, _Unreadable) else 'it does not start with { or ['})")
+        why = text if isinstance(text, _Unreadable) else "it does not start with { or ["
+        check.add(where, f"{label}: named .json but not JSON ({why})")
         return None
-    tried = "not SAS transport (it does not start with 'HEADER RECORD*******LIB'), not JSON (it does not start with { or [)"
+    tried = ("not SAS transport (it does not start with 'HEADER RECORD*******LIB'), not JSON (it does not start "
+             "with { or [)")
     if isinstance(text, _Unreadable):
         check.add(where, f"{label} is {tried}, and not CSV: {text}")
         return None
@@ -235,7 +237,8 @@ def _from_records(check: Checker, name: str, records: list, digest: str | None) 
     upper_rows = []
     for i, record in enumerate(records, start=1):
         if not isinstance(record, Mapping):
-            check.add(f"{where}/{i}", f"{name} row {i} must be an object of variable → value (got {type(record).__name__})")
+            check.add(f"{where}/{i}", f"{name} row {i} must be an object of variable → value "
+                      f"(got {type(record).__name__})")
             continue
         row = {}
         for key, value in record.items():
@@ -245,7 +248,8 @@ def _from_records(check: Checker, name: str, records: list, digest: str | None) 
                           "starting with a letter or _, 32 characters at most)")
                 continue
             if variable in row:
-                check.add(f"{where}/{i}/{variable}", f"{name} row {i}: {variable} given twice (names differing only in case)")
+                check.add(f"{where}/{i}/{variable}", f"{name} row {i}: {variable} given twice (names differing only "
+                          "in case)")
             row[variable] = value
             columns.setdefault(variable, variable)
         upper_rows.append(row)

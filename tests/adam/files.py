@@ -116,7 +116,8 @@ def as_dataset_json(name: str, records: Sequence[dict], version: str = "1.1") ->
         document = {
             "creationDateTime": "2026-06-30T12:00:00", "datasetJSONVersion": "1.0.0",
             "clinicalData": {"studyOID": "SARC031", "metaDataVersionOID": "MDV.1", "itemGroupData": {
-                f"IG.{name}": {"records": len(records), "name": name, "label": name, "items": items, "itemData": rows}}},
+                f"IG.{name}": {"records": len(records), "name": name, "label": name, "items": items,
+                               "itemData": rows}}},
         }
     else:
         raise ValueError(f"Dataset-JSON version {version!r}: 1.0 or 1.1")

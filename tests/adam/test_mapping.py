@@ -203,7 +203,8 @@ def test_clinical_benefit_counts_sd_as_a_response_when_the_mapping_says_so():
 
 
 def test_a_second_best_response_record_is_refused():
-    _, problems = run({"ADSL": ONE, "ADRS": bor(("S-1", "PR"), ("S-1", "SD"))}, mapping({**example_mapping(), "pfs": None}))
+    spec = mapping({**example_mapping(), "pfs": None})
+    _, problems = run({"ADSL": ONE, "ADRS": bor(("S-1", "PR"), ("S-1", "SD"))}, spec)
     assert problems == [("adam/ADRS/2/USUBJID", "ADRS row 2 (subject 'S-1'): USUBJID 'S-1': a second BOR record for "
                          "the subject (the first is row 1); one per subject")]
 
@@ -329,7 +330,8 @@ def test_every_bad_value_of_adtte_is_reported_at_once():
 def test_unreadable_files_and_bad_values_are_reported_together():
     check = Checker()
     people = adsl(("S-1", None, "Y", "Y"))
-    sources = {"ADSL": as_csv(people), "ADRS": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "ADTTE": as_xpt("ADTTE", EXAMPLE["ADTTE"])[:-50]}
+    sources = {"ADSL": as_csv(people), "ADRS": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
+               "ADTTE": as_xpt("ADTTE", EXAMPLE["ADTTE"])[:-50]}
     datasets = read_datasets(check, sources, {"ADRS": "adrs.pdf", "ADTTE": "adtte.xpt"})
     assert patients_from_adam(check, datasets, mapping(), cutoff=CUTOFF) == []
     assert [p.field for p in check.problems] == ["adam/ADRS", "adam/ADTTE", "adam/ADSL/1/TRTSDT"]

@@ -151,7 +151,8 @@ def test_a_file_that_is_not_xpt_json_or_csv_is_refused_saying_what_was_tried(dat
 
 
 def test_a_named_xpt_or_json_that_is_not_one_is_refused():
-    for filename, said in (("adsl.xpt", "named .xpt but not a SAS transport file"), ("adsl.json", "named .json but not JSON")):
+    named = (("adsl.xpt", "named .xpt but not a SAS transport file"), ("adsl.json", "named .json but not JSON"))
+    for filename, said in named:
         with pytest.raises(InvalidInputError) as error:
             read_dataset("ADSL", as_csv(EXAMPLE["ADSL"]), filename=filename)
         assert problems(error)[0][1].startswith(f"ADSL ({filename}): {said}")
