@@ -75,7 +75,9 @@ class AdamMapping:
     def check(cls, check: Checker, where: str, body: Any, stratum_names: Sequence[str]) -> AdamMapping | None:
         """The mapping of ``body``, its problems at ``{where}/{field}``; None when there is any."""
         before = len(check.problems)
-        body = check.mapping(where or "body", body)
+        if not isinstance(body, Mapping):
+            check.add(where or "body", "the adam mapping must be an object")
+            return None
         check.unknown(_at(where, ""), body, _FIELDS, "the adam mapping")
         defaults: list[str] = []
 
@@ -463,10 +465,11 @@ def _response_records(table: _Table, subjects: _Subjects, mapping: AdamMapping, 
             patient.setdefault("adrs", []).append((date, row, avalc.upper(), source, dated_by))
 
 
-def _visits(table: _Table, patient: dict) -> list[dict]:
+def _visits(table: _Table | None, patient: dict) -> list[dict]:
+    """The patient's assessments in date order; two on one date are a problem (records exist only with a table)."""
     records = sorted(patient.get("adrs", []), key=lambda r: (r[0], r[1]))
     for before, after in zip(records, records[1:], strict=False):
-        if before[0] == after[0]:
+        if before[0] == after[0] and table is not None:
             table.problem(after[1], after[4], patient["id"], after[3][after[4]], f"a second assessment on {after[0]} "
                           f"(the first is row {before[1]}); assessments are on distinct dates")
     return [{"date": r[0].isoformat(), "overall": r[2]} for r in records]
@@ -577,7 +580,8 @@ def _patient(tables: Mapping[str, _Table], patient: dict, mapping: AdamMapping) 
     if mapping.response is None or mapping.response["records"] == "best":
         out["response"] = None if mapping.response is None else _best(patient, mapping.response["responders"])
     else:
-        out["assessments"] = {"treatment_start": patient["enrolled_on"], "visits": _visits(tables["ADRS"], patient)}
+        visits = _visits(tables.get("ADRS"), patient)
+        out["assessments"] = {"treatment_start": patient["enrolled_on"], "visits": visits}
     if mapping.response is not None:
         source["ADRS"] = [r[3] for r in sorted(patient.get("adrs", []), key=lambda r: (r[0] or dt.date.min, r[1]))]
     out["pfs"] = patient.get("pfs")

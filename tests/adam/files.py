@@ -150,6 +150,21 @@ def _value_10(value: Any, kind: str) -> Any:
     return (_date(value) - SAS_EPOCH).days if kind == "date" else value
 
 
+WRITERS = {
+    "xpt-v5": lambda name, records: as_xpt(name, records, version=5),
+    "xpt-v8": lambda name, records: as_xpt(name, records, version=8),
+    "dataset-json-1.0": lambda name, records: as_dataset_json(name, records, version="1.0"),
+    "dataset-json-1.1": lambda name, records: as_dataset_json(name, records, version="1.1"),
+    "csv": lambda name, records: as_csv(records),
+    "csv-bom": lambda name, records: b"\xef\xbb\xbf" + as_csv(records),
+    "csv-lf": lambda name, records: as_csv(records).replace(b"\r\n", b"\n"),
+    "json-records-bytes": lambda name, records: json.dumps(records).encode(),
+    "json-records": lambda name, records: list(records),
+    "dataset-json-object": lambda name, records: json.loads(as_dataset_json(name, records)),
+}
+"""Every form a dataset may take, as (name, records) → what ``read_dataset`` is given."""
+
+
 # ------------------------------------------------------------------------------------------ the example
 
 

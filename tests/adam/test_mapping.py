@@ -11,7 +11,7 @@ from designs.adam.mapping import DAYS_PER_MONTH, AdamMapping, patients_from_adam
 from designs.adam.readers import read_dataset, read_datasets
 from designs.core.provenance import canonical_json
 from designs.core.validation import Checker
-from tests.adam.files import as_csv, as_dataset_json, as_xpt, example_adam, example_mapping
+from tests.adam.files import WRITERS, as_csv, as_xpt, example_adam, example_mapping
 
 STRATA = ("NF1-associated", "sporadic")
 CUTOFF = dt.date(2026, 6, 30)
@@ -95,16 +95,6 @@ def test_mapping_without_strata_is_refused():
 
 
 # ----------------------------------------------------------------------------------------- round trip
-
-WRITERS = {
-    "json-records": lambda name, records: records,
-    "csv": lambda name, records: b"\xef\xbb\xbf" + as_csv(records),
-    "xpt-v5": lambda name, records: as_xpt(name, records, version=5),
-    "xpt-v8": lambda name, records: as_xpt(name, records, version=8),
-    "dataset-json-1.0": lambda name, records: as_dataset_json(name, records, version="1.0"),
-    "dataset-json-1.1": lambda name, records: as_dataset_json(name, records, version="1.1"),
-}
-
 
 @pytest.mark.parametrize("records", ["best", "visits"])
 def test_every_file_format_gives_identical_patients(records):
@@ -350,6 +340,17 @@ def test_missing_and_unexpected_datasets_are_named():
         ("adam/ADAE", "ADAE is not read by the mapping (it reads ADSL, ADRS, ADTTE); nothing uploaded is ignored "
                       "silently"),
     ]
+
+
+def test_missing_adrs_is_named_for_visits_too():
+    _, problems = run({"ADSL": ONE}, mapping(VISITS))
+    assert problems == [("adam/ADRS", "ADRS is missing: the mapping reads the responses, PARAMCD 'OVR' from it")]
+
+
+def test_a_mapping_that_is_not_an_object_is_refused():
+    check = Checker()
+    assert AdamMapping.check(check, "adam", ["NF1FL"], STRATA) is None
+    assert [(p.field, p.reason) for p in check.problems] == [("adam", "the adam mapping must be an object")]
 
 
 def test_each_missing_variable_is_one_problem():

@@ -12,21 +12,9 @@ import pytest
 from designs.adam.readers import Dataset, read_dataset, read_datasets, sas_date
 from designs.core.errors import InvalidInputError
 from designs.core.validation import Checker
-from tests.adam.files import as_csv, as_dataset_json, as_xpt, example_adam
+from tests.adam.files import WRITERS, as_csv, as_dataset_json, as_xpt, example_adam
 
 EXAMPLE = example_adam(n_per_stratum=3, seed=7)
-WRITERS = {
-    "xpt-v5": lambda name, records: as_xpt(name, records, version=5),
-    "xpt-v8": lambda name, records: as_xpt(name, records, version=8),
-    "dataset-json-1.0": lambda name, records: as_dataset_json(name, records, version="1.0"),
-    "dataset-json-1.1": lambda name, records: as_dataset_json(name, records, version="1.1"),
-    "csv": lambda name, records: as_csv(records),
-    "csv-bom": lambda name, records: b"\xef\xbb\xbf" + as_csv(records),
-    "csv-lf": lambda name, records: as_csv(records).replace(b"\r\n", b"\n"),
-    "json-records-bytes": lambda name, records: json.dumps(records).encode(),
-    "json-records": lambda name, records: records,
-    "dataset-json-object": lambda name, records: json.loads(as_dataset_json(name, records)),
-}
 FORMAT = {"xpt": "xpt", "dat": "dataset-json", "csv": "csv", "jso": "json-records"}
 
 
