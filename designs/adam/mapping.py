@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from designs.adam.readers import NUMBER, VARIABLE_NAME, Dataset, sas_date
+from designs.adam.readers import NUMBER, VARIABLE_NAME, Dataset, number_text, sas_date
 from designs.core.validation import MAX_NAME_LENGTH, Checker, is_number
 
 DAYS_PER_MONTH = 30.4375
@@ -275,8 +275,8 @@ class _Table:
     def number(self, row: int, variable: str, subject: str | None, value: Any) -> float | int | None:
         """A finite number (numeric text accepted: a CSV column with one bad value is text throughout)."""
         if isinstance(value, str) and NUMBER.match(value.strip()):
-            number = float(value)
-            return int(number) if number.is_integer() else number
+            number = number_text(value)
+            return int(number) if float(number).is_integer() and abs(number) < 2**53 else number
         if not is_number(value):
             self.problem(row, variable, subject, value, "not a number" if value is not None else "required")
             return None
@@ -287,6 +287,9 @@ def _subject(table: _Table, row: int, values: Mapping[str, Any], variable: str) 
     subject = table.text(row, variable, None, values.get(variable), "every record names its subject")
     if subject is not None and len(subject) > MAX_NAME_LENGTH:
         table.problem(row, variable, None, subject, f"a subject id has at most {MAX_NAME_LENGTH} characters")
+        return None
+    if subject is not None and subject != subject.lstrip():
+        table.problem(row, variable, None, subject, "a subject id does not start with blanks")
         return None
     return subject
 
@@ -505,7 +508,7 @@ def _pfs_records(table: _Table, subjects: _Subjects, mapping: AdamMapping, cutof
 
 def _censor(table: _Table, row: int, subject: str, value: Any) -> int | None:
     """CNSR: an integer ≥ 0; 0 is the event, any other value a censoring (ADaM)."""
-    number = float(value) if isinstance(value, str) and NUMBER.match(value.strip()) else value
+    number = number_text(value) if isinstance(value, str) and NUMBER.match(value.strip()) else value
     if not is_number(number) or not float(number).is_integer() or number < 0:
         table.problem(row, "CNSR", subject, value, "a censoring code is an integer ≥ 0 (0 = event; 1, 2, ... = "
                       "censored, each code a reason)")

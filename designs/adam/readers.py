@@ -115,7 +115,9 @@ def read_datasets(check: Checker, sources: Mapping[str, Any], filenames: Mapping
     read = {}
     for name, data in sources.items():
         dataset = check.attempt(read_dataset, name, data, filename=filenames.get(name))
-        if dataset is not None:
+        if dataset is not None and dataset.name in read:
+            check.add(f"adam/{dataset.name}", f"{dataset.name} is given twice (names differing only in case)")
+        elif dataset is not None:
             read[dataset.name] = dataset
     return read
 
@@ -162,7 +164,8 @@ def _text(data: bytes) -> str | _Unreadable:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        return _Unreadable(f"not UTF-8 text (byte 0x{data[error.start]:02X} at position {error.start})")
+        return _Unreadable(f"not UTF-8 text (byte 0x{data[error.start]:02X} at position {error.start}; a CSV file "
+                           "is read as UTF-8, as Excel's 'CSV UTF-8' saves it)")
     if "\x00" in text:
         return _Unreadable(f"not text (a NUL byte at position {text.index(chr(0))})")
     return text
@@ -326,7 +329,7 @@ class _Column:
         if self.data_type == "decimal" and isinstance(raw, str):
             if not NUMBER.match(raw.strip()):
                 raise ValueError(f"{raw!r} is not a decimal number")
-            return float(raw)
+            return number_text(raw)
         if self.data_type in ("integer", "decimal", "float", "double") and not isinstance(raw, int | float):
             raise ValueError(f"{raw!r} is not a number, as the column's dataType {self.data_type!r} says")
         if self.data_type not in ("integer", "decimal", "float", "double") and not isinstance(raw, str):
@@ -464,7 +467,7 @@ def _numbers_inferred(records: list[dict], columns: Sequence[str]) -> list[dict]
     for record in records:
         for c in numeric:
             if kind(record[c]):
-                record[c] = float(record[c])
+                record[c] = number_text(record[c])
     return records
 
 
@@ -509,6 +512,12 @@ def normal_value(value: Any) -> Any:
             return int(value)
         return value
     raise ValueError(f"{_json_kind(value)} is not a value an ADaM variable holds (text, a number, a date or missing)")
+
+
+def number_text(text: str) -> int | float:
+    """A number written as text (``NUMBER``): an int exactly when it has no fraction or exponent."""
+    text = text.strip()
+    return int(text) if re.match(r"^[+-]?\d+$", text) else float(text)
 
 
 def parse_iso_date(text: str) -> dt.date | None:

@@ -381,3 +381,9 @@ def test_numeric_stratum_values_are_matched_as_text():
                     "population_variable": None, "response": None, "pfs": None})
     patients, problems = run({"ADSL": [{"USUBJID": "S-1", "TRTSDT": "2024-01-10", "STRATN": 2.0}]}, spec)
     assert not problems and patients[0]["stratum"] == "sporadic"
+
+
+def test_subject_ids_with_leading_blanks_are_refused():
+    _, problems = run({"ADSL": adsl((" S-1", "2024-01-10", "Y", "Y"))},
+                      mapping({**example_mapping(), "response": None, "pfs": None}))
+    assert problems == [("adam/ADSL/1/USUBJID", "ADSL row 1: USUBJID ' S-1': a subject id does not start with blanks")]

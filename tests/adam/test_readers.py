@@ -62,6 +62,11 @@ def test_csv_numbers_with_a_leading_zero_stay_identifiers():
     assert [r["STARTDT"] for r in dataset.rows] == [dt.date(2024, 1, 2), None]
 
 
+def test_csv_integers_are_read_exactly():
+    dataset = read_dataset("ADSL", b"SEQ,X\n12345678901234567891,1e3\n")
+    assert dataset.rows == ({"SEQ": 12345678901234567891, "X": 1000},)
+
+
 def test_csv_column_with_one_bad_date_stays_text():
     dataset = read_dataset("ADSL", b"TRTSDT\n2024-01-02\n2024-02-30\n")
     assert [r["TRTSDT"] for r in dataset.rows] == ["2024-01-02", "2024-02-30"]
@@ -123,7 +128,7 @@ def test_xpt_holding_another_dataset_is_refused():
 
 
 @pytest.mark.parametrize(("data", "why"), [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "and not CSV: not UTF-8 text (byte 0x89 at position 0)"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "and not CSV: not UTF-8 text (byte 0x89 at position 0; a CSV file is read as UTF-8"),
     (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "and not CSV: not text (a NUL byte at position 5)"),
     (b"Dear DMC,\nplease find the data attached.\n", "the header row holds 'Dear DMC', '', not variable names"),
     (b"USUBJID;TRTSDT\nS-1;2024-01-02\n", "(only comma-separated files are read)"),
@@ -190,6 +195,13 @@ def test_read_datasets_collects_the_problems_of_every_file():
     read = read_datasets(check, {"adsl": as_csv(EXAMPLE["ADSL"]), "ADRS": b"\x00", "ADTTE": b"[1"})
     assert list(read) == ["ADSL"] and isinstance(read["ADSL"], Dataset)
     assert [p.field for p in check.problems] == ["adam/ADRS", "adam/ADTTE"]
+
+
+def test_read_datasets_refuses_a_dataset_given_twice():
+    check = Checker()
+    read_datasets(check, {"adsl": EXAMPLE["ADSL"], "ADSL": EXAMPLE["ADSL"]})
+    assert [(p.field, p.reason) for p in check.problems] == [
+        ("adam/ADSL", "ADSL is given twice (names differing only in case)")]
 
 
 @pytest.mark.parametrize(("value", "date"), [(0, dt.date(1960, 1, 1)), (-1, dt.date(1959, 12, 31)),
