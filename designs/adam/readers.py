@@ -347,7 +347,7 @@ def _dataset_json_11(document: Mapping[str, Any]) -> tuple[list[_Column], list[l
 
 
 def _dataset_json_10(document: Mapping[str, Any]) -> tuple[list[_Column], list[list], Any]:
-    data = document.get("clinicalData") or document.get("referenceData")
+    data = document["clinicalData"] if isinstance(document.get("clinicalData"), Mapping) else document["referenceData"]
     groups = data.get("itemGroupData")
     if not isinstance(groups, Mapping) or len(groups) != 1:
         count = len(groups) if isinstance(groups, Mapping) else "no"

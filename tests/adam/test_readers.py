@@ -8,6 +8,8 @@ import hashlib
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from designs.adam.readers import Dataset, read_dataset, read_datasets, sas_date
 from designs.core.errors import InvalidInputError
@@ -214,3 +216,30 @@ def test_sas_dates_count_days_from_1960_01_01(value, date):
 def test_sas_date_refuses_what_is_not_a_date(value):
     with pytest.raises(ValueError):
         sas_date(value)
+
+
+JSON_KEYS = st.sampled_from(["datasetJSONVersion", "columns", "rows", "records", "name", "clinicalData", "itemGroupData",
+                             "items", "itemData", "type", "dataType", "USUBJID", "TRTSDT", "AVAL"])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10) | st.sampled_from(["1.1.0", "date"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_KEYS, inner, max_size=5), max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_any_json_document_is_read_or_refused_with_located_problems(document):
+    try:
+        dataset = read_dataset("ADSL", json.dumps(document).encode())
+    except InvalidInputError as error:
+        assert error.problems and all(p.field.startswith("adam/ADSL") for p in error.problems)
+        return
+    assert all(v is None or isinstance(v, str | int | float | dt.date) for row in dataset.rows for v in row.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=120))
+def test_any_bytes_are_read_or_refused_with_located_problems(data):
+    try:
+        read_dataset("ADSL", data)
+    except InvalidInputError as error:
+        assert all(p.field.startswith("adam/ADSL") for p in error.problems)
