@@ -57,6 +57,8 @@ SAS_EPOCH = dt.date(1960, 1, 1)
 """Day 0 of SAS dates: a SAS date is a number of days since 1960-01-01."""
 XPT_MAGIC = b"HEADER RECORD*******LIB"
 XPT_RECORD = 80
+SAS7BDAT_MAGIC = b"\xc2\xea\x81\x60\xb3\x14\x11\xcf"
+"""Bytes 12 to 19 of a SAS7BDAT file (a SAS dataset, not a transport file)."""
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 """A SAS variable name: a letter or underscore, then letters, digits, underscores; 32 characters at most."""
@@ -90,7 +92,10 @@ def read_dataset(name: str, data: bytes | list | dict, *, filename: str | None =
     name = name.upper()
     check = Checker()
     where = f"adam/{name}"
-    if isinstance(data, bytes | bytearray):
+    dataset = None
+    if not VARIABLE_NAME.match(name):
+        check.add(where, f"{name!r} is not a dataset name (letters, digits and _, starting with a letter or _)")
+    elif isinstance(data, bytes | bytearray):
         dataset = _from_bytes(check, name, bytes(data), filename)
     elif isinstance(data, list):
         dataset = _from_records(check, name, data, None)
@@ -99,7 +104,6 @@ def read_dataset(name: str, data: bytes | list | dict, *, filename: str | None =
     else:
         check.add(where, f"{name} must be the bytes of a file, a list of records or a Dataset-JSON object "
                   f"(got {type(data).__name__})")
-        dataset = None
     if dataset is not None and len(dataset.rows) > MAX_ROWS:
         check.add(where, f"{name} has {len(dataset.rows)} rows, more than the {MAX_ROWS} gonogo reads from one dataset")
     check.raise_if_any()
@@ -127,6 +131,10 @@ def _from_bytes(check: Checker, name: str, data: bytes, filename: str | None) ->
     where = f"adam/{name}"
     label = f"{name}{f' ({filename})' if filename else ''}"
     extension = os.path.splitext(filename or "")[1].lower()
+    if data[12:20] == SAS7BDAT_MAGIC or extension == ".sas7bdat":
+        check.add(where, f"{label} is a SAS dataset (SAS7BDAT), which gonogo does not read: export it as SAS "
+                  "transport (XPT, version 5 or 8), Dataset-JSON or CSV")
+        return None
     if data.startswith(XPT_MAGIC):
         return _guard(check, where, label, "SAS transport (XPT)", lambda: _from_xpt(check, name, data, digest))
     if extension == ".xpt":

@@ -135,6 +135,7 @@ def test_xpt_holding_another_dataset_is_refused():
     (b"Dear DMC,\nplease find the data attached.\n", "the header row holds 'Dear DMC', '', not variable names"),
     (b"USUBJID;TRTSDT\nS-1;2024-01-02\n", "(only comma-separated files are read)"),
     (b"", "empty: no header row of variable names"),
+    (bytes(12) + b"\xc2\xea\x81\x60\xb3\x14\x11\xcf" + bytes(40), "a SAS dataset (SAS7BDAT), which gonogo does not read"),
     (b'{"rows": []}', "a JSON object that is not Dataset-JSON"),
     (b'{"USUBJID": ', "not valid JSON (Expecting value at line 1 column 13)"),
 ])
@@ -197,6 +198,17 @@ def test_read_datasets_collects_the_problems_of_every_file():
     read = read_datasets(check, {"adsl": as_csv(EXAMPLE["ADSL"]), "ADRS": b"\x00", "ADTTE": b"[1"})
     assert list(read) == ["ADSL"] and isinstance(read["ADSL"], Dataset)
     assert [p.field for p in check.problems] == ["adam/ADRS", "adam/ADTTE"]
+
+
+def test_a_dataset_name_must_be_a_sas_name_and_data_a_file_records_or_an_object():
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("AD SL", b"A\n1\n")
+    assert problems(error) == [("adam/AD SL", "'AD SL' is not a dataset name (letters, digits and _, starting with a "
+                                "letter or _)")]
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", "A\n1\n")
+    assert problems(error) == [("adam/ADSL", "ADSL must be the bytes of a file, a list of records or a Dataset-JSON "
+                                "object (got str)")]
 
 
 def test_read_datasets_refuses_a_dataset_given_twice():
