@@ -28,6 +28,7 @@ Formats, recognised by content (a filename only sharpens the messages and refuse
 - JSON records: a list of objects (``[{"USUBJID": ..., "TRTSDT": "2024-01-10"}, ...]``); keys are
   upper-cased, a column whose every value is an ISO date string is a date column.
 
+A SAS dataset (SAS7BDAT) is recognised and refused, saying to export it as XPT, Dataset-JSON or CSV.
 A file that cannot be read raises ``InvalidInputError`` at ``adam/{NAME}``, saying which formats were
 tried and why each failed; a bad value raises at ``adam/{NAME}/{row}/{VARIABLE}``, rows numbered from 1
 (the first data row). Every problem of one file is reported at once.
