@@ -130,12 +130,14 @@ def test_xpt_holding_another_dataset_is_refused():
 
 
 @pytest.mark.parametrize(("data", "why"), [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "and not CSV: not UTF-8 text (byte 0x89 at position 0; a CSV file is read as UTF-8"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+     "and not CSV: not UTF-8 text (byte 0x89 at position 0; a CSV file is read as UTF-8"),
     (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "and not CSV: not text (a NUL byte at position 5)"),
     (b"Dear DMC,\nplease find the data attached.\n", "the header row holds 'Dear DMC', '', not variable names"),
     (b"USUBJID;TRTSDT\nS-1;2024-01-02\n", "(only comma-separated files are read)"),
     (b"", "empty: no header row of variable names"),
-    (bytes(12) + b"\xc2\xea\x81\x60\xb3\x14\x11\xcf" + bytes(40), "a SAS dataset (SAS7BDAT), which gonogo does not read"),
+    (bytes(12) + b"\xc2\xea\x81\x60\xb3\x14\x11\xcf" + bytes(40),
+     "a SAS dataset (SAS7BDAT), which gonogo does not read"),
     (b'{"rows": []}', "a JSON object that is not Dataset-JSON"),
     (b'{"USUBJID": ', "not valid JSON (Expecting value at line 1 column 13)"),
 ])
@@ -230,8 +232,8 @@ def test_sas_date_refuses_what_is_not_a_date(value):
         sas_date(value)
 
 
-JSON_KEYS = st.sampled_from(["datasetJSONVersion", "columns", "rows", "records", "name", "clinicalData", "itemGroupData",
-                             "items", "itemData", "type", "dataType", "USUBJID", "TRTSDT", "AVAL"])
+JSON_KEYS = st.sampled_from(["datasetJSONVersion", "columns", "rows", "records", "name", "clinicalData",
+                             "itemGroupData", "items", "itemData", "type", "dataType", "USUBJID", "TRTSDT", "AVAL"])
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10) | st.sampled_from(["1.1.0", "date"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_KEYS, inner, max_size=5), max_leaves=25)
