@@ -1,0 +1,389 @@
+"""ADaM mapped to data-cut patients: the protocol's adam section, the ADaM conventions (CNSR, the +1 day,
+study days), the same patients from every file format, and every bad input located and reported at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from designs.adam.mapping import DAYS_PER_MONTH, AdamMapping, patients_from_adam
+from designs.adam.readers import read_dataset, read_datasets
+from designs.core.provenance import canonical_json
+from designs.core.validation import Checker
+from tests.adam.files import WRITERS, as_csv, as_xpt, example_adam, example_mapping
+
+STRATA = ("NF1-associated", "sporadic")
+CUTOFF = dt.date(2026, 6, 30)
+EXAMPLE = example_adam(n_per_stratum=4, seed=11)
+
+
+def mapping(body: dict | None = None, **changes) -> AdamMapping:
+    check = Checker()
+    spec = AdamMapping.check(check, "adam", {**(body or example_mapping()), **changes}, STRATA)
+    assert not check.problems, check.problems
+    return spec
+
+
+def mapping_problems(body: dict) -> list[tuple[str, str]]:
+    check = Checker()
+    assert AdamMapping.check(check, "adam", body, STRATA) is None
+    return [(p.field, p.reason) for p in check.problems]
+
+
+def run(records: dict[str, list[dict]], spec: AdamMapping | None = None, cutoff: dt.date | None = CUTOFF):
+    """(patients, problems as (location, reason)) of JSON records."""
+    check = Checker()
+    datasets = {name: read_dataset(name, rows) for name, rows in records.items()}
+    patients = patients_from_adam(check, datasets, spec or mapping(), cutoff=cutoff)
+    return patients, [(p.field, p.reason) for p in check.problems]
+
+
+def adsl(*rows: tuple) -> list[dict]:
+    return [{"USUBJID": s, "TRTSDT": start, "NF1FL": flag, "SAFFL": pop} for s, start, flag, pop in rows]
+
+
+def adtte(*rows: tuple) -> list[dict]:
+    return [{"USUBJID": s, "PARAMCD": "PFS", "AVAL": aval, "CNSR": cnsr, "STARTDT": start, "ADT": end}
+            for s, aval, cnsr, start, end in rows]
+
+
+ONE = adsl(("S-1", "2024-01-10", "Y", "Y"))
+PFS_ONLY = {**example_mapping(), "response": None}
+
+
+# ------------------------------------------------------------------------------------------ the mapping
+
+
+def test_mapping_defaults_are_filled_and_listed():
+    spec = mapping({"stratum_variable": "nf1fl", "strata": {"Y": "NF1-associated", "N": "sporadic"},
+                    "response": {}, "pfs": {"unit": "weeks"}})
+    assert spec.document == {
+        "subject_variable": "USUBJID", "start_variable": "TRTSDT", "stratum_variable": "NF1FL",
+        "strata": {"Y": "NF1-associated", "N": "sporadic"}, "population_variable": None,
+        "response": {"paramcd": "BOR", "records": "best", "responders": ["CR", "PR"]},
+        "pfs": {"paramcd": "PFS", "unit": "weeks"}}
+    assert spec.defaults == ("subject_variable", "start_variable", "population_variable", "response/paramcd",
+                             "response/records", "response/responders", "pfs/paramcd")
+
+
+def test_mapping_visits_default_to_ovr_records_and_take_no_responders():
+    assert mapping(response={"records": "visits"}).response == {"paramcd": "OVR", "records": "visits"}
+    body = {**example_mapping(), "response": {"records": "visits", "responders": ["CR"]}}
+    assert [f for f, _ in mapping_problems(body)] == ["adam/response/responders"]
+
+
+def test_mapping_problems_are_all_named():
+    body = {"subject_variable": "USUBJID!", "stratum_variable": "NF1FL", "strata": {"Y": "NF1", "N": "sporadic"},
+            "response": {"responders": ["PR", "PD"], "records": "all"}, "pfs": {"unit": "hours"}, "extra": 1}
+    assert mapping_problems(body) == [
+        ("adam/extra", "not a field of the adam mapping (subject_variable, start_variable, stratum_variable, strata, "
+                       "population_variable, response, pfs)"),
+        ("adam/subject_variable", "must be a variable name: letters, digits and _, starting with a letter or _, 32 "
+                                  "characters at most (got 'USUBJID!')"),
+        ("adam/strata/Y", "'NF1' is not a declared stratum (NF1-associated, sporadic)"),
+        ("adam/strata", "declared strata without a value: 'NF1-associated' (no patient could be counted in them)"),
+        ("adam/response/records", "must be one of best, visits (got 'all')"),
+        ("adam/response/responders/1", "must be one of CR, PR, SD, NON-CR/NON-PD (PD and NE are never a response) "
+                                       "(got 'PD')"),
+        ("adam/pfs/unit", "must be one of days, weeks, months, years (got 'hours')"),
+    ]
+
+
+def test_mapping_without_strata_is_refused():
+    assert mapping_problems({"stratum_variable": "NF1FL"})[0][0] == "adam/strata"
+
+
+# ----------------------------------------------------------------------------------------- round trip
+
+@pytest.mark.parametrize("records", ["best", "visits"])
+def test_every_file_format_gives_identical_patients(records):
+    spec = mapping(example_mapping(records))
+    results = {}
+    for writer, write in WRITERS.items():
+        check = Checker()
+        datasets = read_datasets(check, {name: write(name, rows) for name, rows in EXAMPLE.items()})
+        results[writer] = patients_from_adam(check, datasets, spec, cutoff=CUTOFF)
+        assert not check.problems, (writer, check.problems)
+    reference = results["json-records"]
+    assert len(reference) == 8
+    for writer, patients in results.items():
+        assert patients == reference, writer
+        assert canonical_json(patients) == canonical_json(reference), writer
+
+
+def test_example_patients_have_strata_enrolment_response_and_pfs():
+    patients, problems = run(EXAMPLE)
+    assert not problems
+    first = patients[0]
+    assert first["id"] == "SARC031-001" and first["stratum"] == "NF1-associated"
+    assert first["enrolled_on"] == EXAMPLE["ADSL"][0]["TRTSDT"]
+    assert {p["stratum"] for p in patients} == set(STRATA)
+    assert all(p["response"] in ("responder", "non-responder", "not-evaluable") for p in patients)
+    assert set(first["source"]) == {"ADSL", "ADRS", "ADTTE"}
+    assert first["source"]["ADSL"] == EXAMPLE["ADSL"][0]
+
+
+# ------------------------------------------------------------------------------------------- ADaM PFS
+
+
+def test_cnsr_0_is_the_event_and_1_and_2_are_censorings_adam_convention():
+    """ADaM ADTTE: CNSR = 0 is the event, every positive code a censoring; 1 − CNSR would make CNSR 2 an event."""
+    people = adsl(("S-0", "2024-01-10", "Y", "Y"), ("S-1", "2024-01-10", "Y", "Y"), ("S-2", "2024-01-10", "N", "Y"))
+    tte = adtte(("S-0", 100, 0, None, None), ("S-1", 100, 1, None, None), ("S-2", 100, 2, None, None))
+    patients, problems = run({"ADSL": people, "ADTTE": tte}, mapping(PFS_ONLY))
+    assert not problems
+    assert [p["pfs"]["event"] for p in patients] == [True, False, False]
+
+
+@pytest.mark.parametrize(("unit", "aval", "months"), [
+    ("days", 30.4375, 1.0), ("days", 100, 100 / 30.4375), ("weeks", 13, 13 * 7 / 30.4375),
+    ("months", 6, 6.0), ("years", 1.5, 18.0)])
+def test_aval_converted_to_months_of_30_4375_days(unit, aval, months):
+    spec = mapping({**PFS_ONLY, "pfs": {"paramcd": "PFS", "unit": unit}})
+    patients, problems = run({"ADSL": ONE, "ADTTE": adtte(("S-1", aval, 1, None, None))}, spec)
+    assert not problems
+    assert patients[0]["pfs"] == {"time_months": months, "event": False}
+    assert DAYS_PER_MONTH == 30.4375
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_aval_days_is_adt_minus_startdt_or_one_more_adam_plus_one_convention(extra):
+    tte = adtte(("S-1", 40 + extra, 0, "2024-01-10", "2024-02-19"))
+    patients, problems = run({"ADSL": ONE, "ADTTE": tte}, mapping(PFS_ONLY))
+    assert not problems
+    assert patients[0]["pfs"] == {"time_months": (40 + extra) / 30.4375, "event": True}
+
+
+@pytest.mark.parametrize("extra", [-1, 2])
+def test_aval_days_off_by_more_than_the_plus_one_convention_is_refused(extra):
+    tte = adtte(("S-1", 40 + extra, 0, "2024-01-10", "2024-02-19"))
+    patients, problems = run({"ADSL": ONE, "ADTTE": tte}, mapping(PFS_ONLY))
+    assert patients == []
+    assert problems == [("adam/ADTTE/1/AVAL", f"ADTTE row 1 (subject 'S-1'): AVAL {40 + extra}: ADT 2024-02-19 − "
+                         "STARTDT 2024-01-10 is 40 days: AVAL must be 40, or 41 with the ADaM +1 convention (the day "
+                         "of origin counted)")]
+
+
+def test_adt_before_startdt_is_refused():
+    tte = adtte(("S-1", 0, 0, "2024-01-10", "2024-01-09"))
+    assert run({"ADSL": ONE, "ADTTE": tte}, mapping(PFS_ONLY))[1] == [
+        ("adam/ADTTE/1/ADT", "ADTTE row 1 (subject 'S-1'): ADT 2024-01-09: before STARTDT 2024-01-10")]
+
+
+# ---------------------------------------------------------------------------------------------- ADRS
+
+
+def bor(*rows: tuple) -> list[dict]:
+    return [{"USUBJID": s, "PARAMCD": "BOR", "AVALC": avalc, "ADT": None} for s, avalc in rows]
+
+
+def test_best_response_responders_non_responders_not_evaluable_and_pending():
+    people = adsl(*[(f"S-{i}", "2024-01-10", "Y", "Y") for i in range(5)])
+    rows = bor(("S-0", "cr"), ("S-1", "PR"), ("S-2", "SD"), ("S-3", "NE"))
+    patients, problems = run({"ADSL": people, "ADRS": rows}, mapping({**example_mapping(), "pfs": None}))
+    assert not problems
+    assert [p["response"] for p in patients] == ["responder", "responder", "non-responder", "not-evaluable", None]
+
+
+def test_clinical_benefit_counts_sd_as_a_response_when_the_mapping_says_so():
+    spec = mapping({**example_mapping(), "pfs": None, "response": {"responders": ["CR", "PR", "SD"]}})
+    patients, _ = run({"ADSL": ONE, "ADRS": bor(("S-1", "SD"))}, spec)
+    assert patients[0]["response"] == "responder"
+
+
+def test_a_second_best_response_record_is_refused():
+    spec = mapping({**example_mapping(), "pfs": None})
+    _, problems = run({"ADSL": ONE, "ADRS": bor(("S-1", "PR"), ("S-1", "SD"))}, spec)
+    assert problems == [("adam/ADRS/2/USUBJID", "ADRS row 2 (subject 'S-1'): USUBJID 'S-1': a second BOR record for "
+                         "the subject (the first is row 1); one per subject")]
+
+
+VISITS = {**example_mapping("visits"), "pfs": None}
+
+
+def ovr(*rows: tuple) -> list[dict]:
+    return [{"USUBJID": "S-1", "PARAMCD": "OVR", "AVALC": avalc, "ADT": adt, "ADY": ady} for avalc, adt, ady in rows]
+
+
+def test_visits_become_assessments_in_date_order_dated_by_adt_or_study_day():
+    rows = ovr(("PR", "2024-05-05", None), ("sd", None, 57), ("PR", "2024-07-01", 174))
+    patients, problems = run({"ADSL": ONE, "ADRS": rows}, mapping(VISITS))
+    assert not problems
+    assert patients[0]["assessments"] == {"treatment_start": "2024-01-10", "visits": [
+        {"date": "2024-03-06", "overall": "SD"}, {"date": "2024-05-05", "overall": "PR"},
+        {"date": "2024-07-01", "overall": "PR"}]}
+    assert "response" not in patients[0]
+
+
+def test_study_day_has_no_day_0_cdisc():
+    rows = ovr(("SD", None, 1), ("SD", None, 0), ("SD", "2024-03-06", 56))
+    _, problems = run({"ADSL": ONE, "ADRS": rows}, mapping(VISITS))
+    assert problems == [
+        ("adam/ADRS/1/ADY", "ADRS row 1 (subject 'S-1'): ADY 2024-01-10: not after treatment start 2024-01-10: a "
+                            "response assessment follows it"),
+        ("adam/ADRS/2/ADY", "ADRS row 2 (subject 'S-1'): ADY 0: a study day is a whole number and never 0 (day 1 = "
+                            "treatment start)"),
+        ("adam/ADRS/3/ADY", "ADRS row 3 (subject 'S-1'): ADY 56: study day 56 from treatment start 2024-01-10 is "
+                            "2024-03-05, not ADT 2024-03-06"),
+    ]
+
+
+def test_two_assessments_on_one_date_are_refused():
+    _, problems = run({"ADSL": ONE, "ADRS": ovr(("SD", "2024-03-06", None), ("PR", None, 57))}, mapping(VISITS))
+    assert problems == [("adam/ADRS/2/ADY", "ADRS row 2 (subject 'S-1'): ADY 57: a second assessment on 2024-03-06 "
+                         "(the first is row 1); assessments are on distinct dates")]
+
+
+def test_records_of_other_parameters_are_ignored():
+    rows = ovr(("SD", "2024-03-06", None)) + bor(("S-1", "junk"))
+    patients, problems = run({"ADSL": ONE, "ADRS": rows}, mapping(VISITS))
+    assert not problems and len(patients[0]["assessments"]["visits"]) == 1
+
+
+# ------------------------------------------------------------------------------------------ population
+
+
+def test_population_flag_keeps_only_rows_flagged_y():
+    people = adsl(("S-1", "2024-01-10", "Y", "Y"), ("S-2", "2024-01-10", "N", "N"), ("S-3", None, "X", None))
+    rows = bor(("S-1", "PR"), ("S-2", "junk"), ("S-3", "PR"))
+    tte = adtte(("S-1", 10, 1, None, None), ("S-2", -1, "Y", None, None))
+    patients, problems = run({"ADSL": people, "ADRS": rows, "ADTTE": tte})
+    assert not problems
+    assert [p["id"] for p in patients] == ["S-1"]
+
+
+def test_population_flag_other_than_y_n_or_missing_is_refused():
+    _, problems = run({"ADSL": adsl(("S-1", "2024-01-10", "Y", "y"))}, mapping({**example_mapping(), "response": None,
+                                                                                  "pfs": None}))
+    assert problems == [("adam/ADSL/1/SAFFL", "ADSL row 1 (subject 'S-1'): SAFFL 'y': a population flag is 'Y' (a "
+                         "patient), 'N' or missing (not one)")]
+
+
+def test_without_population_variable_every_adsl_row_is_a_patient():
+    spec = mapping({**example_mapping(), "population_variable": None, "response": None, "pfs": None})
+    patients, _ = run({"ADSL": adsl(("S-1", "2024-01-10", "Y", "N"), ("S-2", "2024-01-11", "N", None))}, spec)
+    assert [p["id"] for p in patients] == ["S-1", "S-2"]
+    assert patients[0] == {"id": "S-1", "stratum": "NF1-associated", "enrolled_on": "2024-01-10", "response": None,
+                           "pfs": None, "source": {"ADSL": {"USUBJID": "S-1", "TRTSDT": "2024-01-10", "NF1FL": "Y"}}}
+
+
+# ------------------------------------------------------------------------------------ every bad input
+
+
+def test_every_bad_input_is_reported_at_once_by_dataset_row_and_variable():
+    people = adsl(("S-1", "2024-01-10", "Y", "Y"), ("S-2", None, "N", "Y"), ("S-3", "2024-02-01", "Maybe", "Y"),
+                  ("S-1", "2024-01-10", "Y", "Y"), ("S-4", "2026-07-01", "N", "Y"), ("S-5", "2024-03-01", "N", "Y"))
+    rows = bor(("S-5", "VGPR"), ("S-9", "PR"))
+    rows[0]["ADT"] = "2026-07-02"
+    tte = adtte(("S-5", 10, 1.5, None, None), ("S-2", 10, -1, None, None), ("S-3", 10, "Y", None, None),
+                ("S-7", 10, 0, None, None), ("S-4", 10, 0, None, "2026-07-01"))
+    for row in tte:
+        del row["STARTDT"]
+    del tte[0]["AVAL"]
+    check = Checker()
+    datasets = {"ADSL": read_dataset("ADSL", as_csv(people)), "ADRS": read_dataset("ADRS", as_xpt("ADRS", rows)),
+                "ADTTE": read_dataset("ADTTE", [{k: v for k, v in r.items() if k != "AVAL"} for r in tte])}
+    assert patients_from_adam(check, datasets, mapping(), cutoff=CUTOFF) == []
+    assert [(p.field, p.reason) for p in check.problems] == [
+        ("adam/ADSL/2/TRTSDT", "ADSL row 2 (subject 'S-2'): TRTSDT is missing: every patient needs a treatment start "
+                               "date"),
+        ("adam/ADSL/3/NF1FL", "ADSL row 3 (subject 'S-3'): NF1FL 'Maybe': not a value the mapping assigns to a stratum "
+                              "('Y', 'N')"),
+        ("adam/ADSL/4/USUBJID", "ADSL row 4 (subject 'S-1'): USUBJID 'S-1': a second ADSL row for the subject (the "
+                                "first is row 1); ADSL has one row per subject"),
+        ("adam/ADSL/5/TRTSDT", "ADSL row 5 (subject 'S-4'): TRTSDT 2026-07-01: after the cut-off date 2026-06-30"),
+        ("adam/ADRS/1/AVALC", "ADRS row 1 (subject 'S-5'): AVALC 'VGPR': not a response (CR, PR, SD, NON-CR/NON-PD, "
+                              "PD, NE)"),
+        ("adam/ADRS/1/ADT", "ADRS row 1 (subject 'S-5'): ADT 2026-07-02: after the cut-off date 2026-06-30"),
+        ("adam/ADRS/2/USUBJID", "ADRS row 2 (subject 'S-9'): USUBJID 'S-9': a subject that is not in ADSL"),
+        ("adam/ADTTE/AVAL", "ADTTE has no variable AVAL, which the mapping needs (the time, in days)"),
+    ]
+
+
+def test_every_bad_value_of_adtte_is_reported_at_once():
+    people = adsl(*[(f"S-{i}", "2024-01-10", "Y", "Y") for i in range(1, 5)])
+    tte = adtte(("S-1", 10, 1.5, None, None), ("S-2", 10, -1, None, None), ("S-3", "ten", "Y", None, None),
+                ("S-7", 10, 0, None, None), ("S-4", 10, 0, "2026-06-21", "2026-07-01"))
+    _, problems = run({"ADSL": people, "ADTTE": tte}, mapping(PFS_ONLY))
+    why = "a censoring code is an integer ≥ 0 (0 = event; 1, 2, ... = censored, each code a reason)"
+    assert problems == [
+        ("adam/ADTTE/1/CNSR", f"ADTTE row 1 (subject 'S-1'): CNSR 1.5: {why}"),
+        ("adam/ADTTE/2/CNSR", f"ADTTE row 2 (subject 'S-2'): CNSR -1: {why}"),
+        ("adam/ADTTE/3/AVAL", "ADTTE row 3 (subject 'S-3'): AVAL 'ten': not a number"),
+        ("adam/ADTTE/3/CNSR", f"ADTTE row 3 (subject 'S-3'): CNSR 'Y': {why}"),
+        ("adam/ADTTE/4/USUBJID", "ADTTE row 4 (subject 'S-7'): USUBJID 'S-7': a subject that is not in ADSL"),
+        ("adam/ADTTE/5/ADT", "ADTTE row 5 (subject 'S-4'): ADT 2026-07-01: after the cut-off date 2026-06-30"),
+    ]
+
+
+def test_unreadable_files_and_bad_values_are_reported_together():
+    check = Checker()
+    people = adsl(("S-1", None, "Y", "Y"))
+    sources = {"ADSL": as_csv(people), "ADRS": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
+               "ADTTE": as_xpt("ADTTE", EXAMPLE["ADTTE"])[:-50]}
+    datasets = read_datasets(check, sources, {"ADRS": "adrs.pdf", "ADTTE": "adtte.xpt"})
+    assert patients_from_adam(check, datasets, mapping(), cutoff=CUTOFF) == []
+    assert [p.field for p in check.problems] == ["adam/ADRS", "adam/ADTTE", "adam/ADSL/1/TRTSDT"]
+    assert "not CSV: not UTF-8 text" in check.problems[0].reason
+    assert "truncated" in check.problems[1].reason
+
+
+def test_missing_and_unexpected_datasets_are_named():
+    check = Checker()
+    spec = mapping()
+    datasets = {"ADSL": read_dataset("ADSL", ONE), "ADAE": read_dataset("ADAE", [{"USUBJID": "S-1"}])}
+    assert patients_from_adam(check, datasets, spec, cutoff=CUTOFF) == []
+    assert [(p.field, p.reason) for p in check.problems] == [
+        ("adam/ADRS", "ADRS is missing: the mapping reads the responses, PARAMCD 'BOR' from it"),
+        ("adam/ADTTE", "ADTTE is missing: the mapping reads PFS, PARAMCD 'PFS' from it"),
+        ("adam/ADAE", "ADAE is not read by the mapping (it reads ADSL, ADRS, ADTTE); nothing uploaded is ignored "
+                      "silently"),
+    ]
+
+
+def test_missing_adrs_is_named_for_visits_too():
+    _, problems = run({"ADSL": ONE}, mapping(VISITS))
+    assert problems == [("adam/ADRS", "ADRS is missing: the mapping reads the responses, PARAMCD 'OVR' from it")]
+
+
+def test_a_mapping_that_is_not_an_object_is_refused():
+    check = Checker()
+    assert AdamMapping.check(check, "adam", ["NF1FL"], STRATA) is None
+    assert [(p.field, p.reason) for p in check.problems] == [("adam", "the adam mapping must be an object")]
+
+
+def test_each_missing_variable_is_one_problem():
+    _, problems = run({"ADSL": [{"USUBJID": "S-1"}]}, mapping({**example_mapping(), "response": None, "pfs": None}))
+    assert problems == [
+        ("adam/ADSL/TRTSDT", "ADSL has no variable TRTSDT, which the mapping needs (the treatment start)"),
+        ("adam/ADSL/NF1FL", "ADSL has no variable NF1FL, which the mapping needs (the stratum)"),
+        ("adam/ADSL/SAFFL", "ADSL has no variable SAFFL, which the mapping needs (the population flag)"),
+    ]
+
+
+def test_sas_date_numbers_and_iso_text_are_dates():
+    people = [{"USUBJID": "S-1", "TRTSDT": 23385, "NF1FL": "Y", "SAFFL": "Y"},
+              {"USUBJID": "S-2", "TRTSDT": "2024-01-10", "NF1FL": "N", "SAFFL": "Y"},
+              {"USUBJID": "S-3", "TRTSDT": "10JAN2024", "NF1FL": "N", "SAFFL": "Y"}]
+    patients, problems = run({"ADSL": people}, mapping({**example_mapping(), "response": None, "pfs": None}))
+    assert problems == [("adam/ADSL/3/TRTSDT", "ADSL row 3 (subject 'S-3'): TRTSDT '10JAN2024': not an ISO date "
+                         "YYYY-MM-DD (a date: YYYY-MM-DD, or a SAS date, days since 1960-01-01)")]
+    check = Checker()
+    ok = patients_from_adam(check, {"ADSL": read_dataset("ADSL", people[:2])},
+                            mapping({**example_mapping(), "response": None, "pfs": None}), cutoff=None)
+    assert [p["enrolled_on"] for p in ok] == ["2024-01-10", "2024-01-10"]
+
+
+def test_numeric_stratum_values_are_matched_as_text():
+    spec = mapping({**example_mapping(), "stratum_variable": "STRATN", "strata": {"1": "NF1-associated",
+                                                                                  "2": "sporadic"},
+                    "population_variable": None, "response": None, "pfs": None})
+    patients, problems = run({"ADSL": [{"USUBJID": "S-1", "TRTSDT": "2024-01-10", "STRATN": 2.0}]}, spec)
+    assert not problems and patients[0]["stratum"] == "sporadic"
+
+
+def test_subject_ids_with_leading_blanks_are_refused():
+    _, problems = run({"ADSL": adsl((" S-1", "2024-01-10", "Y", "Y"))},
+                      mapping({**example_mapping(), "response": None, "pfs": None}))
+    assert problems == [("adam/ADSL/1/USUBJID", "ADSL row 1: USUBJID ' S-1': a subject id does not start with blanks")]

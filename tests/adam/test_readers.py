@@ -1,0 +1,259 @@
+"""ADaM readers: the same records give identical Dataset rows from every format; unreadable files are
+refused saying which format was tried and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from designs.adam.readers import Dataset, read_dataset, read_datasets, sas_date
+from designs.core.errors import InvalidInputError
+from designs.core.validation import Checker
+from tests.adam.files import WRITERS, as_csv, as_dataset_json, as_xpt, example_adam
+
+EXAMPLE = example_adam(n_per_stratum=3, seed=7)
+FORMAT = {"xpt": "xpt", "dat": "dataset-json", "csv": "csv", "jso": "json-records"}
+
+
+def problems(error: pytest.ExceptionInfo) -> list[tuple[str, str]]:
+    return [(p.field, p.reason) for p in error.value.problems]
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+@pytest.mark.parametrize("name", ["ADSL", "ADRS", "ADTTE"])
+def test_every_format_gives_the_same_rows_for_the_same_records(name, writer):
+    records = EXAMPLE[name]
+    expected = read_dataset(name, records)
+    dataset = read_dataset(name, WRITERS[writer](name, records))
+    assert (dataset.columns, dataset.rows) == (expected.columns, expected.rows)
+    assert dataset.name == name and dataset.format == FORMAT[writer[:3]]
+    assert len(dataset.rows) == len(records)
+
+
+def test_values_are_normalised_dates_integral_numbers_and_stripped_text():
+    dataset = read_dataset("ADTTE", as_xpt("ADTTE", [{"USUBJID": "S-1  ", "AVAL": 30.0, "CNSR": 0, "X": 2.5,
+                                                      "ADT": "2024-02-09", "C": ""}]))
+    assert dataset.rows == ({"USUBJID": "S-1", "AVAL": 30, "CNSR": 0, "X": 2.5, "ADT": dt.date(2024, 2, 9), "C": None},)
+    assert isinstance(dataset.rows[0]["AVAL"], int)
+
+
+def test_sha256_is_of_the_bytes_read_and_absent_for_records():
+    data = as_csv(EXAMPLE["ADSL"])
+    assert read_dataset("ADSL", data).sha256 == hashlib.sha256(data).hexdigest()
+    assert read_dataset("ADSL", EXAMPLE["ADSL"]).sha256 is None
+
+
+def test_csv_with_bom_crlf_quoted_commas_and_line_breaks():
+    data = b'\xef\xbb\xbfusubjid,Comment,AVAL\r\n"S-1","stable, then ""PR""",12\r\nS-2,"two\r\nlines",\r\n\r\n'
+    dataset = read_dataset("adsl", data)
+    assert dataset.name == "ADSL" and dataset.columns == ("USUBJID", "COMMENT", "AVAL")
+    assert dataset.rows == ({"USUBJID": "S-1", "COMMENT": 'stable, then "PR"', "AVAL": 12},
+                            {"USUBJID": "S-2", "COMMENT": "two\r\nlines", "AVAL": None})
+
+
+def test_csv_numbers_with_a_leading_zero_stay_identifiers():
+    dataset = read_dataset("ADSL", b"SUBJID,SITE,DOSE,STARTDT\n001,10,0.5,2024-01-02\n017,20,.,.\n")
+    assert [r["SUBJID"] for r in dataset.rows] == ["001", "017"]
+    assert [r["SITE"] for r in dataset.rows] == [10, 20]
+    assert [r["DOSE"] for r in dataset.rows] == [0.5, None]
+    assert [r["STARTDT"] for r in dataset.rows] == [dt.date(2024, 1, 2), None]
+
+
+def test_csv_integers_are_read_exactly():
+    dataset = read_dataset("ADSL", b"SEQ,X\n12345678901234567891,1e3\n")
+    assert dataset.rows == ({"SEQ": 12345678901234567891, "X": 1000},)
+
+
+def test_csv_column_with_one_bad_date_stays_text():
+    dataset = read_dataset("ADSL", b"TRTSDT\n2024-01-02\n2024-02-30\n")
+    assert [r["TRTSDT"] for r in dataset.rows] == ["2024-01-02", "2024-02-30"]
+
+
+def test_csv_row_with_the_wrong_number_of_values_is_located_by_row():
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", b"A,B\n1,2\n1,2,3\n4\n")
+    assert problems(error) == [
+        ("adam/ADSL/2", "ADSL row 2 (line 3) has 3 values, the header names 2 variables"),
+        ("adam/ADSL/3", "ADSL row 3 (line 4) has 1 values, the header names 2 variables"),
+    ]
+
+
+def test_json_records_keys_upper_cased_and_missing_keys_missing():
+    dataset = read_dataset("ADRS", [{"usubjid": "S-1", "avalc": "PR"}, {"USUBJID": "S-2", "ADT": "2024-03-01"}])
+    assert dataset.columns == ("USUBJID", "AVALC", "ADT")
+    assert dataset.rows[1] == {"USUBJID": "S-2", "AVALC": None, "ADT": dt.date(2024, 3, 1)}
+
+
+def test_json_records_bad_values_reported_at_once_by_row_and_variable():
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", [{"USUBJID": "S-1", "SAFFL": True}, {"USUBJID": ["S-2"], "X": 1e308 * 10}, "row"])
+    assert [p[0] for p in problems(error)] == ["adam/ADSL/3"]
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", [{"USUBJID": "S-1", "SAFFL": True}, {"USUBJID": ["S-2"], "X": float("inf")}])
+    assert [p[0] for p in problems(error)] == ["adam/ADSL/1/SAFFL", "adam/ADSL/2/USUBJID", "adam/ADSL/2/X"]
+
+
+def test_json_nan_and_infinity_are_not_json():
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADTTE", b'[{"AVAL": NaN}]')
+    assert problems(error) == [("adam/ADTTE", "ADTTE read as JSON: NaN is not a JSON number")]
+
+
+@pytest.mark.parametrize("version", [5, 8])
+def test_truncated_xpt_is_refused(version):
+    data = as_xpt("ADSL", EXAMPLE["ADSL"], version=version)
+    for cut in (len(data) - 30, 400):
+        with pytest.raises(InvalidInputError) as error:
+            read_dataset("ADSL", data[:cut], filename="adsl.xpt")
+        (field, reason), = problems(error)
+        assert field == "adam/ADSL" and reason.startswith("ADSL (adsl.xpt) read as SAS transport (XPT): ")
+        assert "truncated" in reason
+
+
+def test_xpt_v8_cut_at_a_record_boundary_is_caught_by_its_observation_count():
+    records = [{"USUBJID": f"S-{i}", "AVAL": float(i)} for i in range(30)]
+    data = as_xpt("ADSL", records, version=8)
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", data[:-80])
+    assert problems(error)[0][1].endswith("truncated: the header states 30 observations, 26 were read")
+
+
+def test_xpt_holding_another_dataset_is_refused():
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", as_xpt("ADRS", EXAMPLE["ADRS"]))
+    assert problems(error)[0][1].endswith("the file holds dataset 'ADRS', not ADSL")
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+     "and not CSV: not UTF-8 text (byte 0x89 at position 0; a CSV file is read as UTF-8"),
+    (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "and not CSV: not text (a NUL byte at position 5)"),
+    (b"Dear DMC,\nplease find the data attached.\n", "the header row holds 'Dear DMC', '', not variable names"),
+    (b"USUBJID;TRTSDT\nS-1;2024-01-02\n", "(only comma-separated files are read)"),
+    (b"", "empty: no header row of variable names"),
+    (bytes(12) + b"\xc2\xea\x81\x60\xb3\x14\x11\xcf" + bytes(40),
+     "a SAS dataset (SAS7BDAT), which gonogo does not read"),
+    (b'{"rows": []}', "a JSON object that is not Dataset-JSON"),
+    (b'{"USUBJID": ', "not valid JSON (Expecting value at line 1 column 13)"),
+])
+def test_a_file_that_is_not_xpt_json_or_csv_is_refused_saying_what_was_tried(data, why):
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", data)
+    (field, reason), = problems(error)
+    assert field == "adam/ADSL" and why in reason
+
+
+def test_a_named_xpt_or_json_that_is_not_one_is_refused():
+    named = (("adsl.xpt", "named .xpt but not a SAS transport file"), ("adsl.json", "named .json but not JSON"))
+    for filename, said in named:
+        with pytest.raises(InvalidInputError) as error:
+            read_dataset("ADSL", as_csv(EXAMPLE["ADSL"]), filename=filename)
+        assert problems(error)[0][1].startswith(f"ADSL ({filename}): {said}")
+
+
+def test_dataset_json_records_count_shows_a_cut_off_file():
+    document = json.loads(as_dataset_json("ADSL", EXAMPLE["ADSL"]))
+    document["rows"] = document["rows"][:-1]
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", document)
+    assert "records states 6 rows but 5 are given" in problems(error)[0][1]
+
+
+def test_dataset_json_10_with_two_datasets_or_a_short_row_is_refused():
+    document = json.loads(as_dataset_json("ADSL", EXAMPLE["ADSL"], version="1.0"))
+    groups = document["clinicalData"]["itemGroupData"]
+    groups["IG.ADRS"] = groups["IG.ADSL"]
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", document)
+    assert "with 2 datasets in itemGroupData" in problems(error)[0][1]
+    del groups["IG.ADRS"]
+    groups["IG.ADSL"]["itemData"][2] = groups["IG.ADSL"]["itemData"][2][:-1]
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", document)
+    assert "row 3 of itemData has 4 values, the columns are 5" in problems(error)[0][1]
+
+
+def test_dataset_json_values_against_their_column_types():
+    document = json.loads(as_dataset_json("ADTTE", EXAMPLE["ADTTE"]))
+    document["rows"][0][2] = "281"  # AVAL, an integer column
+    document["rows"][1][4] = "2024-02-30"  # STARTDT, a date column
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADTTE", document)
+    assert [p[0] for p in problems(error)] == ["adam/ADTTE/1/AVAL", "adam/ADTTE/2/STARTDT"]
+
+
+def test_dataset_json_unknown_version_is_refused():
+    document = json.loads(as_dataset_json("ADSL", EXAMPLE["ADSL"]))
+    document["datasetJSONVersion"] = "2.0"
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", document)
+    assert "datasetJSONVersion '2.0' is not 1.1" in problems(error)[0][1]
+
+
+def test_read_datasets_collects_the_problems_of_every_file():
+    check = Checker()
+    read = read_datasets(check, {"adsl": as_csv(EXAMPLE["ADSL"]), "ADRS": b"\x00", "ADTTE": b"[1"})
+    assert list(read) == ["ADSL"] and isinstance(read["ADSL"], Dataset)
+    assert [p.field for p in check.problems] == ["adam/ADRS", "adam/ADTTE"]
+
+
+def test_a_dataset_name_must_be_a_sas_name_and_data_a_file_records_or_an_object():
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("AD SL", b"A\n1\n")
+    assert problems(error) == [("adam/AD SL", "'AD SL' is not a dataset name (letters, digits and _, starting with a "
+                                "letter or _)")]
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", "A\n1\n")
+    assert problems(error) == [("adam/ADSL", "ADSL must be the bytes of a file, a list of records or a Dataset-JSON "
+                                "object (got str)")]
+
+
+def test_read_datasets_refuses_a_dataset_given_twice():
+    check = Checker()
+    read_datasets(check, {"adsl": EXAMPLE["ADSL"], "ADSL": EXAMPLE["ADSL"]})
+    assert [(p.field, p.reason) for p in check.problems] == [
+        ("adam/ADSL", "ADSL is given twice (names differing only in case)")]
+
+
+@pytest.mark.parametrize(("value", "date"), [(0, dt.date(1960, 1, 1)), (-1, dt.date(1959, 12, 31)),
+                                             (23385, dt.date(2024, 1, 10)), ("2024-01-10", dt.date(2024, 1, 10))])
+def test_sas_dates_count_days_from_1960_01_01(value, date):
+    assert sas_date(value) == date
+
+
+@pytest.mark.parametrize("value", [23385.5, "10JAN2024", True, 10**9])
+def test_sas_date_refuses_what_is_not_a_date(value):
+    with pytest.raises(ValueError):
+        sas_date(value)
+
+
+JSON_KEYS = st.sampled_from(["datasetJSONVersion", "columns", "rows", "records", "name", "clinicalData",
+                             "itemGroupData", "items", "itemData", "type", "dataType", "USUBJID", "TRTSDT", "AVAL"])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10) | st.sampled_from(["1.1.0", "date"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_KEYS, inner, max_size=5), max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_any_json_document_is_read_or_refused_with_located_problems(document):
+    try:
+        dataset = read_dataset("ADSL", json.dumps(document).encode())
+    except InvalidInputError as error:
+        assert error.problems and all(p.field.startswith("adam/ADSL") for p in error.problems)
+        return
+    assert all(v is None or isinstance(v, str | int | float | dt.date) for row in dataset.rows for v in row.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=120))
+def test_any_bytes_are_read_or_refused_with_located_problems(data):
+    try:
+        read_dataset("ADSL", data)
+    except InvalidInputError as error:
+        assert all(p.field.startswith("adam/ADSL") for p in error.problems)
