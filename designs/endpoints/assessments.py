@@ -166,7 +166,7 @@ def check_failed(check: Checker, where: str) -> set[str]:
 
 
 def _overall_visit(ctx: _Context, where: str, body: Mapping[str, Any], on: dt.date | None, what: str) -> Assessment | None:
-    measured = [name for name in _MEASUREMENTS if name in body]
+    measured = [name for name in _MEASUREMENTS if body.get(name) is not None]
     if measured:
         ctx.check.add(f"{where}/overall", f"{what}: give either overall or measurements, not both "
                       f"(also given: {', '.join(measured)})")
@@ -234,7 +234,7 @@ def _visits(ctx: _Context, body: Any, baseline: Assessment | None, baseline_non_
         if on is not None:
             _order(ctx, date_at, on, previous, what)
             previous = on
-        if "overall" in item:
+        if item.get("overall") is not None:
             visit = _overall_visit(ctx, at, item, on, what)
         else:
             measured.append(j)
