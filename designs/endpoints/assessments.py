@@ -216,13 +216,11 @@ def _target_cr(check: Checker, where: str, size: float | None, target_cr: bool |
 
 
 def _visits(ctx: _Context, body: Any, baseline: Assessment | None, baseline_non_target: bool,
-            ) -> tuple[list[Assessment], list[int]]:
-    """The checked visits, and the indexes of those given as measurements."""
+            ) -> tuple[list[Assessment], list[int], dt.date | None]:
+    """The checked visits, the indexes of those given as measurements, and the latest visit date read."""
     check, where = ctx.check, f"{ctx.where}/visits"
-    if body is None:
-        return [], []
-    if not check.size(where, body, 0, MAX_VISITS, "visits"):
-        return [], []
+    if body is None or not check.size(where, body, 0, MAX_VISITS, "visits"):
+        return [], [], None
     visits, measured, previous = [], [], None
     for j, item in enumerate(body):
         at = f"{where}/{j}"
@@ -233,7 +231,7 @@ def _visits(ctx: _Context, body: Any, baseline: Assessment | None, baseline_non_
         date_at = f"{at}/{'date' if 'date' in item else 'day'}"
         if on is not None:
             _order(ctx, date_at, on, previous, what)
-            previous = on
+            previous = max(on, previous or on)
         if item.get("overall") is not None:
             visit = _overall_visit(ctx, at, item, on, what)
         else:
@@ -241,7 +239,7 @@ def _visits(ctx: _Context, body: Any, baseline: Assessment | None, baseline_non_
             visit = _measured_visit(ctx, at, item, on, what, baseline, baseline_non_target)
         if visit is not None:
             visits.append(visit)
-    return visits, measured
+    return visits, measured, previous
 
 
 def _order(ctx: _Context, where: str, on: dt.date, previous: dt.date | None, what: str) -> None:
@@ -284,11 +282,10 @@ def parse_assessments(check: Checker, where: str, body: Any, spec: DerivationSpe
     if start is not None and as_of is not None and start > as_of:
         check.add(f"{where}/treatment_start", f"{label}: treatment start {start} is after the cut-off {as_of} (as_of)")
     baseline, baseline_non_target = (None, False) if body.get("baseline") is None else _baseline(ctx, body["baseline"])
-    visits, measured = _visits(ctx, body.get("visits"), baseline, baseline_non_target)
+    visits, measured, last = _visits(ctx, body.get("visits"), baseline, baseline_non_target)
     if body.get("baseline") is None and measured:
         check.add(f"{where}/baseline", f"{label}: required, as visits {', '.join(map(str, measured))} give "
                   "measurements, which are read against the baseline (only visits that all give overall need none)")
-    last = max((v.on for v in visits), default=None)
     death = _event_date(ctx, body, "death_date", "death", last)
     off = _event_date(ctx, body, "off_study_date", "off-study date", None)
     if len(check.problems) > before or start is None:
