@@ -35,6 +35,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FIELDS = ("treatment_start", "baseline", "visits", "death_date", "off_study_date")
 _BASELINE_FIELDS = ("date", "day", "target_sum_mm", "volume_ml", "non_target")
 _VISIT_FIELDS = ("date", "day", "target_sum_mm", "target_cr", "volume_ml", "non_target", "new_lesions", "overall")
+_VISIT_KEYS = frozenset(_VISIT_FIELDS)
 _MEASUREMENTS = ("target_sum_mm", "target_cr", "volume_ml", "non_target", "new_lesions")
 _OTHER_CRITERION = {"recist1.1": ("volume_ml",), "reins": ("target_sum_mm", "target_cr")}
 _SIZE = {"recist1.1": "target_sum_mm", "reins": "volume_ml"}
@@ -225,7 +226,8 @@ def _visits(ctx: _Context, body: Any, baseline: Assessment | None, baseline_non_
     for j, item in enumerate(body):
         at = f"{where}/{j}"
         item = check.mapping(at, item)
-        check.unknown(f"{at}/", item, _VISIT_FIELDS, "a visit")
+        if not _VISIT_KEYS.issuperset(item):
+            check.unknown(f"{at}/", item, _VISIT_FIELDS, "a visit")
         on = _when(check, at, item, ctx.start, f"{ctx.label}: visit {j}")
         what = f"{ctx.label}: visit {j}" + (f" on {on}" if on else "")
         date_at = f"{at}/{'date' if 'date' in item else 'day'}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any
 
 from designs.core.provenance import provenance
@@ -59,7 +59,7 @@ class PatientDerivation:
                 "visits": [dict(v) for v in self.visits]}
 
 
-def _read(visit: Any, pa: PatientAssessments, spec: DerivationSpec, nadir: Fraction | None) -> VisitReading:
+def _read(visit: Any, pa: PatientAssessments, spec: DerivationSpec, nadir: Decimal | None) -> VisitReading:
     if visit.overall is not None:
         return VisitReading(visit.overall, reason=f"overall response {visit.overall} as recorded")
     assert pa.baseline is not None  # parse_assessments requires it for measured visits

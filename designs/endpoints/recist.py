@@ -17,29 +17,29 @@ non-target CR → CR; non-CR/non-PD → NON-CR/NON-PD; not assessed → NE.
 
 from __future__ import annotations
 
-from fractions import Fraction
+from decimal import Decimal
 
 from designs.endpoints.assessments import Assessment
-from designs.endpoints.readings import VisitReading, as_float, change, exact, percent, size_text
+from designs.endpoints.readings import Measured, VisitReading, minus, percent, reading, size_text, times
 from designs.endpoints.spec import RECIST_PD_ABSOLUTE_MM, RECIST_PD_INCREASE, RECIST_PR_DECREASE
 
 
-def target_response(total: Fraction | None, target_cr: bool | None, baseline: Fraction, nadir: Fraction) -> tuple[str, str]:
-    """The target lesions' response and why (sizes exact)."""
-    if total is None:
+def target_response(sizes: Measured | None, target_cr: bool | None) -> tuple[str, str]:
+    """The target lesions' response and why (sizes exact; the reference is the nadir)."""
+    if sizes is None:
         return "NE", "target lesions not measured"
+    total, nadir, baseline = sizes.value, sizes.reference, sizes.baseline
     mm = size_text(total, "mm")
-    above = total - nadir
-    if above >= RECIST_PD_INCREASE * nadir and above >= RECIST_PD_ABSOLUTE_MM:
-        return "PD", (f"sum {mm} is {size_text(above, 'mm')} ({percent(change(total, nadir))}) above the nadir "
+    above = minus(total, nadir)
+    if above >= times(RECIST_PD_INCREASE, nadir) and above >= RECIST_PD_ABSOLUTE_MM:
+        return "PD", (f"sum {mm} is {size_text(above, 'mm')} ({percent(sizes.from_reference)}) above the nadir "
                       f"{size_text(nadir, 'mm')} (PD: ≥ 20 % and ≥ 5 mm)")
     if target_cr:
         return "CR", f"every target lesion gone (sum {mm}{', nodes < 10 mm' if total else ''})"
-    from_baseline = change(total, baseline)
-    if total <= (1 - RECIST_PR_DECREASE) * baseline:
-        return "PR", f"sum {mm} is {percent(from_baseline)} from baseline {size_text(baseline, 'mm')} (PR: ≤ −30 %)"
-    return "SD", (f"sum {mm}: {percent(from_baseline)} from baseline {size_text(baseline, 'mm')}, "
-                  f"{size_text(above, 'mm')} ({percent(change(total, nadir))}) from the nadir {size_text(nadir, 'mm')} "
+    if total <= times(1 - RECIST_PR_DECREASE, baseline):
+        return "PR", f"sum {mm} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')} (PR: ≤ −30 %)"
+    return "SD", (f"sum {mm}: {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}, "
+                  f"{size_text(above, 'mm')} ({percent(sizes.from_reference)}) from the nadir {size_text(nadir, 'mm')} "
                   "(neither PR ≤ −30 % nor PD ≥ +20 % and ≥ 5 mm)")
 
 
@@ -61,7 +61,7 @@ def overall_non_target_only(non_target: str, new_lesions: bool) -> str:
     return {"CR": "CR", "non-CR/non-PD": "NON-CR/NON-PD"}.get(non_target, "NE")
 
 
-def read_visit(visit: Assessment, baseline: Assessment, baseline_non_target: bool, nadir: Fraction | None) -> VisitReading:
+def read_visit(visit: Assessment, baseline: Assessment, baseline_non_target: bool, nadir: Decimal | None) -> VisitReading:
     """The RECIST 1.1 reading of ``visit``; ``nadir`` is the smallest sum so far, baseline included
     (None: non-target disease only)."""
     non_target = visit.non_target if visit.non_target is not None else ("NE" if baseline_non_target else None)
@@ -71,13 +71,8 @@ def read_visit(visit: Assessment, baseline: Assessment, baseline_non_target: boo
         response = overall_non_target_only(non_target or "NE", visit.new_lesions)
         return VisitReading(response, None, non_target, visit.new_lesions,
                             reason=f"{'; '.join(parts)} → {response} (RECIST 1.1 Table 2, non-target disease only)")
-    base = exact(baseline.target_sum_mm)  # type: ignore[arg-type]
-    total = None if visit.target_sum_mm is None else exact(visit.target_sum_mm)
-    target, why = target_response(total, visit.target_cr, base, nadir)
+    sizes = Measured.of(visit.target_sum_mm, baseline.target_sum_mm, nadir)  # type: ignore[arg-type]
+    target, why = target_response(sizes, visit.target_cr)
     response = overall_with_targets(target, non_target, visit.new_lesions)
-    return VisitReading(
-        response, target, non_target, visit.new_lesions, visit.target_sum_mm, as_float(nadir),
-        None if total is None else as_float(change(total, base)),
-        None if total is None else as_float(change(total, nadir)),
-        f"target {target}: {why}; {'; '.join(parts)} → {response} (RECIST 1.1 Table 1)",
-    )
+    return reading(response, target, non_target, visit.new_lesions, visit.target_sum_mm, sizes, nadir,
+                   f"target {target}: {why}; {'; '.join(parts)} → {response} (RECIST 1.1 Table 1)")

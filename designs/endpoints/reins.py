@@ -11,43 +11,35 @@ for plexiform neurofibromas (e.g. SARC031, selumetinib SPRINT):
 
 from __future__ import annotations
 
-from fractions import Fraction
+from decimal import Decimal
 
 from designs.endpoints.assessments import Assessment
-from designs.endpoints.readings import VisitReading, as_float, change, exact, percent, size_text
+from designs.endpoints.readings import Measured, VisitReading, minus, percent, reading, size_text, times
 from designs.endpoints.spec import REINS_CHANGE
 
 
-def volume_response(volume: Fraction | None, baseline: Fraction, reference: Fraction, kind: str) -> tuple[str, str]:
-    """The volume's response and why (``kind``: "baseline" or "nadir", what ``reference`` is)."""
-    if volume is None:
+def volume_response(sizes: Measured | None, kind: str) -> tuple[str, str]:
+    """The volume's response and why (``kind``: "baseline" or "nadir", what the reference is)."""
+    if sizes is None:
         return "NE", "volume not measured"
+    volume, reference, baseline = sizes.value, sizes.reference, sizes.baseline
     ml = size_text(volume, "ml")
-    if volume > reference and volume - reference >= REINS_CHANGE * reference:
-        return "PD", f"volume {ml} is {percent(change(volume, reference))} from the {kind} {size_text(reference, 'ml')} (PD: ≥ +20 %)"
+    if volume > reference and minus(volume, reference) >= times(REINS_CHANGE, reference):
+        return "PD", f"volume {ml} is {percent(sizes.from_reference)} from the {kind} {size_text(reference, 'ml')} (PD: ≥ +20 %)"
     if volume == 0:
         return "CR", "volume 0 ml (every target lesion gone)"
-    from_baseline = change(volume, baseline)
-    if volume <= (1 - REINS_CHANGE) * baseline:
-        return "PR", f"volume {ml} is {percent(from_baseline)} from baseline {size_text(baseline, 'ml')} (PR: ≤ −20 %)"
-    return "SD", (f"volume {ml}: {percent(from_baseline)} from baseline, {percent(change(volume, reference))} from the "
-                  f"{kind} {size_text(reference, 'ml')} (neither PR ≤ −20 % nor PD ≥ +20 %)")
+    if volume <= times(1 - REINS_CHANGE, baseline):
+        return "PR", f"volume {ml} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'ml')} (PR: ≤ −20 %)"
+    return "SD", (f"volume {ml}: {percent(sizes.from_baseline)} from baseline, {percent(sizes.from_reference)} from "
+                  f"the {kind} {size_text(reference, 'ml')} (neither PR ≤ −20 % nor PD ≥ +20 %)")
 
 
-def read_visit(visit: Assessment, baseline: Assessment, reference: Fraction, kind: str) -> VisitReading:
+def read_visit(visit: Assessment, baseline: Assessment, reference: Decimal, kind: str) -> VisitReading:
     """The REiNS reading of ``visit`` against ``reference`` (the baseline or nadir volume, ``kind``)."""
-    base = exact(baseline.volume_ml)  # type: ignore[arg-type]
-    volume = None if visit.volume_ml is None else exact(visit.volume_ml)
-    target, why = volume_response(volume, base, reference, kind)
-    if visit.new_lesions or visit.non_target == "PD":
-        response = "PD"
-    else:
-        response = target
+    sizes = Measured.of(visit.volume_ml, baseline.volume_ml, reference)  # type: ignore[arg-type]
+    target, why = volume_response(sizes, kind)
+    response = "PD" if visit.new_lesions or visit.non_target == "PD" else target
     others = [f"non-target {visit.non_target}" if visit.non_target else None, "new lesion(s)" if visit.new_lesions else None]
     extra = "".join(f"; {o}" for o in others if o)
-    return VisitReading(
-        response, target, visit.non_target, visit.new_lesions, visit.volume_ml, as_float(reference),
-        None if volume is None else as_float(change(volume, base)),
-        None if volume is None else as_float(change(volume, reference)),
-        f"volume {target}: {why}{extra} → {response} (REiNS volumetric)",
-    )
+    return reading(response, target, visit.non_target, visit.new_lesions, visit.volume_ml, sizes, reference,
+                   f"volume {target}: {why}{extra} → {response} (REiNS volumetric)")

@@ -7,14 +7,14 @@ are filled after reading it; ``document`` holds every field, ``defaults`` names 
 
 The thresholds that *define* the criteria (RECIST PR −30 %, PD +20 % and +5 mm; REiNS ±20 %) are
 constants here, echoed in results, never parameters: a trial that changed them would no longer be
-applying RECIST 1.1 or REiNS. They are exact fractions, so that 70 mm is exactly 30 % below 100 mm.
+applying RECIST 1.1 or REiNS. They are exact decimals, so that 70 mm is exactly 30 % below 100 mm.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any
 
 from designs.core.validation import Checker, is_integer
@@ -31,13 +31,13 @@ REFERENCES = ("baseline", "nadir")
 DAYS_PER_MONTH = 30.4375
 """Days in an average month (365.25 / 12): PFS in months = days / 30.4375 (``designs.registry.datacut`` imports it)."""
 
-RECIST_PR_DECREASE = Fraction(30, 100)
+RECIST_PR_DECREASE = Decimal("0.3")
 """RECIST 1.1 partial response: sum of target diameters at least 30 % below the baseline sum (Eisenhauer 2009)."""
-RECIST_PD_INCREASE = Fraction(20, 100)
+RECIST_PD_INCREASE = Decimal("0.2")
 """RECIST 1.1 progression: sum at least 20 % above the nadir ..."""
-RECIST_PD_ABSOLUTE_MM = Fraction(5)
+RECIST_PD_ABSOLUTE_MM = Decimal(5)
 """... and at least 5 mm above it."""
-REINS_CHANGE = Fraction(20, 100)
+REINS_CHANGE = Decimal("0.2")
 """REiNS volumetric (Dombi 2013): PR volume at least 20 % below baseline, PD at least 20 % above the reference."""
 
 MAX_DAYS = 3650
