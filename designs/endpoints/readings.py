@@ -106,3 +106,8 @@ def size_text(value: float | Decimal | None, unit: str) -> str:
         text = repr(value)
         text = text[:-2] if text.endswith(".0") else text
     return f"{text} {unit}"
+
+
+def signed_size(value: Decimal, unit: str) -> str:
+    """A change of size with its sign ("+16 mm", "−5 mm")."""
+    return f"{'−' if value < 0 else '+'}{size_text(abs(value), unit)}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from designs.endpoints.assessments import Assessment
-from designs.endpoints.readings import Measured, VisitReading, minus, percent, reading, size_text, times
+from designs.endpoints.readings import Measured, VisitReading, minus, percent, reading, signed_size, size_text, times
 from designs.endpoints.spec import RECIST_PD_ABSOLUTE_MM, RECIST_PD_INCREASE, RECIST_PR_DECREASE
 
 
@@ -39,7 +39,7 @@ def target_response(sizes: Measured | None, target_cr: bool | None) -> tuple[str
     if total <= times(1 - RECIST_PR_DECREASE, baseline):
         return "PR", f"sum {mm} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')} (PR: ≤ −30 %)"
     return "SD", (f"sum {mm}: {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}, "
-                  f"{size_text(above, 'mm')} ({percent(sizes.from_reference)}) from the nadir {size_text(nadir, 'mm')} "
+                  f"{signed_size(above, 'mm')} ({percent(sizes.from_reference)}) from the nadir {size_text(nadir, 'mm')} "
                   "(neither PR ≤ −30 % nor PD ≥ +20 % and ≥ 5 mm)")
 
 
