@@ -148,22 +148,18 @@ def _baseline(ctx: _Context, body: Any) -> tuple[Assessment | None, bool]:
                   f"{ctx.label}: baseline on {on} is after treatment start {ctx.start}")
     non_target = bool(_flag(check, f"{where}/non_target", body.get("non_target"), f"{ctx.label}: baseline non_target", False))
     size_name = _SIZE[criterion]
-    size = _size(check, f"{where}/{size_name}", body.get(size_name), f"{ctx.label}: baseline {size_name}")
-    if criterion == "reins" and not size:
-        check.add(f"{where}/volume_ml", f"{ctx.label}: REiNS needs a baseline volume_ml above 0 "
-                  f"(got {body.get('volume_ml')!r})")
-    elif criterion == "recist1.1" and not size and not non_target and size_name not in check_failed(check, where):
+    raw = body.get(size_name)
+    size = _size(check, f"{where}/{size_name}", raw, f"{ctx.label}: baseline {size_name}")
+    absent = raw is None or size == 0  # an invalid value is reported by _size
+    if criterion == "reins" and absent:
+        check.add(f"{where}/volume_ml", f"{ctx.label}: REiNS needs a baseline volume_ml above 0 (got {raw!r})")
+    elif criterion == "recist1.1" and absent and not non_target:
         check.add(f"{where}/target_sum_mm", f"{ctx.label}: the baseline has no target lesions (target_sum_mm "
-                  f"{body.get('target_sum_mm')!r}) and no non-target lesions (non_target false): nothing to assess")
+                  f"{raw!r}) and no non-target lesions (non_target false): nothing to assess")
     if on is None:
         return None, non_target
     return Assessment(on, target_sum_mm=size if criterion == "recist1.1" else None,
                       volume_ml=size if criterion == "reins" else None), non_target
-
-
-def check_failed(check: Checker, where: str) -> set[str]:
-    """The field names under ``where`` that already have a problem."""
-    return {p.field[len(where) + 1:] for p in check.problems if p.field.startswith(where + "/")}
 
 
 def _overall_visit(ctx: _Context, where: str, body: Mapping[str, Any], on: dt.date | None, what: str) -> Assessment | None:

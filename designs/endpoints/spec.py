@@ -98,10 +98,8 @@ class DerivationSpec:
         check.unknown(prefix, body, FIELDS, "the derivation settings")
         criterion = _required_choice(check, f"{prefix}criterion", body.get("criterion"), CRITERIA)
         endpoint = _required_choice(check, f"{prefix}endpoint", body.get("endpoint"), ENDPOINTS)
-        if criterion is None:
-            return None
         values = _values(check, prefix, body, criterion)
-        if len(check.problems) > before or endpoint is None:
+        if len(check.problems) > before or criterion is None or endpoint is None:
             return None
         return cls.build(criterion, endpoint, values, tuple(name for name in FIELDS if name in DEFAULTS[criterion]
                                                             and name not in body))
@@ -150,8 +148,9 @@ def _days(check: Checker, where: str, value: Any, low: int) -> int | None:
     return int(value)
 
 
-def _values(check: Checker, prefix: str, body: Mapping[str, Any], criterion: str) -> dict[str, Any]:
-    """The fields of ``body`` other than criterion and endpoint, checked (only those given)."""
+def _values(check: Checker, prefix: str, body: Mapping[str, Any], criterion: str | None) -> dict[str, Any]:
+    """The fields of ``body`` other than criterion and endpoint, checked (only those given; with an unknown
+    criterion, what does not depend on it)."""
     values: dict[str, Any] = {}
     given = {name: body[name] for name in FIELDS[2:] if name in body}
     if "confirmation" in given:
@@ -167,14 +166,15 @@ def _values(check: Checker, prefix: str, body: Mapping[str, Any], criterion: str
         if name in given:
             values[name] = None if given[name] is None else _days(check, f"{prefix}{name}", given[name], 1)
     if "progression_reference" in given:
-        if criterion != "reins":
+        if criterion == "recist1.1":
             check.add(f"{prefix}progression_reference", "applies to REiNS only: RECIST 1.1 measures progression "
                       "from the nadir (the smallest sum so far, baseline included), always")
         else:
             values["progression_reference"] = check.choice(f"{prefix}progression_reference",
                                                            given["progression_reference"], REFERENCES)
-    low = values.get("confirm_min_days", DEFAULTS[criterion]["confirm_min_days"])
-    high = values.get("confirm_max_days", DEFAULTS[criterion]["confirm_max_days"])
+    defaults = DEFAULTS.get(criterion or "", {})
+    low = values.get("confirm_min_days", defaults.get("confirm_min_days"))
+    high = values.get("confirm_max_days", defaults.get("confirm_max_days"))
     if low is not None and high is not None and high < low:
         where = "confirm_max_days" if "confirm_max_days" in given else "confirm_min_days"
         check.add(f"{prefix}{where}", f"confirm_max_days ({high}) must be at least confirm_min_days ({low})")

@@ -109,3 +109,9 @@ def test_the_request_itself_is_checked():
 def test_visits_that_all_give_overall_need_no_baseline():
     result = derive_one({"treatment_start": on(0), "visits": [overall(56, "PR"), overall(84, "PR")]})
     assert result.best_response == "PR"
+
+
+def test_a_negative_baseline_volume_is_one_problem():
+    body = request({"treatment_start": on(0), "baseline": {"date": on(-1), "volume_ml": -3}}, criterion="reins")
+    found = problems(body)["patients/0/assessments/baseline/volume_ml"]
+    assert "must be a number in [0" in found and " | " not in found

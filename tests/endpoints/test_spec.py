@@ -50,3 +50,9 @@ def test_check_locates_problems_under_its_prefix():
 def test_thresholds_are_constants_echoed():
     spec = DerivationSpec.from_mapping({"criterion": "recist1.1", "endpoint": "objective_response"})
     assert spec.thresholds()["pr_decrease"] == 0.3 and spec.thresholds()["pd_absolute_mm"] == 5
+
+
+def test_settings_are_checked_even_without_a_criterion():
+    with pytest.raises(InvalidInputError) as error:
+        DerivationSpec.from_mapping({"endpoint": "objective_response", "sd_min_days": -1, "confirm_min_days": 0})
+    assert {p.field for p in error.value.problems} == {"criterion", "sd_min_days", "confirm_min_days"}
