@@ -53,7 +53,8 @@ def main(repeats: int = 21) -> None:
         times.append(time.perf_counter() - begin)
     median = statistics.median(times)
     print(f"{PATIENTS} patients × {VISITS} visits, {repeats} runs: best {min(times):.4f} s, median {median:.4f} s; "
-          f"goal {GOAL_SECONDS:.3f} s, ratio {median / GOAL_SECONDS:.3f} ({'met' if median < GOAL_SECONDS else 'NOT met'})")
+          f"goal {GOAL_SECONDS:.3f} s, ratio {median / GOAL_SECONDS:.3f} "
+          f"({'met' if median < GOAL_SECONDS else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -146,7 +146,8 @@ def _baseline(ctx: _Context, body: Any) -> tuple[Assessment | None, bool]:
     if on is not None and ctx.start is not None and on > ctx.start:
         check.add(f"{where}/{'date' if 'date' in body else 'day'}",
                   f"{ctx.label}: baseline on {on} is after treatment start {ctx.start}")
-    non_target = bool(_flag(check, f"{where}/non_target", body.get("non_target"), f"{ctx.label}: baseline non_target", False))
+    non_target = bool(_flag(check, f"{where}/non_target", body.get("non_target"),
+                            f"{ctx.label}: baseline non_target", False))
     size_name = _SIZE[criterion]
     raw = body.get(size_name)
     size = _size(check, f"{where}/{size_name}", raw, f"{ctx.label}: baseline {size_name}")
@@ -162,7 +163,8 @@ def _baseline(ctx: _Context, body: Any) -> tuple[Assessment | None, bool]:
                       volume_ml=size if criterion == "reins" else None), non_target
 
 
-def _overall_visit(ctx: _Context, where: str, body: Mapping[str, Any], on: dt.date | None, what: str) -> Assessment | None:
+def _overall_visit(ctx: _Context, where: str, body: Mapping[str, Any], on: dt.date | None,
+                   what: str) -> Assessment | None:
     measured = [name for name in _MEASUREMENTS if body.get(name) is not None]
     if measured:
         ctx.check.add(f"{where}/overall", f"{what}: give either overall or measurements, not both "
@@ -251,7 +253,8 @@ def _order(ctx: _Context, where: str, on: dt.date, previous: dt.date | None, wha
         ctx.check.add(where, f"{what} is after the cut-off {ctx.as_of} (as_of)")
 
 
-def _event_date(ctx: _Context, body: Mapping[str, Any], name: str, what: str, last_visit: dt.date | None) -> dt.date | None:
+def _event_date(ctx: _Context, body: Mapping[str, Any], name: str, what: str,
+                last_visit: dt.date | None) -> dt.date | None:
     value = body.get(name)
     if value is None:
         return None

@@ -98,7 +98,8 @@ def _confirmed_best(rows: Sequence[Row], spec: DerivationSpec) -> Best | None:
     for level in RESPONSES:
         if level in found:
             i, j = found[level]
-            return Best(level, True, f"{rows[i].text()} confirmed by {rows[j].text()}, {rows[j].day - rows[i].day} days "
+            gap = rows[j].day - rows[i].day
+            return Best(level, True, f"{rows[i].text()} confirmed by {rows[j].text()}, {gap} days "
                                      "later (" + _window_text(spec) + ")")
     return None
 

@@ -100,7 +100,8 @@ def _visit_dict(row: Row) -> dict[str, Any]:
             "reference": r.reference, "used": row.used, "reason": f"{row.note}; {r.reason}" if row.note else r.reason}
 
 
-def _final_because(rows: tuple[Row, ...], pa: PatientAssessments, spec: DerivationSpec, as_of: dt.date | None) -> str | None:
+def _final_because(rows: tuple[Row, ...], pa: PatientAssessments, spec: DerivationSpec,
+                   as_of: dt.date | None) -> str | None:
     """Why no later visit can change the responder, or None."""
     progression = next((row for row in rows if row.response == "PD"), None)
     if progression is not None:
@@ -193,14 +194,16 @@ def _parsing_spec(check: Checker, body: Mapping[str, Any]) -> DerivationSpec | N
 def _patient_id(check: Checker, i: int, pid: Any, seen: dict[str, int]) -> None:
     where = f"patients/{i}"
     if isinstance(pid, bool) or not isinstance(pid, str | int) or pid == "" or len(str(pid)) > MAX_NAME_LENGTH:
-        check.add(f"{where}/id", f"patient {pid!r}: id must be a string of 1 to {MAX_NAME_LENGTH} characters or an integer")
+        check.add(f"{where}/id",
+                  f"patient {pid!r}: id must be a string of 1 to {MAX_NAME_LENGTH} characters or an integer")
     elif str(pid) in seen:
         check.add(f"{where}/id", f"patient {pid!r}: duplicate id (first at patients/{seen[str(pid)]})")
     else:
         seen[str(pid)] = i
 
 
-def _patients(check: Checker, patients: Any, spec: DerivationSpec | None, as_of: dt.date | None) -> list[PatientRequest]:
+def _patients(check: Checker, patients: Any, spec: DerivationSpec | None,
+              as_of: dt.date | None) -> list[PatientRequest]:
     if not check.size("patients", patients, 1, MAX_PATIENTS, "patients"):
         return []
     out: list[PatientRequest] = []

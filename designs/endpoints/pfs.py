@@ -21,7 +21,8 @@ def _result(start: dt.date, on: dt.date, event: bool, kind: str, what: str) -> d
     days = (on - start).days
     months = days / DAYS_PER_MONTH
     return {"time_days": days, "time_months": months, "event": event, "date": on.isoformat(), "kind": kind,
-            "reason": f"{what}: {days} days after treatment start {start} = {months:.4f} months (days / {DAYS_PER_MONTH})"}
+            "reason": f"{what}: {days} days after treatment start {start} = {months:.4f} months "
+                      f"(days / {DAYS_PER_MONTH})"}
 
 
 def derive_pfs(rows: Sequence[Row], start: dt.date, death: dt.date | None) -> dict[str, Any]:

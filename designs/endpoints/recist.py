@@ -37,9 +37,11 @@ def target_response(sizes: Measured | None, target_cr: bool | None) -> tuple[str
     if target_cr:
         return "CR", f"every target lesion gone (sum {mm}{', nodes < 10 mm' if total else ''})"
     if total <= times(1 - RECIST_PR_DECREASE, baseline):
-        return "PR", f"sum {mm} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')} (PR: ≤ −30 %)"
+        return "PR", (f"sum {mm} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')} "
+                      "(PR: ≤ −30 %)")
     return "SD", (f"sum {mm}: {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}, "
-                  f"{signed_size(above, 'mm')} ({percent(sizes.from_reference)}) from the nadir {size_text(nadir, 'mm')} "
+                  f"{signed_size(above, 'mm')} ({percent(sizes.from_reference)}) from the nadir "
+                  f"{size_text(nadir, 'mm')} "
                   "(neither PR ≤ −30 % nor PD ≥ +20 % and ≥ 5 mm)")
 
 
@@ -61,7 +63,8 @@ def overall_non_target_only(non_target: str, new_lesions: bool) -> str:
     return {"CR": "CR", "non-CR/non-PD": "NON-CR/NON-PD"}.get(non_target, "NE")
 
 
-def read_visit(visit: Assessment, baseline: Assessment, baseline_non_target: bool, nadir: Decimal | None) -> VisitReading:
+def read_visit(visit: Assessment, baseline: Assessment, baseline_non_target: bool,
+               nadir: Decimal | None) -> VisitReading:
     """The RECIST 1.1 reading of ``visit``; ``nadir`` is the smallest sum so far, baseline included
     (None: non-target disease only)."""
     non_target = visit.non_target if visit.non_target is not None else ("NE" if baseline_non_target else None)

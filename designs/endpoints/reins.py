@@ -25,11 +25,13 @@ def volume_response(sizes: Measured | None, kind: str) -> tuple[str, str]:
     volume, reference, baseline = sizes.value, sizes.reference, sizes.baseline
     ml = size_text(volume, "ml")
     if volume > reference and minus(volume, reference) >= times(REINS_CHANGE, reference):
-        return "PD", f"volume {ml} is {percent(sizes.from_reference)} from the {kind} {size_text(reference, 'ml')} (PD: ≥ +20 %)"
+        return "PD", (f"volume {ml} is {percent(sizes.from_reference)} from the {kind} "
+                      f"{size_text(reference, 'ml')} (PD: ≥ +20 %)")
     if volume == 0:
         return "CR", "volume 0 ml (every target lesion gone)"
     if volume <= times(1 - REINS_CHANGE, baseline):
-        return "PR", f"volume {ml} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'ml')} (PR: ≤ −20 %)"
+        return "PR", (f"volume {ml} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'ml')} "
+                      "(PR: ≤ −20 %)")
     return "SD", (f"volume {ml}: {percent(sizes.from_baseline)} from baseline, {percent(sizes.from_reference)} from "
                   f"the {kind} {size_text(reference, 'ml')} (neither PR ≤ −20 % nor PD ≥ +20 %)")
 
@@ -39,7 +41,8 @@ def read_visit(visit: Assessment, baseline: Assessment, reference: Decimal, kind
     sizes = Measured.of(visit.volume_ml, baseline.volume_ml, reference)  # type: ignore[arg-type]
     target, why = volume_response(sizes, kind)
     response = "PD" if visit.new_lesions or visit.non_target == "PD" else target
-    others = [f"non-target {visit.non_target}" if visit.non_target else None, "new lesion(s)" if visit.new_lesions else None]
+    others = [f"non-target {visit.non_target}" if visit.non_target else None,
+              "new lesion(s)" if visit.new_lesions else None]
     extra = "".join(f"; {o}" for o in others if o)
     return reading(response, target, visit.non_target, visit.new_lesions, visit.volume_ml, sizes, reference,
                    f"volume {target}: {why}{extra} → {response} (REiNS volumetric)")

@@ -105,7 +105,8 @@ class DerivationSpec:
                                                             and name not in body))
 
     @classmethod
-    def build(cls, criterion: str, endpoint: str, values: Mapping[str, Any], defaults: tuple[str, ...]) -> DerivationSpec:
+    def build(cls, criterion: str, endpoint: str, values: Mapping[str, Any],
+              defaults: tuple[str, ...]) -> DerivationSpec:
         """The spec of checked ``values`` (every default filled)."""
         full = {**DEFAULTS[criterion], **values}
         full.update(criterion=criterion, endpoint=endpoint)

@@ -17,8 +17,9 @@ from designs.endpoints import assessments, derive, spec
 from service.schemas.common import ResultModel, StrictModel
 
 IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="a date YYYY-MM-DD")]
-StudyDay = Annotated[StrictInt, Field(ge=-assessments.MAX_STUDY_DAY, le=assessments.MAX_STUDY_DAY,
-                                      description="CDISC study day: day 1 = treatment start, day −1 the day before, no day 0")]
+StudyDay = Annotated[StrictInt, Field(
+    ge=-assessments.MAX_STUDY_DAY, le=assessments.MAX_STUDY_DAY,
+    description="CDISC study day: day 1 = treatment start, day −1 the day before, no day 0")]
 Size = Annotated[StrictInt | StrictFloat, Field(ge=0, le=assessments.MAX_SIZE, allow_inf_nan=False)]
 Days = Annotated[StrictInt, Field(ge=0, le=spec.MAX_DAYS)]
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
@@ -27,8 +28,8 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 class DerivationSettings(StrictModel):
     """How responses are read; omitted fields take the criterion's defaults (echoed in ``derivation``)."""
 
-    criterion: Literal[spec.CRITERIA] = Field(description="recist1.1 (Eisenhauer 2009) or reins (volumetric, "  # type: ignore[valid-type]
-                                                          "Dombi 2013)")
+    criterion: Literal[spec.CRITERIA] = Field(  # type: ignore[valid-type]
+        description="recist1.1 (Eisenhauer 2009) or reins (volumetric, Dombi 2013)")
     endpoint: Literal[spec.ENDPOINTS] = Field(  # type: ignore[valid-type]
         description="what makes a responder: objective_response (confirmed CR or PR) or clinical_benefit "
                     "(confirmed CR/PR, or SD or better at ≥ benefit_min_days)")
@@ -52,7 +53,8 @@ class DerivationSettings(StrictModel):
 class Baseline(StrictModel):
     date: IsoDate | None = None
     day: StudyDay | None = None
-    target_sum_mm: Size | None = Field(None, description="RECIST: sum of target diameters (null or 0: non-target disease only)")
+    target_sum_mm: Size | None = Field(
+        None, description="RECIST: sum of target diameters (null or 0: non-target disease only)")
     volume_ml: Size | None = Field(None, description="REiNS: target lesion volume, above 0")
     non_target: StrictBool = Field(False, description="non-target lesions present at baseline")
 
@@ -66,9 +68,11 @@ class Visit(StrictModel):
     target_cr: StrictBool | None = Field(None, description="RECIST: every non-nodal target gone and every node < 10 mm "
                                                            "(default: sum == 0)")
     volume_ml: Size | None = Field(None, description="REiNS: target lesion volume; null: not measured (NE)")
-    non_target: Literal[spec.NON_TARGET] | None = Field(None, description="null: not assessed")  # type: ignore[valid-type]
+    non_target: Literal[spec.NON_TARGET] | None = Field(  # type: ignore[valid-type]
+        None, description="null: not assessed")
     new_lesions: StrictBool = False
-    overall: Literal[spec.OVERALL] | None = Field(None, description="instead of measurements")  # type: ignore[valid-type]
+    overall: Literal[spec.OVERALL] | None = Field(  # type: ignore[valid-type]
+        None, description="instead of measurements")
 
 
 class Assessments(StrictModel):
@@ -136,7 +140,8 @@ class VisitResult(ResultModel):
     measure: float | None = Field(description="sum of diameters (mm) or volume (ml), as given")
     change_from_baseline: float | None = Field(description="(measure − baseline) / baseline; −0.3 is 30 % below")
     change_from_reference: float | None = Field(description="the same against the reference (nadir or baseline)")
-    reference: float | None = Field(description="the nadir (RECIST; REiNS with progression_reference nadir) or baseline")
+    reference: float | None = Field(
+        description="the nadir (RECIST; REiNS with progression_reference nadir) or baseline")
     used: bool = Field(description="counted for the best response (not after the first PD or the response window)")
     reason: str
 

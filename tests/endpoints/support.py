@@ -34,7 +34,8 @@ def overall(days: int, response: str) -> dict[str, Any]:
     return {"date": on(days), "overall": response}
 
 
-def recist(*visits: dict[str, Any], baseline: float | None = 100, non_target: bool = False, **more: Any) -> dict[str, Any]:
+def recist(*visits: dict[str, Any], baseline: float | None = 100, non_target: bool = False,
+           **more: Any) -> dict[str, Any]:
     """RECIST assessments with baseline sum ``baseline`` (mm) a week before start."""
     return {"treatment_start": START.isoformat(), "baseline": {"date": on(-7), "target_sum_mm": baseline,
                                                                "non_target": non_target},

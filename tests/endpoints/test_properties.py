@@ -57,7 +57,8 @@ def test_a_final_result_never_changes_as_as_of_grows(steps, data, wait, more):
     window = data.draw(st.one_of(st.none(), st.integers(min_value=30, max_value=400)))
     settings_ = {} if window is None else {"response_window_days": window}
     last = days[-1] if days else 0
-    first = derive_one({"treatment_start": START.isoformat(), "visits": history}, as_of=on(last + wait), **settings_)
-    later = derive_one({"treatment_start": START.isoformat(), "visits": history}, as_of=on(last + wait + more), **settings_)
+    body = {"treatment_start": START.isoformat(), "visits": history}
+    first = derive_one(body, as_of=on(last + wait), **settings_)
+    later = derive_one(body, as_of=on(last + wait + more), **settings_)
     if first.status == "final":
         assert outcome(later) == outcome(first)
