@@ -59,26 +59,27 @@ class PatientDerivation:
                 "visits": [dict(v) for v in self.visits]}
 
 
-def _read(visit: Any, pa: PatientAssessments, spec: DerivationSpec, nadir: Decimal | None) -> VisitReading:
+def _read(visit: Any, pa: PatientAssessments, spec: DerivationSpec, baseline: Decimal | None,
+          nadir: Decimal | None) -> VisitReading:
+    """The reading of one visit (``baseline`` and ``nadir``: exact sizes; None for non-target disease only)."""
     if visit.overall is not None:
         return VisitReading(visit.overall, reason=f"overall response {visit.overall} as recorded")
-    assert pa.baseline is not None  # parse_assessments requires it for measured visits
     if spec.criterion == "recist1.1":
-        return recist.read_visit(visit, pa.baseline, pa.baseline_non_target, nadir)
-    reference = exact(pa.baseline.volume_ml) if spec.progression_reference == "baseline" else nadir
-    return reins.read_visit(visit, pa.baseline, reference, spec.progression_reference)  # type: ignore[arg-type]
+        return recist.read_visit(visit, baseline, pa.baseline_non_target, nadir)
+    reference = baseline if spec.progression_reference == "baseline" else nadir
+    return reins.read_visit(visit, baseline, reference, spec.progression_reference)  # type: ignore[arg-type]
 
 
 def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]:
     """Every visit read in date order, the nadir (smallest size so far, baseline included) carried along;
     ``used``: before the first PD and within the response window."""
     size = None if pa.baseline is None else (pa.baseline.target_sum_mm or pa.baseline.volume_ml)
-    nadir = None if not size else exact(size)
+    baseline = nadir = None if not size else exact(size)
     rows, progressed = [], None
     window = spec.response_window_days
     for visit in pa.visits:
         day = (visit.on - pa.treatment_start).days
-        reading = _read(visit, pa, spec, nadir)
+        reading = _read(visit, pa, spec, baseline, nadir)
         if reading.measure is not None and nadir is not None:
             nadir = min(nadir, exact(reading.measure))
         note = ""

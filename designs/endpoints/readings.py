@@ -46,12 +46,12 @@ class Measured:
     from_reference: Decimal | None
 
     @classmethod
-    def of(cls, value: float | None, baseline: float, reference: Decimal) -> Measured | None:
+    def of(cls, value: float | None, baseline: Decimal, reference: Decimal) -> Measured | None:
         """None when the visit was not measured."""
         if value is None:
             return None
-        size, base = exact(value), exact(baseline)
-        return cls(size, base, reference, change(size, base), change(size, reference))
+        size = exact(value)
+        return cls(size, baseline, reference, change(size, baseline), change(size, reference))
 
 
 def reading(response: str, target: str, non_target: str | None, new_lesions: bool, measure: float | None,

@@ -63,10 +63,10 @@ def overall_non_target_only(non_target: str, new_lesions: bool) -> str:
     return {"CR": "CR", "non-CR/non-PD": "NON-CR/NON-PD"}.get(non_target, "NE")
 
 
-def read_visit(visit: Assessment, baseline: Assessment, baseline_non_target: bool,
+def read_visit(visit: Assessment, baseline: Decimal | None, baseline_non_target: bool,
                nadir: Decimal | None) -> VisitReading:
-    """The RECIST 1.1 reading of ``visit``; ``nadir`` is the smallest sum so far, baseline included
-    (None: non-target disease only)."""
+    """The RECIST 1.1 reading of ``visit`` against the ``baseline`` sum; ``nadir`` is the smallest sum so far,
+    baseline included (both None: non-target disease only)."""
     non_target = visit.non_target if visit.non_target is not None else ("NE" if baseline_non_target else None)
     parts = [f"non-target {non_target}" if non_target else "no non-target lesions",
              "new lesion(s)" if visit.new_lesions else "no new lesions"]
@@ -74,7 +74,7 @@ def read_visit(visit: Assessment, baseline: Assessment, baseline_non_target: boo
         response = overall_non_target_only(non_target or "NE", visit.new_lesions)
         return VisitReading(response, None, non_target, visit.new_lesions,
                             reason=f"{'; '.join(parts)} → {response} (RECIST 1.1 Table 2, non-target disease only)")
-    sizes = Measured.of(visit.target_sum_mm, baseline.target_sum_mm, nadir)  # type: ignore[arg-type]
+    sizes = Measured.of(visit.target_sum_mm, baseline, nadir)  # type: ignore[arg-type]
     target, why = target_response(sizes, visit.target_cr)
     response = overall_with_targets(target, non_target, visit.new_lesions)
     return reading(response, target, non_target, visit.new_lesions, visit.target_sum_mm, sizes, nadir,

@@ -36,9 +36,10 @@ def volume_response(sizes: Measured | None, kind: str) -> tuple[str, str]:
                   f"the {kind} {size_text(reference, 'ml')} (neither PR ≤ −20 % nor PD ≥ +20 %)")
 
 
-def read_visit(visit: Assessment, baseline: Assessment, reference: Decimal, kind: str) -> VisitReading:
-    """The REiNS reading of ``visit`` against ``reference`` (the baseline or nadir volume, ``kind``)."""
-    sizes = Measured.of(visit.volume_ml, baseline.volume_ml, reference)  # type: ignore[arg-type]
+def read_visit(visit: Assessment, baseline: Decimal, reference: Decimal, kind: str) -> VisitReading:
+    """The REiNS reading of ``visit`` against the ``baseline`` volume and ``reference`` (the baseline or
+    nadir volume, ``kind``)."""
+    sizes = Measured.of(visit.volume_ml, baseline, reference)
     target, why = volume_response(sizes, kind)
     response = "PD" if visit.new_lesions or visit.non_target == "PD" else target
     others = [f"non-target {visit.non_target}" if visit.non_target else None,
