@@ -149,7 +149,8 @@ def derive_patient(assessments: PatientAssessments, spec: DerivationSpec, as_of:
     elif because is not None:
         status = "final"
         responder = "not-evaluable" if best.response in ("NE", "MISSING") else "non-responder"
-        reason = f"{head} {responder.capitalize()} ({endpoint}), final: {because}."
+        why = f"; {benefit_why}" if spec.endpoint == "clinical_benefit" else ""
+        reason = f"{head} {responder.capitalize()} ({endpoint}{why}), final: {because}."
     else:
         responder, status = None, "pending"
         reason = f"{head} Pending ({endpoint}): {_awaited(used, assessments, spec, as_of)}."

@@ -50,6 +50,7 @@ def test_sarc031_like_clinical_benefit_needs_sd_at_112_days(client):
     assert (patients["S-112"]["responder"], patients["S-112"]["clinical_benefit"]) == ("responder", True)
     assert (patients["S-111"]["responder"], patients["S-111"]["clinical_benefit"]) == ("non-responder", False)
     assert patients["S-111"]["pfs"]["kind"] == "progression" and patients["S-111"]["pfs"]["time_days"] == 167
+    assert "no SD or better at least 112 days after treatment start" in patients["S-111"]["reason"]
     assert response.json()["derivation"]["confirm_min_days"] == 91
 
 
