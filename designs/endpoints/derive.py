@@ -1,0 +1,283 @@
+"""Responders and PFS derived from tumour assessments: per visit, per patient, per request.
+
+``derive_patient`` reads each visit by the criterion (``designs.endpoints.recist`` or ``.reins``), marks
+which visits the best response uses (not those after the first PD, nor those after the response window),
+derives the best overall response with confirmation and clinical benefit (``designs.endpoints.bor``),
+the status and the responder, and PFS (``designs.endpoints.pfs``). Every result says why, in words a
+data-monitoring committee member can check against the visits.
+
+Status: "final" when the responder is established (an objective response, or clinical benefit, as the
+endpoint says), or after a PD, a death or an off-study date, or once ``as_of`` reaches the last day of
+the response window; otherwise "pending", and the responder is None. A final best response NE or
+MISSING is "not-evaluable".
+
+``derive(body)`` serves the route ``POST /v1/endpoints/response``: the whole body is checked with one
+``Checker`` (every problem at once), then each patient is derived and the strata summarised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from designs.core.provenance import provenance
+from designs.core.validation import MAX_NAME_LENGTH, Checker
+from designs.endpoints import recist, reins
+from designs.endpoints.assessments import PatientAssessments, parse_assessments, parse_date
+from designs.endpoints.bor import Best, Row, awaited_confirmation, best_response, clinical_benefit
+from designs.endpoints.pfs import derive_pfs
+from designs.endpoints.readings import VisitReading, exact
+from designs.endpoints.spec import CRITERIA, DAYS_PER_MONTH, DerivationSpec
+
+MAX_PATIENTS = 500
+TIME_UNIT = f"months = days / {DAYS_PER_MONTH}"
+_FIELDS = ("derivation", "as_of", "patients")
+_PATIENT_FIELDS = ("id", "stratum", "assessments")
+_ENDPOINT_TEXT = {"objective_response": "objective response", "clinical_benefit": "clinical benefit"}
+
+
+@dataclass(frozen=True)
+class PatientDerivation:
+    visits: tuple[dict, ...]
+    best_response: str
+    confirmed: bool | None
+    objective_response: bool
+    clinical_benefit: bool
+    responder: str | None
+    status: str
+    reason: str
+    pfs: dict
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able, keys in a stable order."""
+        return {"best_response": self.best_response, "confirmed": self.confirmed,
+                "objective_response": self.objective_response, "clinical_benefit": self.clinical_benefit,
+                "responder": self.responder, "status": self.status, "reason": self.reason, "pfs": dict(self.pfs),
+                "visits": [dict(v) for v in self.visits]}
+
+
+def _read(visit: Any, pa: PatientAssessments, spec: DerivationSpec, baseline: Decimal | None,
+          nadir: Decimal | None) -> VisitReading:
+    """The reading of one visit (``baseline`` and ``nadir``: exact sizes; None for non-target disease only)."""
+    if visit.overall is not None:
+        return VisitReading(visit.overall, reason=f"overall response {visit.overall} as recorded")
+    if spec.criterion == "recist1.1":
+        return recist.read_visit(visit, baseline, pa.baseline_non_target, nadir)
+    reference = baseline if spec.progression_reference == "baseline" else nadir
+    return reins.read_visit(visit, baseline, reference, spec.progression_reference)  # type: ignore[arg-type]
+
+
+def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]:
+    """Every visit read in date order, the nadir (smallest size so far, baseline included) carried along;
+    ``used``: before the first PD and within the response window."""
+    size = None if pa.baseline is None else (pa.baseline.target_sum_mm or pa.baseline.volume_ml)
+    baseline = nadir = None if not size else exact(size)
+    rows, progressed = [], None
+    window = spec.response_window_days
+    for visit in pa.visits:
+        day = (visit.on - pa.treatment_start).days
+        reading = _read(visit, pa, spec, baseline, nadir)
+        if reading.measure is not None and nadir is not None:
+            nadir = min(nadir, exact(reading.measure))
+        note = ""
+        if progressed is not None:
+            note = f"not used: after the progression on {progressed}"
+        elif window is not None and day > window:
+            note = f"not used for the best response: day {day} is after the response window of {window} days"
+        rows.append(Row(visit.on, day, reading, not note, note))
+        if progressed is None and reading.response == "PD":
+            progressed = visit.on
+    return tuple(rows)
+
+
+def _visit_dict(row: Row) -> dict[str, Any]:
+    r = row.reading
+    return {"date": row.on.isoformat(), "day": row.day, "response": r.response, "target": r.target,
+            "non_target": r.non_target, "new_lesions": r.new_lesions, "measure": r.measure,
+            "change_from_baseline": r.change_from_baseline, "change_from_reference": r.change_from_reference,
+            "reference": r.reference, "used": row.used, "reason": f"{row.note}; {r.reason}" if row.note else r.reason}
+
+
+def _final_because(rows: tuple[Row, ...], pa: PatientAssessments, spec: DerivationSpec,
+                   as_of: dt.date | None) -> str | None:
+    """Why no later visit can change the responder, or None."""
+    progression = next((row for row in rows if row.response == "PD"), None)
+    if progression is not None:
+        return f"progression on {progression.on}"
+    if pa.death_date is not None:
+        return f"death on {pa.death_date}"
+    if pa.off_study_date is not None:
+        return f"off study on {pa.off_study_date}"
+    last = _window_end(pa, spec)
+    if last is not None and as_of is not None and as_of >= last:
+        return f"the response window of {spec.response_window_days} days ended on {last} (as_of {as_of})"
+    return None
+
+
+def _window_end(pa: PatientAssessments, spec: DerivationSpec) -> dt.date | None:
+    """The last date of the response window, None without one."""
+    window = spec.response_window_days
+    return None if window is None else pa.treatment_start + dt.timedelta(days=window)
+
+
+def _awaited(used: list[Row], pa: PatientAssessments, spec: DerivationSpec, as_of: dt.date | None) -> str:
+    confirming = awaited_confirmation(used, spec, as_of, _window_end(pa, spec)) if spec.confirmation else None
+    wanted = "a CR or PR" + (" and its confirmation" if spec.confirmation else "")
+    if spec.endpoint == "clinical_benefit":
+        benefit_from = pa.treatment_start + dt.timedelta(days=spec.benefit_min_days)
+        wanted += f", or an SD or better on or after {benefit_from} (day {spec.benefit_min_days} after start)"
+    return confirming or f"awaits {wanted}"
+
+
+def derive_patient(assessments: PatientAssessments, spec: DerivationSpec, as_of: dt.date | None) -> PatientDerivation:
+    """The derivation of one patient's checked assessments (see the module docstring)."""
+    rows = read_visits(assessments, spec)
+    used = [row for row in rows if row.used]
+    best: Best = best_response(used, spec, assessments.non_target_only)
+    objective = best.response in ("CR", "PR")
+    benefit, benefit_why = clinical_benefit(used, spec, objective, best)
+    established = objective if spec.endpoint == "objective_response" else benefit
+    because = None if established else _final_because(rows, assessments, spec, as_of)
+    head = f"Best overall response{'' if established or because else ' so far'} {best.response}: {best.reason}."
+    endpoint = _ENDPOINT_TEXT[spec.endpoint]
+    if established:
+        responder, status = "responder", "final"
+        reason = f"{head} Responder ({endpoint}{'' if objective else ': ' + benefit_why})."
+    elif because is not None:
+        status = "final"
+        responder = "not-evaluable" if best.response in ("NE", "MISSING") else "non-responder"
+        why = f"; {benefit_why}" if spec.endpoint == "clinical_benefit" else ""
+        reason = f"{head} {responder.capitalize()} ({endpoint}{why}), final: {because}."
+    else:
+        responder, status = None, "pending"
+        reason = f"{head} Pending ({endpoint}): {_awaited(used, assessments, spec, as_of)}."
+    return PatientDerivation(
+        tuple(_visit_dict(row) for row in rows), best.response, best.confirmed if objective else None,
+        objective, benefit, responder, status, reason,
+        derive_pfs(rows, assessments.treatment_start, assessments.death_date),
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# The route's request
+
+
+@dataclass(frozen=True)
+class PatientRequest:
+    id: str | int
+    stratum: str | None
+    assessments: PatientAssessments
+
+
+@dataclass(frozen=True)
+class DerivationRequest:
+    """A checked request of ``POST /v1/endpoints/response`` (build it with ``check_request``)."""
+
+    spec: DerivationSpec
+    as_of: dt.date | None
+    patients: tuple[PatientRequest, ...]
+    body: dict
+
+
+def _parsing_spec(check: Checker, body: Mapping[str, Any]) -> DerivationSpec | None:
+    """The derivation spec, else (when it has problems) the criterion's defaults, so that the
+    patients' assessments are checked too."""
+    spec = DerivationSpec.check(check, "derivation", body.get("derivation"))
+    if spec is not None:
+        return spec
+    derivation = body.get("derivation")
+    criterion = derivation.get("criterion") if isinstance(derivation, Mapping) else None
+    return DerivationSpec.default(criterion) if criterion in CRITERIA else None
+
+
+def _patient_id(check: Checker, i: int, pid: Any, seen: dict[str, int]) -> None:
+    where = f"patients/{i}"
+    if isinstance(pid, bool) or not isinstance(pid, str | int) or pid == "" or len(str(pid)) > MAX_NAME_LENGTH:
+        check.add(f"{where}/id",
+                  f"patient {pid!r}: id must be a string of 1 to {MAX_NAME_LENGTH} characters or an integer")
+    elif str(pid) in seen:
+        check.add(f"{where}/id", f"patient {pid!r}: duplicate id (first at patients/{seen[str(pid)]})")
+    else:
+        seen[str(pid)] = i
+
+
+def _patients(check: Checker, patients: Any, spec: DerivationSpec | None,
+              as_of: dt.date | None) -> list[PatientRequest]:
+    if not check.size("patients", patients, 1, MAX_PATIENTS, "patients"):
+        return []
+    out: list[PatientRequest] = []
+    seen: dict[str, int] = {}
+    for i, patient in enumerate(patients):
+        where = f"patients/{i}"
+        patient = check.mapping(where, patient)
+        check.unknown(f"{where}/", patient, _PATIENT_FIELDS, "a patient")
+        pid = patient.get("id")
+        _patient_id(check, i, pid, seen)
+        stratum = patient.get("stratum")
+        if stratum is not None:
+            stratum = check.name(f"{where}/stratum", stratum)
+        if "assessments" not in patient:
+            check.add(f"{where}/assessments", f"patient {pid!r}: required")
+            continue
+        if spec is None:
+            continue
+        parsed = parse_assessments(check, f"{where}/assessments", patient["assessments"], spec,
+                                   label=f"patient {pid!r}", as_of=as_of)
+        if parsed is not None:
+            out.append(PatientRequest(pid, stratum, parsed))
+    return out
+
+
+def check_request(body: Any) -> DerivationRequest:
+    """The checked request ``{derivation, as_of, patients: [{id, stratum, assessments}]}``; raises
+    ``InvalidInputError`` naming every problem at once."""
+    check = Checker()
+    body = check.mapping("body", body)
+    check.unknown("", body, _FIELDS, "the derivation request")
+    as_of = None if body.get("as_of") is None else parse_date(check, "as_of", body["as_of"], "as_of")
+    spec = _parsing_spec(check, body)
+    patients = _patients(check, body.get("patients"), spec, as_of)
+    check.raise_if_any()
+    assert spec is not None
+    return DerivationRequest(spec, as_of, tuple(patients), dict(body))
+
+
+def _summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per stratum, in order of first appearance: counts of responders, pending, PFS events..."""
+    strata: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        s = strata.setdefault(row["stratum"], {"stratum": row["stratum"], "n": 0, "responders": 0, "non_responders": 0,
+                                               "not_evaluable": 0, "pending": 0, "pfs_events": 0, "pfs_censored": 0})
+        s["n"] += 1
+        key = {"responder": "responders", "non-responder": "non_responders", "not-evaluable": "not_evaluable",
+               None: "pending"}[row["responder"]]
+        s[key] += 1
+        s["pfs_events" if row["pfs"]["event"] else "pfs_censored"] += 1
+    return list(strata.values())
+
+
+def derive_request(request: DerivationRequest) -> dict[str, Any]:
+    """The answer to a checked request."""
+    spec = request.spec
+    patients = [{"id": p.id, "stratum": p.stratum, **derive_patient(p.assessments, spec, request.as_of).as_dict()}
+                for p in request.patients]
+    return {
+        "derivation": spec.document,
+        "defaults": list(spec.defaults),
+        "thresholds": spec.thresholds(),
+        "as_of": None if request.as_of is None else request.as_of.isoformat(),
+        "patients": patients,
+        "summary": _summary(patients),
+        "time_unit": TIME_UNIT,
+        "provenance": provenance(request.body, method=f"{spec.thresholds()['criterion']}; best overall response "
+                                 "with confirmation after admiral derive_param_confirmed_bor; PFS from the first PD "
+                                 "or death, else censored at the last adequate assessment"),
+    }
+
+
+def derive(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``POST /v1/endpoints/response``: check the whole body (every problem at once), then derive."""
+    return derive_request(check_request(body))

@@ -1,0 +1,81 @@
+"""RECIST 1.1 response of one visit (Eisenhauer et al. 2009, Eur J Cancer 45:228–247, §4.3 and Tables 1–2).
+
+Target lesions (sum of diameters, nodes by short axis), in this order:
+
+* PD: the sum is at least 20 % above the nadir (the smallest sum so far, baseline included) AND at least
+  5 mm above it;
+* CR: every target gone (sum 0, or ``target_cr``: every non-nodal target gone and every node < 10 mm,
+  as the reader states, so the sum may be above 0);
+* PR: the sum is at least 30 % below the baseline sum;
+* SD otherwise; NE when the sum was not measured.
+
+Overall (Table 1, target lesions at baseline): a new lesion, target PD or non-target PD → PD; target NE →
+NE; target CR with non-target CR (or none at baseline) → CR; target CR with non-target non-CR/non-PD or
+NE → PR; target PR → PR; SD → SD. Non-target disease only (Table 2): a new lesion or non-target PD → PD;
+non-target CR → CR; non-CR/non-PD → NON-CR/NON-PD; not assessed → NE.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from designs.endpoints.assessments import Assessment
+from designs.endpoints.readings import Measured, VisitReading, minus, percent, reading, signed_size, size_text, times
+from designs.endpoints.spec import RECIST_PD_ABSOLUTE_MM, RECIST_PD_INCREASE, RECIST_PR_DECREASE
+
+
+def target_response(sizes: Measured | None, target_cr: bool | None) -> tuple[str, str]:
+    """The target lesions' response and why (sizes exact; the reference is the nadir)."""
+    if sizes is None:
+        return "NE", "target lesions not measured"
+    total, nadir, baseline = sizes.value, sizes.reference, sizes.baseline
+    mm = size_text(total, "mm")
+    above = minus(total, nadir)
+    if above >= times(RECIST_PD_INCREASE, nadir) and above >= RECIST_PD_ABSOLUTE_MM:
+        return "PD", (f"sum {mm} is {size_text(above, 'mm')} ({percent(sizes.from_reference)}) above the nadir "
+                      f"{size_text(nadir, 'mm')} (PD: ≥ 20 % and ≥ 5 mm)")
+    if target_cr:
+        return "CR", f"every target lesion gone (sum {mm}{', nodes < 10 mm' if total else ''})"
+    if total <= times(1 - RECIST_PR_DECREASE, baseline):
+        return "PR", (f"sum {mm} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')} "
+                      "(PR: ≤ −30 %)")
+    return "SD", (f"sum {mm}: {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}, "
+                  f"{signed_size(above, 'mm')} ({percent(sizes.from_reference)}) from the nadir "
+                  f"{size_text(nadir, 'mm')} "
+                  "(neither PR ≤ −30 % nor PD ≥ +20 % and ≥ 5 mm)")
+
+
+def overall_with_targets(target: str, non_target: str | None, new_lesions: bool) -> str:
+    """Eisenhauer 2009 Table 1 (``non_target`` None: no non-target lesions at baseline)."""
+    if new_lesions or target == "PD" or non_target == "PD":
+        return "PD"
+    if target == "NE":
+        return "NE"
+    if target == "CR":
+        return "CR" if non_target in ("CR", None) else "PR"
+    return target
+
+
+def overall_non_target_only(non_target: str, new_lesions: bool) -> str:
+    """Eisenhauer 2009 Table 2: non-target disease only."""
+    if new_lesions or non_target == "PD":
+        return "PD"
+    return {"CR": "CR", "non-CR/non-PD": "NON-CR/NON-PD"}.get(non_target, "NE")
+
+
+def read_visit(visit: Assessment, baseline: Decimal | None, baseline_non_target: bool,
+               nadir: Decimal | None) -> VisitReading:
+    """The RECIST 1.1 reading of ``visit`` against the ``baseline`` sum; ``nadir`` is the smallest sum so far,
+    baseline included (both None: non-target disease only)."""
+    non_target = visit.non_target if visit.non_target is not None else ("NE" if baseline_non_target else None)
+    parts = [f"non-target {non_target}" if non_target else "no non-target lesions",
+             "new lesion(s)" if visit.new_lesions else "no new lesions"]
+    if nadir is None:
+        response = overall_non_target_only(non_target or "NE", visit.new_lesions)
+        return VisitReading(response, None, non_target, visit.new_lesions,
+                            reason=f"{'; '.join(parts)} → {response} (RECIST 1.1 Table 2, non-target disease only)")
+    sizes = Measured.of(visit.target_sum_mm, baseline, nadir)  # type: ignore[arg-type]
+    target, why = target_response(sizes, visit.target_cr)
+    response = overall_with_targets(target, non_target, visit.new_lesions)
+    return reading(response, target, non_target, visit.new_lesions, visit.target_sum_mm, sizes, nadir,
+                   f"target {target}: {why}; {'; '.join(parts)} → {response} (RECIST 1.1 Table 1)")

@@ -1,0 +1,117 @@
+"""Assessments checked: study days, and every refusal of the contract reported at once, located and worded."""
+
+from __future__ import annotations
+
+import pytest
+
+from designs.core.errors import InvalidInputError
+from designs.endpoints.assessments import date_of_study_day
+from designs.endpoints.derive import derive
+from tests.endpoints.support import START, derive_one, on, overall, recist, reins, visit, volume
+
+
+def test_cdisc_study_day_1_is_treatment_start_and_there_is_no_day_0():
+    assert date_of_study_day(START, 1) == START
+    assert date_of_study_day(START, 57).isoformat() == on(56)
+    assert date_of_study_day(START, -1).isoformat() == on(-1)
+
+
+def test_a_study_day_gives_the_same_result_as_its_date():
+    by_date = derive_one(recist(visit(56, 68), visit(84, 60)))
+    by_day = derive_one({"treatment_start": START.isoformat(), "baseline": {"day": -7, "target_sum_mm": 100},
+                         "visits": [{"day": 57, "target_sum_mm": 68}, {"day": 85, "target_sum_mm": 60}]})
+    assert by_day == by_date
+
+
+def problems(body):
+    with pytest.raises(InvalidInputError) as error:
+        derive(body)
+    found: dict[str, str] = {}
+    for p in error.value.problems:
+        found[p.field] = f"{found[p.field]} | {p.reason}" if p.field in found else p.reason
+    return found
+
+
+def request(*patients, **derivation):
+    return {"derivation": {"criterion": "recist1.1", "endpoint": "objective_response", **derivation},
+            "as_of": "2024-12-31", "patients": [{"id": f"P-{i}", "assessments": a} for i, a in enumerate(patients)]}
+
+
+def test_every_refusal_at_once_in_one_invalid_input_error():
+    body = request(
+        recist(visit(0, 50), visit(56, -1), visit(56, 60), visit(42, 60)),      # on start, negative, same date, order
+        recist(visit(56, 60, volume_ml=10), death_date=on(30), extra=1),        # REiNS field, death before a visit
+        {"treatment_start": on(0), "visits": [visit(56, 60)]},                  # no baseline
+        recist(visit(400, 60)),                                                 # after as_of
+        recist(overall(56, "PR") | {"target_sum_mm": 60}, death_date=on(-3)),  # overall and measurements; death
+        sd_min_days=-1, progression_reference="nadir", colour="red",
+    )
+    body["patients"].append({"id": "P-0", "assessments": recist()})            # duplicate id
+    found = problems(body)
+    expected = {
+        "patients/0/assessments/visits/0/date": "is on treatment start",
+        "patients/0/assessments/visits/1/target_sum_mm": "must be a number in [0",
+        "patients/0/assessments/visits/2/date": "on the same date as the visit before it",
+        "patients/0/assessments/visits/3/date": "is before the visit before it",
+        "patients/1/assessments/visits/0/volume_ml": "not a recist1.1 measurement",
+        "patients/1/assessments/death_date": "death on 2024-02-09 is before the visit on 2024-03-06",
+        "patients/1/assessments/extra": "not a field of the assessments",
+        "patients/2/assessments/baseline": "required",
+        "patients/3/assessments/visits/0/date": "after the cut-off 2024-12-31",
+        "patients/4/assessments/visits/0/overall": "either overall or measurements",
+        "patients/4/assessments/death_date": "before treatment start",
+        "patients/5/id": "duplicate id",
+        "derivation/sd_min_days": "whole number of days",
+        "derivation/progression_reference": "REiNS only",
+        "derivation/colour": "not a field",
+    }
+    for where, words in expected.items():
+        assert words in found.get(where, ""), (where, found.get(where), sorted(found))
+    assert found["patients/0/assessments/visits/2/date"].startswith("patient 'P-0': visit 2 on")
+
+
+def test_a_reins_visit_with_a_sum_of_diameters_is_refused():
+    body = request(reins(volume(56, 50) | {"target_sum_mm": 3}), criterion="reins")
+    assert "not a reins measurement" in problems(body)["patients/0/assessments/visits/0/target_sum_mm"]
+
+
+@pytest.mark.parametrize(("item", "where", "words"), [
+    ({"day": 0}, "day", "no day 0"),
+    ({"date": on(56), "day": 57}, "date", "exactly one of date and day"),
+    ({"date": "2024-02-30"}, "date", "YYYY-MM-DD"),
+    ({"date": on(56), "target_sum_mm": 50, "target_cr": False, "non_target": "CR"}, "non_target", "no non-target"),
+    ({"date": on(56), "target_sum_mm": 0, "target_cr": False}, "target_cr", "complete response"),
+    ({"date": on(56), "target_cr": True}, "target_cr", "needs target_sum_mm"),
+    ({"date": on(56), "overall": "GOOD"}, "overall", "must be one of"),
+    ({"date": on(56), "new_lesions": "yes"}, "new_lesions", "true or false"),
+])
+def test_bad_visits_are_located_at_their_field(item, where, words):
+    assert words in problems(request(recist(item)))[f"patients/0/assessments/visits/0/{where}"]
+
+
+def test_a_baseline_with_no_disease_is_refused_and_one_after_start_too():
+    body = request({"treatment_start": on(0), "baseline": {"date": on(1), "target_sum_mm": 0}})
+    found = problems(body)
+    assert "nothing to assess" in found["patients/0/assessments/baseline/target_sum_mm"]
+    assert "after treatment start" in found["patients/0/assessments/baseline/date"]
+
+
+def test_a_reins_baseline_needs_a_volume():
+    body = request({"treatment_start": on(0), "baseline": {"date": on(-1)}, "visits": []}, criterion="reins")
+    assert "volume_ml above 0" in problems(body)["patients/0/assessments/baseline/volume_ml"]
+
+
+def test_the_request_itself_is_checked():
+    found = problems({"derivation": {"criterion": "who"}, "as_of": "soon", "patients": [], "more": 1})
+    assert set(found) >= {"derivation/criterion", "derivation/endpoint", "as_of", "patients", "more"}
+
+
+def test_visits_that_all_give_overall_need_no_baseline():
+    result = derive_one({"treatment_start": on(0), "visits": [overall(56, "PR"), overall(84, "PR")]})
+    assert result.best_response == "PR"
+
+
+def test_a_negative_baseline_volume_is_one_problem():
+    body = request({"treatment_start": on(0), "baseline": {"date": on(-1), "volume_ml": -3}}, criterion="reins")
+    found = problems(body)["patients/0/assessments/baseline/volume_ml"]
+    assert "must be a number in [0" in found and " | " not in found

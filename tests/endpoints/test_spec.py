@@ -1,0 +1,58 @@
+"""The derivation settings: defaults per criterion (with their sources), refusals, the normalised document."""
+
+from __future__ import annotations
+
+import pytest
+
+from designs.core.errors import InvalidInputError
+from designs.core.validation import Checker
+from designs.endpoints.spec import DerivationSpec
+
+
+def test_recist_defaults_eisenhauer_2009_and_sarc031():
+    spec = DerivationSpec.from_mapping({"criterion": "recist1.1", "endpoint": "objective_response"})
+    assert spec.document == {"criterion": "recist1.1", "endpoint": "objective_response", "confirmation": True,
+                             "confirm_min_days": 28, "confirm_max_days": None, "max_ne_between": 1, "sd_min_days": 42,
+                             "benefit_min_days": 112, "response_window_days": None}
+    assert "progression_reference" not in spec.defaults and "confirm_min_days" in spec.defaults
+    assert spec.progression_reference == "nadir"
+
+
+def test_given_fields_are_not_listed_as_defaults():
+    spec = DerivationSpec.from_mapping({"criterion": "reins", "endpoint": "clinical_benefit", "confirm_max_days": None,
+                                        "progression_reference": "nadir"})
+    assert spec.confirm_max_days is None and spec.progression_reference == "nadir"
+    assert "confirm_max_days" not in spec.defaults and "confirm_min_days" in spec.defaults
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    ({"endpoint": "objective_response"}, "criterion"),
+    ({"criterion": "recist1.1"}, "endpoint"),
+    ({"criterion": "recist1.1", "endpoint": "objective_response", "progression_reference": "baseline"},
+     "progression_reference"),
+    ({"criterion": "reins", "endpoint": "objective_response", "confirm_max_days": 60}, "confirm_max_days"),
+    ({"criterion": "recist1.1", "endpoint": "objective_response", "confirmation": "yes"}, "confirmation"),
+    ({"criterion": "recist1.1", "endpoint": "objective_response", "max_ne_between": 1.5}, "max_ne_between"),
+    ({"criterion": "recist1.1", "endpoint": "objective_response", "thresholds": 0.3}, "thresholds"),
+])
+def test_bad_settings_are_named(body, where):
+    with pytest.raises(InvalidInputError) as error:
+        DerivationSpec.from_mapping(body)
+    assert where in [p.field for p in error.value.problems]
+
+
+def test_check_locates_problems_under_its_prefix():
+    check = Checker()
+    assert DerivationSpec.check(check, "derivation", {"criterion": "reins", "endpoint": "x"}) is None
+    assert [p.field for p in check.problems] == ["derivation/endpoint"]
+
+
+def test_thresholds_are_constants_echoed():
+    spec = DerivationSpec.from_mapping({"criterion": "recist1.1", "endpoint": "objective_response"})
+    assert spec.thresholds()["pr_decrease"] == 0.3 and spec.thresholds()["pd_absolute_mm"] == 5
+
+
+def test_settings_are_checked_even_without_a_criterion():
+    with pytest.raises(InvalidInputError) as error:
+        DerivationSpec.from_mapping({"endpoint": "objective_response", "sd_min_days": -1, "confirm_min_days": 0})
+    assert {p.field for p in error.value.problems} == {"criterion", "sd_min_days", "confirm_min_days"}
