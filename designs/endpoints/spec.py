@@ -102,7 +102,7 @@ class DerivationSpec:
         if len(check.problems) > before or criterion is None or endpoint is None:
             return None
         return cls.build(criterion, endpoint, values, tuple(name for name in FIELDS if name in DEFAULTS[criterion]
-                                                            and name not in body))
+                                                            and body.get(name) is None))
 
     @classmethod
     def build(cls, criterion: str, endpoint: str, values: Mapping[str, Any],
@@ -153,7 +153,9 @@ def _values(check: Checker, prefix: str, body: Mapping[str, Any], criterion: str
     """The fields of ``body`` other than criterion and endpoint, checked (only those given; with an unknown
     criterion, what does not depend on it)."""
     values: dict[str, Any] = {}
-    given = {name: body[name] for name in FIELDS[2:] if name in body}
+    # null is absent: the field takes its default (as a JSON merge patch's null removes a member, so that
+    # an amended protocol's filled-in values follow a new criterion); no upper bound is a large one
+    given = {name: body[name] for name in FIELDS[2:] if body.get(name) is not None}
     if "confirmation" in given:
         if isinstance(given["confirmation"], bool):
             values["confirmation"] = given["confirmation"]
@@ -165,7 +167,7 @@ def _values(check: Checker, prefix: str, body: Mapping[str, Any], criterion: str
             values[name] = _days(check, f"{prefix}{name}", given[name], low)
     for name in ("confirm_max_days", "response_window_days"):
         if name in given:
-            values[name] = None if given[name] is None else _days(check, f"{prefix}{name}", given[name], 1)
+            values[name] = _days(check, f"{prefix}{name}", given[name], 1)
     if "progression_reference" in given:
         if criterion == "recist1.1":
             check.add(f"{prefix}progression_reference", "applies to REiNS only: RECIST 1.1 measures progression "

@@ -18,11 +18,13 @@ def test_recist_defaults_eisenhauer_2009_and_sarc031():
     assert spec.progression_reference == "nadir"
 
 
-def test_given_fields_are_not_listed_as_defaults():
+def test_given_fields_are_not_listed_as_defaults_and_null_takes_the_default():
+    """null is absent (as a merge patch's null): REiNS's 6-month confirmation limit stays, listed as filled in."""
     spec = DerivationSpec.from_mapping({"criterion": "reins", "endpoint": "clinical_benefit", "confirm_max_days": None,
                                         "progression_reference": "nadir"})
-    assert spec.confirm_max_days is None and spec.progression_reference == "nadir"
-    assert "confirm_max_days" not in spec.defaults and "confirm_min_days" in spec.defaults
+    assert spec.confirm_max_days == 183 and spec.progression_reference == "nadir"
+    assert "confirm_max_days" in spec.defaults and "progression_reference" not in spec.defaults
+    assert "confirm_min_days" in spec.defaults
 
 
 @pytest.mark.parametrize(("body", "where"), [

@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from designs.registry.look import compare
 from tests.adam import files
 from tests.conftest import assert_problem
 from tests.registry.conftest import TRIAL
@@ -117,13 +118,20 @@ def test_adam_as_json_csv_xpt_and_dataset_json_give_identical_cuts_and_looks(reg
     for number in (1, 5):
         look = registry.request("statistician", "POST", LOOKS, json={"data_cut": number})
         assert look.status_code == 201, look.text
-        results.append({k: v for k, v in look.json().items() if k in ("response", "pfs")})
-    assert results[0] == results[1] and results[0]["response"] is not None
+        result = look.json()["result"]
+        results.append({k: result[k] for k in ("accrual", "response", "pfs", "decisions")})
+    assert results[0]["response"] is not None and results[0]["pfs"] is not None
+    # The looks' seeds differ (look n's seed derives from n), and with them the inputs' hashes: nothing else.
+    differences = compare(results[0], results[1])["differences"]
+    assert {d["path"] for d in differences} <= {"response/provenance/seed", "response/provenance/input_sha256",
+                                                "pfs/provenance/input_sha256"}, differences
 
 
 def test_adam_cnsr_zero_is_the_event_and_other_codes_are_censoring(registry, trial):
     """ADaM ADTTE: CNSR = 0 is an event, any positive integer a censoring reason (never 1 − CNSR)."""
     adam = _adam()
+    censored = next(i for i, r in enumerate(adam["ADTTE"]) if r["CNSR"] == 1)
+    adam["ADTTE"][censored] = {**adam["ADTTE"][censored], "CNSR": 2}  # another reason to censor
     codes = {r["USUBJID"]: r["CNSR"] for r in adam["ADTTE"]}
     assert {0, 1, 2} <= set(codes.values())
     created = _post_cut(registry, json={"cutoff_date": CUTOFF, "adam": adam})
