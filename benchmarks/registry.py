@@ -53,7 +53,7 @@ STRATA = ("NF1-associated", "sporadic")
 PATIENTS_PER_STRATUM = 100
 N_PLANNED = 120
 CUTOFF = date(2026, 6, 30)
-DAYS_PER_MONTH = 30.4375
+from designs.endpoints.spec import DAYS_PER_MONTH  # noqa: E402
 AUDIT_EVENTS = 10_000
 
 

@@ -42,8 +42,8 @@ from typing import Any
 
 from designs.adam.readers import NUMBER, VARIABLE_NAME, Dataset, number_text, sas_date
 from designs.core.validation import MAX_NAME_LENGTH, Checker, is_number
+from designs.endpoints.spec import DAYS_PER_MONTH
 
-DAYS_PER_MONTH = 30.4375
 """365.25 / 12 days (the value of ``designs.registry.datacut``; one place to import it from once merged)."""
 AVALC = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
 RESPONDER_CHOICES = ("CR", "PR", "SD", "NON-CR/NON-PD")

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from designs.endpoints.spec import DAYS_PER_MONTH  # the registry's month: PFS follow-up checked against the cut-off
+
 TRIAL_ID = "sarc031-example"
 DEFAULT_SEED = 2026
 STRATA = (
@@ -49,8 +51,6 @@ BENCHMARK_LANDMARK_PFS = 0.15
 BENCHMARK_MEDIAN_MONTHS = 1.77
 TARGET_LANDMARK_PFS = 0.30
 
-DAYS_PER_MONTH = 30.4375
-"""The registry's month (365.25 / 12 days): PFS follow-up is checked against the cut-off with it."""
 CYCLE_DAYS = 28
 BENEFIT_DAYS = 4 * CYCLE_DAYS
 """Clinical benefit: no progression for 4 cycles of 28 days (stable disease ≥ 4 cycles, or a response)."""
