@@ -238,11 +238,16 @@ def _from_adam(check: Checker, adam: Any, protocol: ProtocolSpec,
             check.add(f"adam/{name}", f"missing: the protocol's adam section reads {', '.join(needed)}")
     datasets: dict[str, Dataset] = {}
     for name, value in by_name.items():
+        if isinstance(value, InvalidInputError):  # a file that could not be read (service.registry.uploads)
+            check.problems.extend(value.problems)
+            continue
         read = value if isinstance(value, Dataset) else check.attempt(read_dataset, name, value)
         if read is not None:
             datasets[name] = read
-    if check.problems:
+    if "ADSL" not in datasets:
         return None, ()
+    # Mapped whatever else is wrong (a bad cut-off date, an unreadable ADTTE: that source is skipped), so
+    # that one answer names every problem.
     patients = patients_from_adam(check, datasets, protocol.adam, cutoff=cutoff)
     files = tuple({"dataset": name, "format": d.format, "sha256": d.sha256, "rows": len(d.rows)}
                   for name, d in sorted(datasets.items()) if d.sha256 is not None)
@@ -267,7 +272,7 @@ def _derived(check: Checker, where: str, label: str, patient: Mapping[str, Any],
     if assessments is None:
         return None
     derivation = derive_patient(assessments, protocol.derivation, cutoff)
-    enrolled = patient.get("enrolled_on", assessments.treatment_start.isoformat())
+    enrolled = patient.get("enrolled_on") or assessments.treatment_start.isoformat()
     if isinstance(enrolled, str) and _ISO_DATE.match(enrolled) and enrolled > assessments.treatment_start.isoformat():
         check.add(f"{where}/enrolled_on", f"{label}: enrolled on {enrolled}, after the treatment start "
                   f"{assessments.treatment_start}")
@@ -396,6 +401,38 @@ def _follows(check: Checker, patients: list[PatientRow], previous: DataCutSpec, 
         problem = _pfs_change(old.pfs, new.pfs)
         if problem:
             check.add(f"{where}/pfs", f"{label}: {problem} since {cut} ({fix})")
+        for problem in _assessments_changes(old.extra, new.extra):
+            check.add(f"{where}/assessments", f"{label}: {problem} since {cut} ({fix})")
+
+
+def _assessments_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[str]:
+    """How the assessments of a patient changed other than by more follow-up: what was recorded (the
+    treatment start, the baseline, every visit, a death or off-study date) must stay as it was; visits
+    may be added, also between earlier ones (data entered late), and a death or off-study date may be
+    added. A response that the additions change is caught as a changed response."""
+    before = (old or {}).get("assessments")
+    if before is None:
+        return []
+    after = (new or {}).get("assessments")
+    if after is None:
+        return ["assessments withdrawn"]
+    problems = []
+    for field in ("treatment_start", "baseline"):
+        if after.get(field) != before.get(field):
+            problems.append(f"{field} was {before.get(field)!r}, now {after.get(field)!r}")
+    visits = {v["date"]: v for v in after.get("visits", [])}
+    for visit in before.get("visits", []):
+        now = visits.get(visit["date"])
+        if now is None:
+            problems.append(f"the visit on {visit['date']} removed")
+        elif now != visit:
+            changed = ", ".join(f"{k} {visit.get(k)!r} → {now.get(k)!r}" for k in sorted(visit.keys() | now.keys())
+                                if visit.get(k) != now.get(k))
+            problems.append(f"the visit on {visit['date']} changed ({changed})")
+    for field in ("death_date", "off_study_date"):
+        if before.get(field) is not None and after.get(field) != before.get(field):
+            problems.append(f"{field} was {before[field]}, now {after.get(field)}")
+    return problems
 
 
 def _pfs_change(old: tuple[float, bool] | None, new: tuple[float, bool] | None) -> str | None:

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from designs.adam.readers import read_dataset
 from designs.core.errors import FieldProblem, InvalidInputError
@@ -24,7 +25,7 @@ from service.problems import UnsupportedMediaType
 from service.schemas.registry import DataCutRequest
 
 FORM_FIELDS = ("cutoff_date", "supersedes", "reason")
-MAX_FORM_PARTS = len(FORM_FIELDS) + len(ADAM_DATASETS)
+MAX_FORM_PARTS = 32  # far more than a data cut has: the rest are named as problems, not refused unread
 
 
 async def cut_body(request: Request) -> dict[str, Any]:
@@ -53,46 +54,43 @@ def _json(raw: bytes) -> dict[str, Any]:
 
 
 async def _form(request: Request) -> dict[str, Any]:
-    """The form's fields as the JSON body's, its files read as datasets; every problem at once."""
-    form = await request.form(max_files=len(ADAM_DATASETS), max_fields=MAX_FORM_PARTS)
+    """The form's fields as the JSON body's, its files read as datasets (a file that cannot be read
+    carries its problems to the core, which reports them beside every other: one answer names all)."""
+    try:
+        form = await request.form(max_files=MAX_FORM_PARTS, max_fields=MAX_FORM_PARTS)
+    except HTTPException as exc:  # Starlette: a malformed form, or more parts than any data cut has
+        raise InvalidInputError("body", f"not a data cut's form: {exc.detail} (fields: {', '.join(FORM_FIELDS)}; "
+                                f"files: {', '.join(ADAM_DATASETS)})") from None
     problems: list[FieldProblem] = []
     body: dict[str, Any] = {}
     files: dict[str, tuple[bytes, str | None]] = {}
-    for name, value in form.multi_items():
-        upper = name.upper()
-        if name in body or upper in files:
-            problems.append(FieldProblem(name, "given twice"))
-        elif upper in ADAM_DATASETS:
-            if isinstance(value, UploadFile):
-                files[upper] = (await value.read(), value.filename)
+    try:
+        for name, value in form.multi_items():
+            if name in body or name.upper() in files:
+                problems.append(FieldProblem(name, "given twice"))
+            elif name.upper() in ADAM_DATASETS:
+                files[name.upper()] = ((await value.read()) if isinstance(value, UploadFile) else value.encode("utf-8"),
+                                       value.filename if isinstance(value, UploadFile) else None)
+            elif isinstance(value, UploadFile):
+                problems.append(FieldProblem(name, f"a file, but not one of the datasets a data cut reads "
+                                             f"({', '.join(ADAM_DATASETS)}); {', '.join(FORM_FIELDS)} are text fields"))
             else:
-                files[upper] = (value.encode("utf-8"), None)
-        elif name in FORM_FIELDS and isinstance(value, str):
-            body[name] = value
-        else:
-            problems.append(FieldProblem(name, f"not a field of a data cut's form ({', '.join(FORM_FIELDS)}, and the "
-                                         f"files {', '.join(ADAM_DATASETS)})"))
-    await form.close()
-    if "supersedes" in body:
-        try:
-            body["supersedes"] = int(body["supersedes"])
-        except ValueError:
-            problems.append(FieldProblem("supersedes", f"must be the number of the cut it corrects (got {body['supersedes']!r})"))
-    if "cutoff_date" not in body:
-        problems.append(FieldProblem("cutoff_date", "required: the date the data were cut off, YYYY-MM-DD"))
-    if "ADSL" not in files:
-        problems.append(FieldProblem("ADSL", "required: the subject-level dataset (USUBJID, TRTSDT, the stratum variable)"))
-    datasets = await run_in_threadpool(_read, files, problems)
+                body[name] = value  # unknown fields are the core's to name, with everything else
+    finally:
+        await form.close()
     if problems:
         raise InvalidInputError(problems)
-    return {**body, "adam": datasets}
+    if isinstance(body.get("supersedes"), str) and body["supersedes"].strip().isdigit():
+        body["supersedes"] = int(body["supersedes"])
+    return {**body, "adam": await run_in_threadpool(_read, files)}
 
 
-def _read(files: dict[str, tuple[bytes, str | None]], problems: list[FieldProblem]) -> dict[str, Any]:
-    datasets = {}
+def _read(files: dict[str, tuple[bytes, str | None]]) -> dict[str, Any]:
+    """Each file as a Dataset, or the InvalidInputError saying why it cannot be read."""
+    datasets: dict[str, Any] = {}
     for name, (data, filename) in files.items():
         try:
             datasets[name] = read_dataset(name, data, filename=filename)
         except InvalidInputError as exc:
-            problems.extend(exc.problems)
+            datasets[name] = exc
     return datasets

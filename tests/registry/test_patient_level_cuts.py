@@ -161,7 +161,7 @@ def test_a_cut_in_another_content_type_is_415_and_a_form_without_adsl_names_it(r
     no_adsl = _post_cut(registry, data={"cutoff_date": CUTOFF, "colour": "blue"},
                         files={"ADRS": ("adrs.csv", b"USUBJID\n", "text/csv")})
     fields = {e["field"] for e in assert_problem(no_adsl, 422)["errors"]}
-    assert {"ADSL", "colour"} <= fields
+    assert {"adam/ADSL", "colour"} <= fields, fields
 
 
 def test_adam_needs_the_protocols_adam_section(registry, protocol):
@@ -171,3 +171,23 @@ def test_adam_needs_the_protocols_adam_section(registry, protocol):
     problem = assert_problem(refused, 422)
     assert [e["field"] for e in problem["errors"]] == ["adam"]
     assert "no adam section" in problem["errors"][0]["reason"]
+
+
+def test_an_unreadable_file_is_named_beside_every_bad_value_of_the_readable_ones(registry, trial):
+    adam = _adam()
+    adam["ADSL"][1] = {**adam["ADSL"][1], "NF1FL": "maybe"}
+    kwargs = _bodies(adam)["csv"]
+    kwargs["files"]["ADTTE"] = ("adtte.xpt", b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!000000", "application/octet-stream")
+    before = registry.counts()
+    fields = {e["field"] for e in assert_problem(_post_cut(registry, **kwargs), 422)["errors"]}
+    assert "adam/ADSL/2/NF1FL" in fields and any(f.startswith("adam/ADTTE") for f in fields), fields
+    assert registry.counts() == before
+
+
+def test_a_form_field_sent_as_a_file_is_named(registry, trial):
+    kwargs = _bodies(_adam())["csv"]
+    kwargs["files"]["cutoff_date"] = ("cutoff.txt", CUTOFF.encode(), "text/plain")
+    del kwargs["data"]
+    problem = assert_problem(_post_cut(registry, **kwargs), 422)
+    assert [e["field"] for e in problem["errors"]] == ["cutoff_date"]
+    assert "text field" in problem["errors"][0]["reason"]

@@ -1,0 +1,92 @@
+"""Data cuts of tumour assessments in the core: what a later cut may change without ``supersedes``
+(only more follow-up: added visits, a death or off-study date; never a recorded measurement), the
+enrolment date defaulting to the treatment start, and every problem of an ADaM cut in one answer."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import pytest
+
+from designs.core.errors import InvalidInputError
+from designs.registry.datacut import DataCutSpec
+from designs.registry.protocol import ProtocolSpec
+from tests.registry.examples import sarc031
+
+TODAY = dt.date(2026, 11, 30)
+PROTOCOL = ProtocolSpec.from_mapping(sarc031(derivation={"criterion": "recist1.1", "endpoint": "objective_response"},
+                                             adam={"stratum_variable": "NF1FL", "strata": {"Y": "nf1", "N": "sporadic"},
+                                                   "response": {"paramcd": "BOR", "records": "best"},
+                                                   "pfs": {"paramcd": "PFS", "unit": "days"}}))
+
+
+def patient(visits, **assessments) -> dict:
+    return {"id": "P-1", "stratum": "nf1", "assessments": {
+        "treatment_start": "2026-01-05", "baseline": {"date": "2026-01-02", "target_sum_mm": 100},
+        "visits": visits, **assessments}}
+
+
+def cut(cutoff: str, *patients, **fields) -> dict:
+    return {"cutoff_date": cutoff, "patients": list(patients), **fields}
+
+
+def build(body, previous=None, number=None):
+    return DataCutSpec.from_mapping(body, PROTOCOL, previous, previous_number=number, today=TODAY)
+
+
+def problems(body, previous=None, number=None) -> dict[str, str]:
+    with pytest.raises(InvalidInputError) as info:
+        build(body, previous, number)
+    return {p.field: p.reason for p in info.value.problems}
+
+
+FIRST = [{"date": "2026-03-02", "target_sum_mm": 60}]  # PR, awaiting confirmation at the first cut
+
+
+def test_a_later_cut_may_add_visits_also_late_entered_ones_between_earlier_visits():
+    one = build(cut("2026-03-31", patient(FIRST)))
+    assert one.patients[0].response is None  # pending: the PR awaits its confirmation
+    late = [{"date": "2026-02-02", "target_sum_mm": 80}, *FIRST, {"date": "2026-04-06", "target_sum_mm": 55}]
+    two = build(cut("2026-04-30", patient(late)), one, 1)
+    assert two.patients[0].response == "responder"
+
+
+@pytest.mark.parametrize(("changed", "says"), [
+    ({"baseline": {"date": "2026-01-02", "target_sum_mm": 300}}, "baseline was"),
+    ({"visits": [{"date": "2026-03-02", "target_sum_mm": 250}, {"date": "2026-04-06", "target_sum_mm": 240}]},
+     "the visit on 2026-03-02 changed (target_sum_mm 60 → 250)"),
+    ({"visits": [{"date": "2026-04-06", "target_sum_mm": 55}]}, "the visit on 2026-03-02 removed"),
+    ({"treatment_start": "2026-01-04"}, "treatment_start was"),
+])
+def test_a_recorded_measurement_cannot_change_without_supersedes(changed, says):
+    """A later cut without supersedes only adds follow-up: rewriting the baseline or an earlier visit
+    (which could turn a non-responder into a responder) is refused, naming the patient and the change."""
+    one = build(cut("2026-03-31", patient(FIRST)))
+    body = patient([*FIRST, {"date": "2026-04-06", "target_sum_mm": 55}])
+    body["assessments"].update(copy.deepcopy(changed))
+    found = problems(cut("2026-04-30", body), one, 1)
+    assert says in found["patients/0/assessments"] and "supersedes" in found["patients/0/assessments"]
+    corrected = build(cut("2026-04-30", body, supersedes=1, reason="baseline re-read by central review"), one, 1)
+    assert corrected.supersedes == 1
+
+
+def test_a_death_date_once_recorded_cannot_change_without_supersedes():
+    one = build(cut("2026-03-31", patient(FIRST, death_date="2026-03-20")))
+    found = problems(cut("2026-04-30", patient(FIRST, death_date="2026-03-25")), one, 1)
+    assert "death_date was 2026-03-20, now 2026-03-25" in found["patients/0/assessments"]
+
+
+def test_enrolment_defaults_to_the_treatment_start_also_when_sent_as_null():
+    spec = build(cut("2026-03-31", {**patient(FIRST), "enrolled_on": None}))
+    assert spec.patients[0].enrolled_on == dt.date(2026, 1, 5)
+
+
+def test_an_adam_cut_names_a_bad_cut_off_and_every_bad_value_at_once():
+    adam = {
+        "ADSL": [{"USUBJID": "A", "TRTSDT": "2026-01-05", "NF1FL": "maybe"}],
+        "ADRS": [{"USUBJID": "A", "PARAMCD": "BOR", "AVALC": "CRR", "ADT": "2026-03-02"}],
+        "ADTTE": [{"USUBJID": "A", "PARAMCD": "PFS", "AVAL": 10, "CNSR": -1}],
+    }
+    found = problems({"cutoff_date": "2026-13-01", "adam": adam, "reason": "stray"})
+    assert {"cutoff_date", "reason", "adam/ADSL/1/NF1FL", "adam/ADRS/1/AVALC", "adam/ADTTE/1/CNSR"} <= set(found), found
