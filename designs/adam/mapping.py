@@ -17,20 +17,38 @@ every subject they name must be in ADSL.
   start, on distinct dates → ``assessments`` {"treatment_start", "visits": [{"date", "overall"}]},
   for the protocol's derivation to judge (``designs.endpoints``).
 - AVALC is one of CR, PR, SD, NON-CR/NON-PD, PD, NE (any case). A record's date is ADT, or ADY, the
-  CDISC study day (day 1 = TRTSDT, no day 0), when ADT is absent; both must agree when both are given.
+  CDISC study day (day 1 = TRTSDT, no day 0, |ADY| ≤ 36525 as in ``designs.endpoints.assessments``),
+  when ADT is absent; both must agree when both are given.
 - PFS: one ADTTE row per subject; AVAL a finite number ≥ 0 in ``unit``; CNSR an integer ≥ 0 where
   **0 is the event and every other value a censoring** (the ADaM convention: CNSR = 2 is another
   censoring reason, never an event, so the event is CNSR == 0, not 1 − CNSR). When STARTDT and ADT are
   given: ADT ≥ STARTDT, ADT ≤ cut-off, and in days AVAL = ADT − STARTDT or ADT − STARTDT + 1 (the ADaM
   +1 convention, day of origin counted); anything else is a problem. time_months = days / 30.4375,
-  weeks × 7 / 30.4375, months as given, years × 12.
-- Dates: a date value, an ISO text YYYY-MM-DD, or a number, a SAS date (days since 1960-01-01).
+  weeks × 7 / 30.4375, months as given, years × 12, at most ``MAX_TIME_MONTHS`` (1200) and, with a
+  cut-off, at most the follow-up from TRTSDT: days ≤ (cut-off − TRTSDT) + 1 (the +1 convention again);
+  a longer time is a problem at its record (``adam/ADTTE/{row}/AVAL``), never left for the data cut.
 
-Each patient carries ``source``: the variables used, per dataset, as read (dates ISO, numbers as
-``designs.adam.readers`` normalises them), so that a DMC can trace every value to its record. Nothing
-in a patient depends on the file format. Problems are located at ``adam/{DATASET}/{row}/{VARIABLE}``,
+Each variable is read by its role, whatever the file's types (CSV has none: every value is text):
+
+- identifiers and codes (subject, stratum value, population flag, PARAMCD, AVALC) are text, compared as
+  written; a number (an XPT, Dataset-JSON or JSON numeric) becomes text as SAS prints an integer
+  (1.0 → "1"; 2.5 → "2.5"), so a numeric stratum is mapped as ``{"1": ...}``;
+- numbers (AVAL, CNSR, ADY): numbers, or text holding a number (30, 30.0 and "30" are one value);
+- dates (TRTSDT, STARTDT, ADT): a date value, an ISO text YYYY-MM-DD, or a number or numeric text, a SAS
+  date (days since 1960-01-01).
+
+Each patient carries ``source``: the variables used, per dataset, normalised by their role (codes as
+text, numbers as numbers, dates ISO), so that a DMC can trace every value to its record and the same
+records give the same ``source`` from JSON, CSV, XPT or Dataset-JSON. Nothing in a patient depends on
+the file format. Problems are located at ``adam/{DATASET}/{row}/{VARIABLE}``,
 rows numbered from 1 (the first data row), a missing variable at ``adam/{DATASET}/{VARIABLE}``; each
 names the dataset, row, subject, variable and value. On any problem no patient is returned.
+
+A dataset the mapping reads but ``datasets`` lacks is reported as missing, unless ``check`` already
+holds a problem at ``adam/{DATASET}`` or under it: a caller that could not read the file says why, and
+passes the datasets it could read (with the same ``check``), so that ADSL's problems are reported beside
+an unreadable ADTTE; no patient is returned then either. ``cutoff=None`` (a cut-off reported bad by the
+caller) skips only the comparisons with the cut-off.
 """
 
 from __future__ import annotations
@@ -426,9 +444,9 @@ def _adsl_patient(table: _Table, row: int, values: Mapping[str, Any], subject: s
                           f"not a value the mapping assigns to a stratum ({', '.join(map(repr, mapping.strata))})")
     if start is None or stratum is None:
         return None
-    used = [mapping.subject_variable, stratum_variable, mapping.population_variable]
-    source = {v: as_text(values.get(v)) for v in used if v is not None}
-    source[start_variable] = start.isoformat()
+    used = {mapping.subject_variable: "code", start_variable: "date", stratum_variable: "code",
+            mapping.population_variable: "code"}
+    source = {v: by_role(values.get(v), role) for v, role in used.items() if v is not None}
     return {"id": subject, "stratum": stratum, "enrolled_on": start.isoformat(), "start": start, "source": source}
 
 

@@ -33,9 +33,10 @@ Formats, recognised by content (a filename only sharpens the messages and refuse
 
 A SAS dataset (SAS7BDAT) is recognised and refused, saying to export it as XPT, Dataset-JSON or CSV.
 A file that cannot be read raises ``InvalidInputError`` at ``adam/{NAME}``, saying which formats were
-tried and why each failed; so does a dataset of more than ``MAX_ROWS`` rows or ``MAX_CELLS`` values, found
-while reading (a CSV, JSON or XPT file stops being read at the first row too many, before rows are built); a bad value raises at ``adam/{NAME}/{row}/{VARIABLE}``, rows numbered from 1
-(the first data row). Every problem of one file is reported at once.
+tried and why each failed; so does a dataset of more than ``MAX_ROWS`` rows or ``MAX_CELLS`` values,
+found while reading (CSV and XPT stop at the first row too many, JSON is counted before any row is
+built). A bad value raises at ``adam/{NAME}/{row}/{VARIABLE}``, rows numbered from 1 (the first data
+row). Every problem of one file is reported at once.
 """
 
 from __future__ import annotations

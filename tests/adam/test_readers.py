@@ -285,7 +285,8 @@ def test_a_csv_of_millions_of_rows_is_refused_while_reading_before_rows_are_buil
 def test_json_records_and_dataset_json_are_refused_beyond_max_rows(rows, monkeypatch):
     monkeypatch.setattr("designs.adam.readers.MAX_ROWS", 10)
     records = [{"A": None}] * rows
-    document = {"datasetJSONVersion": "1.1.0", "columns": [{"name": "A", "dataType": "string"}], "rows": [[None]] * rows}
+    document = {"datasetJSONVersion": "1.1.0", "columns": [{"name": "A", "dataType": "string"}],
+                "rows": [[None]] * rows}
     for data in (records, document):
         if rows <= 10:
             assert len(read_dataset("ADSL", data).rows) == rows
