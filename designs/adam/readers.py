@@ -61,6 +61,9 @@ MAX_ROWS = 200_000
 """Most rows read from one dataset (a trial's ADRS with every visit is far below this)."""
 MAX_CELLS = 5_000_000
 """Most values (rows × variables) read from one dataset: 200 000 rows of 25 variables, or 20 000 of 250."""
+MAX_JSON_OBJECTS = MAX_ROWS + 10_000
+"""Most JSON objects parsed from one file: a row each in JSON records, a column each in Dataset-JSON; parsing
+stops at the next one, before a file of millions of tiny records fills memory."""
 SAS_EPOCH = dt.date(1960, 1, 1)
 """Day 0 of SAS dates: a SAS date is a number of days since 1960-01-01."""
 XPT_MAGIC = b"HEADER RECORD*******LIB"
@@ -100,12 +103,14 @@ class _TooLarge(Exception):
 def _within_limits(rows: int, columns: int, *, exact: bool = True) -> None:
     """Raises ``_TooLarge`` for more than ``MAX_ROWS`` rows or ``MAX_CELLS`` values; ``exact`` False when
     reading stopped at the first row too many (the dataset has at least ``rows``)."""
-    count = f"{rows}" if exact else f"more than {rows - 1}"
+    stopped = "" if exact else f" (reading stopped at row {rows})"
     if rows > MAX_ROWS:
-        raise _TooLarge(f"has {count} rows, more than the {MAX_ROWS} gonogo reads from one dataset")
+        count = f"{rows} rows" if exact else f"more than {MAX_ROWS} rows"
+        raise _TooLarge(f"has {count}, more than the {MAX_ROWS} gonogo reads from one dataset{stopped}")
     if rows * columns > MAX_CELLS:
-        raise _TooLarge(f"has {count} rows of {columns} variables, more than the {MAX_CELLS} values gonogo reads "
-                        "from one dataset (upload the variables the mapping uses)")
+        count = f"{rows} rows" if exact else f"more than {rows - 1} rows"
+        raise _TooLarge(f"has {count} of {columns} variables, more than the {MAX_CELLS} values gonogo reads from "
+                        f"one dataset{stopped}: upload the variables the mapping uses")
 
 
 def _row_limit(columns: int) -> int:
@@ -280,8 +285,18 @@ def _from_json_text(check: Checker, name: str, text: str, digest: str) -> Datase
     def refuse(constant: str) -> Any:
         raise _Unreadable(f"{constant} is not a JSON number")
 
+    objects = 0
+
+    def counted(item: dict) -> dict:
+        nonlocal objects
+        objects += 1
+        if objects > MAX_JSON_OBJECTS:
+            raise _TooLarge(f"holds more than {MAX_JSON_OBJECTS} JSON objects, more than a dataset of {MAX_ROWS} rows "
+                            "(the most gonogo reads) has: reading stopped there")
+        return item
+
     try:
-        document = json.loads(text, parse_constant=refuse)
+        document = json.loads(text, parse_constant=refuse, object_hook=counted)
     except json.JSONDecodeError as error:
         raise _Unreadable(f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
     if isinstance(document, list):

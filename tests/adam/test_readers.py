@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designs.adam.readers import MAX_CELLS, MAX_ROWS, Dataset, read_dataset, read_datasets, sas_date
+from designs.adam.readers import MAX_CELLS, MAX_JSON_OBJECTS, MAX_ROWS, Dataset, read_dataset, read_datasets, sas_date
 from designs.core.errors import InvalidInputError
 from designs.core.validation import Checker
 from tests.adam.files import WRITERS, as_csv, as_dataset_json, as_xpt, example_adam
@@ -277,8 +277,23 @@ def test_a_csv_of_millions_of_rows_is_refused_while_reading_before_rows_are_buil
     finally:
         tracemalloc.stop()
     assert problems(error) == [("adam/ADSL", f"ADSL has more than {MAX_ROWS} rows, more than the {MAX_ROWS} gonogo "
-                                "reads from one dataset")]
+                                f"reads from one dataset (reading stopped at row {MAX_ROWS + 1})")]
     assert peak < 200 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_a_json_file_of_millions_of_records_is_refused_while_parsing():
+    """5 MB of 1.7 million empty records: parsing stops at the first object beyond MAX_JSON_OBJECTS."""
+    data = b"[" + b",".join([b"{}"] * 1_700_000) + b"]"
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInputError) as error:
+            read_dataset("ADSL", data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert problems(error) == [("adam/ADSL", f"ADSL holds more than {MAX_JSON_OBJECTS} JSON objects, more than a "
+                                f"dataset of {MAX_ROWS} rows (the most gonogo reads) has: reading stopped there")]
+    assert peak < 60 * 2**20, f"peak {peak / 2**20:.0f} MB"
 
 
 @pytest.mark.parametrize("rows", [10, 11])
@@ -307,12 +322,12 @@ def test_a_dataset_of_more_than_max_cells_values_is_refused(rows, monkeypatch):
         return
     with pytest.raises(InvalidInputError) as error:
         read_dataset("ADSL", data, filename="adsl.csv")
-    why = "rows of 50 variables, more than the 1000 values gonogo reads from one dataset (upload the variables the " \
-          "mapping uses)"
-    assert problems(error) == [("adam/ADSL", f"ADSL (adsl.csv) has more than 20 {why}")]
+    why = "rows of 50 variables, more than the 1000 values gonogo reads from one dataset"
+    assert problems(error) == [("adam/ADSL", f"ADSL (adsl.csv) has more than 20 {why} (reading stopped at row 21): "
+                                "upload the variables the mapping uses")]
     with pytest.raises(InvalidInputError) as error:
         read_dataset("ADSL", records)
-    assert problems(error) == [("adam/ADSL", f"ADSL has 21 {why}")]
+    assert problems(error) == [("adam/ADSL", f"ADSL has 21 {why}: upload the variables the mapping uses")]
 
 
 @pytest.mark.parametrize("version", [5, 8])
@@ -322,5 +337,7 @@ def test_xpt_is_read_no_further_than_max_rows(version, monkeypatch):
     with pytest.raises(InvalidInputError) as error:
         read_dataset("ADSL", data)
     said = "6 rows" if version == 8 else "more than 5 rows"  # v8 states its count, v5 is read to row 6
-    assert problems(error) == [("adam/ADSL", f"ADSL has {said}, more than the 5 gonogo reads from one dataset")]
+    stopped = "" if version == 8 else " (reading stopped at row 6)"
+    assert problems(error) == [("adam/ADSL", f"ADSL has {said}, more than the 5 gonogo reads from one dataset"
+                                f"{stopped}")]
     assert len(read_dataset("ADSL", as_xpt("ADSL", [{"USUBJID": "S-1"}] * 5, version=version)).rows) == 5
