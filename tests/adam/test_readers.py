@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designs.adam.readers import MAX_CELLS, MAX_JSON_OBJECTS, MAX_ROWS, Dataset, read_dataset, read_datasets, sas_date
+from designs.adam.readers import MAX_JSON_OBJECTS, MAX_ROWS, Dataset, read_dataset, read_datasets, sas_date
 from designs.core.errors import InvalidInputError
 from designs.core.validation import Checker
 from tests.adam.files import WRITERS, as_csv, as_dataset_json, as_xpt, example_adam
@@ -266,16 +266,21 @@ def test_any_bytes_are_read_or_refused_with_located_problems(data):
 # ----------------------------------------------------------------------------------------------- size
 
 
-def test_a_csv_of_millions_of_rows_is_refused_while_reading_before_rows_are_built():
-    """5 MB, 2.5 million one-column rows: refused at row MAX_ROWS + 1, within a small memory budget."""
-    data = b"USUBJID\n" + b"1\n" * 2_500_000
+def refused_measuring_memory(data: bytes) -> tuple[pytest.ExceptionInfo, int]:
+    """The refusal of ``data`` as ADSL and the peak memory (bytes) allocated while reading it."""
     tracemalloc.start()
     try:
         with pytest.raises(InvalidInputError) as error:
             read_dataset("ADSL", data)
-        peak = tracemalloc.get_traced_memory()[1]
+        return error, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def test_a_csv_of_millions_of_rows_is_refused_while_reading_before_rows_are_built():
+    """5 MB, 2.5 million one-column rows: refused at row MAX_ROWS + 1, within a small memory budget."""
+    data = b"USUBJID\n" + b"1\n" * 2_500_000
+    error, peak = refused_measuring_memory(data)
     assert problems(error) == [("adam/ADSL", f"ADSL has more than {MAX_ROWS} rows, more than the {MAX_ROWS} gonogo "
                                 f"reads from one dataset (reading stopped at row {MAX_ROWS + 1})")]
     assert peak < 200 * 2**20, f"peak {peak / 2**20:.0f} MB"
@@ -284,13 +289,7 @@ def test_a_csv_of_millions_of_rows_is_refused_while_reading_before_rows_are_buil
 def test_a_json_file_of_millions_of_records_is_refused_while_parsing():
     """5 MB of 1.7 million empty records: parsing stops at the first object beyond MAX_JSON_OBJECTS."""
     data = b"[" + b",".join([b"{}"] * 1_700_000) + b"]"
-    tracemalloc.start()
-    try:
-        with pytest.raises(InvalidInputError) as error:
-            read_dataset("ADSL", data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    error, peak = refused_measuring_memory(data)
     assert problems(error) == [("adam/ADSL", f"ADSL holds more than {MAX_JSON_OBJECTS} JSON objects, more than a "
                                 f"dataset of {MAX_ROWS} rows (the most gonogo reads) has: reading stopped there")]
     assert peak < 60 * 2**20, f"peak {peak / 2**20:.0f} MB"
