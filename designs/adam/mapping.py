@@ -17,20 +17,38 @@ every subject they name must be in ADSL.
   start, on distinct dates → ``assessments`` {"treatment_start", "visits": [{"date", "overall"}]},
   for the protocol's derivation to judge (``designs.endpoints``).
 - AVALC is one of CR, PR, SD, NON-CR/NON-PD, PD, NE (any case). A record's date is ADT, or ADY, the
-  CDISC study day (day 1 = TRTSDT, no day 0), when ADT is absent; both must agree when both are given.
+  CDISC study day (day 1 = TRTSDT, no day 0, |ADY| ≤ 36525 as in ``designs.endpoints.assessments``),
+  when ADT is absent; both must agree when both are given.
 - PFS: one ADTTE row per subject; AVAL a finite number ≥ 0 in ``unit``; CNSR an integer ≥ 0 where
   **0 is the event and every other value a censoring** (the ADaM convention: CNSR = 2 is another
   censoring reason, never an event, so the event is CNSR == 0, not 1 − CNSR). When STARTDT and ADT are
   given: ADT ≥ STARTDT, ADT ≤ cut-off, and in days AVAL = ADT − STARTDT or ADT − STARTDT + 1 (the ADaM
   +1 convention, day of origin counted); anything else is a problem. time_months = days / 30.4375,
-  weeks × 7 / 30.4375, months as given, years × 12.
-- Dates: a date value, an ISO text YYYY-MM-DD, or a number, a SAS date (days since 1960-01-01).
+  weeks × 7 / 30.4375, months as given, years × 12, at most ``MAX_TIME_MONTHS`` (1200) and, with a
+  cut-off, at most the follow-up from TRTSDT: days ≤ (cut-off − TRTSDT) + 1 (the +1 convention again);
+  a longer time is a problem at its record (``adam/ADTTE/{row}/AVAL``), never left for the data cut.
 
-Each patient carries ``source``: the variables used, per dataset, as read (dates ISO, numbers as
-``designs.adam.readers`` normalises them), so that a DMC can trace every value to its record. Nothing
-in a patient depends on the file format. Problems are located at ``adam/{DATASET}/{row}/{VARIABLE}``,
+Each variable is read by its role, whatever the file's types (CSV has none: every value is text):
+
+- identifiers and codes (subject, stratum value, population flag, PARAMCD, AVALC) are text, compared as
+  written; a number (an XPT, Dataset-JSON or JSON numeric) becomes text as SAS prints an integer
+  (1.0 → "1"; 2.5 → "2.5"), so a numeric stratum is mapped as ``{"1": ...}``;
+- numbers (AVAL, CNSR, ADY): numbers, or text holding a number (30, 30.0 and "30" are one value);
+- dates (TRTSDT, STARTDT, ADT): a date value, an ISO text YYYY-MM-DD, or a number or numeric text, a SAS
+  date (days since 1960-01-01).
+
+Each patient carries ``source``: the variables used, per dataset, normalised by their role (codes as
+text, numbers as numbers, dates ISO), so that a DMC can trace every value to its record and the same
+records give the same ``source`` from JSON, CSV, XPT or Dataset-JSON. Nothing in a patient depends on
+the file format. Problems are located at ``adam/{DATASET}/{row}/{VARIABLE}``,
 rows numbered from 1 (the first data row), a missing variable at ``adam/{DATASET}/{VARIABLE}``; each
 names the dataset, row, subject, variable and value. On any problem no patient is returned.
+
+A dataset the mapping reads but ``datasets`` lacks is reported as missing, unless ``check`` already
+holds a problem at ``adam/{DATASET}`` or under it: a caller that could not read the file says why, and
+passes the datasets it could read (with the same ``check``), so that ADSL's problems are reported beside
+an unreadable ADTTE; no patient is returned then either. ``cutoff=None`` (a cut-off reported bad by the
+caller) skips only the comparisons with the cut-off.
 """
 
 from __future__ import annotations
@@ -40,16 +58,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from designs.adam.readers import NUMBER, VARIABLE_NAME, Dataset, number_text, sas_date
-from designs.core.validation import MAX_NAME_LENGTH, Checker, is_number
+from designs.adam.readers import NUMBER, VARIABLE_NAME, Dataset, normal_value, number_text, sas_date
+from designs.core.validation import MAX_NAME_LENGTH, Checker
+from designs.endpoints.assessments import MAX_STUDY_DAY
 from designs.endpoints.spec import DAYS_PER_MONTH
+from designs.survival.spec import MAX_TIME_MONTHS
 
-"""365.25 / 12 days (the value of ``designs.registry.datacut``; one place to import it from once merged)."""
 AVALC = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
 RESPONDER_CHOICES = ("CR", "PR", "SD", "NON-CR/NON-PD")
 RECORDS = ("best", "visits")
 UNITS = {"days": (1, DAYS_PER_MONTH), "weeks": (7, DAYS_PER_MONTH), "months": (1, 1), "years": (12, 1)}
 """Months = AVAL × first / second (so that days give exactly days / 30.4375)."""
+DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, "years": 12 * DAYS_PER_MONTH}
+FOLLOW_UP_TOLERANCE_DAYS = 1e-6
+"""A time in months or years converted to days may round a hair above the days it came from."""
 POPULATION_VALUES = ("Y", "N")
 MAX_PARAMCD_LENGTH = 8
 _FIELDS = ("subject_variable", "start_variable", "stratum_variable", "strata", "population_variable", "response", "pfs")
@@ -224,6 +246,59 @@ def plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+def as_text(value: Any) -> str | None:
+    """An identifier or code (subject, stratum value, PARAMCD, AVALC, population flag) as compared: text as
+    read; a number as SAS prints an integer (1.0 → "1"), any other number in the shortest form that reads
+    back as it (2.5 → "2.5"); a date ISO; None for missing."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def numeric(value: Any) -> int | float:
+    """A number, or text holding one (a CSV value), normalised (an int when integral, as the readers do);
+    ValueError saying why for anything else: not a number, or one beyond the range of floating point."""
+    if isinstance(value, str) and NUMBER.match(value.strip()):
+        value = number_text(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("not a number")
+    try:
+        float(value)
+        return normal_value(value)
+    except (OverflowError, ValueError):
+        raise ValueError("not a finite number (too large)") from None
+
+
+def date_value(value: Any) -> dt.date:
+    """A date: a date value, ISO text, or a SAS date (days since 1960-01-01) as a number or as numeric text."""
+    if isinstance(value, str) and NUMBER.match(value.strip()):
+        value = numeric(value)
+    return sas_date(value)
+
+
+ROLES = {"AVAL": "number", "CNSR": "number", "ADY": "number", "ADT": "date", "STARTDT": "date"}
+"""How ADRS and ADTTE variables are read (every other variable used is a code, compared as text)."""
+
+
+def by_role(value: Any, role: str) -> Any:
+    """A value as ``source`` keeps it, the same from every format: codes as text, numbers as numbers, dates
+    ISO; a value that does not read as its role (reported by the mapping) as read."""
+    if value is None:
+        return None
+    try:
+        if role == "number":
+            return numeric(value)
+        if role == "date":
+            return date_value(value).isoformat()
+    except ValueError:
+        return plain(value)
+    return as_text(value)
+
+
 @dataclass(frozen=True)
 class _Table:
     """A dataset being mapped: it locates and words every problem of one of its cells."""
@@ -255,9 +330,7 @@ class _Table:
         if value is None:
             self.problem(row, variable, subject, value, why_missing)
             return None
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        return value if isinstance(value, str) else f"{value}"
+        return as_text(value)
 
     def date(self, row: int, variable: str, subject: str | None, value: Any, why_missing: str | None) -> dt.date | None:
         """A date (a date value, ISO text or SAS date); a missing one is a problem when ``why_missing`` says why."""
@@ -266,21 +339,22 @@ class _Table:
                 self.problem(row, variable, subject, value, why_missing)
             return None
         try:
-            return sas_date(value)
+            return date_value(value)
         except ValueError as error:
             self.problem(row, variable, subject, value, f"{error} (a date: YYYY-MM-DD, or a SAS date, days since "
                          "1960-01-01)")
             return None
 
     def number(self, row: int, variable: str, subject: str | None, value: Any) -> float | int | None:
-        """A finite number (numeric text accepted: a CSV column with one bad value is text throughout)."""
-        if isinstance(value, str) and NUMBER.match(value.strip()):
-            number = number_text(value)
-            return int(number) if float(number).is_integer() and abs(number) < 2**53 else number
-        if not is_number(value):
-            self.problem(row, variable, subject, value, "not a number" if value is not None else "required")
+        """A finite number (numeric text accepted: CSV values are text)."""
+        if value is None:
+            self.problem(row, variable, subject, value, "required")
             return None
-        return value
+        try:
+            return numeric(value)
+        except ValueError as error:
+            self.problem(row, variable, subject, value, str(error))
+            return None
 
 
 def _subject(table: _Table, row: int, values: Mapping[str, Any], variable: str) -> str | None:
@@ -346,7 +420,7 @@ def _adsl(table: _Table, mapping: AdamMapping, cutoff: dt.date | None) -> _Subje
 def _in_population(table: _Table, row: int, values: Mapping[str, Any], subject: str, variable: str | None) -> bool:
     if variable is None or not table.has(variable):
         return True
-    flag = values.get(variable)
+    flag = as_text(values.get(variable))
     if flag is not None and flag not in POPULATION_VALUES:
         table.problem(row, variable, subject, flag, "a population flag is 'Y' (a patient), 'N' or missing (not one)")
     return flag == "Y"
@@ -370,8 +444,9 @@ def _adsl_patient(table: _Table, row: int, values: Mapping[str, Any], subject: s
                           f"not a value the mapping assigns to a stratum ({', '.join(map(repr, mapping.strata))})")
     if start is None or stratum is None:
         return None
-    used = [mapping.subject_variable, start_variable, stratum_variable, mapping.population_variable]
-    source = {v: plain(values.get(v)) for v in used if v is not None}
+    used = {mapping.subject_variable: "code", start_variable: "date", stratum_variable: "code",
+            mapping.population_variable: "code"}
+    source = {v: by_role(values.get(v), role) for v, role in used.items() if v is not None}
     return {"id": subject, "stratum": stratum, "enrolled_on": start.isoformat(), "start": start, "source": source}
 
 
@@ -387,7 +462,7 @@ def _records(table: _Table, subjects: _Subjects, mapping: AdamMapping, paramcd: 
     if not table.require({mapping.subject_variable: "the subject", "PARAMCD": f"the records of {paramcd}", **needs}):
         return
     for i, values in enumerate(table.dataset.rows, start=1):
-        if values.get("PARAMCD") != paramcd:
+        if as_text(values.get("PARAMCD")) != paramcd:
             continue
         subject = _subject(table, i, values, mapping.subject_variable)
         if subject is None or subject in subjects.excluded:
@@ -428,9 +503,18 @@ def _study_day_date(table: _Table, row: int, subject: str, values: Mapping[str, 
     if not float(day).is_integer() or day == 0:
         table.problem(row, "ADY", subject, ady, "a study day is a whole number and never 0 (day 1 = treatment start)")
         return None
+    if abs(day) > MAX_STUDY_DAY:
+        table.problem(row, "ADY", subject, ady, f"a study day lies within {MAX_STUDY_DAY} days (100 years) of "
+                      "treatment start")
+        return None
     if start is None:
         return date
-    from_day = start + dt.timedelta(days=int(day) - 1 if day > 0 else int(day))
+    try:
+        from_day = start + dt.timedelta(days=int(day) - 1 if day > 0 else int(day))
+    except OverflowError:
+        table.problem(row, "ADY", subject, ady, f"study day {int(day)} from treatment start {start} is not a date "
+                      "(beyond year 9999 or before year 1)")
+        return None
     if date is not None and date != from_day:
         table.problem(row, "ADY", subject, ady, f"study day {int(day)} from treatment start {start} is {from_day}, "
                       f"not ADT {date}")
@@ -464,7 +548,7 @@ def _response_records(table: _Table, subjects: _Subjects, mapping: AdamMapping, 
                           "follows it")
             date = None
         if patient is not None and avalc is not None and (date is not None or kind == "best"):
-            source = {v: plain(values.get(v)) for v in used}
+            source = {v: by_role(values.get(v), ROLES.get(v, "code")) for v in used}
             patient.setdefault("adrs", []).append((date, row, avalc.upper(), source, dated_by))
 
 
@@ -500,16 +584,50 @@ def _pfs_records(table: _Table, subjects: _Subjects, mapping: AdamMapping, cutof
         censor = _censor(table, row, subject, values.get("CNSR"))
         if aval is not None and not _dates_agree(table, row, subject, values, aval, unit, cutoff):
             aval = None
-        if patient is not None and aval is not None and censor is not None:
-            times, per = UNITS[unit]
-            patient["pfs"] = {"time_months": float(aval * times / per), "event": censor == 0}
-            patient["adtte"] = {v: plain(values.get(v)) for v in used}
+        months = None if aval is None else _months(table, row, subject, aval, unit)
+        start = None if patient is None else patient["start"]
+        if months is not None and not _within_follow_up(table, row, subject, aval, unit, start, cutoff):
+            months = None
+        if patient is not None and months is not None and censor is not None:
+            patient["pfs"] = {"time_months": months, "event": censor == 0}
+            patient["adtte"] = {v: by_role(values.get(v), ROLES.get(v, "code")) for v in used}
+
+
+def _months(table: _Table, row: int, subject: str, aval: float, unit: str) -> float | None:
+    """AVAL in months, when it is at most ``MAX_TIME_MONTHS`` (the longest time a data cut takes)."""
+    times, per = UNITS[unit]
+    months = float(aval) * times / per  # a float overflows to inf, never raises
+    if not months <= MAX_TIME_MONTHS:
+        table.problem(row, "AVAL", subject, aval, f"in {unit}, more than {MAX_TIME_MONTHS:g} months, the longest time "
+                      "a data cut takes")
+        return None
+    return months
+
+
+def _within_follow_up(table: _Table, row: int, subject: str, aval: float, unit: str, start: dt.date | None,
+                      cutoff: dt.date | None) -> bool:
+    """AVAL at most the follow-up from treatment start to the cut-off, the day of origin counted (ADaM's +1):
+    days ≤ (cut-off − TRTSDT) + 1."""
+    if start is None or cutoff is None:
+        return True
+    days = float(aval) * DAYS_PER_UNIT[unit]
+    available = (cutoff - start).days + 1
+    if days <= available + FOLLOW_UP_TOLERANCE_DAYS:
+        return True
+    what = f"{days:g} days" if unit == "days" else f"{aval:g} {unit} ({days:.1f} days)"
+    table.problem(row, "AVAL", subject, aval, f"{what} from treatment start {start} reach beyond the cut-off date "
+                  f"{cutoff}: {available} days of follow-up at most (the day of origin counted, the ADaM +1 "
+                  "convention)")
+    return False
 
 
 def _censor(table: _Table, row: int, subject: str, value: Any) -> int | None:
     """CNSR: an integer ≥ 0; 0 is the event, any other value a censoring (ADaM)."""
-    number = number_text(value) if isinstance(value, str) and NUMBER.match(value.strip()) else value
-    if not is_number(number) or not float(number).is_integer() or number < 0:
+    try:
+        number = numeric(value)
+    except ValueError:
+        number = None
+    if number is None or not float(number).is_integer() or number < 0:
         table.problem(row, "CNSR", subject, value, "a censoring code is an integer ≥ 0 (0 = event; 1, 2, ... = "
                       "censored, each code a reason)")
         return None
@@ -550,31 +668,44 @@ def patients_from_adam(check: Checker, datasets: Mapping[str, Dataset], mapping:
     tables = _tables(check, datasets, mapping)
     if "ADSL" not in tables:
         return []
+    complete = all(name in tables for name in _wanted(mapping))
     subjects = _adsl(tables["ADSL"], mapping, cutoff)
     if mapping.response is not None and "ADRS" in tables:
         _response_records(tables["ADRS"], subjects, mapping, cutoff)
     if mapping.pfs is not None and "ADTTE" in tables:
         _pfs_records(tables["ADTTE"], subjects, mapping, cutoff)
     patients = [_patient(tables, p, mapping) for p in subjects.patients.values()]
-    return [] if len(check.problems) > before else patients
+    return [] if len(check.problems) > before or not complete else patients
 
 
-def _tables(check: Checker, datasets: Mapping[str, Dataset], mapping: AdamMapping) -> dict[str, _Table]:
+def _wanted(mapping: AdamMapping) -> dict[str, str]:
+    """The datasets the mapping reads → what it reads from each."""
     wanted = {"ADSL": "the patients"}
     if mapping.response is not None:
         wanted["ADRS"] = f"the responses, PARAMCD {mapping.response['paramcd']!r}"
     if mapping.pfs is not None:
         wanted["ADTTE"] = f"PFS, PARAMCD {mapping.pfs['paramcd']!r}"
+    return wanted
+
+
+def _tables(check: Checker, datasets: Mapping[str, Dataset], mapping: AdamMapping) -> dict[str, _Table]:
+    wanted = _wanted(mapping)
     given = {str(name).upper(): dataset for name, dataset in datasets.items()}
-    unreadable = {p.field for p in check.problems}
     for name, purpose in wanted.items():
-        if name not in given and f"adam/{name}" not in unreadable:  # an unreadable file is reported already
+        if name not in given and not _reported(check, name):
             check.add(f"adam/{name}", f"{name} is missing: the mapping reads {purpose} from it")
     for name in given:
         if name not in wanted:
             check.add(f"adam/{name}", f"{name} is not read by the mapping (it reads {', '.join(wanted)}); "
                       "nothing uploaded is ignored silently")
     return {name: _Table(check, given[name]) for name in wanted if name in given}
+
+
+def _reported(check: Checker, name: str) -> bool:
+    """Whether ``check`` holds a problem of dataset ``name`` (at ``adam/{name}`` or under it): the caller
+    reported why it could not be read, and its absence is not reported again."""
+    where = f"adam/{name}"
+    return any(p.field == where or p.field.startswith(f"{where}/") for p in check.problems)
 
 
 def _patient(tables: Mapping[str, _Table], patient: dict, mapping: AdamMapping) -> dict:

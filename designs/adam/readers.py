@@ -2,9 +2,13 @@
 
 Whatever the format, a dataset becomes one ``Dataset``: upper-case variable names and rows whose values
 are text (trailing blanks stripped, "" read as missing), finite numbers (an integral number as an int,
-so that 30, 30.0 and "30" are one value), dates (``datetime.date``) or None (missing). The same
-records therefore give identical rows from every format, which is what lets a data cut be checked and
-hashed without regard to how it was uploaded.
+so that 30 and 30.0 are one value), dates (``datetime.date``) or None (missing). A format with types
+(SAS transport, Dataset-JSON, JSON) gives its numbers as numbers; CSV has none, and its values stay the
+text written (only ISO dates are recognised): guessing numbers would rewrite identifiers ("101.010" →
+101.01, "1E3" → 1000). The mapping (``designs.adam.mapping``) reads each variable by its role, numbers
+parsed where it needs them and identifiers compared as text, so that the same records give identical
+patients from every format, which is what lets a data cut be checked and hashed without regard to how
+it was uploaded.
 
 Formats, recognised by content (a filename only sharpens the messages and refuses an ``.xpt`` or
 ``.json`` that is not one):
@@ -21,17 +25,18 @@ Formats, recognised by content (a filename only sharpens the messages and refuse
   every row as long as the columns, ``records`` equal to the rows given (a cut-off file shows). Columns
   typed ``date`` (1.1) or numeric with a SAS date display format (1.0) are dates.
 - CSV: UTF-8 (a byte-order mark tolerated), comma-separated, a header row of variable names, CRLF or LF,
-  quoted fields (commas and line breaks inside quotes). CSV has no types, so a column is typed by its
-  content: dates when every value is an ISO date (YYYY-MM-DD), numbers when every value is a number
-  written without a redundant leading zero (001 is an identifier, not 1), text otherwise; "" and "."
-  are missing.
+  quoted fields (commas and line breaks inside quotes). CSV has no types: a column whose every value is
+  an ISO date (YYYY-MM-DD) is a date column, every other value stays the text written ("007", "1E3",
+  "101.010" and "30" alike); "" and "." are missing.
 - JSON records: a list of objects (``[{"USUBJID": ..., "TRTSDT": "2024-01-10"}, ...]``); keys are
   upper-cased, a column whose every value is an ISO date string is a date column.
 
 A SAS dataset (SAS7BDAT) is recognised and refused, saying to export it as XPT, Dataset-JSON or CSV.
 A file that cannot be read raises ``InvalidInputError`` at ``adam/{NAME}``, saying which formats were
-tried and why each failed; a bad value raises at ``adam/{NAME}/{row}/{VARIABLE}``, rows numbered from 1
-(the first data row). Every problem of one file is reported at once.
+tried and why each failed; so does a dataset of more than ``MAX_ROWS`` rows or ``MAX_CELLS`` values,
+found while reading (CSV and XPT stop at the first row too many, JSON is counted before any row is
+built). A bad value raises at ``adam/{NAME}/{row}/{VARIABLE}``, rows numbered from 1 (the first data
+row). Every problem of one file is reported at once.
 """
 
 from __future__ import annotations
@@ -54,6 +59,11 @@ from designs.core.validation import Checker
 FORMATS = ("csv", "xpt", "dataset-json", "json-records")
 MAX_ROWS = 200_000
 """Most rows read from one dataset (a trial's ADRS with every visit is far below this)."""
+MAX_CELLS = 5_000_000
+"""Most values (rows × variables) read from one dataset: 200 000 rows of 25 variables, or 20 000 of 250."""
+MAX_JSON_OBJECTS = MAX_ROWS + 10_000
+"""Most JSON objects parsed from one file: a row each in JSON records, a column each in Dataset-JSON; parsing
+stops at the next one, before a file of millions of tiny records fills memory."""
 SAS_EPOCH = dt.date(1960, 1, 1)
 """Day 0 of SAS dates: a SAS date is a number of days since 1960-01-01."""
 XPT_MAGIC = b"HEADER RECORD*******LIB"
@@ -64,7 +74,6 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 """A SAS variable name: a letter or underscore, then letters, digits, underscores; 32 characters at most."""
 NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
-LEADING_ZERO = re.compile(r"^[+-]?0\d")
 SAS_DATE_FORMATS = ("DATE", "E8601DA", "IS8601DA", "B8601DA", "YYMMDD", "MMDDYY", "DDMMYY", "YYMMDDN", "WORDDATE",
                     "WEEKDATE", "MONYY", "NLDATE")
 """SAS display formats that make a number a date (Dataset-JSON 1.0 numeric columns)."""
@@ -87,6 +96,28 @@ class _Unreadable(Exception):
     """A file that is not of the format tried (the message says why)."""
 
 
+class _TooLarge(Exception):
+    """A dataset of more rows or values than gonogo reads (the message says how many, after the dataset's name)."""
+
+
+def _within_limits(rows: int, columns: int, *, exact: bool = True) -> None:
+    """Raises ``_TooLarge`` for more than ``MAX_ROWS`` rows or ``MAX_CELLS`` values; ``exact`` False when
+    reading stopped at the first row too many (the dataset has at least ``rows``)."""
+    stopped = "" if exact else f" (reading stopped at row {rows})"
+    if rows > MAX_ROWS:
+        count = f"{rows} rows" if exact else f"more than {MAX_ROWS} rows"
+        raise _TooLarge(f"has {count}, more than the {MAX_ROWS} gonogo reads from one dataset{stopped}")
+    if rows * columns > MAX_CELLS:
+        count = f"{rows} rows" if exact else f"more than {rows - 1} rows"
+        raise _TooLarge(f"has {count} of {columns} variables, more than the {MAX_CELLS} values gonogo reads from "
+                        f"one dataset{stopped}: upload the variables the mapping uses")
+
+
+def _row_limit(columns: int) -> int:
+    """The most rows a dataset of ``columns`` variables may have."""
+    return min(MAX_ROWS, MAX_CELLS // max(columns, 1))
+
+
 def read_dataset(name: str, data: bytes | list | dict, *, filename: str | None = None) -> Dataset:
     """The dataset ``name`` (ADSL, ADRS, ADTTE, ...) from the bytes of a file, a list of JSON records or
     a Dataset-JSON object. Raises ``InvalidInputError`` naming every problem (``adam/{NAME}``...)."""
@@ -94,19 +125,20 @@ def read_dataset(name: str, data: bytes | list | dict, *, filename: str | None =
     check = Checker()
     where = f"adam/{name}"
     dataset = None
-    if not VARIABLE_NAME.match(name):
-        check.add(where, f"{name!r} is not a dataset name (letters, digits and _, starting with a letter or _)")
-    elif isinstance(data, bytes | bytearray):
-        dataset = _from_bytes(check, name, bytes(data), filename)
-    elif isinstance(data, list):
-        dataset = _from_records(check, name, data, None)
-    elif isinstance(data, Mapping):
-        dataset = _guard(check, where, name, "Dataset-JSON", lambda: _from_dataset_json(check, name, data, None))
-    else:
-        check.add(where, f"{name} must be the bytes of a file, a list of records or a Dataset-JSON object "
-                  f"(got {type(data).__name__})")
-    if dataset is not None and len(dataset.rows) > MAX_ROWS:
-        check.add(where, f"{name} has {len(dataset.rows)} rows, more than the {MAX_ROWS} gonogo reads from one dataset")
+    try:
+        if not VARIABLE_NAME.match(name):
+            check.add(where, f"{name!r} is not a dataset name (letters, digits and _, starting with a letter or _)")
+        elif isinstance(data, bytes | bytearray):
+            dataset = _from_bytes(check, name, bytes(data), filename)
+        elif isinstance(data, list):
+            dataset = _from_records(check, name, data, None)
+        elif isinstance(data, Mapping):
+            dataset = _guard(check, where, name, "Dataset-JSON", lambda: _from_dataset_json(check, name, data, None))
+        else:
+            check.add(where, f"{name} must be the bytes of a file, a list of records or a Dataset-JSON object "
+                      f"(got {type(data).__name__})")
+    except _TooLarge as error:
+        check.add(where, f"{name}{f' ({filename})' if filename else ''} {error}")
     check.raise_if_any()
     assert dataset is not None
     return dataset
@@ -195,19 +227,39 @@ def _from_xpt(check: Checker, name: str, data: bytes, digest: str) -> Dataset | 
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        frame, meta = pyreadstat.read_xport(path)
+        frame, meta = _xpt_frame(pyreadstat, path, data)
     except pyreadstat.ReadstatError as error:
         raise _Unreadable(f"ReadStat cannot read it ({error}): a truncated or damaged file?") from None
     finally:
         os.unlink(path)
-    stated = re.search(rb"HEADER RECORD\*{7}OBSV8   HEADER RECORD!{7}\s*(\d+)", data)
-    if stated and int(stated.group(1)) != len(frame):
-        raise _Unreadable(f"truncated: the header states {int(stated.group(1))} observations, {len(frame)} were read")
+    stated = _xpt_stated_rows(data)
+    if stated is not None and stated != len(frame):
+        raise _Unreadable(f"truncated: the header states {stated} observations, {len(frame)} were read")
     _same_name(name, meta.table_name)
     columns = [str(c) for c in frame.columns]
     records = [dict(zip(columns, values, strict=True)) for values in frame.itertuples(index=False, name=None)]
     rows = _normalised(check, name, columns, records, _xpt_value)
     return None if rows is None else Dataset(name, "xpt", tuple(c.upper() for c in columns), rows, digest)
+
+
+def _xpt_stated_rows(data: bytes) -> int | None:
+    """The number of observations a version 8 file states (v5 states none)."""
+    stated = re.search(rb"HEADER RECORD\*{7}OBSV8   HEADER RECORD!{7}\s*(\d+)", data)
+    return int(stated.group(1)) if stated else None
+
+
+def _xpt_frame(pyreadstat: Any, path: str, data: bytes) -> tuple[Any, Any]:
+    """The file's rows, read no further than the first row too many (``_TooLarge`` then)."""
+    _, meta = pyreadstat.read_xport(path, metadataonly=True)
+    columns = max(int(meta.number_columns or 0), 1)
+    limit = _row_limit(columns)
+    stated = _xpt_stated_rows(data)
+    if stated is not None and stated > limit:
+        _within_limits(stated, columns)
+    frame, meta = pyreadstat.read_xport(path, row_limit=limit + 1)
+    if len(frame) > limit:
+        _within_limits(len(frame), columns, exact=False)
+    return frame, meta
 
 
 def _xpt_value(value: Any) -> Any:
@@ -233,8 +285,18 @@ def _from_json_text(check: Checker, name: str, text: str, digest: str) -> Datase
     def refuse(constant: str) -> Any:
         raise _Unreadable(f"{constant} is not a JSON number")
 
+    objects = 0
+
+    def counted(item: dict) -> dict:
+        nonlocal objects
+        objects += 1
+        if objects > MAX_JSON_OBJECTS:
+            raise _TooLarge(f"holds more than {MAX_JSON_OBJECTS} JSON objects, more than a dataset of {MAX_ROWS} rows "
+                            "(the most gonogo reads) has: reading stopped there")
+        return item
+
     try:
-        document = json.loads(text, parse_constant=refuse)
+        document = json.loads(text, parse_constant=refuse, object_hook=counted)
     except json.JSONDecodeError as error:
         raise _Unreadable(f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
     if isinstance(document, list):
@@ -245,6 +307,8 @@ def _from_json_text(check: Checker, name: str, text: str, digest: str) -> Datase
 def _from_records(check: Checker, name: str, records: list, digest: str | None) -> Dataset | None:
     """JSON records: a list of objects, one per row, keys upper-cased."""
     where = f"adam/{name}"
+    _within_limits(len(records), 0)
+    _within_limits(len(records), len({str(k).upper() for r in records if isinstance(r, Mapping) for k in r}))
     columns: dict[str, str] = {}
     upper_rows = []
     for i, record in enumerate(records, start=1):
@@ -391,6 +455,7 @@ def _columns(items: Any, key: str, type_key: str, format_key: str) -> list[_Colu
 def _rows(rows: Any, width: int, key: str, records: Any) -> list[list]:
     if not isinstance(rows, list):
         raise _Unreadable(f"Dataset-JSON: {key} must be an array of rows")
+    _within_limits(len(rows), width)
     for i, row in enumerate(rows, start=1):
         if not isinstance(row, list) or len(row) != width:
             got = f"{len(row)} values" if isinstance(row, list) else type(row).__name__
@@ -404,14 +469,7 @@ def _rows(rows: Any, width: int, key: str, records: Any) -> list[list]:
 
 
 def _from_csv(check: Checker, name: str, text: str, digest: str) -> Dataset | None:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        lines = [(reader.line_num, line) for line in reader if any(cell.strip() for cell in line)]
-    except csv.Error as error:
-        raise _Unreadable(f"bad CSV at line {reader.line_num}: {error}") from None
-    if not lines:
-        raise _Unreadable("empty: no header row of variable names")
-    header = [cell.strip() for cell in lines[0][1]]
+    header, lines = _csv_lines(text)
     bad = [cell for cell in header if not VARIABLE_NAME.match(cell)]
     if bad:
         hint = " (only comma-separated files are read)" if len(header) == 1 and re.search(r"[;\t|]", header[0]) else ""
@@ -420,7 +478,7 @@ def _from_csv(check: Checker, name: str, text: str, digest: str) -> Dataset | No
     if len({h.upper() for h in header}) != len(header):
         raise _Unreadable(f"the header row names a variable twice: {', '.join(header)}")
     records = []
-    for i, (line_number, line) in enumerate(lines[1:], start=1):
+    for i, (line_number, line) in enumerate(lines, start=1):
         if len(line) != len(header):
             check.add(f"adam/{name}/{i}", f"{name} row {i} (line {line_number}) has {len(line)} values, the header "
                       f"names {len(header)} variables")
@@ -429,9 +487,33 @@ def _from_csv(check: Checker, name: str, text: str, digest: str) -> Dataset | No
     if check.problems:
         return None
     records = _dates_inferred(records, header, _csv_date)
-    records = _numbers_inferred(records, header)
     rows = _normalised(check, name, header, records, _csv_value)
     return None if rows is None else Dataset(name, "csv", tuple(h.upper() for h in header), rows, digest)
+
+
+def _csv_lines(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header (stripped) and the data lines (line number, cells), blank lines skipped; reading stops at
+    the first row beyond what a dataset of the header's width may have (``_TooLarge``)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    lines: list[tuple[int, list[str]]] = []
+    limit = MAX_ROWS
+    try:
+        for line in reader:
+            if not any(cell.strip() for cell in line):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in line]
+                limit = _row_limit(len(header))
+                continue
+            lines.append((reader.line_num, line))
+            if len(lines) > limit:
+                _within_limits(len(lines), len(header), exact=False)
+    except csv.Error as error:
+        raise _Unreadable(f"bad CSV at line {reader.line_num}: {error}") from None
+    if header is None:
+        raise _Unreadable("empty: no header row of variable names")
+    return header, lines
 
 
 def _csv_value(value: Any) -> Any:
@@ -458,25 +540,6 @@ def _dates_inferred(records: list[dict], columns: Sequence[str], kind: Callable[
         for c in dates:
             if kind(record[c]):
                 record[c] = parse_iso_date(record[c].strip())
-    return records
-
-
-def _numbers_inferred(records: list[dict], columns: Sequence[str]) -> list[dict]:
-    """CSV columns whose every non-missing value is a number (none with a redundant leading zero) as numbers."""
-
-    def kind(value: Any) -> bool | None:
-        if not isinstance(value, str):
-            return False
-        value = value.strip()
-        if value in MISSING_CSV:
-            return None
-        return bool(NUMBER.match(value)) and not LEADING_ZERO.match(value)
-
-    numeric = [c for c in columns if _all(records, c, kind)]
-    for record in records:
-        for c in numeric:
-            if kind(record[c]):
-                record[c] = number_text(record[c])
     return records
 
 
@@ -548,9 +611,11 @@ def sas_date(value: Any) -> dt.date:
         if parsed is None:
             raise ValueError("not an ISO date YYYY-MM-DD")
         return parsed
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("not a date")
-    if not float(value).is_integer():
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("not a date")
+    if isinstance(value, float) and not value.is_integer():
         raise ValueError("not a whole number of days since 1960-01-01 (a SAS date)")
     try:
         return SAS_EPOCH + dt.timedelta(days=int(value))

@@ -6,11 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from designs.adam.mapping import DAYS_PER_MONTH, AdamMapping, patients_from_adam
 from designs.adam.readers import read_dataset, read_datasets
+from designs.core.errors import InvalidInputError
 from designs.core.provenance import canonical_json
 from designs.core.validation import Checker
+from designs.survival.spec import MAX_TIME_MONTHS
 from tests.adam.files import WRITERS, as_csv, as_xpt, example_adam, example_mapping
 
 STRATA = ("NF1-associated", "sporadic")
@@ -387,3 +391,191 @@ def test_subject_ids_with_leading_blanks_are_refused():
     _, problems = run({"ADSL": adsl((" S-1", "2024-01-10", "Y", "Y"))},
                       mapping({**example_mapping(), "response": None, "pfs": None}))
     assert problems == [("adam/ADSL/1/USUBJID", "ADSL row 1: USUBJID ' S-1': a subject id does not start with blanks")]
+
+
+# ------------------------------------------------------------------------ identifiers, codes and roles
+
+
+TRICKY = {
+    "ADSL": [{"USUBJID": s, "TRTSDT": "2024-01-10", "STRAT": code, "SAFFL": "Y"}
+             for s, code in (("101.010", "1.0"), ("1E3", "2"), ("007", "1.0"), ("+7", "2"))],
+    "ADRS": [{"USUBJID": s, "PARAMCD": "BOR", "AVALC": r, "ADT": "2024-03-06", "ADY": 57}
+             for s, r in (("101.010", "PR"), ("1E3", "SD"), ("007", "NE"))],
+    "ADTTE": [{"USUBJID": s, "PARAMCD": "PFS", "AVAL": aval, "CNSR": cnsr, "STARTDT": "2024-01-10", "ADT": adt}
+              for s, aval, cnsr, adt in (("101.010", 57, 1, "2024-03-06"), ("1E3", 56.0, 0, "2024-03-06"),
+                                         ("+7", 0.5, 2, None))],
+}
+TRICKY_MAPPING = {**example_mapping(), "stratum_variable": "STRAT", "strata": {"1.0": "NF1-associated",
+                                                                               "2": "sporadic"}}
+
+
+def test_identifiers_and_codes_keep_their_text_in_every_format_csv_too():
+    """USUBJID "101.010", "1E3", "007", "+7" and the stratum code "1.0" are text: CSV must not read them as
+    numbers (101.01, 1000, 7, 1), so JSON, CSV, XPT and Dataset-JSON give the same patients and hash."""
+    spec = mapping(TRICKY_MAPPING)
+    results = {}
+    for writer, write in WRITERS.items():
+        check = Checker()
+        datasets = read_datasets(check, {name: write(name, rows) for name, rows in TRICKY.items()})
+        results[writer] = patients_from_adam(check, datasets, spec, cutoff=CUTOFF)
+        assert not check.problems, (writer, check.problems)
+    reference = results["json-records"]
+    assert [(p["id"], p["stratum"], p["response"]) for p in reference] == [
+        ("101.010", "NF1-associated", "responder"), ("1E3", "sporadic", "non-responder"),
+        ("007", "NF1-associated", "not-evaluable"), ("+7", "sporadic", None)]
+    assert reference[0]["source"] == {
+        "ADSL": {"USUBJID": "101.010", "STRAT": "1.0", "SAFFL": "Y", "TRTSDT": "2024-01-10"},
+        "ADRS": [{"PARAMCD": "BOR", "AVALC": "PR", "ADT": "2024-03-06", "ADY": 57}],
+        "ADTTE": {"PARAMCD": "PFS", "AVAL": 57, "CNSR": 1, "STARTDT": "2024-01-10", "ADT": "2024-03-06"}}
+    assert reference[1]["source"]["ADTTE"]["AVAL"] == 56 and reference[3]["source"]["ADTTE"]["AVAL"] == 0.5
+    for writer, patients in results.items():
+        assert canonical_json(patients) == canonical_json(reference), writer
+
+
+def test_numeric_codes_are_text_as_sas_prints_an_integer():
+    """A number where a code is expected (XPT, Dataset-JSON or JSON numeric) is compared as SAS prints it: 1.0 → "1"."""
+    spec = mapping({**TRICKY_MAPPING, "strata": {"1": "NF1-associated", "2.5": "sporadic"}, "response": None,
+                    "pfs": None})
+    people = [{"USUBJID": 101.0, "TRTSDT": "2024-01-10", "STRAT": 1.0, "SAFFL": "Y"},
+              {"USUBJID": 102, "TRTSDT": "2024-01-10", "STRAT": 2.5, "SAFFL": "Y"}]
+    for data in (people, as_xpt("ADSL", people)):
+        check = Checker()
+        patients = patients_from_adam(check, {"ADSL": read_dataset("ADSL", data)}, spec, cutoff=CUTOFF)
+        assert not check.problems
+        assert [(p["id"], p["stratum"], p["source"]["ADSL"]["STRAT"]) for p in patients] == [
+            ("101", "NF1-associated", "1"), ("102", "sporadic", "2.5")]
+
+
+def test_source_keeps_values_by_role_whatever_their_form():
+    """A SAS date number and an ISO date, 30 and "30.0", give one source: dates ISO, numbers as numbers."""
+    spec = mapping(PFS_ONLY)
+    forms = [({"TRTSDT": 23385}, {"AVAL": "30.0", "CNSR": "1", "ADT": 23414}),
+             ({"TRTSDT": "2024-01-10"}, {"AVAL": 30, "CNSR": 1.0, "ADT": "2024-02-08"})]
+    sources = []
+    for adsl_values, adtte_values in forms:
+        people = [{**ONE[0], **adsl_values}]
+        tte = [{"USUBJID": "S-1", "PARAMCD": "PFS", "STARTDT": "2024-01-10", **adtte_values}]
+        patients, problems = run({"ADSL": people, "ADTTE": tte}, spec)
+        assert not problems
+        sources.append(patients[0]["source"])
+    assert sources[0] == sources[1]
+    assert sources[0]["ADSL"]["TRTSDT"] == "2024-01-10"
+    assert sources[0]["ADTTE"] == {"PARAMCD": "PFS", "AVAL": 30, "CNSR": 1, "STARTDT": "2024-01-10",
+                                   "ADT": "2024-02-08"}
+
+
+# ------------------------------------------------------------------------------- bounds and exceptions
+
+
+@pytest.mark.parametrize("ady", [36526, -36526, 10_000_000, 2**70, -1_000_000, "1e400"])
+def test_a_study_day_beyond_100_years_is_a_located_problem(ady):
+    _, problems = run({"ADSL": ONE, "ADRS": ovr(("SD", None, ady))}, mapping(VISITS))
+    assert [field for field, _ in problems] == ["adam/ADRS/1/ADY"]
+    assert problems[0][1].startswith("ADRS row 1 (subject 'S-1'): ADY ")
+
+
+@pytest.mark.parametrize("ady", [36525, -36525])
+def test_a_study_day_of_100_years_is_a_date(ady):
+    patients, problems = run({"ADSL": ONE, "ADRS": ovr(("SD", None, ady))}, mapping({**VISITS}), cutoff=None)
+    if ady > 0:
+        assert not problems and patients[0]["assessments"]["visits"] == [{"date": "2124-01-10", "overall": "SD"}]
+    else:
+        assert [field for field, _ in problems] == ["adam/ADRS/1/ADY"]  # before treatment start
+
+
+VALUES = (st.none() | st.integers() | st.integers(min_value=-(2**80), max_value=2**80) | st.floats(allow_nan=False,
+          allow_infinity=False) | st.text(max_size=12) | st.sampled_from(["1e400", "-1e400", "2024-02-30", "9999-12-31",
+                                                                          "0001-01-01", " 7", "NaN", "inf"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(ady=VALUES, aval=VALUES, adt=VALUES, trtsdt=VALUES, cnsr=VALUES, startdt=VALUES)
+def test_any_value_is_mapped_or_refused_with_located_problems(ady, aval, adt, trtsdt, cnsr, startdt):
+    """Whatever ADY, AVAL, ADT, TRTSDT, CNSR or STARTDT hold: patients or InvalidInputError, never another error."""
+    records = {"ADSL": [{**ONE[0], "TRTSDT": trtsdt}],
+               "ADRS": [{"USUBJID": "S-1", "PARAMCD": "OVR", "AVALC": "SD", "ADT": adt, "ADY": ady}],
+               "ADTTE": [{"USUBJID": "S-1", "PARAMCD": "PFS", "AVAL": aval, "CNSR": cnsr, "STARTDT": startdt,
+                          "ADT": adt}]}
+    for data in (records, {name: as_csv(rows) for name, rows in records.items()}):
+        check = Checker()
+        try:
+            datasets = {name: read_dataset(name, rows) for name, rows in data.items()}
+            patients = patients_from_adam(check, datasets, mapping(example_mapping("visits")), cutoff=CUTOFF)
+            check.raise_if_any()
+        except InvalidInputError as error:
+            assert error.problems and all(p.field.startswith("adam/") for p in error.problems)
+            continue
+        assert len(patients) == 1
+        pfs = patients[0]["pfs"]
+        assert pfs is None or 0 <= pfs["time_months"] <= MAX_TIME_MONTHS
+
+
+@pytest.mark.parametrize(("unit", "aval", "ok"), [("years", 100, True), ("years", 100.0001, False),
+                                                  ("months", 1200, True), ("months", 1200.5, False),
+                                                  ("days", 1e308, False), ("weeks", 1e308, False)])
+def test_a_pfs_time_beyond_max_time_months_is_refused_at_its_record(unit, aval, ok):
+    spec = mapping({**PFS_ONLY, "pfs": {"paramcd": "PFS", "unit": unit}})
+    patients, problems = run({"ADSL": ONE, "ADTTE": adtte(("S-1", aval, 1, None, None))}, spec, cutoff=None)
+    if ok:
+        assert not problems and patients[0]["pfs"]["time_months"] == MAX_TIME_MONTHS
+        return
+    assert problems == [("adam/ADTTE/1/AVAL", f"ADTTE row 1 (subject 'S-1'): AVAL {aval}: in {unit}, more than "
+                         f"{MAX_TIME_MONTHS:g} months, the longest time a data cut takes")]
+
+
+# TRTSDT 2024-01-10 to the cut-off 2026-06-30 is 902 days: 903 with the day of origin counted.
+@pytest.mark.parametrize(("unit", "aval", "ok"), [("days", 903, True), ("days", 903.5, False), ("days", 904, False),
+                                                  ("weeks", 129, True), ("weeks", 129.01, False),
+                                                  ("months", 903 / DAYS_PER_MONTH, True), ("months", 29.7, False)])
+def test_a_pfs_time_beyond_the_follow_up_to_the_cutoff_plus_one_day_is_refused_at_its_record(unit, aval, ok):
+    """days ≤ (cut-off − TRTSDT) + 1: the ADaM +1 convention counts the day of origin, nothing more."""
+    spec = mapping({**PFS_ONLY, "pfs": {"paramcd": "PFS", "unit": unit}})
+    patients, problems = run({"ADSL": ONE, "ADTTE": adtte(("S-1", aval, 1, None, None))}, spec)
+    if ok:
+        assert not problems and patients[0]["pfs"]["time_months"] <= 903 / DAYS_PER_MONTH + 1e-9
+        return
+    (field, reason), = problems
+    assert field == "adam/ADTTE/1/AVAL"
+    assert reason.startswith(f"ADTTE row 1 (subject 'S-1'): AVAL {aval}: ")
+    assert reason.endswith("from treatment start 2024-01-10 reach beyond the cut-off date 2026-06-30: 903 days of "
+                           "follow-up at most (the day of origin counted, the ADaM +1 convention)")
+
+
+def test_follow_up_is_counted_from_trtsdt_even_when_startdt_is_earlier():
+    tte = adtte(("S-1", 904, 0, "2024-01-08", "2026-06-29"))
+    _, problems = run({"ADSL": ONE, "ADTTE": tte}, mapping(PFS_ONLY))
+    assert problems == [("adam/ADTTE/1/AVAL", "ADTTE row 1 (subject 'S-1'): AVAL 904: 904 days from treatment start "
+                         "2024-01-10 reach beyond the cut-off date 2026-06-30: 903 days of follow-up at most (the day "
+                         "of origin counted, the ADaM +1 convention)")]
+
+
+# ------------------------------------------------------------------------------------- the lead's calls
+
+
+def test_a_dataset_the_caller_could_not_read_is_skipped_and_adsl_problems_still_reported():
+    """The caller reads each file and passes only those read, with their problems in ``check``: an
+    unreadable ADTTE is not reported again as missing, ADSL's problems are reported beside it."""
+    check = Checker()
+    datasets = read_datasets(check, {"ADSL": adsl(("S-1", None, "Y", "Y")), "ADRS": bor(("S-1", "PR")),
+                                     "ADTTE": b"\x00not a file"})
+    assert set(datasets) == {"ADSL", "ADRS"}
+    assert patients_from_adam(check, datasets, mapping(), cutoff=CUTOFF) == []
+    assert [p.field for p in check.problems] == ["adam/ADTTE", "adam/ADSL/1/TRTSDT"]
+
+
+def test_a_dataset_absent_after_a_problem_in_one_of_its_values_gives_no_patient_and_no_second_problem():
+    check = Checker()
+    check.add("adam/ADTTE/3/AVAL", "reported by the caller")
+    datasets = {"ADSL": read_dataset("ADSL", ONE), "ADRS": read_dataset("ADRS", bor(("S-1", "PR")))}
+    assert patients_from_adam(check, datasets, mapping(), cutoff=CUTOFF) == []
+    assert [p.field for p in check.problems] == ["adam/ADTTE/3/AVAL"]
+
+
+def test_without_a_cutoff_every_check_but_the_cutoffs_is_made():
+    """A bad cut-off date is reported by the caller, which then maps with cutoff None."""
+    tte = adtte(("S-1", 5000, 0, None, "2030-01-01"))
+    patients, problems = run({"ADSL": ONE, "ADRS": bor(("S-1", "PR")), "ADTTE": tte}, cutoff=None)
+    assert not problems and patients[0]["pfs"] == {"time_months": 5000 / DAYS_PER_MONTH, "event": True}
+    _, problems = run({"ADSL": adsl(("S-1", "2024-01-10", "X", "Y")), "ADRS": bor(("S-1", "VGPR")), "ADTTE": tte},
+                      cutoff=None)
+    assert [field for field, _ in problems] == ["adam/ADSL/1/NF1FL", "adam/ADRS/1/AVALC"]

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designs.adam.readers import Dataset, read_dataset, read_datasets, sas_date
+from designs.adam.readers import MAX_JSON_OBJECTS, MAX_ROWS, Dataset, read_dataset, read_datasets, sas_date
 from designs.core.errors import InvalidInputError
 from designs.core.validation import Checker
 from tests.adam.files import WRITERS, as_csv, as_dataset_json, as_xpt, example_adam
@@ -24,13 +25,19 @@ def problems(error: pytest.ExceptionInfo) -> list[tuple[str, str]]:
     return [(p.field, p.reason) for p in error.value.problems]
 
 
+def as_written(rows: tuple[dict, ...]) -> tuple[dict, ...]:
+    """Rows with their numbers as CSV writes them: CSV has no types, its values stay text."""
+    return tuple({k: str(v) if isinstance(v, int | float) else v for k, v in row.items()} for row in rows)
+
+
 @pytest.mark.parametrize("writer", WRITERS)
 @pytest.mark.parametrize("name", ["ADSL", "ADRS", "ADTTE"])
 def test_every_format_gives_the_same_rows_for_the_same_records(name, writer):
     records = EXAMPLE[name]
     expected = read_dataset(name, records)
     dataset = read_dataset(name, WRITERS[writer](name, records))
-    assert (dataset.columns, dataset.rows) == (expected.columns, expected.rows)
+    rows = as_written(expected.rows) if writer.startswith("csv") else expected.rows
+    assert (dataset.columns, dataset.rows) == (expected.columns, rows)
     assert dataset.name == name and dataset.format == FORMAT[writer[:3]]
     assert len(dataset.rows) == len(records)
 
@@ -52,21 +59,18 @@ def test_csv_with_bom_crlf_quoted_commas_and_line_breaks():
     data = b'\xef\xbb\xbfusubjid,Comment,AVAL\r\n"S-1","stable, then ""PR""",12\r\nS-2,"two\r\nlines",\r\n\r\n'
     dataset = read_dataset("adsl", data)
     assert dataset.name == "ADSL" and dataset.columns == ("USUBJID", "COMMENT", "AVAL")
-    assert dataset.rows == ({"USUBJID": "S-1", "COMMENT": 'stable, then "PR"', "AVAL": 12},
+    assert dataset.rows == ({"USUBJID": "S-1", "COMMENT": 'stable, then "PR"', "AVAL": "12"},
                             {"USUBJID": "S-2", "COMMENT": "two\r\nlines", "AVAL": None})
 
 
-def test_csv_numbers_with_a_leading_zero_stay_identifiers():
-    dataset = read_dataset("ADSL", b"SUBJID,SITE,DOSE,STARTDT\n001,10,0.5,2024-01-02\n017,20,.,.\n")
-    assert [r["SUBJID"] for r in dataset.rows] == ["001", "017"]
-    assert [r["SITE"] for r in dataset.rows] == [10, 20]
-    assert [r["DOSE"] for r in dataset.rows] == [0.5, None]
-    assert [r["STARTDT"] for r in dataset.rows] == [dt.date(2024, 1, 2), None]
-
-
-def test_csv_integers_are_read_exactly():
-    dataset = read_dataset("ADSL", b"SEQ,X\n12345678901234567891,1e3\n")
-    assert dataset.rows == ({"SEQ": 12345678901234567891, "X": 1000},)
+def test_csv_values_stay_the_text_written_only_iso_dates_are_typed():
+    """CSV has no types: guessing numbers would make USUBJID "101.010" 101.01 and "1E3" 1000."""
+    data = b"USUBJID,SITE,DOSE,STARTDT\n101.010,10,0.5,2024-01-02\n1E3,20,.,.\n007,+7,1.0,2024-01-03\n"
+    dataset = read_dataset("ADSL", data)
+    assert [r["USUBJID"] for r in dataset.rows] == ["101.010", "1E3", "007"]
+    assert [r["SITE"] for r in dataset.rows] == ["10", "20", "+7"]
+    assert [r["DOSE"] for r in dataset.rows] == ["0.5", None, "1.0"]
+    assert [r["STARTDT"] for r in dataset.rows] == [dt.date(2024, 1, 2), None, dt.date(2024, 1, 3)]
 
 
 def test_csv_column_with_one_bad_date_stays_text():
@@ -257,3 +261,82 @@ def test_any_bytes_are_read_or_refused_with_located_problems(data):
         read_dataset("ADSL", data)
     except InvalidInputError as error:
         assert all(p.field.startswith("adam/ADSL") for p in error.problems)
+
+
+# ----------------------------------------------------------------------------------------------- size
+
+
+def refused_measuring_memory(data: bytes) -> tuple[pytest.ExceptionInfo, int]:
+    """The refusal of ``data`` as ADSL and the peak memory (bytes) allocated while reading it."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidInputError) as error:
+            read_dataset("ADSL", data)
+        return error, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_csv_of_millions_of_rows_is_refused_while_reading_before_rows_are_built():
+    """5 MB, 2.5 million one-column rows: refused at row MAX_ROWS + 1, within a small memory budget."""
+    data = b"USUBJID\n" + b"1\n" * 2_500_000
+    error, peak = refused_measuring_memory(data)
+    assert problems(error) == [("adam/ADSL", f"ADSL has more than {MAX_ROWS} rows, more than the {MAX_ROWS} gonogo "
+                                f"reads from one dataset (reading stopped at row {MAX_ROWS + 1})")]
+    assert peak < 200 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_a_json_file_of_millions_of_records_is_refused_while_parsing():
+    """5 MB of 1.7 million empty records: parsing stops at the first object beyond MAX_JSON_OBJECTS."""
+    data = b"[" + b",".join([b"{}"] * 1_700_000) + b"]"
+    error, peak = refused_measuring_memory(data)
+    assert problems(error) == [("adam/ADSL", f"ADSL holds more than {MAX_JSON_OBJECTS} JSON objects, more than a "
+                                f"dataset of {MAX_ROWS} rows (the most gonogo reads) has: reading stopped there")]
+    assert peak < 60 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+@pytest.mark.parametrize("rows", [10, 11])
+def test_json_records_and_dataset_json_are_refused_beyond_max_rows(rows, monkeypatch):
+    monkeypatch.setattr("designs.adam.readers.MAX_ROWS", 10)
+    records = [{"A": None}] * rows
+    document = {"datasetJSONVersion": "1.1.0", "columns": [{"name": "A", "dataType": "string"}],
+                "rows": [[None]] * rows}
+    for data in (records, document):
+        if rows <= 10:
+            assert len(read_dataset("ADSL", data).rows) == rows
+            continue
+        with pytest.raises(InvalidInputError) as error:
+            read_dataset("ADSL", data)
+        assert problems(error) == [("adam/ADSL", "ADSL has 11 rows, more than the 10 gonogo reads from one dataset")]
+
+
+@pytest.mark.parametrize("rows", [20, 21])
+def test_a_dataset_of_more_than_max_cells_values_is_refused(rows, monkeypatch):
+    monkeypatch.setattr("designs.adam.readers.MAX_CELLS", 1000)
+    header = ",".join(f"V{j}" for j in range(50))
+    data = (header + "\n" + ("," * 49 + "x\n") * rows).encode()
+    records = [dict.fromkeys(header.split(","), "x")] * rows
+    if rows * 50 <= 1000:
+        assert len(read_dataset("ADSL", data).rows) == len(read_dataset("ADSL", records).rows) == rows
+        return
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", data, filename="adsl.csv")
+    why = "rows of 50 variables, more than the 1000 values gonogo reads from one dataset"
+    assert problems(error) == [("adam/ADSL", f"ADSL (adsl.csv) has more than 20 {why} (reading stopped at row 21): "
+                                "upload the variables the mapping uses")]
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", records)
+    assert problems(error) == [("adam/ADSL", f"ADSL has 21 {why}: upload the variables the mapping uses")]
+
+
+@pytest.mark.parametrize("version", [5, 8])
+def test_xpt_is_read_no_further_than_max_rows(version, monkeypatch):
+    monkeypatch.setattr("designs.adam.readers.MAX_ROWS", 5)
+    data = as_xpt("ADSL", [{"USUBJID": f"S-{i}"} for i in range(6)], version=version)
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", data)
+    said = "6 rows" if version == 8 else "more than 5 rows"  # v8 states its count, v5 is read to row 6
+    stopped = "" if version == 8 else " (reading stopped at row 6)"
+    assert problems(error) == [("adam/ADSL", f"ADSL has {said}, more than the 5 gonogo reads from one dataset"
+                                f"{stopped}")]
+    assert len(read_dataset("ADSL", as_xpt("ADSL", [{"USUBJID": "S-1"}] * 5, version=version)).rows) == 5
