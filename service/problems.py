@@ -245,7 +245,17 @@ def _reason(err: dict[str, Any]) -> str:
     return msg
 
 
+MAX_LISTED_PROBLEMS = 1000
+"""Problems listed in one answer: a file of 200,000 bad rows gets the first thousand and a count of the
+rest, not an answer larger than the file."""
+
+
 def _invalid_request(errors: list[dict[str, str]], detail: str) -> tuple[int, dict[str, Any]]:
+    if len(errors) > MAX_LISTED_PROBLEMS:
+        more = len(errors) - MAX_LISTED_PROBLEMS
+        errors = errors[:MAX_LISTED_PROBLEMS]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) + (
+            f"; and {more} more problems not listed (the first {MAX_LISTED_PROBLEMS} are): fix these and send again")
     return 422, problem_body(422, "Invalid request", detail, type_="/problems/invalid-request", errors=errors)
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from designs.adam.readers import MAX_ROWS
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
 from designs.registry.datacut import MAX_PATIENTS, MAX_REASON_LENGTH, MAX_TIME_MONTHS
 from designs.registry.protocol import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, NO_CONTROL, SLUG
@@ -118,7 +119,7 @@ class PatientRecord(StrictModel):
         "as of the cut-off date, and the cut keeps the assessments and every derivation with its reasons")
 
 
-AdamData = list[dict[str, Any]] | dict[str, Any]
+AdamData = Annotated[list[dict[str, Any]], Field(max_length=MAX_ROWS)] | dict[str, Any]
 
 
 class AdamDatasets(StrictModel):

@@ -191,3 +191,11 @@ def test_a_form_field_sent_as_a_file_is_named(registry, trial):
     problem = assert_problem(_post_cut(registry, **kwargs), 422)
     assert [e["field"] for e in problem["errors"]] == ["cutoff_date"]
     assert "text field" in problem["errors"][0]["reason"]
+
+
+def test_a_file_of_thousands_of_bad_rows_lists_the_first_thousand_and_counts_the_rest(registry, trial):
+    adam = _adam()
+    adam["ADSL"] = [{"USUBJID": f"S{i:05d}", "TRTSDT": "2026-01-05", "NF1FL": "maybe"} for i in range(1500)]
+    problem = assert_problem(_post_cut(registry, json={"cutoff_date": CUTOFF, "adam": adam}), 422)
+    assert len(problem["errors"]) == 1000
+    assert problem["detail"].endswith("more problems not listed (the first 1000 are): fix these and send again")
