@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from designs.adam.readers import normal_value
 from designs.core.validation import Checker, is_integer, is_number
 from designs.endpoints.spec import NON_TARGET, OVERALL, DerivationSpec
 
@@ -101,16 +102,24 @@ def _when(check: Checker, where: str, item: Mapping[str, Any], start: dt.date | 
         check.add(f"{where}/day", f"{what}: day must be a non-zero whole number in [−{MAX_STUDY_DAY}, {MAX_STUDY_DAY}] "
                   f"(CDISC study day: day 1 = treatment start, day −1 the day before, no day 0; got {day!r})")
         return None
-    return None if start is None else date_of_study_day(start, int(day))
+    if start is None:
+        return None
+    on = date_of_study_day(start, int(day))  # |day| ≤ MAX_STUDY_DAY: within Python's dates from 1900–2199
+    if not EARLIEST <= on <= LATEST:
+        check.add(f"{where}/day", f"{what}: day {day} is {on}, but dates must be between {EARLIEST} and {LATEST}")
+        return None
+    return on
 
 
 def _size(check: Checker, where: str, value: Any, what: str) -> float | None:
+    """A size in [0, MAX_SIZE], normalised as ``designs.adam.readers.normal_value`` does (an int when
+    integral), so that 70 and 70.0 give one document (and one hash) and one result."""
     if value is None:
         return None
     if not is_number(value) or not 0 <= value <= MAX_SIZE:
         check.add(where, f"{what} must be a number in [0, {MAX_SIZE:,.0f}] (got {value!r})")
         return None
-    return value
+    return normal_value(value if isinstance(value, int) else float(value))
 
 
 def _flag(check: Checker, where: str, value: Any, what: str, default: bool | None) -> bool | None:
@@ -132,6 +141,7 @@ class _Context:
     spec: DerivationSpec
     start: dt.date | None
     as_of: dt.date | None
+    off_study: dt.date | None = None
 
 
 def _baseline(ctx: _Context, body: Any) -> tuple[Assessment | None, bool]:
@@ -251,6 +261,8 @@ def _order(ctx: _Context, where: str, on: dt.date, previous: dt.date | None, wha
                       f"it ({previous}); visits are listed in date order, one per date")
     if ctx.as_of is not None and on > ctx.as_of:
         ctx.check.add(where, f"{what} is after the cut-off {ctx.as_of} (as_of)")
+    if ctx.off_study is not None and on > ctx.off_study:
+        ctx.check.add(where, f"{what} is after the off-study date {ctx.off_study} (follow-up ends there)")
 
 
 def _event_date(ctx: _Context, body: Mapping[str, Any], name: str, what: str,
@@ -279,7 +291,9 @@ def parse_assessments(check: Checker, where: str, body: Any, spec: DerivationSpe
     body = check.mapping(where, body)
     check.unknown(f"{where}/", body, _FIELDS, "the assessments")
     start = parse_date(check, f"{where}/treatment_start", body.get("treatment_start"), f"{label}: treatment_start")
-    ctx = _Context(check, where, label, spec, start, as_of)
+    off = _event_date(_Context(check, where, label, spec, start, as_of), body, "off_study_date", "off-study date",
+                      None)
+    ctx = _Context(check, where, label, spec, start, as_of, off)
     if start is not None and as_of is not None and start > as_of:
         check.add(f"{where}/treatment_start", f"{label}: treatment start {start} is after the cut-off {as_of} (as_of)")
     baseline, baseline_non_target = (None, False) if body.get("baseline") is None else _baseline(ctx, body["baseline"])
@@ -288,7 +302,6 @@ def parse_assessments(check: Checker, where: str, body: Any, spec: DerivationSpe
         check.add(f"{where}/baseline", f"{label}: required, as visits {', '.join(map(str, measured))} give "
                   "measurements, which are read against the baseline (only visits that all give overall need none)")
     death = _event_date(ctx, body, "death_date", "death", last)
-    off = _event_date(ctx, body, "off_study_date", "off-study date", None)
     if len(check.problems) > before or start is None:
         return None
     visits_t = tuple(visits)

@@ -60,26 +60,30 @@ class PatientDerivation:
 
 
 def _read(visit: Any, pa: PatientAssessments, spec: DerivationSpec, baseline: Decimal | None,
-          nadir: Decimal | None) -> VisitReading:
-    """The reading of one visit (``baseline`` and ``nadir``: exact sizes; None for non-target disease only)."""
+          nadir: Decimal | None, cr_on: dt.date | None) -> VisitReading:
+    """The reading of one visit (``baseline`` and ``nadir``: exact sizes; None for non-target disease only;
+    ``cr_on``: the date of the first documented CR, after which reappearance of disease is PD)."""
     if visit.overall is not None:
         return VisitReading(visit.overall, reason=f"overall response {visit.overall} as recorded")
     if spec.criterion == "recist1.1":
-        return recist.read_visit(visit, baseline, pa.baseline_non_target, nadir)
+        return recist.read_visit(visit, baseline, pa.baseline_non_target, nadir, cr_on)
     reference = baseline if spec.progression_reference == "baseline" else nadir
-    return reins.read_visit(visit, baseline, reference, spec.progression_reference)  # type: ignore[arg-type]
+    return reins.read_visit(visit, baseline, reference, spec.progression_reference, cr_on)  # type: ignore[arg-type]
 
 
 def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]:
     """Every visit read in date order, the nadir (smallest size so far, baseline included) carried along;
-    ``used``: before the first PD and within the response window."""
+    ``used``: before the first PD and within the response window. Once a visit's overall response is CR
+    (CR documented), reappearance of disease at a later visit is PD (EORTC RECIST FAQ)."""
     size = None if pa.baseline is None else (pa.baseline.target_sum_mm or pa.baseline.volume_ml)
     baseline = nadir = None if not size else exact(size)
-    rows, progressed = [], None
+    rows, progressed, cr_on = [], None, None
     window = spec.response_window_days
     for visit in pa.visits:
         day = (visit.on - pa.treatment_start).days
-        reading = _read(visit, pa, spec, baseline, nadir)
+        reading = _read(visit, pa, spec, baseline, nadir, cr_on)
+        if cr_on is None and reading.response == "CR":
+            cr_on = visit.on
         if reading.measure is not None and nadir is not None:
             nadir = min(nadir, exact(reading.measure))
         note = ""
@@ -157,7 +161,7 @@ def derive_patient(assessments: PatientAssessments, spec: DerivationSpec, as_of:
     return PatientDerivation(
         tuple(_visit_dict(row) for row in rows), best.response, best.confirmed if objective else None,
         objective, benefit, responder, status, reason,
-        derive_pfs(rows, assessments.treatment_start, assessments.death_date),
+        derive_pfs(rows, assessments.treatment_start, assessments.death_date, assessments.off_study_date),
     )
 
 
