@@ -22,6 +22,7 @@ lesions no longer CR (non-CR/non-PD) are PD too (reappearance of disease).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 from designs.endpoints.assessments import Assessment
@@ -77,22 +78,28 @@ def overall_non_target_only(non_target: str, new_lesions: bool) -> str:
     return {"CR": "CR", "non-CR/non-PD": "NON-CR/NON-PD"}.get(non_target, "NE")
 
 
+@functools.lru_cache(maxsize=16)
+def _others(non_target: str | None, new_lesions: bool) -> str:
+    """The non-target lesions and new lesions in words ("non-target NE; no new lesions")."""
+    return (f"non-target {non_target}" if non_target else "no non-target lesions") + "; " + (
+        "new lesion(s)" if new_lesions else "no new lesions")
+
+
 def read_visit(visit: Assessment, baseline: Decimal | None, baseline_non_target: bool,
                nadir: Decimal | None, cr_on: dt.date | None = None) -> VisitReading:
     """The RECIST 1.1 reading of ``visit`` against the ``baseline`` sum; ``nadir`` is the smallest sum so far,
     baseline included (both None: non-target disease only); ``cr_on`` the date of a documented CR, if any."""
     non_target = visit.non_target if visit.non_target is not None else ("NE" if baseline_non_target else None)
-    parts = [f"non-target {non_target}" if non_target else "no non-target lesions",
-             "new lesion(s)" if visit.new_lesions else "no new lesions"]
+    others = _others(non_target, visit.new_lesions)
     if cr_on is not None and non_target == "non-CR/non-PD":
-        parts[0] = f"non-target {non_target} {reappeared(cr_on)}"
+        others = others.replace(f"non-target {non_target}", f"non-target {non_target} {reappeared(cr_on)}", 1)
         non_target = "PD"
     if nadir is None:
         response = overall_non_target_only(non_target or "NE", visit.new_lesions)
         return VisitReading(response, None, non_target, visit.new_lesions,
-                            reason=f"{'; '.join(parts)} → {response} (RECIST 1.1 Table 2, non-target disease only)")
+                            reason=f"{others} → {response} (RECIST 1.1 Table 2, non-target disease only)")
     sizes = Measured.of(visit.target_sum_mm, baseline, nadir)  # type: ignore[arg-type]
     target, why = target_response(sizes, visit.target_cr, cr_on)
     response = overall_with_targets(target, non_target, visit.new_lesions)
     return reading(response, target, non_target, visit.new_lesions, visit.target_sum_mm, sizes, nadir,
-                   f"target {target}: {why}; {'; '.join(parts)} → {response} (RECIST 1.1 Table 1)")
+                   f"target {target}: {why}; {others} → {response} (RECIST 1.1 Table 1)")
