@@ -66,7 +66,23 @@ class PatientAssessments:
     visits: tuple[Assessment, ...]
     death_date: dt.date | None
     off_study_date: dt.date | None
-    document: dict
+    criterion: str
+
+    @functools.cached_property
+    def document(self) -> dict[str, Any]:
+        """The assessments normalised (dates ISO, ``day`` turned into ``date``, defaults filled, sizes
+        normal), as a data cut stores and hashes them; built when first asked for (the route never does)."""
+        size_name = _SIZE[self.criterion]
+        baseline = self.baseline
+        return {
+            "treatment_start": self.treatment_start.isoformat(),
+            "baseline": None if baseline is None else {"date": baseline.on.isoformat(),
+                                                       size_name: getattr(baseline, size_name),
+                                                       "non_target": self.baseline_non_target},
+            "visits": [_visit_document(v, self.criterion) for v in self.visits],
+            "death_date": None if self.death_date is None else self.death_date.isoformat(),
+            "off_study_date": None if self.off_study_date is None else self.off_study_date.isoformat(),
+        }
 
     @property
     def non_target_only(self) -> bool:
@@ -368,27 +384,14 @@ def parse_assessments(check: Checker, where: str, body: Any, spec: DerivationSpe
     death = _event_date(ctx, body, "death_date", "death", last)
     if len(check.problems) > before or start is None:
         return None
-    visits_t = tuple(visits)
-    document = {
-        "treatment_start": start.isoformat(),
-        "baseline": None if baseline is None else _baseline_document(baseline, baseline_non_target, spec),
-        "visits": [_visit_document(v, spec) for v in visits_t],
-        "death_date": None if death is None else death.isoformat(),
-        "off_study_date": None if off is None else off.isoformat(),
-    }
-    return PatientAssessments(start, baseline, baseline_non_target, visits_t, death, off, document)
+    return PatientAssessments(start, baseline, baseline_non_target, tuple(visits), death, off, spec.criterion)
 
 
-def _baseline_document(baseline: Assessment, non_target: bool, spec: DerivationSpec) -> dict[str, Any]:
-    size_name = _SIZE[spec.criterion]
-    return {"date": baseline.on.isoformat(), size_name: getattr(baseline, size_name), "non_target": non_target}
-
-
-def _visit_document(visit: Assessment, spec: DerivationSpec) -> dict[str, Any]:
+def _visit_document(visit: Assessment, criterion: str) -> dict[str, Any]:
     if visit.overall is not None:
         return {"date": visit.on.isoformat(), "overall": visit.overall}
-    size_name = _SIZE[spec.criterion]
+    size_name = _SIZE[criterion]
     document: dict[str, Any] = {"date": visit.on.isoformat(), size_name: getattr(visit, size_name)}
-    if spec.criterion == "recist1.1":
+    if criterion == "recist1.1":
         document["target_cr"] = visit.target_cr
     return {**document, "non_target": visit.non_target, "new_lesions": visit.new_lesions}

@@ -51,12 +51,14 @@ class PatientDerivation:
     reason: str
     pfs: dict
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able, keys in a stable order."""
+    def as_dict(self, *, copy: bool = True) -> dict[str, Any]:
+        """JSON-able, keys in a stable order (``copy=False``: the visits' and PFS's own dicts, for a caller
+        that drops this derivation)."""
         return {"best_response": self.best_response, "confirmed": self.confirmed,
                 "objective_response": self.objective_response, "clinical_benefit": self.clinical_benefit,
-                "responder": self.responder, "status": self.status, "reason": self.reason, "pfs": dict(self.pfs),
-                "visits": [dict(v) for v in self.visits]}
+                "responder": self.responder, "status": self.status, "reason": self.reason,
+                "pfs": dict(self.pfs) if copy else self.pfs,
+                "visits": [dict(v) for v in self.visits] if copy else list(self.visits)}
 
 
 def _read(visit: Any, pa: PatientAssessments, spec: DerivationSpec, baseline: Decimal | None,
@@ -77,7 +79,7 @@ def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]
     (CR documented), reappearance of disease at a later visit is PD (EORTC RECIST FAQ)."""
     size = None if pa.baseline is None else (pa.baseline.target_sum_mm or pa.baseline.volume_ml)
     baseline = nadir = None if not size else exact(size)
-    rows, progressed, cr_on = [], None, None
+    rows, progressed, cr_on = [], "", None  # progressed: the note of the visits after the first PD
     window = spec.response_window_days
     for visit in pa.visits:
         day = (visit.on - pa.treatment_start).days
@@ -86,14 +88,12 @@ def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]
             cr_on = visit.on
         if reading.measure is not None and nadir is not None:
             nadir = min(nadir, exact(reading.measure))
-        note = ""
-        if progressed is not None:
-            note = f"not used: after the progression on {progressed}"
-        elif window is not None and day > window:
+        note = progressed
+        if not note and window is not None and day > window:
             note = f"not used for the best response: day {day} is after the response window of {window} days"
         rows.append(Row(visit.on, day, reading, not note, note))
-        if progressed is None and reading.response == "PD":
-            progressed = visit.on
+        if not progressed and reading.response == "PD":
+            progressed = f"not used: after the progression on {visit.on}"
     return tuple(rows)
 
 
@@ -266,8 +266,8 @@ def _summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def derive_request(request: DerivationRequest) -> dict[str, Any]:
     """The answer to a checked request."""
     spec = request.spec
-    patients = [{"id": p.id, "stratum": p.stratum, **derive_patient(p.assessments, spec, request.as_of).as_dict()}
-                for p in request.patients]
+    patients = [{"id": p.id, "stratum": p.stratum,
+                 **derive_patient(p.assessments, spec, request.as_of).as_dict(copy=False)} for p in request.patients]
     return {
         "derivation": spec.document,
         "defaults": list(spec.defaults),

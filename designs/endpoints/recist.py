@@ -30,6 +30,10 @@ from designs.endpoints.readings import Measured, VisitReading, minus, percent, r
 from designs.endpoints.spec import RECIST_PD_ABSOLUTE_MM, RECIST_PD_INCREASE, RECIST_PR_DECREASE
 
 
+_PR_FACTOR = 1 - RECIST_PR_DECREASE
+"""A PR sum is at most 0.7 × the baseline sum (exact)."""
+
+
 def reappeared(cr_on: dt.date | None) -> str:
     """Why a reappearance is PD (``cr_on``: the date of the documented CR)."""
     return f"after the complete response on {cr_on}, reappearance of disease is PD"
@@ -51,7 +55,7 @@ def target_response(sizes: Measured | None, target_cr: bool | None,
     if above >= times(RECIST_PD_INCREASE, nadir) and above >= RECIST_PD_ABSOLUTE_MM:
         return "PD", (f"sum {mm} is {size_text(above, 'mm')} ({percent(sizes.from_reference)}) above the nadir "
                       f"{size_text(nadir, 'mm')} (PD: ≥ 20 % and ≥ 5 mm)")
-    if total <= times(1 - RECIST_PR_DECREASE, baseline):
+    if total <= times(_PR_FACTOR, baseline):
         return "PR", (f"sum {mm} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')} "
                       "(PR: ≤ −30 %)")
     return "SD", (f"sum {mm}: {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}, "
