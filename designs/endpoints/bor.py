@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from designs.endpoints.readings import VisitReading
 from designs.endpoints.spec import DerivationSpec
@@ -30,9 +31,9 @@ RESPONSES = ("CR", "PR")
 SD_OR_BETTER = ("CR", "PR", "SD", "NON-CR/NON-PD")
 
 
-@dataclass(frozen=True)
-class Row:
-    """A visit in time: its date, days since treatment start, reading, and whether the best response uses it."""
+class Row(NamedTuple):
+    """A visit in time: its date, days since treatment start, reading, and whether the best response uses it
+    (a ``NamedTuple``, immutable, as ``designs.endpoints.readings.VisitReading``: one per visit)."""
 
     on: dt.date
     day: int

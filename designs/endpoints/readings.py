@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact
+from typing import NamedTuple
 
 EXACT = Context(prec=400, traps=[Inexact])
 """Every sum, difference and product of sizes in [0, 1e6] (at most 17 significant digits, exponents down
@@ -25,9 +25,10 @@ to −324) is exact in 400 digits; a rounding would raise, not decide."""
 _SHOWN = Context(prec=17)
 
 
-@dataclass(frozen=True)
-class VisitReading:
-    """One visit as a criterion reads it: the overall response, its parts, and why."""
+class VisitReading(NamedTuple):
+    """One visit as a criterion reads it: the overall response, its parts, and why. (Immutable like a
+    frozen dataclass; a ``NamedTuple`` because a request builds one per visit, thousands, and a named tuple
+    is built in a third of a frozen dataclass's time.)"""
 
     response: str
     target: str | None = None
@@ -40,8 +41,7 @@ class VisitReading:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Measured:
+class Measured(NamedTuple):
     """A visit's size against the baseline and the reference (nadir or baseline), exact, with the changes."""
 
     value: Decimal
