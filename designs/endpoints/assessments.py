@@ -169,6 +169,11 @@ class _Context:
     as_of: dt.date | None
     off_study: dt.date | None = None
 
+    @functools.cached_property
+    def last(self) -> dt.date:
+        """The latest date a visit may have: the cut-off and the off-study date, the earlier."""
+        return min(day for day in (self.as_of, self.off_study, LATEST) if day is not None)
+
 
 def _baseline(ctx: _Context, body: Any) -> tuple[Assessment | None, bool]:
     where, check, criterion = f"{ctx.where}/baseline", ctx.check, ctx.spec.criterion
@@ -263,12 +268,12 @@ def _quick_visit(ctx: _Context, item: Any, previous: dt.date | None, baseline: A
     name its problems. Only a speed-up: a visit it takes, they take alike (``test_quick_visit...``)."""
     if type(item) is not dict or not _VISIT_KEYS.issuperset(item) or "day" in item:
         return None
-    text = item.get("date")
-    on = _iso_date(text) if type(text) is str else None
-    if (on is None or ctx.start is None or on <= ctx.start or (previous is not None and on <= previous)
-            or (ctx.as_of is not None and on > ctx.as_of) or (ctx.off_study is not None and on > ctx.off_study)):
-        return None
     get = item.get
+    text = get("date")
+    on = _iso_date(text) if type(text) is str else None
+    start = ctx.start  # visits are after the treatment start and the visit before, on or before ctx.last
+    if on is None or start is None or on <= start or (previous is not None and on <= previous) or on > ctx.last:
+        return None
     overall = get("overall")
     if overall is not None:
         if type(overall) is not str or overall not in OVERALL or any(get(name) is not None for name in _MEASUREMENTS):
@@ -289,8 +294,8 @@ def _quick_visit(ctx: _Context, item: Any, previous: dt.date | None, baseline: A
         if size is None and target_cr or target_cr is False and size == 0:
             return None
         target_cr = None if size is None else (size == 0 if target_cr is None else target_cr)
-        return Assessment(on, target_sum_mm=size, target_cr=target_cr, non_target=non_target, new_lesions=bool(new))
-    return Assessment(on, target_cr=target_cr, volume_ml=size, non_target=non_target, new_lesions=bool(new))
+        return Assessment(on, size, target_cr, None, non_target, bool(new))
+    return Assessment(on, None, target_cr, size, non_target, bool(new))
 
 
 def _visits(ctx: _Context, body: Any, baseline: Assessment | None, baseline_non_target: bool,

@@ -96,7 +96,7 @@ def as_float(value: Decimal | None) -> float | None:
 
 def change(value: Decimal, reference: Decimal) -> Decimal | None:
     """(value − reference) / reference to 17 digits, None when the reference is 0."""
-    return None if reference == 0 else _divide(minus(value, reference), reference)
+    return _divide(minus(value, reference), reference) if reference else None
 
 
 @functools.lru_cache(maxsize=_CACHE, typed=True)

@@ -161,3 +161,9 @@ def test_a_study_day_whose_date_is_after_2199_is_refused_like_a_date():
                                       "visits": [{"day": 36_000, "target_sum_mm": 40}]}}]}
     reason = problems(body)["patients/0/assessments/visits/0/day"]
     assert "between 1900-01-01 and 2199-12-31" in reason and "2248" in reason
+
+
+def test_every_visit_before_treatment_start_is_named_not_only_the_first():
+    found = problems(request(recist(visit(-5, 50), visit(-2, 50), visit(30, 50))))
+    assert "before treatment start" in found["patients/0/assessments/visits/0/date"]
+    assert "before treatment start" in found["patients/0/assessments/visits/1/date"]
