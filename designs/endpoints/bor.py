@@ -39,11 +39,14 @@ class Row(NamedTuple):
     day: int
     reading: VisitReading
     used: bool
-    note: str = ""
+    note: str
+    response: str
+    """``reading.response``, a field as the confirmation loops read it often."""
 
-    @property
-    def response(self) -> str:
-        return self.reading.response
+    @classmethod
+    def of(cls, on: dt.date, day: int, reading: VisitReading, note: str = "") -> Row:
+        """The row of a visit; used unless ``note`` says why not."""
+        return cls(on, day, reading, not note, note, reading.response)
 
     def text(self) -> str:
         return f"{self.response} on {self.on} (day {self.day})"

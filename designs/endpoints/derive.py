@@ -18,7 +18,7 @@ MISSING is "not-evaluable".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 from designs.core.provenance import provenance
 from designs.core.validation import MAX_NAME_LENGTH, Checker
 from designs.endpoints import recist, reins
-from designs.endpoints.assessments import PatientAssessments, parse_assessments, parse_date
+from designs.endpoints.assessments import Assessment, PatientAssessments, parse_assessments, parse_date
 from designs.endpoints.bor import Best, Row, awaited_confirmation, best_response, clinical_benefit
 from designs.endpoints.pfs import derive_pfs
 from designs.endpoints.readings import VisitReading, exact
@@ -61,16 +61,25 @@ class PatientDerivation:
                 "visits": [dict(v) for v in self.visits] if copy else list(self.visits)}
 
 
-def _read(visit: Any, pa: PatientAssessments, spec: DerivationSpec, baseline: Decimal | None,
-          nadir: Decimal | None, cr_on: dt.date | None) -> VisitReading:
-    """The reading of one visit (``baseline`` and ``nadir``: exact sizes; None for non-target disease only;
-    ``cr_on``: the date of the first documented CR, after which reappearance of disease is PD)."""
-    if visit.overall is not None:
-        return VisitReading(visit.overall, reason=f"overall response {visit.overall} as recorded")
+Reader = Callable[[Assessment, "Decimal | None", "Decimal | None", "dt.date | None"], VisitReading]
+"""reader(visit, baseline, nadir, cr_on): the reading of one measured visit."""
+
+
+def _reader(pa: PatientAssessments, spec: DerivationSpec) -> Reader:
+    """The criterion's reading of one measured visit, chosen once per patient (``baseline`` and ``nadir``: exact
+    sizes, None for non-target disease only; ``cr_on``: the date of the first documented CR, after which
+    reappearance of disease is PD)."""
     if spec.criterion == "recist1.1":
-        return recist.read_visit(visit, baseline, pa.baseline_non_target, nadir, cr_on)
-    reference = baseline if spec.progression_reference == "baseline" else nadir
-    return reins.read_visit(visit, baseline, reference, spec.progression_reference, cr_on)  # type: ignore[arg-type]
+        non_target = pa.baseline_non_target
+        return lambda visit, baseline, nadir, cr_on: recist.read_visit(visit, baseline, non_target, nadir, cr_on)
+    kind = spec.progression_reference
+    return lambda visit, baseline, nadir, cr_on: reins.read_visit(
+        visit, baseline, baseline if kind == "baseline" else nadir, kind, cr_on)  # type: ignore[arg-type]
+
+
+def _recorded(overall: str) -> VisitReading:
+    """A visit's overall response as recorded."""
+    return VisitReading(overall, reason=f"overall response {overall} as recorded")
 
 
 def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]:
@@ -81,9 +90,10 @@ def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]
     baseline = nadir = None if not size else exact(size)
     rows, progressed, cr_on = [], "", None  # progressed: the note of the visits after the first PD
     window = spec.response_window_days
+    read, start = _reader(pa, spec), pa.treatment_start
     for visit in pa.visits:
-        day = (visit.on - pa.treatment_start).days
-        reading = _read(visit, pa, spec, baseline, nadir, cr_on)
+        day = (visit.on - start).days
+        reading = read(visit, baseline, nadir, cr_on) if visit.overall is None else _recorded(visit.overall)
         if cr_on is None and reading.response == "CR":
             cr_on = visit.on
         if reading.measure is not None and nadir is not None:
@@ -91,7 +101,7 @@ def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]
         note = progressed
         if not note and window is not None and day > window:
             note = f"not used for the best response: day {day} is after the response window of {window} days"
-        rows.append(Row(visit.on, day, reading, not note, note))
+        rows.append(Row.of(visit.on, day, reading, note))
         if not progressed and reading.response == "PD":
             progressed = f"not used: after the progression on {visit.on}"
     return tuple(rows)
