@@ -61,7 +61,7 @@ class PatientDerivation:
                 "visits": [dict(v) for v in self.visits] if copy else list(self.visits)}
 
 
-Reader = Callable[[Assessment, "Decimal | None", "Decimal | None", "dt.date | None"], VisitReading]
+Reader = Callable[[Assessment, Decimal | None, Decimal | None, dt.date | None], VisitReading]
 """reader(visit, baseline, nadir, cr_on): the reading of one measured visit."""
 
 
@@ -121,10 +121,11 @@ def _final_because(rows: tuple[Row, ...], pa: PatientAssessments, spec: Derivati
     progression = next((row for row in rows if row.response == "PD"), None)
     if progression is not None:
         return f"progression on {progression.on}"
-    if pa.death_date is not None:
-        return f"death on {pa.death_date}"
-    if pa.off_study_date is not None:
-        return f"off study on {pa.off_study_date}"
+    off, death = pa.off_study_date, pa.death_date
+    if off is not None and (death is None or off < death):
+        return f"off study on {off}"  # follow-up ended there: a later death is after it
+    if death is not None:
+        return f"death on {death}"
     last = _window_end(pa, spec)
     if last is not None and as_of is not None and as_of >= last:
         return f"the response window of {spec.response_window_days} days ended on {last} (as_of {as_of})"
