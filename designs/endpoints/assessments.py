@@ -57,6 +57,17 @@ class Assessment:
     new_lesions: bool = False
     overall: str | None = None
 
+    @classmethod
+    def checked(cls, on: dt.date, target_sum_mm: float | None, target_cr: bool | None, volume_ml: float | None,
+                non_target: str | None, new_lesions: bool) -> Assessment:
+        """A measured visit whose fields are checked already, built without the frozen ``__init__``'s
+        per-field ``object.__setattr__`` (a request builds thousands; the instance is the same: equal, hashed
+        and frozen alike, as ``test_a_checked_assessment_is_the_assessment`` holds)."""
+        self = object.__new__(cls)
+        self.__dict__.update(on=on, target_sum_mm=target_sum_mm, target_cr=target_cr, volume_ml=volume_ml,
+                             non_target=non_target, new_lesions=new_lesions, overall=None)
+        return self
+
 
 @dataclass(frozen=True)
 class PatientAssessments:
@@ -294,8 +305,8 @@ def _quick_visit(ctx: _Context, item: Any, previous: dt.date | None, baseline: A
         if size is None and target_cr or target_cr is False and size == 0:
             return None
         target_cr = None if size is None else (size == 0 if target_cr is None else target_cr)
-        return Assessment(on, size, target_cr, None, non_target, bool(new))
-    return Assessment(on, None, target_cr, size, non_target, bool(new))
+        return Assessment.checked(on, size, target_cr, None, non_target, bool(new))
+    return Assessment.checked(on, None, target_cr, size, non_target, bool(new))
 
 
 def _visits(ctx: _Context, body: Any, baseline: Assessment | None, baseline_non_target: bool,

@@ -53,12 +53,16 @@ class Measured(NamedTuple):
     @classmethod
     def of(cls, value: float | None, baseline: Decimal, reference: Decimal) -> Measured | None:
         """None when the visit was not measured."""
-        if value is None:
-            return None
-        size = exact(value)
-        from_baseline = change(size, baseline)
-        return cls(size, baseline, reference, from_baseline,
-                   from_baseline if reference is baseline else change(size, reference))
+        return None if value is None else _measured(value, baseline, reference)
+
+
+@functools.lru_cache(maxsize=8192, typed=True)
+def _measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
+    """``Measured.of`` a measured visit, cached (the same size against the same baseline and nadir recurs)."""
+    size = exact(value)
+    from_baseline = change(size, baseline)
+    return Measured(size, baseline, reference, from_baseline,
+                    from_baseline if reference is baseline else change(size, reference))
 
 
 def reading(response: str, target: str, non_target: str | None, new_lesions: bool, measure: float | None,

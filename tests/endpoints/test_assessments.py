@@ -167,3 +167,17 @@ def test_every_visit_before_treatment_start_is_named_not_only_the_first():
     found = problems(request(recist(visit(-5, 50), visit(-2, 50), visit(30, 50))))
     assert "before treatment start" in found["patients/0/assessments/visits/0/date"]
     assert "before treatment start" in found["patients/0/assessments/visits/1/date"]
+
+
+def test_a_checked_assessment_is_the_assessment():
+    """``Assessment.checked`` (the fast build of a checked visit) gives what the frozen dataclass gives."""
+    import dataclasses
+    import datetime as dt
+
+    from designs.endpoints.assessments import Assessment
+    fast = Assessment.checked(dt.date(2024, 3, 5), 68, False, None, "NE", True)
+    slow = Assessment(dt.date(2024, 3, 5), 68, False, None, "NE", True)
+    assert (fast, hash(fast), repr(fast), dataclasses.astuple(fast)) == (slow, hash(slow), repr(slow),
+                                                                          dataclasses.astuple(slow))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.target_sum_mm = 1  # type: ignore[misc]
