@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from designs.endpoints.readings import VisitReading
 from designs.endpoints.spec import DerivationSpec
@@ -30,19 +31,22 @@ RESPONSES = ("CR", "PR")
 SD_OR_BETTER = ("CR", "PR", "SD", "NON-CR/NON-PD")
 
 
-@dataclass(frozen=True)
-class Row:
-    """A visit in time: its date, days since treatment start, reading, and whether the best response uses it."""
+class Row(NamedTuple):
+    """A visit in time: its date, days since treatment start, reading, and whether the best response uses it
+    (a ``NamedTuple``, immutable, as ``designs.endpoints.readings.VisitReading``: one per visit)."""
 
     on: dt.date
     day: int
     reading: VisitReading
     used: bool
-    note: str = ""
+    note: str
+    response: str
+    """``reading.response``, a field as the confirmation loops read it often."""
 
-    @property
-    def response(self) -> str:
-        return self.reading.response
+    @classmethod
+    def of(cls, on: dt.date, day: int, reading: VisitReading, note: str = "") -> Row:
+        """The row of a visit; used unless ``note`` says why not."""
+        return cls(on, day, reading, not note, note, reading.response)
 
     def text(self) -> str:
         return f"{self.response} on {self.on} (day {self.day})"

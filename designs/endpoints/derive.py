@@ -18,7 +18,7 @@ MISSING is "not-evaluable".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 from designs.core.provenance import provenance
 from designs.core.validation import MAX_NAME_LENGTH, Checker
 from designs.endpoints import recist, reins
-from designs.endpoints.assessments import PatientAssessments, parse_assessments, parse_date
+from designs.endpoints.assessments import Assessment, PatientAssessments, parse_assessments, parse_date
 from designs.endpoints.bor import Best, Row, awaited_confirmation, best_response, clinical_benefit
 from designs.endpoints.pfs import derive_pfs
 from designs.endpoints.readings import VisitReading, exact
@@ -51,45 +51,59 @@ class PatientDerivation:
     reason: str
     pfs: dict
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able, keys in a stable order."""
+    def as_dict(self, *, copy: bool = True) -> dict[str, Any]:
+        """JSON-able, keys in a stable order (``copy=False``: the visits' and PFS's own dicts, for a caller
+        that drops this derivation)."""
         return {"best_response": self.best_response, "confirmed": self.confirmed,
                 "objective_response": self.objective_response, "clinical_benefit": self.clinical_benefit,
-                "responder": self.responder, "status": self.status, "reason": self.reason, "pfs": dict(self.pfs),
-                "visits": [dict(v) for v in self.visits]}
+                "responder": self.responder, "status": self.status, "reason": self.reason,
+                "pfs": dict(self.pfs) if copy else self.pfs,
+                "visits": [dict(v) for v in self.visits] if copy else list(self.visits)}
 
 
-def _read(visit: Any, pa: PatientAssessments, spec: DerivationSpec, baseline: Decimal | None,
-          nadir: Decimal | None) -> VisitReading:
-    """The reading of one visit (``baseline`` and ``nadir``: exact sizes; None for non-target disease only)."""
-    if visit.overall is not None:
-        return VisitReading(visit.overall, reason=f"overall response {visit.overall} as recorded")
+Reader = Callable[[Assessment, Decimal | None, Decimal | None, dt.date | None], VisitReading]
+"""reader(visit, baseline, nadir, cr_on): the reading of one measured visit."""
+
+
+def _reader(pa: PatientAssessments, spec: DerivationSpec) -> Reader:
+    """The criterion's reading of one measured visit, chosen once per patient (``baseline`` and ``nadir``: exact
+    sizes, None for non-target disease only; ``cr_on``: the date of the first documented CR, after which
+    reappearance of disease is PD)."""
     if spec.criterion == "recist1.1":
-        return recist.read_visit(visit, baseline, pa.baseline_non_target, nadir)
-    reference = baseline if spec.progression_reference == "baseline" else nadir
-    return reins.read_visit(visit, baseline, reference, spec.progression_reference)  # type: ignore[arg-type]
+        non_target = pa.baseline_non_target
+        return lambda visit, baseline, nadir, cr_on: recist.read_visit(visit, baseline, non_target, nadir, cr_on)
+    kind = spec.progression_reference
+    return lambda visit, baseline, nadir, cr_on: reins.read_visit(
+        visit, baseline, baseline if kind == "baseline" else nadir, kind, cr_on)  # type: ignore[arg-type]
+
+
+def _recorded(overall: str) -> VisitReading:
+    """A visit's overall response as recorded."""
+    return VisitReading(overall, reason=f"overall response {overall} as recorded")
 
 
 def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]:
     """Every visit read in date order, the nadir (smallest size so far, baseline included) carried along;
-    ``used``: before the first PD and within the response window."""
+    ``used``: before the first PD and within the response window. Once a visit's overall response is CR
+    (CR documented), reappearance of disease at a later visit is PD (EORTC RECIST FAQ)."""
     size = None if pa.baseline is None else (pa.baseline.target_sum_mm or pa.baseline.volume_ml)
     baseline = nadir = None if not size else exact(size)
-    rows, progressed = [], None
+    rows, progressed, cr_on = [], "", None  # progressed: the note of the visits after the first PD
     window = spec.response_window_days
+    read, start = _reader(pa, spec), pa.treatment_start
     for visit in pa.visits:
-        day = (visit.on - pa.treatment_start).days
-        reading = _read(visit, pa, spec, baseline, nadir)
+        day = (visit.on - start).days
+        reading = read(visit, baseline, nadir, cr_on) if visit.overall is None else _recorded(visit.overall)
+        if cr_on is None and reading.response == "CR":
+            cr_on = visit.on
         if reading.measure is not None and nadir is not None:
             nadir = min(nadir, exact(reading.measure))
-        note = ""
-        if progressed is not None:
-            note = f"not used: after the progression on {progressed}"
-        elif window is not None and day > window:
+        note = progressed
+        if not note and window is not None and day > window:
             note = f"not used for the best response: day {day} is after the response window of {window} days"
-        rows.append(Row(visit.on, day, reading, not note, note))
-        if progressed is None and reading.response == "PD":
-            progressed = visit.on
+        rows.append(Row.of(visit.on, day, reading, note))
+        if not progressed and reading.response == "PD":
+            progressed = f"not used: after the progression on {visit.on}"
     return tuple(rows)
 
 
@@ -107,10 +121,11 @@ def _final_because(rows: tuple[Row, ...], pa: PatientAssessments, spec: Derivati
     progression = next((row for row in rows if row.response == "PD"), None)
     if progression is not None:
         return f"progression on {progression.on}"
-    if pa.death_date is not None:
-        return f"death on {pa.death_date}"
-    if pa.off_study_date is not None:
-        return f"off study on {pa.off_study_date}"
+    off, death = pa.off_study_date, pa.death_date
+    if off is not None and (death is None or off < death):
+        return f"off study on {off}"  # follow-up ended there: a later death is after it
+    if death is not None:
+        return f"death on {death}"
     last = _window_end(pa, spec)
     if last is not None and as_of is not None and as_of >= last:
         return f"the response window of {spec.response_window_days} days ended on {last} (as_of {as_of})"
@@ -157,7 +172,7 @@ def derive_patient(assessments: PatientAssessments, spec: DerivationSpec, as_of:
     return PatientDerivation(
         tuple(_visit_dict(row) for row in rows), best.response, best.confirmed if objective else None,
         objective, benefit, responder, status, reason,
-        derive_pfs(rows, assessments.treatment_start, assessments.death_date),
+        derive_pfs(rows, assessments.treatment_start, assessments.death_date, assessments.off_study_date),
     )
 
 
@@ -262,8 +277,8 @@ def _summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def derive_request(request: DerivationRequest) -> dict[str, Any]:
     """The answer to a checked request."""
     spec = request.spec
-    patients = [{"id": p.id, "stratum": p.stratum, **derive_patient(p.assessments, spec, request.as_of).as_dict()}
-                for p in request.patients]
+    patients = [{"id": p.id, "stratum": p.stratum,
+                 **derive_patient(p.assessments, spec, request.as_of).as_dict(copy=False)} for p in request.patients]
     return {
         "derivation": spec.document,
         "defaults": list(spec.defaults),

@@ -2,6 +2,8 @@
 
 * Event: the first PD visit's date or the death date, whichever is earlier (a PD and a death on the same
   day: progression). Every visit counts here, also those after a response window.
+* Follow-up ends at the off-study date (no visit is after it: they are refused): a death after the
+  off-study date without an earlier PD is not an event; PFS is censored as below, and the reason says so.
 * Otherwise censored at the last adequate assessment (overall response not NE) — an NE visit does not
   extend follow-up — or at treatment start (0 days) when there is none.
 * ``time_days`` = date − treatment start; ``time_months`` = time_days / 30.4375 (365.25 / 12).
@@ -25,12 +27,17 @@ def _result(start: dt.date, on: dt.date, event: bool, kind: str, what: str) -> d
                       f"(days / {DAYS_PER_MONTH})"}
 
 
-def derive_pfs(rows: Sequence[Row], start: dt.date, death: dt.date | None) -> dict[str, Any]:
-    """``{time_days, time_months, event, date, kind, reason}`` from every visit ``rows`` (in date order)."""
+def derive_pfs(rows: Sequence[Row], start: dt.date, death: dt.date | None,
+               off_study: dt.date | None = None) -> dict[str, Any]:
+    """``{time_days, time_months, event, date, kind, reason}`` from every visit ``rows`` (in date order);
+    follow-up ends at ``off_study`` (a later death is no event)."""
     progression = next((row for row in rows if row.response == "PD"), None)
     if progression is not None and (death is None or progression.on <= death):
         return _result(start, progression.on, True, "progression", f"event: progression (PD) on {progression.on}")
-    if death is not None:
+    after_off = ""
+    if death is not None and off_study is not None and death > off_study:
+        after_off = f" (the death on {death} is after the off-study date {off_study}, where follow-up ended)"
+    elif death is not None:
         return _result(start, death, True, "death", f"event: death on {death}, before any progression")
     adequate = [row for row in rows if row.response != "NE"]
     if adequate:
@@ -38,6 +45,6 @@ def derive_pfs(rows: Sequence[Row], start: dt.date, death: dt.date | None) -> di
         later = len(rows) - rows.index(last) - 1
         tail = f" (the {later} NE visit(s) after it do not extend follow-up)" if later else ""
         return _result(start, last.on, False, "censored",
-                       f"censored at the last adequate assessment, {last.response} on {last.on}{tail}")
+                       f"censored at the last adequate assessment, {last.response} on {last.on}{tail}{after_off}")
     return _result(start, start, False, "censored",
-                   "censored at treatment start: no adequate (non-NE) post-baseline assessment")
+                   f"censored at treatment start: no adequate (non-NE) post-baseline assessment{after_off}")

@@ -2,21 +2,27 @@
 
 Target lesions (sum of diameters, nodes by short axis), in this order:
 
-* PD: the sum is at least 20 % above the nadir (the smallest sum so far, baseline included) AND at least
-  5 mm above it;
 * CR: every target gone (sum 0, or ``target_cr``: every non-nodal target gone and every node < 10 mm,
-  as the reader states, so the sum may be above 0);
+  as the reader states, so the sum may be above 0). Nodes < 10 mm short axis are normal (EORTC RECIST
+  FAQ, "abnormal lymph node"): while ``target_cr`` is true, nodes growing below 10 mm are still CR;
+* PD: once a CR has been documented (an earlier visit's overall response CR), any sum above 0 without
+  ``target_cr`` — reappearance of disease is PD (EORTC RECIST FAQ, "Does a new lesion always result in
+  PD?"); otherwise the sum is at least 20 % above the nadir (the smallest sum so far, baseline included)
+  AND at least 5 mm above it;
 * PR: the sum is at least 30 % below the baseline sum;
 * SD otherwise; NE when the sum was not measured.
 
 Overall (Table 1, target lesions at baseline): a new lesion, target PD or non-target PD → PD; target NE →
 NE; target CR with non-target CR (or none at baseline) → CR; target CR with non-target non-CR/non-PD or
 NE → PR; target PR → PR; SD → SD. Non-target disease only (Table 2): a new lesion or non-target PD → PD;
-non-target CR → CR; non-CR/non-PD → NON-CR/NON-PD; not assessed → NE.
+non-target CR → CR; non-CR/non-PD → NON-CR/NON-PD; not assessed → NE. After a documented CR, non-target
+lesions no longer CR (non-CR/non-PD) are PD too (reappearance of disease).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from decimal import Decimal
 
 from designs.endpoints.assessments import Assessment
@@ -24,19 +30,32 @@ from designs.endpoints.readings import Measured, VisitReading, minus, percent, r
 from designs.endpoints.spec import RECIST_PD_ABSOLUTE_MM, RECIST_PD_INCREASE, RECIST_PR_DECREASE
 
 
-def target_response(sizes: Measured | None, target_cr: bool | None) -> tuple[str, str]:
-    """The target lesions' response and why (sizes exact; the reference is the nadir)."""
+_PR_FACTOR = 1 - RECIST_PR_DECREASE
+"""A PR sum is at most 0.7 × the baseline sum (exact)."""
+
+
+def reappeared(cr_on: dt.date | None) -> str:
+    """Why a reappearance is PD (``cr_on``: the date of the documented CR)."""
+    return f"after the complete response on {cr_on}, reappearance of disease is PD"
+
+
+def target_response(sizes: Measured | None, target_cr: bool | None,
+                    cr_on: dt.date | None = None) -> tuple[str, str]:
+    """The target lesions' response and why (sizes exact; the reference is the nadir; ``cr_on``: the date of
+    a documented CR, after which any sum above 0 without ``target_cr`` is PD)."""
     if sizes is None:
         return "NE", "target lesions not measured"
     total, nadir, baseline = sizes.value, sizes.reference, sizes.baseline
     mm = size_text(total, "mm")
+    if target_cr:
+        return "CR", f"every target lesion gone (sum {mm}{', nodes < 10 mm' if total else ''})"
+    if cr_on is not None and total > 0:
+        return "PD", f"sum {mm} {reappeared(cr_on)}"
     above = minus(total, nadir)
     if above >= times(RECIST_PD_INCREASE, nadir) and above >= RECIST_PD_ABSOLUTE_MM:
         return "PD", (f"sum {mm} is {size_text(above, 'mm')} ({percent(sizes.from_reference)}) above the nadir "
                       f"{size_text(nadir, 'mm')} (PD: ≥ 20 % and ≥ 5 mm)")
-    if target_cr:
-        return "CR", f"every target lesion gone (sum {mm}{', nodes < 10 mm' if total else ''})"
-    if total <= times(1 - RECIST_PR_DECREASE, baseline):
+    if total <= times(_PR_FACTOR, baseline):
         return "PR", (f"sum {mm} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')} "
                       "(PR: ≤ −30 %)")
     return "SD", (f"sum {mm}: {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}, "
@@ -63,19 +82,28 @@ def overall_non_target_only(non_target: str, new_lesions: bool) -> str:
     return {"CR": "CR", "non-CR/non-PD": "NON-CR/NON-PD"}.get(non_target, "NE")
 
 
+@functools.lru_cache(maxsize=16)
+def _others(non_target: str | None, new_lesions: bool) -> str:
+    """The non-target lesions and new lesions in words ("non-target NE; no new lesions")."""
+    return (f"non-target {non_target}" if non_target else "no non-target lesions") + "; " + (
+        "new lesion(s)" if new_lesions else "no new lesions")
+
+
 def read_visit(visit: Assessment, baseline: Decimal | None, baseline_non_target: bool,
-               nadir: Decimal | None) -> VisitReading:
+               nadir: Decimal | None, cr_on: dt.date | None = None) -> VisitReading:
     """The RECIST 1.1 reading of ``visit`` against the ``baseline`` sum; ``nadir`` is the smallest sum so far,
-    baseline included (both None: non-target disease only)."""
+    baseline included (both None: non-target disease only); ``cr_on`` the date of a documented CR, if any."""
     non_target = visit.non_target if visit.non_target is not None else ("NE" if baseline_non_target else None)
-    parts = [f"non-target {non_target}" if non_target else "no non-target lesions",
-             "new lesion(s)" if visit.new_lesions else "no new lesions"]
+    others = _others(non_target, visit.new_lesions)
+    if cr_on is not None and non_target == "non-CR/non-PD":
+        others = others.replace(f"non-target {non_target}", f"non-target {non_target} {reappeared(cr_on)}", 1)
+        non_target = "PD"
     if nadir is None:
         response = overall_non_target_only(non_target or "NE", visit.new_lesions)
         return VisitReading(response, None, non_target, visit.new_lesions,
-                            reason=f"{'; '.join(parts)} → {response} (RECIST 1.1 Table 2, non-target disease only)")
+                            reason=f"{others} → {response} (RECIST 1.1 Table 2, non-target disease only)")
     sizes = Measured.of(visit.target_sum_mm, baseline, nadir)  # type: ignore[arg-type]
-    target, why = target_response(sizes, visit.target_cr)
+    target, why = target_response(sizes, visit.target_cr, cr_on)
     response = overall_with_targets(target, non_target, visit.new_lesions)
     return reading(response, target, non_target, visit.new_lesions, visit.target_sum_mm, sizes, nadir,
-                   f"target {target}: {why}; {'; '.join(parts)} → {response} (RECIST 1.1 Table 1)")
+                   f"target {target}: {why}; {others} → {response} (RECIST 1.1 Table 1)")

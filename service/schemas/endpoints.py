@@ -80,7 +80,8 @@ class Assessments(StrictModel):
     baseline: Baseline | None = Field(None, description="required unless every visit gives overall")
     visits: list[Visit] = Field(default_factory=list, max_length=assessments.MAX_VISITS)
     death_date: IsoDate | None = None
-    off_study_date: IsoDate | None = None
+    off_study_date: IsoDate | None = Field(None, description="follow-up ends here: no visit after it; a later "
+                                           "death is no PFS event (censored at the last adequate assessment)")
 
 
 class Patient(StrictModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from designs.core.errors import InvalidInputError
@@ -115,3 +117,67 @@ def test_a_negative_baseline_volume_is_one_problem():
     body = request({"treatment_start": on(0), "baseline": {"date": on(-1), "volume_ml": -3}}, criterion="reins")
     found = problems(body)["patients/0/assessments/baseline/volume_ml"]
     assert "must be a number in [0" in found and " | " not in found
+
+
+def test_visits_after_the_off_study_date_are_refused_each_named():
+    body = request(recist(visit(56, 80), visit(120, 70), visit(180, 60), off_study_date=on(100)))
+    found = problems(body)
+    for j, days in ((1, 120), (2, 180)):
+        reason = found[f"patients/0/assessments/visits/{j}/date"]
+        assert f"patient 'P-0': visit {j} on {on(days)} is after the off-study date {on(100)}" in reason
+    assert "patients/0/assessments/visits/0/date" not in found
+
+
+def test_a_visit_on_the_off_study_date_is_accepted():
+    assert derive_one(recist(visit(56, 80), off_study_date=on(56))).status == "final"
+
+
+@pytest.mark.parametrize(("first", "second"), [(70, 70.0), (0, 0.0), (100, 100.0)])
+def test_the_same_numbers_written_as_int_or_float_give_one_document_and_one_result(first, second):
+    """70 and 70.0 are one number: the assessments document (hashed in data cuts) and the result agree."""
+    def document(size):
+        from designs.core.validation import Checker
+        from designs.endpoints.assessments import parse_assessments
+        from tests.endpoints.support import spec_of
+        check = Checker()
+        body = recist(visit(56, size), visit(84, 50.0), baseline=100.0 if size == 100 else 100)
+        return parse_assessments(check, "a", body, spec_of(), label="patient 'T'", as_of=None).document
+    assert document(first) == document(second)
+    assert json.dumps(document(first)) == json.dumps(document(second))
+    assert json.dumps(document(second)["visits"][1]["target_sum_mm"]) == "50"
+
+
+@pytest.mark.parametrize("day", [10**9, 2**70, -(2**70), 36_525])
+def test_a_huge_study_day_is_a_located_problem_never_an_exception(day):
+    body = request({"treatment_start": on(0), "baseline": {"day": -1, "target_sum_mm": 50},
+                    "visits": [{"day": day, "target_sum_mm": 40}]})
+    assert "patients/0/assessments/visits/0/day" in problems(body)
+
+
+def test_a_study_day_whose_date_is_after_2199_is_refused_like_a_date():
+    """Day 36 000 after a start in 2150 is in 2248: outside 1900–2199, as a date would be."""
+    body = {"derivation": {"criterion": "recist1.1", "endpoint": "objective_response"}, "patients": [
+        {"id": "P-0", "assessments": {"treatment_start": "2150-01-01", "baseline": {"day": -1, "target_sum_mm": 50},
+                                      "visits": [{"day": 36_000, "target_sum_mm": 40}]}}]}
+    reason = problems(body)["patients/0/assessments/visits/0/day"]
+    assert "between 1900-01-01 and 2199-12-31" in reason and "2248" in reason
+
+
+def test_every_visit_before_treatment_start_is_named_not_only_the_first():
+    found = problems(request(recist(visit(-5, 50), visit(-2, 50), visit(30, 50))))
+    assert "before treatment start" in found["patients/0/assessments/visits/0/date"]
+    assert "before treatment start" in found["patients/0/assessments/visits/1/date"]
+
+
+def test_a_checked_assessment_is_the_assessment():
+    """``Assessment.checked`` (the fast build of a checked visit) gives what the frozen dataclass gives."""
+    import dataclasses
+    import datetime as dt
+
+    from designs.endpoints.assessments import Assessment
+    fast = Assessment.checked(dt.date(2024, 3, 5), 68, False, None, "NE", True)
+    slow = Assessment(dt.date(2024, 3, 5), 68, False, None, "NE", True)
+    assert (fast, hash(fast), repr(fast), dataclasses.astuple(fast)) == (slow, hash(slow), repr(slow),
+                                                                          dataclasses.astuple(slow))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.target_sum_mm = 1  # type: ignore[misc]

@@ -55,3 +55,14 @@ def test_pfs_counts_a_progression_after_the_response_window():
 def test_pfs_from_measurements_uses_the_nadir_rule():
     result = derive_one(recist(visit(56, 50), visit(112, 60)))
     assert (result.pfs["kind"], result.pfs["time_days"]) == ("progression", 112)
+
+
+def test_pfs_follow_up_ends_at_off_study_a_later_death_is_censored_at_the_last_adequate_assessment():
+    result = pfs(overall(56, "SD"), overall(112, "SD"), off_study_date=on(120), death_date=on(200))
+    assert (result["kind"], result["event"], result["time_days"]) == ("censored", False, 112)
+    assert "death on" in result["reason"] and "after the off-study date" in result["reason"]
+
+
+def test_pfs_a_death_on_the_off_study_date_is_an_event():
+    result = pfs(overall(56, "SD"), off_study_date=on(120), death_date=on(120))
+    assert (result["kind"], result["event"], result["time_days"]) == ("death", True, 120)

@@ -62,3 +62,38 @@ def test_a_final_result_never_changes_as_as_of_grows(steps, data, wait, more):
     later = derive_one(body, as_of=on(last + wait + more), **settings_)
     if first.status == "final":
         assert outcome(later) == outcome(first)
+
+
+_VALUES = {
+    "date": st.sampled_from([on(-1), on(0), on(30), on(60), on(90), "2024-02-30", 20240301, None]),
+    "day": st.sampled_from([31, 0, 10**9]),
+    "target_sum_mm": st.sampled_from([None, 0, 0.0, 12, 12.0, 12.5, -1, float("nan"), 2e6, True, "12"]),
+    "volume_ml": st.sampled_from([None, 0, 3.5, 7]),
+    "target_cr": st.sampled_from([None, True, False, 1]),
+    "non_target": st.sampled_from([None, "CR", "non-CR/non-PD", "PD", "NE", "cr", 3]),
+    "new_lesions": st.sampled_from([None, True, False, 0]),
+    "overall": st.sampled_from([None, "PR", "NE", "pr", 2]),
+    "colour": st.just("red"),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.sampled_from(["recist1.1", "reins"]), st.booleans(), st.booleans(), st.booleans())
+def test_quick_visit_takes_a_visit_only_as_the_full_checks_take_it(data, criterion, targets, non_target, previous):
+    """``_quick_visit`` (the speed-up) agrees with ``_checked_visit`` (every check named) whenever it
+    takes a visit: same assessment, and the full checks find no problem."""
+    from designs.core.validation import Checker
+    from designs.endpoints.assessments import Assessment, _checked_visit, _Context, _quick_visit
+    from tests.endpoints.support import spec_of
+    names = data.draw(st.sets(st.sampled_from(sorted(_VALUES)), max_size=3))
+    item = {"date": on(data.draw(st.sampled_from([30, 60, 90]))), "target_sum_mm" if criterion == "recist1.1"
+            else "volume_ml": data.draw(st.sampled_from([0, 12, 12.5])), **{n: data.draw(_VALUES[n]) for n in names}}
+    as_of, off = (dt.date.fromisoformat(data.draw(st.sampled_from([on(60), on(400)]))) for _ in range(2))
+    ctx = _Context(Checker(), "a", "patient 'T'", spec_of(criterion), START, as_of, off)
+    size = (100 if targets else 0) if criterion == "recist1.1" else 100
+    baseline = Assessment(START, **({"target_sum_mm": size} if criterion == "recist1.1" else {"volume_ml": size}))
+    before = dt.date.fromisoformat(on(30)) if previous else None
+    quick = _quick_visit(ctx, item, before, baseline, non_target)
+    full, when, _ = _checked_visit(ctx, 0, item, before, baseline, non_target)
+    if quick is not None:
+        assert (repr(quick), quick.on, ctx.check.problems) == (repr(full), when, [])

@@ -112,3 +112,39 @@ def test_recist_visit_reasons_quote_the_numbers():
     result = first_response(68)
     assert "68 mm" in result["reason"] and "−32 %" in result["reason"] and "Table 1" in result["reason"]
     assert result["change_from_baseline"] == pytest.approx(-0.32)
+
+
+def test_recist_target_cr_with_nodes_below_10_mm_stays_cr_when_they_grow_eortc_faq_abnormal_lymph_node():
+    """Nodes < 10 mm short axis are normal: with target_cr true the targets are CR whatever their sum
+    (10 → 18 mm is +80 % and +8 mm, but no sum-based PD while target_cr is true)."""
+    result = derive_one(recist(visit(56, 10, target_cr=True), visit(89, 18, target_cr=True)))
+    assert responses(result) == ["CR", "CR"]
+    assert result.best_response == "CR"
+
+
+def test_recist_nodes_growing_with_target_cr_false_are_pd_from_the_nadir():
+    result = derive_one(recist(visit(56, 10, target_cr=True), visit(89, 18, target_cr=False)))
+    assert responses(result) == ["CR", "PD"]
+
+
+@pytest.mark.parametrize("total", [4, 0.1])
+def test_recist_reappearance_after_a_documented_cr_is_pd_eortc_faq_new_lesion(total):
+    """Once CR has been documented, any reappearance of disease is PD (even 4 mm: below the 5 mm rule)."""
+    result = derive_one(recist(visit(56, 0), visit(89, 0), visit(129, total)))
+    assert responses(result) == ["CR", "CR", "PD"]
+    assert "after the complete response on" in result.visits[2]["reason"]
+    assert (result.pfs["kind"], result.pfs["time_days"]) == ("progression", 129)
+
+
+def test_recist_non_target_no_longer_cr_after_a_documented_cr_is_pd_eortc_faq_new_lesion():
+    result = derive_one(recist(visit(56, 0, non_target="CR"), visit(89, 0, non_target="non-CR/non-PD"),
+                               non_target=True))
+    assert responses(result) == ["CR", "PD"]
+    assert "after the complete response on" in result.visits[1]["reason"]
+
+
+def test_recist_without_a_documented_cr_a_small_increase_from_a_zero_nadir_is_not_pd():
+    """Target CR but overall PR (non-target non-CR/non-PD): no CR documented, the 5 mm rule applies."""
+    result = derive_one(recist(visit(56, 0, non_target="non-CR/non-PD"), visit(89, 4, non_target="non-CR/non-PD"),
+                               non_target=True))
+    assert responses(result) == ["PR", "PR"]

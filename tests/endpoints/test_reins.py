@@ -46,3 +46,10 @@ def test_reins_defaults_are_3_and_6_months_and_progression_from_baseline():
     spec = spec_of("reins")
     assert (spec.confirm_min_days, spec.confirm_max_days, spec.progression_reference) == (91, 183, "baseline")
     assert spec.document["progression_reference"] == "baseline"
+
+
+def test_reins_any_volume_after_a_volume_cr_is_pd_dombi_2013():
+    """After a documented CR (volume 0), any volume above 0 is PD, also against the baseline reference."""
+    result = derive_one(reins(volume(56, 0), volume(150, 0), volume(240, 1)))
+    assert responses(result) == ["CR", "CR", "PD"]
+    assert "after the complete response on" in result.visits[2]["reason"]

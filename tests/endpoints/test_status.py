@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.endpoints.support import derive_one, on, overall
+from tests.endpoints.support import derive_one, on, overall, recist, visit
 
 BASE = {"treatment_start": "2024-01-10"}
 
@@ -67,3 +67,8 @@ def test_clinical_benefit_pending_says_from_when_sd_counts():
 def test_a_clinical_benefit_responder_after_progression_stays_one():
     result = patient(overall(56, "SD"), overall(112, "SD"), overall(168, "PD"), endpoint="clinical_benefit")
     assert (result.responder, result.objective_response, result.best_response) == ("responder", False, "SD")
+
+
+def test_a_death_after_the_off_study_date_leaves_the_status_final_because_off_study():
+    result = derive_one(recist(visit(56, 90), off_study_date=on(100), death_date=on(200)))
+    assert result.status == "final" and "final: off study on" in result.reason
