@@ -61,7 +61,7 @@ from typing import Any
 from designs.adam.readers import NUMBER, VARIABLE_NAME, Dataset, normal_value, number_text, sas_date
 from designs.core.validation import MAX_NAME_LENGTH, Checker
 from designs.endpoints.assessments import MAX_STUDY_DAY
-from designs.endpoints.spec import DAYS_PER_MONTH
+from designs.endpoints.spec import DAYS_PER_MONTH, FOLLOW_UP_TOLERANCE_DAYS
 from designs.survival.spec import MAX_TIME_MONTHS
 
 AVALC = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
@@ -70,8 +70,6 @@ RECORDS = ("best", "visits")
 UNITS = {"days": (1, DAYS_PER_MONTH), "weeks": (7, DAYS_PER_MONTH), "months": (1, 1), "years": (12, 1)}
 """Months = AVAL × first / second (so that days give exactly days / 30.4375)."""
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, "years": 12 * DAYS_PER_MONTH}
-FOLLOW_UP_TOLERANCE_DAYS = 1e-6
-"""A time in months or years converted to days may round a hair above the days it came from."""
 POPULATION_VALUES = ("Y", "N")
 MAX_PARAMCD_LENGTH = 8
 _FIELDS = ("subject_variable", "start_variable", "stratum_variable", "strata", "population_variable", "response", "pfs")

@@ -30,6 +30,9 @@ NON_TARGET = ("CR", "non-CR/non-PD", "PD", "NE")
 REFERENCES = ("baseline", "nadir")
 DAYS_PER_MONTH = 30.4375
 """Days in an average month (365.25 / 12): PFS in months = days / 30.4375 (``designs.registry.datacut`` imports it)."""
+FOLLOW_UP_TOLERANCE_DAYS = 1e-6
+"""A time computed as days / 30.4375 may round a hair above the days it came from: follow-up checks
+against a cut-off (data cuts, ADaM ADTTE) allow this much."""
 
 RECIST_PR_DECREASE = Decimal("0.3")
 """RECIST 1.1 partial response: sum of target diameters at least 30 % below the baseline sum (Eisenhauer 2009)."""

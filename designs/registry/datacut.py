@@ -53,13 +53,11 @@ from designs.core.provenance import input_hash
 from designs.core.validation import MAX_NAME_LENGTH, Checker, is_number
 from designs.endpoints.assessments import parse_assessments
 from designs.endpoints.derive import derive_patient
-from designs.endpoints.spec import DAYS_PER_MONTH
+from designs.endpoints.spec import DAYS_PER_MONTH, FOLLOW_UP_TOLERANCE_DAYS
 from designs.registry.protocol import ProtocolSpec
 from designs.survival.spec import MAX_PATIENTS, MAX_TIME_MONTHS
 
 RESPONSES = ("responder", "non-responder", "not-evaluable")
-FOLLOW_UP_TOLERANCE_DAYS = 1e-6
-"""A time computed as days / 30.4375 may round a hair above the days it came from."""
 ADAM_FOLLOW_UP_SLACK_DAYS = 1
 """An ADTTE ``AVAL`` may count the start day (ADaM's ADT − STARTDT + 1): one day beyond the cut-off's
 follow-up is that convention, not data from the future (``designs.adam.mapping`` checks ADT ≤ cut-off)."""
