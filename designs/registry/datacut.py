@@ -401,6 +401,8 @@ def _follows(check: Checker, patients: list[PatientRow], previous: DataCutSpec, 
             check.add(f"{where}/pfs", f"{label}: {problem} since {cut} ({fix})")
         for problem in _assessments_changes(old.extra, new.extra):
             check.add(f"{where}/assessments", f"{label}: {problem} since {cut} ({fix})")
+        for problem in _source_changes(old.extra, new.extra):
+            check.add(f"{where}/source", f"{label}: {problem} since {cut} ({fix})")
 
 
 def _assessments_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[str]:
@@ -431,6 +433,42 @@ def _assessments_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] |
         if before.get(field) is not None and after.get(field) != before.get(field):
             problems.append(f"{field} was {before[field]}, now {after.get(field)}")
     return problems
+
+
+def _source_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[str]:
+    """How the ADaM records of a patient changed other than by more follow-up: its ADSL values and every
+    ADRS record must stay as they were (records may be added); its ADTTE record may change only to a
+    later date of its own (``ADT``, else a longer ``AVAL``), and an event (``CNSR`` 0) not at all."""
+    before = (old or {}).get("source")
+    if before is None:
+        return []
+    after = (new or {}).get("source") or {}
+    problems = []
+    if after.get("ADSL") != before.get("ADSL"):
+        problems.append(f"ADSL was {before.get('ADSL')}, now {after.get('ADSL')}")
+    kept = list(after.get("ADRS") or [])
+    for record in before.get("ADRS") or []:
+        if record in kept:
+            kept.remove(record)
+        else:
+            problems.append(f"the ADRS record {record} changed or removed")
+    then, now = before.get("ADTTE"), after.get("ADTTE")
+    if then is not None and now != then:
+        if now is None:
+            problems.append("the ADTTE record removed")
+        elif then.get("CNSR") == 0:
+            problems.append(f"the ADTTE event record {then} changed to {now}")
+        elif not _later(then, now):
+            problems.append(f"the ADTTE record {then} changed to {now} without later follow-up (a later ADT)")
+    return problems
+
+
+def _later(then: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    """Whether an ADTTE record ``now`` reaches later than ``then``: by its date when both have one (ISO
+    dates compare as text), else by its analysis value."""
+    if then.get("ADT") is not None and now.get("ADT") is not None:
+        return now["ADT"] > then["ADT"]
+    return is_number(now.get("AVAL")) and is_number(then.get("AVAL")) and now["AVAL"] > then["AVAL"]
 
 
 def _pfs_change(old: tuple[float, bool] | None, new: tuple[float, bool] | None) -> str | None:

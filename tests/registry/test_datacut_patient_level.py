@@ -90,3 +90,36 @@ def test_an_adam_cut_names_a_bad_cut_off_and_every_bad_value_at_once():
     }
     found = problems({"cutoff_date": "2026-13-01", "adam": adam, "reason": "stray"})
     assert {"cutoff_date", "reason", "adam/ADSL/1/NF1FL", "adam/ADRS/1/AVALC", "adam/ADTTE/1/CNSR"} <= set(found), found
+
+
+def _adam_cut(adam, **fields):
+    return {"cutoff_date": "2026-06-30", "adam": copy.deepcopy(adam), **fields}
+
+
+def _example():
+    from tests.adam import files
+
+    adam = files.example_adam(n_per_stratum=3)
+    return {"ADSL": adam["ADSL"], "ADRS": [r for r in adam["ADRS"] if r["PARAMCD"] == "BOR"], "ADTTE": adam["ADTTE"]}
+
+
+def test_an_adam_record_rewritten_without_supersedes_is_refused_and_later_follow_up_accepted():
+    """ADaM cuts keep their records as the assessments' cuts keep visits: a censoring turned into an
+    event at the same time, or a best response re-read, is a correction (supersedes + reason); a
+    censoring moved to a later date is follow-up."""
+    adam = _example()
+    one = build(_adam_cut(adam))
+    censored = next(i for i, r in enumerate(adam["ADTTE"]) if r["CNSR"] != 0 and r["ADT"] < "2026-06-29")
+    rewritten = copy.deepcopy(adam)
+    rewritten["ADTTE"][censored]["CNSR"] = 0
+    rewritten["ADRS"][0]["AVALC"] = "PD" if rewritten["ADRS"][0]["AVALC"] != "PD" else "SD"
+    found = problems(_adam_cut(rewritten), one, 1)
+    reasons = " ".join(found.values())
+    assert "ADTTE record" in reasons and "ADRS record" in reasons, found
+    assert all(field.endswith("/source") or field.endswith("/pfs") or field.endswith("/response") for field in found)
+    followed = copy.deepcopy(adam)
+    start = dt.date.fromisoformat(followed["ADTTE"][censored]["STARTDT"])
+    later = dt.date.fromisoformat(followed["ADTTE"][censored]["ADT"]) + dt.timedelta(days=1)
+    followed["ADTTE"][censored].update(ADT=later.isoformat(), AVAL=(later - start).days + 1)
+    two = build(_adam_cut(followed), one, 1)
+    assert two.sha256 != one.sha256
