@@ -89,7 +89,8 @@ def simon_status(simon: SimonRule, n: int, responders: int, *, stage1_responders
             status, needed = "stage1_passed", max(0, r + 1 - y)
             text = (
                 f"Stage 1 ongoing ({n} of {n1}): {y} > r1 = {r1} responders already, so the stratum continues to "
-                f"stage 2; {needed} more responders are needed among the remaining {n_total - n} to declare it promising."
+                + (f"stage 2, and {y} > r = {r}: it will be declared promising." if needed == 0 else
+                   f"stage 2; {_more(needed)} {_are(needed)} needed among the remaining {n_total - n} to declare it promising.")
             )
         elif y + remaining <= r1:
             status, needed = "stage1_futile", None
@@ -100,7 +101,7 @@ def simon_status(simon: SimonRule, n: int, responders: int, *, stage1_responders
         else:
             status, needed = "stage1_ongoing", r1 + 1 - y
             text = (
-                f"Stage 1 ongoing ({n} of {n1}): {needed} more responders among the next {remaining} are needed "
+                f"Stage 1 ongoing ({n} of {n1}): {_more(needed)} among the next {remaining} {_are(needed)} needed "
                 f"to exceed r1 = {r1} and continue to stage 2."
             )
     elif n == n1:
@@ -113,10 +114,10 @@ def simon_status(simon: SimonRule, n: int, responders: int, *, stage1_responders
             tail = (
                 "it already exceeds r and will be declared promising."
                 if needed == 0
-                else f"{needed} more responders among the {remaining} stage-2 patients are needed to exceed r = {r}."
+                else f"{_more(needed)} among the {remaining} stage-2 patients {_are(needed)} needed to exceed r = {r}."
             )
             if needed > remaining:
-                tail = f"{needed} more responders would be needed but only {remaining} patients remain: it cannot be declared promising."
+                tail = f"{_more(needed)} would be needed but only {remaining} patients remain: it cannot be declared promising."
             text = f"Continue to stage 2 ({y} > r1 = {r1} of n1 = {n1}); {tail}"
     elif n < n_total:
         remaining = n_total - n
@@ -131,7 +132,7 @@ def simon_status(simon: SimonRule, n: int, responders: int, *, stage1_responders
             if needed > remaining:
                 status = "stage2_futile"
                 text = (
-                    f"Stage 2 ongoing ({n} of {n_total}): {needed} more responders would be needed to exceed "
+                    f"Stage 2 ongoing ({n} of {n_total}): {_more(needed)} would be needed to exceed "
                     f"r = {r} but only {remaining} patients remain: it cannot be declared promising."
                 )
             else:
@@ -141,7 +142,7 @@ def simon_status(simon: SimonRule, n: int, responders: int, *, stage1_responders
                     + (
                         f"{y} > r = {r} responders already: it will be declared promising."
                         if needed == 0
-                        else f"{needed} more responders among the remaining {remaining} are needed to exceed r = {r}."
+                        else f"{_more(needed)} among the remaining {remaining} {_are(needed)} needed to exceed r = {r}."
                     )
                 )
             text += _ASSUMED_STAGE1
@@ -151,6 +152,14 @@ def simon_status(simon: SimonRule, n: int, responders: int, *, stage1_responders
         status = "promising" if y > r else "not_promising"
         text = f"Final ({n} of {n_total}): {y} {'>' if y > r else '≤'} r = {r} responders: {'promising' if y > r else 'not promising'}."
     return {"status": status, "responders_needed": needed, "patients_remaining": remaining, "text": text}
+
+
+def _more(k: int) -> str:
+    return f"{k} more responder{'' if k == 1 else 's'}"
+
+
+def _are(k: int) -> str:
+    return "is" if k == 1 else "are"
 
 
 def simon_status_in_order(simon: SimonRule, outcomes: list[str | None], *, boundary_tie: str | None = None) -> dict[str, Any]:
@@ -181,8 +190,8 @@ def simon_status_in_order(simon: SimonRule, outcomes: list[str | None], *, bound
     waiting = []
     if pending1:
         waiting.append(f"{pending1} pending")
-    if unfilled:
-        waiting.append(f"{unfilled} not yet enrolled")
+    if unfilled:  # not-evaluable patients left out of n (not_evaluable "exclude") are not among them
+        waiting.append(f"{unfilled} more evaluable patient{'' if unfilled == 1 else 's'} to come")
     waiting_text = f" ({', '.join(waiting)})" if waiting else ""
     if y1 > r1:
         status = simon_status(simon, n, y)  # y ≥ y1 > r1: the cumulative rule's assumption holds
@@ -222,7 +231,7 @@ def simon_status_in_order(simon: SimonRule, outcomes: list[str | None], *, bound
         else:
             status, text = "stage1_ongoing", (
                 f"Stage 1 ongoing: {y1} responders among the {known1} of the first n1 = {n1} patients with a known "
-                f"response{waiting_text}; {needed} more responders among these {open_} are needed to exceed "
+                f"response{waiting_text}; {_more(needed)} among these {open_} {_are(needed)} needed to exceed "
                 f"r1 = {r1} and continue to stage 2.{later}")
         result = {"status": status, "responders_needed": needed, "patients_remaining": open_, "text": text, **extra}
     if boundary_tie:

@@ -242,6 +242,20 @@ def test_simon_status(n, y, status, needed):
     assert result["text"]
 
 
+def test_simon_status_texts_count_what_is_missing_and_say_when_r_is_already_exceeded():
+    """SARC031's 0/7, 2/21: 3 responders among 3 evaluable patients already exceed r = 2 (promising,
+    not "0 more needed"); the 4 evaluable patients still to come to fill stage 1 are not called "not yet
+    enrolled" (a not-evaluable patient left out of n may have been); one responder is "1 more responder"."""
+    from designs.response.simon_status import simon_status_in_order
+
+    rule = SimonRule(r1=0, n1=7, r=2, n=21)
+    assert "it will be declared promising" in simon_status(rule, 3, 3)["text"]
+    assert "0 more" not in simon_status(rule, 3, 3)["text"]
+    ongoing = simon_status_in_order(rule, ["non-responder"] * 3)
+    assert "(4 more evaluable patients to come)" in ongoing["text"] and "not yet enrolled" not in ongoing["text"]
+    assert "1 more responder among these 4 is needed" in ongoing["text"]
+
+
 @pytest.mark.parametrize(
     ("rule", "field", "problem"),
     [
