@@ -40,13 +40,14 @@ its SHA-256 (``designs.core.provenance.input_hash``) identifies the cut in looks
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from designs.adam.mapping import patients_from_adam
+from designs.adam.mapping import AdamMapping, as_text, patients_from_adam
 from designs.adam.readers import Dataset, read_dataset
 from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
@@ -139,11 +140,11 @@ class DataCutSpec:
         if cutoff is not None and previous is not None and cutoff < previous.cutoff_date and supersedes is None:
             check.add("cutoff_date", f"the cut-off date {cutoff} is before the previous cut's "
                       f"({previous.cutoff_date}); a correction needs supersedes and a reason")
-        given, files = body.get("patients"), ()
+        given, files, excluded = body.get("patients"), (), []
         if "adam" in body:
             if "patients" in body:
                 check.add("adam", "a cut gives its patients once: as patients or as ADaM datasets, not both")
-            given, files = _from_adam(check, body["adam"], protocol, cutoff)
+            given, files, excluded = _from_adam(check, body["adam"], protocol, cutoff)
         from_adam = "adam" in body
         patients = [] if from_adam and given is None else _patients(check, given, protocol, cutoff, from_adam=from_adam)
         if previous is not None and supersedes is None and not check.problems:
@@ -155,11 +156,16 @@ class DataCutSpec:
             "supersedes": supersedes,
             "reason": reason,
         }
+        if excluded:  # only ADaM cuts have it: the canonical document of other cuts is as it was
+            document["excluded"] = excluded
         return cls(cutoff, tuple(sorted(patients, key=lambda p: p.id)), supersedes, reason, document,
                    input_hash(document), files)
 
 
 def _date(check: Checker, where: str, value: Any, what: str) -> dt.date | None:
+    if value is None:
+        check.add(where, f"{what} is missing: an ISO date YYYY-MM-DD is required")
+        return None
     if not isinstance(value, str) or not _ISO_DATE.match(value):
         check.add(where, f"{what} must be an ISO date YYYY-MM-DD (got {value!r})")
         return None
@@ -210,23 +216,27 @@ def _unprintable(text: str, allowed: str = "") -> str | None:
     return None
 
 
-def _from_adam(check: Checker, adam: Any, protocol: ProtocolSpec,
-               cutoff: dt.date | None) -> tuple[list[dict[str, Any]] | None, tuple[dict[str, Any], ...]]:
+def _from_adam(check: Checker, adam: Any, protocol: ProtocolSpec, cutoff: dt.date | None
+               ) -> tuple[list[dict[str, Any]] | None, tuple[dict[str, Any], ...], list[dict[str, Any]]]:
     """The patients of ADaM datasets (None when they cannot be read or mapped: the problems are in
-    ``check``) and what was read from files."""
+    ``check``), what was read from files, and the ADSL subjects left out (by the population flag)."""
     if protocol.adam is None:
         check.add("adam", "the protocol has no adam section: it maps the datasets' variables to strata and "
                   "endpoints (amend the protocol, or send patients)")
-        return None, ()
+        return None, (), []
     if not isinstance(adam, Mapping) or not adam:
         check.add("adam", f"must be an object of datasets by name ({', '.join(ADAM_DATASETS)})")
-        return None, ()
+        return None, (), []
     needed = ["ADSL"] + (["ADRS"] if protocol.adam.response else []) + (["ADTTE"] if protocol.adam.pfs else [])
     by_name: dict[str, Any] = {}
     for name, value in adam.items():
         upper = str(name).upper()
-        if upper not in ADAM_DATASETS or upper in by_name:
-            check.add(f"adam/{name}", f"not a dataset gonogo reads, or given twice (datasets: {', '.join(ADAM_DATASETS)})")
+        if upper in by_name:
+            check.add(f"adam/{name}", f"{upper} given twice")
+        elif upper not in ADAM_DATASETS:
+            like = difflib.get_close_matches(upper, ADAM_DATASETS, n=1, cutoff=0.6)
+            check.add(f"adam/{name}", f"not a dataset gonogo reads ({', '.join(ADAM_DATASETS)})"
+                      + (f": did you mean {like[0]}?" if like else ""))
         elif upper not in needed:
             check.add(f"adam/{name}", f"the protocol's adam section reads no {upper} (it reads {', '.join(needed)})")
         else:
@@ -243,13 +253,28 @@ def _from_adam(check: Checker, adam: Any, protocol: ProtocolSpec,
         if read is not None:
             datasets[name] = read
     if "ADSL" not in datasets:
-        return None, ()
+        return None, (), []
     # Mapped whatever else is wrong (a bad cut-off date, an unreadable ADTTE: that source is skipped), so
     # that one answer names every problem.
     patients = patients_from_adam(check, datasets, protocol.adam, cutoff=cutoff)
     files = tuple({"dataset": name, "format": d.format, "sha256": d.sha256, "rows": len(d.rows)}
                   for name, d in sorted(datasets.items()) if d.sha256 is not None)
-    return (None if check.problems else patients), files
+    if check.problems:
+        return None, files, []
+    return patients, files, _excluded(datasets["ADSL"], protocol.adam, {p["id"] for p in patients})
+
+
+def _excluded(adsl: Dataset, mapping: AdamMapping, kept: set[str]) -> list[dict[str, Any]]:
+    """The ADSL subjects that are not patients of the cut (the population flag left them out), each with
+    its flag's value: a DMC sees who was left out and why, not only how many."""
+    out = []
+    for row in adsl.rows:
+        subject = as_text(row.get(mapping.subject_variable))
+        if subject is not None and subject not in kept:
+            flag = mapping.population_variable
+            out.append({"id": subject, "reason": f"{flag} = {as_text(row.get(flag))!r}, not 'Y': outside the "
+                        "population (the protocol's adam population_variable)" if flag else "not mapped"})
+    return sorted(out, key=lambda e: e["id"])
 
 
 def _derived(check: Checker, where: str, label: str, patient: Mapping[str, Any], protocol: ProtocolSpec,
@@ -276,9 +301,15 @@ def _derived(check: Checker, where: str, label: str, patient: Mapping[str, Any],
                   f"{assessments.treatment_start}")
     response = derivation.responder if protocol.response is not None else None
     pfs = patient.get("pfs")
+    derived = derivation.as_dict()
     if pfs is None and protocol.pfs is not None:
         pfs = {"time_months": derivation.pfs["time_months"], "event": derivation.pfs["event"]}
-    extra = {"assessments": assessments.document, "derivation": derivation.as_dict()}
+        derived["pfs"] = {**derived["pfs"], "used": True}
+    else:  # beside a PFS the cut gives (ADaM ADTTE: its AVAL may count the start day) it is shown, not used
+        derived["pfs"] = {**derived["pfs"], "used": False, "note": "not the cut's PFS: " + (
+            "the protocol has no PFS endpoint" if protocol.pfs is None else
+            "the cut gives the patient's PFS (for an ADaM cut, ADTTE), which is used")}
+    extra = {"assessments": assessments.document, "derivation": derived}
     return enrolled, response, pfs, extra
 
 

@@ -314,9 +314,10 @@ def _cut_view(row: Any, *, patients: bool, sponsor: bool = False) -> dict[str, A
     view = {"trial": row["trial_id"], "number": row["number"], "sha256": row["sha256"], "cutoff_date": row["cutoff_date"],
             "n_patients": row["n_patients"], "accrual": _accrual(document), "supersedes": row["supersedes"],
             "reason": row["reason"], "protocol_version": row["protocol_version"], "created_at": row["created_at"],
-            "created_by": row["created_by"], "files": json.loads(row["files"]) if row["files"] else []}
+            "created_by": row["created_by"], "files": json.loads(row["files"]) if row["files"] else [],
+            "excluded": document.get("excluded", [])}
     if sponsor:
-        del view["reason"]
+        del view["reason"], view["excluded"]
     elif patients:
         view["patients"] = document["patients"]
     return view

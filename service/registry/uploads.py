@@ -71,14 +71,16 @@ async def _form(request: Request) -> dict[str, Any]:
             elif name.upper() in ADAM_DATASETS:
                 files[name.upper()] = ((await value.read()) if isinstance(value, UploadFile) else value.encode("utf-8"),
                                        value.filename if isinstance(value, UploadFile) else None)
-            elif isinstance(value, UploadFile):
-                problems.append(FieldProblem(name, f"a file, but not one of the datasets a data cut reads "
-                                             f"({', '.join(ADAM_DATASETS)}); {', '.join(FORM_FIELDS)} are text fields"))
+            elif isinstance(value, UploadFile) and name in FORM_FIELDS:
+                problems.append(FieldProblem(name, f"sent as a file ({value.filename!r}); {name} is a text field "
+                                             f"(curl: -F {name}=value, not -F {name}=@file)"))
+            elif isinstance(value, UploadFile):  # another dataset, or a misspelt one: the core names it
+                files[name] = (await value.read(), value.filename)
             else:
                 body[name] = value  # unknown fields are the core's to name, with everything else
     finally:
         await form.close()
-    if problems:
+    if problems:  # a field given twice or sent as a file: the form itself is wrong
         raise InvalidInputError(problems)
     if isinstance(body.get("supersedes"), str) and body["supersedes"].strip().isdigit():
         body["supersedes"] = int(body["supersedes"])
@@ -86,9 +88,13 @@ async def _form(request: Request) -> dict[str, Any]:
 
 
 def _read(files: dict[str, tuple[bytes, str | None]]) -> dict[str, Any]:
-    """Each file as a Dataset, or the InvalidInputError saying why it cannot be read."""
+    """Each file as a Dataset, or the InvalidInputError saying why it cannot be read (a file of another
+    name is left unread: the core names it)."""
     datasets: dict[str, Any] = {}
     for name, (data, filename) in files.items():
+        if name not in ADAM_DATASETS:
+            datasets[name] = data
+            continue
         try:
             datasets[name] = read_dataset(name, data, filename=filename)
         except InvalidInputError as exc:

@@ -153,10 +153,16 @@ class DataCutFiles(StrictModel):
     """A data cut of ADaM files (multipart/form-data): CSV, SAS transport (.xpt, v5 or v8) or
     Dataset-JSON, each recognised by its content."""
 
-    cutoff_date: datetime.date = Field(examples=["2026-06-30"])
-    ADSL: bytes = Field(json_schema_extra={"format": "binary"})
-    ADRS: bytes | None = Field(None, json_schema_extra={"format": "binary"})
-    ADTTE: bytes | None = Field(None, json_schema_extra={"format": "binary"})
+    cutoff_date: datetime.date = Field(examples=["2026-06-30"], description="a text field, YYYY-MM-DD")
+    ADSL: bytes = Field(json_schema_extra={"format": "binary"},
+                        description="the subject-level dataset: USUBJID, TRTSDT, the stratum variable (and the "
+                        "population flag, when the protocol names one)")
+    ADRS: bytes | None = Field(None, json_schema_extra={"format": "binary"},
+                               description="responses: USUBJID, PARAMCD, AVALC, ADT or ADY (when the protocol's adam "
+                               "section has a response source)")
+    ADTTE: bytes | None = Field(None, json_schema_extra={"format": "binary"},
+                                description="time to event: USUBJID, PARAMCD, AVAL, CNSR (0 = event), STARTDT, ADT (when "
+                                "the protocol's adam section has a PFS source)")
     supersedes: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
     reason: Text | None = Field(None, max_length=MAX_REASON_LENGTH)
 
@@ -240,6 +246,8 @@ class DataCut(ResultModel):
     files: list[dict[str, Any]] = Field([], description="ADaM files the cut was read from: dataset, format, SHA-256 "
                                         "of the bytes, rows (not part of the cut's content: the same data in any "
                                         "format give the same cut)")
+    excluded: list[dict[str, Any]] = Field([], description="ADSL subjects left out by the protocol's population "
+                                           "flag, each with why (not shown to a sponsor)")
     patients: list[dict[str, Any]] | None = None
 
 

@@ -123,3 +123,24 @@ def test_an_adam_record_rewritten_without_supersedes_is_refused_and_later_follow
     followed["ADTTE"][censored].update(ADT=later.isoformat(), AVAL=(later - start).days + 1)
     two = build(_adam_cut(followed), one, 1)
     assert two.sha256 != one.sha256
+
+
+def test_subjects_left_out_by_the_population_flag_are_listed_with_why():
+    protocol = ProtocolSpec.from_mapping({**PROTOCOL.document, "adam": {**PROTOCOL.document["adam"],
+                                                                         "population_variable": "SAFFL"}})
+    adam = _example()
+    adam["ADSL"][1] = {**adam["ADSL"][1], "SAFFL": "N"}
+    spec = DataCutSpec.from_mapping(_adam_cut(adam), protocol, today=TODAY)
+    left_out = adam["ADSL"][1]["USUBJID"]
+    assert left_out not in {p.id for p in spec.patients} and len(spec.patients) == len(adam["ADSL"]) - 1
+    assert spec.document["excluded"] == [{"id": left_out, "reason": "SAFFL = 'N', not 'Y': outside the population "
+                                                                   "(the protocol's adam population_variable)"}]
+
+
+def test_a_misspelt_dataset_is_named_with_the_likely_one_beside_every_other_problem():
+    adam = _example()
+    adam["ADTT"] = adam.pop("ADTTE")
+    adam["ADSL"][0] = {**adam["ADSL"][0], "NF1FL": "maybe"}
+    found = problems(_adam_cut(adam))
+    assert found["adam/ADTT"].endswith("did you mean ADTTE?")
+    assert "adam/ADTTE" in found and "adam/ADSL/1/NF1FL" in found, found

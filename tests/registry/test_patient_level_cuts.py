@@ -65,6 +65,7 @@ def test_cut_of_assessments_derives_clinical_benefit_at_112_days_sarc031(registr
         assert p["enrolled_on"] == "2026-01-05"  # the treatment start, by default
         assert p["assessments"]["treatment_start"] == "2026-01-05"
         assert p["derivation"]["reason"] and p["derivation"]["pfs"]["kind"] == "progression"
+        assert p["derivation"]["pfs"]["used"] is True
         assert p["pfs"] == {"time_months": p["derivation"]["pfs"]["time_months"], "event": True}
     assert patients["P-112"]["derivation"]["pfs"]["time_days"] == 112 + 28
 
