@@ -200,3 +200,12 @@ def test_a_file_of_thousands_of_bad_rows_lists_the_first_thousand_and_counts_the
     problem = assert_problem(_post_cut(registry, json={"cutoff_date": CUTOFF, "adam": adam}), 422)
     assert len(problem["errors"]) == 1000
     assert problem["detail"].endswith("more problems not listed (the first 1000 are): fix these and send again")
+
+
+def test_a_file_of_another_dataset_is_named_beside_the_other_problems(registry, trial):
+    adam = _adam()
+    adam["ADSL"][1] = {**adam["ADSL"][1], "NF1FL": "maybe"}
+    kwargs = _bodies(adam)["csv"]
+    kwargs["files"]["ADAE"] = ("adae.csv", b"USUBJID,AETERM\nX,rash\n", "text/csv")
+    fields = {e["field"] for e in assert_problem(_post_cut(registry, **kwargs), 422)["errors"]}
+    assert {"adam/ADAE", "adam/ADSL/2/NF1FL"} <= fields, fields
