@@ -85,6 +85,8 @@ SAS_TIME_FORMATS = ("TIME", "HHMM", "TOD", "TIMEAMPM", "IS8601TM", "E8601TM", "B
 """SAS display formats of a time of day, seconds since midnight (XPT: kept as ISO text)."""
 SAS_DATETIME_EPOCH = dt.datetime(1960, 1, 1)
 SECONDS_PER_DAY = 86_400
+SECONDS_FROM, SECONDS_TO = 1900, 2100
+"""A number that is no SAS date but, as seconds since 1960, a datetime in these years looks like a datetime."""
 DSJ_TYPES = ("string", "integer", "decimal", "float", "double", "boolean", "datetime", "date", "time", "URI")
 MISSING_CSV = ("", ".")
 
@@ -329,10 +331,20 @@ def _seconds_as_date(value: Any) -> dt.datetime | None:
         return None
     except ValueError:
         pass
+    return seconds_datetime(value)
+
+
+def seconds_datetime(value: Any) -> dt.datetime | None:
+    """The datetime ``value`` is as seconds since 1960-01-01, when that is a plausible trial datetime (1900 to 2100,
+    more than a year from 1960): what a pandas datetime written with a date format (DATE9.) holds; None otherwise.
+    (A date of 1960 in seconds cannot be told from a number of days.)"""
     try:
-        return sas_datetime(value)
+        moment = sas_datetime(value)
     except ValueError:
         return None
+    if abs(value) <= SECONDS_PER_DAY * 366 or not SECONDS_FROM <= moment.year <= SECONDS_TO:
+        return None
+    return moment
 
 
 def sas_format_kind(display_format: str) -> str | None:
@@ -369,7 +381,7 @@ def _from_json_text(check: Checker, name: str, text: str, digest: str) -> Datase
         return item
 
     try:
-        document = json.loads(text, parse_constant=refuse, object_hook=counted)
+        document = json.loads(text, parse_constant=refuse, object_hook=counted, parse_int=_json_int)
     except json.JSONDecodeError as error:
         raise _Unreadable(f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
     if isinstance(document, list):
@@ -411,6 +423,8 @@ def _from_records(check: Checker, name: str, records: list, digest: str | None) 
 
 
 def _json_value(value: Any) -> Any:
+    if _too_large(value):
+        raise ValueError(TOO_LARGE)
     if isinstance(value, bool) or not isinstance(value, str | int | float | type(None) | dt.date):
         raise ValueError(f"{_json_kind(value)} is not a value an ADaM variable holds (text, a number, a date or null)")
     return value
@@ -469,6 +483,8 @@ class _Column:
             return None
         if isinstance(raw, bool) or isinstance(raw, list | dict):
             raise ValueError(f"{_json_kind(raw)} is not a value an ADaM variable holds")
+        if _too_large(raw):
+            raise ValueError(TOO_LARGE)
         if self.is_date:
             return sas_date(raw)
         if self.data_type == "decimal" and isinstance(raw, str):
@@ -636,7 +652,7 @@ def _normalised(check: Checker, name: str, columns: Sequence[str], records: list
                 raw = read(column, record[column]) if by_variable else read(record[column])
                 row[variable] = normal_value(raw)
             except ValueError as error:
-                check.add(f"adam/{name}/{i}/{variable}", f"{name} row {i}: {variable} {record[column]!r}: {error}")
+                check.add(f"adam/{name}/{i}/{variable}", f"{name} row {i}: {variable} {_quoted(record[column])}: {error}")
         rows.append(row)
     return None if len(check.problems) > before else tuple(rows)
 
@@ -649,9 +665,8 @@ def normal_value(value: Any) -> Any:
     if isinstance(value, str):
         value = value.rstrip()
         return value or None
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
-        raise ValueError("not a finite number: an integer beyond the range of floating point (about 1.8e308), "
-                         "which no SAS numeric holds")
+    if _too_large(value):
+        raise ValueError(TOO_LARGE)
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise ValueError("not a finite number")
@@ -661,10 +676,51 @@ def normal_value(value: Any) -> Any:
     raise ValueError(f"{_json_kind(value)} is not a value an ADaM variable holds (text, a number, a date or missing)")
 
 
+TOO_LARGE = ("not a finite number: an integer beyond the range of floating point (about 1.8e308), which no SAS "
+             "numeric holds")
+
+
+@dataclass(frozen=True)
+class _HugeInteger:
+    """A JSON integer of more than ``MAX_INTEGER_DIGITS`` digits, kept unconverted (Python refuses to convert one of
+    more than 4300 digits) so that it is refused at its cell as ``TOO_LARGE``."""
+
+    digits: int
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+
+MAX_INTEGER_DIGITS = 400
+"""An integer of more digits is beyond the range of floating point (309 digits) and is not converted."""
+
+
+def _json_int(text: str) -> int | _HugeInteger:
+    digits = len(text.lstrip("-"))
+    return int(text) if digits <= MAX_INTEGER_DIGITS else _HugeInteger(digits)
+
+
+def _too_large(value: Any) -> bool:
+    """An integer beyond the range of floating point (an int, or a JSON integer too long to convert)."""
+    if isinstance(value, _HugeInteger):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max
+
+
+def _quoted(value: Any) -> str:
+    """A value as a reason quotes it: its repr, an integer beyond floating point by its size only."""
+    if isinstance(value, int) and _too_large(value):
+        return f"<an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits>"
+    return repr(value)
+
+
 def number_text(text: str) -> int | float:
     """A number written as text (``NUMBER``): an int exactly when it has no fraction or exponent."""
     text = text.strip()
-    return int(text) if re.match(r"^[+-]?\d+$", text) else float(text)
+    if re.match(r"^[+-]?\d+$", text):
+        # beyond MAX_INTEGER_DIGITS (float range) as ±inf, refused as not finite: int() refuses 4300 digits
+        return int(text) if len(text.lstrip("+-")) <= MAX_INTEGER_DIGITS else float(text)
+    return float(text)
 
 
 def parse_iso_date(text: str) -> dt.date | None:
@@ -696,17 +752,15 @@ def sas_date(value: Any) -> dt.date:
         return SAS_EPOCH + dt.timedelta(days=int(value))
     except OverflowError:
         pass
-    try:
-        seconds = f": it looks like a datetime in seconds since 1960 ({sas_datetime(value).isoformat()}): write dates " \
-            "(days)"
-    except ValueError:
-        seconds = ""
+    moment = seconds_datetime(value)
+    seconds = "" if moment is None else f": it looks like a datetime in seconds since 1960 ({moment.isoformat()}): " \
+        "write dates (days)"
     raise ValueError(f"out of the range of dates as a SAS date (days since 1960-01-01){seconds}")
 
 
 def sas_datetime(value: int | float) -> dt.datetime:
     """A SAS datetime (seconds since 1960-01-01T00:00) as a datetime; ValueError when out of range."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or _too_large(value) or not math.isfinite(value):
         raise ValueError("not a datetime (seconds since 1960-01-01)")
     try:
         return SAS_DATETIME_EPOCH + dt.timedelta(seconds=value)
