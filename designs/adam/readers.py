@@ -14,10 +14,13 @@ Formats, recognised by content (a filename only sharpens the messages and refuse
 ``.json`` that is not one):
 
 - SAS transport (XPT) versions 5 and 8: starts with ``HEADER RECORD*******LIBRARY HEADER RECORD`` (v5)
-  or ``...LIBV8   HEADER RECORD`` (v8); read by ReadStat (``pyreadstat``). Numeric variables with a date
-  format (DATE9., E8601DA., ...) are dates. Transport files are whole 80-byte records, so a length that
-  is not a multiple of 80 is a truncated file; v8 also states its number of observations, which must be
-  the number read. (A v5 file cut exactly at a record and row boundary cannot be told from a whole one:
+  or ``...LIBV8   HEADER RECORD`` (v8); read by ReadStat (``pyreadstat``) as numbers, its datetime
+  conversion disabled: numeric variables with a date format (DATE9., E8601DA., ...) are converted here by
+  the bounded ``sas_date``, so that a bad value is a problem at its row, and a date variable whose every
+  value is a datetime in seconds (pandas datetimes written with DATE9.) one problem at ``adam/{NAME}/{VAR}``;
+  datetimes and times are kept as ISO text. Any exception ReadStat raises makes the file unreadable.
+  Transport files are whole 80-byte records, so a length that is not a multiple of 80 is a truncated
+  file; v8 also states its number of observations, which must be the number read. (A v5 file cut exactly at a record and row boundary cannot be told from a whole one:
   v5 states no row count.)
 - Dataset-JSON 1.1 (``datasetJSONVersion``, ``columns``, ``rows``) and 1.0 (``clinicalData`` or
   ``referenceData`` → ``itemGroupData`` → one dataset with ``items`` and ``itemData``), parsed by the
@@ -36,7 +39,8 @@ A file that cannot be read raises ``InvalidInputError`` at ``adam/{NAME}``, sayi
 tried and why each failed; so does a dataset of more than ``MAX_ROWS`` rows or ``MAX_CELLS`` values,
 found while reading (CSV and XPT stop at the first row too many, JSON is counted before any row is
 built). A bad value raises at ``adam/{NAME}/{row}/{VARIABLE}``, rows numbered from 1 (the first data
-row). Every problem of one file is reported at once.
+row): an integer beyond the range of floating point (a JSON integer of any length) is not a finite number.
+Every problem of one file is reported at once.
 """
 
 from __future__ import annotations
@@ -652,7 +656,8 @@ def _normalised(check: Checker, name: str, columns: Sequence[str], records: list
                 raw = read(column, record[column]) if by_variable else read(record[column])
                 row[variable] = normal_value(raw)
             except ValueError as error:
-                check.add(f"adam/{name}/{i}/{variable}", f"{name} row {i}: {variable} {_quoted(record[column])}: {error}")
+                check.add(f"adam/{name}/{i}/{variable}",
+                          f"{name} row {i}: {variable} {_quoted(record[column])}: {error}")
         rows.append(row)
     return None if len(check.problems) > before else tuple(rows)
 

@@ -435,9 +435,11 @@ def dumps(document: object) -> bytes:
                          ids=["max+1", "-(max+1)", "1e400", "1e5000"])
 def test_an_integer_beyond_floating_point_is_not_a_finite_number_at_its_cell(value):
     """10**400 in AVAL, CNSR or a date column: math.isfinite would raise OverflowError on it."""
-    records = [{"USUBJID": "S-1", "AVAL": 1, "TRTSDT": "2024-01-10"}, {"USUBJID": "S-2", "AVAL": value, "TRTSDT": value}]
+    records = [{"USUBJID": "S-1", "AVAL": 1, "TRTSDT": "2024-01-10"},
+               {"USUBJID": "S-2", "AVAL": value, "TRTSDT": value}]
+    rows = [list(r.values()) for r in records]
     data = {"records": records, "json": dumps(records),
-            "dataset-json-1.1": {"datasetJSONVersion": "1.1.0", "records": 2, "rows": [list(r.values()) for r in records],
+            "dataset-json-1.1": {"datasetJSONVersion": "1.1.0", "records": 2, "rows": rows,
                                  "columns": [{"name": "USUBJID", "dataType": "string"},
                                              {"name": "AVAL", "dataType": "integer"},
                                              {"name": "TRTSDT", "dataType": "date"}]}}
