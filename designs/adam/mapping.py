@@ -2,7 +2,8 @@
 
     {"subject_variable": "USUBJID", "start_variable": "TRTSDT", "stratum_variable": "NF1FL",
      "strata": {"Y": "NF1-associated", "N": "sporadic"}, "population_variable": "SAFFL" | null,
-     "response": {"paramcd": "BOR", "records": "best" | "visits", "responders": ["CR", "PR"]} | null,
+     "response": {"paramcd": "BOR", "records": "best" | "visits", "responders": ["CR", "PR"],
+                  "sd_min_days_applied": null | days} | null,
      "pfs": {"paramcd": "PFS", "unit": "days" | "weeks" | "months" | "years"} | null}
 
 ADSL holds one row per subject: the subject, the treatment start (a date on or before the cut-off: the
@@ -12,7 +13,10 @@ missing leave it out, with its ADRS and ADTTE records). ADRS and ADTTE are filte
 every subject they name must be in ADSL.
 
 - Response, records "best": one ADRS row per subject (e.g. PARAMCD BOR); AVALC in ``responders`` →
-  "responder", NE → "not-evaluable", any other → "non-responder", no row → null (pending).
+  "responder", NE → "not-evaluable", any other → "non-responder", no row → null (pending). SD or
+  NON-CR/NON-PD among the responders (clinical benefit) needs ``sd_min_days_applied``: the days the
+  sponsor's best-response derivation already required SD to last (a BOR of SD does not say how long it
+  lasted, so the protocol's benefit_min_days could not be applied); without it, records "visits".
 - Response, records "visits": one ADRS row per assessment (e.g. PARAMCD OVR), each after treatment
   start, on distinct dates → ``assessments`` {"treatment_start", "visits": [{"date", "overall"}]},
   for the protocol's derivation to judge (``designs.endpoints``).
@@ -73,7 +77,9 @@ DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, "years": 1
 POPULATION_VALUES = ("Y", "N")
 MAX_PARAMCD_LENGTH = 8
 _FIELDS = ("subject_variable", "start_variable", "stratum_variable", "strata", "population_variable", "response", "pfs")
-_RESPONSE_FIELDS = ("paramcd", "records", "responders")
+_RESPONSE_FIELDS = ("paramcd", "records", "responders", "sd_min_days_applied")
+BENEFIT_CHOICES = ("SD", "NON-CR/NON-PD")
+"""Responders that make ``responders`` a clinical benefit, which needs ``sd_min_days_applied`` with records "best"."""
 _PFS_FIELDS = ("paramcd", "unit")
 
 
@@ -90,6 +96,12 @@ class AdamMapping:
     pfs: dict | None
     document: dict
     defaults: tuple[str, ...]
+
+    @property
+    def sd_min_days_applied(self) -> int | None:
+        """With records "best" and SD (or NON-CR/NON-PD) among the responders: the days SD lasted at least, as the
+        sponsor's best-response derivation required (to be checked against the protocol's benefit_min_days)."""
+        return None if self.response is None else self.response.get("sd_min_days_applied")
 
     @classmethod
     def check(cls, check: Checker, where: str, body: Any, stratum_names: Sequence[str]) -> AdamMapping | None:
@@ -191,16 +203,44 @@ def _response(check: Checker, where: str, body: Any, defaults: list[str]) -> dic
     section = _section(check, where, body, _RESPONSE_FIELDS, defaults, fill)
     if section is None:
         return None
+    if records != "visits" and section.get("sd_min_days_applied") is None:
+        defaults.append(f"{where.rsplit('/', 1)[-1]}/sd_min_days_applied")
     paramcd = _paramcd(check, f"{where}/paramcd", section["paramcd"])
     records = check.choice(f"{where}/records", section["records"], RECORDS)
     out = {"paramcd": paramcd, "records": records}
     if records == "visits":
-        if body.get("responders") is not None:
-            check.add(f"{where}/responders", "applies to records 'best' only: with 'visits' the protocol's derivation "
-                      "judges each patient from the assessments")
+        for name in ("responders", "sd_min_days_applied"):
+            if body.get(name) is not None:
+                check.add(f"{where}/{name}", "applies to records 'best' only: with 'visits' the protocol's derivation "
+                          "judges each patient from the assessments")
         return out
     out["responders"] = _responders(check, f"{where}/responders", section["responders"])
+    out["sd_min_days_applied"] = _sd_min_days_applied(check, where, out["responders"],
+                                                      section.get("sd_min_days_applied"))
     return out
+
+
+def _sd_min_days_applied(check: Checker, where: str, responders: Sequence[str], value: Any) -> int | None:
+    """The days the sponsor's best response required SD to last (``sd_min_days_applied``), required when SD or
+    NON-CR/NON-PD count as a response, refused otherwise: a BOR of SD says nothing of how long it lasted, so an SD
+    on day 15 would count as clinical benefit and the protocol's duration rule (benefit_min_days) be ignored."""
+    benefit = [r for r in responders if r in BENEFIT_CHOICES]
+    if value is None:
+        if benefit:
+            check.add(f"{where}/responders", f"{' and '.join(benefit)} counted as a response (clinical benefit) from "
+                      "one best-response record cannot tell how long the stable disease lasted: give records "
+                      "'visits' (per-visit OVR, from which gonogo applies the protocol's benefit_min_days), or declare "
+                      "sd_min_days_applied, the days your best-response derivation already required SD to last")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_STUDY_DAY:
+        check.add(f"{where}/sd_min_days_applied", f"must be a whole number of days from 1 to {MAX_STUDY_DAY}: the "
+                  f"least duration of SD your best-response derivation required (got {value!r})")
+        return None
+    if not benefit:
+        check.add(f"{where}/sd_min_days_applied", "applies only when responders include SD or NON-CR/NON-PD "
+                  "(clinical benefit)")
+        return None
+    return value
 
 
 def _responders(check: Checker, where: str, value: Any) -> list[str]:

@@ -14,10 +14,13 @@ Formats, recognised by content (a filename only sharpens the messages and refuse
 ``.json`` that is not one):
 
 - SAS transport (XPT) versions 5 and 8: starts with ``HEADER RECORD*******LIBRARY HEADER RECORD`` (v5)
-  or ``...LIBV8   HEADER RECORD`` (v8); read by ReadStat (``pyreadstat``). Numeric variables with a date
-  format (DATE9., E8601DA., ...) are dates. Transport files are whole 80-byte records, so a length that
-  is not a multiple of 80 is a truncated file; v8 also states its number of observations, which must be
-  the number read. (A v5 file cut exactly at a record and row boundary cannot be told from a whole one:
+  or ``...LIBV8   HEADER RECORD`` (v8); read by ReadStat (``pyreadstat``) as numbers, its datetime
+  conversion disabled: numeric variables with a date format (DATE9., E8601DA., ...) are converted here by
+  the bounded ``sas_date``, so that a bad value is a problem at its row, and a date variable whose every
+  value is a datetime in seconds (pandas datetimes written with DATE9.) one problem at ``adam/{NAME}/{VAR}``;
+  datetimes and times are kept as ISO text. Any exception ReadStat raises makes the file unreadable.
+  Transport files are whole 80-byte records, so a length that is not a multiple of 80 is a truncated
+  file; v8 also states its number of observations, which must be the number read. (A v5 file cut exactly at a record and row boundary cannot be told from a whole one:
   v5 states no row count.)
 - Dataset-JSON 1.1 (``datasetJSONVersion``, ``columns``, ``rows``) and 1.0 (``clinicalData`` or
   ``referenceData`` → ``itemGroupData`` → one dataset with ``items`` and ``itemData``), parsed by the
@@ -36,7 +39,8 @@ A file that cannot be read raises ``InvalidInputError`` at ``adam/{NAME}``, sayi
 tried and why each failed; so does a dataset of more than ``MAX_ROWS`` rows or ``MAX_CELLS`` values,
 found while reading (CSV and XPT stop at the first row too many, JSON is counted before any row is
 built). A bad value raises at ``adam/{NAME}/{row}/{VARIABLE}``, rows numbered from 1 (the first data
-row). Every problem of one file is reported at once.
+row): an integer beyond the range of floating point (a JSON integer of any length) is not a finite number.
+Every problem of one file is reported at once.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ import json
 import math
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -74,9 +79,18 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 """A SAS variable name: a letter or underscore, then letters, digits, underscores; 32 characters at most."""
 NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
-SAS_DATE_FORMATS = ("DATE", "E8601DA", "IS8601DA", "B8601DA", "YYMMDD", "MMDDYY", "DDMMYY", "YYMMDDN", "WORDDATE",
-                    "WEEKDATE", "MONYY", "NLDATE")
-"""SAS display formats that make a number a date (Dataset-JSON 1.0 numeric columns)."""
+SAS_DATE_FORMATS = ("DATE", "E8601DA", "IS8601DA", "B8601DA", "YYMMDD", "MMDDYY", "DDMMYY", "WORDDATE", "WEEKDATE",
+                    "WEEKDATX", "MONYY", "NLDATE") + tuple(f"{stem}{sep}" for stem in ("YYMMDD", "MMDDYY", "DDMMYY")
+                                                            for sep in "BCDNPS")
+"""SAS display formats that make a number a date, days since 1960-01-01 (XPT and Dataset-JSON 1.0 numeric columns)."""
+SAS_DATETIME_FORMATS = ("DATETIME", "E8601DT", "IS8601DT", "B8601DT", "B8601DN", "DATEAMPM", "MDYAMPM", "DTDATE")
+"""SAS display formats of a datetime, seconds since 1960-01-01T00:00 (XPT: kept as ISO text)."""
+SAS_TIME_FORMATS = ("TIME", "HHMM", "TOD", "TIMEAMPM", "IS8601TM", "E8601TM", "B8601TM")
+"""SAS display formats of a time of day, seconds since midnight (XPT: kept as ISO text)."""
+SAS_DATETIME_EPOCH = dt.datetime(1960, 1, 1)
+SECONDS_PER_DAY = 86_400
+SECONDS_FROM, SECONDS_TO = 1900, 2100
+"""A number that is no SAS date but, as seconds since 1960, a datetime in these years looks like a datetime."""
 DSJ_TYPES = ("string", "integer", "decimal", "float", "double", "boolean", "datetime", "date", "time", "URI")
 MISSING_CSV = ("", ".")
 
@@ -228,8 +242,11 @@ def _from_xpt(check: Checker, name: str, data: bytes, digest: str) -> Dataset | 
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         frame, meta = _xpt_frame(pyreadstat, path, data)
-    except pyreadstat.ReadstatError as error:
-        raise _Unreadable(f"ReadStat cannot read it ({error}): a truncated or damaged file?") from None
+    except _TooLarge:
+        raise
+    except Exception as error:  # noqa: BLE001 - ReadStat raises ReadstatError, OverflowError, ValueError, ...
+        raise _Unreadable(f"ReadStat cannot read it ({type(error).__name__}: {error}): a truncated or damaged "
+                          "file?") from None
     finally:
         os.unlink(path)
     stated = _xpt_stated_rows(data)
@@ -238,7 +255,13 @@ def _from_xpt(check: Checker, name: str, data: bytes, digest: str) -> Dataset | 
     _same_name(name, meta.table_name)
     columns = [str(c) for c in frame.columns]
     records = [dict(zip(columns, values, strict=True)) for values in frame.itertuples(index=False, name=None)]
-    rows = _normalised(check, name, columns, records, _xpt_value)
+    formats = {c: sas_format_kind(str((meta.original_variable_types or {}).get(c) or "")) for c in columns}
+    _seconds_columns(check, name, records, [c for c in columns if formats[c] == "date"])
+
+    def value(variable: str, raw: Any) -> Any:
+        return _xpt_value(raw, formats[variable])
+
+    rows = _normalised(check, name, columns, records, value, by_variable=True)
     return None if rows is None else Dataset(name, "xpt", tuple(c.upper() for c in columns), rows, digest)
 
 
@@ -256,21 +279,87 @@ def _xpt_frame(pyreadstat: Any, path: str, data: bytes) -> tuple[Any, Any]:
     stated = _xpt_stated_rows(data)
     if stated is not None and stated > limit:
         _within_limits(stated, columns)
-    frame, meta = pyreadstat.read_xport(path, row_limit=limit + 1)
+    frame, meta = pyreadstat.read_xport(path, row_limit=limit + 1, disable_datetime_conversion=True)
     if len(frame) > limit:
         _within_limits(len(frame), columns, exact=False)
     return frame, meta
 
 
-def _xpt_value(value: Any) -> Any:
-    """A value as pyreadstat returns it: NaN is a missing number; datetimes and times are kept as ISO text."""
+def _xpt_value(value: Any, kind: str | None) -> Any:
+    """A value as pyreadstat returns it (datetime conversion disabled), read by its variable's format ``kind``
+    (``sas_format_kind``): NaN is a missing number; a date number is a date (``sas_date``, bounded: a bad value
+    is a ValueError at its row); datetimes and times are kept as ISO text (a time beyond a day as its number of
+    seconds)."""
+    if hasattr(value, "item"):  # a numpy scalar
+        value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, dt.datetime | dt.time):
-        return value.isoformat()
-    if hasattr(value, "item"):  # a numpy scalar
-        return value.item()
+    if not isinstance(value, int | float) or kind is None:
+        return value
+    if kind == "date":
+        return sas_date(value)
+    if kind == "datetime":
+        return sas_datetime(value).isoformat()
+    if 0 <= value < SECONDS_PER_DAY:
+        return (dt.datetime.min + dt.timedelta(seconds=value)).time().isoformat()
     return value
+
+
+def _seconds_columns(check: Checker, name: str, records: list[dict], dates: Sequence[str]) -> None:
+    """A date variable whose every value looks like a datetime in seconds (a pandas datetime column written with
+    a date format) is one problem at ``adam/{NAME}/{VAR}``; its values are then left out (missing), not reported
+    row by row."""
+    for column in dates:
+        values = [_xpt_value(record[column], None) for record in records]
+        seconds = [_seconds_as_date(v) for v in values if v is not None]
+        if not seconds or None in seconds:
+            continue
+        first = next(v for v in values if v is not None)
+        check.add(f"adam/{name}/{column.upper()}", f"{name}: {column.upper()} has a date format but its values "
+                  f"({_number(first)} = {seconds[0].isoformat()}, ...) look like a datetime in seconds since "
+                  "1960-01-01: write dates (days since 1960-01-01), e.g. from a pandas column of datetime.date, "
+                  "or give the variable a datetime format (DATETIME20.)")
+        for record in records:
+            record[column] = None
+
+
+def _number(value: int | float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value}"
+
+
+def _seconds_as_date(value: Any) -> dt.datetime | None:
+    """The datetime that ``value``, read as seconds since 1960-01-01, is, when ``value`` is no SAS date (days) but
+    is such a datetime; None otherwise."""
+    try:
+        sas_date(value)
+        return None
+    except ValueError:
+        pass
+    return seconds_datetime(value)
+
+
+def seconds_datetime(value: Any) -> dt.datetime | None:
+    """The datetime ``value`` is as seconds since 1960-01-01, when that is a plausible trial datetime (1900 to 2100,
+    more than a year from 1960): what a pandas datetime written with a date format (DATE9.) holds; None otherwise.
+    (A date of 1960 in seconds cannot be told from a number of days.)"""
+    try:
+        moment = sas_datetime(value)
+    except ValueError:
+        return None
+    if abs(value) <= SECONDS_PER_DAY * 366 or not SECONDS_FROM <= moment.year <= SECONDS_TO:
+        return None
+    return moment
+
+
+def sas_format_kind(display_format: str) -> str | None:
+    """"date", "datetime" or "time" for a SAS display format of that kind (DATE9., E8601DA10., DATETIME20.,
+    TIME8., ...), None for any other (a number, or text)."""
+    stem = re.sub(r"[\d.]+$", "", display_format.strip().upper())
+    if stem in SAS_DATE_FORMATS:
+        return "date"
+    if stem in SAS_DATETIME_FORMATS:
+        return "datetime"
+    return "time" if stem in SAS_TIME_FORMATS else None
 
 
 def _same_name(name: str, stated: Any) -> None:
@@ -296,7 +385,7 @@ def _from_json_text(check: Checker, name: str, text: str, digest: str) -> Datase
         return item
 
     try:
-        document = json.loads(text, parse_constant=refuse, object_hook=counted)
+        document = json.loads(text, parse_constant=refuse, object_hook=counted, parse_int=_json_int)
     except json.JSONDecodeError as error:
         raise _Unreadable(f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
     if isinstance(document, list):
@@ -338,6 +427,8 @@ def _from_records(check: Checker, name: str, records: list, digest: str | None) 
 
 
 def _json_value(value: Any) -> Any:
+    if _too_large(value):
+        raise ValueError(TOO_LARGE)
     if isinstance(value, bool) or not isinstance(value, str | int | float | type(None) | dt.date):
         raise ValueError(f"{_json_kind(value)} is not a value an ADaM variable holds (text, a number, a date or null)")
     return value
@@ -389,14 +480,15 @@ class _Column:
             return True
         if self.data_type not in ("integer", "float", "double", "decimal"):
             return False
-        stem = re.sub(r"[\d.]+$", "", self.display_format.upper())
-        return stem in SAS_DATE_FORMATS
+        return sas_format_kind(self.display_format) == "date"
 
     def read(self, raw: Any) -> Any:
         if raw is None:
             return None
         if isinstance(raw, bool) or isinstance(raw, list | dict):
             raise ValueError(f"{_json_kind(raw)} is not a value an ADaM variable holds")
+        if _too_large(raw):
+            raise ValueError(TOO_LARGE)
         if self.is_date:
             return sas_date(raw)
         if self.data_type == "decimal" and isinstance(raw, str):
@@ -564,7 +656,8 @@ def _normalised(check: Checker, name: str, columns: Sequence[str], records: list
                 raw = read(column, record[column]) if by_variable else read(record[column])
                 row[variable] = normal_value(raw)
             except ValueError as error:
-                check.add(f"adam/{name}/{i}/{variable}", f"{name} row {i}: {variable} {record[column]!r}: {error}")
+                check.add(f"adam/{name}/{i}/{variable}",
+                          f"{name} row {i}: {variable} {_quoted(record[column])}: {error}")
         rows.append(row)
     return None if len(check.problems) > before else tuple(rows)
 
@@ -577,6 +670,8 @@ def normal_value(value: Any) -> Any:
     if isinstance(value, str):
         value = value.rstrip()
         return value or None
+    if _too_large(value):
+        raise ValueError(TOO_LARGE)
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise ValueError("not a finite number")
@@ -586,10 +681,51 @@ def normal_value(value: Any) -> Any:
     raise ValueError(f"{_json_kind(value)} is not a value an ADaM variable holds (text, a number, a date or missing)")
 
 
+TOO_LARGE = ("not a finite number: an integer beyond the range of floating point (about 1.8e308), which no SAS "
+             "numeric holds")
+
+
+@dataclass(frozen=True)
+class _HugeInteger:
+    """A JSON integer of more than ``MAX_INTEGER_DIGITS`` digits, kept unconverted (Python refuses to convert one of
+    more than 4300 digits) so that it is refused at its cell as ``TOO_LARGE``."""
+
+    digits: int
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+
+MAX_INTEGER_DIGITS = 400
+"""An integer of more digits is beyond the range of floating point (309 digits) and is not converted."""
+
+
+def _json_int(text: str) -> int | _HugeInteger:
+    digits = len(text.lstrip("-"))
+    return int(text) if digits <= MAX_INTEGER_DIGITS else _HugeInteger(digits)
+
+
+def _too_large(value: Any) -> bool:
+    """An integer beyond the range of floating point (an int, or a JSON integer too long to convert)."""
+    if isinstance(value, _HugeInteger):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max
+
+
+def _quoted(value: Any) -> str:
+    """A value as a reason quotes it: its repr, an integer beyond floating point by its size only."""
+    if isinstance(value, int) and _too_large(value):
+        return f"<an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits>"
+    return repr(value)
+
+
 def number_text(text: str) -> int | float:
     """A number written as text (``NUMBER``): an int exactly when it has no fraction or exponent."""
     text = text.strip()
-    return int(text) if re.match(r"^[+-]?\d+$", text) else float(text)
+    if re.match(r"^[+-]?\d+$", text):
+        # beyond MAX_INTEGER_DIGITS (float range) as ±inf, refused as not finite: int() refuses 4300 digits
+        return int(text) if len(text.lstrip("+-")) <= MAX_INTEGER_DIGITS else float(text)
+    return float(text)
 
 
 def parse_iso_date(text: str) -> dt.date | None:
@@ -620,4 +756,18 @@ def sas_date(value: Any) -> dt.date:
     try:
         return SAS_EPOCH + dt.timedelta(days=int(value))
     except OverflowError:
-        raise ValueError("out of the range of dates as a SAS date (days since 1960-01-01)") from None
+        pass
+    moment = seconds_datetime(value)
+    seconds = "" if moment is None else f": it looks like a datetime in seconds since 1960 ({moment.isoformat()}): " \
+        "write dates (days)"
+    raise ValueError(f"out of the range of dates as a SAS date (days since 1960-01-01){seconds}")
+
+
+def sas_datetime(value: int | float) -> dt.datetime:
+    """A SAS datetime (seconds since 1960-01-01T00:00) as a datetime; ValueError when out of range."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or _too_large(value) or not math.isfinite(value):
+        raise ValueError("not a datetime (seconds since 1960-01-01)")
+    try:
+        return SAS_DATETIME_EPOCH + dt.timedelta(seconds=value)
+    except OverflowError:
+        raise ValueError("out of the range of datetimes as a SAS datetime (seconds since 1960-01-01)") from None

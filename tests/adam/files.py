@@ -53,7 +53,7 @@ def _kind(records: Sequence[dict], column: str) -> str:
     if values and all(_date(v) is not None for v in values):
         return "date"
     if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        return "integer" if all(float(v).is_integer() for v in values) else "float"
+        return "integer" if all(isinstance(v, int) or v.is_integer() for v in values) else "float"
     return "string"
 
 

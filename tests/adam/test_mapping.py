@@ -4,6 +4,7 @@ study days), the same patients from every file format, and every bad input locat
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -65,10 +66,11 @@ def test_mapping_defaults_are_filled_and_listed():
     assert spec.document == {
         "subject_variable": "USUBJID", "start_variable": "TRTSDT", "stratum_variable": "NF1FL",
         "strata": {"Y": "NF1-associated", "N": "sporadic"}, "population_variable": None,
-        "response": {"paramcd": "BOR", "records": "best", "responders": ["CR", "PR"]},
+        "response": {"paramcd": "BOR", "records": "best", "responders": ["CR", "PR"], "sd_min_days_applied": None},
         "pfs": {"paramcd": "PFS", "unit": "weeks"}}
     assert spec.defaults == ("subject_variable", "start_variable", "population_variable", "response/paramcd",
-                             "response/records", "response/responders", "pfs/paramcd")
+                             "response/records", "response/responders", "response/sd_min_days_applied", "pfs/paramcd")
+    assert spec.sd_min_days_applied is None
 
 
 def test_mapping_visits_default_to_ovr_records_and_take_no_responders():
@@ -190,10 +192,46 @@ def test_best_response_responders_non_responders_not_evaluable_and_pending():
     assert [p["response"] for p in patients] == ["responder", "responder", "non-responder", "not-evaluable", None]
 
 
-def test_clinical_benefit_counts_sd_as_a_response_when_the_mapping_says_so():
-    spec = mapping({**example_mapping(), "pfs": None, "response": {"responders": ["CR", "PR", "SD"]}})
+def test_clinical_benefit_counts_sd_as_a_response_when_the_sponsor_declares_the_sd_duration_applied():
+    spec = mapping({**example_mapping(), "pfs": None,
+                    "response": {"responders": ["CR", "PR", "SD"], "sd_min_days_applied": 112}})
+    assert spec.sd_min_days_applied == 112 and spec.document["response"]["sd_min_days_applied"] == 112
+    assert "response/sd_min_days_applied" not in spec.defaults
     patients, _ = run({"ADSL": ONE, "ADRS": bor(("S-1", "SD"))}, spec)
     assert patients[0]["response"] == "responder"
+
+
+@pytest.mark.parametrize("responders", [["CR", "PR", "SD"], ["SD"], ["CR", "PR", "NON-CR/NON-PD"]])
+def test_clinical_benefit_from_best_response_without_sd_min_days_applied_is_refused(responders):
+    """A BOR of SD on day 15 (progression at 0.5 months) would count as clinical benefit, the protocol's 112-day
+    rule silently ignored: the sponsor declares the duration their BOR required, or gives per-visit OVR."""
+    benefit = " and ".join(r for r in responders if r in ("SD", "NON-CR/NON-PD"))
+    assert mapping_problems({**example_mapping(), "response": {"responders": responders}}) == [
+        ("adam/response/responders", f"{benefit} counted as a response (clinical benefit) from one best-response "
+         "record cannot tell how long the stable disease lasted: give records 'visits' (per-visit OVR, from which "
+         "gonogo applies the protocol's benefit_min_days), or declare sd_min_days_applied, the days your "
+         "best-response derivation already required SD to last")]
+
+
+@pytest.mark.parametrize(("days", "ok"), [(0, False), (1, True), (36525, True), (36526, False), (42.0, False),
+                                          (True, False), ("112", False)])
+def test_sd_min_days_applied_is_a_whole_number_of_days_from_1(days, ok):
+    body = {**example_mapping(), "response": {"responders": ["CR", "PR", "SD"], "sd_min_days_applied": days}}
+    if ok:
+        assert mapping(body).sd_min_days_applied == days
+        return
+    assert mapping_problems(body) == [("adam/response/sd_min_days_applied", "must be a whole number of days from 1 "
+                                       "to 36525: the least duration of SD your best-response derivation required "
+                                       f"(got {days!r})")]
+
+
+def test_sd_min_days_applied_is_refused_without_sd_responders_or_with_visits():
+    best = {**example_mapping(), "response": {"responders": ["CR", "PR"], "sd_min_days_applied": 112}}
+    assert mapping_problems(best) == [("adam/response/sd_min_days_applied", "applies only when responders include "
+                                       "SD or NON-CR/NON-PD (clinical benefit)")]
+    visits = {**example_mapping(), "response": {"records": "visits", "sd_min_days_applied": 112}}
+    assert [f for f, _ in mapping_problems(visits)] == ["adam/response/sd_min_days_applied"]
+    assert mapping(response={"records": "visits"}).sd_min_days_applied is None
 
 
 def test_a_second_best_response_record_is_refused():
@@ -483,9 +521,11 @@ def test_a_study_day_of_100_years_is_a_date(ady):
         assert [field for field, _ in problems] == ["adam/ADRS/1/ADY"]  # before treatment start
 
 
+HUGE = (10**400, -(10**400), int(sys.float_info.max), int(sys.float_info.max) + 1, 2**53 + 1, 2020464000)
 VALUES = (st.none() | st.integers() | st.integers(min_value=-(2**80), max_value=2**80) | st.floats(allow_nan=False,
           allow_infinity=False) | st.text(max_size=12) | st.sampled_from(["1e400", "-1e400", "2024-02-30", "9999-12-31",
-                                                                          "0001-01-01", " 7", "NaN", "inf"]))
+                                                                          "0001-01-01", " 7", "NaN", "inf", *HUGE])
+          | st.integers(min_value=-(10**1000), max_value=10**1000))
 
 
 @settings(max_examples=200, deadline=None)
@@ -496,7 +536,8 @@ def test_any_value_is_mapped_or_refused_with_located_problems(ady, aval, adt, tr
                "ADRS": [{"USUBJID": "S-1", "PARAMCD": "OVR", "AVALC": "SD", "ADT": adt, "ADY": ady}],
                "ADTTE": [{"USUBJID": "S-1", "PARAMCD": "PFS", "AVAL": aval, "CNSR": cnsr, "STARTDT": startdt,
                           "ADT": adt}]}
-    for data in (records, {name: as_csv(rows) for name, rows in records.items()}):
+    forms = ("json-records", "json-records-bytes", "csv", "dataset-json-1.1", "dataset-json-1.0")
+    for data in ({name: WRITERS[form](name, rows) for name, rows in records.items()} for form in forms):
         check = Checker()
         try:
             datasets = {name: read_dataset(name, rows) for name, rows in data.items()}

@@ -6,8 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import re
+import sys
+import tempfile
 import tracemalloc
 
+import pandas as pd
+import pyreadstat
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -340,3 +346,135 @@ def test_xpt_is_read_no_further_than_max_rows(version, monkeypatch):
     assert problems(error) == [("adam/ADSL", f"ADSL has {said}, more than the 5 gonogo reads from one dataset"
                                 f"{stopped}")]
     assert len(read_dataset("ADSL", as_xpt("ADSL", [{"USUBJID": "S-1"}] * 5, version=version)).rows) == 5
+
+
+# ------------------------------------------------------------------------------- XPT dates and large numbers
+
+
+def xpt_of(frame: pd.DataFrame, formats: dict[str, str], name: str = "ADSL") -> bytes:
+    """``frame`` written as SAS transport v5 by pyreadstat, with these variable formats."""
+    fd, path = tempfile.mkstemp(suffix=".xpt")
+    os.close(fd)
+    try:
+        pyreadstat.write_xport(frame, path, table_name=name, variable_format=formats)
+        with open(path, "rb") as handle:
+            return handle.read()
+    finally:
+        os.unlink(path)
+
+
+def test_an_xpt_date9_column_written_from_pandas_datetimes_is_a_located_problem_seconds_not_days():
+    """pandas datetimes are written as seconds since 1960: with DATE9. ReadStat would read 2020464000 days."""
+    frame = pd.DataFrame({"USUBJID": ["S-1", "S-2"], "TRTSDT": pd.to_datetime(["2024-01-10", "2024-02-01"])})
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", xpt_of(frame, {"TRTSDT": "DATE9."}))
+    (field, reason), = problems(error)
+    assert field == "adam/ADSL/TRTSDT"
+    assert reason.startswith("ADSL: TRTSDT has a date format but its values (2020464000 = 2024-01-10T00:00:00, ...) "
+                             "look like a datetime in seconds since 1960-01-01: write dates (days since 1960-01-01)")
+
+
+def test_an_xpt_date_value_in_seconds_among_days_is_a_problem_at_its_row():
+    frame = pd.DataFrame({"USUBJID": ["S-1", "S-2", "S-3"], "TRTSDT": [23385.0, 2020464000.0, float("nan")]})
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", xpt_of(frame, {"TRTSDT": "DATE9."}))
+    assert problems(error) == [("adam/ADSL/2/TRTSDT", "ADSL row 2: TRTSDT 2020464000.0: out of the range of dates as a "
+                                "SAS date (days since 1960-01-01): it looks like a datetime in seconds since 1960 "
+                                "(2024-01-10T00:00:00): write dates (days)")]
+
+
+@pytest.mark.parametrize(("days", "ok"), [(2936549.0, True), (2936550.0, False)])
+def test_an_xpt_sas_date_is_read_up_to_9999_12_31(days, ok):
+    frame = pd.DataFrame({"USUBJID": ["S-1"], "TRTSDT": [days]})
+    data = xpt_of(frame, {"TRTSDT": "DATE9."})
+    if ok:
+        assert read_dataset("ADSL", data).rows[0]["TRTSDT"] == dt.date(9999, 12, 31)
+        return
+    with pytest.raises(InvalidInputError) as error:
+        read_dataset("ADSL", data)
+    assert problems(error) == [("adam/ADSL/1/TRTSDT", "ADSL row 1: TRTSDT 2936550.0: out of the range of dates as a "
+                                "SAS date (days since 1960-01-01)")]
+
+
+def test_xpt_datetimes_and_times_are_kept_as_iso_text_dates_as_dates():
+    frame = pd.DataFrame({"ADT": [23385.0], "ADTM": [2020464000.0 + 3723.5], "ATM": [3723.0], "DUR": [90000.0]})
+    formats = {"ADT": "E8601DA10.", "ADTM": "DATETIME22.1", "ATM": "TIME8.", "DUR": "TIME8."}
+    assert read_dataset("ADSL", xpt_of(frame, formats)).rows == (
+        {"ADT": dt.date(2024, 1, 10), "ADTM": "2024-01-10T01:02:03.500000", "ATM": "01:02:03", "DUR": 90000},)
+
+
+@pytest.mark.parametrize("error", [OverflowError("days=2077747200; must have magnitude <= 999999999"),
+                                   ValueError("bad"), pyreadstat.ReadstatError("Invalid file"), MemoryError()])
+def test_any_exception_of_readstat_is_an_unreadable_xpt_at_the_dataset(error, monkeypatch):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pyreadstat, "read_xport", fail)
+    with pytest.raises(InvalidInputError) as raised:
+        read_dataset("ADSL", as_xpt("ADSL", EXAMPLE["ADSL"]), filename="adsl.xpt")
+    (field, reason), = problems(raised)
+    assert field == "adam/ADSL"
+    assert reason.startswith(f"ADSL (adsl.xpt) read as SAS transport (XPT): ReadStat cannot read it "
+                             f"({type(error).__name__}: {error})")
+
+
+BEYOND_FLOAT = int(sys.float_info.max) + 1
+
+
+def dumps(document: object) -> bytes:
+    """JSON of ``document``, integers of any size written out (Python writes at most 4300 digits by default)."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        return json.dumps(document).encode()
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+@pytest.mark.parametrize("value", [BEYOND_FLOAT, -BEYOND_FLOAT, 10**400, 10**5000],
+                         ids=["max+1", "-(max+1)", "1e400", "1e5000"])
+def test_an_integer_beyond_floating_point_is_not_a_finite_number_at_its_cell(value):
+    """10**400 in AVAL, CNSR or a date column: math.isfinite would raise OverflowError on it."""
+    records = [{"USUBJID": "S-1", "AVAL": 1, "TRTSDT": "2024-01-10"},
+               {"USUBJID": "S-2", "AVAL": value, "TRTSDT": value}]
+    rows = [list(r.values()) for r in records]
+    data = {"records": records, "json": dumps(records),
+            "dataset-json-1.1": {"datasetJSONVersion": "1.1.0", "records": 2, "rows": rows,
+                                 "columns": [{"name": "USUBJID", "dataType": "string"},
+                                             {"name": "AVAL", "dataType": "integer"},
+                                             {"name": "TRTSDT", "dataType": "date"}]}}
+    data["dataset-json-bytes"] = dumps(data["dataset-json-1.1"])
+    for form, given_data in data.items():
+        with pytest.raises(InvalidInputError) as error:
+            read_dataset("ADSL", given_data)
+        assert [p[0] for p in problems(error)] == ["adam/ADSL/2/AVAL", "adam/ADSL/2/TRTSDT"], form
+        assert all(reason.endswith("not a finite number: an integer beyond the range of floating point (about "
+                                   "1.8e308), which no SAS numeric holds") for _, reason in problems(error)), form
+
+
+def test_the_largest_integer_within_floating_point_is_a_number():
+    value = int(sys.float_info.max)
+    assert read_dataset("ADSL", [{"AVAL": value}]).rows == ({"AVAL": value},)
+    assert read_dataset("ADSL", json.dumps([{"AVAL": -value}]).encode()).rows == ({"AVAL": -value},)
+
+
+ANY_INTEGER = st.integers() | st.integers(min_value=-(10**5000), max_value=10**5000) | st.sampled_from(
+    [BEYOND_FLOAT, -BEYOND_FLOAT, int(sys.float_info.max), 2**53 + 1, 10**400, 10**4300])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"USUBJID": st.text(max_size=4) | ANY_INTEGER, "AVAL": ANY_INTEGER,
+                                       "ADT": st.none() | ANY_INTEGER}), min_size=1, max_size=3))
+def test_integers_of_any_size_in_json_records_and_dataset_json_rows_are_read_or_located(records):
+    columns = [{"name": "USUBJID", "dataType": "string"}, {"name": "AVAL", "dataType": "integer"},
+               {"name": "ADT", "dataType": "date"}]
+    document = {"datasetJSONVersion": "1.1.0", "columns": columns, "rows": [list(r.values()) for r in records]}
+    for data in (records, dumps(records), document, dumps(document)):
+        try:
+            dataset = read_dataset("ADRS", data)
+        except InvalidInputError as error:
+            assert error.problems and all(re.match(r"^adam/ADRS/\d+/(USUBJID|AVAL|ADT)$", p.field)
+                                          for p in error.problems)
+            continue
+        assert all(v is None or isinstance(v, str | int | float | dt.date) for row in dataset.rows
+                   for v in row.values())
