@@ -201,6 +201,11 @@ def _patient_level(check: Checker, body: Mapping[str, Any],
             check.add("adam/response", "the protocol has no response endpoint for ADRS to feed")
         if adam.pfs is not None and body.get("pfs") is None:
             check.add("adam/pfs", "the protocol has no PFS endpoint for ADTTE to feed")
+        if (adam.sd_min_days_applied is not None and derivation is not None
+                and adam.sd_min_days_applied < derivation.benefit_min_days):
+            check.add("adam/response/sd_min_days_applied",
+                      f"{adam.sd_min_days_applied} days is shorter than the derivation's benefit_min_days "
+                      f"({derivation.benefit_min_days}): stable disease that short would count as clinical benefit")
         if adam.response is not None and adam.response.get("records") == "visits" and body.get("derivation") is None:
             check.add("adam/response/records", "per-visit responses (records 'visits') need the protocol's "
                       "derivation section: it says how they are confirmed into a best overall response")

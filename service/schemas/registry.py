@@ -81,7 +81,8 @@ class ProtocolRequest(StrictModel):
     adam: dict[str, Any] | None = Field(
         None, description="how CDISC ADaM datasets map onto this protocol: subject_variable (USUBJID), "
         "start_variable (TRTSDT), stratum_variable and strata {value: stratum name}, population_variable, "
-        "response {paramcd, records 'best' | 'visits', responders}, pfs {paramcd, unit}; see docs/ADAM.md",
+        "response {paramcd, records 'best' | 'visits', responders, sd_min_days_applied (days; required when "
+        "responders include SD or NON-CR/NON-PD)}, pfs {paramcd, unit}; see docs/ADAM.md",
         examples=[{"stratum_variable": "NF1FL", "strata": {"Y": "NF1-associated", "N": "sporadic"},
                    "response": {"paramcd": "BOR", "records": "best"}, "pfs": {"paramcd": "PFS", "unit": "days"}}])
 

@@ -72,3 +72,15 @@ def test_adam_section_is_stored_normalised():
     assert spec.document["adam"]["subject_variable"] == "USUBJID"
     assert spec.document["adam"]["strata"] == {"Y": "nf1", "N": "sporadic"}
     assert ProtocolSpec.from_mapping(copy.deepcopy(spec.document)).document == spec.document
+
+
+def test_a_sponsors_sd_duration_shorter_than_the_clinical_benefit_rule_is_refused():
+    """SARC031's clinical benefit needs SD for 112 days: a best-response record whose SD the sponsor
+    derived with 84 days would count shorter SD as benefit."""
+    adam = {**ADAM, "response": {"paramcd": "BOR", "records": "best", "responders": ["CR", "PR", "SD"],
+                                 "sd_min_days_applied": 84}}
+    found = problems(protocol(adam=adam, derivation={"criterion": "recist1.1", "endpoint": "clinical_benefit"}))
+    assert "shorter than the derivation's benefit_min_days (112)" in found["adam/response/sd_min_days_applied"]
+    adam["response"]["sd_min_days_applied"] = 112
+    assert ProtocolSpec.from_mapping(protocol(adam=adam, derivation={"criterion": "recist1.1",
+                                                                     "endpoint": "clinical_benefit"})).adam
