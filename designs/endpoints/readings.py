@@ -19,6 +19,8 @@ import math
 from decimal import Context, Decimal, Inexact
 from typing import NamedTuple
 
+from designs.adam.readers import normal_value
+
 EXACT = Context(prec=400, traps=[Inexact])
 """Every sum, difference and product of sizes in [0, 1e6] (at most 17 significant digits, exponents down
 to −324) is exact in 400 digits; a rounding would raise, not decide."""
@@ -68,7 +70,7 @@ def _measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
 def reading(response: str, target: str, non_target: str | None, new_lesions: bool, measure: float | None,
             sizes: Measured | None, reference: Decimal, reason: str) -> VisitReading:
     """The reading of a measured visit (the criteria's common shape)."""
-    return VisitReading(response, target, non_target, new_lesions, measure, as_float(reference),
+    return VisitReading(response, target, non_target, new_lesions, measure, as_size(reference),
                         None if sizes is None else as_float(sizes.from_baseline),
                         None if sizes is None else as_float(sizes.from_reference), reason)
 
@@ -96,6 +98,14 @@ def as_float(value: Decimal | None) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+@functools.lru_cache(maxsize=_CACHE, typed=True)
+def as_size(value: Decimal) -> float | int | None:
+    """A size as results write it, the normalised way (``designs.adam.readers.normal_value``: an int when
+    integral), so that a visit's ``reference`` 70 reads as its ``measure`` 70 does."""
+    number = as_float(value)
+    return None if number is None else normal_value(number)
 
 
 def change(value: Decimal, reference: Decimal) -> Decimal | None:
