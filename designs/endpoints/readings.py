@@ -7,7 +7,8 @@ exactly 20 % above it, which binary floating point (100 * 1.2 = 120.000000000000
 in C, which keeps 200 patients × 12 visits within the 50 ms goal.) Changes shown (``change_from_baseline``)
 are rounded to 17 digits: they are for reading; the thresholds are decided exactly.
 
-The conversions and words of a value (``exact``, ``as_float``, ``percent``, ``size_text``) are pure and
+The conversions and words of a value (``exact``, ``as_float``, ``as_size``, ``percent``, ``size_text``,
+``signed_size``) are pure and
 cached (``functools.lru_cache``, ``typed``: 70 and 70.0 are kept apart), since a request repeats its
 sizes, baselines and nadirs from visit to visit.
 """
@@ -135,6 +136,7 @@ def size_text(value: float | Decimal | None, unit: str) -> str:
     return f"{text} {unit}"
 
 
+@functools.lru_cache(maxsize=_CACHE, typed=True)
 def signed_size(value: Decimal, unit: str) -> str:
     """A change of size with its sign ("+16 mm", "−5 mm")."""
     return f"{'−' if value < 0 else '+'}{size_text(abs(value), unit)}"
