@@ -159,17 +159,16 @@ def derive_patient(assessments: PatientAssessments, spec: DerivationSpec, as_of:
     benefit, benefit_why = clinical_benefit(used, spec, objective, best)
     established = objective if spec.endpoint == "objective_response" else benefit
     ended = None if established else _final_because(rows, assessments, spec, as_of)
-    because = None if ended is None else ended[0]
-    head = f"Best overall response{'' if established or because else ' so far'} {best.response}: {best.reason}."
+    head = f"Best overall response{'' if established or ended else ' so far'} {best.response}: {best.reason}."
     endpoint = _ENDPOINT_TEXT[spec.endpoint]
     if established:
         responder, status = "responder", "final"
         reason = f"{head} Responder ({endpoint}{'' if objective else ': ' + benefit_why})."
-    elif because is not None:
-        status = "final"
+    elif ended is not None:
+        status, (because, event) = "final", ended
         responder = "not-evaluable" if best.response in ("NE", "MISSING") else "non-responder"
-        why = f"; {clinical_benefit(used, spec, objective, best, ended[1])[1]}" \
-            if spec.endpoint == "clinical_benefit" else ""  # type: ignore[index]
+        why = f"; {clinical_benefit(used, spec, objective, best, event)[1]}" if spec.endpoint == "clinical_benefit" \
+            else ""
         reason = f"{head} {responder.capitalize()} ({endpoint}{why}), final: {because}."
     else:
         responder, status = None, "pending"
