@@ -82,7 +82,10 @@ class PatientAssessments:
     @functools.cached_property
     def document(self) -> dict[str, Any]:
         """The assessments normalised (dates ISO, ``day`` turned into ``date``, defaults filled, sizes
-        normal), as a data cut stores and hashes them; built when first asked for (the route never does)."""
+        normal), as a data cut stores and hashes them; built when first asked for (the route never does).
+        The same data give one document: a visit's omitted ``non_target`` is stored as read, "NE" when the
+        baseline has non-target lesions; a RECIST baseline without target lesions stores ``target_sum_mm``
+        null, whether it was given as 0 or omitted."""
         size_name = _SIZE[self.criterion]
         baseline = self.baseline
         return {
@@ -211,6 +214,8 @@ def _baseline(ctx: _Context, body: Any) -> tuple[Assessment | None, bool]:
                   f"{raw!r}) and no non-target lesions (non_target false): nothing to assess")
     if on is None:
         return None, non_target
+    if criterion == "recist1.1" and absent:
+        size = None  # no target lesions: one form, whether target_sum_mm was 0 or omitted
     return Assessment(on, target_sum_mm=size if criterion == "recist1.1" else None,
                       volume_ml=size if criterion == "reins" else None), non_target
 
@@ -246,6 +251,8 @@ def _measured_visit(ctx: _Context, where: str, body: Mapping[str, Any], on: dt.d
         if non_target is not None and baseline is not None and not baseline_non_target:
             check.add(f"{where}/non_target", f"{what}: non_target {non_target!r} given, but the baseline records no "
                       "non-target lesions (baseline non_target false; a lesion that appears later is a new lesion)")
+    elif baseline_non_target:
+        non_target = "NE"  # the baseline's non-target lesions, not assessed
     new = bool(_flag(check, f"{where}/new_lesions", body.get("new_lesions"), f"{what}: new_lesions", False))
     if on is None or len(check.problems) > before:
         return None
@@ -301,6 +308,8 @@ def _quick_visit(ctx: _Context, item: Any, previous: dt.date | None, baseline: A
         return None
     if type(size) is float and size.is_integer():
         size = normal_value(size)
+    if non_target is None and baseline_non_target:
+        non_target = "NE"
     if criterion == "recist1.1":
         if size is None and target_cr or target_cr is False and size == 0:
             return None

@@ -88,8 +88,12 @@ def confirmation(rows: Sequence[Row], i: int, spec: DerivationSpec) -> tuple[str
 
 
 def _window_text(spec: DerivationSpec) -> str:
-    high = "" if spec.confirm_max_days is None else f" and ≤ {spec.confirm_max_days}"
-    return f"needed: ≥ {spec.confirm_min_days}{high} days, at most {spec.max_ne_between} NE between"
+    """The confirmation window in days ("28..∞", "91..183")."""
+    return f"{spec.confirm_min_days}..{'∞' if spec.confirm_max_days is None else spec.confirm_max_days}"
+
+
+def _ne_text(count: int, spec: DerivationSpec) -> str:
+    return f"with {count} NE between, at most {spec.max_ne_between} allowed"
 
 
 def _confirmed_best(rows: Sequence[Row], spec: DerivationSpec) -> Best | None:
@@ -103,9 +107,35 @@ def _confirmed_best(rows: Sequence[Row], spec: DerivationSpec) -> Best | None:
         if level in found:
             i, j = found[level]
             gap = rows[j].day - rows[i].day
-            return Best(level, True, f"{rows[i].text()} confirmed by {rows[j].text()}, {gap} days "
-                                     "later (" + _window_text(spec) + ")")
+            ne = sum(row.response == "NE" for row in rows[i + 1:j])
+            return Best(level, True, f"{rows[i].text()} confirmed by {rows[j].text()}, {gap} days later "
+                                     f"({_window_text(spec)} days needed" + (f"; {_ne_text(ne, spec)}" if ne else "")
+                                     + ")")
     return None
+
+
+def unconfirmed_why(rows: Sequence[Row], i: int, spec: DerivationSpec) -> str:
+    """Why nothing confirms the CR or PR at ``rows[i]`` (``confirmation`` found none), in words a reader can
+    check: the CRs or PRs too soon or too late, the SD, NON-CR/NON-PD or PD between, or the NE too many."""
+    first, ne, soon = rows[i], 0, None
+    needed = f"{_window_text(spec)} days needed"
+    for later in rows[i + 1:]:
+        gap = later.day - first.day
+        if later.response in RESPONSES:  # in the window with few enough NE it would have confirmed
+            if spec.confirm_max_days is not None and gap > spec.confirm_max_days:
+                return _then(soon, f"{later.text()} {gap} days later ({needed})")
+            soon = f"{later.text()} only {gap} days later ({needed})"
+        elif later.response == "NE":
+            ne += 1
+            if ne > spec.max_ne_between:
+                return _then(soon, f"{_ne_text(ne, spec)} (up to {later.text()})")
+        else:
+            return _then(soon, f"{later.text()} between")
+    return soon or "no later CR or PR"
+
+
+def _then(before: str | None, after: str) -> str:
+    return after if before is None else f"{before}, then {after}"
 
 
 def _unconfirmed_best(rows: Sequence[Row], spec: DerivationSpec) -> Best | None:
@@ -122,8 +152,9 @@ def _unconfirmed_best(rows: Sequence[Row], spec: DerivationSpec) -> Best | None:
 def _stable(rows: Sequence[Row], spec: DerivationSpec, non_target_only: bool) -> Best | None:
     levels = (("NON-CR/NON-PD", ("CR", "NON-CR/NON-PD")),) if non_target_only else (
         ("SD", ("CR", "PR", "SD")), ("NON-CR/NON-PD", ("NON-CR/NON-PD",)))
-    unconfirmed = [row.text() for row in rows if row.response in RESPONSES]
-    note = f"; not confirmed: {', '.join(unconfirmed)}" if unconfirmed else ""
+    unconfirmed = [f"{row.text()}: {unconfirmed_why(rows, i, spec)}" for i, row in enumerate(rows)
+                   if row.response in RESPONSES]
+    note = f"; not confirmed: {'; '.join(unconfirmed)}" if unconfirmed else ""
     for level, qualifying in levels:
         for row in rows:
             if row.response in qualifying and row.day >= spec.sd_min_days:
@@ -149,14 +180,17 @@ def best_response(rows: Sequence[Row], spec: DerivationSpec, non_target_only: bo
         f" within the response window of {spec.response_window_days} days" if spec.response_window_days else ""))
 
 
-def clinical_benefit(rows: Sequence[Row], spec: DerivationSpec, objective: bool, best: Best) -> tuple[bool, str]:
-    """Whether the used visits ``rows`` show clinical benefit, and why."""
+def clinical_benefit(rows: Sequence[Row], spec: DerivationSpec, objective: bool, best: Best,
+                     end: str | None = None) -> tuple[bool, str]:
+    """Whether the used visits ``rows`` show clinical benefit, and why (``end``: what ended follow-up, as
+    "death on 2024-02-01 (day 22)"; None: nothing yet)."""
     if objective:
         return True, f"{best.response} ({'confirmed' if best.confirmed else 'confirmation not required'})"
     for row in rows:
         if row.response in SD_OR_BETTER and row.day >= spec.benefit_min_days:
             return True, f"{row.text()} is SD or better at least {spec.benefit_min_days} days after treatment start"
-    return False, f"no SD or better at least {spec.benefit_min_days} days after treatment start before progression"
+    return False, (f"no SD or better at least {spec.benefit_min_days} days after treatment start"
+                   + (f" before {end}" if end else " so far"))
 
 
 def awaited_confirmation(rows: Sequence[Row], spec: DerivationSpec, as_of: dt.date | None,

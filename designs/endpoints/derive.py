@@ -116,19 +116,22 @@ def _visit_dict(row: Row) -> dict[str, Any]:
 
 
 def _final_because(rows: tuple[Row, ...], pa: PatientAssessments, spec: DerivationSpec,
-                   as_of: dt.date | None) -> str | None:
-    """Why no later visit can change the responder, or None."""
+                   as_of: dt.date | None) -> tuple[str, str] | None:
+    """Why no later visit can change the responder, and the event that ended the wait in a few words
+    ("death on day 22"); None when nothing has."""
     progression = next((row for row in rows if row.response == "PD"), None)
     if progression is not None:
-        return f"progression on {progression.on}"
-    off, death = pa.off_study_date, pa.death_date
+        return f"progression on {progression.on}", f"the progression on day {progression.day}"
+    off, death, start = pa.off_study_date, pa.death_date, pa.treatment_start
     if off is not None and (death is None or off < death):
-        return f"off study on {off}"  # follow-up ended there: a later death is after it
+        # follow-up ended there: a later death is after it
+        return f"off study on {off}", f"going off study on day {(off - start).days}"
     if death is not None:
-        return f"death on {death}"
+        return f"death on {death}", f"death on day {(death - start).days}"
     last = _window_end(pa, spec)
     if last is not None and as_of is not None and as_of >= last:
-        return f"the response window of {spec.response_window_days} days ended on {last} (as_of {as_of})"
+        return (f"the response window of {spec.response_window_days} days ended on {last} (as_of {as_of})",
+                f"the response window ended on day {spec.response_window_days}")
     return None
 
 
@@ -155,16 +158,17 @@ def derive_patient(assessments: PatientAssessments, spec: DerivationSpec, as_of:
     objective = best.response in ("CR", "PR")
     benefit, benefit_why = clinical_benefit(used, spec, objective, best)
     established = objective if spec.endpoint == "objective_response" else benefit
-    because = None if established else _final_because(rows, assessments, spec, as_of)
-    head = f"Best overall response{'' if established or because else ' so far'} {best.response}: {best.reason}."
+    ended = None if established else _final_because(rows, assessments, spec, as_of)
+    head = f"Best overall response{'' if established or ended else ' so far'} {best.response}: {best.reason}."
     endpoint = _ENDPOINT_TEXT[spec.endpoint]
     if established:
         responder, status = "responder", "final"
         reason = f"{head} Responder ({endpoint}{'' if objective else ': ' + benefit_why})."
-    elif because is not None:
-        status = "final"
+    elif ended is not None:
+        status, (because, event) = "final", ended
         responder = "not-evaluable" if best.response in ("NE", "MISSING") else "non-responder"
-        why = f"; {benefit_why}" if spec.endpoint == "clinical_benefit" else ""
+        why = f"; {clinical_benefit(used, spec, objective, best, event)[1]}" if spec.endpoint == "clinical_benefit" \
+            else ""
         reason = f"{head} {responder.capitalize()} ({endpoint}{why}), final: {because}."
     else:
         responder, status = None, "pending"

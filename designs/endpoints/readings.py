@@ -7,7 +7,8 @@ exactly 20 % above it, which binary floating point (100 * 1.2 = 120.000000000000
 in C, which keeps 200 patients × 12 visits within the 50 ms goal.) Changes shown (``change_from_baseline``)
 are rounded to 17 digits: they are for reading; the thresholds are decided exactly.
 
-The conversions and words of a value (``exact``, ``as_float``, ``percent``, ``size_text``) are pure and
+The conversions and words of a value (``exact``, ``as_float``, ``as_size``, ``percent``, ``size_text``,
+``signed_size``) are pure and
 cached (``functools.lru_cache``, ``typed``: 70 and 70.0 are kept apart), since a request repeats its
 sizes, baselines and nadirs from visit to visit.
 """
@@ -18,6 +19,8 @@ import functools
 import math
 from decimal import Context, Decimal, Inexact
 from typing import NamedTuple
+
+from designs.adam.readers import normal_value
 
 EXACT = Context(prec=400, traps=[Inexact])
 """Every sum, difference and product of sizes in [0, 1e6] (at most 17 significant digits, exponents down
@@ -68,7 +71,7 @@ def _measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
 def reading(response: str, target: str, non_target: str | None, new_lesions: bool, measure: float | None,
             sizes: Measured | None, reference: Decimal, reason: str) -> VisitReading:
     """The reading of a measured visit (the criteria's common shape)."""
-    return VisitReading(response, target, non_target, new_lesions, measure, as_float(reference),
+    return VisitReading(response, target, non_target, new_lesions, measure, as_size(reference),
                         None if sizes is None else as_float(sizes.from_baseline),
                         None if sizes is None else as_float(sizes.from_reference), reason)
 
@@ -98,6 +101,14 @@ def as_float(value: Decimal | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
+@functools.lru_cache(maxsize=_CACHE, typed=True)
+def as_size(value: Decimal) -> float | int | None:
+    """A size as results write it, the normalised way (``designs.adam.readers.normal_value``: an int when
+    integral), so that a visit's ``reference`` 70 reads as its ``measure`` 70 does."""
+    number = as_float(value)
+    return None if number is None else normal_value(number)
+
+
 def change(value: Decimal, reference: Decimal) -> Decimal | None:
     """(value − reference) / reference to 17 digits, None when the reference is 0."""
     return _divide(minus(value, reference), reference) if reference else None
@@ -125,6 +136,7 @@ def size_text(value: float | Decimal | None, unit: str) -> str:
     return f"{text} {unit}"
 
 
+@functools.lru_cache(maxsize=_CACHE, typed=True)
 def signed_size(value: Decimal, unit: str) -> str:
     """A change of size with its sign ("+16 mm", "−5 mm")."""
     return f"{'−' if value < 0 else '+'}{size_text(abs(value), unit)}"

@@ -51,17 +51,32 @@ def target_response(sizes: Measured | None, target_cr: bool | None,
         return "CR", f"every target lesion gone (sum {mm}{', nodes < 10 mm' if total else ''})"
     if cr_on is not None and total > 0:
         return "PD", f"sum {mm} {reappeared(cr_on)}"
+    return _by_size(sizes)
+
+
+@functools.lru_cache(maxsize=8192)
+def _by_size(sizes: Measured) -> tuple[str, str]:
+    """PD, PR or SD by the sum against the nadir and the baseline, and why (cached: a request repeats its
+    sums against the same baseline and nadir, and ``Measured.of`` gives them as one object)."""
+    total, nadir, baseline = sizes.value, sizes.reference, sizes.baseline
+    mm = size_text(total, "mm")
     above = minus(total, nadir)
-    if above >= times(RECIST_PD_INCREASE, nadir) and above >= RECIST_PD_ABSOLUTE_MM:
+    rises = above >= times(RECIST_PD_INCREASE, nadir)
+    if rises and above >= RECIST_PD_ABSOLUTE_MM:
         return "PD", (f"sum {mm} is {size_text(above, 'mm')} ({percent(sizes.from_reference)}) above the nadir "
                       f"{size_text(nadir, 'mm')} (PD: ≥ 20 % and ≥ 5 mm)")
-    if total <= times(_PR_FACTOR, baseline):
-        return "PR", (f"sum {mm} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')} "
-                      "(PR: ≤ −30 %)")
-    return "SD", (f"sum {mm}: {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}, "
-                  f"{signed_size(above, 'mm')} ({percent(sizes.from_reference)}) from the nadir "
-                  f"{size_text(nadir, 'mm')} "
-                  "(neither PR ≤ −30 % nor PD ≥ +20 % and ≥ 5 mm)")
+    partial = total <= times(_PR_FACTOR, baseline)
+    if not (partial or rises):  # the common case, in one string
+        return "SD", (f"sum {mm}: {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}, "
+                      f"{signed_size(above, 'mm')} ({percent(sizes.from_reference)}) from the nadir "
+                      f"{size_text(nadir, 'mm')} (neither PR ≤ −30 % nor PD ≥ +20 % and ≥ 5 mm)")
+    from_baseline = f"{percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}"
+    if partial:
+        return "PR", (f"sum {mm} is {from_baseline} (PR: ≤ −30 %); {signed_size(above, 'mm')} "
+                      f"({percent(sizes.from_reference)}) from the nadir {size_text(nadir, 'mm')}")
+    rise = percent(sizes.from_reference) if nadir else "up from 0"  # rises: above the nadir, by under 5 mm
+    return "SD", (f"sum {mm}: {from_baseline}; {rise} but only {signed_size(above, 'mm')} above the nadir "
+                  f"{size_text(nadir, 'mm')}: not PD (PD needs ≥ +20 % and ≥ 5 mm)")
 
 
 def overall_with_targets(target: str, non_target: str | None, new_lesions: bool) -> str:

@@ -35,11 +35,12 @@ def volume_response(sizes: Measured | None, kind: str, cr_on: dt.date | None = N
                       f"{size_text(reference, 'ml')} (PD: ≥ +20 %)")
     if volume == 0:
         return "CR", "volume 0 ml (every target lesion gone)"
+    from_baseline = f"{percent(sizes.from_baseline)} from baseline {size_text(baseline, 'ml')}"
+    if kind == "nadir":  # the baseline's change said once when the reference is the baseline
+        from_baseline += f", {percent(sizes.from_reference)} from the nadir {size_text(reference, 'ml')}"
     if volume <= times(1 - REINS_CHANGE, baseline):
-        return "PR", (f"volume {ml} is {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'ml')} "
-                      "(PR: ≤ −20 %)")
-    return "SD", (f"volume {ml}: {percent(sizes.from_baseline)} from baseline, {percent(sizes.from_reference)} from "
-                  f"the {kind} {size_text(reference, 'ml')} (neither PR ≤ −20 % nor PD ≥ +20 %)")
+        return "PR", f"volume {ml} is {from_baseline} (PR: ≤ −20 % from baseline)"
+    return "SD", f"volume {ml}: {from_baseline} (neither PR ≤ −20 % nor PD ≥ +20 %)"
 
 
 def read_visit(visit: Assessment, baseline: Decimal, reference: Decimal, kind: str,

@@ -184,5 +184,29 @@ def _values(check: Checker, prefix: str, body: Mapping[str, Any], criterion: str
     if low is not None and high is not None and high < low:
         where = "confirm_max_days" if "confirm_max_days" in given else "confirm_min_days"
         check.add(f"{prefix}{where}", f"confirm_max_days ({high}) must be at least confirm_min_days ({low})")
+    if values.get("response_window_days") is not None and criterion is not None:
+        _check_window(check, f"{prefix}response_window_days", {**defaults, **values}, body.get("endpoint"))
     return values
+
+
+def _check_window(check: Checker, where: str, full: Mapping[str, Any], endpoint: Any) -> None:
+    """A response window must leave room for every rule that makes a responder or a best response: a visit
+    is on day 1 at the earliest (the day after treatment start), so a confirmation comes on day
+    ``confirm_min_days + 1`` at the earliest; an SD on day ``sd_min_days``, a clinical benefit on day
+    ``benefit_min_days``. (A value that failed its own check is None and not compared.)"""
+    window = full["response_window_days"]
+    rules = []
+    if full.get("confirmation") is not False and full.get("confirm_min_days") is not None \
+            and window <= full["confirm_min_days"]:
+        rules.append(f"confirmation: a response on day 1 at the earliest is confirmed {full['confirm_min_days']} "
+                     f"days later at the earliest (confirm_min_days), after day {window}")
+    if full.get("sd_min_days") is not None and window < full["sd_min_days"]:
+        rules.append(f"stable disease: an SD counts from day {full['sd_min_days']} (sd_min_days), after day {window}")
+    if endpoint == "clinical_benefit" and full.get("benefit_min_days") is not None \
+            and window < full["benefit_min_days"]:
+        rules.append(f"clinical benefit: an SD or better counts from day {full['benefit_min_days']} "
+                     f"(benefit_min_days), after day {window}")
+    for rule in rules:
+        check.add(where, f"response_window_days ({window}) is too short for {rule}: no visit in the window "
+                  "could meet it")
 

@@ -47,7 +47,9 @@ class DerivationSettings(StrictModel):
         None, description="REiNS only: progression measured from the baseline (default) or the nadir volume")
     response_window_days: Days | None = Field(None, description="only assessments within this many days of "
                                                                 "treatment start count for the best response; "
-                                                                "default none")
+                                                                "default none; refused when it is at most "
+                                                                "confirm_min_days (with confirmation) or below "
+                                                                "sd_min_days or benefit_min_days (clinical benefit)")
 
 
 class Baseline(StrictModel):

@@ -181,3 +181,39 @@ def test_a_checked_assessment_is_the_assessment():
                                                                           dataclasses.astuple(slow))
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.target_sum_mm = 1  # type: ignore[misc]
+
+
+def _document(assessments, criterion="recist1.1"):
+    from designs.core.validation import Checker
+    from designs.endpoints.assessments import parse_assessments
+    from tests.endpoints.support import spec_of
+    check = Checker()
+    parsed = parse_assessments(check, "a", assessments, spec_of(criterion), label="patient 'T'", as_of=None)
+    check.raise_if_any()
+    return parsed.document
+
+
+@pytest.mark.parametrize(("build", "criterion", "size"), [
+    (recist, "recist1.1", "target_sum_mm"), (reins, "reins", "volume_ml")])
+def test_an_omitted_non_target_is_stored_as_read_ne_when_the_baseline_has_non_target_lesions(build, criterion,
+                                                                                               size):
+    def body(**non_target):
+        assessments = build({"date": on(56), size: 68, **non_target}, {"date": on(84), size: 60, **non_target})
+        assessments["baseline"]["non_target"] = True
+        return assessments
+    omitted, explicit = _document(body(), criterion), _document(body(non_target="NE"), criterion)
+    assert omitted == explicit and omitted["visits"][0]["non_target"] == "NE"
+    assert json.dumps(omitted, sort_keys=True) == json.dumps(explicit, sort_keys=True)  # so one data-cut hash
+
+
+def test_an_omitted_non_target_stays_null_without_non_target_lesions_at_baseline():
+    assert _document(recist(visit(56, 68)))["visits"][0]["non_target"] is None
+
+
+def test_a_baseline_without_targets_is_stored_one_way_whether_its_sum_is_0_or_omitted():
+    visits = ({"date": on(56), "non_target": "CR"},)
+    zero, omitted = _document(recist(*visits, baseline=0, non_target=True)), _document(
+        recist(*visits, baseline=None, non_target=True))
+    assert zero == omitted and zero["baseline"]["target_sum_mm"] is None
+    assert derive_one(recist(*visits, baseline=0, non_target=True)) == derive_one(
+        recist(*visits, baseline=None, non_target=True))

@@ -54,7 +54,7 @@ def test_study_days_and_dates_give_identical_results(steps, data):
 def test_a_final_result_never_changes_as_as_of_grows(steps, data, wait, more):
     days = days_of(steps)
     history = [overall(d, data.draw(st.sampled_from(OVERALL))) for d in days]
-    window = data.draw(st.one_of(st.none(), st.integers(min_value=30, max_value=400)))
+    window = data.draw(st.one_of(st.none(), st.integers(min_value=42, max_value=400)))
     settings_ = {} if window is None else {"response_window_days": window}
     last = days[-1] if days else 0
     body = {"treatment_start": START.isoformat(), "visits": history}

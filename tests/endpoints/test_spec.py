@@ -58,3 +58,37 @@ def test_settings_are_checked_even_without_a_criterion():
     with pytest.raises(InvalidInputError) as error:
         DerivationSpec.from_mapping({"endpoint": "objective_response", "sd_min_days": -1, "confirm_min_days": 0})
     assert {p.field for p in error.value.problems} == {"criterion", "sd_min_days", "confirm_min_days"}
+
+
+
+@pytest.mark.parametrize(("settings", "rule"), [
+    ({"response_window_days": 111, "sd_min_days": 42}, "clinical benefit"),
+    ({"response_window_days": 28, "sd_min_days": 0}, "confirmation"),
+    ({"response_window_days": 41}, "stable disease"),
+])
+def test_a_response_window_too_short_for_a_rule_is_refused_naming_the_rule(settings, rule):
+    endpoint = "clinical_benefit" if rule == "clinical benefit" else "objective_response"
+    with pytest.raises(InvalidInputError) as error:
+        DerivationSpec.from_mapping({"criterion": "recist1.1", "endpoint": endpoint, **settings})
+    [problem] = error.value.problems
+    assert problem.field == "response_window_days"
+    assert rule in problem.reason and f"({settings['response_window_days']})" in problem.reason
+
+
+@pytest.mark.parametrize("settings", [
+    {"endpoint": "clinical_benefit", "response_window_days": 112},
+    {"endpoint": "objective_response", "response_window_days": 42},  # SD on day 42, confirmation on day 29
+    {"endpoint": "objective_response", "response_window_days": 29, "sd_min_days": 29},
+    {"endpoint": "objective_response", "response_window_days": 10, "sd_min_days": 10, "confirmation": False},
+])
+def test_a_response_window_just_long_enough_for_every_rule_is_accepted(settings):
+    spec = DerivationSpec.from_mapping({"criterion": "recist1.1", **settings})
+    assert spec.response_window_days == settings["response_window_days"]
+
+
+def test_every_rule_a_response_window_defeats_is_named_at_once():
+    with pytest.raises(InvalidInputError) as error:
+        DerivationSpec.from_mapping({"criterion": "reins", "endpoint": "clinical_benefit", "response_window_days": 40})
+    reasons = [p.reason for p in error.value.problems if p.field == "response_window_days"]
+    assert len(reasons) == 3 and "confirm_min_days" in reasons[0] and "91" in reasons[0]
+    assert "sd_min_days" in reasons[1] and "benefit_min_days" in reasons[2]

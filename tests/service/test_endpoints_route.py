@@ -84,3 +84,10 @@ def test_numbers_are_strict(client):
     body = copy.deepcopy(EXAMPLE)
     body["patients"][0]["assessments"]["visits"][0]["target_sum_mm"] = "68"
     assert_problem(client.post(URL, json=body), 422, "patients/0/assessments/visits/0/target_sum_mm")
+
+
+def test_a_response_window_too_short_for_confirmation_is_a_422_naming_the_rule(client):
+    body = copy.deepcopy(EXAMPLE)
+    body["derivation"]["response_window_days"] = 28
+    problem = assert_problem(client.post(URL, json=body), 422, "derivation/response_window_days")
+    assert "confirm_min_days" in problem["detail"] and "sd_min_days" in problem["detail"]
