@@ -45,7 +45,7 @@ def target_response(sizes: Measured | None, target_cr: bool | None,
     a documented CR, after which any sum above 0 without ``target_cr`` is PD)."""
     if sizes is None:
         return "NE", "target lesions not measured"
-    total, nadir, baseline = sizes.value, sizes.reference, sizes.baseline
+    total = sizes.value
     mm = size_text(total, "mm")
     if target_cr:
         return "CR", f"every target lesion gone (sum {mm}{', nodes < 10 mm' if total else ''})"
@@ -58,7 +58,7 @@ def target_response(sizes: Measured | None, target_cr: bool | None,
 def _by_size(sizes: Measured) -> tuple[str, str]:
     """PD, PR or SD by the sum against the nadir and the baseline, and why (cached: a request repeats its
     sums against the same baseline and nadir, and ``Measured.of`` gives them as one object)."""
-    total, nadir, baseline = sizes.value, sizes.reference, sizes.baseline
+    total = sizes.value
     mm = size_text(total, "mm")
     above = minus(total, nadir)
     rises = above >= times(RECIST_PD_INCREASE, nadir)
