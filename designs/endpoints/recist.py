@@ -58,7 +58,7 @@ def target_response(sizes: Measured | None, target_cr: bool | None,
 def _by_size(sizes: Measured) -> tuple[str, str]:
     """PD, PR or SD by the sum against the nadir and the baseline, and why (cached: a request repeats its
     sums against the same baseline and nadir, and ``Measured.of`` gives them as one object)."""
-    total = sizes.value
+    total, nadir, baseline = sizes.value, sizes.reference, sizes.baseline
     mm = size_text(total, "mm")
     above = minus(total, nadir)
     rises = above >= times(RECIST_PD_INCREASE, nadir)
