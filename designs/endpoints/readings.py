@@ -90,15 +90,15 @@ minus = EXACT.subtract
 times = EXACT.multiply
 """a × b, exact."""
 _divide = _SHOWN.divide
+_isfinite = math.isfinite
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
 def as_float(value: Decimal | None) -> float | None:
     """A decimal as a float, None when it is None or beyond floats."""
     if value is None:
         return None
     number = float(value)
-    return number if math.isfinite(number) else None
+    return number if _isfinite(number) else None
 
 
 @functools.lru_cache(maxsize=_CACHE, typed=True)
@@ -114,29 +114,29 @@ def change(value: Decimal, reference: Decimal) -> Decimal | None:
     return _divide(minus(value, reference), reference) if reference else None
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
 def percent(fraction: Decimal | None) -> str:
     """A signed change in words: "−30 %", "+19.9 %" ("n/a" against a reference of 0)."""
     if fraction is None:
         return "n/a"
-    number = as_float(fraction)
-    if number is None:
+    number = float(fraction)
+    if not _isfinite(number):
         return "+∞ %"
     return f"{'−' if number < 0 else '+'}{abs(round(number * 100, 2)):g} %"
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
 def size_text(value: float | Decimal | None, unit: str) -> str:
-    """A size as written, with its unit ("68 mm", "270.5 ml")."""
+    """A size as written, with its unit ("68 mm", "270.5 ml"): a decimal without its trailing zeros, as
+    ``format(value.normalize(), "f")`` writes it (an exact decimal's digits, stripped of zeros after the point)."""
     if isinstance(value, Decimal):
-        text = format(value.normalize(EXACT), "f")
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
     else:
         text = repr(value)
         text = text[:-2] if text.endswith(".0") else text
     return f"{text} {unit}"
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
 def signed_size(value: Decimal, unit: str) -> str:
     """A change of size with its sign ("+16 mm", "−5 mm")."""
     return f"{'−' if value < 0 else '+'}{size_text(abs(value), unit)}"
