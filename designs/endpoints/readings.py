@@ -56,11 +56,11 @@ class Measured(NamedTuple):
     @classmethod
     def of(cls, value: float | None, baseline: Decimal, reference: Decimal) -> Measured | None:
         """None when the visit was not measured."""
-        return None if value is None else _measured(value, baseline, reference)
+        return None if value is None else measured(value, baseline, reference)
 
 
 @functools.lru_cache(maxsize=8192, typed=True)
-def _measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
+def measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
     """``Measured.of`` a measured visit, cached (the same size against the same baseline and nadir recurs)."""
     size = exact(value)
     from_baseline = change(size, baseline)
@@ -71,9 +71,12 @@ def _measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
 def reading(response: str, target: str, non_target: str | None, new_lesions: bool, measure: float | None,
             sizes: Measured | None, reference: Decimal, reason: str) -> VisitReading:
     """The reading of a measured visit (the criteria's common shape)."""
+    if sizes is None:
+        return VisitReading(response, target, non_target, new_lesions, measure, as_size(reference), None, None,
+                            reason)
+    from_baseline, from_reference = sizes.from_baseline, sizes.from_reference
     return VisitReading(response, target, non_target, new_lesions, measure, as_size(reference),
-                        None if sizes is None else as_float(sizes.from_baseline),
-                        None if sizes is None else as_float(sizes.from_reference), reason)
+                        as_float(from_baseline), as_float(from_reference), reason)
 
 
 _CACHE = 8192
@@ -121,7 +124,12 @@ def percent(fraction: Decimal | None) -> str:
     number = float(fraction)
     if not _isfinite(number):
         return "+∞ %"
-    return f"{'−' if number < 0 else '+'}{abs(round(number * 100, 2)):g} %"
+    shown = abs(number * 100)
+    if shown < 1e4:  # "%.2f" rounds as round(·, 2) does, and has at most the 6 digits of ":g": the same text
+        text = ("%.2f" % shown).rstrip("0").rstrip(".")
+    else:
+        text = f"{abs(round(number * 100, 2)):g}"
+    return f"{'−' if number < 0 else '+'}{text} %"
 
 
 def size_text(value: float | Decimal | None, unit: str) -> str:

@@ -26,7 +26,8 @@ import functools
 from decimal import Decimal
 
 from designs.endpoints.assessments import Assessment
-from designs.endpoints.readings import Measured, VisitReading, minus, percent, reading, signed_size, size_text, times
+from designs.endpoints.readings import (Measured, VisitReading, measured, minus, percent, reading, signed_size, size_text,
+                                        times)
 from designs.endpoints.spec import RECIST_PD_ABSOLUTE_MM, RECIST_PD_INCREASE, RECIST_PR_DECREASE
 
 
@@ -89,7 +90,7 @@ def _mm(size: Decimal) -> str:
 def _sized(value: float, baseline: Decimal, nadir: Decimal) -> tuple[str, str]:
     """``_by_size`` of a measured sum, cached by the sum as given and the baseline and nadir (a request repeats
     its sums against the same baseline and nadir; a float and two cached decimals hash fast)."""
-    return _by_size(Measured.of(value, baseline, nadir))  # type: ignore[arg-type]
+    return _by_size(measured(value, baseline, nadir))
 
 
 def overall_with_targets(target: str, non_target: str | None, new_lesions: bool) -> str:
@@ -130,12 +131,12 @@ def read_visit(visit: Assessment, baseline: Decimal | None, baseline_non_target:
         response = overall_non_target_only(non_target or "NE", visit.new_lesions)
         return VisitReading(response, None, non_target, visit.new_lesions,
                             reason=f"{others} → {response} (RECIST 1.1 Table 2, non-target disease only)")
-    value = visit.target_sum_mm
-    sizes = Measured.of(value, baseline, nadir)  # type: ignore[arg-type]
+    value, new_lesions = visit.target_sum_mm, visit.new_lesions
+    sizes = None if value is None else measured(value, baseline, nadir)  # type: ignore[arg-type]
     if sizes is not None and not visit.target_cr and (cr_on is None or not sizes.value):
         target, why = _sized(value, baseline, nadir)  # type: ignore[arg-type]  # target_response's common case
     else:
         target, why = target_response(sizes, visit.target_cr, cr_on)
-    response = overall_with_targets(target, non_target, visit.new_lesions)
-    return reading(response, target, non_target, visit.new_lesions, visit.target_sum_mm, sizes, nadir,
+    response = overall_with_targets(target, non_target, new_lesions)
+    return reading(response, target, non_target, new_lesions, value, sizes, nadir,
                    f"target {target}: {why}; {others} → {response} (RECIST 1.1 Table 1)")
