@@ -54,11 +54,11 @@ def target_response(sizes: Measured | None, target_cr: bool | None,
     return _by_size(sizes)
 
 
-def _by_size(sizes: Measured) -> tuple[str, str]:
+def _by_size(sizes: Measured, mm: str | None = None) -> tuple[str, str]:
     """PD, PR or SD by the sum against the nadir and the baseline, and why (each change in words once: the
-    nadir's is the baseline's while the nadir is the baseline)."""
+    nadir's is the baseline's while the nadir is the baseline; ``mm``: the sum's text, when known)."""
     total, nadir, baseline, from_baseline = sizes.value, sizes.reference, sizes.baseline, sizes.from_baseline
-    mm, nadir_mm = _mm(total), _mm(nadir)
+    mm, nadir_mm = mm or _mm(total), _mm(nadir)
     above = minus(total, nadir)
     rises = above >= times(RECIST_PD_INCREASE, nadir)
     from_nadir = percent(sizes.from_reference)
@@ -90,7 +90,9 @@ def _mm(size: Decimal) -> str:
 def _sized(value: float, baseline: Decimal, nadir: Decimal) -> tuple[str, str]:
     """``_by_size`` of a measured sum, cached by the sum as given and the baseline and nadir (a request repeats
     its sums against the same baseline and nadir; a float and two cached decimals hash fast)."""
-    return _by_size(measured(value, baseline, nadir))
+    text = repr(value)  # the sum as written: its decimal's text (``size_text``) unless in exponent form
+    return _by_size(measured(value, baseline, nadir),
+                    None if "e" in text else f"{text[:-2] if text.endswith('.0') else text} mm")
 
 
 def overall_with_targets(target: str, non_target: str | None, new_lesions: bool) -> str:
