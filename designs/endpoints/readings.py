@@ -7,10 +7,10 @@ exactly 20 % above it, which binary floating point (100 * 1.2 = 120.000000000000
 in C, which keeps 200 patients × 12 visits within the 50 ms goal.) Changes shown (``change_from_baseline``)
 are rounded to 17 digits: they are for reading; the thresholds are decided exactly.
 
-The conversions and words of a value (``exact``, ``as_float``, ``as_size``, ``percent``, ``size_text``,
-``signed_size``) are pure and
-cached (``functools.lru_cache``, ``typed``: 70 and 70.0 are kept apart), since a request repeats its
-sizes, baselines and nadirs from visit to visit.
+The conversions of a value as given (``exact``, ``as_size``, ``measured``) are pure and cached
+(``functools.lru_cache``, ``typed``: 70 and 70.0 are kept apart), since a request repeats its sizes,
+baselines and nadirs from visit to visit. The words of a fresh decimal (``percent``, ``size_text``,
+``signed_size``, ``as_float``) are not: hashing a new decimal costs about as much as writing it.
 """
 
 from __future__ import annotations
