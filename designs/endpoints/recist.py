@@ -26,8 +26,8 @@ import functools
 from decimal import Decimal
 
 from designs.endpoints.assessments import Assessment
-from designs.endpoints.readings import (Measured, VisitReading, measured, minus, percent, reading, signed_size, size_text,
-                                        times)
+from designs.endpoints.readings import (Measured, VisitReading, measured, minus, percent, reading, signed_size,
+                                        size_text, times)
 from designs.endpoints.spec import RECIST_PD_ABSOLUTE_MM, RECIST_PD_INCREASE, RECIST_PR_DECREASE
 
 
