@@ -45,13 +45,16 @@ class VisitReading(NamedTuple):
 
 
 class Measured(NamedTuple):
-    """A visit's size against the baseline and the reference (nadir or baseline), exact, with the changes."""
+    """A visit's size against the baseline and the reference (nadir or baseline), exact, with the changes
+    (exact to 17 digits, and as results show them: ``as_float``)."""
 
     value: Decimal
     baseline: Decimal
     reference: Decimal
     from_baseline: Decimal | None
     from_reference: Decimal | None
+    shown_from_baseline: float | None
+    shown_from_reference: float | None
 
     @classmethod
     def of(cls, value: float | None, baseline: Decimal, reference: Decimal) -> Measured | None:
@@ -64,8 +67,11 @@ def measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
     """``Measured.of`` a measured visit, cached (the same size against the same baseline and nadir recurs)."""
     size = exact(value)
     from_baseline = change(size, baseline)
-    return Measured(size, baseline, reference, from_baseline,
-                    from_baseline if reference is baseline else change(size, reference))
+    shown = as_float(from_baseline)
+    if reference is baseline:
+        return Measured(size, baseline, reference, from_baseline, from_baseline, shown, shown)
+    from_reference = change(size, reference)
+    return Measured(size, baseline, reference, from_baseline, from_reference, shown, as_float(from_reference))
 
 
 def reading(response: str, target: str, non_target: str | None, new_lesions: bool, measure: float | None,
@@ -74,9 +80,8 @@ def reading(response: str, target: str, non_target: str | None, new_lesions: boo
     if sizes is None:
         return VisitReading(response, target, non_target, new_lesions, measure, as_size(reference), None, None,
                             reason)
-    from_baseline, from_reference = sizes.from_baseline, sizes.from_reference
     return VisitReading(response, target, non_target, new_lesions, measure, as_size(reference),
-                        as_float(from_baseline), as_float(from_reference), reason)
+                        sizes.shown_from_baseline, sizes.shown_from_reference, reason)
 
 
 _CACHE = 8192
