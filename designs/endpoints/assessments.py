@@ -42,6 +42,7 @@ _MEASUREMENTS = ("target_sum_mm", "target_cr", "volume_ml", "non_target", "new_l
 _OTHER_CRITERION = {"recist1.1": ("volume_ml",), "reins": ("target_sum_mm", "target_cr")}
 _SIZE = {"recist1.1": "target_sum_mm", "reins": "volume_ml"}
 _OTHER_KEYS = {criterion: frozenset(names) for criterion, names in _OTHER_CRITERION.items()}
+_new, _set = object.__new__, object.__setattr__
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,10 @@ class Assessment:
         """A measured visit whose fields are checked already, built without the frozen ``__init__``'s
         per-field ``object.__setattr__`` (a request builds thousands; the instance is the same: equal, hashed
         and frozen alike, as ``test_a_checked_assessment_is_the_assessment`` holds)."""
-        self = object.__new__(cls)
-        self.__dict__.update(on=on, target_sum_mm=target_sum_mm, target_cr=target_cr, volume_ml=volume_ml,
-                             non_target=non_target, new_lesions=new_lesions, overall=None)
+        self = _new(cls)
+        _set(self, "__dict__", {"on": on, "target_sum_mm": target_sum_mm, "target_cr": target_cr,
+                                "volume_ml": volume_ml, "non_target": non_target, "new_lesions": new_lesions,
+                                "overall": None})
         return self
 
 
@@ -273,12 +275,6 @@ def _target_cr(check: Checker, where: str, size: float | None, target_cr: bool |
     return target_cr
 
 
-def _clean_size(value: Any) -> bool:
-    """A size ``_size`` takes (None, or an int or float in [0, MAX_SIZE]; NaN fails the bounds)."""
-    kind = type(value)
-    return value is None or (kind is int or kind is float) and 0 <= value <= MAX_SIZE
-
-
 def _quick_visit(ctx: _Context, item: Any, previous: dt.date | None, baseline: Assessment | None,
                  baseline_non_target: bool) -> Assessment | None:
     """The visit ``item`` when it passes every check of ``_when``, ``_order``, ``_overall_visit`` and
@@ -300,13 +296,15 @@ def _quick_visit(ctx: _Context, item: Any, previous: dt.date | None, baseline: A
     criterion = ctx.spec.criterion
     size_name = _SIZE[criterion]
     size, target_cr, non_target, new = get(size_name), get("target_cr"), get("non_target"), get("new_lesions")
-    if (not _clean_size(size) or not _OTHER_KEYS[criterion].isdisjoint(item)
+    kind = type(size)  # a size _size takes: None, or an int or float in [0, MAX_SIZE] (NaN fails the bounds)
+    if (not (size is None or (kind is int or kind is float) and 0 <= size <= MAX_SIZE)
+            or not _OTHER_KEYS[criterion].isdisjoint(item)
             or (size is not None and baseline is not None and not getattr(baseline, size_name))
             or (target_cr is not None and type(target_cr) is not bool) or (new is not None and type(new) is not bool)
             or (non_target is not None and (type(non_target) is not str or non_target not in NON_TARGET
                                             or (baseline is not None and not baseline_non_target)))):
         return None
-    if type(size) is float and size.is_integer():
+    if kind is float and size.is_integer():
         size = normal_value(size)
     if non_target is None and baseline_non_target:
         non_target = "NE"

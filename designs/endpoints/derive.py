@@ -101,7 +101,7 @@ def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]
         note = progressed
         if not note and window is not None and day > window:
             note = f"not used for the best response: day {day} is after the response window of {window} days"
-        rows.append(Row.of(visit.on, day, reading, note))
+        rows.append(Row(visit.on, day, reading, not note, note, reading.response))  # Row.of, without its call
         if not progressed and reading.response == "PD":
             progressed = f"not used: after the progression on {visit.on}"
     return tuple(rows)
@@ -174,7 +174,7 @@ def derive_patient(assessments: PatientAssessments, spec: DerivationSpec, as_of:
         responder, status = None, "pending"
         reason = f"{head} Pending ({endpoint}): {_awaited(used, assessments, spec, as_of)}."
     return PatientDerivation(
-        tuple(_visit_dict(row) for row in rows), best.response, best.confirmed if objective else None,
+        tuple([_visit_dict(row) for row in rows]), best.response, best.confirmed if objective else None,
         objective, benefit, responder, status, reason,
         derive_pfs(rows, assessments.treatment_start, assessments.death_date, assessments.off_study_date),
     )

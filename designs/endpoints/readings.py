@@ -7,10 +7,10 @@ exactly 20 % above it, which binary floating point (100 * 1.2 = 120.000000000000
 in C, which keeps 200 patients × 12 visits within the 50 ms goal.) Changes shown (``change_from_baseline``)
 are rounded to 17 digits: they are for reading; the thresholds are decided exactly.
 
-The conversions and words of a value (``exact``, ``as_float``, ``as_size``, ``percent``, ``size_text``,
-``signed_size``) are pure and
-cached (``functools.lru_cache``, ``typed``: 70 and 70.0 are kept apart), since a request repeats its
-sizes, baselines and nadirs from visit to visit.
+The conversions of a value as given (``exact``, ``as_size``, ``measured``) are pure and cached
+(``functools.lru_cache``, ``typed``: 70 and 70.0 are kept apart), since a request repeats its sizes,
+baselines and nadirs from visit to visit. The words of a fresh decimal (``percent``, ``size_text``,
+``signed_size``, ``as_float``) are not: hashing a new decimal costs about as much as writing it.
 """
 
 from __future__ import annotations
@@ -45,35 +45,43 @@ class VisitReading(NamedTuple):
 
 
 class Measured(NamedTuple):
-    """A visit's size against the baseline and the reference (nadir or baseline), exact, with the changes."""
+    """A visit's size against the baseline and the reference (nadir or baseline), exact, with the changes
+    (exact to 17 digits, and as results show them: ``as_float``)."""
 
     value: Decimal
     baseline: Decimal
     reference: Decimal
     from_baseline: Decimal | None
     from_reference: Decimal | None
+    shown_from_baseline: float | None
+    shown_from_reference: float | None
 
     @classmethod
     def of(cls, value: float | None, baseline: Decimal, reference: Decimal) -> Measured | None:
         """None when the visit was not measured."""
-        return None if value is None else _measured(value, baseline, reference)
+        return None if value is None else measured(value, baseline, reference)
 
 
 @functools.lru_cache(maxsize=8192, typed=True)
-def _measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
+def measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
     """``Measured.of`` a measured visit, cached (the same size against the same baseline and nadir recurs)."""
     size = exact(value)
     from_baseline = change(size, baseline)
-    return Measured(size, baseline, reference, from_baseline,
-                    from_baseline if reference is baseline else change(size, reference))
+    shown = as_float(from_baseline)
+    if reference is baseline:
+        return Measured(size, baseline, reference, from_baseline, from_baseline, shown, shown)
+    from_reference = change(size, reference)
+    return Measured(size, baseline, reference, from_baseline, from_reference, shown, as_float(from_reference))
 
 
 def reading(response: str, target: str, non_target: str | None, new_lesions: bool, measure: float | None,
             sizes: Measured | None, reference: Decimal, reason: str) -> VisitReading:
     """The reading of a measured visit (the criteria's common shape)."""
+    if sizes is None:
+        return VisitReading(response, target, non_target, new_lesions, measure, as_size(reference), None, None,
+                            reason)
     return VisitReading(response, target, non_target, new_lesions, measure, as_size(reference),
-                        None if sizes is None else as_float(sizes.from_baseline),
-                        None if sizes is None else as_float(sizes.from_reference), reason)
+                        sizes.shown_from_baseline, sizes.shown_from_reference, reason)
 
 
 _CACHE = 8192
@@ -90,15 +98,15 @@ minus = EXACT.subtract
 times = EXACT.multiply
 """a × b, exact."""
 _divide = _SHOWN.divide
+_isfinite = math.isfinite
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
 def as_float(value: Decimal | None) -> float | None:
     """A decimal as a float, None when it is None or beyond floats."""
     if value is None:
         return None
     number = float(value)
-    return number if math.isfinite(number) else None
+    return number if _isfinite(number) else None
 
 
 @functools.lru_cache(maxsize=_CACHE, typed=True)
@@ -114,29 +122,34 @@ def change(value: Decimal, reference: Decimal) -> Decimal | None:
     return _divide(minus(value, reference), reference) if reference else None
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
 def percent(fraction: Decimal | None) -> str:
     """A signed change in words: "−30 %", "+19.9 %" ("n/a" against a reference of 0)."""
     if fraction is None:
         return "n/a"
-    number = as_float(fraction)
-    if number is None:
+    number = float(fraction)
+    if not _isfinite(number):
         return "+∞ %"
-    return f"{'−' if number < 0 else '+'}{abs(round(number * 100, 2)):g} %"
+    shown = abs(number * 100)
+    if shown < 1e4:  # "%.2f" rounds as round(·, 2) does, and has at most the 6 digits of ":g": the same text
+        text = ("%.2f" % shown).rstrip("0").rstrip(".")
+    else:
+        text = f"{abs(round(number * 100, 2)):g}"
+    return f"{'−' if number < 0 else '+'}{text} %"
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
 def size_text(value: float | Decimal | None, unit: str) -> str:
-    """A size as written, with its unit ("68 mm", "270.5 ml")."""
+    """A size as written, with its unit ("68 mm", "270.5 ml"): a decimal without its trailing zeros, as
+    ``format(value.normalize(), "f")`` writes it (an exact decimal's digits, stripped of zeros after the point)."""
     if isinstance(value, Decimal):
-        text = format(value.normalize(EXACT), "f")
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
     else:
         text = repr(value)
         text = text[:-2] if text.endswith(".0") else text
     return f"{text} {unit}"
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
 def signed_size(value: Decimal, unit: str) -> str:
     """A change of size with its sign ("+16 mm", "−5 mm")."""
     return f"{'−' if value < 0 else '+'}{size_text(abs(value), unit)}"

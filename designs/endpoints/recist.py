@@ -26,7 +26,8 @@ import functools
 from decimal import Decimal
 
 from designs.endpoints.assessments import Assessment
-from designs.endpoints.readings import Measured, VisitReading, minus, percent, reading, signed_size, size_text, times
+from designs.endpoints.readings import (Measured, VisitReading, measured, minus, percent, reading, signed_size,
+                                        size_text, times)
 from designs.endpoints.spec import RECIST_PD_ABSOLUTE_MM, RECIST_PD_INCREASE, RECIST_PR_DECREASE
 
 
@@ -46,37 +47,52 @@ def target_response(sizes: Measured | None, target_cr: bool | None,
     if sizes is None:
         return "NE", "target lesions not measured"
     total = sizes.value
-    mm = size_text(total, "mm")
     if target_cr:
-        return "CR", f"every target lesion gone (sum {mm}{', nodes < 10 mm' if total else ''})"
+        return "CR", f"every target lesion gone (sum {size_text(total, 'mm')}{', nodes < 10 mm' if total else ''})"
     if cr_on is not None and total > 0:
-        return "PD", f"sum {mm} {reappeared(cr_on)}"
+        return "PD", f"sum {size_text(total, 'mm')} {reappeared(cr_on)}"
     return _by_size(sizes)
 
 
-@functools.lru_cache(maxsize=8192)
-def _by_size(sizes: Measured) -> tuple[str, str]:
-    """PD, PR or SD by the sum against the nadir and the baseline, and why (cached: a request repeats its
-    sums against the same baseline and nadir, and ``Measured.of`` gives them as one object)."""
-    total, nadir, baseline = sizes.value, sizes.reference, sizes.baseline
-    mm = size_text(total, "mm")
+def _by_size(sizes: Measured, mm: str | None = None) -> tuple[str, str]:
+    """PD, PR or SD by the sum against the nadir and the baseline, and why (each change in words once: the
+    nadir's is the baseline's while the nadir is the baseline; ``mm``: the sum's text, when known)."""
+    total, nadir, baseline, from_baseline = sizes.value, sizes.reference, sizes.baseline, sizes.from_baseline
+    mm, nadir_mm = mm or _mm(total), _mm(nadir)
     above = minus(total, nadir)
     rises = above >= times(RECIST_PD_INCREASE, nadir)
+    from_nadir = percent(sizes.from_reference)
     if rises and above >= RECIST_PD_ABSOLUTE_MM:
-        return "PD", (f"sum {mm} is {size_text(above, 'mm')} ({percent(sizes.from_reference)}) above the nadir "
-                      f"{size_text(nadir, 'mm')} (PD: ≥ 20 % and ≥ 5 mm)")
+        return "PD", (f"sum {mm} is {size_text(above, 'mm')} ({from_nadir}) above the nadir "
+                      f"{nadir_mm} (PD: ≥ 20 % and ≥ 5 mm)")
     partial = total <= times(_PR_FACTOR, baseline)
+    change = f"{from_nadir if from_baseline is sizes.from_reference else percent(from_baseline)} from baseline " \
+        f"{_mm(baseline)}"
     if not (partial or rises):  # the common case, in one string
-        return "SD", (f"sum {mm}: {percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}, "
-                      f"{signed_size(above, 'mm')} ({percent(sizes.from_reference)}) from the nadir "
-                      f"{size_text(nadir, 'mm')} (neither PR ≤ −30 % nor PD ≥ +20 % and ≥ 5 mm)")
-    from_baseline = f"{percent(sizes.from_baseline)} from baseline {size_text(baseline, 'mm')}"
+        return "SD", (f"sum {mm}: {change}, {signed_size(above, 'mm')} ({from_nadir}) from the nadir "
+                      f"{nadir_mm} (neither PR ≤ −30 % nor PD ≥ +20 % and ≥ 5 mm)")
     if partial:
-        return "PR", (f"sum {mm} is {from_baseline} (PR: ≤ −30 %); {signed_size(above, 'mm')} "
-                      f"({percent(sizes.from_reference)}) from the nadir {size_text(nadir, 'mm')}")
-    rise = percent(sizes.from_reference) if nadir else "up from 0"  # rises: above the nadir, by under 5 mm
-    return "SD", (f"sum {mm}: {from_baseline}; {rise} but only {signed_size(above, 'mm')} above the nadir "
-                  f"{size_text(nadir, 'mm')}: not PD (PD needs ≥ +20 % and ≥ 5 mm)")
+        return "PR", (f"sum {mm} is {change} (PR: ≤ −30 %); {signed_size(above, 'mm')} "
+                      f"({from_nadir}) from the nadir {nadir_mm}")
+    rise = from_nadir if nadir else "up from 0"  # rises: above the nadir, by under 5 mm
+    return "SD", (f"sum {mm}: {change}; {rise} but only {signed_size(above, 'mm')} above the nadir "
+                  f"{nadir_mm}: not PD (PD needs ≥ +20 % and ≥ 5 mm)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _mm(size: Decimal) -> str:
+    """``size_text(size, "mm")`` of a sum that recurs (a visit's sum, a patient's baseline and nadir: the same
+    decimal objects, whose hashes are kept, so that a look-up is cheaper than the text)."""
+    return size_text(size, "mm")
+
+
+@functools.lru_cache(maxsize=8192, typed=True)
+def _sized(value: float, baseline: Decimal, nadir: Decimal) -> tuple[str, str]:
+    """``_by_size`` of a measured sum, cached by the sum as given and the baseline and nadir (a request repeats
+    its sums against the same baseline and nadir; a float and two cached decimals hash fast)."""
+    text = repr(value)  # the sum as written: its decimal's text (``size_text``) unless in exponent form
+    return _by_size(measured(value, baseline, nadir),
+                    None if "e" in text else f"{text[:-2] if text.endswith('.0') else text} mm")
 
 
 def overall_with_targets(target: str, non_target: str | None, new_lesions: bool) -> str:
@@ -117,8 +133,12 @@ def read_visit(visit: Assessment, baseline: Decimal | None, baseline_non_target:
         response = overall_non_target_only(non_target or "NE", visit.new_lesions)
         return VisitReading(response, None, non_target, visit.new_lesions,
                             reason=f"{others} → {response} (RECIST 1.1 Table 2, non-target disease only)")
-    sizes = Measured.of(visit.target_sum_mm, baseline, nadir)  # type: ignore[arg-type]
-    target, why = target_response(sizes, visit.target_cr, cr_on)
-    response = overall_with_targets(target, non_target, visit.new_lesions)
-    return reading(response, target, non_target, visit.new_lesions, visit.target_sum_mm, sizes, nadir,
+    value, new_lesions = visit.target_sum_mm, visit.new_lesions
+    sizes = None if value is None else measured(value, baseline, nadir)  # type: ignore[arg-type]
+    if sizes is not None and not visit.target_cr and (cr_on is None or not sizes.value):
+        target, why = _sized(value, baseline, nadir)  # type: ignore[arg-type]  # target_response's common case
+    else:
+        target, why = target_response(sizes, visit.target_cr, cr_on)
+    response = overall_with_targets(target, non_target, new_lesions)
+    return reading(response, target, non_target, new_lesions, value, sizes, nadir,
                    f"target {target}: {why}; {others} → {response} (RECIST 1.1 Table 1)")

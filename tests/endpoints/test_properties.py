@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -97,3 +98,28 @@ def test_quick_visit_takes_a_visit_only_as_the_full_checks_take_it(data, criteri
     full, when, _ = _checked_visit(ctx, 0, item, before, baseline, non_target)
     if quick is not None:
         assert (repr(quick), quick.on, ctx.check.problems) == (repr(full), when, [])
+
+
+def _written_before(fraction: Decimal) -> str:
+    """How ``percent`` wrote a change before its one-format speed-up: ``round(·, 2)`` then ``:g``."""
+    number = float(fraction)
+    return f"{'−' if number < 0 else '+'}{abs(round(number * 100, 2)):g} %"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.decimals(min_value=-1, max_value=200, places=17, allow_nan=False, allow_infinity=False))
+def test_percent_writes_a_change_as_round_to_two_places_then_g_format(fraction):
+    from designs.endpoints.readings import percent
+
+    assert percent(fraction) == _written_before(fraction)
+
+
+def test_percent_on_both_sides_of_the_ties_and_of_ten_thousand_percent():
+    """Ties of the second decimal (0.12345 → 12.345 %, binary either side) and the switch of ``:g`` to six
+    significant digits at 10 000 % (99.99995 → 9999.995 %, 100.0005 → 10000.05 %)."""
+    from designs.endpoints.readings import percent
+
+    for text in ("0.12345", "-0.12345", "0.00005", "-0.000049", "99.99995", "99.999949", "100.0005", "0", "-1",
+                 "1234.56789", "0.3", "-0.3", "0.2"):
+        assert percent(Decimal(text)) == _written_before(Decimal(text)), text
+    assert percent(Decimal("-0.3")) == "−30 %" and percent(Decimal("100.0005")) == "+10000 %"
