@@ -323,6 +323,10 @@ def _worker_died(what: str, pure: bool, how: str, **extra: Any) -> WorkerDied:
         retry_after=60, **extra)
 
 
+BROKEN_POOL_GRACE_SECONDS = 5.0
+"""How long a pool may be inactive (broken) before a chunk it never took in is failed by the backend."""
+
+
 def _stop_pool(pool: pebble.ProcessPool) -> None:
     """Stop ``pool``: its workers are terminated (killed after a few seconds)."""
     try:
@@ -378,6 +382,8 @@ class ProcessPoolBackend(_FuturesBackend):
         self._lock = threading.Lock()
         self._breaks = 0  # pools broken since a chunk last finished
         self.worker_deaths = 0
+        self._closing = False  # close(): pebble fails the chunks of the pool it stops
+        self._inactive_since: dict[int, float] = {}  # id of a pool seen inactive → when first seen so
 
     def _new_pool(self) -> pebble.ProcessPool:
         # spawn, not fork: the server process runs threads.
@@ -409,15 +415,22 @@ class ProcessPoolBackend(_FuturesBackend):
 
     def _wait_first(self, futures: Collection, timeout: float) -> set:
         done = concurrent.futures.wait(futures, timeout, return_when=concurrent.futures.FIRST_COMPLETED).done
-        if not done:
-            # A pool that broke fails the chunks it holds, except one it had not yet taken in: fail that too.
+        if not done and not self._closing:
+            # A pool that broke fails the chunks it holds, except one it had not yet taken in: fail that too,
+            # once pebble has had the time to fail those it holds (failing one of them first would make
+            # pebble's own thread fail it again, and die of InvalidStateError).
+            now = time.monotonic()
             for future in futures:
-                if not future.pool.active and not future.done():
-                    try:
-                        future.set_exception(BrokenProcessPool("the job pool broke before it took the chunk in"))
-                    except concurrent.futures.InvalidStateError:  # it has just finished after all
-                        pass
-                    done.add(future)
+                if future.pool.active or future.done():
+                    continue
+                since = self._inactive_since.setdefault(id(future.pool), now)
+                if now - since < BROKEN_POOL_GRACE_SECONDS:
+                    continue
+                try:
+                    future.set_exception(BrokenProcessPool("the job pool broke before it took the chunk in"))
+                except concurrent.futures.InvalidStateError:  # it has just finished after all
+                    pass
+                done.add(future)
         return done
 
     def _lost(self, exc: BaseException) -> bool:
@@ -454,6 +467,7 @@ class ProcessPoolBackend(_FuturesBackend):
         return {**super().health(), "workers": self.workers, "worker_deaths": self.worker_deaths}
 
     def close(self) -> None:
+        self._closing = True
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
