@@ -518,6 +518,19 @@ def _pfs_change(old: tuple[float, bool] | None, new: tuple[float, bool] | None) 
     return None
 
 
+def _visit_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """A patient's visits between two cuts, by date: those added, removed, and changed (each with its
+    value in both), so that a reader sees "a visit added on 2026-06-15", not two whole documents."""
+    before = {v["date"]: v for v in old.get("visits") or []}
+    after = {v["date"]: v for v in new.get("visits") or []}
+    return {
+        "added": [after[d] for d in sorted(after.keys() - before.keys())],
+        "removed": [before[d] for d in sorted(before.keys() - after.keys())],
+        "changed": [{"date": d, "from": before[d], "to": after[d]} for d in sorted(before.keys() & after.keys())
+                    if before[d] != after[d]],
+    }
+
+
 def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """The patients added, removed and changed between two cut documents (field by field, each with its
     value in ``old`` and in ``new``), and how many are unchanged."""
@@ -529,6 +542,8 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
         a, b = before[pid], after[pid]
         changes = {k: {"from": a.get(k), "to": b.get(k)} for k in (*_PATIENT_FIELDS, "assessments", "source")
                    if a.get(k) != b.get(k)}
+        if "assessments" in changes and a.get("assessments") and b.get("assessments"):
+            changes["assessments"]["visits"] = _visit_changes(a["assessments"], b["assessments"])
         if changes:
             changed.append({"id": a["id"], "changes": changes})
         else:

@@ -144,3 +144,14 @@ def test_a_misspelt_dataset_is_named_with_the_likely_one_beside_every_other_prob
     found = problems(_adam_cut(adam))
     assert found["adam/ADTT"].endswith("did you mean ADTTE?")
     assert "adam/ADTTE" in found and "adam/ADSL/1/NF1FL" in found, found
+
+
+def test_the_diff_of_two_cuts_lists_the_visits_added_by_date():
+    from designs.registry.datacut import diff
+
+    one = build(cut("2026-03-31", patient(FIRST)))
+    more = {"date": "2026-04-06", "target_sum_mm": 55}
+    two = build(cut("2026-04-30", patient([*FIRST, more])), one, 1)
+    changed = diff(one.document, two.document)["changed"]
+    visits = changed[0]["changes"]["assessments"]["visits"]
+    assert [v["date"] for v in visits["added"]] == ["2026-04-06"] and visits["removed"] == visits["changed"] == []
