@@ -62,9 +62,10 @@ class Measured(NamedTuple):
         return None if value is None else measured(value, baseline, reference)
 
 
-@functools.lru_cache(maxsize=8192, typed=True)
-def measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
-    """``Measured.of`` a measured visit, cached (the same size against the same baseline and nadir recurs)."""
+def measure(value: float, baseline: Decimal, reference: Decimal) -> Measured:
+    """``Measured.of`` a measured visit, not cached: for a caller that caches what it makes of it
+    (``designs.endpoints.recist``'s wording of a sum), where a second cache would only cost a look-up that
+    new data miss."""
     size = exact(value)
     from_baseline = change(size, baseline)
     shown = as_float(from_baseline)
@@ -72,6 +73,10 @@ def measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
         return Measured(size, baseline, reference, from_baseline, from_baseline, shown, shown)
     from_reference = change(size, reference)
     return Measured(size, baseline, reference, from_baseline, from_reference, shown, as_float(from_reference))
+
+
+measured = functools.lru_cache(maxsize=8192, typed=True)(measure)
+"""``measure``, cached (the same size against the same baseline and nadir recurs)."""
 
 
 def reading(response: str, target: str, non_target: str | None, new_lesions: bool, measure: float | None,
