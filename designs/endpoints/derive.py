@@ -99,16 +99,15 @@ def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]
         if sums and value is not None and nadir is not None and cr_on is None and visit.overall is None \
                 and not visit.target_cr:
             given = visit.non_target
-            reading = read_sum(value, ("NE" if non_target else None) if given is None else given, visit.new_lesions,
-                               baseline, nadir)  # type: ignore[arg-type]
+            reading, size = read_sum(value, ("NE" if non_target else None) if given is None else given,
+                                     visit.new_lesions, baseline, nadir)  # type: ignore[arg-type]
         else:
             reading = read(visit, baseline, nadir, cr_on) if visit.overall is None else _recorded(visit.overall)
+            size = None if reading.measure is None or nadir is None else exact(reading.measure)
         if cr_on is None and reading.response == "CR":
             cr_on = visit.on
-        if reading.measure is not None and nadir is not None:
-            size = exact(reading.measure)
-            if size < nadir:  # min(nadir, size): the nadir kept when equal
-                nadir = size
+        if size is not None and size < nadir:  # min(nadir, size): the nadir kept when equal
+            nadir = size
         note = progressed
         if not note and window is not None and day > window:
             note = f"not used for the best response: day {day} is after the response window of {window} days"

@@ -66,7 +66,7 @@ def measure(value: float, baseline: Decimal, reference: Decimal) -> Measured:
     """``Measured.of`` a measured visit, not cached: for a caller that caches what it makes of it
     (``designs.endpoints.recist``'s wording of a sum), where a second cache would only cost a look-up that
     new data miss."""
-    size = exact(value)
+    size = decimal_of(value)  # not cached: ``measured`` keeps it, and a visit's new sum would only miss
     from_baseline = change(size, baseline)
     shown = as_float(from_baseline)
     if reference is baseline:
@@ -92,10 +92,13 @@ def reading(response: str, target: str, non_target: str | None, new_lesions: boo
 _CACHE = 8192
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
-def exact(value: float) -> Decimal:
+def decimal_of(value: float) -> Decimal:
     """The number as written: ``Decimal(repr(x))`` (70.1 is 701/10, not the binary float nearest it)."""
     return Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
+
+
+exact = functools.lru_cache(maxsize=_CACHE, typed=True)(decimal_of)
+"""``decimal_of``, cached (a request repeats its sizes, baselines and nadirs)."""
 
 
 minus = EXACT.subtract
@@ -129,9 +132,11 @@ def change(value: Decimal, reference: Decimal) -> Decimal | None:
 
 def percent(fraction: Decimal | None) -> str:
     """A signed change in words: "−30 %", "+19.9 %" ("n/a" against a reference of 0)."""
-    if fraction is None:
-        return "n/a"
-    number = float(fraction)
+    return "n/a" if fraction is None else percent_of(float(fraction))
+
+
+def percent_of(number: float) -> str:
+    """``percent`` of a change already a float (as ``Measured`` shows it when finite)."""
     if not _isfinite(number):
         return "+∞ %"
     shown = abs(number * 100)
