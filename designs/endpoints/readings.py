@@ -9,7 +9,9 @@ are rounded to 17 digits: they are for reading; the thresholds are decided exact
 
 The conversions of a value as given (``exact``, ``as_size``, ``measured``) are pure and cached
 (``functools.lru_cache``, ``typed``: 70 and 70.0 are kept apart), since a request repeats its sizes,
-baselines and nadirs from visit to visit. The words of a fresh decimal (``percent``, ``size_text``,
+baselines and nadirs from visit to visit; ``decimal_of`` and ``measure`` are the same uncached, for a caller
+that caches what it makes of them (RECIST's wording of a sum), where a second cache would only be missed
+by new data. The words of a fresh decimal (``percent``, ``size_text``,
 ``signed_size``, ``as_float``) are not: hashing a new decimal costs about as much as writing it.
 """
 
