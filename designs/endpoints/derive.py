@@ -91,13 +91,23 @@ def read_visits(pa: PatientAssessments, spec: DerivationSpec) -> tuple[Row, ...]
     rows, progressed, cr_on = [], "", None  # progressed: the note of the visits after the first PD
     window = spec.response_window_days
     read, start = _reader(pa, spec), pa.treatment_start
+    # RECIST's common visit (a sum, no target_cr, no CR before) read in one call, its exact sum at hand
+    sums, non_target, read_sum = spec.criterion == "recist1.1", pa.baseline_non_target, recist.read_sum
     for visit in pa.visits:
         day = (visit.on - start).days
-        reading = read(visit, baseline, nadir, cr_on) if visit.overall is None else _recorded(visit.overall)
+        value = visit.target_sum_mm
+        if sums and value is not None and nadir is not None and cr_on is None and visit.overall is None \
+                and not visit.target_cr:
+            given = visit.non_target
+            reading, size = read_sum(value, ("NE" if non_target else None) if given is None else given,
+                                     visit.new_lesions, baseline, nadir)  # type: ignore[arg-type]
+        else:
+            reading = read(visit, baseline, nadir, cr_on) if visit.overall is None else _recorded(visit.overall)
+            size = None if reading.measure is None or nadir is None else exact(reading.measure)
         if cr_on is None and reading.response == "CR":
             cr_on = visit.on
-        if reading.measure is not None and nadir is not None:
-            nadir = min(nadir, exact(reading.measure))
+        if size is not None and size < nadir:  # min(nadir, size): the nadir kept when equal
+            nadir = size
         note = progressed
         if not note and window is not None and day > window:
             note = f"not used for the best response: day {day} is after the response window of {window} days"

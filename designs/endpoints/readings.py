@@ -9,7 +9,9 @@ are rounded to 17 digits: they are for reading; the thresholds are decided exact
 
 The conversions of a value as given (``exact``, ``as_size``, ``measured``) are pure and cached
 (``functools.lru_cache``, ``typed``: 70 and 70.0 are kept apart), since a request repeats its sizes,
-baselines and nadirs from visit to visit. The words of a fresh decimal (``percent``, ``size_text``,
+baselines and nadirs from visit to visit; ``decimal_of`` and ``measure`` are the same uncached, for a caller
+that caches what it makes of them (RECIST's wording of a sum), where a second cache would only be missed
+by new data. The words of a fresh decimal (``percent``, ``size_text``,
 ``signed_size``, ``as_float``) are not: hashing a new decimal costs about as much as writing it.
 """
 
@@ -62,16 +64,21 @@ class Measured(NamedTuple):
         return None if value is None else measured(value, baseline, reference)
 
 
-@functools.lru_cache(maxsize=8192, typed=True)
-def measured(value: float, baseline: Decimal, reference: Decimal) -> Measured:
-    """``Measured.of`` a measured visit, cached (the same size against the same baseline and nadir recurs)."""
-    size = exact(value)
+def measure(value: float, baseline: Decimal, reference: Decimal) -> Measured:
+    """``Measured.of`` a measured visit, not cached: for a caller that caches what it makes of it
+    (``designs.endpoints.recist``'s wording of a sum), where a second cache would only cost a look-up that
+    new data miss."""
+    size = decimal_of(value)  # not cached: ``measured`` keeps it, and a visit's new sum would only miss
     from_baseline = change(size, baseline)
     shown = as_float(from_baseline)
     if reference is baseline:
         return Measured(size, baseline, reference, from_baseline, from_baseline, shown, shown)
     from_reference = change(size, reference)
     return Measured(size, baseline, reference, from_baseline, from_reference, shown, as_float(from_reference))
+
+
+measured = functools.lru_cache(maxsize=8192, typed=True)(measure)
+"""``measure``, cached (the same size against the same baseline and nadir recurs)."""
 
 
 def reading(response: str, target: str, non_target: str | None, new_lesions: bool, measure: float | None,
@@ -87,10 +94,13 @@ def reading(response: str, target: str, non_target: str | None, new_lesions: boo
 _CACHE = 8192
 
 
-@functools.lru_cache(maxsize=_CACHE, typed=True)
-def exact(value: float) -> Decimal:
+def decimal_of(value: float) -> Decimal:
     """The number as written: ``Decimal(repr(x))`` (70.1 is 701/10, not the binary float nearest it)."""
     return Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
+
+
+exact = functools.lru_cache(maxsize=_CACHE, typed=True)(decimal_of)
+"""``decimal_of``, cached (a request repeats its sizes, baselines and nadirs)."""
 
 
 minus = EXACT.subtract
@@ -124,9 +134,11 @@ def change(value: Decimal, reference: Decimal) -> Decimal | None:
 
 def percent(fraction: Decimal | None) -> str:
     """A signed change in words: "−30 %", "+19.9 %" ("n/a" against a reference of 0)."""
-    if fraction is None:
-        return "n/a"
-    number = float(fraction)
+    return "n/a" if fraction is None else percent_of(float(fraction))
+
+
+def percent_of(number: float) -> str:
+    """``percent`` of a change already a float (as ``Measured`` shows it when finite)."""
     if not _isfinite(number):
         return "+∞ %"
     shown = abs(number * 100)

@@ -26,8 +26,8 @@ import functools
 from decimal import Decimal
 
 from designs.endpoints.assessments import Assessment
-from designs.endpoints.readings import (Measured, VisitReading, measured, minus, percent, reading, signed_size,
-                                        size_text, times)
+from designs.endpoints.readings import (Measured, VisitReading, as_size, measure, measured, minus, percent, percent_of,
+                                        reading, signed_size, size_text, times)
 from designs.endpoints.spec import RECIST_PD_ABSOLUTE_MM, RECIST_PD_INCREASE, RECIST_PR_DECREASE
 
 
@@ -61,13 +61,17 @@ def _by_size(sizes: Measured, mm: str | None = None) -> tuple[str, str]:
     mm, nadir_mm = mm or _mm(total), _mm(nadir)
     above = minus(total, nadir)
     rises = above >= times(RECIST_PD_INCREASE, nadir)
-    from_nadir = percent(sizes.from_reference)
+    shown = sizes.shown_from_reference  # None: the change is n/a or beyond floats, as ``percent`` writes it
+    from_nadir = percent(sizes.from_reference) if shown is None else percent_of(shown)
     if rises and above >= RECIST_PD_ABSOLUTE_MM:
         return "PD", (f"sum {mm} is {size_text(above, 'mm')} ({from_nadir}) above the nadir "
                       f"{nadir_mm} (PD: ≥ 20 % and ≥ 5 mm)")
     partial = total <= times(_PR_FACTOR, baseline)
-    change = f"{from_nadir if from_baseline is sizes.from_reference else percent(from_baseline)} from baseline " \
-        f"{_mm(baseline)}"
+    if from_baseline is sizes.from_reference:
+        change = f"{from_nadir} from baseline {_mm(baseline)}"
+    else:
+        shown = sizes.shown_from_baseline
+        change = f"{percent(from_baseline) if shown is None else percent_of(shown)} from baseline {_mm(baseline)}"
     if not (partial or rises):  # the common case, in one string
         return "SD", (f"sum {mm}: {change}, {signed_size(above, 'mm')} ({from_nadir}) from the nadir "
                       f"{nadir_mm} (neither PR ≤ −30 % nor PD ≥ +20 % and ≥ 5 mm)")
@@ -87,12 +91,12 @@ def _mm(size: Decimal) -> str:
 
 
 @functools.lru_cache(maxsize=8192, typed=True)
-def _sized(value: float, baseline: Decimal, nadir: Decimal) -> tuple[str, str]:
-    """``_by_size`` of a measured sum, cached by the sum as given and the baseline and nadir (a request repeats
-    its sums against the same baseline and nadir; a float and two cached decimals hash fast)."""
+def _sized(value: float, baseline: Decimal, nadir: Decimal) -> tuple[str, str, Measured]:
+    """``_by_size`` of a measured sum, with its sizes, cached by the sum as given and the baseline and nadir (a
+    request repeats its sums against the same baseline and nadir; a float and two cached decimals hash fast)."""
     text = repr(value)  # the sum as written: its decimal's text (``size_text``) unless in exponent form
-    return _by_size(measured(value, baseline, nadir),
-                    None if "e" in text else f"{text[:-2] if text.endswith('.0') else text} mm")
+    sizes = measure(value, baseline, nadir)  # uncached: this cache keeps it
+    return (*_by_size(sizes, None if "e" in text else f"{text[:-2] if text.endswith('.0') else text} mm"), sizes)
 
 
 def overall_with_targets(target: str, non_target: str | None, new_lesions: bool) -> str:
@@ -134,11 +138,26 @@ def read_visit(visit: Assessment, baseline: Decimal | None, baseline_non_target:
         return VisitReading(response, None, non_target, visit.new_lesions,
                             reason=f"{others} → {response} (RECIST 1.1 Table 2, non-target disease only)")
     value, new_lesions = visit.target_sum_mm, visit.new_lesions
+    if value is not None and not visit.target_cr and cr_on is None:
+        return read_sum(value, non_target, new_lesions, baseline, nadir)[0]  # type: ignore[arg-type]
     sizes = None if value is None else measured(value, baseline, nadir)  # type: ignore[arg-type]
-    if sizes is not None and not visit.target_cr and (cr_on is None or not sizes.value):
-        target, why = _sized(value, baseline, nadir)  # type: ignore[arg-type]  # target_response's common case
+    if sizes is not None and not visit.target_cr and not sizes.value:
+        target, why, _ = _sized(value, baseline, nadir)  # type: ignore[arg-type]  # target_response's common case
     else:
         target, why = target_response(sizes, visit.target_cr, cr_on)
     response = overall_with_targets(target, non_target, new_lesions)
     return reading(response, target, non_target, new_lesions, value, sizes, nadir,
                    f"target {target}: {why}; {others} → {response} (RECIST 1.1 Table 1)")
+
+
+def read_sum(value: float, non_target: str | None, new_lesions: bool, baseline: Decimal,
+             nadir: Decimal) -> tuple[VisitReading, Decimal]:
+    """``read_visit`` of the common visit, in one call: a sum measured, no ``target_cr``, no CR documented before
+    (``non_target`` as ``read_visit`` reads it: NE when not assessed but present at baseline); with the exact sum,
+    for the nadir."""
+    target, why, sizes = _sized(value, baseline, nadir)
+    response = "PD" if new_lesions or target == "PD" or non_target == "PD" else target  # overall_with_targets
+    return VisitReading(response, target, non_target, new_lesions, value, as_size(nadir), sizes.shown_from_baseline,
+                        sizes.shown_from_reference,
+                        f"target {target}: {why}; {_others(non_target, new_lesions)} → {response} (RECIST 1.1 Table 1)"
+                        ), sizes.value

@@ -123,3 +123,33 @@ def test_percent_on_both_sides_of_the_ties_and_of_ten_thousand_percent():
                  "1234.56789", "0.3", "-0.3", "0.2"):
         assert percent(Decimal(text)) == _written_before(Decimal(text)), text
     assert percent(Decimal("-0.3")) == "−30 %" and percent(Decimal("100.0005")) == "+10000 %"
+
+
+sizes_mm = st.one_of(st.integers(min_value=0, max_value=400),
+                     st.floats(min_value=0, max_value=400, allow_nan=False).map(lambda x: round(x, 1)),
+                     st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_subnormal=True))
+
+
+@settings(max_examples=400, deadline=None)
+@given(sizes_mm, sizes_mm, sizes_mm, st.sampled_from([None, "CR", "non-CR/non-PD", "NE", "PD"]), st.booleans())
+def test_the_common_recist_visit_read_in_one_call_is_table_1_of_the_worded_target_response(
+        value, baseline_mm, nadir_mm, non_target, new_lesions):
+    """``recist.read_sum`` (a sum, no target_cr, no CR before: the derivation's common visit, uncached sizes)
+    gives the reading that ``target_response`` of the cached ``measured`` sizes gives through Table 1."""
+    from designs.endpoints import recist
+    from designs.endpoints.readings import exact, measured, reading
+
+    baseline = exact(baseline_mm)
+    nadir = baseline if nadir_mm >= baseline_mm else exact(nadir_mm)  # the nadir is the baseline until below it
+    if not baseline:
+        return
+    sizes = measured(value, baseline, nadir)
+    target, why = recist.target_response(sizes, None)
+    response = recist.overall_with_targets(target, non_target, new_lesions)
+    others = (f"non-target {non_target}" if non_target else "no non-target lesions") + "; " + (
+        "new lesion(s)" if new_lesions else "no new lesions")
+    expected = reading(response, target, non_target, new_lesions, value, sizes, nadir,
+                       f"target {target}: {why}; {others} → {response} (RECIST 1.1 Table 1)")
+    recist._sized.cache_clear()
+    assert recist.read_sum(value, non_target, new_lesions, baseline, nadir) == (expected, sizes.value)
+    assert recist.read_sum(value, non_target, new_lesions, baseline, nadir) == (expected, sizes.value)  # cached
