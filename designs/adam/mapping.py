@@ -64,7 +64,7 @@ from typing import Any
 
 from designs.adam.readers import NUMBER, VARIABLE_NAME, Dataset, normal_value, number_text, sas_date
 from designs.core.validation import MAX_NAME_LENGTH, Checker
-from designs.endpoints.assessments import MAX_STUDY_DAY
+from designs.endpoints.assessments import MAX_STUDY_DAY, date_of_study_day
 from designs.endpoints.spec import DAYS_PER_MONTH, FOLLOW_UP_TOLERANCE_DAYS
 from designs.survival.spec import MAX_TIME_MONTHS
 
@@ -548,7 +548,7 @@ def _study_day_date(table: _Table, row: int, subject: str, values: Mapping[str, 
     if start is None:
         return date
     try:
-        from_day = start + dt.timedelta(days=int(day) - 1 if day > 0 else int(day))
+        from_day = date_of_study_day(start, int(day))
     except OverflowError:
         table.problem(row, "ADY", subject, ady, f"study day {int(day)} from treatment start {start} is not a date "
                       "(beyond year 9999 or before year 1)")

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from designs.adam.readers import normal_value
+from designs.adam.readers import normal_value, parse_iso_date
 from designs.core.validation import Checker, is_integer, is_number
 from designs.endpoints.spec import NON_TARGET, OVERALL, DerivationSpec
 
@@ -33,7 +32,6 @@ MAX_SIZE = 1_000_000.0
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2199, 12, 31)
 MAX_STUDY_DAY = 36_525
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FIELDS = ("treatment_start", "baseline", "visits", "death_date", "off_study_date")
 _BASELINE_FIELDS = ("date", "day", "target_sum_mm", "volume_ml", "non_target")
 _VISIT_FIELDS = ("date", "day", "target_sum_mm", "target_cr", "volume_ml", "non_target", "new_lesions", "overall")
@@ -110,13 +108,8 @@ class PatientAssessments:
 def _iso_date(text: str) -> dt.date | None:
     """The date ``YYYY-MM-DD`` between 1900 and 2199 that ``text`` writes, else None (cached: a request
     repeats its dates)."""
-    if not _ISO_DATE.match(text):
-        return None
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-    return day if EARLIEST <= day <= LATEST else None
+    day = parse_iso_date(text)
+    return day if day is not None and EARLIEST <= day <= LATEST else None
 
 
 def parse_date(check: Checker, where: str, value: Any, what: str) -> dt.date | None:

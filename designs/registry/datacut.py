@@ -227,33 +227,21 @@ def _from_adam(check: Checker, adam: Any, protocol: ProtocolSpec, cutoff: dt.dat
     if not isinstance(adam, Mapping) or not adam:
         check.add("adam", f"must be an object of datasets by name ({', '.join(ADAM_DATASETS)})")
         return None, (), []
-    needed = ["ADSL"] + (["ADRS"] if protocol.adam.response else []) + (["ADTTE"] if protocol.adam.pfs else [])
-    by_name: dict[str, Any] = {}
+    # A name gonogo does not know is named here (with the likely one); which of the datasets the
+    # protocol's mapping reads, and which are missing, the mapping says (``patients_from_adam``).
+    datasets: dict[str, Dataset] = {}
     for name, value in adam.items():
         upper = str(name).upper()
-        if upper in by_name:
-            check.add(f"adam/{name}", f"{upper} given twice")
-        elif upper not in ADAM_DATASETS:
+        if upper not in ADAM_DATASETS:
             like = difflib.get_close_matches(upper, ADAM_DATASETS, n=1, cutoff=0.6)
             check.add(f"adam/{name}", f"not a dataset gonogo reads ({', '.join(ADAM_DATASETS)})"
                       + (f": did you mean {like[0]}?" if like else ""))
-        elif upper not in needed:
-            check.add(f"adam/{name}", f"the protocol's adam section reads no {upper} (it reads {', '.join(needed)})")
-        else:
-            by_name[upper] = value
-    for name in needed:
-        if name not in by_name:
-            check.add(f"adam/{name}", f"missing: the protocol's adam section reads {', '.join(needed)}")
-    datasets: dict[str, Dataset] = {}
-    for name, value in by_name.items():
-        if isinstance(value, InvalidInputError):  # a file that could not be read (service.registry.uploads)
+        elif isinstance(value, InvalidInputError):  # a file that could not be read (service.registry.uploads)
             check.problems.extend(value.problems)
-            continue
-        read = value if isinstance(value, Dataset) else check.attempt(read_dataset, name, value)
-        if read is not None:
-            datasets[name] = read
-    if "ADSL" not in datasets:
-        return None, (), []
+        elif upper in datasets:
+            check.add(f"adam/{name}", f"{upper} given twice (names differing only in case)")
+        elif (read := value if isinstance(value, Dataset) else check.attempt(read_dataset, upper, value)) is not None:
+            datasets[upper] = read
     # Mapped whatever else is wrong (a bad cut-off date, an unreadable ADTTE: that source is skipped), so
     # that one answer names every problem.
     patients = patients_from_adam(check, datasets, protocol.adam, cutoff=cutoff)
