@@ -14,6 +14,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# The PDF report (WeasyPrint) draws text with Pango and HarfBuzz, and needs a font: Debian's
+# packages, at the versions of the base image's release (its security updates included).
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY requirements.lock ./
 RUN python -m pip install --no-input --require-hashes -r requirements.lock
 
