@@ -29,6 +29,7 @@ from designs.boundaries.row import DecisionRow
 from designs.core.caveats import caveat
 from designs.core.provenance import provenance
 from designs.core.validation import Checker
+from designs.oc.computation import decision_seconds
 from designs.oc.deciders import BayesianDecider, Decider, decider_for
 from designs.oc.design import OCDesign, SimonStoppingRule, validate_design
 from designs.oc.provenance import model_block
@@ -66,6 +67,15 @@ def checked_decider(design: OCDesign, conditional: Mapping[str, Sequence[int]] |
     decider = None if check.problems else check.attempt(decider_for, design)
     check.raise_if_any()
     return decider, counts
+
+
+def table_seconds(design: OCDesign, decider: Decider) -> float:
+    """Rough time of the table (``designs.oc.computation.decision_seconds`` of its dense grids): the
+    two-way tables of two coupled strata are what can be slow; single rows (separable rules, more
+    than two strata) cost milliseconds beside the predictive tables the enumeration limit bounds."""
+    if decider.separable or len(design.strata) != 2:
+        return 0.0
+    return decision_seconds(design, DecisionTables(design, decider, dense=True), 0)
 
 
 class _Rows:

@@ -27,7 +27,7 @@ class BoundariesRequest(RatesAndStrata):
         None,
         description="coupled models (pooled, hierarchical, exnex): the other strata's cumulative responders at each of "
         "their looks that a stratum's boundaries are conditional on; strata not named take their expected counts under "
-        "p0, floor(p0 · n + 1/2). Two strata also get the whole two-way table",
+        "p0, floor(p0 · n + 1/2). Two strata also get the whole two-way table. Independent models ignore it",
         examples=[{"NF1": [1, 2, 3]}],
     )
 

@@ -63,3 +63,9 @@ def test_counts_above_n_and_tables_beyond_the_enumeration_limit_are_refused(clie
 def test_schema_refuses_unknown_fields_and_bad_looks(client):
     body = {**MPNST, "n_trials": 100, "strata": [{"name": "NF1", "looks": [7, 7]}]}
     assert_problem(client.post(ROUTE, json=body), 422, "n_trials", "strata/0/looks")
+
+
+def test_two_way_tables_likely_to_outlast_the_request_timeout_are_refused_before_computing(client):
+    body = {"p0": 0.15, "p1": 0.35, "strata": [{"name": n, "looks": [150, 300]} for n in ("A", "B")]}
+    problem = assert_problem(client.post(ROUTE, json=body), 422, "strata")
+    assert "GONOGO_REQUEST_TIMEOUT_S" in problem["errors"][0]["reason"]
