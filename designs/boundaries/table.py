@@ -28,7 +28,7 @@ from designs.boundaries.conditioning import DEFAULT_ROUNDING, conditioning_count
 from designs.boundaries.row import DecisionRow
 from designs.core.caveats import caveat
 from designs.core.provenance import provenance
-from designs.core.validation import Checker
+from designs.core.validation import Checker, is_number
 from designs.oc.computation import decision_seconds
 from designs.oc.deciders import BayesianDecider, Decider, decider_for
 from designs.oc.design import OCDesign, SimonStoppingRule, validate_design
@@ -63,7 +63,8 @@ def checked_decider(design: OCDesign, conditional: Mapping[str, Sequence[int]] |
     check.attempt(validate_design, design)
     if not isinstance(design.rule, SimonStoppingRule) and getattr(design.model, "kind", None) is None:
         check.add("model", "a Bayesian rule needs a response model")
-    counts = check.attempt(conditioning_counts, design, conditional) if design.strata else {}
+    # Default counts need a finite p0 (validate_design names a bad one).
+    counts = check.attempt(conditioning_counts, design, conditional) if design.strata and is_number(design.p0) else {}
     decider = None if check.problems else check.attempt(decider_for, design)
     check.raise_if_any()
     return decider, counts
