@@ -210,3 +210,27 @@ def test_same_design_same_bytes():
 
     d = design("exnex")
     assert canonical_json(boundary_table(d)) == canonical_json(boundary_table(d))
+
+
+def test_hierarchical_boundary_probabilities_equal_the_response_analysis_at_those_counts():
+    """At each boundary count the table quotes what POST /v1/analyses/response (quadrature) answers for
+    the same data, and the analysis's decision is the table's."""
+    from designs.response.analysis import analyse_response
+    from designs.response.spec import ResponseAnalysisSpec
+
+    table = boundary_table(design("hierarchical"))
+    checked = 0
+    for look in table["strata"][0]["looks"]:
+        for at in filter(None, look["at_boundaries"].values()):
+            other = look["conditional_on"]["sporadic"]
+            result = analyse_response(ResponseAnalysisSpec.from_mapping({
+                "p0": 0.15, "p1": 0.35, "engine": "quadrature", "model": {"kind": "hierarchical"},
+                "strata": [{"name": "NF1", "n": look["n"], "responders": at["responders"], "n_planned": 21},
+                           {"name": "sporadic", "n": look["n"], "responders": other, "n_planned": 21}],
+            }))["strata"][0]
+            assert at["prob_above_p0"] == pytest.approx(result["prob_above_p0"], abs=1e-12)
+            if not look["final"]:
+                assert at["predictive_probability_of_success"] == pytest.approx(result["predictive_probability_of_success"], abs=1e-12)
+            assert result["decision"] == look["decisions"][at["responders"]]
+            checked += 1
+    assert checked == 6
