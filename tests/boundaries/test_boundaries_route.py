@@ -1,4 +1,5 @@
-"""HTTP: POST /v1/designs/boundaries."""
+"""HTTP: POST /v1/designs/boundaries (computed on threads of the test process: the pool is tested in
+tests/service/test_compute_pool.py, and the OC routes send it designs of the same kind)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ MPNST = {
 }
 
 
-def test_hierarchical_table_with_two_way_provenance_and_same_bytes(client):
+def test_hierarchical_table_with_two_way_provenance_and_same_bytes(client, in_process_compute):
     body = {**MPNST, "simon": {"r1": 0, "n1": 7, "r": 2, "n": 21}}
     first = client.post(ROUTE, json=body)
     assert first.status_code == 200, first.text
@@ -34,7 +35,7 @@ def test_hierarchical_table_with_two_way_provenance_and_same_bytes(client):
     assert result["provenance"]["software"]["gonogo"]
 
 
-def test_independent_table_is_closed_form_without_conditioning(client):
+def test_independent_table_is_closed_form_without_conditioning(client, in_process_compute):
     r = client.post(ROUTE, json={**MPNST, "model": {"kind": "independent"}, "decision": {"final_threshold": 0.9}})
     assert r.status_code == 200, r.text
     result = r.json()
