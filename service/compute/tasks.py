@@ -30,3 +30,10 @@ def registry_look(protocol: dict[str, Any], cut: dict[str, Any], look_number: in
     from designs.registry.look import run_look
 
     return run_look(protocol, cut, look_number=look_number, seed=seed, context=context)
+
+
+def boundary_table(design: Any, conditional: Any, simon: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """``designs.boundaries.boundary_table`` with positional arguments, as the pool passes them."""
+    from designs.boundaries import boundary_table as table
+
+    return table(design, conditional=conditional, simon=simon, request=request)
