@@ -78,12 +78,13 @@ def interval(bounds: Any, formatter=num) -> str:
 
 
 def text(value: Any) -> str:
+    """Any stored value as the protocol states it ("–" when missing)."""
     if value is None:
         return MISSING
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return num(value) if math.isfinite(value) else MISSING
+    if isinstance(value, float):  # a parameter as the protocol states it: 0.15, 4
+        return f"{value:g}" if math.isfinite(value) else MISSING
     return str(value)
 
 
