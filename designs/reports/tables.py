@@ -482,4 +482,4 @@ def warnings_and_notes(bundle: Mapping[str, Any]) -> list[str]:
             else:
                 out.append(text(w))
     out += [text(n) for n in result.get("notes") or []]
-    return list(dict.fromkeys(out)) or ["None."]
+    return list(dict.fromkeys(out)) or ["No warnings or notes."]
