@@ -43,8 +43,11 @@ def boundary_table() -> dict[str, Any]:
     def look(number: int, n: int, no_go: int | None, go: int | None, final: bool) -> dict[str, Any]:
         lo = 0 if no_go is None else no_go + 1
         hi = n if go is None else go - 1
+        decisions = ["no-go" if no_go is not None and y <= no_go else "go" if go is not None and y >= go else "continue"
+                     for y in range(n + 1)]
         return {"look": number, "analysis": number - 1, "n": n, "final": final, "no_go_max": no_go, "go_min": go,
-                "continue": None if final else [lo, hi], "decisions": [], "at_boundaries": {"no_go_max": None, "go_min": None},
+                "continue": None if final else [lo, hi], "decisions": decisions,
+                "at_boundaries": {"no_go_max": None, "go_min": None},
                 "monotone": True, "note": None, "conditional_on": None}
 
     strata = [{"name": name, "coupled": False, "looks": [look(1, 7, None, 5, False), look(2, 14, 1, 7, False),
