@@ -64,7 +64,7 @@ def _environment() -> jinja2.Environment:
 
 def open_subset(bundle: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a bundle an open report may show: identities, dates, hashes, accrual and
-    data-quality counts, enrolment dates, planned sizes; no response, PFS, decision, warning, note,
+    data-quality counts, enrolment dates, planned sizes and looks; no response, PFS, decision, warning, note,
     design or patient outcome. Works on closed bundles and on open ones (already reduced)."""
     trial, look, protocol, cut = (bundle.get(k) or {} for k in ("trial", "look", "protocol", "cut"))
     document = protocol.get("protocol") or {}
@@ -73,7 +73,7 @@ def open_subset(bundle: Mapping[str, Any]) -> dict[str, Any]:
         part = document.get(endpoint)
         if not isinstance(part, Mapping):
             return None
-        return {"strata": [{"name": s.get("name"), "n_planned": s.get("n_planned")} for s in part.get("strata") or []]}
+        return {"strata": [{k: s[k] for k in ("name", "n_planned", "looks") if k in s} for s in part.get("strata") or []]}
 
     return {
         "report": "open",
