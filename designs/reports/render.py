@@ -35,6 +35,8 @@ OPEN_BANNER = "OPEN REPORT"
 CLOSED_SECTIONS = ("cover", "recommendation", "accrual", "response", "pfs", "spread", "operating-characteristics",
                    "history", "appendix")
 OPEN_SECTIONS = ("cover", "accrual", "data-quality", "history", "appendix")
+DECISIONS = ("go", "no-go", "continue")
+"""Cells holding a decision are set in its colour."""
 PANGO_FIX = "install Pango: apt-get install libpango-1.0-0 libpangoft2-1.0-0"
 
 
@@ -48,7 +50,7 @@ class PdfUnavailableError(GonogoError):
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("designs.reports", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -56,6 +58,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    environment.globals["decisions"] = DECISIONS
+    return environment
 
 
 # --------------------------------------------------------------------------------------------------

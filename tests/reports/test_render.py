@@ -107,6 +107,12 @@ def test_open_report_reads_no_efficacy_field():
     assert "LEAK" not in document
 
 
+def test_open_report_of_an_open_bundle_is_that_of_the_closed_bundle():
+    """The repository's open bundles (open views of the looks, no design) give the same report."""
+    bundle = as_open(closed())
+    assert render.render_html(render.open_subset(bundle)) == render.render_html(bundle)
+
+
 def test_open_report_from_closed_bundle_shows_no_responders_decisions_posteriors_or_probabilities():
     bundle = closed()
     document = render.render_html(as_open(bundle))
