@@ -193,12 +193,16 @@ def render_html(bundle: Mapping[str, Any]) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
-    """PDF from report HTML, by WeasyPrint; ``PdfUnavailableError`` (with the fix) when Pango is missing."""
+    """PDF from report HTML, by WeasyPrint, fetching nothing; ``PdfUnavailableError`` (with the fix)
+    when Pango is missing."""
     try:
         import weasyprint
+        import weasyprint.urls
     except OSError as exc:  # WeasyPrint loads Pango with ctypes at import
         raise PdfUnavailableError(str(exc)) from exc
-    return weasyprint.HTML(string=html).write_pdf()
+    # The report is self-contained: WeasyPrint may read data: URLs and nothing else (no network, no file).
+    fetcher = weasyprint.urls.URLFetcher(allowed_protocols=("data",))
+    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
 
 
 def render_pdf(bundle: Mapping[str, Any]) -> bytes:

@@ -9,6 +9,7 @@ import html.parser
 import io
 import math
 import re
+import socket
 
 import pypdf
 import pytest
@@ -264,6 +265,19 @@ def test_pdf_text_holds_each_strata_decision_and_the_data_cut_hash(pdf_text_and_
     for s in bundle["look"]["result"]["response"]["strata"]:
         assert re.sub(r"\s+", "", s["decision_criterion"]["text"]) in squeezed
     assert render.CLOSED_BANNER in text
+
+
+def test_pdf_printing_fetches_nothing_even_when_the_html_asks():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.setblocking(False)
+        port = server.getsockname()[1]
+        pdf = render.html_to_pdf(f'<html><body><p>text</p><img src="http://127.0.0.1:{port}/x.png">'
+                                 f'<link rel="stylesheet" href="http://127.0.0.1:{port}/x.css"></body></html>')
+        with pytest.raises(BlockingIOError):
+            server.accept()
+    assert pdf.startswith(b"%PDF")
 
 
 def test_pdf_without_pango_raises_the_fix(monkeypatch):
