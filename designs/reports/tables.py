@@ -235,6 +235,8 @@ def software(bundle: Mapping[str, Any]) -> Table:
     """Software versions: of the look's run and of the report's generation."""
     run = _get(look_result(bundle), "provenance", "software", default={}) or {}
     now = _get(bundle, "generated", "software", default={}) or {}
+    if not run:  # an open view of the look keeps no provenance
+        return Table("Software versions", ("Package", "Report generated with"), [[name, text(now[name])] for name in sorted(now)])
     rows = [[name, text(run.get(name)), text(now.get(name))] for name in sorted(set(run) | set(now))]
     return Table("Software versions", ("Package", "Look run with", "Report generated with"), rows)
 
@@ -448,7 +450,8 @@ def history(bundle: Mapping[str, Any]) -> Table:
 
 
 def models(bundle: Mapping[str, Any]) -> Table:
-    """Model and priors as applied, decision rules, engines, sampler settings and seeds of the look."""
+    """Model and priors as applied, decision rules, engines, sampler settings and seeds of the look
+    (diagnostics the engine does not report, such as R-hat under quadrature, left out)."""
     result = look_result(bundle)
     rows = [["look seed", text(_get(bundle, "look", "seed", default=_get(result, "provenance", "seed")))]]
     response = result.get("response") or {}
@@ -459,14 +462,14 @@ def models(bundle: Mapping[str, Any]) -> Table:
         rows += [["response.provenance." + k, v] for k, v in flatten(
             {k: v for k, v in (response.get("provenance") or {}).items() if k not in ("software", "model")})]
         rows += [["response.diagnostics." + k, v] for k, v in flatten(
-            {k: v for k, v in (response.get("diagnostics") or {}).items() if k != "grid"})]
+            {k: v for k, v in (response.get("diagnostics") or {}).items() if k != "grid"}) if v != MISSING]
     pfs = result.get("pfs") or {}
     if pfs:
         rows += [["pfs.decision_rule." + k, v] for k, v in flatten(_get(_protocol(bundle), "pfs", "decision", default={}))]
         rows += [["pfs.provenance." + k, v] for k, v in flatten(
             {k: v for k, v in (pfs.get("provenance") or {}).items() if k != "software"})]
         rows += [["pfs.diagnostics." + k, v] for k, v in flatten(
-            {k: v for k, v in (pfs.get("diagnostics") or {}).items() if k != "grid"})]
+            {k: v for k, v in (pfs.get("diagnostics") or {}).items() if k != "grid"}) if v != MISSING]
     return Table("Models, priors, decision rules and engines as applied", ("Setting", "Value"), rows)
 
 
