@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import functools
 import html.parser
 import io
 import math
@@ -55,6 +56,17 @@ def closed(look: int = 3) -> dict:
     return bundles.with_next_look(bundles.with_design(bundles.stored(look)))
 
 
+@functools.cache
+def closed_html() -> str:
+    """The closed report of look 3 (with design and next-look sentences), rendered once for the tests that read it."""
+    return render.render_html(closed())
+
+
+@functools.cache
+def open_html() -> str:
+    return render.render_html(as_open(closed()))
+
+
 def as_open(bundle: dict) -> dict:
     bundle = copy.deepcopy(bundle)
     bundle["report"] = "open"
@@ -82,17 +94,16 @@ def poison_efficacy(bundle: dict) -> dict:
 
 @pytest.mark.parametrize("look", [1, 2, 3])
 def test_closed_report_has_the_issues_nine_sections_in_order(look):
-    assert Parsed(render.render_html(closed(look))).sections == CLOSED_ORDER
+    assert Parsed(closed_html() if look == 3 else render.render_html(closed(look))).sections == CLOSED_ORDER
 
 
 def test_open_report_has_cover_accrual_data_quality_history_appendix_in_order():
-    assert Parsed(render.render_html(as_open(closed()))).sections == OPEN_ORDER
+    assert Parsed(open_html()).sections == OPEN_ORDER
 
 
 def test_closed_and_open_reports_carry_their_confidentiality_banner():
-    assert render.CLOSED_BANNER in render.render_html(closed())
-    opened = render.render_html(as_open(closed()))
-    assert render.OPEN_BANNER in opened and "CLOSED" not in opened
+    assert render.CLOSED_BANNER in closed_html()
+    assert render.OPEN_BANNER in open_html() and "CLOSED" not in open_html()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -102,22 +113,19 @@ def test_closed_and_open_reports_carry_their_confidentiality_banner():
 def test_open_report_reads_no_efficacy_field():
     """An open report rendered from a closed bundle is the same byte for byte when every efficacy field
     is replaced by a marker: it never reads them."""
-    bundle = as_open(closed())
-    document = render.render_html(bundle)
-    assert render.render_html(poison_efficacy(bundle)) == document
+    document = open_html()
+    assert render.render_html(poison_efficacy(as_open(closed()))) == document
     assert "LEAK" not in document
 
 
 def test_open_report_of_an_open_bundle_is_that_of_the_closed_bundle():
     """The repository's open bundles (open views of the looks, no design) give the same report."""
-    bundle = as_open(closed())
-    assert render.render_html(render.open_subset(bundle)) == render.render_html(bundle)
+    assert render.render_html(render.open_subset(as_open(closed()))) == open_html()
 
 
 def test_open_report_from_closed_bundle_shows_no_responders_decisions_posteriors_or_probabilities():
     bundle = closed()
-    document = render.render_html(as_open(bundle))
-    text = " ".join(Parsed(document).text)
+    text = " ".join(Parsed(open_html()).text)
     for word in ("responder", "posterior", "Posterior", "no-go", "decision", "Decision", "P(p", "P(S", "PPoS", "τ",
                  "promising", "Events", "credible"):
         assert word not in text, word
@@ -142,8 +150,7 @@ def test_trial_title_and_criterion_with_markup_come_out_escaped():
 @pytest.mark.parametrize("report", ["closed", "open"])
 def test_html_is_self_contained(report):
     """No script, link, frame or object; no URL outside SVG namespace declarations; no url() or @import."""
-    bundle = closed() if report == "closed" else as_open(closed())
-    document = render.render_html(bundle)
+    document = closed_html() if report == "closed" else open_html()
     parsed = Parsed(document)
     for tag, attributes in parsed.tags:
         assert tag not in ("script", "link", "iframe", "frame", "object", "embed", "base"), tag
@@ -159,10 +166,8 @@ def test_html_is_self_contained(report):
 
 
 def test_html_is_byte_for_byte_the_same_for_the_same_bundle():
-    bundle = closed()
-    assert render.render_html(bundle) == render.render_html(copy.deepcopy(bundle))
-    opened = as_open(bundle)
-    assert render.render_html(opened) == render.render_html(copy.deepcopy(opened))
+    assert render.render_html(closed()) == closed_html()
+    assert render.render_html(as_open(closed())) == open_html()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -201,7 +206,7 @@ def test_oc_table_type_i_error_and_power_are_the_stored_global_null_and_alternat
 
 
 def test_what_it_takes_sentences_come_from_boundaries_next():
-    document = render.render_html(closed())
+    document = closed_html()
     assert "NF1-associated needs 3 more responders among the next 7 to avoid no-go at look 3 (n = 21)" in document
     assert "not recorded by this look" in render.render_html(bundles.stored(3))
 
@@ -249,7 +254,7 @@ def test_probabilities_three_decimals_clamped_at_the_ends_never_nan(value, shown
 @pytest.fixture(scope="module")
 def pdf_text_and_pages():
     bundle = closed()
-    reader = pypdf.PdfReader(io.BytesIO(render.render_pdf(bundle)))
+    reader = pypdf.PdfReader(io.BytesIO(render.html_to_pdf(closed_html())))
     return bundle, "".join(page.extract_text() for page in reader.pages), len(reader.pages)
 
 
@@ -291,3 +296,5 @@ def test_pdf_without_pango_raises_the_fix(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_pango)
     with pytest.raises(render.PdfUnavailableError, match="apt-get install libpango-1.0-0 libpangoft2-1.0-0"):
         render.html_to_pdf("<html></html>")
+    with pytest.raises(render.PdfUnavailableError):
+        render.render_pdf(bundles.stored(1))
