@@ -1,0 +1,121 @@
+"""Report bundles for the report tests: the SARC031-like example's real bundles of looks 1-3 (made by
+``repository.report_bundle`` before the posterior densities and the design block existed) and
+variants of them: with a stored design, MCMC, EXNEX, no PFS, a safety section, hostile text."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from designs import oc
+from designs.response import spec as response_spec
+from designs.response.decisions import DecisionRule
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@functools.cache
+def _stored(look: int) -> str:
+    return (DATA / f"bundle_look{look}.json").read_text(encoding="utf-8")
+
+
+def stored(look: int = 3) -> dict[str, Any]:
+    """The example's closed bundle of look ``look`` (1, 2 or 3), as the repository made it."""
+    return json.loads(_stored(look))
+
+
+@functools.cache
+def _operating_characteristics() -> str:
+    """Exact OCs of the example's response design under independent Beta priors (quick, and real)."""
+    response = stored()["protocol"]["protocol"]["response"]
+    model = response_spec.resolve("independent", {}, response["p0"])
+    strata = tuple(oc.StratumPlan(s["name"], tuple(s["looks"])) for s in response["strata"])
+    design = oc.OCDesign(response["p0"], response["p1"], strata, DecisionRule.from_mapping(response["decision"]), model)
+    simon = response["simon"]
+    return json.dumps(oc.operating_characteristics(design, simon={k: simon[k] for k in ("r1", "n1", "r", "n")}))
+
+
+def boundary_table() -> dict[str, Any]:
+    """A boundary table in the shape of ``designs.boundaries.boundary_table`` (contract section 1)."""
+    def look(number: int, n: int, no_go: int | None, go: int | None, final: bool) -> dict[str, Any]:
+        lo = 0 if no_go is None else no_go + 1
+        hi = n if go is None else go - 1
+        decisions = ["no-go" if no_go is not None and y <= no_go else "go" if go is not None and y >= go else "continue"
+                     for y in range(n + 1)]
+        return {"look": number, "analysis": number - 1, "n": n, "final": final, "no_go_max": no_go, "go_min": go,
+                "continue": None if final else [lo, hi], "decisions": decisions,
+                "at_boundaries": {"no_go_max": None, "go_min": None},
+                "monotone": True, "note": None, "conditional_on": None}
+
+    strata = [{"name": name, "coupled": False, "looks": [look(1, 7, None, 5, False), look(2, 14, 1, 7, False),
+                                                          look(3, 21, 5, 6, True)], "two_way": None, "simon": None}
+              for name in ("NF1-associated", "sporadic")]
+    return {"p0": 0.15, "p1": 0.35, "model": {"kind": "independent"}, "decision_rule": {}, "method": "closed-form",
+            "strata": strata, "warnings": [], "provenance": {}}
+
+
+def with_design(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` with a stored design block: operating characteristics and boundaries of its protocol."""
+    bundle = copy.deepcopy(bundle)
+    bundle["design"] = {"protocol_version": bundle["protocol"]["version"], "sha256": "0" * 64,
+                        "computed_at": "2026-11-30T18:00:00+00:00", "software": {"gonogo": "0.1.0"},
+                        "operating_characteristics": json.loads(_operating_characteristics()),
+                        "boundaries": boundary_table()}
+    return bundle
+
+
+def with_next_look(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` with ``response.boundaries_next`` rows (contract section 1, ``next_look``)."""
+    bundle = copy.deepcopy(bundle)
+    bundle["look"]["result"]["response"]["boundaries_next"] = [
+        {"stratum": "NF1-associated", "n": 14, "responders": 3, "next_look": 3, "next_n": 21, "no_go_max": 5, "go_min": 6,
+         "avoid_no_go_needs": 3, "go_needs": 3,
+         "text": "NF1-associated needs 3 more responders among the next 7 to avoid no-go at look 3 (n = 21)"},
+    ]
+    return bundle
+
+
+def mcmc(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` as if the response model had been fitted by MCMC (Monte Carlo errors recorded)."""
+    bundle = copy.deepcopy(bundle)
+    response = bundle["look"]["result"]["response"]
+    response["engine"] = "pymc"
+    for s in response["strata"]:
+        s["monte_carlo_se"] = {"posterior_mean": 0.00123, "prob_above_p0": 0.0021, "prob_above_p1": 0.0034,
+                               "predictive_probability_of_success": 0.0045}
+    return bundle
+
+
+def exnex(bundle: dict[str, Any]) -> dict[str, Any]:
+    bundle = copy.deepcopy(bundle)
+    response = bundle["look"]["result"]["response"]
+    response["model"]["kind"] = "exnex"
+    response["prob_exchangeable"] = {"NF1-associated": 0.8123, "sporadic": 0.6456}
+    return bundle
+
+
+def without_pfs(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` of a protocol without a PFS plan."""
+    bundle = copy.deepcopy(bundle)
+    bundle["look"]["result"]["pfs"] = None
+    bundle["protocol"]["protocol"]["pfs"] = None
+    for d in bundle["look"]["result"]["decisions"]:
+        d.pop("pfs", None)
+    return bundle
+
+
+def with_safety(bundle: dict[str, Any]) -> dict[str, Any]:
+    bundle = copy.deepcopy(bundle)
+    bundle["look"]["result"]["safety"] = {"NF1-associated": {"status": "continue"}, "sporadic": {"status": "stop for safety"}}
+    return bundle
+
+
+def hostile_title(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` whose trial title and a stratum's criterion carry markup."""
+    bundle = copy.deepcopy(bundle)
+    bundle["trial"]["title"] = '<script>alert("x")</script> & <b>bold</b>'
+    bundle["look"]["result"]["response"]["strata"][0]["decision_criterion"]["text"] = "<img src=x onerror=alert(1)>"
+    return bundle
