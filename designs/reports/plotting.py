@@ -1,0 +1,100 @@
+"""The report's plotting style and the conversion of a matplotlib figure to one inline SVG element.
+
+Figures are built with the object API (:class:`matplotlib.figure.Figure`, no pyplot state, nothing to
+close) and written by matplotlib's SVG backend with a fixed hash salt, glyphs as paths and no date, so
+that the same bundle gives the same bytes. Several SVGs share one HTML page, where matplotlib's ids
+(``DejaVuSans-31``, ``axes_1``, clip paths ...) would collide: :func:`svg_element` namespaces every id
+and every reference to one with a per-figure prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from xml.sax.saxutils import escape, quoteattr
+
+import matplotlib
+from matplotlib.figure import Figure
+
+CM = 1 / 2.54
+FULL_WIDTH = 16 * CM
+"""Inches: a figure across an A4 page between its margins."""
+PANEL_WIDTH = 8 * CM
+"""Inches: a per-stratum panel, two side by side on an A4 page."""
+
+# Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision deficiency.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+DECISION_COLOURS = {"no-go": "#D55E00", "continue": "#CCCCCC", "go": "#0072B2"}
+REFERENCE_COLOUR = "#444444"
+
+STYLE = {
+    "svg.hashsalt": "gonogo-report",
+    "svg.fonttype": "path",
+    "svg.image_inline": True,
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
+    "lines.linewidth": 1.2,
+    "figure.dpi": 72,
+}
+
+_LOCK = threading.Lock()
+"""matplotlib's rcParams are process-global: one figure is built and written at a time."""
+
+_PROLOG = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<!--.*?-->|<metadata>.*?</metadata>", re.DOTALL)
+_ID = re.compile(r'\bid="([^"]+)"')
+_REFERENCE = re.compile(r'(href="#|url\(#)([^")]+)')
+
+
+def stratum_colour(index: int) -> str:
+    """The stratum's colour: its place among the trial's strata, the same in every figure."""
+    return OKABE_ITO[index % len(OKABE_ITO)]
+
+
+def figure_prefix(kind: str, *parts: str) -> str:
+    """A per-figure id prefix, unique on a page: the figure's kind and a short hash of its subject."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:8] if parts else "all"
+    return f"gonogo-{kind}-{digest}-"
+
+
+@contextmanager
+def report_style() -> Iterator[None]:
+    """The report's matplotlib settings, held for the time it takes to build and write one figure."""
+    with _LOCK, matplotlib.rc_context(STYLE):
+        yield
+
+
+def render_svg(draw: Callable[[Figure], None], *, width: float, height: float, title: str, prefix: str) -> str:
+    """Build a figure of ``width`` × ``height`` inches with ``draw`` and return it as one SVG element."""
+    with report_style():
+        figure = Figure(figsize=(width, height), layout="constrained")
+        draw(figure)
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Format": None, "Type": None, "Creator": None})
+    return svg_element(buffer.getvalue(), title=title, prefix=prefix)
+
+
+def svg_element(svg: str, *, title: str, prefix: str) -> str:
+    """matplotlib's SVG document as an element to inline in HTML: no prolog, DOCTYPE, comments or
+    metadata; ``role="img"`` and a ``<title>`` for screen readers; every id and ``#`` reference prefixed."""
+    svg = _PROLOG.sub("", svg).strip()
+    svg = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    svg = _REFERENCE.sub(lambda m: f"{m.group(1)}{prefix}{m.group(2)}", svg)
+    title_id = f"{prefix}title"
+    root_end = svg.index(">")
+    return (
+        f"{svg[:root_end]} role=\"img\" aria-labelledby={quoteattr(title_id)}>"
+        f"<title id={quoteattr(title_id)}>{escape(title)}</title>{svg[root_end + 1:]}"
+    )
