@@ -18,6 +18,7 @@ from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from designs.reports.plotting import (
     DECISION_COLOURS,
@@ -25,14 +26,15 @@ from designs.reports.plotting import (
     PANEL_WIDTH,
     REFERENCE_COLOUR,
     CM,
+    axes_in,
     figure_prefix,
     render_svg,
     stratum_colour,
 )
 
 TAU_LABELS = {
-    "response": "τ: between-stratum SD of the log-odds of response",
-    "pfs": "τ: between-stratum SD of the log hazards",
+    "response": "τ: SD of the strata's log-odds of response",
+    "pfs": "τ: SD of the strata's log hazards",
 }
 
 
@@ -164,16 +166,34 @@ def _draw_density(ax: Axes, density: Mapping[str, Any], colour: str, label: str,
         inside = edges[(edges > lo) & (edges < hi)]
         xs = np.concatenate([[lo], inside, [hi]])
         bins = np.clip(np.searchsorted(edges, xs, side="right") - 1, 0, values.size - 1)
-        ax.fill_between(xs, values[bins], step="post", color=colour, alpha=0.35, linewidth=0, label="95% credible interval")
+        ax.fill_between(xs, values[bins], step="post", color=colour, alpha=0.35, linewidth=0,
+                        label="95% credible interval")
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(bottom=0)
+
+
+def _legend_away_from(ax: Axes, density: Mapping[str, Any]) -> None:
+    """The legend in the upper corner away from the density's mode (placing it "best" would cost a
+    search over every drawn artist)."""
+    edges, values = density_steps(density)
+    mode = edges[int(np.argmax(values))]
+    ax.legend(loc="upper right" if mode < (edges[0] + edges[-1]) / 2 else "upper left")
 
 
 def _reference_line(ax: Axes, x: float, label: str, *, alpha: float = 1.0, linestyle: str = "--") -> None:
     """A labelled vertical reference (p0, p1, a benchmark) across the panel."""
     ax.axvline(x, color=REFERENCE_COLOUR, linestyle=linestyle, linewidth=0.9, alpha=alpha)
-    ax.annotate(label, (x, 1), xycoords=("data", "axes fraction"), xytext=(2, -2), textcoords="offset points",
-                ha="left", va="top", fontsize=8, color=REFERENCE_COLOUR, alpha=alpha)
+    _line_label(ax, x, label, alpha=alpha)
+
+
+_LABEL_BACKGROUND = {"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5}
+
+
+def _line_label(ax: Axes, x: float, label: str, *, alpha: float = 1.0, at_top: bool = True) -> None:
+    """A vertical line's label written along it, so that labels of close lines do not overlap."""
+    ax.annotate(label, (x, 1 if at_top else 0), xycoords=("data", "axes fraction"), xytext=(-1, -2 if at_top else 2),
+                textcoords="offset points", rotation=90, ha="right", va="top" if at_top else "bottom", fontsize=8,
+                color=REFERENCE_COLOUR, alpha=alpha, bbox=_LABEL_BACKGROUND)
 
 
 # -- the figures ----------------------------------------------------------------------------------------
@@ -190,7 +210,7 @@ def accrual_svg(bundle: Mapping[str, Any]) -> str:
                if (look.get("result") or {}).get("data_cut")]
 
     def draw(figure: Figure) -> None:
-        ax = figure.add_subplot()
+        ax = axes_in(figure, left=1.4, bottom=0.9)
         first = min([points[0][0] for points in series.values() if points] + [d for _, d in earlier] + [cutoff])
         for name, points in series.items():
             colour = _colour(bundle, name)
@@ -205,15 +225,18 @@ def accrual_svg(bundle: Mapping[str, Any]) -> str:
                 ax.axhline(n, color=colour, linestyle=":", linewidth=0.7, alpha=0.45)
         for number, day in earlier:
             ax.axvline(mdates.date2num(day), color=REFERENCE_COLOUR, linewidth=0.7, alpha=0.35)
-            ax.annotate(f"look {number}", (mdates.date2num(day), 0), xycoords=("data", "axes fraction"),
-                        xytext=(2, 2), textcoords="offset points", fontsize=8, color=REFERENCE_COLOUR, alpha=0.7)
+            _line_label(ax, mdates.date2num(day), f"look {number}", alpha=0.7, at_top=False)
         ax.axvline(mdates.date2num(cutoff), color=REFERENCE_COLOUR, linewidth=1.1)
-        ax.annotate(f"cut-off {cutoff.isoformat()}", (mdates.date2num(cutoff), 0), xycoords=("data", "axes fraction"),
-                    xytext=(-2, 2), textcoords="offset points", ha="right", fontsize=8, color=REFERENCE_COLOUR)
+        _line_label(ax, mdates.date2num(cutoff), f"cut-off {cutoff.isoformat()}", at_top=False)
+        start, end = mdates.date2num(first), mdates.date2num(cutoff)
+        margin = 0.02 * max(end - start, 30)
+        ax.set_xlim(start - margin, end + margin)
+        highest = max([p.get("n_planned") or 0 for p in plan.values()] + [len(points) for points in series.values()])
+        ax.set_ylim(0, 1.45 * max(highest, 1))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        ax.set_ylim(bottom=0)
         ax.set_ylabel("patients enrolled")
         ax.set_title(f"Accrual by stratum: data cut {cut.get('number', '')}, cut-off {cutoff.isoformat()}", loc="left")
         ax.legend(loc="upper left", ncols=2)
@@ -233,7 +256,7 @@ def posterior_density_svg(bundle: Mapping[str, Any], stratum: str) -> str | None
     colour = _colour(bundle, stratum)
 
     def draw(figure: Figure) -> None:
-        ax = figure.add_subplot()
+        ax = axes_in(figure)
         _draw_density(ax, entry["posterior_density"], colour, "posterior (model)", entry.get("ci95"))
         if independent:
             edges, values = density_steps(independent)
@@ -244,7 +267,7 @@ def posterior_density_svg(bundle: Mapping[str, Any], stratum: str) -> str | None
         ax.set_xlabel("response rate p")
         ax.set_ylabel("posterior density")
         ax.set_title(f"{stratum}: {entry['responders']} of {entry['n']} responded", loc="left")
-        ax.legend(loc="upper right")
+        _legend_away_from(ax, entry["posterior_density"])
 
     title = f"{stratum}: posterior density of the response rate, with the no-borrowing posterior, p0 and p1"
     return render_svg(draw, width=PANEL_WIDTH, height=6 * CM, title=title, prefix=figure_prefix("posterior", stratum))
@@ -258,7 +281,7 @@ def _conditioning(rows: Sequence[Mapping[str, Any]]) -> str | None:
             others.setdefault(other, []).append(f"{count} (n = {row['n']})")
     if not others:
         return None
-    return "conditional on " + "; ".join(f"{other}'s responders {', '.join(c)}" for other, c in others.items())
+    return "conditional on " + "; ".join(f"{other}'s responders\n{', '.join(c)}" for other, c in others.items())
 
 
 def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
@@ -273,10 +296,14 @@ def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
     conditioning = _conditioning(rows)
     not_monotone = [str(row["look"]) for row in rows if row.get("monotone") is False]
     planned = sorted(row["n"] for row in rows)
-    width = 0.45 * (min(np.diff(planned)) if len(planned) > 1 else 4)
+    width = 0.45 * max(min(np.diff(planned)) if len(planned) > 1 else 4, 1)
+    right = max(planned + [p["n"] for p in path])
+    top = max(planned + [p["responders"] for p in path])
+    heading = "\n".join([f"{stratum}: boundaries by look", *([conditioning] if conditioning else []),
+                          *([f"not monotone at look {', '.join(not_monotone)}"] if not_monotone else [])])
 
     def draw(figure: Figure) -> None:
-        ax = figure.add_subplot()
+        ax = axes_in(figure, top=0.35 + 0.4 * heading.count("\n") + 0.4)
         for row in rows:
             for decision, first, last in decision_runs(row["decisions"]):
                 ax.bar(row["n"], last - first + 1, bottom=first - 0.5, width=width, linewidth=0,
@@ -284,33 +311,30 @@ def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
             for count, label, va in ((row.get("no_go_max"), "≤ {}", "top"), (row.get("go_min"), "≥ {}", "bottom")):
                 if count is not None:
                     y = count + 0.5 if va == "top" else count - 0.5
-                    ax.annotate(label.format(count), (row["n"] + width / 2, y), xytext=(2, 0), textcoords="offset points",
-                                va=va, fontsize=8, color=REFERENCE_COLOUR)
+                    ax.annotate(label.format(count), (row["n"] + width / 2, y), xytext=(2, 0),
+                                textcoords="offset points", va=va, fontsize=8, color=REFERENCE_COLOUR)
         if path:
             ax.plot([p["n"] for p in path], [p["responders"] for p in path], color="#000000", marker="o",
                     markersize=4, linewidth=1.2, label="observed")
             for p in path:
-                ax.annotate(f"look {p['look']}", (p["n"], p["responders"]), xytext=(-3, 4), textcoords="offset points",
-                            ha="right", fontsize=8)
+                ax.annotate(f"look {p['look']}", (p["n"], p["responders"]), xytext=(-3, 4),
+                            textcoords="offset points", ha="right", fontsize=8)
         handles = [Patch(color=DECISION_COLOURS[d], label=d) for d in ("go", "continue", "no-go")]
         handles += ax.get_legend_handles_labels()[0]
         ax.legend(handles=handles, loc="upper left")
         ax.set_xticks(planned)
-        ax.set_xlim(0, max(planned) + width * 2)
-        ax.set_ylim(-0.5, max(planned) + 0.5)
+        ax.set_xlim(0, right + width * 2)
+        ax.set_ylim(-0.5, top + 0.5)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("patients evaluable (n)")
         ax.set_ylabel("responders")
-        lines = [f"{stratum}: decision boundaries by look"]
-        if conditioning:
-            lines.append(conditioning)
-        if not_monotone:
-            lines.append(f"not monotone at look {', '.join(not_monotone)}")
-        ax.set_title("\n".join(lines), loc="left", wrap=True)
+        ax.set_title(heading, loc="left")
 
     title = f"{stratum}: responder counts giving go, continue and no-go at each look, with the observed path"
     if conditioning:
-        title += f" ({conditioning})"
-    return render_svg(draw, width=PANEL_WIDTH, height=7.5 * CM, title=title, prefix=figure_prefix("boundaries", stratum))
+        title += f" ({conditioning.replace(chr(10), ' ')})"
+    prefix = figure_prefix("boundaries", stratum)
+    return render_svg(draw, width=PANEL_WIDTH, height=7.5 * CM, title=title, prefix=prefix)
 
 
 def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
@@ -329,10 +353,11 @@ def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
     references = [(pfs.get("benchmark"), "benchmark", 1.0), (pfs.get("target"), "target", 0.45)]
 
     def draw(figure: Figure) -> None:
-        ax, table = figure.subplots(2, 1, sharex=True, height_ratios=[6, 1])
+        ax = axes_in(figure, bottom=1.6)
+        table = axes_in(figure, bottom=0.15, top=figure.get_figheight() / CM - 0.65, sharex=ax)
         ax.fill_between(steps["times"], steps["lower"], steps["upper"], step="post", color=colour, alpha=0.2,
                         linewidth=0, label="95% CI")
-        ax.step(steps["times"], steps["survival"], where="post", color=colour, label="Kaplan–Meier")
+        ax.step(steps["times"], steps["survival"], where="post", color=colour)
         censored = np.asarray(curve["censored"]) > 0
         if censored.any():
             ax.plot(np.asarray(curve["times"])[censored], np.asarray(curve["survival"])[censored], linestyle="none",
@@ -341,8 +366,8 @@ def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
             if reference and reference.get("landmark_pfs") is not None and landmark is not None:
                 rate = reference["landmark_pfs"]
                 ax.plot([0, landmark], [rate, rate], linestyle=":", color=REFERENCE_COLOUR, alpha=alpha, linewidth=1)
-                ax.plot([landmark], [rate], marker="D", markersize=4, color=REFERENCE_COLOUR, alpha=alpha, linestyle="none",
-                        label=f"{name} S({landmark:g}) = {rate:g}")
+                ax.plot([landmark], [rate], marker="D", markersize=4, color=REFERENCE_COLOUR, alpha=alpha,
+                        linestyle="none", label=f"{name} S({landmark:g}) = {rate:g}")
         ax.set_ylim(0, 1.02)
         ax.set_ylabel("progression-free")
         ax.set_xlim(0, ticks[-1])
@@ -350,7 +375,10 @@ def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
         ax.tick_params(labelbottom=True)
         ax.set_xlabel("months since enrolment")
         ax.set_title(f"{stratum}: progression-free survival", loc="left")
-        ax.legend(loc="upper right")
+        # A KM curve starts at 1 on the left: the legend goes bottom left if the curve is still high
+        # half-way along the axis, else top right.
+        halfway = steps["survival"][np.searchsorted(steps["times"], ticks[-1] / 2, side="right") - 1]
+        ax.legend(loc="lower left" if halfway > 0.5 else "upper right")
         for t, count in zip(ticks, at_risk):
             table.text(t, 0.5, str(count), ha="center", va="center", fontsize=8)
         table.set_ylim(0, 1)
@@ -360,7 +388,8 @@ def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
             spine.set_visible(False)
 
     title = f"{stratum}: Kaplan–Meier estimate of progression-free survival with its 95% band and numbers at risk"
-    return render_svg(draw, width=PANEL_WIDTH, height=7.5 * CM, title=title, prefix=figure_prefix("kaplan-meier", stratum))
+    prefix = figure_prefix("kaplan-meier", stratum)
+    return render_svg(draw, width=PANEL_WIDTH, height=7.5 * CM, title=title, prefix=prefix)
 
 
 def landmark_posterior_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
@@ -375,17 +404,17 @@ def landmark_posterior_svg(bundle: Mapping[str, Any], stratum: str) -> str | Non
     colour = _colour(bundle, stratum)
 
     def draw(figure: Figure) -> None:
-        ax = figure.add_subplot()
+        ax = axes_in(figure)
         _draw_density(ax, landmark_pfs["density"], colour, "posterior", landmark_pfs.get("ci95"))
         for reference, name, alpha, linestyle in ((pfs.get("benchmark"), "benchmark", 1.0, "--"),
                                                    (pfs.get("target"), "target", 0.6, ":")):
             if reference and reference.get("landmark_pfs") is not None:
-                _reference_line(ax, reference["landmark_pfs"], f"{name} {reference['landmark_pfs']:g}", alpha=alpha,
-                                linestyle=linestyle)
-        ax.set_xlabel(f"progression-free rate at {landmark:g} months" if landmark is not None else "landmark PFS rate")
+                _reference_line(ax, reference["landmark_pfs"], f"{name} {reference['landmark_pfs']:g}",
+                                alpha=alpha, linestyle=linestyle)
+        ax.set_xlabel(f"progression-free at {landmark:g} months" if landmark is not None else "landmark PFS rate")
         ax.set_ylabel("posterior density")
         ax.set_title(f"{stratum}: landmark PFS rate", loc="left")
-        ax.legend(loc="upper right")
+        _legend_away_from(ax, landmark_pfs["density"])
 
     title = f"{stratum}: posterior density of the landmark progression-free rate, with the benchmark and target"
     return render_svg(draw, width=PANEL_WIDTH, height=6 * CM, title=title, prefix=figure_prefix("landmark", stratum))
@@ -406,14 +435,14 @@ def tau_svg(bundle: Mapping[str, Any], endpoint: str) -> str | None:
         return None
 
     def draw(figure: Figure) -> None:
-        ax = figure.add_subplot()
+        ax = axes_in(figure)
         _draw_density(ax, density, "#555555", "posterior", summary.get("ci95"))
         if summary.get("median") is not None:
             _reference_line(ax, summary["median"], f"median {summary['median']:.2f}", linestyle="-")
         ax.set_xlabel(TAU_LABELS[endpoint])
         ax.set_ylabel("posterior density")
-        ax.set_title(f"Between-stratum spread ({'response' if endpoint == 'response' else 'PFS'})", loc="left")
-        ax.legend(loc="upper right")
+        ax.set_title(f"Between-stratum spread τ ({'response' if endpoint == 'response' else 'PFS'})", loc="left")
+        _legend_away_from(ax, density)
 
     title = f"Posterior density of the between-stratum spread τ ({endpoint})"
     return render_svg(draw, width=PANEL_WIDTH, height=6 * CM, title=title, prefix=figure_prefix("tau", endpoint))
