@@ -169,12 +169,12 @@ def _draw_density(ax: Axes, density: Mapping[str, Any], colour: str, label: str,
         ax.fill_between(xs, values[bins], step="post", color=colour, alpha=0.35, linewidth=0,
                         label="95% credible interval")
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, 1.6 * max(values.max(), 1e-12))  # headroom above the mode for the legend
 
 
 def _legend_away_from(ax: Axes, density: Mapping[str, Any]) -> None:
-    """The legend in the upper corner away from the density's mode (placing it "best" would cost a
-    search over every drawn artist)."""
+    """The legend in the upper corner away from the density's mode, in the headroom above it (placing
+    it "best" would cost a search over every drawn artist)."""
     edges, values = density_steps(density)
     mode = edges[int(np.argmax(values))]
     ax.legend(loc="upper right" if mode < (edges[0] + edges[-1]) / 2 else "upper left")
@@ -262,6 +262,7 @@ def posterior_density_svg(bundle: Mapping[str, Any], stratum: str) -> str | None
             edges, values = density_steps(independent)
             ax.stairs(values, edges, color=REFERENCE_COLOUR, linestyle="--", linewidth=0.9, alpha=0.6,
                       label="no borrowing")
+            ax.set_ylim(0, max(ax.get_ylim()[1], 1.6 * values.max()))
         _reference_line(ax, response["p0"], f"p0 = {response['p0']:g}")
         _reference_line(ax, response["p1"], f"p1 = {response['p1']:g}", alpha=0.6, linestyle=":")
         ax.set_xlabel("response rate p")
@@ -284,6 +285,15 @@ def _conditioning(rows: Sequence[Mapping[str, Any]]) -> str | None:
     return "conditional on " + "; ".join(f"{other}'s responders\n{', '.join(c)}" for other, c in others.items())
 
 
+def boundary_heading(stratum: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """The boundary chart's heading: the stratum, what coupled boundaries are conditional on, and the
+    looks where the rule is not monotone in the count (said, not hidden)."""
+    conditioning = _conditioning(rows)
+    not_monotone = [str(row["look"]) for row in rows if row.get("monotone") is False]
+    return "\n".join([f"{stratum}: boundaries by look", *([conditioning] if conditioning else []),
+                      *([f"not monotone at look {', '.join(not_monotone)}"] if not_monotone else [])])
+
+
 def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
     """For each look of the design, the responder counts giving no-go, continue and go as coloured
     bars, and the stratum's observed (n, responders) path; None without the design's boundaries."""
@@ -294,13 +304,11 @@ def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
     rows = entry["looks"]
     path = observed_path(bundle, stratum)
     conditioning = _conditioning(rows)
-    not_monotone = [str(row["look"]) for row in rows if row.get("monotone") is False]
+    heading = boundary_heading(stratum, rows)
     planned = sorted(row["n"] for row in rows)
     width = 0.45 * max(min(np.diff(planned)) if len(planned) > 1 else 4, 1)
     right = max(planned + [p["n"] for p in path])
     top = max(planned + [p["responders"] for p in path])
-    heading = "\n".join([f"{stratum}: boundaries by look", *([conditioning] if conditioning else []),
-                          *([f"not monotone at look {', '.join(not_monotone)}"] if not_monotone else [])])
 
     def draw(figure: Figure) -> None:
         ax = axes_in(figure, top=0.35 + 0.4 * heading.count("\n") + 0.4)

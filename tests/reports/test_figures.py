@@ -267,3 +267,24 @@ def test_density_steps_are_the_stored_bins():
     assert edges[0] == 0 and edges[-1] == 1 and edges.size == 101 and values.tolist() == density["density"]
     with pytest.raises(ValueError, match="100 bins holds 99"):
         figures.density_steps({**density, "density": density["density"][:-1]})
+
+
+def test_boundary_chart_heading_says_where_a_rule_is_not_monotone():
+    bundle = with_additions(load_bundle(3))
+    rows = bundle["design"]["boundaries"]["strata"][0]["looks"]
+    rows[1]["decisions"][1:4] = ["continue", "no-go", "continue"]
+    rows[1]["monotone"] = False
+    heading = figures.boundary_heading(STRATA[0], rows)
+    assert heading.splitlines() == [f"{STRATA[0]}: boundaries by look", "conditional on sporadic's responders",
+                                    "1 (n = 7), 2 (n = 14), 4 (n = 21)", "not monotone at look 2"]
+    assert figures.boundary_chart_svg(bundle, STRATA[0]) != figures.boundary_chart_svg(
+        with_additions(load_bundle(3)), STRATA[0])
+
+
+def test_accrual_draws_a_stratum_without_patients_and_a_one_day_accrual():
+    bundle = load_bundle(1)
+    first = bundle["cut"]["patients"][0]
+    bundle["cut"]["patients"] = [{**first, "enrolled_on": bundle["cut"]["cutoff_date"]}]
+    bundle["history"] = []
+    assert figures.accrual_series(bundle)["sporadic"] == []
+    assert figures.accrual_svg(bundle).startswith("<svg ")
