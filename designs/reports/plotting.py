@@ -36,6 +36,7 @@ STYLE = {
     "svg.hashsalt": "gonogo-report",
     "svg.fonttype": "path",
     "svg.image_inline": True,
+    "text.parse_math": False,  # a "$" in a trial's or stratum's name is a dollar, not TeX
     "font.family": "DejaVu Sans",
     "font.size": 8,
     "axes.titlesize": 8.5,

@@ -288,3 +288,18 @@ def test_accrual_draws_a_stratum_without_patients_and_a_one_day_accrual():
     bundle["history"] = []
     assert figures.accrual_series(bundle)["sporadic"] == []
     assert figures.accrual_svg(bundle).startswith("<svg ")
+
+
+def test_names_are_drawn_literally_and_escaped_in_the_title():
+    """A stratum named like TeX or markup is drawn as written (no mathtext) and escaped in <title>."""
+    bundle = load_bundle(3)
+    name = "$\\frac{a}{b$ <script>&"
+    bundle["trial"]["strata"][0]["name"] = name
+    bundle["look"]["result"]["pfs"]["strata"][0]["name"] = name
+    for patient in bundle["cut"]["patients"]:
+        if patient["stratum"] == STRATA[0]:
+            patient["stratum"] = name
+    svg = figures.kaplan_meier_svg(bundle, name)
+    assert "<script>" not in svg and "$\\frac{a}{b$ &lt;script&gt;&amp;: Kaplan" in svg
+    assert parse(svg).titles[0].startswith(name)
+    assert figures.accrual_svg(bundle).startswith("<svg ")
