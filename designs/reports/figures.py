@@ -3,8 +3,8 @@
 Every figure renders what the bundle stores and estimates nothing: enrolment dates are counted, the
 stored Kaplan–Meier steps and binned densities are drawn, the stored boundary decisions are coloured.
 A figure whose data the bundle lacks (an open report, a look stored before densities were recorded, no
-design block, no PFS plan) is None. The ``*_series`` functions return the plotted data, so that tests
-can check what is drawn apart from the SVG it is drawn in.
+design block, no PFS plan) is None. The functions under "plotted series" return the data a figure
+draws, so that tests check what is drawn apart from the SVG it is drawn in.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def numbers_at_risk(curve: Mapping[str, Sequence[float]], times: Sequence[float]
 def _month_ticks(last_time: float) -> np.ndarray:
     """Regular times 0, step, 2·step, ... covering the follow-up, about five to seven of them."""
     step = next((s for s in (1, 2, 3, 4, 6, 12, 24) if last_time / s <= 6), 12 * int(np.ceil(last_time / 72)))
-    return np.arange(0, step * (int(np.ceil(last_time / step)) + 1), step, dtype=float)
+    return np.arange(0, step * (max(int(np.ceil(last_time / step)), 1) + 1), step, dtype=float)
 
 
 # -- drawing helpers ------------------------------------------------------------------------------------
@@ -161,8 +161,8 @@ def _draw_density(ax: Axes, density: Mapping[str, Any], colour: str, label: str,
     edges, values = density_steps(density)
     ax.stairs(values, edges, fill=True, color=colour, alpha=0.18, linewidth=0)
     ax.stairs(values, edges, color=colour, linewidth=1.2, label=label)
-    if ci95 is not None and None not in ci95:
-        lo, hi = max(ci95[0], edges[0]), min(ci95[1], edges[-1])
+    lo, hi = (max(ci95[0], edges[0]), min(ci95[1], edges[-1])) if ci95 and None not in ci95 else (0.0, 0.0)
+    if lo < hi:  # an interval not recorded, or outside the drawn range, is not shaded
         inside = edges[(edges > lo) & (edges < hi)]
         xs = np.concatenate([[lo], inside, [hi]])
         bins = np.clip(np.searchsorted(edges, xs, side="right") - 1, 0, values.size - 1)

@@ -303,3 +303,16 @@ def test_names_are_drawn_literally_and_escaped_in_the_title():
     assert "<script>" not in svg and "$\\frac{a}{b$ &lt;script&gt;&amp;: Kaplan" in svg
     assert parse(svg).titles[0].startswith(name)
     assert figures.accrual_svg(bundle).startswith("<svg ")
+
+
+def test_edge_cases_draw_without_warnings():
+    """One follow-up time at 0; a density without a recorded interval; an interval outside its range."""
+    bundle = with_additions(load_bundle(3))
+    pfs = bundle["look"]["result"]["pfs"]["strata"][0]
+    pfs["kaplan_meier"]["curve"] = {"times": [0.0], "survival": [0.0], "at_risk": [3], "events": [3], "censored": [0],
+                                    "ci95_lower": [0.0], "ci95_upper": [0.0]}
+    assert figures.kaplan_meier_svg(bundle, STRATA[0]).startswith("<svg ")
+    assert figures.numbers_at_risk(pfs["kaplan_meier"]["curve"], [0.0, 1.0]) == [3, 0]
+    response = bundle["look"]["result"]["response"]["strata"]
+    response[0]["ci95"], response[1]["ci95"] = None, [1.5, 2.0]
+    assert all(figures.posterior_density_svg(bundle, name).startswith("<svg ") for name in STRATA)
