@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from xml.sax.saxutils import escape, quoteattr
+from xml.etree import ElementTree
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -55,9 +55,11 @@ STYLE = {
 _LOCK = threading.Lock()
 """matplotlib's rcParams are process-global: one figure is built and written at a time."""
 
-_PROLOG = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<!--.*?-->|<metadata>.*?</metadata>", re.DOTALL)
-_ID = re.compile(r'\bid="([^"]+)"')
-_REFERENCE = re.compile(r'(href="#|url\(#)([^")]+)')
+_PROLOG = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>")
+SVG = "http://www.w3.org/2000/svg"
+XLINK = "http://www.w3.org/1999/xlink"
+ElementTree.register_namespace("", SVG)  # written as <svg xmlns=...>, not <ns0:svg>
+ElementTree.register_namespace("xlink", XLINK)
 
 
 def stratum_colour(index: int) -> str:
@@ -98,14 +100,41 @@ def axes_in(figure: Figure, *, left: float = 1.3, right: float = 0.3, bottom: fl
 
 
 def svg_element(svg: str, *, title: str, prefix: str) -> str:
-    """matplotlib's SVG document as an element to inline in HTML: no prolog, DOCTYPE, comments or
-    metadata; ``role="img"`` and a ``<title>`` for screen readers; every id and ``#`` reference prefixed."""
-    svg = _PROLOG.sub("", svg).strip()
-    svg = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', svg)
-    svg = _REFERENCE.sub(lambda m: f"{m.group(1)}{prefix}{m.group(2)}", svg)
+    """matplotlib's SVG document as an element to inline in HTML.
+
+    - no prolog, DOCTYPE, comments or metadata (whose namespaces are URLs);
+    - ``role="img"`` and a ``<title>`` (``aria-labelledby``) for screen readers;
+    - every id and every ``#`` reference to one prefixed, so that figures on one page do not collide;
+    - inline ``style`` declarations as presentation attributes, and matplotlib's document-wide
+      ``<style>*{stroke-linejoin: round; stroke-linecap: butt}</style>`` as inherited attributes of the
+      root: a ``<style>`` inlined in HTML styles the whole page, and WeasyPrint reads every ``style``
+      attribute of the page as HTML CSS (one warning per SVG property) before its SVG renderer reads it.
+    """
+    root = ElementTree.fromstring(_PROLOG.sub("", svg))
+    for parent in root.iter():
+        for child in list(parent):
+            if child.tag in (f"{{{SVG}}}metadata", f"{{{SVG}}}style") or (
+                child.tag == f"{{{SVG}}}defs" and all(c.tag == f"{{{SVG}}}style" for c in child)
+            ):
+                parent.remove(child)
+    for element in root.iter():
+        for name, value in list(element.attrib.items()):
+            if name == "id":
+                element.set(name, prefix + value)
+            elif name == f"{{{XLINK}}}href" and value.startswith("#"):
+                element.set(name, f"#{prefix}{value[1:]}")
+            elif name == "style":
+                del element.attrib[name]
+                for declaration in value.split(";"):
+                    if declaration.strip():
+                        key, _, declared = declaration.partition(":")
+                        element.set(key.strip(), declared.strip())
+        for name, value in element.attrib.items():
+            if "url(#" in value:
+                element.set(name, value.replace("url(#", f"url(#{prefix}"))
     title_id = f"{prefix}title"
-    root_end = svg.index(">")
-    return (
-        f"{svg[:root_end]} role=\"img\" aria-labelledby={quoteattr(title_id)}>"
-        f"<title id={quoteattr(title_id)}>{escape(title)}</title>{svg[root_end + 1:]}"
-    )
+    root.attrib.update({"role": "img", "aria-labelledby": title_id, "stroke-linejoin": "round", "stroke-linecap": "butt"})
+    heading = ElementTree.Element(f"{{{SVG}}}title", {"id": title_id})
+    heading.text = title
+    root.insert(0, heading)
+    return ElementTree.tostring(root, encoding="unicode")

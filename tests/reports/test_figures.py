@@ -316,3 +316,15 @@ def test_edge_cases_draw_without_warnings():
     response = bundle["look"]["result"]["response"]["strata"]
     response[0]["ci95"], response[1]["ci95"] = None, [1.5, 2.0]
     assert all(figures.posterior_density_svg(bundle, name).startswith("<svg ") for name in STRATA)
+
+
+def test_figures_carry_no_stylesheet_and_weasyprint_reads_them_without_a_warning(full_figures, caplog):
+    """A <style> inlined in HTML styles the whole page, and WeasyPrint reads every style attribute of the
+    page as HTML CSS, warning once per SVG property: the figures hold presentation attributes instead."""
+    for key, svg in full_figures.items():
+        assert not any(tag == "style" or "style" in attrs for tag, attrs in parse(svg).tags), key
+    from weasyprint import HTML
+
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        pdf = HTML(string=f"<html><body>{full_figures['kaplan-meier sporadic']}</body></html>").write_pdf()
+    assert pdf.startswith(b"%PDF") and not caplog.records
