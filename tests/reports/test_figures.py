@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -169,6 +172,19 @@ def test_ids_are_unique_across_all_figures_of_a_bundle_and_every_reference_resol
 def test_same_bundle_gives_the_same_bytes(full_figures):
     again = all_figures(with_additions(load_bundle(3)))
     assert again == full_figures
+
+
+def test_same_bundle_gives_the_same_bytes_in_another_process(tmp_path):
+    """matplotlib draws fresh ids from a random salt unless one is set: compare across processes."""
+    bundle = with_additions(load_bundle(2))
+    (tmp_path / "bundle.json").write_text(json.dumps(bundle), encoding="utf-8")
+    script = ("import json, sys; from designs.reports import figures; "
+              "b = json.load(open(sys.argv[1])); "
+              "sys.stdout.write(figures.accrual_svg(b) + figures.kaplan_meier_svg(b, 'sporadic'))")
+    other = subprocess.run([sys.executable, "-c", script, str(tmp_path / "bundle.json")], capture_output=True,
+                           encoding="utf-8", env={**os.environ, "PYTHONIOENCODING": "utf-8"}, check=True,
+                           cwd=Path(__file__).resolve().parents[2]).stdout
+    assert other == figures.accrual_svg(bundle) + figures.kaplan_meier_svg(bundle, "sporadic")
 
 
 def test_figures_are_none_where_the_bundle_has_no_data_for_them():
