@@ -170,6 +170,7 @@ def _draw_density(ax: Axes, density: Mapping[str, Any], colour: str, label: str,
                         label="95% credible interval")
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(0, 1.6 * max(values.max(), 1e-12))  # headroom above the mode for the legend
+    ax.set_yticks([])  # a density's height is read against its neighbours, not a scale (and ticks cost time)
 
 
 def _legend_away_from(ax: Axes, density: Mapping[str, Any]) -> None:
