@@ -362,32 +362,31 @@ def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
     references = [(pfs.get("benchmark"), "benchmark", 1.0), (pfs.get("target"), "target", 0.45)]
 
     def draw(figure: Figure) -> None:
-        ax = axes_in(figure, bottom=1.6)
+        ax = axes_in(figure, bottom=1.6, top=1.0)
         table = axes_in(figure, bottom=0.15, top=figure.get_figheight() / CM - 0.65, sharex=ax)
         ax.fill_between(steps["times"], steps["lower"], steps["upper"], step="post", color=colour, alpha=0.2,
-                        linewidth=0, label="95% CI")
+                        linewidth=0)
         ax.step(steps["times"], steps["survival"], where="post", color=colour)
         censored = np.asarray(curve["censored"]) > 0
         if censored.any():
             ax.plot(np.asarray(curve["times"])[censored], np.asarray(curve["survival"])[censored], linestyle="none",
-                    marker="|", markersize=6, color=colour, label="censored")
+                    marker="|", markersize=6, color=colour)
         for reference, name, alpha in references:
             if reference and reference.get("landmark_pfs") is not None and landmark is not None:
                 rate = reference["landmark_pfs"]
                 ax.plot([0, landmark], [rate, rate], linestyle=":", color=REFERENCE_COLOUR, alpha=alpha, linewidth=1)
                 ax.plot([landmark], [rate], marker="D", markersize=4, color=REFERENCE_COLOUR, alpha=alpha,
-                        linestyle="none", label=f"{name} S({landmark:g}) = {rate:g}")
+                        linestyle="none")
+                ax.annotate(f"{name} {rate:g}", (landmark, rate), xytext=(4, 0), textcoords="offset points",
+                            va="center", fontsize=8, color=REFERENCE_COLOUR, alpha=alpha, bbox=_LABEL_BACKGROUND)
         ax.set_ylim(0, 1.02)
         ax.set_ylabel("progression-free")
         ax.set_xlim(0, ticks[-1])
         ax.set_xticks(ticks)
         ax.tick_params(labelbottom=True)
         ax.set_xlabel("months since enrolment")
-        ax.set_title(f"{stratum}: progression-free survival", loc="left")
-        # A KM curve starts at 1 on the left: the legend goes bottom left if the curve is still high
-        # half-way along the axis, else top right.
-        halfway = steps["survival"][np.searchsorted(steps["times"], ticks[-1] / 2, side="right") - 1]
-        ax.legend(loc="lower left" if halfway > 0.5 else "upper right")
+        # Labels on the marks, not a legend: no corner of a KM panel is reliably empty.
+        ax.set_title(f"{stratum}: progression-free survival\nKaplan–Meier, 95% band, | censored", loc="left")
         for t, count in zip(ticks, at_risk):
             table.text(t, 0.5, str(count), ha="center", va="center", fontsize=8)
         table.set_ylim(0, 1)
