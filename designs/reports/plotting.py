@@ -35,7 +35,7 @@ REFERENCE_COLOUR = "#444444"
 STYLE = {
     "svg.hashsalt": "gonogo-report",
     "svg.fonttype": "path",
-    "svg.image_inline": True,
+    "svg.image_inline": True,  # never a reference to an image file beside the SVG
     "text.parse_math": False,  # a "$" in a trial's or stratum's name is a dollar, not TeX
     "font.family": "DejaVu Sans",
     "font.size": 8,
@@ -110,27 +110,24 @@ def svg_element(svg: str, *, title: str, prefix: str) -> str:
       root: a ``<style>`` inlined in HTML styles the whole page, and WeasyPrint reads every ``style``
       attribute of the page as HTML CSS (one warning per SVG property) before its SVG renderer reads it.
     """
-    root = ElementTree.fromstring(_PROLOG.sub("", svg))
-    for parent in root.iter():
-        for child in list(parent):
-            if child.tag in (f"{{{SVG}}}metadata", f"{{{SVG}}}style") or (
-                child.tag == f"{{{SVG}}}defs" and all(c.tag == f"{{{SVG}}}style" for c in child)
-            ):
-                parent.remove(child)
+    root = ElementTree.fromstring(_PROLOG.sub("", svg))  # the parser drops comments
+    for child in list(root):  # matplotlib writes both as children of the root
+        if child.tag == f"{{{SVG}}}metadata" or (
+            child.tag == f"{{{SVG}}}defs" and all(c.tag == f"{{{SVG}}}style" for c in child)
+        ):
+            root.remove(child)
     for element in root.iter():
+        style = element.attrib.pop("style", "")
+        for declaration in style.split(";"):
+            if declaration.strip():
+                name, _, value = declaration.partition(":")
+                element.set(name.strip(), value.strip())
         for name, value in list(element.attrib.items()):
             if name == "id":
                 element.set(name, prefix + value)
             elif name == f"{{{XLINK}}}href" and value.startswith("#"):
                 element.set(name, f"#{prefix}{value[1:]}")
-            elif name == "style":
-                del element.attrib[name]
-                for declaration in value.split(";"):
-                    if declaration.strip():
-                        key, _, declared = declaration.partition(":")
-                        element.set(key.strip(), declared.strip())
-        for name, value in element.attrib.items():
-            if "url(#" in value:
+            elif "url(#" in value:
                 element.set(name, value.replace("url(#", f"url(#{prefix}"))
     title_id = f"{prefix}title"
     root.attrib.update({"role": "img", "aria-labelledby": title_id, "stroke-linejoin": "round", "stroke-linecap": "butt"})
