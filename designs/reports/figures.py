@@ -383,7 +383,6 @@ def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
         ax.set_ylabel("progression-free")
         ax.set_xlim(0, ticks[-1])
         ax.set_xticks(ticks)
-        ax.tick_params(labelbottom=True)
         ax.set_xlabel("months since enrolment")
         # Labels on the marks, not a legend: no corner of a KM panel is reliably empty.
         ax.set_title(f"{stratum}: progression-free survival\nKaplan–Meier, 95% band, | censored", loc="left")

@@ -58,8 +58,6 @@ _LOCK = threading.Lock()
 _PROLOG = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>")
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
-ElementTree.register_namespace("", SVG)  # written as <svg xmlns=...>, not <ns0:svg>
-ElementTree.register_namespace("xlink", XLINK)
 
 
 def stratum_colour(index: int) -> str:
@@ -105,6 +103,8 @@ def svg_element(svg: str, *, title: str, prefix: str) -> str:
     - no prolog, DOCTYPE, comments or metadata (whose namespaces are URLs);
     - ``role="img"`` and a ``<title>`` (``aria-labelledby``) for screen readers;
     - every id and every ``#`` reference to one prefixed, so that figures on one page do not collide;
+    - the namespaces written as ``xmlns`` and ``xlink:`` whatever prefixes other libraries registered
+      with ElementTree (WeasyPrint's imports leave it writing ``<ns0:svg>``, which HTML does not draw);
     - inline ``style`` declarations as presentation attributes, and matplotlib's document-wide
       ``<style>*{stroke-linejoin: round; stroke-linecap: butt}</style>`` as inherited attributes of the
       root: a ``<style>`` inlined in HTML styles the whole page, and WeasyPrint reads every ``style``
@@ -117,6 +117,7 @@ def svg_element(svg: str, *, title: str, prefix: str) -> str:
         ):
             root.remove(child)
     for element in root.iter():
+        element.tag = element.tag.removeprefix(f"{{{SVG}}}")
         style = element.attrib.pop("style", "")
         for declaration in style.split(";"):
             if declaration.strip():
@@ -125,13 +126,15 @@ def svg_element(svg: str, *, title: str, prefix: str) -> str:
         for name, value in list(element.attrib.items()):
             if name == "id":
                 element.set(name, prefix + value)
-            elif name == f"{{{XLINK}}}href" and value.startswith("#"):
-                element.set(name, f"#{prefix}{value[1:]}")
+            elif name == f"{{{XLINK}}}href":
+                del element.attrib[name]
+                element.set("xlink:href", f"#{prefix}{value[1:]}" if value.startswith("#") else value)
             elif "url(#" in value:
                 element.set(name, value.replace("url(#", f"url(#{prefix}"))
     title_id = f"{prefix}title"
-    root.attrib.update({"role": "img", "aria-labelledby": title_id, "stroke-linejoin": "round", "stroke-linecap": "butt"})
-    heading = ElementTree.Element(f"{{{SVG}}}title", {"id": title_id})
+    root.attrib = {"xmlns": SVG, "xmlns:xlink": XLINK, **root.attrib, "role": "img", "aria-labelledby": title_id,
+                   "stroke-linejoin": "round", "stroke-linecap": "butt"}
+    heading = ElementTree.Element("title", {"id": title_id})
     heading.text = title
     root.insert(0, heading)
     return ElementTree.tostring(root, encoding="unicode")

@@ -344,3 +344,17 @@ def test_figures_carry_no_stylesheet_and_weasyprint_reads_them_without_a_warning
     with caplog.at_level("WARNING", logger="weasyprint"):
         pdf = HTML(string=f"<html><body>{full_figures['kaplan-meier sporadic']}</body></html>").write_pdf()
     assert pdf.startswith(b"%PDF") and not caplog.records
+
+
+def test_figures_do_not_depend_on_prefixes_other_libraries_register_with_elementtree(monkeypatch):
+    """Importing WeasyPrint once changed ElementTree's global namespace map, and the figures with it
+    (<ns0:svg>, which an HTML page does not draw)."""
+    from xml.etree import ElementTree
+
+    bundle = load_bundle(3)
+    before = figures.kaplan_meier_svg(bundle, STRATA[1])
+    monkeypatch.setitem(ElementTree._namespace_map, "http://www.w3.org/2000/svg", "ns0")
+    monkeypatch.setitem(ElementTree._namespace_map, "http://www.w3.org/1999/xlink", "ns1")
+    after = figures.kaplan_meier_svg(bundle, STRATA[1])
+    assert after == before and after.startswith('<svg xmlns="http://www.w3.org/2000/svg" ')
+    assert "xlink:href=" in after and "ns0" not in after and "ns1" not in after
