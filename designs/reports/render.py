@@ -27,10 +27,7 @@ from designs.core.errors import GonogoError
 from designs.registry.look import open_view
 from designs.reports import tables
 
-try:  # until figures.py lands
-    from designs.reports import figures
-except ImportError:  # until figures.py lands
-    figures = None
+from designs.reports import figures
 
 CLOSED_BANNER = "CLOSED REPORT: DMC and trial statistician only"
 OPEN_BANNER = "OPEN REPORT"
@@ -106,9 +103,7 @@ def open_subset(bundle: Mapping[str, Any]) -> dict[str, Any]:
 
 def _figure(name: str, bundle: Mapping[str, Any], *args: Any, missing: str) -> Markup:
     """The inline SVG of ``figures.<name>(bundle, *args)``; a sentence when the bundle has no data for it."""
-    function: Callable[..., str | None] | None = getattr(figures, name, None)
-    if function is None:  # until figures.py lands
-        return Markup('<p class="missing">Figure not available in this build.</p>')
+    function: Callable[..., str | None] = getattr(figures, name)
     svg = function(bundle, *args)
     if svg is None:
         return Markup('<p class="missing">{}</p>').format(missing)

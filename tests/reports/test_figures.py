@@ -22,11 +22,11 @@ from scipy import stats
 
 from designs.reports import figures
 
-DATA = [Path(__file__).resolve().parent / "data", Path("/work/fixtures")]
+DATA = [Path(__file__).resolve().parent / "data"]
 
 
 def load_bundle(look: int) -> dict:
-    """An example report bundle: tests/reports/data (the repository's copy), else the shared fixtures."""
+    """An example report bundle of tests/reports/data."""
     for directory in DATA:
         path = directory / f"bundle_look{look}.json"
         if path.exists():
