@@ -47,13 +47,19 @@ def _record(lower: float, upper: float, values: np.ndarray, method: str) -> dict
 
 
 def from_cdf(cdf: Callable[[np.ndarray], np.ndarray], lower: float, upper: float, method: str, *,
-             bins: int = BINS) -> dict[str, Any]:
+             sf: Callable[[np.ndarray], np.ndarray] | None = None, bins: int = BINS) -> dict[str, Any]:
     """The density of a distribution with CDF ``cdf`` (vectorised): (F(b) − F(a)) / (b − a) per bin.
 
-    A numerical CDF may dip by rounding between close edges: such bins are 0, not negative."""
+    With its survival function ``sf`` given, bins in the upper half take (S(a) − S(b)) instead, so that
+    the upper tail keeps its relative accuracy (1 − F cancels). A numerical CDF may dip by rounding
+    between close edges: such bins are 0, not negative."""
     x = edges(lower, upper, bins)
-    mass = np.maximum(np.diff(np.asarray(cdf(x), dtype=float)), 0.0)
-    return _record(lower, upper, mass / np.diff(x), method)
+    below = np.asarray(cdf(x), dtype=float)
+    mass = np.diff(below)
+    if sf is not None:
+        above = np.asarray(sf(x), dtype=float)
+        mass = np.where(below[1:] > 0.5, above[:-1] - above[1:], mass)
+    return _record(lower, upper, np.maximum(mass, 0.0) / np.diff(x), method)
 
 
 def from_draws(draws: np.ndarray, lower: float, upper: float, method: str, *, bins: int = BINS) -> dict[str, Any]:

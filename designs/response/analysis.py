@@ -156,7 +156,7 @@ def _stratum_warnings(stratum: StratumData, model: ResponseModelSpec, n_strata: 
 
 def _beta_density(a: float, b: float, method: str) -> dict[str, Any]:
     """Beta(a, b) on [0, 1]: exact bin averages from its CDF."""
-    return densities.from_cdf(lambda x: special.betainc(a, b, x), 0.0, 1.0, method)
+    return densities.from_cdf(lambda x: special.betainc(a, b, x), 0.0, 1.0, method, sf=lambda x: special.betaincc(a, b, x))
 
 
 def _independent_posterior(model: ResponseModelSpec, stratum: StratumData) -> dict[str, Any]:
