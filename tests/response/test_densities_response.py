@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from scipy import integrate, special, stats
 from designs.core import densities
 from designs.core.provenance import canonical_json
 from designs.engines.quadrature import LOGIT, BinomialLikelihood, NormalHierarchy, QuadratureEngine
+from designs.response import analysis
 from designs.response.analysis import analyse_response
 from designs.response.spec import ResponseAnalysisSpec
 
@@ -177,3 +179,41 @@ def test_densities_add_about_one_kilobyte_each():
     result = run(model={"kind": "hierarchical"}, engine="quadrature")
     added = len(canonical_json(result)) - len(canonical_json(without_new_keys(result)))
     assert added <= 2 * 2_500 + 1_300  # 2 strata × (model's + no-borrowing density) + τ
+
+
+def test_mcmc_densities_are_histograms_of_the_draws(monkeypatch):
+    """The sampler replaced by independent draws: the recorded densities are their histograms."""
+    rng = np.random.default_rng(7)
+    p = np.stack([rng.beta(4, 10, size=4000), rng.beta(10, 6, size=4000)], axis=1)
+    tau = np.abs(rng.normal(0.5, 0.2, size=4000))
+    draws = SimpleNamespace(p=p, tau=tau, prob_exchangeable=None, chains=4,
+                            diagnostics={"converged": True, "max_rhat": 1.001})
+    monkeypatch.setattr(analysis, "sample_response", lambda *args: draws)
+    result = run(model={"kind": "hierarchical"}, engine="mcmc", mcmc={"draws": 1000, "tune": 1000, "chains": 4})
+    for j, stratum in enumerate(result["strata"]):
+        counts, _ = np.histogram(p[:, j], bins=100, range=(0.0, 1.0))
+        assert stratum["posterior_density"]["density"] == pytest.approx(counts / 4000 / 0.01, rel=1e-6)
+        assert stratum["posterior_density"]["method"].startswith("MCMC")
+    upper = densities.rounded_up(np.quantile(tau, densities.UPPER_QUANTILE))
+    counts, _ = np.histogram(tau, bins=100, range=(0.0, upper))
+    assert result["tau_density"]["upper"] == upper
+    assert result["tau_density"]["density"] == pytest.approx(counts / 4000 / (upper / 100), rel=1e-6)
+
+
+@pytest.mark.slow
+def test_pymc_histogram_agrees_with_the_quadrature_density_within_monte_carlo_error():
+    """The PyMC engine's histogram of p_j against the quadrature engine's density, as CDFs at the bin
+    edges: within 4 Monte Carlo standard errors √(F(1 − F)/ESS) (ESS the smallest bulk ESS) + 1e-3."""
+    mcmc = run(engine="mcmc", model={"kind": "hierarchical"}, mcmc={"draws": 1000, "tune": 500, "chains": 2}, seed=3)
+    quad = run(engine="quadrature", model={"kind": "hierarchical"})
+    ess = mcmc["diagnostics"]["min_ess_bulk"]
+    for m, q in zip(mcmc["strata"], quad["strata"], strict=True):
+        f_mcmc = np.cumsum(bin_mass(m["posterior_density"]))
+        f_quad = np.cumsum(bin_mass(q["posterior_density"]))
+        assert np.all(np.abs(f_mcmc - f_quad) <= 4 * np.sqrt(f_quad * (1 - f_quad) / ess) + 1e-3)
+    f_tau = np.cumsum(bin_mass(mcmc["tau_density"]))
+    x = densities.edges(0.0, mcmc["tau_density"]["upper"], 100)[1:]
+    tau = quad["tau_density"]
+    f_tau_quad = np.interp(x, densities.edges(0.0, tau["upper"], 100), np.concatenate([[0.0], np.cumsum(bin_mass(tau))]),
+                           right=densities.UPPER_QUANTILE)
+    assert np.all(np.abs(f_tau - f_tau_quad) <= 4 * np.sqrt(f_tau_quad * (1 - f_tau_quad) / ess) + 5e-3)
