@@ -27,7 +27,7 @@ UPPER_QUANTILE = 0.995
 
 def significant(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> list[float]:
     """Floats rounded to ``digits`` significant digits (by their shortest decimal text: deterministic)."""
-    return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=float)]
+    return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=float).tolist()]
 
 
 def rounded_up(value: float, digits: int = 2) -> float:

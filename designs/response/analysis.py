@@ -155,8 +155,10 @@ def _stratum_warnings(stratum: StratumData, model: ResponseModelSpec, n_strata: 
 
 
 def _beta_density(a: float, b: float, method: str) -> dict[str, Any]:
-    """Beta(a, b) on [0, 1]: exact bin averages from its CDF."""
-    return densities.from_cdf(lambda x: special.betainc(a, b, x), 0.0, 1.0, method, sf=lambda x: special.betaincc(a, b, x))
+    """Beta(a, b) on [0, 1]: exact bin averages from its CDF (its survival function P(1 − p < 1 − x) in the
+    upper tail; scipy's betaincc is some 50 times slower than betainc)."""
+    return densities.from_cdf(lambda x: special.betainc(a, b, x), 0.0, 1.0, method,
+                              sf=lambda x: special.betainc(b, a, 1.0 - x))
 
 
 def _independent_posterior(model: ResponseModelSpec, stratum: StratumData) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def test_independent_posterior_uses_the_models_beta_prior_or_a_uniform_one_with_
     assert (hierarchical["prior"], hierarchical["a"], hierarchical["b"]) == ({"a": 1.0, "b": 1.0}, 4.0, 10.0)
     assert "no Beta prior" in hierarchical["prior_note"]
     assert hierarchical["density"]["density"] == densities.from_cdf(
-        lambda x: special.betainc(4.0, 10.0, x), 0.0, 1.0, "", sf=lambda x: special.betaincc(4.0, 10.0, x))["density"]
+        lambda x: special.betainc(4.0, 10.0, x), 0.0, 1.0, "", sf=lambda x: special.betainc(10.0, 4.0, 1 - x))["density"]
 
 
 @pytest.mark.parametrize("changes", [
