@@ -12,6 +12,7 @@ from scipy import integrate, stats
 
 from designs.core import densities
 from designs.core.provenance import canonical_json
+from designs.engines import pymc as pymc_engine
 from designs.engines.quadrature import ExposureLikelihood, NormalHierarchy, QuadratureEngine
 from designs.survival.analysis import LandmarkTransform, analyse_pfs
 from designs.survival.models import GammaHazardPrior
@@ -134,3 +135,22 @@ def test_same_request_gives_the_same_density_bytes_and_adds_about_one_kilobyte_p
     assert canonical_json(first["between_stratum_spread"]) == canonical_json(second["between_stratum_spread"])
     added = len(canonical_json(first)) - len(canonical_json(without_densities(first)))
     assert added <= 3 * 1_300  # 2 strata + τ
+
+
+def test_mcmc_densities_are_histograms_of_the_draws_of_s_l_and_tau(monkeypatch):
+    """The sampler replaced by independent draws of log λ and τ: the recorded densities are their histograms."""
+    rng = np.random.default_rng(11)
+    log_hazard = np.stack([rng.normal(-1.7, 0.3, 4000), rng.normal(-1.2, 0.3, 4000)], axis=1)
+    tau = np.abs(rng.normal(0.4, 0.2, 4000))
+    draws = pymc_engine.PFSDraws("hierarchical-exponential", log_hazard, None, None, tau,
+                                 {"converged": True, "max_rhat": 1.001}, {"draws": 1000}, chains=4)
+    monkeypatch.setattr(pymc_engine, "sample_pfs", lambda *args: draws)
+    result = run(model={"kind": "hierarchical-exponential"}, engine="mcmc")
+    for j, stratum in enumerate(result["strata"]):
+        counts, _ = np.histogram(np.exp(-4.0 * np.exp(log_hazard[:, j])), bins=100, range=(0.0, 1.0))
+        density = stratum["posterior"]["landmark_pfs"]["density"]
+        assert density["method"].startswith("MCMC") and density["density"] == pytest.approx(counts / 4000 / 0.01, rel=5e-6)
+    spread = result["between_stratum_spread"]["density"]
+    upper = densities.rounded_up(np.quantile(tau, densities.UPPER_QUANTILE))
+    counts, _ = np.histogram(tau, bins=100, range=(0.0, upper))
+    assert spread["upper"] == upper and spread["density"] == pytest.approx(counts / 4000 / (upper / 100), rel=5e-6)
