@@ -23,6 +23,10 @@ BINS = 100
 SIGNIFICANT_DIGITS = 6
 UPPER_QUANTILE = 0.995
 """A density on [0, ∞) (τ) is recorded on [0, upper]: upper is this quantile rounded up (``rounded_up``)."""
+QUADRATURE = "quadrature: the engine's band-limited CDF of the stratum's marginal at the bin edges"
+QUADRATURE_TAU = "quadrature: τ's CDF from the marginal likelihood given τ, at the bin edges"
+MCMC = "MCMC: histogram of the posterior draws (all chains)"
+"""The ``method`` of a density, by engine (closed forms name their distribution)."""
 
 
 def significant(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> list[float]:

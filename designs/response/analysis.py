@@ -51,9 +51,6 @@ from designs.response.spec import ResponseAnalysisSpec, ResponseModelSpec, Strat
 
 SMALL_STRATUM = 3
 """Below this many evaluable patients a stratum's posterior is mostly prior (and borrowing)."""
-QUADRATURE_DENSITY = "quadrature: the engine's band-limited CDF of the stratum's marginal at the bin edges"
-QUADRATURE_TAU_DENSITY = "quadrature: τ's CDF from the marginal likelihood given τ, at the bin edges"
-MCMC_DENSITY = "MCMC: histogram of the posterior draws (all chains)"
 NO_BORROWING_PRIOR = (1.0, 1.0)
 """The Beta prior of the no-borrowing posterior drawn beside a model without a Beta prior."""
 
@@ -255,11 +252,12 @@ def _quadrature(model, y, n, n_planned, p0, p1, rule, seed) -> dict[str, Any]:
     return {
         "strata": rows,
         "densities": [
-            densities.from_cdf(lambda x, m=s.marginal: m.parameter_cdf(x, LOGIT), 0.0, 1.0, QUADRATURE_DENSITY)
+            densities.from_cdf(lambda x, m=s.marginal: m.parameter_cdf(x, LOGIT), 0.0, 1.0, densities.QUADRATURE)
             for s in post.strata
         ],
         "tau": {"mean": post.tau.mean, "median": post.tau.median, "ci95": [post.tau.ci95[0], post.tau.ci95[1]]},
-        "tau_density": None if post.tau.fixed else densities.from_cdf_on_half_line(post.tau.cdf, post.tau.quantile, QUADRATURE_TAU_DENSITY),
+        "tau_density": None if post.tau.fixed
+        else densities.from_cdf_on_half_line(post.tau.cdf, post.tau.quantile, densities.QUADRATURE_TAU),
         "prob_exchangeable": _quadrature_membership(model, post),
         "predictive": {"method": ppos.method, **summary.jsonable(ppos.details)},
         "diagnostics": summary.quadrature_diagnostics(post),
@@ -320,9 +318,9 @@ def _mcmc(model, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[str, Any
         warnings.append(caveat("predictive-fallback", "Predictive probabilities: " + ppos.method))
     return {
         "strata": rows,
-        "densities": [densities.from_draws(p[:, j], 0.0, 1.0, MCMC_DENSITY) for j in range(p.shape[1])],
+        "densities": [densities.from_draws(p[:, j], 0.0, 1.0, densities.MCMC) for j in range(p.shape[1])],
         "tau": summary.summarise_scalar_draws(draws.tau, chains),
-        "tau_density": densities.from_draws_on_half_line(draws.tau, MCMC_DENSITY),
+        "tau_density": densities.from_draws_on_half_line(draws.tau, densities.MCMC),
         "prob_exchangeable": prob_exch,
         "predictive": {"method": ppos.method, **summary.jsonable(ppos.details)},
         "diagnostics": summary.mcmc_diagnostics(draws.diagnostics),

@@ -54,9 +54,6 @@ from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazard
 from designs.survival.spec import PFSAnalysisSpec
 
 _Q_LOW, _Q_HIGH = summary.QUANTILE_LOW, summary.QUANTILE_HIGH
-QUADRATURE_DENSITY = "quadrature: the engine's band-limited CDF of the stratum's marginal at the bin edges"
-QUADRATURE_TAU_DENSITY = "quadrature: τ's CDF from the marginal likelihood given τ, at the bin edges"
-MCMC_DENSITY = "MCMC: histogram of the posterior draws (all chains)"
 FEW_EVENTS = 3
 """A stratum with fewer events than this is flagged: its posterior leans on the prior and other strata."""
 
@@ -174,22 +171,20 @@ def _quadrature(
     hierarchy = quadrature.NormalHierarchy(prior.mu_mean, prior.mu_sd, prior.tau_scale)
     likelihoods = [quadrature.ExposureLikelihood(float(d), float(T)) for d, T in zip(events, exposure)]
     engine = quadrature.QuadratureEngine.for_likelihoods(hierarchy, likelihoods)
-    post = engine.analyse(
-        likelihoods, thresholds=(benchmark.landmark_pfs, target.landmark_pfs), transform=LandmarkTransform(L)
-    )
+    transform = LandmarkTransform(L)
+    post = engine.analyse(likelihoods, thresholds=(benchmark.landmark_pfs, target.landmark_pfs), transform=transform)
     median = np.array([s.median for s in post.strata])
     low = np.array([s.ci95[0] for s in post.strata])
     high = np.array([s.ci95[1] for s in post.strata])
-    transform = LandmarkTransform(L)
     landmark = [
         {"mean": s.mean, "median": s.median, "ci95": list(s.ci95),
-         "density": densities.from_cdf(lambda x, m=s.marginal: m.parameter_cdf(x, transform), 0.0, 1.0, QUADRATURE_DENSITY)}
+         "density": densities.from_cdf(lambda x, m=s.marginal: m.parameter_cdf(x, transform), 0.0, 1.0, densities.QUADRATURE)}
         for s in post.strata
     ]
     medians, ratios = _from_landmark_quantiles(median, low, high, benchmark)
     prob = lambda c: np.array([s.prob_above[c] for s in post.strata])  # noqa: E731
     tau = {"mean": post.tau.mean, "median": post.tau.median, "ci95": list(post.tau.ci95),
-           "density": densities.from_cdf_on_half_line(post.tau.cdf, post.tau.quantile, QUADRATURE_TAU_DENSITY)}
+           "density": densities.from_cdf_on_half_line(post.tau.cdf, post.tau.quantile, densities.QUADRATURE_TAU)}
     return _Summaries(
         landmark, medians, ratios, prob(benchmark.landmark_pfs), prob(target.landmark_pfs), None, None, tau,
         summary.quadrature_diagnostics(post),
@@ -234,11 +229,11 @@ def _mcmc(
     p_benchmark, mcse_benchmark = summary.probability_above(landmark, benchmark.landmark_pfs, draws.chains)
     p_target, mcse_target = summary.probability_above(landmark, target.landmark_pfs, draws.chains)
     landmark_summaries = [
-        {**row, "density": densities.from_draws(landmark[:, j], 0.0, 1.0, MCMC_DENSITY)}
+        {**row, "density": densities.from_draws(landmark[:, j], 0.0, 1.0, densities.MCMC)}
         for j, row in enumerate(summary.summarise_draws(landmark))
     ]
     tau = {**summary.summarise_scalar_draws(draws.tau, draws.chains),
-           "density": densities.from_draws_on_half_line(draws.tau, MCMC_DENSITY)}
+           "density": densities.from_draws_on_half_line(draws.tau, densities.MCMC)}
     return _Summaries(
         landmark_summaries, summary.summarise_draws(draws.median_survival(), with_mean=False),
         summary.summarise_draws(ratio, with_mean=False), p_benchmark, p_target, mcse_benchmark, mcse_target,
