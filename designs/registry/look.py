@@ -28,8 +28,10 @@ longer plans for a declared stratum is noted, not analysed.
 
 The seed is the look's (``look_seed``: from the protocol's seed, the trial id and the look number),
 so rerunning a look gives the same numbers; ``compare`` lists every JSON path where a rerun differs,
-the software versions of both runs apart. ``open_view`` is the sponsor's: accrual and data-quality
-counts only (no responders, events, posteriors or decisions per stratum).
+the software versions of both runs apart, and the keys only the rerun has (``additions``: what newer
+software records besides, such as the posterior densities) apart from the differences. ``open_view``
+is the sponsor's: accrual and data-quality counts only (no responders, events, posteriors or
+decisions per stratum).
 
 Module-level functions with JSON-ready arguments: ``run_look`` runs in the compute pool.
 """
@@ -333,17 +335,19 @@ _TIMING = re.compile(r"(^|/)attempts/\d+/seconds$")
 """A sampler attempt's wall time (``designs.engines.pymc.policy``): measured, never reproducible."""
 
 
-def _differences(stored: Any, rerun: Any, path: str, out: list[dict[str, Any]]) -> None:
+def _differences(stored: Any, rerun: Any, path: str, out: list[dict[str, Any]], additions: list[str]) -> None:
     if isinstance(stored, Mapping) and isinstance(rerun, Mapping):
         for key in sorted(set(stored) | set(rerun), key=str):
             where = f"{path}/{key}" if path else str(key)
-            if key not in stored or key not in rerun:
-                out.append({"path": where, "stored": stored.get(key, "<absent>"), "rerun": rerun.get(key, "<absent>")})
+            if key not in stored:
+                additions.append(where)
+            elif key not in rerun:
+                out.append({"path": where, "stored": stored[key], "rerun": "<absent>"})
             else:
-                _differences(stored[key], rerun[key], where, out)
+                _differences(stored[key], rerun[key], where, out, additions)
     elif isinstance(stored, list) and isinstance(rerun, list) and len(stored) == len(rerun):
         for i, (a, b) in enumerate(zip(stored, rerun)):
-            _differences(a, b, f"{path}/{i}", out)
+            _differences(a, b, f"{path}/{i}", out, additions)
     elif stored != rerun or isinstance(stored, bool) != isinstance(rerun, bool):
         out.append({"path": path, "stored": stored, "rerun": rerun})
 
@@ -352,16 +356,23 @@ def compare(stored: Mapping[str, Any], rerun: Mapping[str, Any]) -> dict[str, An
     """Whether a rerun reproduces a stored look: every JSON path where they differ (bitwise: numbers
     compare exactly), with the software versions of both runs reported apart (``software``, whether or
     not they differ), the MCMC attempts' wall times apart (``timings``: measured, never the same), and
-    the run's who and when (``run``) not compared, as ``not_compared`` says."""
+    the run's who and when (``run``) not compared, as ``not_compared`` says.
+
+    Keys the rerun has and the stored look lacks (what later software records besides, e.g. the
+    posterior densities) are listed under ``additions`` (JSON paths), not as differences: every
+    number the stored look holds can still be reproduced. A key the stored look has and the rerun
+    lacks is a difference."""
     # As stored: through JSON (a tuple is a list there), so that only values can differ.
     stored, rerun = json.loads(canonical_json(stored)), json.loads(canonical_json(rerun))
     found: list[dict[str, Any]] = []
+    additions: list[str] = []
     _differences({k: v for k, v in stored.items() if k != "run"}, {k: v for k, v in rerun.items() if k != "run"},
-                 "", found)
+                 "", found, additions)
     differences = [d for d in found if not _SOFTWARE.search(d["path"]) and not _TIMING.search(d["path"])]
     return {
         "identical": not differences,
         "differences": differences,
+        "additions": [path for path in additions if not _SOFTWARE.search(path)],
         "timings": [d for d in found if _TIMING.search(d["path"])],
         "software": {"stored": stored.get("provenance", {}).get("software"),
                      "rerun": rerun.get("provenance", {}).get("software")},

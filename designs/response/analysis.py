@@ -19,6 +19,13 @@ explicitly), probabilities as indicator means with their Monte Carlo standard er
 are ``designs.core.posterior_summary``'s, shared with the PFS analysis. EXNEX's P(exchangeable) is the
 mean of the per-draw (Rao-Blackwellised) membership probabilities, with the MCSE of that mean.
 Warnings are typed caveats (``designs.core.caveats``).
+
+Densities (``designs.core.densities``, for the report's figures): per stratum ``posterior_density`` of
+p on [0, 1] from the engine used (closed form: Beta CDF differences; quadrature: the engine's CDF of the
+stratum's marginal; MCMC: a histogram of the draws) and ``independent_posterior``, the no-borrowing
+Beta(a0 + y, b0 + n − y) with the model's Beta prior (Beta(1, 1) when the model has none: ``prior_note``);
+``tau_density`` of τ on [0, upper] (None for closed-form models and a fixed τ). They add keys only:
+every other number is as without them.
 """
 
 from __future__ import annotations
@@ -27,14 +34,16 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+from scipy import special
 
+from designs.core import densities
 from designs.core import posterior_summary as summary
 from designs.core.caveats import caveat
 from designs.core.posterior_summary import CI_PROB
 from designs.core.provenance import provenance
 from designs.engines import closed_form
 from designs.engines.pymc import sample_response
-from designs.engines.quadrature import BinomialLikelihood, NormalHierarchy
+from designs.engines.quadrature import LOGIT, BinomialLikelihood, NormalHierarchy
 from designs.engines.sampler_settings import SamplerSettings
 from designs.response import decisions, predictive
 from designs.response.simon_status import simon_status
@@ -42,6 +51,8 @@ from designs.response.spec import ResponseAnalysisSpec, ResponseModelSpec, Strat
 
 SMALL_STRATUM = 3
 """Below this many evaluable patients a stratum's posterior is mostly prior (and borrowing)."""
+NO_BORROWING_PRIOR = (1.0, 1.0)
+"""The Beta prior of the no-borrowing posterior drawn beside a model without a Beta prior."""
 
 
 def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
@@ -90,6 +101,8 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
             **row,
             "decision": decision.decision,
             "decision_criterion": decision.criterion_dict(),
+            "posterior_density": fit["densities"][j],
+            "independent_posterior": _independent_posterior(model, s),
         }
         if fit["prob_exchangeable"] is not None:
             entry["prob_exchangeable"] = fit["prob_exchangeable"][j]
@@ -108,6 +121,7 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
         "decision_rule": rule.as_dict(),
         "strata": out_strata,
         "tau": fit["tau"],
+        "tau_density": fit["tau_density"],
         "prob_exchangeable": None if fit["prob_exchangeable"] is None else dict(zip(names, fit["prob_exchangeable"], strict=True)),
         "predictive": fit["predictive"],
         "diagnostics": fit["diagnostics"],
@@ -137,6 +151,31 @@ def _stratum_warnings(stratum: StratumData, model: ResponseModelSpec, n_strata: 
     return []
 
 
+def _beta_density(a: float, b: float, method: str) -> dict[str, Any]:
+    """Beta(a, b) on [0, 1]: exact bin averages from its CDF (its survival function P(1 − p < 1 − x) in the
+    upper tail; scipy's betaincc is some 50 times slower than betainc)."""
+    return densities.from_cdf(lambda x: special.betainc(a, b, x), 0.0, 1.0, method,
+                              sf=lambda x: special.betainc(b, a, 1.0 - x))
+
+
+def _independent_posterior(model: ResponseModelSpec, stratum: StratumData) -> dict[str, Any]:
+    """The no-borrowing posterior Beta(a0 + y, b0 + n − y) of one stratum, drawn beside the model's."""
+    if model.closed_form:
+        a0, b0 = model.prior.a, model.prior.b
+        note = f"the model's Beta({a0:g}, {b0:g}) prior"
+    else:
+        a0, b0 = NO_BORROWING_PRIOR
+        note = f"Beta({a0:g}, {b0:g}) (uniform): the {model.kind} model has no Beta prior on p"
+    a, b = a0 + stratum.responders, b0 + stratum.n - stratum.responders
+    return {
+        "prior": {"a": float(a0), "b": float(b0)},
+        "a": float(a),
+        "b": float(b),
+        "prior_note": note,
+        "density": _beta_density(a, b, "exact: Beta CDF differences"),
+    }
+
+
 # --------------------------------------------------------------------------------------------------
 # Engines
 
@@ -148,11 +187,13 @@ def _closed_form(model, y, n, n_planned, p0, p1, rule) -> dict[str, Any]:
         ppos = predictive.predictive_probability_beta(a, b, y, n, n_planned, p0, rule.final_threshold)
         posts = [closed_form.summarise(a + yj, b + nj - yj, (p0, p1), CI_PROB) for yj, nj in zip(y, n, strict=True)]
         method = "exact Beta–binomial sums per stratum"
+        params = [(a + yj, b + nj - yj) for yj, nj in zip(y, n, strict=True)]
     else:
         pooled = closed_form.summarise(a + y.sum(), b + (n - y).sum(), (p0, p1), CI_PROB)
         posts = [pooled] * len(y)
         ppos = np.full(len(y), predictive.predictive_probability_pooled(a, b, y, n, n_planned, p0, rule.final_threshold))
         method = "exact Beta–binomial sums over the pooled totals"
+        params = [(a + y.sum(), b + (n - y).sum())] * len(y)
     for post, ppos_j in zip(posts, ppos, strict=True):
         rows.append(
             {
@@ -166,7 +207,9 @@ def _closed_form(model, y, n, n_planned, p0, p1, rule) -> dict[str, Any]:
         )
     return {
         "strata": rows,
+        "densities": [_beta_density(float(pa), float(pb), "exact: Beta CDF differences") for pa, pb in params],
         "tau": None,
+        "tau_density": None,
         "prob_exchangeable": None,
         "predictive": {"method": method},
         "diagnostics": summary.closed_form_diagnostics(
@@ -208,7 +251,13 @@ def _quadrature(model, y, n, n_planned, p0, p1, rule, seed) -> dict[str, Any]:
         )
     return {
         "strata": rows,
+        "densities": [
+            densities.from_cdf(lambda x, m=s.marginal: m.parameter_cdf(x, LOGIT), 0.0, 1.0, densities.QUADRATURE)
+            for s in post.strata
+        ],
         "tau": {"mean": post.tau.mean, "median": post.tau.median, "ci95": [post.tau.ci95[0], post.tau.ci95[1]]},
+        "tau_density": None if post.tau.fixed
+        else densities.from_cdf_on_half_line(post.tau.cdf, post.tau.quantile, densities.QUADRATURE_TAU),
         "prob_exchangeable": _quadrature_membership(model, post),
         "predictive": {"method": ppos.method, **summary.jsonable(ppos.details)},
         "diagnostics": summary.quadrature_diagnostics(post),
@@ -269,7 +318,9 @@ def _mcmc(model, y, n, n_planned, p0, p1, rule, settings, seed) -> dict[str, Any
         warnings.append(caveat("predictive-fallback", "Predictive probabilities: " + ppos.method))
     return {
         "strata": rows,
+        "densities": [densities.from_draws(p[:, j], 0.0, 1.0, densities.MCMC) for j in range(p.shape[1])],
         "tau": summary.summarise_scalar_draws(draws.tau, chains),
+        "tau_density": densities.from_draws_on_half_line(draws.tau, densities.MCMC),
         "prob_exchangeable": prob_exch,
         "predictive": {"method": ppos.method, **summary.jsonable(ppos.details)},
         "diagnostics": summary.mcmc_diagnostics(draws.diagnostics),

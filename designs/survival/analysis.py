@@ -25,6 +25,11 @@ A stratum without n_planned never reaches its final analysis, however mature its
 Summaries of draws, probabilities with their Monte Carlo standard errors, the default seed and the
 ``diagnostics`` block are ``designs.core.posterior_summary``'s, shared with the response analysis.
 Warnings are typed caveats (``designs.core.caveats``).
+
+Densities (``designs.core.densities``, for the report's figures): ``posterior.landmark_pfs.density``, S(L)
+on [0, 1], and ``between_stratum_spread.density``, τ on [0, upper], from the engine used (closed form:
+Gamma CDF differences; quadrature: the engine's CDFs; MCMC: histograms of the draws). They add keys
+only: every other number is as without them.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy import special
 
+from designs.core import densities
 from designs.core import posterior_summary as summary
 from designs.core.caveats import caveat
 from designs.core.provenance import provenance
@@ -83,14 +90,14 @@ def follow_up(spec: PFSAnalysisSpec) -> list[StratumFollowUp]:
 class _Summaries:
     """Per-stratum posterior summaries from any engine (lists and arrays indexed by stratum)."""
 
-    landmark_pfs: list[dict[str, Any]]  # mean, median, ci95
+    landmark_pfs: list[dict[str, Any]]  # mean, median, ci95, density
     median_pfs: list[dict[str, Any]]  # median, ci95
     hazard_ratio: list[dict[str, Any]]  # median, ci95
     prob_above_benchmark: np.ndarray
     prob_above_target: np.ndarray
     mcse_above_benchmark: np.ndarray | None  # None: exact
     mcse_above_target: np.ndarray | None
-    tau: dict[str, Any] | None  # mean, median, ci95 of the between-stratum sd; None: no hierarchy
+    tau: dict[str, Any] | None  # mean, median, ci95, density of the between-stratum sd; None: no hierarchy
     diagnostics: dict[str, Any]
     sampler: dict[str, Any] | None = None
     events_at_time_zero: int = 0  # moved to half a day: the MCMC and quadrature likelihoods need T > 0
@@ -126,8 +133,8 @@ def _closed_form(
     L = benchmark.landmark_months
     median, low, high = (post.landmark_quantile(q, L) for q in (0.5, _Q_LOW, _Q_HIGH))
     landmark = [
-        {"mean": float(m), "median": float(q), "ci95": summary.interval(lo, hi)}
-        for m, q, lo, hi in zip(post.landmark_mean(L), median, low, high)
+        {"mean": float(m), "median": float(q), "ci95": summary.interval(lo, hi), "density": density}
+        for m, q, lo, hi, density in zip(post.landmark_mean(L), median, low, high, _gamma_landmark_densities(post, L))
     ]
     medians, ratios = _from_landmark_quantiles(median, low, high, benchmark)
     return _Summaries(
@@ -141,6 +148,21 @@ def _closed_form(
     )
 
 
+def _gamma_landmark_densities(post: GammaHazardPosterior, landmark_months: float) -> list[dict[str, Any]]:
+    """Each stratum's density of S(L) = exp(−λL), λ ~ Gamma(a, b): P(S(L) ≤ s) = P(λ ≥ −ln s / L),
+    Q(a, b·h) (and its survival function P(a, b·h), for the upper tail's accuracy)."""
+
+    def hazard(s: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return -np.log(s) / landmark_months
+
+    return [
+        densities.from_cdf(lambda s, a=a, b=b: special.gammaincc(a, b * hazard(s)), 0.0, 1.0, "exact: Gamma CDF differences",
+                           sf=lambda s, a=a, b=b: special.gammainc(a, b * hazard(s)))
+        for a, b in zip(post.shape, post.rate)
+    ]
+
+
 def _quadrature(
     prior: HierarchicalHazardPrior, events: np.ndarray, exposure: np.ndarray, benchmark: Benchmark, target: Benchmark
 ) -> _Summaries:
@@ -149,16 +171,20 @@ def _quadrature(
     hierarchy = quadrature.NormalHierarchy(prior.mu_mean, prior.mu_sd, prior.tau_scale)
     likelihoods = [quadrature.ExposureLikelihood(float(d), float(T)) for d, T in zip(events, exposure)]
     engine = quadrature.QuadratureEngine.for_likelihoods(hierarchy, likelihoods)
-    post = engine.analyse(
-        likelihoods, thresholds=(benchmark.landmark_pfs, target.landmark_pfs), transform=LandmarkTransform(L)
-    )
+    transform = LandmarkTransform(L)
+    post = engine.analyse(likelihoods, thresholds=(benchmark.landmark_pfs, target.landmark_pfs), transform=transform)
     median = np.array([s.median for s in post.strata])
     low = np.array([s.ci95[0] for s in post.strata])
     high = np.array([s.ci95[1] for s in post.strata])
-    landmark = [{"mean": s.mean, "median": s.median, "ci95": list(s.ci95)} for s in post.strata]
+    landmark = [
+        {"mean": s.mean, "median": s.median, "ci95": list(s.ci95),
+         "density": densities.from_cdf(lambda x, m=s.marginal: m.parameter_cdf(x, transform), 0.0, 1.0, densities.QUADRATURE)}
+        for s in post.strata
+    ]
     medians, ratios = _from_landmark_quantiles(median, low, high, benchmark)
     prob = lambda c: np.array([s.prob_above[c] for s in post.strata])  # noqa: E731
-    tau = {"mean": post.tau.mean, "median": post.tau.median, "ci95": list(post.tau.ci95)}
+    tau = {"mean": post.tau.mean, "median": post.tau.median, "ci95": list(post.tau.ci95),
+           "density": densities.from_cdf_on_half_line(post.tau.cdf, post.tau.quantile, densities.QUADRATURE_TAU)}
     return _Summaries(
         landmark, medians, ratios, prob(benchmark.landmark_pfs), prob(target.landmark_pfs), None, None, tau,
         summary.quadrature_diagnostics(post),
@@ -202,10 +228,16 @@ def _mcmc(
     ratio = survival_models.hazard_ratio_to_benchmark(landmark, benchmark)
     p_benchmark, mcse_benchmark = summary.probability_above(landmark, benchmark.landmark_pfs, draws.chains)
     p_target, mcse_target = summary.probability_above(landmark, target.landmark_pfs, draws.chains)
+    landmark_summaries = [
+        {**row, "density": densities.from_draws(landmark[:, j], 0.0, 1.0, densities.MCMC)}
+        for j, row in enumerate(summary.summarise_draws(landmark))
+    ]
+    tau = {**summary.summarise_scalar_draws(draws.tau, draws.chains),
+           "density": densities.from_draws_on_half_line(draws.tau, densities.MCMC)}
     return _Summaries(
-        summary.summarise_draws(landmark), summary.summarise_draws(draws.median_survival(), with_mean=False),
+        landmark_summaries, summary.summarise_draws(draws.median_survival(), with_mean=False),
         summary.summarise_draws(ratio, with_mean=False), p_benchmark, p_target, mcse_benchmark, mcse_target,
-        summary.summarise_scalar_draws(draws.tau, draws.chains), summary.mcmc_diagnostics(draws.diagnostics), draws.sampler,
+        tau, summary.mcmc_diagnostics(draws.diagnostics), draws.sampler,
         sum(data.n_events_at_time_zero),
     )
 

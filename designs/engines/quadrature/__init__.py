@@ -43,7 +43,13 @@ at once), ``engine`` (``QuadratureEngine`` and one analysis).
 
 from designs.engines.quadrature.cache import TABLES, TableCache
 from designs.engines.quadrature.contraction import BatchPosterior, ProductPosterior
-from designs.engines.quadrature.engine import QuadratureEngine, QuadraturePosterior, StratumPosterior, TauPosterior
+from designs.engines.quadrature.engine import (
+    QuadratureEngine,
+    QuadraturePosterior,
+    StratumPosterior,
+    TauPosterior,
+    ThetaMarginal,
+)
 from designs.engines.quadrature.grid import (
     LOG,
     LOGIT,
@@ -72,6 +78,7 @@ __all__ = [
     "TABLES",
     "TableCache",
     "TauPosterior",
+    "ThetaMarginal",
     "Transform",
     "make_grid",
     "sinc_cdf",

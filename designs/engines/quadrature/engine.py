@@ -2,14 +2,16 @@
 
 One analysis (``analyse``): per stratum the mean and P(parameter > c) from the contraction
 (``contraction.batch``), the median and interval from the stratum's marginal density on the θ grid
-(sinc quantiles), τ's posterior from the marginal likelihood given τ, and two self-checks.
+(sinc quantiles), τ's posterior from the marginal likelihood given τ, and two self-checks. Each
+stratum's marginal (``ThetaMarginal``) and τ's posterior keep their CDFs, so that a result can record
+the densities (bin averages from CDF differences) without changing any reported number.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,10 +22,36 @@ from designs.core.errors import InvalidInputError
 from designs.engines.quadrature import contraction
 from designs.engines.quadrature.cache import TableCache
 from designs.engines.quadrature.contraction import BatchPosterior, ProductPosterior
-from designs.engines.quadrature.grid import LOGIT, QuadratureGrid, Transform, make_grid, sinc_quantiles
+from designs.engines.quadrature.grid import LOGIT, QuadratureGrid, Transform, make_grid, sinc_cdf, sinc_quantiles
 from designs.engines.quadrature.hierarchy import NormalHierarchy
 from designs.engines.quadrature.likelihoods import StratumLikelihood
 from designs.engines.quadrature.tables import LikelihoodTables
+
+
+@dataclass(frozen=True, eq=False)
+class ThetaMarginal:
+    """A stratum's marginal posterior density of θ on the uniform grid (unnormalised), with the
+    band-limited CDF the engine's quantiles use."""
+
+    density: np.ndarray
+    nodes: np.ndarray
+    step: float
+
+    def cdf(self, theta: np.ndarray) -> np.ndarray:
+        """P(θ ≤ t) at each t (±∞ allowed)."""
+        theta = np.asarray(theta, dtype=float)
+        out = np.where(theta > 0, 1.0, 0.0)
+        finite = np.isfinite(theta)
+        if finite.any():
+            out[finite] = sinc_cdf(self.density, self.nodes, self.step, theta[finite])
+        return out
+
+    def parameter_cdf(self, values: np.ndarray, transform: Transform) -> np.ndarray:
+        """P(parameter ≤ x) at each x on the transform's scale (ends of its range allowed)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theta = np.asarray(transform.inverse(np.asarray(values, dtype=float)), dtype=float)
+        below = self.cdf(theta)
+        return below if transform.increasing else 1.0 - below
 
 
 @dataclass(frozen=True)
@@ -35,14 +63,32 @@ class StratumPosterior:
     ci95: tuple[float, float]
     prob_above: dict[float, float]
     prob_exchangeable: float | None = None
+    marginal: ThetaMarginal | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class TauPosterior:
+    """τ's posterior summaries and, unless τ is fixed, its CDF on a fine grid of τ (``cdf``)."""
+
     mean: float
     median: float
     ci95: tuple[float, float]
     fixed: bool = False
+    cdf_nodes: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    def cdf(self, tau: np.ndarray) -> np.ndarray:
+        """P(τ ≤ t) at each t ≥ 0 (linear between the fine grid's nodes, 1 beyond them)."""
+        if self.cdf_nodes is None:
+            raise ValueError("τ is fixed: it has no CDF to evaluate")
+        nodes, cdf = self.cdf_nodes
+        return np.interp(np.asarray(tau, dtype=float), nodes, cdf, left=0.0, right=1.0)
+
+    def quantile(self, prob: float) -> float:
+        """τ's ``prob`` quantile (linear in the fine grid's CDF)."""
+        if self.cdf_nodes is None:
+            raise ValueError("τ is fixed: it has no CDF to evaluate")
+        nodes, cdf = self.cdf_nodes
+        return float(np.interp(prob, cdf, nodes))
 
 
 @dataclass(frozen=True)
@@ -154,6 +200,7 @@ class QuadratureEngine:
                     ci95=(float(q[0]), float(q[2])),
                     prob_above=probs,
                     prob_exchangeable=None if batch.prob_exchangeable is None else float(batch.prob_exchangeable[0, j]),
+                    marginal=ThetaMarginal(density, g.theta, g.step),
                 )
             )
         tau = self._tau_posterior(log_joint - offset, float(batch.tau_mean[0]), (lo_q, 0.5, hi_q))
@@ -198,4 +245,4 @@ class QuadratureEngine:
         cdf /= cdf[-1]
         q_u = np.interp(probs, cdf, fine)
         q = g.tau_c * np.sinh(q_u)
-        return TauPosterior(mean, float(q[1]), (float(q[0]), float(q[2])))
+        return TauPosterior(mean, float(q[1]), (float(q[0]), float(q[2])), cdf_nodes=(tau_fine, cdf))
