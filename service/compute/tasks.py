@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from designs import oc, simon
+from service.problems import ServiceUnavailable
 
 
 def simon_designs(p0: float, p1: float, alpha: float, beta: float, nmax: int) -> dict[str, Any]:
@@ -30,3 +31,58 @@ def registry_look(protocol: dict[str, Any], cut: dict[str, Any], look_number: in
     from designs.registry.look import run_look
 
     return run_look(protocol, cut, look_number=look_number, seed=seed, context=context)
+
+
+def registry_look_with_design(protocol: dict[str, Any], cut: dict[str, Any], look_number: int, seed: int,
+                              context: dict[str, Any], design: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A look and, when ``design`` (none is stored for its protocol version yet), the version's design
+    summary (``designs.registry.design.design_summary``: OC and boundaries), in one task so that the
+    repository stores both in one transaction."""
+    from designs.registry.design import design_summary
+
+    result = registry_look(protocol, cut, look_number, seed, context)
+    summary = design_summary(protocol, trial_id=context["trial"], version=context["protocol_version"]) if design else None
+    return result, summary
+
+
+REPORT_MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
+class ReportUnavailable(ServiceUnavailable):
+    """This server cannot render the report in the format asked for (its PDF library or the system
+    libraries it needs are missing); HTML still renders."""
+
+    type_ = "/problems/report-unavailable"
+    title = "Report format unavailable"
+
+
+def render_report(bundle: dict[str, Any], fmt: str) -> bytes:
+    """The report of a look (``service.registry.repository.report_bundle``) as HTML or PDF bytes
+    (``designs.reports.render``); ``ReportUnavailable`` (503) when PDF rendering is unavailable here."""
+    try:
+        from designs.reports import render
+    except ImportError:  # until render.py lands
+        return _stand_in_report(bundle, fmt)
+    if fmt == "html":
+        return render.render_html(bundle).encode("utf-8")
+    try:
+        return render.render_pdf(bundle)
+    except render.PDFUnavailable as exc:
+        raise ReportUnavailable(f"PDF reports cannot be rendered on this server ({exc}); ask for text/html") from None
+
+
+def _stand_in_report(bundle: dict[str, Any], fmt: str) -> bytes:  # until render.py lands
+    """A minimal report (cover and decisions) while ``designs.reports.render`` is not there."""
+    import html
+
+    look = bundle["look"]["result"]
+    rows = "".join(f"<li>{html.escape(d['stratum'])}: {html.escape(str((d.get('response') or {}).get('decision')))}</li>"
+                   for d in look.get("decisions", []))
+    text = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(bundle['trial']['title'])}</title>"
+            f"</head><body><h1>{html.escape(bundle['trial']['id'])}: look {look['look']} ({bundle['report']})</h1>"
+            f"<p>Data cut {look['data_cut']['number']} ({look['data_cut']['sha256']})</p><ul>{rows}</ul></body></html>")
+    if fmt == "html":
+        return text.encode("utf-8")
+    from weasyprint import HTML
+
+    return HTML(string=text).write_pdf()

@@ -279,6 +279,20 @@ class Look(ResultModel):
     open: dict[str, Any] | None = Field(None, description="the open view (sponsor): accrual and data-quality counts")
 
 
+class DesignSummary(ResultModel):
+    """A protocol version's design, computed once with the first look on the version and stored: the
+    operating characteristics of its response plan (default scenarios; exact where enumerable, else
+    10,000 seeded simulated trials) and its decision-boundary table."""
+
+    protocol_version: int
+    sha256: str
+    computed_at: str
+    software: dict[str, Any]
+    method_note: str
+    operating_characteristics: dict[str, Any]
+    boundaries: dict[str, Any] | None = Field(description="null when the gonogo that computed it had no boundary tables")
+
+
 class Reproduction(ResultModel):
     trial: str
     look: int
