@@ -563,7 +563,7 @@ def _design_view(conn: Connection, trial_id: str, version: int) -> dict[str, Any
     _intact(conn, trial_id, "design.create", design_path(trial_id, version), row["sha256"], row["document"])
     document = json.loads(row["document"])
     return {"protocol_version": version, "sha256": row["sha256"], "computed_at": row["computed_at"],
-            "software": json.loads(row["software"]), "method_note": document["method_note"],
+            "software": json.loads(row["software"]), "method_note": document["method_note"], "design": document["design"],
             "operating_characteristics": document["operating_characteristics"], "boundaries": document["boundaries"]}
 
 

@@ -288,9 +288,12 @@ class DesignSummary(ResultModel):
     sha256: str
     computed_at: str
     software: dict[str, Any]
-    method_note: str
-    operating_characteristics: dict[str, Any]
-    boundaries: dict[str, Any] | None = Field(description="null when the gonogo that computed it had no boundary tables")
+    method_note: str = Field(description="how the operating characteristics were computed (exact or simulated), or "
+                                         "why they were not (too costly to compute with a look)")
+    design: dict[str, Any] = Field(description="the design as an operating-characteristics request")
+    operating_characteristics: dict[str, Any] | None = Field(description="null when too costly to compute with a look")
+    boundaries: dict[str, Any] | None = Field(description="null when too costly, or when the gonogo that computed it "
+                                                          "had no boundary tables")
 
 
 class Reproduction(ResultModel):

@@ -128,3 +128,13 @@ def test_a_version_without_a_response_plan_has_no_design_summary():
         document, {"cutoff_date": "2024-01-01", "patients": []}, 1, 7,
         {"trial": "t", "protocol_version": 1, "data_cut": None}, True)
     assert summary is None and look["response"] is None
+
+
+def test_a_design_too_costly_for_a_look_is_stored_without_oc_saying_why(monkeypatch):
+    monkeypatch.setattr(registry_design, "BUDGET_SECONDS", 0.01)
+    document = ProtocolSpec.from_mapping(example_protocol()).document
+    summary = registry_design.design_summary(document, trial_id="t", version=1)
+    assert summary["operating_characteristics"] is None and summary["boundaries"] is None
+    assert "not computed with the look" in summary["method_note"] and "/v1/designs/operating-characteristics" in \
+        summary["method_note"]
+    assert summary["design"]["strata"][0]["looks"] == [7, 14, 21]  # the request to send instead
