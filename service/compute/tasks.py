@@ -67,7 +67,7 @@ def render_report(bundle: dict[str, Any], fmt: str) -> bytes:
         return render.render_html(bundle).encode("utf-8")
     try:
         return render.render_pdf(bundle)
-    except render.PDFUnavailable as exc:
+    except render.PdfUnavailableError as exc:
         raise ReportUnavailable(f"PDF reports cannot be rendered on this server ({exc}); ask for text/html") from None
 
 

@@ -143,13 +143,13 @@ def test_open_report_shows_no_efficacy(registry, protocol, cut):
 def test_pdf_rendering_unavailable_is_a_503_problem(registry, protocol, cut, monkeypatch):
     import designs.reports
 
-    class PDFUnavailable(Exception):
+    class PdfUnavailableError(Exception):
         pass
 
     def render_pdf(bundle):
-        raise PDFUnavailable("Pango is missing")
+        raise PdfUnavailableError("Pango is missing")
 
-    fake = types.SimpleNamespace(PDFUnavailable=PDFUnavailable, render_pdf=render_pdf,
+    fake = types.SimpleNamespace(PdfUnavailableError=PdfUnavailableError, render_pdf=render_pdf,
                                  render_html=lambda bundle: "<!DOCTYPE html><p>report</p>")
     monkeypatch.setitem(sys.modules, "designs.reports.render", fake)
     monkeypatch.setattr(designs.reports, "render", fake, raising=False)
