@@ -15,6 +15,8 @@ code is kept in ``GONOGO_DATA_DIR`` between runs), and a statistician token of e
 - 32 concurrent readers of stored looks (asyncio clients in this process): p99 ≤ 100 ms, no errors
 - upload a 200-patient ADaM cut (ADSL, ADRS, ADTTE; issue 11) as SAS transport files, CSV files
   (multipart/form-data) and JSON records: p50 ≤ 300 ms each
+- the closed report of a look of those trials (response and PFS, two strata; issue 12), rendered by
+  the server: HTML ≤ 2 s, PDF ≤ 5 s
 - verify an audit trail of 10,000 events: ≤ 1 s (``service.registry.audit.verify_trail`` in this
   process, and ``GET /v1/audit/verify`` through the server); the trail is filled to 10,000 events
   with events appended as the registry appends them (``service.registry.audit.append``)
@@ -230,6 +232,21 @@ def adam_upload(client: httpx.Client, repeats: int) -> dict[str, list[float]]:
     return seconds
 
 
+def report_seconds(client: httpx.Client, looks: list[str], accept: str, repeats: int) -> list[float]:
+    """Seconds of ``GET .../looks/{n}/report`` (closed: the statistician's) in ``accept``, after one
+    unmeasured request (the renderer's first import)."""
+    seconds = []
+    for i in range(-1, repeats):
+        path = f"{looks[max(i, 0) % len(looks)]}/report"
+        t = time.perf_counter()
+        response = client.get(path, headers={"accept": accept})
+        if response.status_code != 200:
+            raise SystemExit(f"GET {path} ({accept}): {response.status_code} {response.text[:300]}")
+        if i >= 0:
+            seconds.append(time.perf_counter() - t)
+    return seconds
+
+
 async def concurrent_readers(base: str, headers: dict, paths: list[str], readers: int, each: int) -> tuple[list[float], list[str]]:
     latencies: list[float] = []
     errors: list[str] = []
@@ -344,6 +361,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
                 reads.append(time.perf_counter() - t)
             line(f"read a stored look ({size / 1024:.0f} KiB): p50 of {len(reads)}", statistics.median(reads), "s", 0.010)
             line("  p99", quantile(reads, 0.99), "s")
+            for accept, goal in (("text/html", 2.0), ("application/pdf", 5.0)):
+                seconds = report_seconds(client, paths, accept, args.report_repeats)
+                line(f"the closed report of a look ({accept}): p50 of {len(seconds)}", statistics.median(seconds), "s", goal)
 
         t = time.perf_counter()
         latencies, errors = asyncio.run(concurrent_readers(base, headers, paths, args.readers, args.reads_each))
@@ -380,6 +400,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the server (default 1)")
     parser.add_argument("--reads", type=int, default=200, help="sequential reads of stored looks (default 200)")
     parser.add_argument("--readers", type=int, default=32, help="concurrent readers (default 32)")
+    parser.add_argument("--report-repeats", type=int, default=5, help="reports rendered per format (default 5)")
     parser.add_argument("--reads-each", type=int, default=25, help="reads per concurrent reader (default 25)")
     args = parser.parse_args()
     for backend in args.backends:

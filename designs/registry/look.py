@@ -44,6 +44,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from designs.boundaries import next_look, observed_counts, response_design
+from designs.core.errors import InvalidInputError
 from designs.core.provenance import canonical_json, input_hash, software_versions
 from designs.core.validation import MAX_SEED, Checker
 from designs.registry.protocol import ProtocolSpec
@@ -182,6 +184,7 @@ def _response(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, s
     if not plan.model.closed_form:
         request["engine"] = plan_doc["engine"]
     result = analyse_response(ResponseAnalysisSpec.from_mapping(request))
+    result["boundaries_next"] = _boundaries_next(plan, result, notes)
     simon = {}
     looks = {s.name: s.looks for s in plan.strata}
     for entry in result["strata"]:
@@ -193,6 +196,18 @@ def _response(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, s
             if tie:
                 notes.append(f"{entry['name']}: {tie}")
     return result, simon
+
+
+def _boundaries_next(plan: Any, result: Mapping[str, Any], notes: list[str]) -> list[dict[str, Any]] | None:
+    """What each stratum needs at its next planned look, given every stratum's data now
+    (``designs.boundaries.next_look``); None, with a note saying why, when the rule's tables are too
+    large to compute with a look."""
+    design, _ = response_design(plan)
+    try:
+        return next_look(design, observed_counts(result))
+    except InvalidInputError as exc:
+        notes.append(f"the boundaries of the next look were not computed: {exc}")
+        return None
 
 
 def _response_decision(row: Mapping[str, Any], simon: Mapping[str, Any] | None, notes: list[str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ otherwise, whether or not the trial exists). Every POST is audited and accepts `
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
@@ -22,7 +22,7 @@ from service.boundary import builds
 from service.compute import tasks
 from service import budget
 from service.deps import ComputeDep, DatabaseDep, SettingsDep
-from service.problems import PROBLEM_JSON, PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES
+from service.problems import PROBLEM_JSON, PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES, Forbidden, RegistryProblem
 from service.registry import repository
 from service.registry.idempotency import HEADER, Idempotency, Reply, stored
 from service.registry.uploads import cut_body
@@ -32,6 +32,7 @@ from service.schemas.registry import (
     DataCutDiff,
     DataCutFiles,
     DataCutRequest,
+    DesignSummary,
     LookRequest,
     Look,
     ProtocolRequest,
@@ -186,8 +187,10 @@ async def create_look(request: Request, trial_id: TrialId, body: LookRequest, en
     if idem is not None and (previous := await run_in_threadpool(stored, engine, idem)) is not None:
         return send(previous)  # a retry: not computed again
     plan = await run_in_threadpool(repository.plan_look, engine, trial_id, body.data_cut, actor=principal.name)
-    result = await compute(tasks.registry_look, plan.protocol, plan.cut, plan.number, plan.seed, plan.context)
-    return send(await run_in_threadpool(repository.store_look, engine, plan, result, actor=principal.name, idem=idem))
+    result, design = await compute(tasks.registry_look_with_design, plan.protocol, plan.cut, plan.number, plan.seed,
+                                   plan.context, plan.design_needed)
+    return send(await run_in_threadpool(repository.store_look, engine, plan, result, actor=principal.name, idem=idem,
+                                        design=design))
 
 
 @router.get("/{trial_id}/looks", operation_id="looks-list", response_model=list[Look], response_model_exclude_unset=True,
@@ -218,6 +221,96 @@ async def reproduce(request: Request, trial_id: TrialId, number: Number, engine:
     comparison = look.compare(stored_look, rerun)
     return send(await run_in_threadpool(repository.record_reproduction, engine, trial_id, number, comparison,
                                         actor=principal.name, idem=idem))
+
+
+@router.get("/{trial_id}/versions/{version}/design", operation_id="trials-version-design", response_model=DesignSummary,
+            responses=NOT_FOUND,
+            summary="The stored design summary of a protocol version: operating characteristics and decision "
+                    "boundaries of its response plan (computed once, with the first look on the version)")
+async def get_design(trial_id: TrialId, version: Number, engine: DatabaseDep, _: Reader) -> Any:
+    return await run_in_threadpool(repository.get_design, engine, trial_id, version)
+
+
+class NotAcceptable(RegistryProblem):
+    """The ``Accept`` header admits none of the media types a route answers in (RFC 9110 15.5.7)."""
+
+    status, type_, title = 406, "/problems/not-acceptable", "Not acceptable"
+
+
+REPORT_TYPES = {"text/html": "html", "application/pdf": "pdf"}  # preferred first when the client is indifferent
+
+
+def report_format(accept: str | None) -> str:
+    """``html`` or ``pdf`` from the Accept header (HTML for none, ``*/*`` and ``text/*``; the highest
+    q-value wins, HTML on a tie); ``NotAcceptable`` when it admits neither."""
+    if accept is None or not accept.strip():
+        return "html"
+    quality = dict.fromkeys(REPORT_TYPES, 0.0)
+    specificity = dict.fromkeys(REPORT_TYPES, -1)
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        kind, _, sub = media.lower().partition("/")
+        for offered in REPORT_TYPES:
+            offered_kind, _, offered_sub = offered.partition("/")
+            level = (2 if (kind, sub) == (offered_kind, offered_sub) else 1 if (kind, sub) == (offered_kind, "*")
+                     else 0 if (kind, sub) == ("*", "*") else -1)
+            if level > specificity[offered]:  # the most specific range decides (RFC 9110 12.5.1)
+                specificity[offered], quality[offered] = level, q
+    best = max(REPORT_TYPES, key=lambda offered: quality[offered])  # max keeps the first of equals: HTML
+    if quality[best] <= 0:
+        raise NotAcceptable(f"the report is offered as {' or '.join(REPORT_TYPES)}; the Accept header ({accept}) "
+                            "admits neither", offered=list(REPORT_TYPES))
+    return REPORT_TYPES[best]
+
+
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The report: self-contained HTML (inline CSS and SVG) or PDF",
+          "content": {"text/html": {"schema": {"type": "string"}},
+                      "application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+          "headers": {"ETag": {"description": "the look's and design summary's SHA-256, the view and the format",
+                               "schema": {"type": "string"}},
+                      "Content-Disposition": {"description": "inline; filename=<trial>-look-<n>-<view>.<html|pdf>",
+                                              "schema": {"type": "string"}}}},
+    304: {"description": "If-None-Match names the current ETag: the report has not changed"},
+    403: problem_response("The token's role does not allow this (a sponsor asking for the closed report), or the "
+                          "token is not assigned this trial (whether or not it exists)"),
+    406: problem_response("The Accept header admits neither text/html nor application/pdf"),
+    **NOT_FOUND, **UNAVAILABLE_RESPONSES,
+}
+
+
+@router.get("/{trial_id}/looks/{number}/report", operation_id="looks-report", response_class=Response,
+            responses=REPORT_RESPONSES,
+            summary="The report of a look for the DMC (closed) or the sponsor (open), as HTML or PDF (Accept)")
+async def report(trial_id: TrialId, number: Number, engine: DatabaseDep, principal: ReaderOrSponsor,
+                 compute: ComputeDep, view: Annotated[Literal["closed", "open"] | None, Query(
+                     description="closed (statistician, DMC; their default): every section; open (the sponsor's, "
+                                 "and its default): accrual and data quality, nothing that reveals efficacy")] = None,
+                 accept: Annotated[str | None, Header()] = None,
+                 if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None) -> Response:
+    fmt = report_format(accept)
+    sponsor = principal.role == "sponsor"
+    view = view or ("open" if sponsor else "closed")
+    if sponsor and view == "closed":
+        raise Forbidden("a sponsor reads the open report only (view=open): the closed report shows efficacy")
+    bundle = await run_in_threadpool(repository.report_bundle, engine, trial_id, number, closed=view == "closed",
+                                     actor=principal.name)
+    design_sha = (bundle["design"] or {}).get("sha256", "none")
+    tag = f'"{bundle["look"]["sha256"][:16]}-{design_sha[:16]}-{view}-{fmt}"'
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Accept, Authorization",
+               "Content-Disposition": f'inline; filename="{trial_id}-look-{number}-{view}.{fmt}"'}
+    if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    body = await compute(tasks.render_report, bundle, fmt)
+    return Response(body, headers=headers, media_type=tasks.REPORT_MEDIA_TYPES[fmt])
 
 
 @router.get("/{trial_id}/audit", operation_id="trials-audit", response_model=TrialAudit, responses=NOT_FOUND,

@@ -1,18 +1,18 @@
-"""The ``gonogo`` command line: ``serve``, ``simon``, ``simulate``, ``db``, ``tokens``, ``audit`` and
-``example`` (one module per command)."""
+"""The ``gonogo`` command line: ``serve``, ``simon``, ``simulate``, ``db``, ``tokens``, ``audit``,
+``example`` and ``report`` (one module per command)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 
-from service.cli import audit, db, example, serve, simon, simulate, tokens
+from service.cli import audit, db, example, report, serve, simon, simulate, tokens
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gonogo", description="Design and monitor Bayesian adaptive phase II trials.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (serve, simon, simulate, db, tokens, audit, example):
+    for command in (serve, simon, simulate, db, tokens, audit, example, report):
         command.add_parser(sub)
     return parser
 

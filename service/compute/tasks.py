@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from designs import oc, simon
+from service.problems import ServiceUnavailable
 
 
 def simon_designs(p0: float, p1: float, alpha: float, beta: float, nmax: int) -> dict[str, Any]:
@@ -37,3 +38,40 @@ def boundary_table(design: Any, conditional: Any, simon: Any, request: dict[str,
     from designs.boundaries import boundary_table as table
 
     return table(design, conditional=conditional, simon=simon, request=request)
+
+
+def registry_look_with_design(protocol: dict[str, Any], cut: dict[str, Any], look_number: int, seed: int,
+                              context: dict[str, Any], design: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A look and, when ``design`` (none is stored for its protocol version yet), the version's design
+    summary (``designs.registry.design.design_summary``: OC and boundaries), in one task so that the
+    repository stores both in one transaction."""
+    from designs.registry.design import design_summary
+
+    result = registry_look(protocol, cut, look_number, seed, context)
+    summary = design_summary(protocol, trial_id=context["trial"], version=context["protocol_version"]) if design else None
+    return result, summary
+
+
+REPORT_MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
+class ReportUnavailable(ServiceUnavailable):
+    """This server cannot render the report in the format asked for (its PDF library or the system
+    libraries it needs are missing); HTML still renders."""
+
+    type_ = "/problems/report-unavailable"
+    title = "Report format unavailable"
+
+
+def render_report(bundle: dict[str, Any], fmt: str) -> bytes:
+    """The report of a look (``service.registry.repository.report_bundle``) as HTML or PDF bytes
+    (``designs.reports.render``); ``ReportUnavailable`` (503) when PDF rendering is unavailable here."""
+    from designs.reports import render
+
+    if fmt == "html":
+        return render.render_html(bundle).encode("utf-8")
+    try:
+        return render.render_pdf(bundle)
+    except render.PdfUnavailableError as exc:
+        raise ReportUnavailable(f"PDF reports cannot be rendered on this server ({exc}); ask for text/html") from None
+

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from designs.registry.audit import GENESIS, Verification, event_hash, verify
 from service.store.engine import reading
-from service.store.tables import audit_events, audit_head, data_cuts, looks, protocol_versions
+from service.store.tables import audit_events, audit_head, data_cuts, design_summaries, looks, protocol_versions
 
 
 def utc_now() -> str:
@@ -79,7 +79,8 @@ def sha256_text(text: str) -> str:
 # resource path, and the stored text whose SHA-256 the row's ``sha256`` and the event's
 # ``content_sha256`` both are (the repository hashes exactly that text when it writes).
 def _stored_contents(conn: Connection) -> Iterator[tuple[str, str, str, str]]:
-    """``(action, resource, stored sha256, text)`` of every protocol version, data cut and look."""
+    """``(action, resource, stored sha256, text)`` of every protocol version, data cut, look and stored
+    design of a protocol version."""
     for r in conn.execute(select(protocol_versions.c.trial_id, protocol_versions.c.version, protocol_versions.c.sha256,
                                  protocol_versions.c.document)):
         if r.version == 1:
@@ -90,6 +91,9 @@ def _stored_contents(conn: Connection) -> Iterator[tuple[str, str, str, str]]:
         yield "data_cut.create", f"/v1/trials/{r.trial_id}/data-cuts/{r.number}", r.sha256, r.document
     for r in conn.execute(select(looks.c.trial_id, looks.c.number, looks.c.sha256, looks.c.result)):
         yield "look.create", f"/v1/trials/{r.trial_id}/looks/{r.number}", r.sha256, r.result
+    for r in conn.execute(select(design_summaries.c.trial_id, design_summaries.c.protocol_version,
+                                 design_summaries.c.sha256, design_summaries.c.document)):
+        yield "design.create", f"/v1/trials/{r.trial_id}/versions/{r.protocol_version}/design", r.sha256, r.document
 
 
 def content_problems(conn: Connection) -> list[dict[str, Any]]:
@@ -106,7 +110,7 @@ def content_problems(conn: Connection) -> list[dict[str, Any]]:
     return problems
 
 
-CONTENT_ACTIONS = ("trial.create", "protocol.amend", "data_cut.create", "look.create")
+CONTENT_ACTIONS = ("trial.create", "protocol.amend", "data_cut.create", "look.create", "design.create")
 
 
 def check_content(action: str, resource: str, sha: str, text: str,

@@ -28,14 +28,14 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from designs.core.errors import FieldProblem, InvalidInputError
-from designs.core.provenance import canonical_json, input_hash
+from designs.core.provenance import canonical_json, input_hash, software_versions
 from designs.registry import datacut, look
 from designs.registry.protocol import ProtocolSpec, amend, effective_changes
 from service.problems import Conflict, NotFound, PreconditionFailed, PreconditionRequired, StoredContentAltered
 from service.registry import audit
 from service.registry.idempotency import Idempotency, Reply, record, stored
 from service.store.engine import reading, writing
-from service.store.tables import data_cuts, looks, protocol_versions, trials
+from service.store.tables import data_cuts, design_summaries, looks, protocol_versions, trials
 
 CRASH_AT = "GONOGO_TEST_CRASH_AT"
 
@@ -394,6 +394,7 @@ class LookPlan:
     cut: dict[str, Any]
     seed: int
     context: dict[str, Any]
+    design_needed: bool = False  # no design summary is stored for the version yet: compute it with the look
 
     def arguments(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return (self.protocol, self.cut), {"look_number": self.number, "seed": self.seed, "context": self.context}
@@ -448,12 +449,15 @@ def plan_look(engine: Engine, trial_id: str, cut_number: Any, *, actor: str) -> 
                    "amendments_since_previous_look": _amendments_since(conn, trial_id, n_looks),
                    "actor": actor, "at": audit.utc_now()}
         return LookPlan(trial_id, number, version["version"], protocol, json.loads(cut["document"]),
-                        look.look_seed(protocol.get("seed"), trial_id, number), context)
+                        look.look_seed(protocol.get("seed"), trial_id, number), context,
+                        design_needed=_design_row(conn, trial_id, version["version"]) is None)
 
 
 def store_look(engine: Engine, plan: LookPlan, result: dict[str, Any], *, actor: str,
-               idem: Idempotency | None = None) -> Reply:
-    """Store look ``plan.number``; 409 when another look or an amendment was stored while it ran."""
+               idem: Idempotency | None = None, design: dict[str, Any] | None = None) -> Reply:
+    """Store look ``plan.number``; 409 when another look or an amendment was stored while it ran.
+    ``design``: the protocol version's design summary computed with the look (``plan.design_needed``),
+    stored in the same transaction unless one is stored already (it is never recomputed nor replaced)."""
     text = canonical_json(result)
     sha = _sha(text)
 
@@ -473,6 +477,8 @@ def store_look(engine: Engine, plan: LookPlan, result: dict[str, Any], *, actor:
             trial_id=plan.trial_id, number=plan.number, data_cut=plan.context["data_cut"]["number"],
             protocol_version=plan.protocol_version, seed=plan.seed, result=text, sha256=sha,
             created_at=plan.context["at"], created_by=actor))  # when it was asked for: its context's time
+        if design is not None and _design_row(conn, plan.trial_id, plan.protocol_version) is None:
+            _store_design(conn, at, actor, plan, design)
         crash_point("look-before-commit")
         return Reply.of(201, _look_view(conn, plan.trial_id, plan.number), {"Location": resource})
 
@@ -523,6 +529,98 @@ def get_look(engine: Engine, trial_id: str, number: int, *, closed: bool) -> dic
     head = json.dumps(_stored_look(row, parse=False), separators=(",", ":"))
     return f'{head[:-1]},"result":{row["result"]}}}'
 
+
+
+# ---------------------------------------------------------------------------------------------------
+# Design summaries: one per protocol version, computed with its first look
+
+
+def design_path(trial_id: str, version: int) -> str:
+    return trial_path(trial_id, "versions", version, "design")
+
+
+def _design_row(conn: Connection, trial_id: str, version: int) -> Any:
+    return conn.execute(select(design_summaries).where(design_summaries.c.trial_id == trial_id,
+                                                       design_summaries.c.protocol_version == version)).mappings().first()
+
+
+def _store_design(conn: Connection, at: str, actor: str, plan: LookPlan, design: dict[str, Any]) -> None:
+    """Insert a version's design summary and its ``design.create`` audit event (in the look's transaction)."""
+    text = canonical_json(design)
+    sha = _sha(text)
+    _event(conn, at, actor, "design.create", plan.trial_id, design_path(plan.trial_id, plan.protocol_version), sha)
+    conn.execute(insert(design_summaries).values(
+        trial_id=plan.trial_id, protocol_version=plan.protocol_version, document=text, sha256=sha,
+        computed_at=plan.context["at"], software=canonical_json(software_versions())))
+
+
+def _design_view(conn: Connection, trial_id: str, version: int) -> dict[str, Any] | None:
+    """A version's stored design summary as the report bundle holds it (None: none stored), checked
+    against its hashes like every stored content."""
+    row = _design_row(conn, trial_id, version)
+    if row is None:
+        return None
+    _intact(conn, trial_id, "design.create", design_path(trial_id, version), row["sha256"], row["document"])
+    document = json.loads(row["document"])
+    return {"protocol_version": version, "sha256": row["sha256"], "computed_at": row["computed_at"],
+            "software": json.loads(row["software"]), "method_note": document["method_note"], "design": document["design"],
+            "operating_characteristics": document["operating_characteristics"], "boundaries": document["boundaries"]}
+
+
+def get_design(engine: Engine, trial_id: str, version: int) -> dict[str, Any]:
+    """A version's stored design summary; 404 when none is stored (no look on it yet, or no response plan)."""
+    with reading(engine) as conn:
+        _trial_row(conn, trial_id)
+        _version_row(conn, trial_id, version)
+        view = _design_view(conn, trial_id, version)
+    if view is None:
+        raise NotFound(f"protocol version {version} of trial {trial_id!r} has no design summary: it is computed "
+                       "when the first look on the version runs, for a version with a response plan")
+    return view
+
+
+# ---------------------------------------------------------------------------------------------------
+# The report bundle of a look
+
+
+def _open_patient(patient: dict[str, Any]) -> dict[str, Any]:
+    return {"id": patient["id"], "stratum": patient["stratum"], "enrolled_on": patient["enrolled_on"]}
+
+
+def report_bundle(engine: Engine, trial_id: str, number: int, *, closed: bool, actor: str) -> dict[str, Any]:
+    """Everything the report of look ``number`` shows, read in one snapshot (the report renders, it does
+    not recompute): the look, its protocol version, its data cut, the earlier looks and the version's
+    design summary. ``closed`` False (the sponsor's open report): the looks' open views
+    (``designs.registry.look.open_view``), the cut's patients reduced to id, stratum and enrolment
+    date, without the cut's reason and exclusions, and no design summary."""
+    with reading(engine) as conn:
+        trial = _trial_row(conn, trial_id)
+        row = _look_intact(conn, _look_row(conn, trial_id, number))
+        version = _version_intact(conn, _version_row(conn, trial_id, row["protocol_version"]))
+        cut_row = _cut_intact(conn, _cut_row(conn, trial_id, row["data_cut"]))
+        earlier = [_look_intact(conn, r) for r in conn.execute(
+            select(looks).where(looks.c.trial_id == trial_id, looks.c.number < number).order_by(looks.c.number)).mappings()]
+        effective = _effective(conn, version)
+        design = _design_view(conn, trial_id, row["protocol_version"]) if closed else None
+    shown = look.open_view if not closed else (lambda result: result)
+    stored = _stored_look(row)
+    stored["result"] = shown(stored["result"])
+    protocol_view = _version_view(version, effective=effective)
+    del protocol_view["etag"]
+    cut = _cut_view(cut_row, patients=closed, sponsor=not closed)
+    if not closed:
+        cut["patients"] = [_open_patient(p) for p in json.loads(cut_row["document"])["patients"]]
+    return {
+        "report": "closed" if closed else "open",
+        "generated": {"at": audit.utc_now(), "by": actor, "software": software_versions()},
+        "trial": {"id": trial_id, "title": trial["title"], "strata": protocol_view["protocol"]["strata"]},
+        "look": stored,
+        "protocol": protocol_view,
+        "cut": cut,
+        "history": [{"look": r["number"], "sha256": r["sha256"], "created_at": r["created_at"],
+                     "result": shown(json.loads(r["result"]))} for r in earlier],
+        "design": design,
+    }
 
 
 def plan_reproduction(engine: Engine, trial_id: str, number: int) -> tuple[LookPlan, dict[str, Any]]:

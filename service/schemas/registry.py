@@ -279,11 +279,30 @@ class Look(ResultModel):
     open: dict[str, Any] | None = Field(None, description="the open view (sponsor): accrual and data-quality counts")
 
 
+class DesignSummary(ResultModel):
+    """A protocol version's design, computed once with the first look on the version and stored: the
+    operating characteristics of its response plan (default scenarios; exact where enumerable, else
+    10,000 seeded simulated trials) and its decision-boundary table."""
+
+    protocol_version: int
+    sha256: str
+    computed_at: str
+    software: dict[str, Any]
+    method_note: str = Field(description="how the operating characteristics were computed (exact or simulated), or "
+                                         "why they were not (too costly to compute with a look)")
+    design: dict[str, Any] = Field(description="the design as an operating-characteristics request")
+    operating_characteristics: dict[str, Any] | None = Field(description="null when too costly to compute with a look")
+    boundaries: dict[str, Any] | None = Field(description="null when too costly, or when the gonogo that computed it "
+                                                          "had no boundary tables")
+
+
 class Reproduction(ResultModel):
     trial: str
     look: int
     identical: bool
     differences: list[dict[str, Any]]
+    additions: list[str] = Field([], description="JSON paths the rerun has and the stored look lacks (computed by later "
+                                 "software: new, not different; they do not make the rerun differ)")
     software: dict[str, Any]
 
 

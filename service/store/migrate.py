@@ -13,6 +13,7 @@ with code that does not know its tables, could lose or change what users stored.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -25,10 +26,12 @@ from service.store.engine import make_engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # pg_advisory_xact_lock key of gonogo's migrations (any constant; "gonogo" in ASCII).
 ADVISORY_LOCK_KEY = 0x676F6E6F676F
-# The revision whose tables a database created before the migrations existed holds.
-FIRST = "0001"
-# Columns that revisions after FIRST add: an unversioned database without them holds FIRST's tables.
-ADDED_AFTER_FIRST = {("data_cuts", "files")}
+# What each revision after the first adds: ("column", table, column) or ("table", table). An
+# unversioned database that lacks exactly what the revisions after r add holds r's tables.
+ADDED_BY = {
+    "0002": {("column", "data_cuts", "files")},
+    "0003": {("table", "design_summaries")},
+}
 
 
 class SchemaTooNew(RuntimeError):
@@ -67,7 +70,7 @@ def upgrade(engine_or_url: Engine | str) -> str:
             heads = context.get_current_heads()
             _refuse_unknown(script, heads, engine)
             config.attributes["connection"] = conn
-            if not heads and (adopted := _adoptable(context, engine, target)) is not None:
+            if not heads and (adopted := _adoptable(context, engine, script)) is not None:
                 command.stamp(config, adopted)  # its tables are that revision's: migrate from there
                 heads = (adopted,)
             if tuple(heads) != (target,):
@@ -89,11 +92,11 @@ def _lock(conn: Connection) -> None:
         conn.begin()  # BEGIN IMMEDIATE: the database's write lock until commit
 
 
-def _adoptable(context: MigrationContext, engine: Engine, target: str) -> str | None:
+def _adoptable(context: MigrationContext, engine: Engine, script: ScriptDirectory) -> str | None:
     """The revision whose tables an unversioned database holds, when ``metadata.create_all`` made them
-    (gonogo before the migrations): ``target`` when they are this gonogo's, ``FIRST`` when they lack
-    only the columns later revisions add (``ADDED_AFTER_FIRST``); None for an empty database. It is
-    stamped, not created again. ``SchemaTooNew`` for one holding other tables of gonogo's names."""
+    (gonogo before the migrations, or a gonogo of an earlier revision): the newest revision whose
+    later revisions add exactly what the database lacks (``ADDED_BY``); None for an empty database.
+    It is stamped, not created again. ``SchemaTooNew`` for one holding other tables of gonogo's names."""
     from alembic.autogenerate import compare_metadata
 
     from service.store.tables import metadata
@@ -102,16 +105,26 @@ def _adoptable(context: MigrationContext, engine: Engine, target: str) -> str | 
     if not present:
         return None
     differences = compare_metadata(context, metadata)
-    if not differences:
-        return target
-    later = [d for d in differences
-             if isinstance(d, tuple) and d[0] == "add_column" and (d[2], d[3].name) in ADDED_AFTER_FIRST]
-    if len(later) == len(differences):
-        return FIRST
+    lacking = {_addition(d) for d in differences}
+    later: set[tuple[str, ...] | None] = set()
+    for revision in script.walk_revisions():  # newest first
+        if lacking == later:
+            return revision.revision
+        later |= ADDED_BY.get(revision.revision, set())
     where = engine.url.render_as_string(hide_password=True)
     raise SchemaTooNew(
         f"the database {where} has gonogo's tables ({', '.join(sorted(present))}) but no schema revision, and they "
         f"differ from this gonogo's ({len(differences)} differences, e.g. {differences[0]!r}); nothing was changed")
+
+
+def _addition(difference: Any) -> tuple[str, ...] | None:
+    """A difference of ``compare_metadata`` as an ``ADDED_BY`` entry (None: not something a later
+    revision adds)."""
+    if isinstance(difference, tuple) and difference[0] == "add_column":
+        return ("column", difference[2], difference[3].name)
+    if isinstance(difference, tuple) and difference[0] == "add_table":
+        return ("table", difference[1].name)
+    return None
 
 
 def _refuse_unknown(script: ScriptDirectory, heads, engine: Engine) -> None:

@@ -1,5 +1,6 @@
-"""The tables of gonogo's one database: the trial registry, its audit trail, tokens, idempotency
-records and jobs (SQLAlchemy Core; the migrations in ``service/store/migrations`` create them).
+"""The tables of gonogo's one database: the trial registry (with each protocol version's stored
+design summary), its audit trail, tokens, idempotency records and jobs (SQLAlchemy Core; the
+migrations in ``service/store/migrations`` create them).
 
 Times are ISO 8601 UTC text with millisecond precision (they sort as text on every backend);
 documents are canonical JSON text (``designs.core.provenance.canonical_json``) beside their SHA-256,
@@ -89,6 +90,17 @@ looks = Table(
     ForeignKeyConstraint(["trial_id", "protocol_version"], ["protocol_versions.trial_id", "protocol_versions.version"]),
 )
 
+design_summaries = Table(
+    "design_summaries", metadata,                        # 0003
+    Column("trial_id", String(64), primary_key=True),
+    Column("protocol_version", Integer, primary_key=True),
+    Column("document", Text, nullable=False),            # canonical JSON (designs.registry.design.design_summary)
+    Column("sha256", SHA256, nullable=False),
+    Column("computed_at", WHEN, nullable=False),         # when the look that computed it was asked for
+    Column("software", Text, nullable=False),            # JSON: the software versions that computed it
+    ForeignKeyConstraint(["trial_id", "protocol_version"], ["protocol_versions.trial_id", "protocol_versions.version"]),
+)
+
 # One chain over every trial: seq has no gaps; each event's hash covers its fields and the previous
 # hash. audit_head (one row) is updated by every write first, which serialises writers on PostgreSQL
 # as SQLite's BEGIN IMMEDIATE does.
@@ -171,6 +183,6 @@ jobs = Table(
 )
 
 __all__ = [
-    "ROLES", "audit_events", "audit_head", "data_cuts", "idempotency_keys", "jobs", "looks", "metadata",
+    "ROLES", "audit_events", "audit_head", "data_cuts", "design_summaries", "idempotency_keys", "jobs", "looks", "metadata",
     "protocol_versions", "token_trials", "tokens", "trials",
 ]

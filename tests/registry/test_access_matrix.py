@@ -70,6 +70,8 @@ MATRIX = (
     Route("POST", "/v1/trials/{trial_id}/looks", frozenset({"statistician"}), 201, lambda registry: {"json": {"data_cut": 1}}),
     Route("GET", "/v1/trials/{trial_id}/looks", frozenset({"statistician", "dmc", "sponsor"}), 200),
     Route("GET", "/v1/trials/{trial_id}/looks/{number}", frozenset({"statistician", "dmc", "sponsor"}), 200),
+    Route("GET", "/v1/trials/{trial_id}/versions/{version}/design", frozenset({"statistician", "dmc"}), 200),
+    Route("GET", "/v1/trials/{trial_id}/looks/{number}/report", frozenset({"statistician", "dmc", "sponsor"}), 200),
     Route("POST", "/v1/trials/{trial_id}/looks/{number}/reproduce", frozenset({"statistician", "dmc"}), 200),
     Route("GET", "/v1/trials/{trial_id}/audit", frozenset({"admin", "statistician", "dmc"}), 200),
     Route("GET", "/v1/audit/verify", frozenset({"admin", "statistician", "dmc"}), 200, trial_scoped=False),

@@ -95,6 +95,6 @@ def test_sigkill_inside_a_look_leaves_no_partial_look_and_no_orphan_event(tmp_pa
             assert client.get("/health").json()["status"] == "ok"
     finally:
         _stop(server)
-    assert _counts(engine) == (1, before[1] + 1)
+    assert _counts(engine) == (1, before[1] + 2)  # look.create and design.create (the version's first look)
     assert verify_trail(engine).ok
     engine.dispose()

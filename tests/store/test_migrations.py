@@ -192,17 +192,37 @@ def test_database_at_0001_is_migrated_to_0002_with_its_cuts_kept(engine):
                           "protocol_version, created_at, created_by) VALUES ('t', 1, '2026-06-30', '{}', :sha, 1, 1, "
                           "'x', 'a')"), {"sha": "0" * 64})
     assert migrate.current(engine) == ("0001",)
-    assert migrate.upgrade(engine) == migrate.head() == "0002"
+    assert migrate.upgrade(engine) == migrate.head()
     with engine.connect() as conn:
         assert conn.execute(select(data_cuts.c.number, data_cuts.c.files)).all() == [(1, None)]
 
 
 def test_database_made_by_create_all_before_0002_is_adopted_at_0001(engine):
     """An unversioned database whose tables lack only what later revisions add is stamped 0001 and
-    migrated on (``migrate.ADDED_AFTER_FIRST``)."""
+    migrated on (``migrate.ADDED_BY``)."""
     metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE data_cuts DROP COLUMN files"))
+        conn.execute(text("DROP TABLE design_summaries"))  # 0003's, which gonogo before 0002 did not have
     assert migrate.upgrade(engine) == migrate.head()
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_database_made_by_create_all_before_0003_is_adopted_at_0002(engine):
+    """An unversioned database with every table but ``design_summaries`` (gonogo at 0002) is stamped
+    0002 and gets the table from 0003; one lacking both 0002's column and 0003's table, 0001."""
+    from service.store.tables import design_summaries
+
+    metadata.create_all(engine)
+    design_summaries.drop(engine)
+    script = migrate.ScriptDirectory.from_config(migrate.alembic_config())
+    with engine.connect() as conn:
+        assert migrate._adoptable(MigrationContext.configure(conn), engine, script) == "0002"
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE data_cuts DROP COLUMN files"))
+    with engine.connect() as conn:
+        assert migrate._adoptable(MigrationContext.configure(conn), engine, script) == "0001"
+    assert migrate.upgrade(engine) == migrate.head() == "0003"
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
