@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from designs import oc
+from designs.boundaries import response_design
 from designs.registry import design as registry_design
 from designs.registry.example import protocol as example_protocol
 from designs.registry.protocol import ProtocolSpec
@@ -91,8 +92,8 @@ def test_the_sarc031_example_design_is_exact_and_equals_designs_oc_run_directly(
     document = ProtocolSpec.from_mapping(example_protocol()).document
     summary = registry_design.design_summary(document, trial_id="sarc031-example", version=1)
     spec = ProtocolSpec.from_mapping(document)
-    direct = oc.operating_characteristics(registry_design.oc_design(spec), method="exact",
-                                          simon=spec.response.simon.as_dict())
+    design, simon = response_design(spec.response)
+    direct = oc.operating_characteristics(design, method="exact", simon=simon)
     result = summary["operating_characteristics"]
     assert result["method"] == "exact" and result["n_trials"] is None
     assert [s["name"] for s in result["scenarios"]] == ["global null", "global alternative",

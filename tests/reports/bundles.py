@@ -1,6 +1,10 @@
-"""Report bundles for the report tests: the SARC031-like example's real bundles of looks 1-3 (made by
-``repository.report_bundle`` before the posterior densities and the design block existed) and
-variants of them: with a stored design, MCMC, EXNEX, no PFS, a safety section, hostile text."""
+"""Report bundles for the report tests: the SARC031-like example's real bundles of looks 1-3 and
+variants of them: as a look stored before the densities, the next-look sentences and the design block
+existed (``older``), with a synthetic design, MCMC, EXNEX, no PFS, a safety section, hostile text.
+
+The data files were made by ``gonogo example sarc031`` against a fresh server, then
+``repository.report_bundle(engine, "sarc031-example", k, closed=True, actor="dmc-chair")`` with
+``generated.at`` set to 2026-11-30T19:00:00+00:00."""
 
 from __future__ import annotations
 
@@ -55,6 +59,25 @@ def boundary_table() -> dict[str, Any]:
               for name in ("NF1-associated", "sporadic")]
     return {"p0": 0.15, "p1": 0.35, "model": {"kind": "independent"}, "decision_rule": {}, "method": "closed-form",
             "strata": strata, "warnings": [], "provenance": {}}
+
+
+def older(bundle: dict[str, Any]) -> dict[str, Any]:
+    """``bundle`` as a look stored before gonogo recorded posterior densities and next-look boundaries,
+    on a protocol version without a stored design."""
+    bundle = copy.deepcopy(bundle)
+    result = bundle["look"]["result"]
+    if result.get("response"):
+        for key in ("tau_density", "boundaries_next"):
+            result["response"].pop(key, None)
+        for stratum in result["response"]["strata"]:
+            stratum.pop("posterior_density", None)
+            stratum.pop("independent_posterior", None)
+    if result.get("pfs"):
+        result["pfs"]["between_stratum_spread"].pop("density", None)
+        for stratum in result["pfs"]["strata"]:
+            stratum["posterior"]["landmark_pfs"].pop("density", None)
+    bundle["design"] = None
+    return bundle
 
 
 def with_design(bundle: dict[str, Any]) -> dict[str, Any]:

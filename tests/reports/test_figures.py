@@ -21,6 +21,7 @@ import pytest
 from scipy import stats
 
 from designs.reports import figures
+from tests.reports import bundles
 
 DATA = [Path(__file__).resolve().parent / "data"]
 
@@ -188,8 +189,8 @@ def test_same_bundle_gives_the_same_bytes_in_another_process(tmp_path):
 
 
 def test_figures_are_none_where_the_bundle_has_no_data_for_them():
-    """The stored looks predate the densities and the design block; an open bundle holds no efficacy."""
-    bundle = load_bundle(3)
+    """A look stored before the densities and the design block; an open bundle holds no efficacy."""
+    bundle = bundles.older(load_bundle(3))
     assert figures.tau_svg(bundle, "response") is None and figures.tau_svg(bundle, "pfs") is None
     for name in STRATA:
         assert figures.posterior_density_svg(bundle, name) is None
