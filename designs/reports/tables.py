@@ -391,8 +391,8 @@ def operating_characteristics(bundle: Mapping[str, Any]) -> list[Table]:
     method = text(oc.get("method"))
     if oc.get("method") == "simulation":
         method += f" ({text(oc.get('n_trials'))} simulated trials, seed {text(oc.get('seed'))})"
-    notes = [f"Protocol version {text(design.get('protocol_version'))}, computed at {text(design.get('computed_at'))} "
-             f"by {method}."]
+    notes = [f"Protocol version {text(design.get('protocol_version'))}, computed at {text(design.get('computed_at'))}; "
+             f"method: {method}" + (f" ({text(design['method_note'])})." if design.get("method_note") else ".")]
     tables = [Table("Type I error and power", ("Stratum", "Type I error (global null)", "Power (global alternative)",
                                                 "E[n] (null)", "E[n] (alternative)"), summary, notes)]
     rows = []
@@ -420,7 +420,8 @@ def boundaries(bundle: Mapping[str, Any]) -> Table | None:
             given = look.get("conditional_on")
             note = "; ".join(filter(None, [
                 text(look.get("note")) if look.get("note") else "",
-                ("given " + ", ".join(f"{k} {v}" for k, v in given.items())) if isinstance(given, Mapping) else "",
+                ("if " + " and ".join(f"{k} has {v} responder{'' if v == 1 else 's'}" for k, v in given.items()))
+                if isinstance(given, Mapping) else "",
                 "" if look.get("monotone", True) else "not monotone in the count",
             ]))
             rows.append([text(stratum.get("name")), text(look.get("look")), count(look.get("n")),
@@ -428,7 +429,10 @@ def boundaries(bundle: Mapping[str, Any]) -> Table | None:
                          f"{cont[0]}–{cont[1]}" if isinstance(cont, Sequence) and len(cont) == 2 else MISSING,
                          f"≥ {look['go_min']}" if look.get("go_min") is not None else "never", note or ""])
     return Table("Decision boundaries of the design (responders)", ("Stratum", "Look", "n", "No-go", "Continue", "Go", "Note"),
-                 rows, [f"Method: {text(table.get('method'))}."])
+                 rows, [f"Method: {text(table.get('method'))}."]
+                 + ([f"Coupled strata: each row holds if the other strata have the counts in its note (default: "
+                     f"{text(table['conditioning']['default'])}); the report's figures use the same rows."]
+                    if isinstance(table.get("conditioning"), Mapping) and table["conditioning"].get("default") else []))
 
 
 def history(bundle: Mapping[str, Any]) -> Table:
