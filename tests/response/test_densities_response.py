@@ -18,6 +18,7 @@ from designs.engines.quadrature import LOGIT, BinomialLikelihood, NormalHierarch
 from designs.response import analysis
 from designs.response.analysis import analyse_response
 from designs.response.spec import ResponseAnalysisSpec
+from tests.core.density_checks import bin_mass, mass_above
 
 STRATA = [
     {"name": "NF1-associated", "n": 12, "responders": 3, "n_planned": 30},
@@ -40,11 +41,6 @@ def without_new_keys(value):
     return value
 
 
-def bin_mass(density):
-    x = densities.edges(density["lower"], density["upper"], density["bins"])
-    return np.asarray(density["density"]) * np.diff(x)
-
-
 def mean_of(density):
     x = densities.edges(density["lower"], density["upper"], density["bins"])
     mass = bin_mass(density)
@@ -62,14 +58,6 @@ def logit_normal_binomial_bins(y, n, mean, sd):
     log_f = y * np.log(p) + (n - y) * np.log1p(-p) + stats.norm(mean, sd).logpdf(special.logit(p)) - np.log(p * (1 - p))
     pieces = (np.exp(log_f - log_f.max()) * weights).sum(axis=1) * half
     return pieces / pieces.sum() / np.diff(x)
-
-
-def mass_above(density, c):
-    """The recorded mass above c, c a bin edge."""
-    x = densities.edges(density["lower"], density["upper"], density["bins"])
-    k = int(np.argmin(np.abs(x - c)))
-    assert x[k] == pytest.approx(c, abs=1e-12)
-    return float(bin_mass(density)[k:].sum())
 
 
 # SHA-256 of the canonical JSON of each result (provenance/software left out), recorded from main

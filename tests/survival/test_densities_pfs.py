@@ -17,6 +17,7 @@ from designs.engines.quadrature import ExposureLikelihood, NormalHierarchy, Quad
 from designs.survival.analysis import LandmarkTransform, analyse_pfs
 from designs.survival.models import GammaHazardPrior
 from designs.survival.spec import PFSAnalysisSpec
+from tests.core.density_checks import bin_mass, mass_above
 
 ROWS = [("NF1-associated", 1.0 + 0.5 * i, i % 3 != 0) for i in range(10)] + [
     ("sporadic", 2.0 + 0.7 * i, i % 2 == 0) for i in range(9)]
@@ -37,18 +38,6 @@ def without_densities(value):
     if isinstance(value, list):
         return [without_densities(v) for v in value]
     return value
-
-
-def bin_mass(density):
-    x = densities.edges(density["lower"], density["upper"], density["bins"])
-    return np.asarray(density["density"]) * np.diff(x)
-
-
-def mass_above(density, c):
-    x = densities.edges(density["lower"], density["upper"], density["bins"])
-    k = int(np.argmin(np.abs(x - c)))
-    assert x[k] == pytest.approx(c, abs=1e-12)
-    return float(bin_mass(density)[k:].sum())
 
 
 # SHA-256 of the canonical JSON of each result (provenance/software left out), recorded from main
