@@ -6,8 +6,6 @@ import argparse
 import os
 from typing import Any
 
-from service.settings import Settings
-
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``serve`` on the ``gonogo`` command line."""
@@ -26,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
         os.environ.setdefault(variable, "1")
     # Deferred: uvicorn is only needed to serve, and numpy must not load before the lines above.
     import uvicorn
+
+    from service.settings import Settings
 
     overrides = {k: v for k, v in {"host": args.host, "port": args.port, "workers": args.workers}.items() if v is not None}
     settings = Settings(**overrides)

@@ -17,7 +17,6 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from designs.core.errors import GonogoError
-from service.settings import get_settings
 
 BAR_WIDTH = 30
 
@@ -77,6 +76,7 @@ def _read(path: str) -> Any:
 def _backend(workers: int | None):
     # Deferred (heavy): service.jobs loads FastAPI (its problem documents), which only `simulate` needs.
     from service import jobs
+    from service.settings import get_settings
 
     settings = get_settings()
     workers = settings.job_workers if workers is None else workers

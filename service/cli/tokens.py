@@ -14,7 +14,6 @@ import sys
 from typing import Any
 
 from designs.core.errors import InvalidInputError
-from service.problems import RegistryProblem
 from service.store.tables import ROLES
 
 
@@ -70,6 +69,7 @@ def _refused(error: Exception) -> int:
 
 def create_command(args: argparse.Namespace) -> int:
     from service import auth
+    from service.problems import RegistryProblem  # deferred: FastAPI, which `gonogo --help` need not load
 
     try:
         record, token = auth.create_token(open_database(), name=args.name, role=args.role, trials=args.trial,
@@ -99,6 +99,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 def revoke_command(args: argparse.Namespace) -> int:
     from service import auth
+    from service.problems import RegistryProblem  # deferred: FastAPI, which `gonogo --help` need not load
 
     try:
         record = auth.revoke_token(open_database(), args.token, actor=cli_actor())
@@ -110,6 +111,7 @@ def revoke_command(args: argparse.Namespace) -> int:
 
 def assign_command(args: argparse.Namespace) -> int:
     from service import auth
+    from service.problems import RegistryProblem  # deferred: FastAPI, which `gonogo --help` need not load
 
     try:
         record = auth.assign_trials(open_database(), args.token, args.trial, actor=cli_actor(), add=True)
