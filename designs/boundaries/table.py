@@ -118,11 +118,12 @@ class _Rows:
         if not isinstance(decider, BayesianDecider):
             return entry
         n_now = tuple(s.looks[i] for s, i in zip(decider.design.strata, t, strict=True))
-        entry["prob_above_p0"] = float(decider.tables.prob_above(n_now, row)[0, column])
+        # Probabilities summed in floating point may land a rounding error outside [0, 1]: reported clipped.
+        entry["prob_above_p0"] = min(1.0, max(0.0, float(decider.tables.prob_above(n_now, row)[0, column])))
         if analysis < len(self.design.strata[j].looks) - 1:
-            entry["predictive_probability_of_success"] = float(
+            entry["predictive_probability_of_success"] = min(1.0, max(0.0, float(
                 decider.predictive_probability_of_success(analysis, t, row, [column])[0, 0]
-            )
+            )))
         return entry
 
 
@@ -211,6 +212,14 @@ def boundary_table(design: OCDesign, *, conditional: Mapping[str, Sequence[int]]
     rows = _Rows(design, decider)
     strata = [_stratum(rows, design, j, counts, simon) for j in range(len(design.strata))]
     warnings = []
+    if simon is not None:
+        for stratum in design.strata:
+            if int(simon["n1"]) not in stratum.looks or int(simon["n"]) != stratum.final_n:
+                warnings.append(caveat(
+                    "simon-schedule-mismatch",
+                    f"Simon's n1 = {simon['n1']} and n = {simon['n']} are not this stratum's looks "
+                    f"{list(stratum.looks)} (n1 among them, n the last): its boundaries describe another schedule",
+                    stratum.name))
     if getattr(design.model, "kind", None) == "pooled":
         warnings.append(caveat("pooled-model", "the pooled model gives every stratum the same posterior: its boundaries "
                                "are on the total of responders across strata"))

@@ -29,6 +29,7 @@ CODES: dict[str, str] = {
     "no-planned-n": "a stratum has no planned number of patients (n_planned): no final analysis, only the interim criteria can fire",
     # Designs and operating characteristics
     "search-not-exhaustive": "the design search stopped at nmax before ruling out larger designs",
+    "simon-schedule-mismatch": "the Simon design shown beside has n1 or n that are not the stratum's looks: it describes another schedule",
     "borrowing-inflation": "borrowing from active strata inflates an inactive stratum's type I error",
     "calibration-margin": "the calibrated threshold meets its target within two Monte Carlo standard errors only",
     "calibration-thresholds-skipped": "candidate final thresholds at or below the rule's futility bar were not tried",

@@ -36,3 +36,11 @@ def test_example_trial_next_look_sentences_at_looks_2_and_3():
     assert " among the next 6 to avoid no-go at look 3 (n = 21)" in rows[0]["text"]
     final = next_look(d, observed_counts(bundle(3)["look"]["result"]["response"]))
     assert all(r["next_look"] is None and "has reached its final look" in r["text"] for r in final)
+
+
+def test_a_simon_design_of_another_schedule_is_shown_with_a_warning_per_stratum():
+    d, simon = response_design(ProtocolSpec.from_mapping(bundle(2)["protocol"]["protocol"]).response)
+    assert boundary_table(d, simon=simon)["warnings"] == []  # 0/7 -> 2/21 on looks 7, 14, 21
+    warned = boundary_table(d, simon={**simon, "n1": 8})["warnings"]
+    assert [(w["code"], w["stratum"]) for w in warned] == [
+        ("simon-schedule-mismatch", "NF1-associated"), ("simon-schedule-mismatch", "sporadic")]
