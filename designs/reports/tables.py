@@ -273,8 +273,7 @@ def recommendation(bundle: Mapping[str, Any]) -> Table:
             name,
             text(r.get("decision", _get(d, "response", "decision"))),
             text(_get(r, "decision_criterion", "text")),
-            f"{text(simon.get('status', _get(d, 'response', 'simon')))}: {text(simon.get('text'))}" if simon else
-            text(_get(d, "response", "simon")),
+            text(simon.get("text")) if simon.get("text") else text(_get(d, "response", "simon")),
             text(p.get("decision", _get(d, "pfs", "decision"))) if (p or d.get("pfs")) else "no PFS analysis",
             text(_get(p, "decision_criterion", "text")),
         ]
@@ -302,7 +301,8 @@ def response_table(bundle: Mapping[str, Any]) -> Table:
             continue
         row = [name, count(s.get("n")), count(s.get("responders")), num(s.get("posterior_mean")), interval(s.get("ci95")),
                prob(s.get("prob_above_p0")), prob(s.get("prob_above_p1")),
-               prob(s.get("predictive_probability_of_success"))]
+               # At the final analysis the "predictive" probability is the decision's own indicator: not shown.
+               "– (final)" if _final(s) else prob(s.get("predictive_probability_of_success"))]
         if mcmc:
             mc = s.get("monte_carlo_se") or {}
             row.append(", ".join(num(mc.get(k), 4) for k in ("posterior_mean", "prob_above_p0", "prob_above_p1",
@@ -315,12 +315,24 @@ def response_table(bundle: Mapping[str, Any]) -> Table:
     return Table("Response", tuple(columns), rows, notes)
 
 
+def _final(stratum: Mapping[str, Any]) -> bool:
+    n, planned = stratum.get("n"), stratum.get("n_planned")
+    return isinstance(n, int) and isinstance(planned, int) and n >= planned
+
+
 def what_it_takes(bundle: Mapping[str, Any]) -> list[str]:
-    """The sentences of ``response.boundaries_next`` ("NF1 needs 2 more responders ..."), when recorded."""
-    rows = _get(look_result(bundle), "response", "boundaries_next")
+    """The sentences of ``response.boundaries_next`` ("NF1 needs 2 more responders ..."), when recorded,
+    and, for a model that borrows, how they differ from the design's boundary table."""
+    response = _get(look_result(bundle), "response") or {}
+    rows = response.get("boundaries_next")
     if rows is None:
         return ["What it takes at the next look: not recorded by this look."]
-    return [text(row.get("text")) for row in rows if isinstance(row, Mapping)]
+    lines = [text(row.get("text")) for row in rows if isinstance(row, Mapping)]
+    if len(lines) > 1 and _get(response, "model", "kind") in ("pooled", "hierarchical", "exnex"):
+        lines.append("These hold given every other stratum's data now (the model borrows between strata); the "
+                     "design's boundary table and the bars of the boundary charts assume the other strata's counts "
+                     "expected under p0, so at the same look they can differ by a responder or two.")
+    return lines
 
 
 def pfs_table(bundle: Mapping[str, Any]) -> Table:

@@ -181,7 +181,10 @@ def test_response_table_shows_the_stored_posterior_summaries():
         assert rows[s["name"]][1:8] == [str(s["n"]), str(s["responders"]), tables.num(s["posterior_mean"]),
                                         tables.interval(s["ci95"]), tables.prob(s["prob_above_p0"]),
                                         tables.prob(s["prob_above_p1"]),
-                                        tables.prob(s["predictive_probability_of_success"])]
+                                        "– (final)" if s["n"] >= s["n_planned"]
+                                        else tables.prob(s["predictive_probability_of_success"])]
+    interim = {row[0]: row for row in tables.response_table(bundles.stored(2)).rows}
+    assert interim["sporadic"][7] == "0.088"  # 3 of 16: the predictive probability of success at an interim
 
 
 def test_recommendation_pairs_each_strata_bayesian_decision_with_simon_and_pfs():
@@ -191,7 +194,7 @@ def test_recommendation_pairs_each_strata_bayesian_decision_with_simon_and_pfs()
     for r, p in zip(result["response"]["strata"], result["pfs"]["strata"], strict=True):
         row = rows[r["name"]]
         assert row[1] == r["decision"] and row[2] == r["decision_criterion"]["text"]
-        assert row[3].startswith(r["simon"]["status"]) and row[4] == p["decision"]
+        assert row[3] == r["simon"]["text"] and row[4] == p["decision"]  # Simon's sentence, not its status code
     assert len(tables.recommendation(bundle).columns) == 6  # no safety column: the look has no safety section
     assert tables.recommendation(bundles.with_safety(bundle)).rows[1][-1] == "stop for safety"
 
@@ -298,3 +301,9 @@ def test_pdf_without_pango_raises_the_fix(monkeypatch):
         render.html_to_pdf("<html></html>")
     with pytest.raises(render.PdfUnavailableError):
         render.render_pdf(bundles.stored(1))
+
+
+def test_next_look_sentences_say_how_they_differ_from_the_design_table_when_the_model_borrows():
+    lines = tables.what_it_takes(bundles.stored(2))  # hierarchical: the sentences condition on the data now
+    assert lines[0].startswith("NF1-associated needs 2 more responders among the next 6")
+    assert "expected under p0" in lines[-1]
