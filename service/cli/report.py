@@ -21,12 +21,8 @@ import httpx
 from service.cli.example import default_url, problem_text
 
 FORMATS = {".html": "text/html", ".htm": "text/html", ".pdf": "application/pdf"}
-REASONS = {
-    401: "the token is missing, unknown or revoked: pass --token or set GONOGO_TOKEN",
-    403: "this token may not read that report (a sponsor reads the open report only: --view open; or the token "
-         "is not assigned the trial)",
-    404: "no such trial or look",
-}
+HINTS = {401: "pass a valid token with --token or GONOGO_TOKEN"}
+"""What to do, where the server's own detail does not say it (403 and 404 details name the cause)."""
 
 
 class ReportFailed(Exception):
@@ -68,8 +64,8 @@ def fetch(client: httpx.Client, token: str, trial: str, look: int, output: Path,
     except httpx.TransportError as exc:
         raise ReportFailed(f"no answer from {client.base_url} ({exc})") from exc
     if response.status_code != 200:
-        reason = REASONS.get(response.status_code)
-        raise ReportFailed(problem_text(response) + (f" ({reason})" if reason else ""))
+        hint = HINTS.get(response.status_code)
+        raise ReportFailed(problem_text(response) + (f"; {hint}" if hint else ""))
     write_atomically(output, response.content)
     return len(response.content)
 

@@ -199,7 +199,7 @@ def test_gonogo_report_says_why_it_was_refused_and_writes_nothing(registry, prot
         cli.fetch(registry.client, registry.tokens["sponsor"], TRIAL, 1, output, view="closed")
     with pytest.raises(cli.ReportFailed, match="401.*GONOGO_TOKEN"):
         cli.fetch(registry.client, registry.tokens["bad"], TRIAL, 1, output)
-    with pytest.raises(cli.ReportFailed, match="404.*no such trial or look"):
+    with pytest.raises(cli.ReportFailed, match="404.*has no look 9"):
         cli.fetch(registry.client, registry.tokens["dmc"], TRIAL, 9, output)
     assert list(out.iterdir()) == []
 
