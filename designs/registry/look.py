@@ -350,12 +350,23 @@ _TIMING = re.compile(r"(^|/)attempts/\d+/seconds$")
 """A sampler attempt's wall time (``designs.engines.pymc.policy``): measured, never reproducible."""
 
 
+ADDED_FIELDS = re.compile(
+    r"^(response/strata/\d+/(posterior_density|independent_posterior)|response/(tau_density|boundaries_next)"
+    r"|pfs/strata/\d+/posterior/landmark_pfs/density|pfs/between_stratum_spread/density)$"
+)
+"""What later versions of gonogo record in a look besides what earlier ones did: a rerun holding them
+where the stored look does not is an addition, not a difference. Any other key only the rerun has (a
+stratum, a warning, a decision) is a difference."""
+
+
 def _differences(stored: Any, rerun: Any, path: str, out: list[dict[str, Any]], additions: list[str]) -> None:
     if isinstance(stored, Mapping) and isinstance(rerun, Mapping):
         for key in sorted(set(stored) | set(rerun), key=str):
             where = f"{path}/{key}" if path else str(key)
-            if key not in stored:
+            if key not in stored and ADDED_FIELDS.match(where):
                 additions.append(where)
+            elif key not in stored:
+                out.append({"path": where, "stored": "<absent>", "rerun": rerun[key]})
             elif key not in rerun:
                 out.append({"path": where, "stored": stored[key], "rerun": "<absent>"})
             else:
@@ -373,10 +384,10 @@ def compare(stored: Mapping[str, Any], rerun: Mapping[str, Any]) -> dict[str, An
     not they differ), the MCMC attempts' wall times apart (``timings``: measured, never the same), and
     the run's who and when (``run``) not compared, as ``not_compared`` says.
 
-    Keys the rerun has and the stored look lacks (what later software records besides, e.g. the
-    posterior densities) are listed under ``additions`` (JSON paths), not as differences: every
-    number the stored look holds can still be reproduced. A key the stored look has and the rerun
-    lacks is a difference."""
+    The fields later software records besides (``ADDED_FIELDS``: the posterior densities, the next
+    look's boundaries), where the rerun has them and the stored look does not, are listed under
+    ``additions`` (JSON paths), not as differences: every number the stored look holds can still be
+    reproduced. Any other key that only one of the two has is a difference."""
     # As stored: through JSON (a tuple is a list there), so that only values can differ.
     stored, rerun = json.loads(canonical_json(stored)), json.loads(canonical_json(rerun))
     found: list[dict[str, Any]] = []
@@ -387,7 +398,7 @@ def compare(stored: Mapping[str, Any], rerun: Mapping[str, Any]) -> dict[str, An
     return {
         "identical": not differences,
         "differences": differences,
-        "additions": [path for path in additions if not _SOFTWARE.search(path)],
+        "additions": additions,
         "timings": [d for d in found if _TIMING.search(d["path"])],
         "software": {"stored": stored.get("provenance", {}).get("software"),
                      "rerun": rerun.get("provenance", {}).get("software")},

@@ -81,3 +81,14 @@ def test_the_densities_add_at_most_12_kb_per_stratum_to_a_look_document(example_
     added = len(canonical_json(example_look)) - len(canonical_json(before_densities(example_look)))
     strata = len(example_look["response"]["strata"])
     assert 0 < added <= 12_000 * strata
+
+
+def test_a_stratum_or_warning_only_the_rerun_has_is_a_difference_not_an_addition(example_look):
+    """Only the fields later versions record (look.ADDED_FIELDS) are additions: a rerun that gains a
+    stratum's accrual or a decision key does not reproduce the stored look."""
+    rerun = json.loads(json.dumps(example_look))
+    rerun["accrual"]["another stratum"] = {"enrolled": 5}
+    rerun["decisions"][0]["response"]["extra"] = "go"
+    report = compare(example_look, rerun)
+    assert not report["identical"] and report["additions"] == []
+    assert {d["path"] for d in report["differences"]} == {"accrual/another stratum", "decisions/0/response/extra"}
