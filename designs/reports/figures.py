@@ -317,7 +317,7 @@ def posterior_density_svg(bundle: Mapping[str, Any], stratum: str) -> str | None
 def _conditioning(rows: Sequence[Mapping[str, Any]], stated: Sequence[str] | None = None) -> str | None:
     """For a coupled stratum, the other strata's counts each look's design boundaries assume, said as
     an assumption (never as observed data): the counts expected under p0 unless the design stated them
-    (``stated``: the strata named in ``conditioning.stated``; None when the bundle does not say)."""
+    (``stated``: the strata named in the table's ``conditioning.stated``; None when it does not say)."""
     others: dict[str, list[tuple[int, int]]] = {}
     for row in rows:
         for other, count in (row.get("conditional_on") or {}).items():
@@ -326,9 +326,12 @@ def _conditioning(rows: Sequence[Mapping[str, Any]], stated: Sequence[str] | Non
         return None
     parts = []
     for other, counts in others.items():
-        kind = ("its stated count" if stated is None or other in stated else "its expected count under p0")
-        parts.append(f"design boundaries if {other} has {kind} ({', '.join(str(c) for c, _ in counts)} "
-                     f"responders at n = {', '.join(str(n) for _, n in counts)})")
+        numbers = f"{', '.join(str(c) for c, _ in counts)} responders at n = {', '.join(str(n) for _, n in counts)}"
+        if stated is None:  # a bundle that does not say where the counts come from
+            parts.append(f"design boundaries if {other} has {numbers}")
+        else:
+            kind = "its stated count" if other in stated else "its expected count under p0"
+            parts.append(f"design boundaries if {other} has {kind} ({numbers})")
     return "\n".join(textwrap.wrap("; ".join(parts), width=40))
 
 
