@@ -370,12 +370,15 @@ def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
 
     def draw(figure: Figure) -> None:
         ax = axes_in(figure, top=0.35 + 0.4 * heading.count("\n") + 0.4, bottom=2.4)
+        ax.set_xlim(0, right + width * 2.2)  # first: labels are placed by where they fall on the page
+        ax.set_ylim(-0.5, top + 0.5)
+        taken: list[tuple[float, float, float, float]] = []
         for row in rows:
             for decision, first, last in decision_runs(row["decisions"]):
                 ax.bar(row["n"], last - first + 1, bottom=first - 0.5, width=width, linewidth=0,
                        color=DECISION_COLOURS.get(decision, "#999999"))
             # Left of the bar: off-schedule looks come after a planned n, so the path runs to its right.
-            _boundary_labels(ax, row["n"] - width / 2, row.get("no_go_max"), row.get("go_min"), ha="right")
+            taken += _boundary_labels(ax, row["n"] - width / 2, row.get("no_go_max"), row.get("go_min"), ha="right")
         for mark in marks:
             x = mark["n"] + width / 2 + narrow / 2 + 0.15
             if mark["no_go_max"] is not None:
@@ -384,16 +387,20 @@ def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
             if mark["go_min"] is not None:
                 ax.bar(x, mark["n"] - mark["go_min"] + 1, bottom=mark["go_min"] - 0.5, width=narrow, fill=False,
                        linewidth=1.1, edgecolor=DECISION_COLOURS["go"], hatch="////")
-            _boundary_labels(ax, x + narrow / 2, mark["no_go_max"], mark["go_min"], ha="left")
+            taken += _boundary_labels(ax, x + narrow / 2, mark["no_go_max"], mark["go_min"], ha="left")
         if path:
             ax.plot([p["n"] for p in path], [p["responders"] for p in path], color="#000000", linewidth=1.2, zorder=3)
             for p in path:
                 ax.plot([p["n"]], [p["responders"]], linestyle="none", marker="o", markersize=4.5, zorder=4,
                         markeredgecolor="#000000", markerfacecolor="white" if p["off_schedule"] else "#000000")
-                # Centred above the point: the bars' own labels are left of the bars, clear of it.
                 label = f"look {p['look']}\nn = {p['n']}" if p["off_schedule"] else f"look {p['look']}"
-                ax.annotate(label, (p["n"], p["responders"]), xytext=(0, 5), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=7, linespacing=1.0, zorder=5, bbox=_LABEL_BACKGROUND)
+                xy = (p["n"], p["responders"])
+                offset, ha, va = next((c for c in _POINT_LABEL_PLACES
+                                       if not any(_overlap(_label_box(ax, xy, label, *c, 7), box) for box in taken)),
+                                      _POINT_LABEL_PLACES[0])
+                taken.append(_label_box(ax, xy, label, offset, ha, va, 7))
+                ax.annotate(label, xy, xytext=offset, textcoords="offset points", ha=ha, va=va, fontsize=7,
+                            linespacing=1.0, zorder=5, bbox=_LABEL_BACKGROUND)
         handles = [Patch(color=DECISION_COLOURS[d], label=d) for d in ("go", "continue", "no-go")]
         if path:
             handles.append(Line2D([], [], color="#000000", marker="o", markersize=4.5, label="observed"))
@@ -406,8 +413,6 @@ def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(-0.2, -0.21), ncols=2, fontsize=7.5,
                   handlelength=1.4, columnspacing=1.0, borderaxespad=0)
         ax.set_xticks(planned)
-        ax.set_xlim(0, right + width * 2.2)
-        ax.set_ylim(-0.5, top + 0.5)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("patients evaluable (n)")
         ax.set_ylabel("responders")
@@ -423,15 +428,41 @@ def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
     return render_svg(draw, width=PANEL_WIDTH, height=9 * CM, title=title, prefix=prefix)
 
 
-def _boundary_labels(ax: Axes, x: float, no_go_max: int | None, go_min: int | None, *, ha: str) -> None:
+def _boundary_labels(ax: Axes, x: float, no_go_max: int | None, go_min: int | None, *,
+                     ha: str) -> list[tuple[float, float, float, float]]:
     """"≤ no-go max" under the top edge of the no-go cells and "≥ go min" over the bottom edge of the go
-    cells, beside a bar at ``x``, on a white background so that a line passing behind leaves them legible."""
-    offset = -2 if ha == "right" else 2
+    cells, beside a bar at ``x``, on a white background so that a line passing behind leaves them
+    legible; returns the boxes they take (see :func:`_label_box`)."""
+    offset = (-2 if ha == "right" else 2, 0)
+    boxes = []
     for count, text, y, va in ((no_go_max, "≤ {}", (no_go_max or 0) + 0.5, "top"),
                                (go_min, "≥ {}", (go_min or 0) - 0.5, "bottom")):
         if count is not None:
-            ax.annotate(text.format(count), (x, y), xytext=(offset, 0), textcoords="offset points", ha=ha, va=va,
+            ax.annotate(text.format(count), (x, y), xytext=offset, textcoords="offset points", ha=ha, va=va,
                         fontsize=7.5, color=REFERENCE_COLOUR, zorder=5, bbox=_LABEL_BACKGROUND)
+            boxes.append(_label_box(ax, (x, y), text.format(count), offset, ha, va, 7.5))
+    return boxes
+
+
+_POINT_LABEL_PLACES = (((0, 5), "center", "bottom"), ((5, -4), "left", "top"), ((-5, -4), "right", "top"),
+                       ((0, -6), "center", "top"), ((0, 16), "center", "bottom"))
+"""Where an observed point's label may go, in order of preference: (offset in points, ha, va)."""
+
+
+def _label_box(ax: Axes, xy: tuple[float, float], text: str, offset: tuple[float, float], ha: str, va: str,
+               fontsize: float) -> tuple[float, float, float, float]:
+    """The box (x0, y0, x1, y1, in points on the figure: it is drawn at 72 dpi) a label at data point
+    ``xy`` takes, estimated from its characters (measuring it would cost drawing the figure twice)."""
+    x, y = ax.transData.transform(xy) + np.asarray(offset, dtype=float)
+    lines = text.split("\n")
+    width, height = max(map(len, lines)) * 0.62 * fontsize + 2, len(lines) * 1.2 * fontsize + 2
+    x0 = x - {"left": 0, "center": width / 2, "right": width}[ha]
+    y0 = y - {"bottom": 0, "center": height / 2, "top": height}[va]
+    return (float(x0), float(y0), float(x0 + width), float(y0 + height))
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
