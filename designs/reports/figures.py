@@ -204,7 +204,7 @@ def _legend_away_from(ax: Axes, density: Mapping[str, Any]) -> None:
               borderaxespad=0.3)
 
 
-_HEADROOM = 1.6 * 1.2
+_HEADROOM = 2.3
 """The density panels' y-limit over the highest value: room above the curves for the legend and,
 over it, the reference lines' labels."""
 _LINE_TOP = 0.78
