@@ -10,6 +10,7 @@ draws, so that tests check what is drawn apart from the SVG it is drawn in.
 from __future__ import annotations
 
 import datetime
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
@@ -46,7 +48,11 @@ def _result(bundle: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _named(strata: Sequence[Mapping[str, Any]] | None, name: str) -> Mapping[str, Any] | None:
-    return next((s for s in strata or () if s.get("name") == name), None)
+    return _named_by(strata, "name", name)
+
+
+def _named_by(rows: Sequence[Mapping[str, Any]] | None, key: str, name: str) -> Mapping[str, Any] | None:
+    return next((row for row in rows or () if row.get(key) == name), None)
 
 
 def _stratum_names(bundle: Mapping[str, Any]) -> list[str]:
@@ -87,15 +93,30 @@ def accrual_series(bundle: Mapping[str, Any]) -> dict[str, list[tuple[datetime.d
     return series
 
 
-def observed_path(bundle: Mapping[str, Any], stratum: str) -> list[dict[str, int]]:
+def observed_path(bundle: Mapping[str, Any], stratum: str) -> list[dict[str, Any]]:
     """The stratum's (n, responders) at every earlier look of the history and at this look, in order;
-    looks without a response analysis of the stratum are left out."""
+    looks without a response analysis of the stratum are left out. ``off_schedule`` flags a look whose
+    n is not one of the stratum's planned looks (drawn hollow: the design's bars are not at its n)."""
+    planned = set((_plan(bundle).get(stratum) or {}).get("looks") or ())
     path = []
     for look in [*(bundle.get("history") or ()), bundle["look"]]:
         entry = _named(((look.get("result") or {}).get("response") or {}).get("strata"), stratum)
         if entry is not None and entry.get("n") is not None and entry.get("responders") is not None:
-            path.append({"look": look["look"], "n": entry["n"], "responders": entry["responders"]})
+            path.append({"look": look["look"], "n": entry["n"], "responders": entry["responders"],
+                         "off_schedule": bool(planned) and entry["n"] not in planned})
     return path
+
+
+def next_look_boundaries(bundle: Mapping[str, Any], stratum: str) -> list[dict[str, Any]]:
+    """The boundaries at the stratum's next planned look given the data now (the look's
+    ``boundaries_next`` row, conditional on the other strata's observed counts, the row the "What it
+    takes" sentence is written from): ``[{"look", "n", "no_go_max", "go_min"}]``, empty when the look
+    did not record it, the stratum has no look left, or neither boundary exists."""
+    row = _named_by((_result(bundle).get("response") or {}).get("boundaries_next"), "stratum", stratum)
+    if row is None or row.get("next_n") is None or (row.get("no_go_max") is None and row.get("go_min") is None):
+        return []
+    return [{"look": row.get("next_look"), "n": row["next_n"], "no_go_max": row.get("no_go_max"),
+             "go_min": row.get("go_min")}]
 
 
 def decision_runs(decisions: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -169,22 +190,40 @@ def _draw_density(ax: Axes, density: Mapping[str, Any], colour: str, label: str,
         ax.fill_between(xs, values[bins], step="post", color=colour, alpha=0.35, linewidth=0,
                         label="95% credible interval")
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_ylim(0, 1.6 * max(values.max(), 1e-12))  # headroom above the mode for the legend
+    ax.set_ylim(0, _HEADROOM * max(values.max(), 1e-12))
     ax.set_yticks([])  # a density's height is read against its neighbours, not a scale (and ticks cost time)
 
 
 def _legend_away_from(ax: Axes, density: Mapping[str, Any]) -> None:
-    """The legend in the upper corner away from the density's mode, in the headroom above it (placing
-    it "best" would cost a search over every drawn artist)."""
+    """The legend in the upper corner away from the density's mode, under the reference lines' labels,
+    in the headroom above the mode (placing it "best" would cost a search over every drawn artist)."""
     edges, values = density_steps(density)
     mode = edges[int(np.argmax(values))]
-    ax.legend(loc="upper right" if mode < (edges[0] + edges[-1]) / 2 else "upper left")
+    right = mode < (edges[0] + edges[-1]) / 2
+    ax.legend(loc="upper right" if right else "upper left", bbox_to_anchor=(1 if right else 0, _LINE_TOP),
+              borderaxespad=0.3)
 
 
-def _reference_line(ax: Axes, x: float, label: str, *, alpha: float = 1.0, linestyle: str = "--") -> None:
-    """A labelled vertical reference (p0, p1, a benchmark) across the panel."""
-    ax.axvline(x, color=REFERENCE_COLOUR, linestyle=linestyle, linewidth=0.9, alpha=alpha)
-    _line_label(ax, x, label, alpha=alpha)
+_HEADROOM = 2.3
+"""The density panels' y-limit over the highest value: room above the curves for the legend and,
+over it, the reference lines' labels."""
+_LINE_TOP = 0.78
+"""Axes fraction where a density panel's reference lines stop and their labels start, above the data."""
+
+
+def _reference_lines(ax: Axes, references: Sequence[tuple[float, str, float, str]]) -> None:
+    """Vertical references ``(x, label, alpha, linestyle)`` (p0 and p1, a benchmark and a target, a
+    median) stopped short of the top of the axes and labelled horizontally above the data, so that no
+    label runs through a curve: each label starts at its line, towards the middle of the panel, one
+    row higher than the label of the line left of it, so that close lines' labels do not overlap."""
+    ordered = sorted(references, key=lambda r: r[0])
+    middle = sum(ax.get_xlim()) / 2
+    for row, (x, label, alpha, linestyle) in enumerate(ordered):
+        ax.axvline(x, ymax=_LINE_TOP, color=REFERENCE_COLOUR, linestyle=linestyle, linewidth=0.9, alpha=alpha)
+        left = x <= middle
+        ax.annotate(label, (x, _LINE_TOP), xycoords=("data", "axes fraction"), xytext=(-1 if left else 1, 2 + 10 * row),
+                    textcoords="offset points", ha="left" if left else "right", va="bottom", fontsize=8,
+                    color=REFERENCE_COLOUR, alpha=alpha, bbox=_LABEL_BACKGROUND)
 
 
 _LABEL_BACKGROUND = {"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5}
@@ -263,9 +302,9 @@ def posterior_density_svg(bundle: Mapping[str, Any], stratum: str) -> str | None
             edges, values = density_steps(independent)
             ax.stairs(values, edges, color=REFERENCE_COLOUR, linestyle="--", linewidth=0.9, alpha=0.6,
                       label="no borrowing")
-            ax.set_ylim(0, max(ax.get_ylim()[1], 1.6 * values.max()))
-        _reference_line(ax, response["p0"], f"p0 = {response['p0']:g}")
-        _reference_line(ax, response["p1"], f"p1 = {response['p1']:g}", alpha=0.6, linestyle=":")
+            ax.set_ylim(0, max(ax.get_ylim()[1], _HEADROOM * values.max()))
+        _reference_lines(ax, [(response["p0"], f"p0 = {response['p0']:g}", 1.0, "--"),
+                              (response["p1"], f"p1 = {response['p1']:g}", 0.6, ":")])
         ax.set_xlabel("response rate p")
         ax.set_ylabel("posterior density")
         ax.set_title(f"{stratum}: {entry['responders']} of {entry['n']} responded", loc="left")
@@ -275,65 +314,105 @@ def posterior_density_svg(bundle: Mapping[str, Any], stratum: str) -> str | None
     return render_svg(draw, width=PANEL_WIDTH, height=6 * CM, title=title, prefix=figure_prefix("posterior", stratum))
 
 
-def _conditioning(rows: Sequence[Mapping[str, Any]]) -> str | None:
-    """For a coupled stratum, the other strata's counts each look's boundaries are conditional on."""
-    others: dict[str, list[str]] = {}
+def _conditioning(rows: Sequence[Mapping[str, Any]], stated: Sequence[str] | None = None) -> str | None:
+    """For a coupled stratum, the other strata's counts each look's design boundaries assume, said as
+    an assumption (never as observed data): the counts expected under p0 unless the design stated them
+    (``stated``: the strata named in the table's ``conditioning.stated``; None when it does not say)."""
+    others: dict[str, list[tuple[int, int]]] = {}
     for row in rows:
         for other, count in (row.get("conditional_on") or {}).items():
-            others.setdefault(other, []).append(f"{count} (n = {row['n']})")
+            others.setdefault(other, []).append((count, row["n"]))
     if not others:
         return None
-    return "conditional on " + "; ".join(f"{other}'s responders\n{', '.join(c)}" for other, c in others.items())
+    parts = []
+    for other, counts in others.items():
+        numbers = f"{', '.join(str(c) for c, _ in counts)} responders at n = {', '.join(str(n) for _, n in counts)}"
+        if stated is None:  # a bundle that does not say where the counts come from
+            parts.append(f"design boundaries if {other} has {numbers}")
+        else:
+            kind = "its stated count" if other in stated else "its expected count under p0"
+            parts.append(f"design boundaries if {other} has {kind} ({numbers})")
+    return "\n".join(textwrap.wrap("; ".join(parts), width=40))
 
 
-def boundary_heading(stratum: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    """The boundary chart's heading: the stratum, what coupled boundaries are conditional on, and the
-    looks where the rule is not monotone in the count (said, not hidden)."""
-    conditioning = _conditioning(rows)
+def boundary_heading(stratum: str, rows: Sequence[Mapping[str, Any]], stated: Sequence[str] | None = None) -> str:
+    """The boundary chart's heading: the stratum, what coupled design boundaries assume of the other
+    strata, and the looks where the rule is not monotone in the count (said, not hidden)."""
+    conditioning = _conditioning(rows, stated)
     not_monotone = [str(row["look"]) for row in rows if row.get("monotone") is False]
     return "\n".join([f"{stratum}: boundaries by look", *([conditioning] if conditioning else []),
                       *([f"not monotone at look {', '.join(not_monotone)}"] if not_monotone else [])])
 
 
+_NEXT_LOOK_LABEL = "given the data now"
+
+
 def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
-    """For each look of the design, the responder counts giving no-go, continue and go as coloured
-    bars, and the stratum's observed (n, responders) path; None without the design's boundaries."""
+    """For each planned look of the design, the responder counts giving no-go, continue and go as
+    coloured bars; beside the next look's bar, outlined, the boundaries given the data now (the look's
+    ``boundaries_next``, which the "What it takes" sentence states); and the stratum's observed
+    (n, responders) path, a look off the planned schedule hollow; None without the design's boundaries."""
     boundaries = (bundle.get("design") or {}).get("boundaries")
     entry = _named((boundaries or {}).get("strata"), stratum)
     if entry is None or not entry.get("looks"):
         return None
     rows = entry["looks"]
+    stated = (boundaries.get("conditioning") or {}).get("stated") if boundaries.get("conditioning") else None
     path = observed_path(bundle, stratum)
-    conditioning = _conditioning(rows)
-    heading = boundary_heading(stratum, rows)
+    marks = next_look_boundaries(bundle, stratum)
+    conditioning = _conditioning(rows, stated)
+    heading = boundary_heading(stratum, rows, stated)
     planned = sorted(row["n"] for row in rows)
-    width = 0.45 * max(min(np.diff(planned)) if len(planned) > 1 else 4, 1)
-    right = max(planned + [p["n"] for p in path])
-    top = max(planned + [p["responders"] for p in path])
+    width = 0.35 * max(min(np.diff(planned)) if len(planned) > 1 else 4, 1)
+    narrow = width / 3
+    right = max(planned + [p["n"] for p in path] + [m["n"] for m in marks])
+    top = max(planned + [p["responders"] for p in path] + [m["n"] for m in marks])
 
     def draw(figure: Figure) -> None:
-        ax = axes_in(figure, top=0.35 + 0.4 * heading.count("\n") + 0.4)
+        ax = axes_in(figure, top=0.35 + 0.4 * heading.count("\n") + 0.4, bottom=2.4)
+        ax.set_xlim(0, right + width * 2.2)  # first: labels are placed by where they fall on the page
+        ax.set_ylim(-0.5, top + 0.5)
+        taken: list[tuple[float, float, float, float]] = []
         for row in rows:
             for decision, first, last in decision_runs(row["decisions"]):
                 ax.bar(row["n"], last - first + 1, bottom=first - 0.5, width=width, linewidth=0,
                        color=DECISION_COLOURS.get(decision, "#999999"))
-            for count, label, va in ((row.get("no_go_max"), "≤ {}", "top"), (row.get("go_min"), "≥ {}", "bottom")):
-                if count is not None:
-                    y = count + 0.5 if va == "top" else count - 0.5
-                    ax.annotate(label.format(count), (row["n"] + width / 2, y), xytext=(2, 0),
-                                textcoords="offset points", va=va, fontsize=8, color=REFERENCE_COLOUR)
+            # Left of the bar: off-schedule looks come after a planned n, so the path runs to its right.
+            taken += _boundary_labels(ax, row["n"] - width / 2, row.get("no_go_max"), row.get("go_min"), ha="right")
+        for mark in marks:
+            x = mark["n"] + width / 2 + narrow / 2 + 0.15
+            if mark["no_go_max"] is not None:
+                ax.bar(x, mark["no_go_max"] + 1, bottom=-0.5, width=narrow, fill=False, linewidth=1.1,
+                       edgecolor=DECISION_COLOURS["no-go"], hatch="////")
+            if mark["go_min"] is not None:
+                ax.bar(x, mark["n"] - mark["go_min"] + 1, bottom=mark["go_min"] - 0.5, width=narrow, fill=False,
+                       linewidth=1.1, edgecolor=DECISION_COLOURS["go"], hatch="////")
+            taken += _boundary_labels(ax, x + narrow / 2, mark["no_go_max"], mark["go_min"], ha="left")
         if path:
-            ax.plot([p["n"] for p in path], [p["responders"] for p in path], color="#000000", marker="o",
-                    markersize=4, linewidth=1.2, label="observed")
+            ax.plot([p["n"] for p in path], [p["responders"] for p in path], color="#000000", linewidth=1.2, zorder=3)
             for p in path:
-                ax.annotate(f"look {p['look']}", (p["n"], p["responders"]), xytext=(-3, 4),
-                            textcoords="offset points", ha="right", fontsize=8)
+                ax.plot([p["n"]], [p["responders"]], linestyle="none", marker="o", markersize=4.5, zorder=4,
+                        markeredgecolor="#000000", markerfacecolor="white" if p["off_schedule"] else "#000000")
+                label = f"look {p['look']}\nn = {p['n']}" if p["off_schedule"] else f"look {p['look']}"
+                xy = (p["n"], p["responders"])
+                offset, ha, va = next((c for c in _POINT_LABEL_PLACES
+                                       if not any(_overlap(_label_box(ax, xy, label, *c, 7), box) for box in taken)),
+                                      _POINT_LABEL_PLACES[0])
+                taken.append(_label_box(ax, xy, label, offset, ha, va, 7))
+                ax.annotate(label, xy, xytext=offset, textcoords="offset points", ha=ha, va=va, fontsize=7,
+                            linespacing=1.0, zorder=5, bbox=_LABEL_BACKGROUND)
         handles = [Patch(color=DECISION_COLOURS[d], label=d) for d in ("go", "continue", "no-go")]
-        handles += ax.get_legend_handles_labels()[0]
-        ax.legend(handles=handles, loc="upper left")
+        if path:
+            handles.append(Line2D([], [], color="#000000", marker="o", markersize=4.5, label="observed"))
+        if any(p["off_schedule"] for p in path):
+            handles.append(Line2D([], [], color="none", marker="o", markersize=4.5, markeredgecolor="#000000",
+                                  markerfacecolor="white", label="observed off schedule"))
+        if marks:
+            handles.append(Patch(fill=False, edgecolor=REFERENCE_COLOUR, hatch="////", label=_NEXT_LOOK_LABEL))
+        # Under the axes: no corner of the chart is clear of bars for six entries.
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(-0.2, -0.21), ncols=2, fontsize=7.5,
+                  handlelength=1.4, columnspacing=1.0, borderaxespad=0)
         ax.set_xticks(planned)
-        ax.set_xlim(0, right + width * 2)
-        ax.set_ylim(-0.5, top + 0.5)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("patients evaluable (n)")
         ax.set_ylabel("responders")
@@ -342,8 +421,48 @@ def boundary_chart_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
     title = f"{stratum}: responder counts giving go, continue and no-go at each look, with the observed path"
     if conditioning:
         title += f" ({conditioning.replace(chr(10), ' ')})"
+    if marks:
+        title += (f"; at look {marks[0]['look']} (n = {marks[0]['n']}) {_NEXT_LOOK_LABEL}: "
+                  f"no-go at ≤ {marks[0]['no_go_max']}, go at ≥ {marks[0]['go_min']}")
     prefix = figure_prefix("boundaries", stratum)
-    return render_svg(draw, width=PANEL_WIDTH, height=7.5 * CM, title=title, prefix=prefix)
+    return render_svg(draw, width=PANEL_WIDTH, height=9 * CM, title=title, prefix=prefix)
+
+
+def _boundary_labels(ax: Axes, x: float, no_go_max: int | None, go_min: int | None, *,
+                     ha: str) -> list[tuple[float, float, float, float]]:
+    """"≤ no-go max" under the top edge of the no-go cells and "≥ go min" over the bottom edge of the go
+    cells, beside a bar at ``x``, on a white background so that a line passing behind leaves them
+    legible; returns the boxes they take (see :func:`_label_box`)."""
+    offset = (-2 if ha == "right" else 2, 0)
+    boxes = []
+    for count, text, y, va in ((no_go_max, "≤ {}", (no_go_max or 0) + 0.5, "top"),
+                               (go_min, "≥ {}", (go_min or 0) - 0.5, "bottom")):
+        if count is not None:
+            ax.annotate(text.format(count), (x, y), xytext=offset, textcoords="offset points", ha=ha, va=va,
+                        fontsize=7.5, color=REFERENCE_COLOUR, zorder=5, bbox=_LABEL_BACKGROUND)
+            boxes.append(_label_box(ax, (x, y), text.format(count), offset, ha, va, 7.5))
+    return boxes
+
+
+_POINT_LABEL_PLACES = (((0, 5), "center", "bottom"), ((5, -4), "left", "top"), ((-5, -4), "right", "top"),
+                       ((0, -6), "center", "top"), ((0, 16), "center", "bottom"))
+"""Where an observed point's label may go, in order of preference: (offset in points, ha, va)."""
+
+
+def _label_box(ax: Axes, xy: tuple[float, float], text: str, offset: tuple[float, float], ha: str, va: str,
+               fontsize: float) -> tuple[float, float, float, float]:
+    """The box (x0, y0, x1, y1, in points on the figure: it is drawn at 72 dpi) a label at data point
+    ``xy`` takes, estimated from its characters (measuring it would cost drawing the figure twice)."""
+    x, y = ax.transData.transform(xy) + np.asarray(offset, dtype=float)
+    lines = text.split("\n")
+    width, height = max(map(len, lines)) * 0.62 * fontsize + 2, len(lines) * 1.2 * fontsize + 2
+    x0 = x - {"left": 0, "center": width / 2, "right": width}[ha]
+    y0 = y - {"bottom": 0, "center": height / 2, "top": height}[va]
+    return (float(x0), float(y0), float(x0 + width), float(y0 + height))
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
@@ -377,8 +496,10 @@ def kaplan_meier_svg(bundle: Mapping[str, Any], stratum: str) -> str | None:
                 ax.plot([0, landmark], [rate, rate], linestyle=":", color=REFERENCE_COLOUR, alpha=alpha, linewidth=1)
                 ax.plot([landmark], [rate], marker="D", markersize=4, color=REFERENCE_COLOUR, alpha=alpha,
                         linestyle="none")
-                ax.annotate(f"{name} {rate:g}", (landmark, rate), xytext=(4, 0), textcoords="offset points",
-                            va="center", fontsize=8, color=REFERENCE_COLOUR, alpha=alpha, bbox=_LABEL_BACKGROUND)
+                # Above its line at the left edge, where the curve (from S(0) = 1) is not.
+                ax.annotate(f"{name} {rate:g}", (0, rate), xytext=(2, 1), textcoords="offset points",
+                            ha="left", va="bottom", fontsize=8, color=REFERENCE_COLOUR, alpha=alpha,
+                            bbox=_LABEL_BACKGROUND, zorder=5)
         ax.set_ylim(0, 1.02)
         ax.set_ylabel("progression-free")
         ax.set_xlim(0, ticks[-1])
@@ -413,11 +534,10 @@ def landmark_posterior_svg(bundle: Mapping[str, Any], stratum: str) -> str | Non
     def draw(figure: Figure) -> None:
         ax = axes_in(figure)
         _draw_density(ax, landmark_pfs["density"], colour, "posterior", landmark_pfs.get("ci95"))
-        for reference, name, alpha, linestyle in ((pfs.get("benchmark"), "benchmark", 1.0, "--"),
-                                                   (pfs.get("target"), "target", 0.6, ":")):
-            if reference and reference.get("landmark_pfs") is not None:
-                _reference_line(ax, reference["landmark_pfs"], f"{name} {reference['landmark_pfs']:g}",
-                                alpha=alpha, linestyle=linestyle)
+        _reference_lines(ax, [(reference["landmark_pfs"], f"{name} {reference['landmark_pfs']:g}", alpha, linestyle)
+                              for reference, name, alpha, linestyle in ((pfs.get("benchmark"), "benchmark", 1.0, "--"),
+                                                                        (pfs.get("target"), "target", 0.6, ":"))
+                              if reference and reference.get("landmark_pfs") is not None])
         ax.set_xlabel(f"progression-free at {landmark:g} months" if landmark is not None else "landmark PFS rate")
         ax.set_ylabel("posterior density")
         ax.set_title(f"{stratum}: landmark PFS rate", loc="left")
@@ -445,7 +565,7 @@ def tau_svg(bundle: Mapping[str, Any], endpoint: str) -> str | None:
         ax = axes_in(figure)
         _draw_density(ax, density, "#555555", "posterior", summary.get("ci95"))
         if summary.get("median") is not None:
-            _reference_line(ax, summary["median"], f"median {summary['median']:.2f}", linestyle="-")
+            _reference_lines(ax, [(summary["median"], f"median {summary['median']:.2f}", 1.0, "-")])
         ax.set_xlabel(TAU_LABELS[endpoint])
         ax.set_ylabel("posterior density")
         ax.set_title(f"Between-stratum spread τ ({'response' if endpoint == 'response' else 'PFS'})", loc="left")

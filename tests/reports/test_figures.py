@@ -80,6 +80,8 @@ def with_additions(bundle: dict) -> dict:
     bundle["design"] = {"protocol_version": 1, "sha256": "0" * 64, "computed_at": "2026-11-30T19:00:00+00:00",
                         "software": {}, "operating_characteristics": {},
                         "boundaries": {"p0": 0.15, "p1": 0.35, "model": {}, "decision_rule": {}, "method": "quadrature",
+                                       "conditioning": {"counts": {name: [1, 2, 4] for name in names},
+                                                        "default": "expected counts under p0", "stated": []},
                                        "strata": strata, "warnings": [], "provenance": {}}}
     return bundle
 
@@ -248,14 +250,53 @@ def test_accrual_series_counts_each_stratum_enrolment_dates():
 
 
 def test_observed_path_joins_every_earlier_look_and_this_one():
-    """Look 1 at n = 8 (off schedule), look 2 and look 3: the (n, responders) each look stored."""
+    """Look 1 at n = 8 (off schedule), look 2 and look 3: the (n, responders) each look stored, each
+    flagged off schedule when its n is not one of the planned looks 7, 14, 21."""
     bundle = load_bundle(3)
     for name in STRATA:
         path = figures.observed_path(bundle, name)
         looks = [*bundle["history"], bundle["look"]]
-        expected = [{"look": look["look"], **{k: s[k] for k in ("n", "responders")}}
+        expected = [{"look": look["look"], **{k: s[k] for k in ("n", "responders")}, "off_schedule": s["n"] not in (7, 14, 21)}
                     for look in looks for s in look["result"]["response"]["strata"] if s["name"] == name]
         assert path == expected and [p["look"] for p in path] == [1, 2, 3]
+
+
+def test_off_schedule_points_are_flagged_hollow_and_labelled_with_their_n():
+    """Look 3's history: NF1-associated at n = 8, 15, 21 and sporadic at n = 7, 16, 21 against planned
+    looks 7, 14, 21; the chart labels an off-schedule point with its n ("look 2" over "n = 16")."""
+    bundle = with_additions(load_bundle(3))
+    flags = {name: [(p["n"], p["off_schedule"]) for p in figures.observed_path(bundle, name)] for name in STRATA}
+    assert flags == {"NF1-associated": [(8, True), (15, True), (21, False)],
+                     "sporadic": [(7, False), (16, True), (21, False)]}
+    svg = figures.boundary_chart_svg(bundle, "sporadic")
+    assert "n = 16" in svg and "n = 7<" not in svg and "observed off schedule" in svg
+    planned = copy.deepcopy(bundle)
+    planned["protocol"]["protocol"]["response"]["strata"][1]["looks"] = [7, 16, 21]
+    assert [p["off_schedule"] for p in figures.observed_path(planned, "sporadic")] == [False, False, False]
+
+
+def test_next_look_mark_is_drawn_from_boundaries_next():
+    """Look 2: sporadic 3 of 16, boundaries_next no-go ≤ 5 / go ≥ 6 at look 3 (n = 21), the numbers of
+    the "What it takes" sentence, not the design's ≤ 6 / ≥ 7 under NF1's expected counts."""
+    bundle = with_additions(load_bundle(2))
+    assert figures.next_look_boundaries(bundle, "sporadic") == [{"look": 3, "n": 21, "no_go_max": 5, "go_min": 6}]
+    svg = figures.boundary_chart_svg(bundle, "sporadic")
+    assert "given the data now: no-go at ≤ 5, go at ≥ 6" in parse(svg).titles[0]
+    changed = copy.deepcopy(bundle)
+    row = changed["look"]["result"]["response"]["boundaries_next"][1]
+    row["no_go_max"], row["go_min"] = 4, 8
+    assert figures.next_look_boundaries(changed, "sporadic") == [{"look": 3, "n": 21, "no_go_max": 4, "go_min": 8}]
+    assert figures.boundary_chart_svg(changed, "sporadic") != svg
+    assert figures.boundary_chart_svg(changed, "NF1-associated") == figures.boundary_chart_svg(bundle, "NF1-associated")
+
+
+def test_next_look_mark_is_absent_after_the_final_look_and_in_looks_without_it():
+    final = with_additions(load_bundle(3))  # n = 21 of 21: next_n None
+    assert [figures.next_look_boundaries(final, name) for name in STRATA] == [[], []]
+    older = with_additions(load_bundle(2))
+    del older["look"]["result"]["response"]["boundaries_next"]
+    assert figures.next_look_boundaries(older, "sporadic") == []
+    assert "given the data now" not in figures.boundary_chart_svg(older, "sporadic")
 
 
 def test_observed_path_points_are_drawn_in_the_boundary_chart():
@@ -267,9 +308,24 @@ def test_observed_path_points_are_drawn_in_the_boundary_chart():
     assert figures.boundary_chart_svg(bundle, STRATA[1]) == figures.boundary_chart_svg(changed, STRATA[1])
 
 
-def test_boundary_chart_title_says_what_coupled_boundaries_are_conditional_on(full_figures):
+def test_boundary_chart_heading_says_coupled_boundaries_assume_the_expected_count_under_p0(full_figures):
+    """The design's default conditioning is an assumption, never written as if it were observed data."""
     title = parse(full_figures["boundaries NF1-associated"]).titles[0]
-    assert "conditional on sporadic's responders 1 (n = 7), 2 (n = 14), 4 (n = 21)" in title
+    assert ("design boundaries if sporadic has its expected count under p0 (1, 2, 4 responders at n = 7, 14, 21)"
+            in title) and "conditional on" not in title
+    heading = figures.boundary_heading(STRATA[0], with_additions(load_bundle(3))["design"]["boundaries"]["strata"][0]["looks"],
+                                       stated=[])
+    assert "expected count under p0" in heading.replace("\n", " ")
+    unsaid = figures.boundary_heading(STRATA[0], with_additions(load_bundle(3))["design"]["boundaries"]["strata"][0]["looks"])
+    assert "design boundaries if sporadic has 1, 2, 4 responders at n = 7, 14, 21" in unsaid.replace("\n", " ")
+
+
+def test_boundary_chart_heading_says_stated_when_the_design_stated_the_other_count():
+    bundle = with_additions(load_bundle(3))
+    bundle["design"]["boundaries"]["conditioning"]["stated"] = ["sporadic"]
+    title = parse(figures.boundary_chart_svg(bundle, STRATA[0])).titles[0]
+    assert "design boundaries if sporadic has its stated count (1, 2, 4 responders" in title
+    assert "expected count" not in title
 
 
 def test_decision_runs_show_a_rule_that_is_not_monotone_as_two_runs():
@@ -291,9 +347,10 @@ def test_boundary_chart_heading_says_where_a_rule_is_not_monotone():
     rows = bundle["design"]["boundaries"]["strata"][0]["looks"]
     rows[1]["decisions"][1:4] = ["continue", "no-go", "continue"]
     rows[1]["monotone"] = False
-    heading = figures.boundary_heading(STRATA[0], rows)
-    assert heading.splitlines() == [f"{STRATA[0]}: boundaries by look", "conditional on sporadic's responders",
-                                    "1 (n = 7), 2 (n = 14), 4 (n = 21)", "not monotone at look 2"]
+    heading = figures.boundary_heading(STRATA[0], rows, stated=[])
+    assert heading.splitlines() == [f"{STRATA[0]}: boundaries by look", "design boundaries if sporadic has its",
+                                    "expected count under p0 (1, 2, 4", "responders at n = 7, 14, 21)",
+                                    "not monotone at look 2"]
     assert figures.boundary_chart_svg(bundle, STRATA[0]) != figures.boundary_chart_svg(
         with_additions(load_bundle(3)), STRATA[0])
 
