@@ -24,6 +24,7 @@ import jinja2
 from markupsafe import Markup
 
 from designs.core.errors import GonogoError
+from designs.core.provenance import input_hash
 from designs.registry.look import open_view
 from designs.reports import tables
 
@@ -65,6 +66,13 @@ def _environment() -> jinja2.Environment:
 # The open subset
 
 
+def _open_result(look: Mapping[str, Any]) -> dict[str, Any]:
+    """A look's open view and the SHA-256 of that view (never the closed result's: a sponsor could confirm
+    a guessed result with it)."""
+    result = open_view(look["result"]) if look.get("result") else {}
+    return {"result": result, "sha256": input_hash(result)}
+
+
 def open_subset(bundle: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a bundle an open report may show: identities, dates, hashes, accrual and
     data-quality counts, enrolment dates, planned sizes and looks; no response, PFS, decision, warning, note,
@@ -83,16 +91,15 @@ def open_subset(bundle: Mapping[str, Any]) -> dict[str, Any]:
         "generated": bundle.get("generated") or {},
         "trial": {"id": trial.get("id"), "title": trial.get("title"),
                   "strata": [{"name": s.get("name"), "description": s.get("description")} for s in trial.get("strata") or []]},
-        "look": {**{k: look.get(k) for k in ("look", "sha256", "created_at", "created_by")},
-                 "result": open_view(look["result"]) if look.get("result") else {}},
+        "look": {**{k: look.get(k) for k in ("look", "created_at", "created_by")}, **_open_result(look)},
         "protocol": {**{k: protocol.get(k) for k in ("version", "sha256", "created_at", "created_by", "after_look")},
                      "protocol": {k: v for k, v in (("response", planned("response")), ("pfs", planned("pfs"))) if v}},
         "cut": {**{k: cut.get(k) for k in ("number", "sha256", "cutoff_date", "n_patients", "created_at", "created_by")},
                 "accrual": {name: {"enrolled": counts.get("enrolled")} for name, counts in (cut.get("accrual") or {}).items()},
-                "excluded": [{"id": e.get("id"), "reason": e.get("reason")} for e in cut.get("excluded") or []],
+                "excluded_count": cut.get("excluded_count", len(cut.get("excluded") or [])),
                 "patients": [{k: p.get(k) for k in ("id", "stratum", "enrolled_on")} for p in cut.get("patients") or []]},
-        "history": [{"look": h.get("look"), "sha256": h.get("sha256"), "created_at": h.get("created_at"),
-                     "result": open_view(h["result"]) if h.get("result") else {}} for h in bundle.get("history") or []],
+        "history": [{"look": h.get("look"), "created_at": h.get("created_at"), **_open_result(h)}
+                    for h in bundle.get("history") or []],
         "design": None,
     }
 
@@ -152,6 +159,7 @@ def _closed_context(bundle: Mapping[str, Any]) -> dict[str, Any]:
         "oc": tables.operating_characteristics(bundle),
         "boundaries": tables.boundaries(bundle),
         "protocol_version": tables.text((bundle.get("protocol") or {}).get("version")),
+        "data_quality": tables.data_quality(bundle),
         "history": tables.history(bundle),
         "models": tables.models(bundle),
         "warnings": tables.warnings_and_notes(bundle),

@@ -201,12 +201,20 @@ def data_quality(bundle: Mapping[str, Any]) -> Table:
     accrual = _get(look_result(bundle), "accrual", default={}) or {}
     rows = [[name, count((accrual.get(name) or {}).get("not_evaluable")), count((accrual.get(name) or {}).get("pending"))]
             for name in strata_names(bundle)]
-    excluded = _get(bundle, "cut", "excluded", default=[]) or []
-    reasons: dict[str, list[str]] = {}
-    for entry in excluded:
-        reasons.setdefault(text(entry.get("reason")), []).append(text(entry.get("id")))
-    notes = [f"Excluded from the data cut ({len(ids)}): {reason}: {', '.join(ids)}" for reason, ids in sorted(reasons.items())]
-    notes = notes or ["The data cut excluded no patient."]
+    cut = bundle.get("cut") or {}
+    if "excluded" in cut:  # the closed report: who was left out and why
+        reasons: dict[str, list[str]] = {}
+        for entry in cut.get("excluded") or []:
+            reasons.setdefault(text(entry.get("reason")), []).append(text(entry.get("id")))
+        notes = [f"Excluded from the data cut ({len(ids)}): {reason}: {', '.join(ids)}"
+                 for reason, ids in sorted(reasons.items())] or ["The data cut excluded no patient."]
+    elif isinstance(cut.get("excluded_count"), int):  # the open report: how many only
+        left_out = cut["excluded_count"]
+        notes = ["The data cut excluded no patient." if left_out == 0 else
+                 f"The data cut excluded {left_out} patient{'' if left_out == 1 else 's'} of the datasets "
+                 "(who and why: in the closed report)."]
+    else:
+        notes = ["The data cut's exclusions are not recorded in this report."]
     return Table("Data quality", ("Stratum", "Not evaluable", "Pending"), rows, notes)
 
 
@@ -227,7 +235,8 @@ def hashes(bundle: Mapping[str, Any]) -> Table:
     """SHA-256 of the protocol version, the data cut and the stored look."""
     rows = [["Protocol version " + text(_get(bundle, "protocol", "version")), text(_get(bundle, "protocol", "sha256"))],
             ["Data cut " + text(_get(bundle, "cut", "number")), text(_get(bundle, "cut", "sha256"))],
-            ["Look " + text(_get(bundle, "look", "look")), text(_get(bundle, "look", "sha256"))]]
+            ["Look " + text(_get(bundle, "look", "look")) + (" (its open view)" if bundle.get("report") == "open" else ""),
+             text(_get(bundle, "look", "sha256"))]]
     return Table("SHA-256 of the inputs and of the stored result", ("Document", "SHA-256"), rows)
 
 

@@ -275,7 +275,7 @@ REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The report: self-contained HTML (inline CSS and SVG) or PDF",
           "content": {"text/html": {"schema": {"type": "string"}},
                       "application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-          "headers": {"ETag": {"description": "weak: the look's and design summary's SHA-256, the view and the format (the cover names who asked and when)",
+          "headers": {"ETag": {"description": "weak: the look's and design summary's SHA-256, the view, the format and gonogo's version (the cover names who asked and when)",
                                "schema": {"type": "string"}},
                       "Content-Disposition": {"description": "inline; filename=<trial>-look-<n>-<view>.<html|pdf>",
                                               "schema": {"type": "string"}}}},
@@ -305,7 +305,9 @@ async def report(trial_id: TrialId, number: Number, engine: DatabaseDep, princip
                                      actor=principal.name)
     design_sha = (bundle["design"] or {}).get("sha256", "none")
     # Weak: the same stored look, design, view and format, though the cover names who asked and when.
-    tag = f'W/"{bundle["look"]["sha256"][:16]}-{design_sha[:16]}-{view}-{fmt}"'
+    # The renderer's version too: a gonogo upgrade may draw the same look differently.
+    version = bundle["generated"]["software"].get("gonogo", "unknown")
+    tag = f'W/"{bundle["look"]["sha256"][:16]}-{design_sha[:16]}-{view}-{fmt}-{version}"'
     headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Accept, Authorization",
                "Content-Disposition": f'inline; filename="{trial_id}-look-{number}-{view}.{fmt}"'}
     if if_none_match is not None and tag.removeprefix("W/") in (t.strip().removeprefix("W/") for t in if_none_match.split(",")):

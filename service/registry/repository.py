@@ -591,8 +591,9 @@ def report_bundle(engine: Engine, trial_id: str, number: int, *, closed: bool, a
     """Everything the report of look ``number`` shows, read in one snapshot (the report renders, it does
     not recompute): the look, its protocol version, its data cut, the earlier looks and the version's
     design summary. ``closed`` False (the sponsor's open report): the looks' open views
-    (``designs.registry.look.open_view``), the cut's patients reduced to id, stratum and enrolment
-    date, without the cut's reason and exclusions, and no design summary."""
+    (``designs.registry.look.open_view``) with the SHA-256 of those views, the cut's patients reduced
+    to id, stratum and enrolment date, without the cut's reason and with only the number of patients it
+    left out (``excluded_count``), and no design summary."""
     with reading(engine) as conn:
         trial = _trial_row(conn, trial_id)
         row = _look_intact(conn, _look_row(conn, trial_id, number))
@@ -608,8 +609,15 @@ def report_bundle(engine: Engine, trial_id: str, number: int, *, closed: bool, a
     protocol_view = _version_view(version, effective=effective)
     del protocol_view["etag"]
     cut = _cut_view(cut_row, patients=closed, sponsor=not closed)
+    history = [{"look": r["number"], "sha256": r["sha256"], "created_at": r["created_at"],
+                "result": shown(json.loads(r["result"]))} for r in earlier]
     if not closed:
-        cut["patients"] = [_open_patient(p) for p in json.loads(cut_row["document"])["patients"]]
+        document = json.loads(cut_row["document"])
+        cut["patients"] = [_open_patient(p) for p in document["patients"]]
+        cut["excluded_count"] = len(document.get("excluded", []))  # who and why: the closed report's
+        # The SHA-256 of what the sponsor reads: a hash of the closed result would let a guess be confirmed.
+        for entry in (stored, *history):
+            entry["sha256"] = input_hash(entry["result"])
     return {
         "report": "closed" if closed else "open",
         "generated": {"at": audit.utc_now(), "by": actor, "software": software_versions()},
@@ -617,8 +625,7 @@ def report_bundle(engine: Engine, trial_id: str, number: int, *, closed: bool, a
         "look": stored,
         "protocol": protocol_view,
         "cut": cut,
-        "history": [{"look": r["number"], "sha256": r["sha256"], "created_at": r["created_at"],
-                     "result": shown(json.loads(r["result"]))} for r in earlier],
+        "history": history,
         "design": design,
     }
 

@@ -10,6 +10,7 @@ import types
 
 import pytest
 
+from designs.core.provenance import software_versions
 from designs.registry.look import OPEN_ACCRUAL_FIELDS
 from service.cli import build_parser
 from service.cli import report as cli
@@ -104,7 +105,8 @@ def test_etag_names_the_look_design_view_and_format_and_if_none_match_is_304(reg
     look = registry.request("dmc", "GET", f"/v1/trials/{TRIAL}/looks/1").json()
     design = registry.request("dmc", "GET", f"/v1/trials/{TRIAL}/versions/1/design").json()
     tag = registry.request("dmc", "GET", REPORT).headers["etag"]
-    assert tag == f'W/"{look["sha256"][:16]}-{design["sha256"][:16]}-closed-html"'  # weak: the cover names the reader
+    version = software_versions()["gonogo"]
+    assert tag == f'W/"{look["sha256"][:16]}-{design["sha256"][:16]}-closed-html-{version}"'  # weak: the cover names the reader
     assert registry.request("statistician", "GET", REPORT).headers["etag"] == tag  # same content, same tag
     tags = {tag, registry.request("dmc", "GET", REPORT, headers={"Accept": "application/pdf"}).headers["etag"],
             registry.request("dmc", "GET", REPORT, params={"view": "open"}).headers["etag"]}

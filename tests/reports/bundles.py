@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from designs import oc
+from designs import boundaries, oc
 from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
 
@@ -31,34 +31,31 @@ def stored(look: int = 3) -> dict[str, Any]:
     return json.loads(_stored(look))
 
 
-@functools.cache
-def _operating_characteristics() -> str:
-    """Exact OCs of the example's response design under independent Beta priors (quick, and real)."""
+def _independent_design() -> tuple[oc.OCDesign, dict[str, int]]:
+    """The example's response design under independent Beta priors (quick, and real), and its Simon design."""
     response = stored()["protocol"]["protocol"]["response"]
     model = response_spec.resolve("independent", {}, response["p0"])
     strata = tuple(oc.StratumPlan(s["name"], tuple(s["looks"])) for s in response["strata"])
     design = oc.OCDesign(response["p0"], response["p1"], strata, DecisionRule.from_mapping(response["decision"]), model)
-    simon = response["simon"]
-    return json.dumps(oc.operating_characteristics(design, simon={k: simon[k] for k in ("r1", "n1", "r", "n")}))
+    return design, {k: response["simon"][k] for k in ("r1", "n1", "r", "n")}
+
+
+@functools.cache
+def _operating_characteristics() -> str:
+    """Exact OCs of the example's response design under independent Beta priors."""
+    design, simon = _independent_design()
+    return json.dumps(oc.operating_characteristics(design, simon=simon))
+
+
+@functools.cache
+def _boundary_table() -> str:
+    design, simon = _independent_design()
+    return json.dumps(boundaries.boundary_table(design, simon=simon))
 
 
 def boundary_table() -> dict[str, Any]:
-    """A boundary table in the shape of ``designs.boundaries.boundary_table`` (contract section 1)."""
-    def look(number: int, n: int, no_go: int | None, go: int | None, final: bool) -> dict[str, Any]:
-        lo = 0 if no_go is None else no_go + 1
-        hi = n if go is None else go - 1
-        decisions = ["no-go" if no_go is not None and y <= no_go else "go" if go is not None and y >= go else "continue"
-                     for y in range(n + 1)]
-        return {"look": number, "analysis": number - 1, "n": n, "final": final, "no_go_max": no_go, "go_min": go,
-                "continue": None if final else [lo, hi], "decisions": decisions,
-                "at_boundaries": {"no_go_max": None, "go_min": None},
-                "monotone": True, "note": None, "conditional_on": None}
-
-    strata = [{"name": name, "coupled": False, "looks": [look(1, 7, None, 5, False), look(2, 14, 1, 7, False),
-                                                          look(3, 21, 5, 6, True)], "two_way": None, "simon": None}
-              for name in ("NF1-associated", "sporadic")]
-    return {"p0": 0.15, "p1": 0.35, "model": {"kind": "independent"}, "decision_rule": {}, "method": "closed-form",
-            "strata": strata, "warnings": [], "provenance": {}}
+    """``designs.boundaries.boundary_table`` of that design: no-go ≤ 0, 2, 6 and go ≥ 5, 7, 7 at n = 7, 14, 21."""
+    return json.loads(_boundary_table())
 
 
 def older(bundle: dict[str, Any]) -> dict[str, Any]:

@@ -307,3 +307,31 @@ def test_next_look_sentences_say_how_they_differ_from_the_design_table_when_the_
     lines = tables.what_it_takes(bundles.stored(2))  # hierarchical: the sentences condition on the data now
     assert lines[0].startswith("NF1-associated needs 2 more responders among the next 6")
     assert "expected under p0" in lines[-1]
+
+
+def test_open_report_counts_the_patients_the_cut_left_out_without_naming_them_or_why():
+    bundle = closed()
+    bundle["cut"]["excluded"] = [{"id": "S-0042", "reason": "EFFFL = 'N', not 'Y': outside the population"}]
+    closed_document, open_document = render.render_html(bundle), render.render_html(as_open(bundle))
+    assert "S-0042" in closed_document and "EFFFL" in closed_document
+    assert "excluded 1 patient of the datasets" in open_document
+    assert "S-0042" not in open_document and "EFFFL" not in open_document
+    assert "excluded no patient" not in open_document
+
+
+def test_open_report_gives_the_hash_of_the_open_view_not_of_the_closed_result():
+    from designs.core.provenance import input_hash
+    from designs.registry.look import open_view
+
+    bundle = closed()
+    document = render.render_html(as_open(bundle))
+    assert bundle["look"]["sha256"] not in document  # would let a sponsor confirm a guessed closed result
+    assert input_hash(open_view(bundle["look"]["result"])) in document and "(its open view)" in document
+
+
+def test_design_boundary_table_in_the_report_is_the_designs_own():
+    """The independent-prior design of the example: no-go ≤ 0, 2, 6 and go ≥ 5, 7, 7 at n = 7, 14, 21
+    (checked against brute force in tests/boundaries); the report prints these rows."""
+    rows = tables.boundaries(closed()).rows
+    assert [(r[0], r[2], r[3], r[5]) for r in rows if r[0] == "sporadic"] == [
+        ("sporadic", "7", "≤ 0", "≥ 5"), ("sporadic", "14", "≤ 2", "≥ 7"), ("sporadic", "21", "≤ 6", "≥ 7")]
