@@ -1,0 +1,2 @@
+"""Safety monitoring: stopping boundaries for toxicity (Bayesian beta-binomial, Pocock- and
+O'Brien–Fleming-type), their exact operating characteristics, and the posterior of toxicity rates."""
