@@ -69,7 +69,7 @@ class SafetyDesign:
         reported at once as ``InvalidInputError``."""
         check = Checker()
         check.unknown("", values, ("p0", "looks", "alpha", "method", "prior"), "a safety design")
-        p0 = check.probability("p0", values.get("p0"))
+        p0 = check.response_rate("p0", values.get("p0"))
         alpha = check.number("alpha", values.get("alpha"), ALPHA)
         method = values.get("method")
         if method not in METHODS:
