@@ -12,7 +12,7 @@ from scipy import special, stats
 
 from designs.core.errors import InvalidInputError
 from designs.safety import SafetyDesign, safety_boundaries, stop_counts
-from designs.safety.boundaries import METHODS, _counts_at, calibrate, operating_characteristics, scores
+from designs.safety.boundaries import METHODS, _counts_at, operating_characteristics, scores
 from tests.conftest import assert_problem
 
 SMALL_LOOKS = [(2, 4, 6, 8), tuple(range(1, 11)), (3, 5, 9)]
