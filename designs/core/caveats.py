@@ -34,6 +34,7 @@ CODES: dict[str, str] = {
     "calibration-margin": "the calibrated threshold meets its target within two Monte Carlo standard errors only",
     "calibration-thresholds-skipped": "candidate final thresholds at or below the rule's futility bar were not tried",
     "calibration-edge": "the calibrated threshold is the lowest candidate: lower ones might also meet the target",
+    "safety-never-stops": "no toxicity count stops the trial at any look within alpha: the monitoring rule is inert",
 }
 
 

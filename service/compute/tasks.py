@@ -75,3 +75,10 @@ def render_report(bundle: dict[str, Any], fmt: str) -> bytes:
     except render.PdfUnavailableError as exc:
         raise ReportUnavailable(f"PDF reports cannot be rendered on this server ({exc}); ask for text/html") from None
 
+
+
+def safety_boundaries(design: Any, rates: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """``designs.safety.safety_boundaries`` with positional arguments, as the pool passes them."""
+    from designs.safety import safety_boundaries as boundaries
+
+    return boundaries(design, rates=rates, request=request)
