@@ -119,8 +119,9 @@ def _strata(check: Checker, raw: Any) -> tuple[StratumToxicities, ...]:
 def _design(check: Checker, raw: Any, p0: float | None, prior: Mapping[str, float]) -> Any:
     """The ``SafetyDesign`` of the request's design fields and its p0; its problems located under ``design/``.
 
-    The design's prior defaults to the analysis's. A bad p0 is reported at ``p0`` only: the design's
-    own fields are checked with a stand-in p0 of 0.5, so that their problems come in the same answer."""
+    The design's prior defaults to the analysis's (its omitted a or b to 1). A bad p0 is reported at ``p0`` only, once: the
+    design's own fields are checked with a stand-in p0 of 0.5, so that their problems come in the same
+    answer."""
     from designs.safety.boundaries import SafetyDesign  # S1's module: boundaries and their calibration
 
     values = check.mapping("design", raw)
@@ -129,6 +130,8 @@ def _design(check: Checker, raw: Any, p0: float | None, prior: Mapping[str, floa
     if len(check.problems) > before:
         return None
     given = {name: value for name, value in values.items() if value is not None}
+    if isinstance(given.get("prior"), Mapping):  # omitted parameters are Beta(1, 1)'s, as in the analysis's prior
+        given["prior"] = {**DEFAULT_PRIOR, **given["prior"]}
     fields = {"prior": dict(prior), **given, "p0": 0.5 if p0 is None else p0}
     try:
         return SafetyDesign.from_mapping(fields)
@@ -136,6 +139,8 @@ def _design(check: Checker, raw: Any, p0: float | None, prior: Mapping[str, floa
         for problem in error.problems:
             if problem.field != "p0":
                 check.add(f"design/{problem.field}", problem.reason)
+            elif p0 is not None:  # a p0 the analysis takes but the design does not (it is narrower)
+                check.add("p0", f"{problem.reason} (for the design's boundaries)")
         return None
 
 

@@ -31,6 +31,8 @@ class StandInDesign:
     @classmethod
     def from_mapping(cls, values):
         problems = []
+        if not 0.001 <= values["p0"] <= 0.999:
+            problems.append(FieldProblem("p0", "must lie in [0.001, 0.999]"))
         if not 0 < values.get("alpha", 0) <= 0.5:
             problems.append(FieldProblem("alpha", "must lie in (0, 0.5]"))
         if values.get("method") not in ("bayesian", "pocock", "obrien-fleming"):
@@ -141,6 +143,8 @@ def test_pooled_boundary_uses_the_pooled_n(stand_in_boundaries):
 def test_design_prior_defaults_to_the_analysis_prior(stand_in_boundaries):
     spec = SafetyAnalysisSpec.from_mapping({"p0": 0.3, "prior": {"a": 2, "b": 3}, "strata": STRATA, "design": DESIGN})
     assert (spec.design.prior_a, spec.design.prior_b) == (2, 3)
+    spec = SafetyAnalysisSpec.from_mapping({"p0": 0.3, "strata": STRATA, "design": {**DESIGN, "prior": {"a": 0.5}}})
+    assert (spec.design.prior_a, spec.design.prior_b) == (0.5, 1.0)
 
 
 def test_every_bad_field_at_once(stand_in_boundaries):
@@ -158,10 +162,23 @@ def test_every_bad_field_at_once(stand_in_boundaries):
                       "design/alpha"}
 
 
+def test_a_p0_the_design_refuses_is_reported_at_p0_once(stand_in_boundaries):
+    with pytest.raises(InvalidInputError) as error:
+        SafetyAnalysisSpec.from_mapping({"p0": 0.0005, "strata": STRATA, "design": DESIGN})
+    assert [p.field for p in error.value.problems] == ["p0"]
+    with pytest.raises(InvalidInputError) as error:
+        SafetyAnalysisSpec.from_mapping({"p0": 2, "strata": STRATA, "design": DESIGN})
+    assert [p.field for p in error.value.problems] == ["p0"]
+
+
 def test_route_422_names_every_bad_field_at_once(client):
     request = {"p0": 0, "prior": {"a": -1}, "strata": [{"name": "A", "evaluable": 3, "toxicities": 4},
                                                       {"name": "A", "evaluable": 1, "toxicities": 0}], "extra": 1}
     assert_problem(client.post(URL, json=request), 422, "p0", "prior/a", "strata/0/toxicities", "strata/1/name", "extra")
+    # the schema passes, the spec does not
+    only_counts = {"p0": 0.3, "strata": [{"name": "A", "evaluable": 3, "toxicities": 4}]}
+    body = assert_problem(client.post(URL, json=only_counts), 422, "strata/0/toxicities")
+    assert len(body["errors"]) == 1
 
 
 def test_route_returns_the_posterior_and_provenance_and_the_same_bytes_twice(client):
