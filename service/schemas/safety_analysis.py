@@ -17,7 +17,7 @@ Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 PriorParameter = Annotated[float, Field(**PRIOR_PARAMETER.as_field_kwargs())]
 
 
-class BetaPrior(StrictModel):
+class ToxicityPrior(StrictModel):
     """A Beta(a, b) prior of the toxicity rate; omitted parameters take Beta(1, 1)'s."""
 
     a: PriorParameter = Field(DEFAULT_PRIOR["a"], description="prior toxicities (pseudo-counts)")
@@ -38,26 +38,26 @@ class SafetyDesignFields(StrictModel):
     )
     alpha: ErrorRate = Field(description="largest probability of stopping when the toxicity rate is p0")
     method: str = Field(description="bayesian (Geller et al. 2003), pocock or obrien-fleming (Ivanova, Qaqish & Schell 2005)")
-    prior: BetaPrior | None = Field(None, description="the Bayesian rule's Beta prior; default: the analysis's")
+    prior: ToxicityPrior | None = Field(None, description="the Bayesian rule's Beta prior; default: the analysis's")
 
 
 class SafetyAnalysisRequest(StrictModel):
     """Toxicities per stratum at a look: the posterior of each toxicity rate, and the boundary in force."""
 
     p0: OpenProbability = Field(description="acceptable toxicity rate", examples=[0.3])
-    prior: BetaPrior = Field(default_factory=BetaPrior)
+    prior: ToxicityPrior = Field(default_factory=ToxicityPrior)
     strata: list[StratumToxicities] = Field(min_length=1, max_length=MAX_STRATA)
     pooled: bool | None = Field(None, description="also analyse the strata pooled (default: when there is more than one)")
     design: SafetyDesignFields | None = Field(None, description="the stopping boundaries to apply (none: posterior only)")
 
 
-class Boundary(ResultModel):
+class SafetyBoundaryInForce(ResultModel):
     look: int = Field(description="the look in force: the last whose n is ≤ the evaluable patients (1-based)")
     n: int = Field(description="that look's cumulative evaluable patients")
     stop_at: int | None = Field(description="stop when toxicities ≥ stop_at; null: no count stops at this look")
 
 
-class SafetyRow(ResultModel):
+class SafetyAnalysisRow(ResultModel):
     name: str = Field(description="the stratum's name, or 'pooled'")
     evaluable: int
     toxicities: int
@@ -65,7 +65,7 @@ class SafetyRow(ResultModel):
     posterior_mean: float
     ci95: tuple[float, float] = Field(description="95% equal-tailed credible interval")
     prob_above_p0: float = Field(description="P(p_tox > p0 | data)")
-    boundary: Boundary | None = Field(description="the boundary in force (null: no design, or before the first look)")
+    boundary: SafetyBoundaryInForce | None = Field(description="the boundary in force (null: no design, or before the first look)")
     crossed: bool | None = Field(description="toxicities ≥ the boundary's stop_at (null: no design)")
     decision: Literal[STOP, CONTINUE] | None  # type: ignore[valid-type]
 
@@ -74,7 +74,7 @@ class SafetyAnalysisResult(ResultModel):
     p0: float
     prior: dict
     design: dict | None
-    strata: list[SafetyRow]
-    pooled: SafetyRow | None
+    strata: list[SafetyAnalysisRow]
+    pooled: SafetyAnalysisRow | None
     warnings: list[Warning]
     provenance: dict
