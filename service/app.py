@@ -12,7 +12,7 @@ import designs
 from designs.core.memory import set_cache_budget
 from designs.engines import pymc
 from service import compute, problems
-from service.api import audit, boundaries, endpoints, health, jobs, oc, pfs, response, safety, simon, tokens, trials
+from service.api import audit, boundaries, endpoints, health, jobs, oc, pfs, response, safety, safety_analysis, simon, tokens, trials
 from service.auth import calculators_guard
 from service.jobs import JobManager
 from service.middleware import BodyLimitMiddleware
@@ -23,8 +23,8 @@ from service.store.engine import create_schema, database_url, make_engine
 # One router per resource. The stateless calculators answer without a token unless
 # GONOGO_AUTH_CALCULATORS=true; the registry's routers check tokens and roles themselves (service.auth);
 # /health is always open.
-CALCULATORS = (simon.router, response.router, pfs.router, endpoints.router, oc.router, boundaries.router, safety.designs_router,
-               safety.analyses_router, jobs.router)
+CALCULATORS = (simon.router, response.router, pfs.router, endpoints.router, oc.router, boundaries.router, safety.router,
+               safety_analysis.router, jobs.router)
 REGISTRY = (trials.router, audit.router, tokens.router)
 ROUTERS = (health.router, *CALCULATORS, *REGISTRY)
 

@@ -24,12 +24,12 @@ from designs.core.caveats import caveat
 from designs.core.errors import InvalidInputError
 from designs.core.posterior_summary import INTERVAL_NOTE, QUANTILE_HIGH, QUANTILE_LOW
 from designs.core.provenance import provenance
-from designs.core.validation import MAX_STRATA, Bounds, Checker
+from designs.core.validation import MAX_STRATA, Checker
+from designs.safety import boundaries
+from designs.safety.boundaries import PRIOR_PARAMETER, SafetyDesign
 
-DEFAULT_PRIOR = {"a": 1.0, "b": 1.0}
-"""Beta(1, 1), uniform, when the request gives no prior (and the design's prior when it gives none)."""
-PRIOR_PARAMETER = Bounds(gt=0.0, le=1000.0)
-"""a and b of the Beta prior: positive; 1000 is already a prior worth 2000 patients."""
+DEFAULT_PRIOR = dict(zip(("a", "b"), boundaries.DEFAULT_PRIOR, strict=True))
+"""The boundaries' default Beta prior, when the request gives none (and the design's when it gives none)."""
 POOLED = "pooled"
 STOP, CONTINUE = "stop for safety", "continue"
 SMALL_STRATUM = 3
@@ -122,8 +122,6 @@ def _design(check: Checker, raw: Any, p0: float | None, prior: Mapping[str, floa
     The design's prior defaults to the analysis's (its omitted a or b to 1). A bad p0 is reported at ``p0`` only, once: the
     design's own fields are checked with a stand-in p0 of 0.5, so that their problems come in the same
     answer."""
-    from designs.safety.boundaries import SafetyDesign  # S1's module: boundaries and their calibration
-
     values = check.mapping("design", raw)
     before = len(check.problems)
     check.unknown("design/", values, _DESIGN_FIELDS, "the safety design")
@@ -189,9 +187,7 @@ def analyse_safety(spec: SafetyAnalysisSpec) -> dict[str, Any]:
     equal-tailed CrI and P(p_tox > p0); with a design, the boundary in force and whether it is crossed."""
     stop_counts = None
     if spec.design is not None:
-        from designs.safety.boundaries import stop_counts as design_stop_counts
-
-        stop_counts = design_stop_counts(spec.design)
+        stop_counts = boundaries.stop_counts(spec.design)
     strata = [_row(spec, s.name, s.evaluable, s.toxicities, stop_counts) for s in spec.strata]
     pooled = None
     if spec.pooled:

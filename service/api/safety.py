@@ -1,5 +1,5 @@
-"""Safety monitoring: stopping boundaries (``POST /v1/designs/safety-boundaries``) and the analysis of
-toxicities (``POST /v1/analyses/safety``)."""
+"""Safety monitoring: stopping boundaries (``POST /v1/designs/safety-boundaries``); the analysis of
+toxicities at a look is ``service.api.safety_analysis``."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from service.deps import ComputeDep
 from service.problems import PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES
 from service.schemas.safety import SafetyBoundariesRequest, SafetyBoundariesResult
 
-designs_router = APIRouter(prefix="/v1/designs", tags=["designs"])
-analyses_router = APIRouter(prefix="/v1/analyses", tags=["analyses"])
+router = APIRouter(prefix="/v1/designs", tags=["designs"])
 
 
-@designs_router.post(
+@router.post(
     "/safety-boundaries", operation_id="designs-safety-boundaries", response_model=SafetyBoundariesResult,
     responses={**PROBLEM_RESPONSES, **UNAVAILABLE_RESPONSES},
     summary="Toxicity stopping boundaries calibrated to P(stop | p0) ≤ alpha, with exact operating characteristics",

@@ -14,6 +14,7 @@ from service.schemas.common import ClosedProbability, ErrorRate, ResponseRate, R
 
 LookSize = Annotated[int, Field(ge=1, le=MAX_LOOK_N)]
 PriorParameter = Annotated[float, Field(**PRIOR_PARAMETER.as_field_kwargs())]
+SafetyMethod = Literal["bayesian", "pocock", "obrien-fleming"]
 
 
 class BetaPrior(StrictModel):
@@ -29,7 +30,7 @@ class SafetyBoundariesRequest(StrictModel):
                                   description="cumulative number of evaluable patients at each analysis, strictly "
                                               "increasing (every patient: 1, 2, …, N; cohorts of 5: 5, 10, …)")
     alpha: ErrorRate = Field(description="largest P(stop | p0) allowed", examples=[0.1])
-    method: Literal["bayesian", "pocock", "obrien-fleming"] = Field(
+    method: SafetyMethod = Field(
         description="bayesian: Geller et al. (2003) beta-binomial; pocock / obrien-fleming: binomial boundaries "
                     "with a constant or shrinking-with-information nominal level (Ivanova, Qaqish & Schell 2005)")
     prior: BetaPrior | None = Field(None, description="Beta prior of the bayesian method (default Beta(1, 1)); "

@@ -7,21 +7,14 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
-from designs.safety.analysis import CONTINUE, DEFAULT_PRIOR, PRIOR_PARAMETER, STOP
+from designs.safety.analysis import CONTINUE, STOP
 from service.schemas.common import ErrorRate, OpenProbability, ResultModel, StrictModel, Warning
+from service.schemas.safety import BetaPrior, LookSize, SafetyMethod
 
 # Types and bounds are checked here (and documented); designs.safety.analysis.SafetyAnalysisSpec checks
 # the rest (toxicities ≤ evaluable, unique names) and designs.safety.boundaries.SafetyDesign the design.
 
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
-PriorParameter = Annotated[float, Field(**PRIOR_PARAMETER.as_field_kwargs())]
-
-
-class ToxicityPrior(StrictModel):
-    """A Beta(a, b) prior of the toxicity rate; omitted parameters take Beta(1, 1)'s."""
-
-    a: PriorParameter = Field(DEFAULT_PRIOR["a"], description="prior toxicities (pseudo-counts)")
-    b: PriorParameter = Field(DEFAULT_PRIOR["b"], description="prior patients without toxicity (pseudo-counts)")
 
 
 class StratumToxicities(StrictModel):
@@ -33,19 +26,19 @@ class StratumToxicities(StrictModel):
 class SafetyDesignFields(StrictModel):
     """The safety monitoring design (as in ``POST /v1/designs/safety-boundaries``, its p0 the analysis's)."""
 
-    looks: list[Annotated[int, Field(ge=1, le=500)]] = Field(
+    looks: list[LookSize] = Field(
         min_length=1, description="cumulative evaluable patients at each analysis, strictly increasing", examples=[[10, 20, 30]]
     )
     alpha: ErrorRate = Field(description="largest probability of stopping when the toxicity rate is p0")
-    method: str = Field(description="bayesian (Geller et al. 2003), pocock or obrien-fleming (Ivanova, Qaqish & Schell 2005)")
-    prior: ToxicityPrior | None = Field(None, description="the Bayesian rule's Beta prior; default: the analysis's")
+    method: SafetyMethod = Field(description="bayesian (Geller et al. 2003), pocock or obrien-fleming (Ivanova, Qaqish & Schell 2005)")
+    prior: BetaPrior | None = Field(None, description="the Bayesian rule's Beta prior; default: the analysis's")
 
 
 class SafetyAnalysisRequest(StrictModel):
     """Toxicities per stratum at a look: the posterior of each toxicity rate, and the boundary in force."""
 
     p0: OpenProbability = Field(description="acceptable toxicity rate", examples=[0.3])
-    prior: ToxicityPrior = Field(default_factory=ToxicityPrior)
+    prior: BetaPrior = Field(default_factory=BetaPrior)
     strata: list[StratumToxicities] = Field(min_length=1, max_length=MAX_STRATA)
     pooled: bool | None = Field(None, description="also analyse the strata pooled (default: when there is more than one)")
     design: SafetyDesignFields | None = Field(None, description="the stopping boundaries to apply (none: posterior only)")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-import types
-from dataclasses import dataclass
-
 import pytest
 from scipy import stats
 
-from designs.core.errors import FieldProblem, InvalidInputError
+from designs.core.errors import InvalidInputError
+from designs.safety import boundaries
+from designs.safety.boundaries import SafetyDesign
 from designs.safety.analysis import CONTINUE, STOP, SafetyAnalysisSpec, analyse_safety
 from tests.conftest import assert_problem
 
@@ -18,61 +16,21 @@ STRATA = [{"name": "NF1-associated", "evaluable": 12, "toxicities": 4},
           {"name": "sporadic", "evaluable": 7, "toxicities": 1}]
 
 
-# until S1 lands: a stand-in for designs.safety.boundaries with fixed stop counts ------------------
-@dataclass(frozen=True)
-class StandInDesign:
-    p0: float
-    looks: tuple[int, ...]
-    alpha: float
-    method: str
-    prior_a: float
-    prior_b: float
-
-    @classmethod
-    def from_mapping(cls, values):
-        problems = []
-        if not 0.001 <= values["p0"] <= 0.999:
-            problems.append(FieldProblem("p0", "must lie in [0.001, 0.999]"))
-        if not 0 < values.get("alpha", 0) <= 0.5:
-            problems.append(FieldProblem("alpha", "must lie in (0, 0.5]"))
-        if values.get("method") not in ("bayesian", "pocock", "obrien-fleming"):
-            problems.append(FieldProblem("method", "must be one of bayesian, pocock, obrien-fleming"))
-        if problems:
-            raise InvalidInputError(problems)
-        prior = values.get("prior") or {}
-        return cls(values["p0"], tuple(values["looks"]), values["alpha"], values["method"], prior["a"], prior["b"])
-
-
 STAND_IN_STOP_COUNTS = {10: 5, 20: 8, 30: None}
 
 
 @pytest.fixture
 def stand_in_boundaries(monkeypatch):
-    module = types.ModuleType("designs.safety.boundaries")
-    module.SafetyDesign = StandInDesign
-    module.stop_counts = lambda design: [STAND_IN_STOP_COUNTS[n] for n in design.looks]
-    monkeypatch.setitem(sys.modules, "designs.safety.boundaries", module)
-    monkeypatch.setattr("designs.safety.boundaries", module, raising=False)
-    return module
+    """Fixed stop counts (5 at n = 10, 8 at 20, none at 30), so that the tests of the boundary in force do
+    not depend on the calibration (tested in test_safety_boundaries.py); the design is still checked by
+    the real ``SafetyDesign``."""
+    monkeypatch.setattr(boundaries, "stop_counts", lambda design: [STAND_IN_STOP_COUNTS[n] for n in design.looks])
 
 
-# end of the stand-in ----------------------------------------------------------------------------
-
-@pytest.fixture
-def client(client):
-    """The app's client, with this router included until the integrator registers it in service/app.py
-    (taken out again afterwards, so that other tests see the app as it is)."""
-    from service.api import safety_analysis
-
-    app = client.app
-    if any(getattr(route, "path", None) == URL for route in app.routes):
-        yield client
-        return
-    before = list(app.router.routes)
-    app.include_router(safety_analysis.router)
-    yield client
-    app.router.routes[:] = before
-    app.openapi_schema = None
+def test_the_boundary_in_force_is_the_calibrated_designs_own():
+    result = analyse(strata=STRATA, design=DESIGN)
+    design = SafetyDesign.from_mapping({"p0": 0.3, **DESIGN, "prior": {"a": 1.0, "b": 1.0}})
+    assert result["design"]["stop_counts"] == boundaries.stop_counts(design)
 
 
 DESIGN = {"looks": [10, 20, 30], "alpha": 0.1, "method": "bayesian"}
