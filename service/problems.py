@@ -136,6 +136,14 @@ class ComputeUnavailable(ServiceUnavailable):
     title = "Compute unavailable"
 
 
+class ReportUnavailable(ServiceUnavailable):
+    """This server cannot render the report in the format asked for (its PDF library or the system
+    libraries it needs are missing); HTML still renders."""
+
+    type_ = "/problems/report-unavailable"
+    title = "Report format unavailable"
+
+
 class RegistryProblem(Exception):
     """A request the registry refuses for what it asks of stored state or of the caller's rights, not
     for a bad field (that is ``InvalidInputError``, 422): the subclasses fix status, type and title;
@@ -182,6 +190,12 @@ class UnsupportedMediaType(RegistryProblem):
     """A body in a content type the route does not read (the detail says which it reads)."""
 
     status, type_, title = 415, "/problems/unsupported-media-type", "Unsupported media type"
+
+
+class NotAcceptable(RegistryProblem):
+    """The ``Accept`` header admits none of the media types a route answers in (RFC 9110 15.5.7)."""
+
+    status, type_, title = 406, "/problems/not-acceptable", "Not acceptable"
 
 
 class StoredContentAltered(RegistryProblem):

@@ -26,10 +26,8 @@ from designs.core.posterior_summary import INTERVAL_NOTE, QUANTILE_HIGH, QUANTIL
 from designs.core.provenance import provenance
 from designs.core.validation import MAX_STRATA, Checker
 from designs.safety import boundaries
-from designs.safety.boundaries import PRIOR_PARAMETER, SafetyDesign
+from designs.safety.boundaries import SafetyDesign, beta_prior
 
-DEFAULT_PRIOR = dict(zip(("a", "b"), boundaries.DEFAULT_PRIOR, strict=True))
-"""The boundaries' default Beta prior, when the request gives none (and the design's when it gives none)."""
 POOLED = "pooled"
 STOP, CONTINUE = "stop for safety", "continue"
 SMALL_STRATUM = 3
@@ -71,7 +69,7 @@ class SafetyAnalysisSpec:
         request = check.mapping("body", request)
         check.unknown("", request, _REQUEST_FIELDS, "the safety analysis request")
         p0 = check.probability("p0", request.get("p0"))
-        prior = _prior(check, "prior", request.get("prior"))
+        prior = dict(zip(("a", "b"), beta_prior(check, "prior", request.get("prior")), strict=True))
         strata = _strata(check, request.get("strata"))
         pooled = request.get("pooled")
         if pooled is not None and not isinstance(pooled, bool):
@@ -83,18 +81,6 @@ class SafetyAnalysisSpec:
         if pooled is None:
             pooled = len(strata) > 1
         return cls(p0, prior["a"], prior["b"], strata, pooled, design, dict(request))
-
-
-def _prior(check: Checker, where: str, raw: Any) -> dict[str, float]:
-    """A Beta(a, b) prior; omitted parameters take ``DEFAULT_PRIOR`` (a bad one stands in as its default,
-    its problem held by ``check``)."""
-    values = check.mapping(where, raw)
-    check.unknown(f"{where}/", values, tuple(DEFAULT_PRIOR), "a Beta prior")
-    prior = dict(DEFAULT_PRIOR)
-    for name in DEFAULT_PRIOR:
-        if values.get(name) is not None:
-            prior[name] = check.number(f"{where}/{name}", values[name], PRIOR_PARAMETER) or DEFAULT_PRIOR[name]
-    return prior
 
 
 def _strata(check: Checker, raw: Any) -> tuple[StratumToxicities, ...]:
@@ -128,8 +114,6 @@ def _design(check: Checker, raw: Any, p0: float | None, prior: Mapping[str, floa
     if len(check.problems) > before:
         return None
     given = {name: value for name, value in values.items() if value is not None}
-    if isinstance(given.get("prior"), Mapping):  # omitted parameters are Beta(1, 1)'s, as in the analysis's prior
-        given["prior"] = {**DEFAULT_PRIOR, **given["prior"]}
     fields = {"prior": dict(prior), **given, "p0": 0.5 if p0 is None else p0}
     try:
         return SafetyDesign.from_mapping(fields)

@@ -75,17 +75,23 @@ class SafetyDesign:
         if method not in METHODS:
             check.add("method", f"must be one of {', '.join(METHODS)} (got {method!r})")
         looks = _looks(check, values.get("looks"))
-        prior = values.get("prior")
-        a, b = DEFAULT_PRIOR
-        if prior is not None:
-            if not isinstance(prior, Mapping):
-                check.add("prior", "must be an object {a, b} or null")
-            else:
-                check.unknown("prior/", prior, ("a", "b"), "a Beta prior")
-                a = check.number("prior/a", prior.get("a"), PRIOR_PARAMETER)
-                b = check.number("prior/b", prior.get("b"), PRIOR_PARAMETER)
+        a, b = beta_prior(check, "prior", values.get("prior"))
         check.raise_if_any()
         return cls(p0, looks, alpha, method, a, b)
+
+
+def beta_prior(check: Checker, where: str, raw: Any) -> tuple[float, float]:
+    """A Beta(a, b) prior ``{a, b}``: null or omitted parameters take ``DEFAULT_PRIOR``'s; a bad one is
+    held by ``check`` (and stands in as its default, so that checking goes on)."""
+    if raw is None:
+        return DEFAULT_PRIOR
+    if not isinstance(raw, Mapping):
+        check.add(where, "must be an object {a, b} or null")
+        return DEFAULT_PRIOR
+    check.unknown(f"{where}/", raw, ("a", "b"), "a Beta prior")
+    a, b = (default if raw.get(name) is None else check.number(f"{where}/{name}", raw[name], PRIOR_PARAMETER) or default
+            for name, default in zip(("a", "b"), DEFAULT_PRIOR, strict=True))
+    return a, b
 
 
 def _looks(check: Checker, looks: Any) -> tuple[int, ...]:

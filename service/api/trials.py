@@ -22,7 +22,13 @@ from service.boundary import builds
 from service.compute import tasks
 from service import budget
 from service.deps import ComputeDep, DatabaseDep, SettingsDep
-from service.problems import PROBLEM_JSON, PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES, Forbidden, RegistryProblem
+from service.problems import (
+    PROBLEM_JSON,
+    PROBLEM_RESPONSES,
+    UNAVAILABLE_RESPONSES,
+    Forbidden,
+    NotAcceptable,
+)
 from service.registry import repository
 from service.registry.idempotency import HEADER, Idempotency, Reply, stored
 from service.registry.uploads import cut_body
@@ -229,12 +235,6 @@ async def reproduce(request: Request, trial_id: TrialId, number: Number, engine:
                     "boundaries of its response plan (computed once, with the first look on the version)")
 async def get_design(trial_id: TrialId, version: Number, engine: DatabaseDep, _: Reader) -> Any:
     return await run_in_threadpool(repository.get_design, engine, trial_id, version)
-
-
-class NotAcceptable(RegistryProblem):
-    """The ``Accept`` header admits none of the media types a route answers in (RFC 9110 15.5.7)."""
-
-    status, type_, title = 406, "/problems/not-acceptable", "Not acceptable"
 
 
 REPORT_TYPES = {"text/html": "html", "application/pdf": "pdf"}  # preferred first when the client is indifferent

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from designs import oc, simon
-from service.problems import ServiceUnavailable
+from service.problems import ReportUnavailable
 
 
 def simon_designs(p0: float, p1: float, alpha: float, beta: float, nmax: int) -> dict[str, Any]:
@@ -53,14 +53,6 @@ def registry_look_with_design(protocol: dict[str, Any], cut: dict[str, Any], loo
 
 
 REPORT_MEDIA_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
-
-
-class ReportUnavailable(ServiceUnavailable):
-    """This server cannot render the report in the format asked for (its PDF library or the system
-    libraries it needs are missing); HTML still renders."""
-
-    type_ = "/problems/report-unavailable"
-    title = "Report format unavailable"
 
 
 def render_report(bundle: dict[str, Any], fmt: str) -> bytes:
