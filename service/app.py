@@ -12,7 +12,9 @@ import designs
 from designs.core.memory import set_cache_budget
 from designs.engines import pymc
 from service import compute, problems
-from service.api import audit, boundaries, endpoints, health, jobs, oc, pfs, response, safety, safety_analysis, simon, tokens, trials
+from service.api import (
+    audit, boundaries, endpoints, health, jobs, oc, pfs, pfs_design, response, safety, safety_analysis, simon, tokens, trials,
+)
 from service.auth import calculators_guard
 from service.jobs import JobManager
 from service.middleware import BodyLimitMiddleware
@@ -24,7 +26,7 @@ from service.store.engine import create_schema, database_url, make_engine
 # GONOGO_AUTH_CALCULATORS=true; the registry's routers check tokens and roles themselves (service.auth);
 # /health is always open.
 CALCULATORS = (simon.router, response.router, pfs.router, endpoints.router, oc.router, boundaries.router, safety.router,
-               safety_analysis.router, jobs.router)
+               safety_analysis.router, pfs_design.router, jobs.router)
 REGISTRY = (trials.router, audit.router, tokens.router)
 ROUTERS = (health.router, *CALCULATORS, *REGISTRY)
 
