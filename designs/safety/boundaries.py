@@ -137,12 +137,14 @@ def _counts_at(looks_scores: list[np.ndarray], k: float) -> list[int | None]:
 
 
 def operating_characteristics(looks: Sequence[int], counts: Sequence[int | None], rate: float) -> dict[str, Any]:
-    """Exact P(stop), P(stop at each look) and expected number of evaluable patients at a true toxicity
-    ``rate``: the distribution of the toxicity count among trials still running is carried forward,
-    convolved with Binomial(n_j − n_{j−1}, rate) at each look, and the mass at x ≥ b_j removed."""
+    """Exact P(stop), P(stop at each look), expected number of evaluable patients and expected number of
+    toxicities when the trial ends (stopped or complete) at a true toxicity ``rate``: the distribution of
+    the toxicity count among trials still running is carried forward, convolved with
+    Binomial(n_j − n_{j−1}, rate) at each look, and the mass at x ≥ b_j removed."""
     running = np.ones(1)
     previous = 0
     by_look = []
+    toxicities = 0.0  # Σ over stopped trials of x·P(stop with x toxicities)
     increments: dict[int, np.ndarray] = {}  # Binomial(m, rate) pmf per cohort size m, computed once
     for n, b in zip(looks, counts, strict=True):
         m = n - previous
@@ -153,11 +155,14 @@ def operating_characteristics(looks: Sequence[int], counts: Sequence[int | None]
         stopped = 0.0
         if b is not None:
             stopped = float(running[b:].sum())
+            toxicities += float(np.arange(b, running.size) @ running[b:])
             running[b:] = 0.0
         by_look.append(stopped)
     prob_stop = float(sum(by_look))
     expected_n = float(sum(p * n for p, n in zip(by_look, looks, strict=True)) + (1.0 - prob_stop) * looks[-1])
-    return {"rate": float(rate), "prob_stop": prob_stop, "prob_stop_by_look": by_look, "expected_n": expected_n}
+    toxicities += float(np.arange(running.size) @ running)
+    return {"rate": float(rate), "prob_stop": prob_stop, "prob_stop_by_look": by_look, "expected_n": expected_n,
+            "expected_toxicities": toxicities}
 
 
 def _prob_stop_null(design: SafetyDesign, counts: list[int | None]) -> float:

@@ -59,6 +59,7 @@ class SafetyOperatingCharacteristics(ResultModel):
     prob_stop: float
     prob_stop_by_look: list[float]
     expected_n: float = Field(description="expected number of evaluable patients")
+    expected_toxicities: float = Field(description="expected number of patients with a toxicity when the trial ends, stopped or complete")
 
 
 class SafetyBoundariesResult(ResultModel):

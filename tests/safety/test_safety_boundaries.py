@@ -19,9 +19,10 @@ SMALL_LOOKS = [(2, 4, 6, 8), tuple(range(1, 11)), (3, 5, 9)]
 
 
 def brute_force(looks, counts, rate):
-    """P(stop at each look) and E[n] by summing over all 2^N toxicity sequences of N = looks[-1] patients."""
+    """P(stop at each look), E[n] and E[toxicities when the trial ends] by summing over all 2^N toxicity
+    sequences of N = looks[-1] patients."""
     by_look = [0.0] * len(looks)
-    expected_n = 0.0
+    expected_n = expected_x = 0.0
     for path in itertools.product((0, 1), repeat=looks[-1]):
         x = sum(path)
         weight = rate**x * (1 - rate) ** (len(path) - x)
@@ -32,7 +33,8 @@ def brute_force(looks, counts, rate):
                 used = n
                 break
         expected_n += weight * used
-    return by_look, expected_n
+        expected_x += weight * sum(path[:used])
+    return by_look, expected_n, expected_x
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -42,10 +44,11 @@ def test_exact_oc_equals_brute_force_enumeration_of_all_toxicity_sequences(metho
     counts = stop_counts(design)
     for rate in (0.1, 0.2, 0.35, 0.6):
         oc = operating_characteristics(looks, counts, rate)
-        by_look, expected_n = brute_force(looks, counts, rate)
+        by_look, expected_n, expected_x = brute_force(looks, counts, rate)
         assert oc["prob_stop_by_look"] == pytest.approx(by_look, abs=1e-13)
         assert oc["prob_stop"] == pytest.approx(sum(by_look), abs=1e-13)
         assert oc["expected_n"] == pytest.approx(expected_n, abs=1e-11)
+        assert oc["expected_toxicities"] == pytest.approx(expected_x, abs=1e-11)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -79,6 +82,28 @@ def test_calibrated_rule_meets_alpha_and_the_next_less_conservative_boundaries_d
     differences = [(b if b is not None else n + 1) - (lb if lb is not None else n + 1)
                    for b, lb, n in zip(chosen, looser["stop_at"], looks)]
     assert sorted(differences)[-1] == 1 and sum(differences) == 1 and min(differences) == 0
+
+
+def test_geller_beta_binomial_rule_reproduces_the_stoppingrule_package_readme_table_martens_logan():
+    """The published example of the R package stoppingrule (Martens & Logan; README, ``calc.rule.bin(ns = 1:30,
+    p0 = 0.20, alpha = 0.10, type = "BB", param = c(0.6, 2.4))``: Geller et al. 2003's beta-binomial rule,
+    Beta(0.6, 2.4) prior, a look after every patient up to 30, P(stop | 0.2) ≤ 0.10): the rejection
+    boundary for every number evaluable ("Reject if N >=": 3 for 3–4 patients, 4 for 5–6, 5 for 7–10, 6 for
+    11–13, 7 for 14–17, 8 for 18–20, 9 for 21–24, 10 for 25–28, 11 for 29–30; none can stop at 1 or 2)
+    and its operating characteristics ``OC.rule.bin(rule, ps = seq(0.2, 0.4, 0.05))``: rejection
+    probability and expected number of events when the trial ends, to the 7 places printed."""
+    design = SafetyDesign(0.2, tuple(range(1, 31)), 0.10, "bayesian", 0.6, 2.4)
+    published = {(3, 4): 3, (5, 6): 4, (7, 10): 5, (11, 13): 6, (14, 17): 7, (18, 20): 8, (21, 24): 9, (25, 28): 10,
+                 (29, 30): 11}
+    expected = [None, None] + [b for (lo, hi), b in published.items() for _ in range(lo, hi + 1)]
+    counts = stop_counts(design)
+    assert counts == expected
+    table = {0.20: (0.09957367, 5.651197), 0.25: (0.23832301, 6.536293), 0.30: (0.43615256, 6.926712),
+             0.35: (0.64555222, 6.819377), 0.40: (0.81491087, 6.355803)}
+    for rate, (reject, events) in table.items():
+        oc = operating_characteristics(design.looks, counts, rate)
+        assert oc["prob_stop"] == pytest.approx(reject, abs=5e-9)
+        assert oc["expected_toxicities"] == pytest.approx(events, abs=5e-7)
 
 
 def test_bayesian_boundary_is_the_smallest_count_whose_posterior_tail_exceeds_c_geller_2003():
