@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 from scipy import integrate, stats
 
-from designs.core.validation import MAX_ERROR_RATE, MAX_SEED, Bounds, Checker, is_integer, is_number
+from designs.core.validation import MAX_COUNT, MAX_ERROR_RATE, MAX_SEED, Bounds, Checker, is_number
 from designs.pfsdesign.laws import SurvivalLaw
 from designs.survival.spec import MAX_TIME_MONTHS
 
@@ -71,8 +71,8 @@ and a design that needs more says so (the alternative is too close to the benchm
 MAX_TRIALS = 1_000_000
 ALPHA = Bounds(gt=0.0, le=MAX_ERROR_RATE)
 POWER = Bounds(gt=0.0, lt=1.0)
-ACCRUAL_RATE = Bounds(gt=0.0, le=1000.0)
-"""Patients per month."""
+ACCRUAL_RATE = Bounds(ge=0.01, le=1000.0)
+"""Patients per month (0.01: one patient in eight years, so that t_a = n / rate stays finite in practice)."""
 FOLLOW_UP = Bounds(ge=0.0, le=MAX_TIME_MONTHS)
 CHUNK_CELLS = 2_000_000
 """Patients simulated at once (trials × n): bounds the memory of a simulation (~100 MB of arrays)."""
@@ -91,6 +91,8 @@ SAMPLE_SIZE_FORMULA = (
     "G S1 against the benchmark and alternative cumulative hazards under uniform accrual over t_a = n / rate "
     "and follow-up t_f; the smallest integer n whose power at t_a = n / rate reaches the target"
 )
+_GRID = sorted({round(1.25**k) for k in range(int(math.log(MAX_N, 1.25)) + 1)} | {MAX_N})
+"""Sample sizes 1, 2, 3, 4, 5, 6, 7, 9, 12, … MAX_N scanned before the bisection (each within 25 % of the last)."""
 _LARGE_HAZARD = 745.0
 """exp(−745) underflows to 0: an integrand carrying S = exp(−h) vanishes beyond."""
 
@@ -151,9 +153,10 @@ def wu_moments(benchmark: SurvivalLaw, alternative: SurvivalLaw, *, accrual_mont
         return max(tau - t, 0.0) / t_a if t_a > 0.0 else 0.0
 
     def against(law: SurvivalLaw, weight: Callable[[float, float], float]) -> float:
-        """∫_0^τ G(t) S1(t) weight(t) dΛ(t) for Λ the law's cumulative hazard, as ∫ dh with t = Λ⁻¹(h)."""
+        """∫_0^τ G(t) S1(t) weight(t, Λ(t)) dΛ(t) for Λ the law's cumulative hazard, as ∫ dh with t = Λ⁻¹(h)
+        (against the alternative's own Λ1, S1 = e^{−h} vanishes beyond h = 745)."""
         top = float(law.cumulative_hazard(tau))
-        if law is alternative:
+        if law == alternative:
             top = min(top, _LARGE_HAZARD)
         breaks = [float(law.cumulative_hazard(t)) for t in kinks if 0.0 < t < tau]
 
@@ -219,10 +222,21 @@ def logrank_sample_size(benchmark: SurvivalLaw, alternative: SurvivalLaw, *, alp
             check.add("power", f"needs more than {MAX_N} patients (power {largest.power(MAX_N, alpha):.3f} at n = {MAX_N}): "
                       "the alternative is too close to the benchmark for a single-arm trial")
         check.raise_if_any()
-    low, high = 0, MAX_N  # power(low) < target ≤ power(high); power rises with n (more patients, longer accrual)
+    # Power rises with n when the alternative is better throughout; for curves that cross, a longer
+    # accrual may lower ω. A geometric scan finds the first grid point reaching the target, then a
+    # bisection the first n between it and the grid point before (power(low) < target ≤ power(high)).
+    def reaches(n: int) -> bool:
+        return moments(n).power(n, alpha) >= power
+
+    low, high = 0, MAX_N
+    for n in _GRID:
+        if reaches(n):
+            high = n
+            break
+        low = n
     while high - low > 1:
         middle = (low + high) // 2
-        if moments(middle).power(middle, alpha) >= power:
+        if reaches(middle):
             high = middle
         else:
             low = middle
@@ -304,8 +318,7 @@ def logrank_operating_characteristics(benchmark: SurvivalLaw, laws: Mapping[str,
     t_f = check.number("follow_up_months", follow_up_months, FOLLOW_UP)
     alpha = check.number("alpha", alpha, ALPHA)
     n_trials = check.integer("n_trials", n_trials, 1, MAX_TRIALS)
-    if not is_integer(seed) or not 0 <= seed <= MAX_SEED:
-        check.add("seed", f"must be an integer in [0, {MAX_SEED}] (got {seed!r})")
+    check.integer("seed", seed, 0, MAX_SEED)
     check.choice("statistic", statistic, STATISTICS)
     check.choice("accrual", accrual, ACCRUALS)
     check.raise_if_any()
@@ -384,8 +397,8 @@ def _check_law(check: Checker, where: str, law: Any) -> None:
 def _data(check: Checker, time: Any, event: Any) -> tuple[np.ndarray, np.ndarray]:
     """Times (finite, ≥ 0, at most MAX_TIME_MONTHS) and event indicators (0 or 1), one per patient."""
     time, event = (x.tolist() if isinstance(x, np.ndarray) else x for x in (time, event))
-    ok = check.size("time", time, 1, MAX_N * 20, "times (months), one per patient")
-    ok &= check.size("event", event, 1, MAX_N * 20, "event indicators (1 event, 0 censored), one per patient")
+    ok = check.size("time", time, 1, MAX_COUNT, "times (months), one per patient")
+    ok &= check.size("event", event, 1, MAX_COUNT, "event indicators (1 event, 0 censored), one per patient")
     if not ok:
         return np.zeros(0), np.zeros(0)
     for i, t in enumerate(time):
