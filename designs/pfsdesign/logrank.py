@@ -12,9 +12,9 @@ Statistic. With n patients, X_i the observed time (event or censoring) and Δ_i 
 
 H0: survival no better than the benchmark; H1: better. H0 is rejected when Z > z_{1−α} (fewer events
 than the benchmark predicts), i.e. Wu's L < −z_{1−α}; the one-sided p-value is 1 − Φ(Z). The variant
-``average-variance`` divides by √((O + E)/2) instead of √E, an estimate of the variance that is less
-conservative in small samples (discussed by Wu and by Danzer, Faldum & Schmidt); the sample size formula
-below is for the classical statistic only.
+``average-variance`` divides by √((O + E)/2) instead of √E, an estimate of the variance that holds α
+more closely in small samples, where the classical test is conservative (see Danzer, Faldum & Schmidt
+2021 on such variance estimators); the sample size formula below is the classical statistic's.
 
 Sample size (Wu 2015). Patients enter uniformly over an accrual period t_a and are followed t_f after
 the last one, so that patient i is censored administratively at C_i ~ U(t_f, t_a + t_f): the censoring
