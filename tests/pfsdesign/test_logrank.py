@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import integrate
 
 from designs.core.errors import InvalidInputError
 from designs.pfsdesign.laws import SurvivalLaw
@@ -94,6 +95,47 @@ def test_moments_equal_the_closed_forms_of_exponential_laws():
     moments = wu_moments(SurvivalLaw.exponential(lam0), SurvivalLaw.exponential(lam1), accrual_months=t_a, follow_up_months=t_f)
     for name, value in expected.items():
         assert getattr(moments, name) == pytest.approx(value, rel=1e-9), name
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_moments_equal_direct_integrals_in_time_for_any_law(seed):
+    """Independent check of the quadrature in h = Λ(t) for random laws: in time, by parts,
+    p1 = F1(t_f) + (1/t_a) ∫_{t_f}^{τ} (F1(t) − F1(t_f)) dt, and with a Weibull benchmark of hazard
+    λ0(t) = r k t^{k−1}, p0 = ∫ G S1 λ0 dt and p00 = ∫ G S1 Λ0 λ0 dt."""
+    rng = np.random.default_rng(seed)
+    cuts = (0.0, *np.cumsum(rng.uniform(0.5, 6.0, 2)))
+    alternative = [SurvivalLaw.piecewise(cuts, tuple(rng.uniform(0.02, 0.8, 3))),
+                   SurvivalLaw.weibull(rng.uniform(0.02, 0.5), rng.uniform(0.5, 3.0))][seed % 2]
+    rate, shape = rng.uniform(0.05, 0.5), rng.uniform(1.0, 2.5)
+    benchmark = SurvivalLaw.weibull(rate, shape)
+    t_a, t_f = rng.uniform(1.0, 30.0), rng.uniform(0.0, 12.0)
+    tau = t_a + t_f
+    moments = wu_moments(benchmark, alternative, accrual_months=t_a, follow_up_months=t_f)
+
+    def quad(f, a, b):
+        inner = [c for c in alternative.cut_points if a < c < b]
+        return integrate.quad(f, a, b, points=inner or None, limit=500, epsabs=1e-13, epsrel=1e-11)[0]
+
+    def g(t):
+        return 1.0 if t <= t_f else (tau - t) / t_a
+
+    def f1(t):
+        return 1.0 - float(alternative.survival(t))
+
+    def hazard0(t):
+        return rate * shape * t ** (shape - 1.0)
+
+    def lam0(t):
+        return float(benchmark.cumulative_hazard(t))
+
+    p1 = f1(t_f) + quad(lambda t: f1(t) - f1(t_f), t_f, tau) / t_a
+    p0 = quad(lambda t: float(alternative.survival(t)) * hazard0(t), 0.0, t_f) + quad(
+        lambda t: g(t) * float(alternative.survival(t)) * hazard0(t), t_f, tau)
+    p00 = quad(lambda t: float(alternative.survival(t)) * lam0(t) * hazard0(t), 0.0, t_f) + quad(
+        lambda t: g(t) * float(alternative.survival(t)) * lam0(t) * hazard0(t), t_f, tau)
+    assert moments.p1 == pytest.approx(p1, rel=1e-8, abs=1e-12)
+    assert moments.p0 == pytest.approx(p0, rel=1e-8, abs=1e-12)
+    assert moments.p00 == pytest.approx(p00, rel=1e-8, abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -238,3 +280,12 @@ def test_data_without_follow_up_is_refused_not_nan():
     with pytest.raises(InvalidInputError) as error:
         one_sample_logrank([0.0, 0.0], [0, 0], SARC)
     assert "no follow-up" in problems(error)["time"]
+
+
+def test_sample_size_is_the_smallest_n_reaching_the_power():
+    """Brute force over every smaller n (t_a = n / rate each time), for a law whose curve crosses the
+    benchmark's (better for 4 months, worse after)."""
+    crossing = SurvivalLaw.piecewise((0.0, 4.0), (0.2, 0.8))
+    design = logrank_sample_size(SARC, crossing, alpha=0.05, power=0.8, accrual_per_month=1.0, follow_up_months=1.0)
+    powers = [wu_moments(SARC, crossing, accrual_months=n / 1.0, follow_up_months=1.0).power(n, 0.05) for n in range(1, design["n"] + 1)]
+    assert max(powers[:-1]) < 0.8 <= powers[-1] == pytest.approx(design["power_at_n"])
