@@ -91,6 +91,11 @@ SAMPLE_SIZE_FORMULA = (
     "G S1 against the benchmark and alternative cumulative hazards under uniform accrual over t_a = n / rate "
     "and follow-up t_f; the smallest integer n whose power at t_a = n / rate reaches the target"
 )
+_ACCRUAL_TEXT = {
+    "uniform": "independent and uniform over the accrual period n / rate",
+    "even": "evenly spaced, patient i at (i - 1/2) / rate",
+    "poisson": "a Poisson process at the accrual rate",
+}
 _GRID = sorted({round(1.25**k) for k in range(int(math.log(MAX_N, 1.25)) + 1)} | {MAX_N})
 """Sample sizes 1, 2, 3, 4, 5, 6, 7, 9, 12, … MAX_N scanned before the bisection (each within 25 % of the last)."""
 _LARGE_HAZARD = 745.0
@@ -358,6 +363,10 @@ def logrank_operating_characteristics(benchmark: SurvivalLaw, laws: Mapping[str,
             events_sq[j] += (o**2).sum()
             expected[j] += e.sum()
 
+    method = (f"simulation of {n_trials} trials of {n} patients (seed {seed}): entries {_ACCRUAL_TEXT[accrual]}, "
+              "event times by inversion of the scenario's law (the same uniforms in every scenario), administrative "
+              f"censoring {t_f:g} months after the end of accrual; reject H0 when {STATISTIC_FORMULAS[statistic]} > "
+              f"z_(1-alpha) = {critical:.4f}")
     out: dict[str, dict[str, Any]] = {}
     for j, name in enumerate(names):
         p = rejections[j] / n_trials
@@ -378,6 +387,8 @@ def logrank_operating_characteristics(benchmark: SurvivalLaw, laws: Mapping[str,
             "statistic": statistic,
             "statistic_formula": STATISTIC_FORMULAS[statistic],
             "accrual": accrual,
+            "seed": seed,
+            "method": method,
             "law": laws[name].to_dict(),
         }
     return out
