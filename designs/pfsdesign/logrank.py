@@ -39,10 +39,11 @@ Weiss & Chauhan 2020, ``OneArm2stage``), with the expected number of events n·p
 Simulation. ``logrank_operating_characteristics`` simulates the trial under each scenario's true law:
 entries over the accrual period, event times by inversion of the law (common random numbers: the same
 uniforms for every scenario), administrative censoring at the analysis, t_f after the end of accrual.
-Entries are ``uniform`` (default: independent and uniform over [0, t_a], t_a = n / rate, the model the
-formula assumes; equivalently Poisson accrual given that the n-th patient arrives at t_a), ``even``
-(deterministic, patient i = 1..n at (i − ½) / rate) or ``poisson`` (a Poisson process of the given rate;
-the analysis t_f after the n-th arrival).
+Entries are ``uniform`` (default: deterministic, patient i = 1..n at i / rate, as the PFS operating
+characteristics call it; the last patient enters at t_a = n / rate and is followed exactly t_f),
+``random-uniform`` (independent and uniform over [0, t_a]: the model the formula assumes, equivalently
+Poisson accrual given that the n-th patient arrives at t_a) or ``poisson`` (a Poisson process of the
+given rate; the analysis t_f after the n-th arrival).
 
 References: Finkelstein DM, Muzikansky A, Schoenfeld DA. Comparing survival of a sample to that of a
 standard population. J Natl Cancer Inst 2003;95:1434–1439. Wu J. Sample size calculation for the
@@ -64,7 +65,7 @@ from designs.pfsdesign.laws import SurvivalLaw
 from designs.survival.spec import MAX_TIME_MONTHS
 
 STATISTICS = ("classical", "average-variance")
-ACCRUALS = ("uniform", "even", "poisson")
+ACCRUALS = ("uniform", "random-uniform", "poisson")
 MAX_N = 5_000
 """Largest sample size searched or simulated: beyond it a single-arm phase II trial is not a phase II trial,
 and a design that needs more says so (the alternative is too close to the benchmark)."""
@@ -92,8 +93,8 @@ SAMPLE_SIZE_FORMULA = (
     "and follow-up t_f; the smallest integer n whose power at t_a = n / rate reaches the target"
 )
 _ACCRUAL_TEXT = {
-    "uniform": "independent and uniform over the accrual period n / rate",
-    "even": "evenly spaced, patient i at (i - 1/2) / rate",
+    "uniform": "deterministic, patient i = 1..n at i / rate",
+    "random-uniform": "independent and uniform over the accrual period n / rate",
     "poisson": "a Poisson process at the accrual rate",
 }
 _GRID = sorted({round(1.25**k) for k in range(int(math.log(MAX_N, 1.25)) + 1)} | {MAX_N})
@@ -340,11 +341,11 @@ def logrank_operating_characteristics(benchmark: SurvivalLaw, laws: Mapping[str,
     chunk = max(1, CHUNK_CELLS // n)
     for start in range(0, n_trials, chunk):
         trials = min(chunk, n_trials - start)
-        if accrual == "uniform":
+        if accrual == "random-uniform":
             entry = rng.uniform(0.0, t_a, size=(trials, n))
             analysis = np.full((trials, 1), t_a + t_f)
-        elif accrual == "even":
-            entry = np.broadcast_to((np.arange(n) + 0.5) / rate, (trials, n))
+        elif accrual == "uniform":
+            entry = np.broadcast_to(np.arange(1, n + 1) / rate, (trials, n))
             analysis = np.full((trials, 1), t_a + t_f)
         else:
             entry = np.cumsum(rng.exponential(1.0 / rate, size=(trials, n)), axis=1)
