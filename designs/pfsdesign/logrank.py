@@ -213,7 +213,7 @@ def logrank_sample_size(benchmark: SurvivalLaw, alternative: SurvivalLaw, *, alp
     rate = check.number("accrual_per_month", accrual_per_month, ACCRUAL_RATE)
     t_f = check.number("follow_up_months", follow_up_months, FOLLOW_UP)
     if alpha is not None and power is not None and power <= alpha:
-        check.add("power", f"must exceed alpha (power {power} ≤ alpha {alpha}): any test has power alpha at the benchmark")
+        check.add("power", f"must exceed alpha (power {power} ≤ alpha {alpha}): a level-alpha test already rejects with probability alpha at the benchmark")
     check.raise_if_any()
 
     def moments(n: int) -> WuMoments:
