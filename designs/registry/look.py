@@ -229,7 +229,7 @@ def _safety(protocol: ProtocolSpec, by_stratum: Mapping[str, list[Mapping[str, A
 
 def _safety_reason(row: Mapping[str, Any], safety: Mapping[str, Any]) -> str:
     """Why the safety decision of ``row`` (a stratum's, or the pooled one) is what it is."""
-    where = f"pooled over {', '.join(safety['monitored'])}, " if safety["scope"] == "pooled" else ""
+    where = f"pooled over {', '.join(safety['monitored'])}: " if safety["scope"] == "pooled" else ""
     counts = f"{where}{row['toxicities']} of {row['evaluable']} evaluable patients had a dose-limiting toxicity"
     boundary = row["boundary"]
     if boundary is None:

@@ -290,10 +290,15 @@ class DesignSummary(ResultModel):
     software: dict[str, Any]
     method_note: str = Field(description="how the operating characteristics were computed (exact or simulated), or "
                                          "why they were not (too costly to compute with a look)")
-    design: dict[str, Any] = Field(description="the design as an operating-characteristics request")
+    design: dict[str, Any] | None = Field(description="the design as an operating-characteristics request (null: "
+                                          "no response plan, the summary holds the safety monitoring alone)")
     operating_characteristics: dict[str, Any] | None = Field(description="null when too costly to compute with a look")
     boundaries: dict[str, Any] | None = Field(description="null when too costly, or when the gonogo that computed it "
                                                           "had no boundary tables")
+    safety: dict[str, Any] | None = Field(None, description="the protocol's toxicity stopping rule calibrated (as POST "
+                                          "/v1/designs/safety-boundaries answers: stop counts per look, the constant, "
+                                          "P(stop | p0), exact operating characteristics) with its scope and monitored "
+                                          "strata; null without safety monitoring")
 
 
 class Reproduction(ResultModel):
