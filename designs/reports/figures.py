@@ -609,11 +609,12 @@ def safety_boundary_svg(bundle: Mapping[str, Any], unit: str) -> str | None:
     path = safety_path(bundle, unit)
     right = max(looks + [p["n"] for p in path] + [1])
     width = 0.35 * max(min(np.diff(looks)) if len(looks) > 1 else 4, 1)
-    heading = f"{unit}: safety boundaries by evaluable patients" + (
-        f" (pooled over {', '.join(safety.get('monitored') or ())})" if unit == "pooled" else "")
+    heading = f"{unit}: safety boundaries" + (
+        "\n" + "\n".join(textwrap.wrap(f"over {', '.join(safety.get('monitored') or ())}", width=45))
+        if unit == "pooled" else "")
 
     def draw(figure: Figure) -> None:
-        ax = axes_in(figure, bottom=1.9)
+        ax = axes_in(figure, bottom=2.2, top=0.35 + 0.4 * heading.count("\n") + 0.4)
         for n, b in zip(looks, stops, strict=True):
             stop = n + 1 if b is None else b
             ax.bar(n, stop, bottom=-0.5, width=width, linewidth=0, color=DECISION_COLOURS["continue"])
@@ -630,8 +631,8 @@ def safety_boundary_svg(bundle: Mapping[str, Any], unit: str) -> str | None:
                    Patch(color=DECISION_COLOURS["continue"], label="continue")]
         if path:
             handles.append(Line2D([], [], color="#000000", marker="o", markersize=4.5, label="observed"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(-0.2, -0.18), ncols=3, fontsize=7.5,
-                  borderaxespad=0)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(-0.2, -0.25), ncols=3, fontsize=7.5,
+                  handlelength=1.4, columnspacing=1.0, borderaxespad=0)
         ax.set_xlim(0, right + width * 2)
         ax.set_ylim(-0.5, max(looks + [p["toxicities"] for p in path] + [1]) + 0.5)
         ax.set_xticks(looks)
@@ -641,5 +642,5 @@ def safety_boundary_svg(bundle: Mapping[str, Any], unit: str) -> str | None:
         ax.set_title(heading, loc="left")
 
     stops_text = ", ".join(f"n = {n}: {'never' if b is None else f'≥ {b}'}" for n, b in zip(looks, stops, strict=True))
-    title = f"{heading}: stop for safety at {stops_text}, with the observed path"
+    title = f"{heading.replace(chr(10), ' ')}: stop for safety at {stops_text}, with the observed path"
     return render_svg(draw, width=PANEL_WIDTH, height=7 * CM, title=title, prefix=figure_prefix("safety", unit))
