@@ -113,6 +113,9 @@ def notes() -> list[str]:
         f" {TRUE_LANDMARK_PFS['sporadic']:.0%} (inactive);",
         "clinical benefit = no progression before day 112, so both endpoints come from one progression time;",
         "a patient who leaves before the first assessment counts as without clinical benefit (intention to treat).",
+        "Safety monitoring (our choice): dose-limiting toxicity in cycle 1, Bayesian boundaries (Geller 2003) with",
+        f"p0 = {SAFETY['p0']:.0%}, alpha {SAFETY['alpha']:.2f}, pooled over both strata, a look every 5 evaluable patients;",
+        f"simulated DLT rate {TRUE_DLT_RATE:.0%}.",
     ]
 
 

@@ -539,7 +539,7 @@ def boundaries(bundle: Mapping[str, Any]) -> Table | None:
 
 
 def history(bundle: Mapping[str, Any]) -> Table:
-    """The decisions of every earlier look, per stratum (response / PFS)."""
+    """The decisions of every earlier look, per stratum (response / PFS, and safety where monitored)."""
     names = strata_names(bundle)
     rows = []
     for entry in bundle.get("history") or []:
@@ -549,10 +549,13 @@ def history(bundle: Mapping[str, Any]) -> Table:
         cells = []
         for name in names:
             d = decisions.get(name) or {}
-            cells.append(f"{text(_get(d, 'response', 'decision'))} / {text(_get(d, 'pfs', 'decision'))}"
-                         if d else MISSING)
+            cell = f"{text(_get(d, 'response', 'decision'))} / {text(_get(d, 'pfs', 'decision'))}" if d else MISSING
+            if _get(d, "safety", "decision"):
+                cell += f" / safety: {text(d['safety']['decision'])}"
+            cells.append(cell)
         rows.append([text(entry.get("look")), text(cut.get("number")), text(cut.get("cutoff_date")), *cells])
-    notes = ["Each cell: response decision / PFS decision."] if rows else ["This is the trial's first look."]
+    notes = (["Each cell: response decision / PFS decision (/ safety decision, when the look monitored safety)."]
+             if rows else ["This is the trial's first look."])
     return Table("Decisions of earlier looks", ("Look", "Data cut", "Cut-off", *names), rows, notes)
 
 
@@ -581,10 +584,10 @@ def models(bundle: Mapping[str, Any]) -> Table:
 
 
 def warnings_and_notes(bundle: Mapping[str, Any]) -> list[str]:
-    """Every warning and note of the look (the look's own, and the response and PFS analyses')."""
+    """Every warning and note of the look (the look's own, and the response, PFS and safety analyses')."""
     result = look_result(bundle)
     out = []
-    for where in (result, result.get("response") or {}, result.get("pfs") or {}):
+    for where in (result, result.get("response") or {}, result.get("pfs") or {}, result.get("safety") or {}):
         for w in where.get("warnings") or []:
             if isinstance(w, Mapping):
                 stratum = f" [{w['stratum']}]" if w.get("stratum") else ""

@@ -98,3 +98,15 @@ def test_the_boundary_chart_draws_the_rule_and_the_observed_path():
     assert figures.safety_boundary_svg(bundle, "pooled").startswith("<svg")
     assert figures.safety_boundary_svg(bundle, "sporadic") is None  # pooled: no per-stratum chart
     assert figures.safety_boundary_svg(bundles.stored(3), "pooled") is None
+
+
+def test_earlier_looks_show_their_safety_decision_and_the_safety_caveats_are_listed():
+    bundle = closed()
+    earlier = copy.deepcopy(bundle["look"])
+    earlier["look"] = 2
+    bundle["history"] = [{"look": 2, "created_at": "x", "result": earlier["result"]}]
+    rows = tables.history(bundle).rows
+    assert rows[0][-1].endswith(" / safety: stop for safety") and rows[0][-2].endswith(" / safety: continue")
+    assert tables.history(bundles.stored(3)).rows[-1][-1].count("/") == 1  # looks without safety: as before
+    bundle["look"]["result"]["safety"]["warnings"] = [{"code": "stratum-sparse", "stratum": "sporadic", "message": "m"}]
+    assert "stratum-sparse [sporadic]: m" in tables.warnings_and_notes(bundle)
