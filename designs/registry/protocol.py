@@ -359,7 +359,8 @@ def _safety(check: Checker, body: Any, declared: tuple[str, ...]) -> SafetyPlan 
     check.unknown("", body, _SAFETY_FIELDS, "the safety monitoring plan")
     given = {k: v for k, v in body.items() if k in ("p0", "looks", "alpha", "method", "prior") and v is not None}
     design = check.attempt(SafetyDesign.from_mapping, {k: v for k, v in SAFETY_DEFAULTS.items() if k != "scope"} | given)
-    scope = check.choice("scope", body.get("scope", SAFETY_DEFAULTS["scope"]) or SAFETY_DEFAULTS["scope"], SAFETY_SCOPES)
+    scope = body.get("scope")
+    scope = check.choice("scope", SAFETY_DEFAULTS["scope"] if scope is None else scope, SAFETY_SCOPES)
     strata = body.get("strata")
     if strata is None:
         strata = list(declared)

@@ -36,7 +36,7 @@ CLOSED_SECTIONS = ("cover", "recommendation", "accrual", "response", "pfs", "spr
                    "history", "appendix")
 """The closed report's sections; a look with a safety analysis has a "safety" section after "pfs"."""
 OPEN_SECTIONS = ("cover", "accrual", "data-quality", "history", "appendix")
-DECISIONS = ("go", "no-go", "continue")
+DECISIONS = ("go", "no-go", "continue", "stop for safety")
 """Cells holding a decision are set in its colour."""
 PANGO_FIX = "install Pango: apt-get install libpango-1.0-0 libpangoft2-1.0-0"
 

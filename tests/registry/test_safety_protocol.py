@@ -43,6 +43,10 @@ def test_every_bad_safety_field_at_once_located_under_safety():
         assert found[f"safety/{problem.field}"] == problem.reason
 
 
+def test_an_empty_scope_is_refused_not_taken_for_the_default():
+    assert set(problems(sarc031(safety={**SAFETY, "scope": ""}))) == {"safety/scope"}
+
+
 def test_safety_problems_come_with_the_other_sections_problems():
     body = sarc031(safety={"p0": 0, "looks": []})
     body["response"]["p1"] = 2

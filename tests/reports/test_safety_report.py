@@ -28,6 +28,7 @@ def test_the_closed_report_has_a_safety_section_after_pfs_numbered_in_turn():
     assert "<h2>5. Safety</h2>" in document and "<h2>9. Appendix: provenance</h2>" in document
     assert "Safety: dose-limiting toxicities" in document and "Operating characteristics of the safety rule" in document
     assert "sporadic: safety boundaries: stop for safety at n = 5: ≥ 4, n = 10: ≥ 6, n = 15: ≥ 7, n = 20: ≥ 9" in document
+    assert '<td class="decision stop-for-safety">stop for safety</td>' in document
     assert Parsed(render.render_html(bundles.stored(3))).sections == CLOSED_ORDER  # without safety: as before
 
 
