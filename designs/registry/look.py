@@ -252,13 +252,18 @@ def _safety_decision(entry: Mapping[str, Any], safety: Mapping[str, Any], notes:
                 "reason": f"not monitored for safety (monitored: {', '.join(safety['monitored'])})"}
     row = safety["pooled"] if safety["scope"] == "pooled" else next(r for r in safety["strata"] if r["name"] == name)
     reason = _safety_reason(row, safety)
-    stated = ", ".join(f"{'PFS' if k == 'pfs' else k} {v!r}" for k, v in efficacy.items() if v is not None)
+    def said(decisions: Mapping[str, str]) -> str:
+        return ", ".join(f"{'PFS' if k == 'pfs' else k} {v!r}" for k, v in decisions.items())
+
+    stated = said({k: v for k, v in efficacy.items() if v is not None})
     overridden = {k: v for k, v in efficacy.items() if v in ("go", "continue")}
+    stopping = {k: v for k, v in efficacy.items() if v == "no-go"}
     if row["crossed"]:
+        reason += ": stop for safety"
         if overridden:
-            reason += f": stop for safety, overriding the efficacy decision{'s' if len(overridden) > 1 else ''} {stated}"
-        else:
-            reason += ": stop for safety" + (f" (the efficacy decisions {stated} do not go on either)" if stated else "")
+            reason += f", overriding the efficacy decision{'s' if len(overridden) > 1 else ''} {said(overridden)}"
+        if stopping:
+            reason += f" ({said(stopping)} stops the stratum too)"
         if safety["scope"] == "pooled":
             reason += "; a pooled crossing stops every monitored stratum"
         notes.append(f"{name}: {reason}")

@@ -158,3 +158,15 @@ def test_the_binomial_methods_run_in_a_look_too(method):
     result = look(protocol(method=method), patients("nf1", 10, 2, 6) + patients("sporadic", 5, 0, 0))
     assert result["safety"]["design"]["method"] == method
     assert result["decisions"][0]["safety"]["decision"] == "stop for safety"  # 6 of 10 against p0 = 0.2
+
+
+def test_a_no_go_beside_a_crossed_boundary_is_stated_not_overridden():
+    body = protocol()
+    body["response"]["decision"] = {"final_threshold": 0.95}
+    body["response"]["strata"] = [{"name": "nf1", "n_planned": 5, "looks": [5]},
+                                  {"name": "sporadic", "n_planned": 5, "looks": [5]}]
+    result = look(body, patients("nf1", 5, 0, 4) + patients("sporadic", 5, 0, 0))  # 0 of 5 respond: no-go
+    nf1 = result["decisions"][0]
+    assert nf1["response"]["decision"] == "no-go" and nf1["safety"]["decision"] == "stop for safety"
+    assert not nf1["safety"]["overrides_efficacy"]
+    assert nf1["safety"]["reason"].endswith("(n = 5): stop for safety (response 'no-go' stops the stratum too)")
