@@ -263,7 +263,7 @@ def _safety_decision(entry: Mapping[str, Any], safety: Mapping[str, Any], notes:
         if overridden:
             reason += f", overriding the efficacy decision{'s' if len(overridden) > 1 else ''} {said(overridden)}"
         if stopping:
-            reason += f" ({said(stopping)} stops the stratum too)"
+            reason += f" ({said(stopping)} {'stop' if len(stopping) > 1 else 'stops'} the stratum too)"
         if safety["scope"] == "pooled":
             reason += "; a pooled crossing stops every monitored stratum"
         notes.append(f"{name}: {reason}")

@@ -52,8 +52,9 @@ def test_the_recommendation_table_fills_its_safety_column_and_notes_why():
     for scope, expected in (("per-stratum", ["continue", "stop for safety"]), ("pooled", ["stop for safety"] * 2)):
         table = tables.recommendation(closed(scope))
         assert table.columns[-1] == "Safety" and [r[-1] for r in table.rows] == expected
-        assert any("stop for safety, overriding the efficacy decision" in note or "stop for safety (the efficacy" in note
-                   for note in table.notes)
+        why = next(note for note in table.notes if note.startswith("sporadic: "))
+        assert why.endswith("stop for safety (response 'no-go', PFS 'no-go' stop the stratum too)"
+                            + ("; a pooled crossing stops every monitored stratum" if scope == "pooled" else ""))
     assert len(tables.recommendation(bundles.stored(3)).columns) == 6
 
 
