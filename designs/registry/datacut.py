@@ -4,7 +4,8 @@ against the previous cut, with a canonical content and its SHA-256.
     {"cutoff_date": "YYYY-MM-DD",
      "patients": [{"id", "stratum", "enrolled_on": "YYYY-MM-DD",
                    "response": "responder" | "non-responder" | "not-evaluable" | null,
-                   "pfs": {"time_months", "event"} | null}],
+                   "pfs": {"time_months", "event"} | null,
+                   "toxicity": {"evaluable": bool, "dose_limiting": bool} (optional)}],
      "supersedes": k | null, "reason": text | null}
 
 Patient-level data (the protocol's ``derivation`` and ``adam`` sections say how it is read):
@@ -19,6 +20,16 @@ Patient-level data (the protocol's ``derivation`` and ``adam`` sections say how 
   into patients, each keeping the ADaM values it came from (``source``). The same data as JSON, CSV,
   SAS transport or Dataset-JSON give the same canonical cut: the files' formats and SHA-256 are not in
   it but in ``DataCutSpec.files``.
+
+Toxicity (for the protocol's ``safety`` monitoring): ``evaluable`` says whether the patient can be
+counted by the toxicity rule (the dose-limiting toxicity assessment is complete), ``dose_limiting``
+whether they had a dose-limiting toxicity; both are required, strictly true or false, and a
+dose-limiting toxicity in a patient who is not evaluable is refused (such a patient is evaluable by
+definition). A patient without ``toxicity`` is not (yet) evaluable for safety: record it once the
+assessment is complete. It appears in the canonical patient only when given, so that cuts without
+toxicity keep the content (and SHA-256) they had. Cuts may carry toxicity whether or not the protocol
+monitors safety (a later amendment may). ADaM cuts carry none for now (ADAE is not mapped): give
+toxicity in a JSON cut.
 
 Cuts are immutable; a correction is a new cut that ``supersedes`` the latest one and says why. Without
 ``supersedes``, a new cut may only add patients and follow-up: every patient of the previous cut must
@@ -65,10 +76,11 @@ follow-up is that convention, not data from the future (``designs.adam.mapping``
 ADAM_DATASETS = ("ADSL", "ADRS", "ADTTE")
 MAX_REASON_LENGTH = 2000
 _FIELDS = ("cutoff_date", "patients", "adam", "supersedes", "reason")
-_PATIENT_FIELDS = ("id", "stratum", "enrolled_on", "response", "pfs")
+_PATIENT_FIELDS = ("id", "stratum", "enrolled_on", "response", "pfs", "toxicity")
 _INPUT_FIELDS = (*_PATIENT_FIELDS, "assessments")
 _EXTRA_FIELDS = ("assessments", "derivation", "source")  # kept in the canonical patient when present
 _PFS_FIELDS = ("time_months", "event")
+_TOXICITY_FIELDS = ("evaluable", "dose_limiting")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -83,9 +95,11 @@ class PatientRow:
     pfs: tuple[float, bool] | None
     extra: Mapping[str, Any] | None = None
     """What the row was derived from (``assessments`` and their ``derivation``, or ADaM ``source``)."""
+    toxicity: tuple[bool, bool] | None = None
+    """(evaluable, dose_limiting); None: no toxicity status recorded (not evaluable for safety)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        row = {
             "id": self.id,
             "stratum": self.stratum,
             "enrolled_on": self.enrolled_on.isoformat(),
@@ -93,6 +107,9 @@ class PatientRow:
             "pfs": None if self.pfs is None else {"time_months": self.pfs[0], "event": self.pfs[1]},
             **(self.extra or {}),
         }
+        if self.toxicity is not None:
+            row["toxicity"] = {"evaluable": self.toxicity[0], "dose_limiting": self.toxicity[1]}
+        return row
 
 
 @dataclass(frozen=True)
@@ -114,7 +131,8 @@ class DataCutSpec:
         patients = tuple(
             PatientRow(p["id"], p["stratum"], dt.date.fromisoformat(p["enrolled_on"]), p["response"],
                        None if p["pfs"] is None else (float(p["pfs"]["time_months"]), bool(p["pfs"]["event"])),
-                       {k: p[k] for k in _EXTRA_FIELDS if k in p} or None)
+                       {k: p[k] for k in _EXTRA_FIELDS if k in p} or None,
+                       None if p.get("toxicity") is None else (p["toxicity"]["evaluable"], p["toxicity"]["dose_limiting"]))
             for p in document["patients"]
         )
         doc = dict(document)
@@ -362,9 +380,34 @@ def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.
                 check.add(f"{where}/pfs/time_months", f"{label}: {pfs[0]:g} months ({days:.1f} days) from enrolment on "
                           f"{enrolled} reach beyond the cut-off date {cutoff} ({available} days of follow-up at most, "
                           f"{available / DAYS_PER_MONTH:.2f} months)")
+        toxicity = _toxicity(check, where, label, patient.get("toxicity"))
         if len(check.problems) == before:
-            out.append(PatientRow(pid, stratum, enrolled, response, pfs, extra))
+            out.append(PatientRow(pid, stratum, enrolled, response, pfs, extra, toxicity))
     return out
+
+
+def _toxicity(check: Checker, where: str, label: str, toxicity: Any) -> tuple[bool, bool] | None:
+    """(evaluable, dose_limiting) of a patient's toxicity status: both strictly true or false, and no
+    dose-limiting toxicity in a patient who is not evaluable; None when not given."""
+    if toxicity is None:
+        return None
+    if not isinstance(toxicity, Mapping):
+        check.add(f"{where}/toxicity", f"{label}: must be an object {{evaluable, dose_limiting}} or null")
+        return None
+    check.unknown(f"{where}/toxicity/", toxicity, _TOXICITY_FIELDS, "a patient's toxicity status")
+    values = []
+    for name in _TOXICITY_FIELDS:
+        value = toxicity.get(name)
+        if not isinstance(value, bool):
+            check.add(f"{where}/toxicity/{name}", f"{label}: {name} must be true or false (got {value!r})")
+        values.append(value)
+    evaluable, dose_limiting = values
+    if dose_limiting is True and evaluable is False:
+        check.add(f"{where}/toxicity/dose_limiting", f"{label}: a dose-limiting toxicity in a patient who is not "
+                  "evaluable for toxicity: a patient with a dose-limiting toxicity is evaluable (evaluable: true)")
+    if not all(isinstance(v, bool) for v in values) or (dose_limiting and not evaluable):
+        return None
+    return evaluable, dose_limiting
 
 
 def _pfs(check: Checker, where: str, label: str, pfs: Any, protocol: ProtocolSpec, stratum: Any,
@@ -415,6 +458,9 @@ def _follows(check: Checker, patients: list[PatientRow], previous: DataCutSpec, 
         if old.response is not None and new.response != old.response:
             check.add(f"{where}/response", f"{label}: response was '{old.response}' in {cut}, now "
                       f"{'null' if new.response is None else repr(new.response)} ({fix})")
+        if old.toxicity is not None and new.toxicity != old.toxicity:
+            check.add(f"{where}/toxicity", f"{label}: toxicity status was {_toxicity_text(old.toxicity)} in {cut}, now "
+                      f"{_toxicity_text(new.toxicity)} ({fix})")
         problem = _pfs_change(old.pfs, new.pfs)
         if problem:
             check.add(f"{where}/pfs", f"{label}: {problem} since {cut} ({fix})")
@@ -422,6 +468,14 @@ def _follows(check: Checker, patients: list[PatientRow], previous: DataCutSpec, 
             check.add(f"{where}/assessments", f"{label}: {problem} since {cut} ({fix})")
         for problem in _source_changes(old.extra, new.extra):
             check.add(f"{where}/source", f"{label}: {problem} since {cut} ({fix})")
+
+
+def _toxicity_text(toxicity: tuple[bool, bool] | None) -> str:
+    if toxicity is None:
+        return "not recorded"
+    evaluable, dose_limiting = toxicity
+    return ("evaluable, " + ("dose-limiting toxicity" if dose_limiting else "no dose-limiting toxicity")
+            if evaluable else "not evaluable")
 
 
 def _assessments_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[str]:

@@ -2,9 +2,18 @@
 operating characteristics of that design and its decision-boundary table, computed once per protocol
 version (when the first look on the version runs) and stored beside it.
 
-    design_summary(protocol document, trial_id, version) -> the stored document | None (no response plan)
+    design_summary(protocol document, trial_id, version) -> the stored document | None (no response plan
+                                                             and no safety monitoring)
       {"protocol_version", "protocol_sha256", "design": the OC request as applied,
-       "operating_characteristics": designs.oc result, "boundaries": designs.boundaries table, "method_note"}
+       "operating_characteristics": designs.oc result, "boundaries": designs.boundaries table, "method_note",
+       "safety": the calibrated toxicity rule with its exact OC | null}
+
+Safety monitoring (the protocol's ``safety`` section): ``designs.safety.boundaries.safety_boundaries`` of
+its rule (stop counts per look, the calibrated constant, P(stop | p0), exact operating characteristics
+at p0, p0 + 0.05, …), with the scope and the monitored strata: per stratum, each monitored stratum is
+one such trial; pooled, the monitored strata's patients together are. Milliseconds. A version with
+safety monitoring but no response plan (PFS only) has a summary with its safety part alone (``design``,
+``operating_characteristics`` and ``boundaries`` null).
 
 The design (``designs.boundaries.response_design``): the plan's p0 and p1, each response stratum with its planned looks, the
 response model (priors as applied), the decision rule; Simon's rule, when the protocol has one, is
@@ -41,6 +50,7 @@ from designs.core.provenance import canonical_json, input_hash
 from designs.core.validation import MAX_SEED
 from designs.oc.provenance import design_request
 from designs.registry.protocol import ProtocolSpec
+from designs.safety.boundaries import safety_boundaries
 
 SIMULATED_TRIALS = 10_000
 """Simulated trials per scenario when exact enumeration is not available."""
@@ -60,10 +70,16 @@ def design_seed(protocol_seed: int | None, trial_id: str, version: int) -> int:
 
 def design_summary(protocol_document: Mapping[str, Any], *, trial_id: str, version: int) -> dict[str, Any] | None:
     """The stored design document of protocol version ``version`` of ``trial_id`` (see the module
-    docstring); None when the version has no response plan. Same inputs, same document."""
+    docstring); None when the version has neither a response plan nor safety monitoring. Same inputs,
+    same document (but for the software versions in the safety part's provenance)."""
     protocol = ProtocolSpec.from_mapping(dict(protocol_document))
+    safety = _safety(protocol)
     if protocol.response is None:
-        return None
+        if safety is None:
+            return None
+        return {"protocol_version": version, "protocol_sha256": input_hash(protocol_document), "design": None,
+                "operating_characteristics": None, "boundaries": None, "safety": safety,
+                "method_note": "no response plan: the version's design is its safety monitoring alone"}
     design, simon = response_design(protocol.response)
     tables = oc.DecisionTables(design)
     exact = oc.exact_available(design, tables)
@@ -71,7 +87,7 @@ def design_summary(protocol_document: Mapping[str, Any], *, trial_id: str, versi
     seed = design_seed(protocol.seed, trial_id, version)
     request = design_request(design, None, method=method, n_trials=SIMULATED_TRIALS, seed=seed, simon=simon)
     summary = {"protocol_version": version, "protocol_sha256": input_hash(protocol_document), "design": request,
-               "operating_characteristics": None, "boundaries": None}
+               "operating_characteristics": None, "boundaries": None, "safety": safety}
     scenarios = oc.default_scenarios(design.names, design.p0, design.p1)
     estimate = oc.decision_seconds(design, tables, SIMULATED_TRIALS * len(scenarios))
     if estimate > BUDGET_SECONDS:
@@ -90,3 +106,12 @@ def design_summary(protocol_document: Mapping[str, Any], *, trial_id: str, versi
             f"seeded simulation of {SIMULATED_TRIALS:,} trials per scenario (the joint outcome grid is too large to "
             "enumerate); Monte Carlo standard errors are given beside each probability")
     return summary
+
+
+def _safety(protocol: ProtocolSpec) -> dict[str, Any] | None:
+    """The protocol's toxicity rule calibrated, with its exact OC, its scope and monitored strata; None
+    without safety monitoring."""
+    if protocol.safety is None:
+        return None
+    return {"scope": protocol.safety.scope, "monitored": list(protocol.safety.strata),
+            **safety_boundaries(protocol.safety.design)}

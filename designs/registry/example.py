@@ -23,6 +23,14 @@ Where the numbers come from (``NOTES`` says the same to the user):
   progression time (no progression before day 112), so the two endpoints agree patient by patient.
   A patient who leaves before the first assessment (not evaluable) counts as without clinical
   benefit (``not_evaluable: non-responder``, intention to treat), so every stratum reaches its 21.
+- Safety monitoring (our choice, not SARC031's registered design): a dose-limiting toxicity (DLT) in
+  the first 28-day cycle, Bayesian beta-binomial boundaries (Geller 2003) with p0 = 25%, alpha 0.10,
+  pooled over the two strata (the toxicity of selumetinib + sirolimus is the drugs', whatever the
+  tumour's NF1 status, so pooling sees an excess earlier), a look every 5 evaluable patients. Why 25%:
+  the doses come from a 3+3 dose escalation, which accepts a dose with at most 1 DLT in 6 patients and
+  targets DLT rates near 20-30%; a first-cycle DLT rate above 25% is more than such a recommended dose
+  should give, so it is the rate the rule tests. The simulated truth is a DLT rate of 15% (the rule
+  should rarely stop); the draws use their own random stream, so the efficacy data are as before.
 """
 
 from __future__ import annotations
@@ -59,6 +67,11 @@ MEAN_DAYS_BETWEEN_ENROLMENTS = {"NF1-associated": 24.0, "sporadic": 28.0}
 TRUE_LANDMARK_PFS = {"NF1-associated": 0.40, "sporadic": 0.15}
 P_NOT_EVALUABLE = 0.06
 """A patient leaves before the first restaging (withdrawal, early toxicity): response not evaluable."""
+SAFETY = {"p0": 0.25, "looks": [*range(5, N_PLANNED * 2, 5), N_PLANNED * 2], "alpha": 0.10, "method": "bayesian",
+          "scope": "pooled"}
+"""Safety monitoring of the example (see the module docstring): DLTs in cycle 1, pooled, every 5 evaluable."""
+DLT_WINDOW_DAYS = CYCLE_DAYS
+TRUE_DLT_RATE = 0.15
 DAYS_TO_CLEAN_DATA = 14
 """Days between the date a look's patients are known and its cut-off (data cleaning, queries)."""
 
@@ -100,6 +113,9 @@ def notes() -> list[str]:
         f" {TRUE_LANDMARK_PFS['sporadic']:.0%} (inactive);",
         "clinical benefit = no progression before day 112, so both endpoints come from one progression time;",
         "a patient who leaves before the first assessment counts as without clinical benefit (intention to treat).",
+        "Safety monitoring (our choice): dose-limiting toxicity in cycle 1, Bayesian boundaries (Geller 2003) with",
+        f"p0 = {SAFETY['p0']:.0%}, alpha {SAFETY['alpha']:.2f}, pooled over both strata, a look every 5 evaluable patients;",
+        f"simulated DLT rate {TRUE_DLT_RATE:.0%}.",
     ]
 
 
@@ -128,6 +144,7 @@ def protocol(trial_id: str = TRIAL_ID, seed: int = DEFAULT_SEED) -> dict[str, An
             "model": {"kind": "hierarchical-exponential"},
             "engine": "quadrature",
         },
+        "safety": dict(SAFETY),
         "seed": seed,
     }
 
@@ -148,7 +165,24 @@ def _patients(seed: int) -> list[dict[str, Any]]:
                 left_day = None  # progressed before leaving: an ordinary non-responder
             patients.append({"id": f"{name[0].upper()}{i + 1:02d}", "stratum": name, "enrolled_on": enrolled,
                              "progression_day": progression_day, "left_day": left_day})
+    toxicity = random.Random(f"{seed}-toxicity")  # its own stream: the efficacy draws above are as they were
+    for patient in patients:
+        dlt_day = toxicity.randint(1, DLT_WINDOW_DAYS) if toxicity.random() < TRUE_DLT_RATE else None
+        if dlt_day is not None and patient["left_day"] is not None and patient["left_day"] < dlt_day:
+            dlt_day = None  # left before it
+        patient["dlt_day"] = dlt_day
     return patients
+
+
+def _toxicity(patient: Mapping[str, Any], follow: int) -> dict[str, bool] | None:
+    """The patient's toxicity status ``follow`` days after enrolment: known at the DLT, else once the
+    DLT window is over (evaluable) or the patient left within it (not evaluable); None before."""
+    if patient["dlt_day"] is not None:
+        return {"evaluable": True, "dose_limiting": True} if follow >= patient["dlt_day"] else None
+    left = patient["left_day"]
+    if left is not None and left < DLT_WINDOW_DAYS:
+        return {"evaluable": False, "dose_limiting": False} if follow >= left else None
+    return {"evaluable": True, "dose_limiting": False} if follow >= DLT_WINDOW_DAYS else None
 
 
 def _known_day(patient: Mapping[str, Any]) -> int:
@@ -181,7 +215,7 @@ def _row(patient: Mapping[str, Any], cutoff: date) -> dict[str, Any]:
         else:
             pfs = {"time_months": _months(follow), "event": False}
     return {"id": patient["id"], "stratum": patient["stratum"], "enrolled_on": patient["enrolled_on"].isoformat(),
-            "response": response, "pfs": pfs}
+            "response": response, "pfs": pfs, "toxicity": _toxicity(patient, follow)}
 
 
 def _cutoffs(patients: Sequence[Mapping[str, Any]]) -> list[date]:
@@ -303,6 +337,7 @@ def render_look(look: Mapping[str, Any]) -> str:
     header = (f"Look {look.get('look', '?')}: data cut {cut.get('number', '?')} (cut-off {cut.get('cutoff_date', '?')},"
               f" sha256 {sha}...), protocol version {look.get('protocol_version', '?')}")
     out = [header, line(columns), line(["-" * w for w in widths]), *(line(row) for row in rows)]
+    out += _safety_lines(look)
     amendments = look.get("amendments_since_previous_look") or []
     if amendments:
         out.append(f"amendments since the previous look: {len(amendments)}")
@@ -310,3 +345,19 @@ def render_look(look: Mapping[str, Any]) -> str:
         text = warning.get("message", warning) if isinstance(warning, Mapping) else warning
         out.append(f"warning: {text}")
     return "\n".join(out)
+
+
+def _safety_lines(look: Mapping[str, Any]) -> list[str]:
+    """One line per safety decision of the look (pooled: one for every monitored stratum)."""
+    safety = look.get("safety")
+    if not isinstance(safety, Mapping):
+        return []
+    rows = [safety["pooled"]] if safety.get("scope") == "pooled" else list(safety.get("strata") or [])
+    lines = []
+    for row in rows:
+        boundary = row.get("boundary")
+        rule = "no boundary yet" if boundary is None else (
+            f"safety look {boundary['look']} (n = {boundary['n']}): stop at >= {_fmt(boundary['stop_at'], 'd')}")
+        lines.append(f"safety [{row['name']}]: {row['toxicities']} DLT of {row['evaluable']} evaluable, "
+                     f"P(p_tox>{safety['p0']:g}) {_fmt(row['prob_above_p0'])}, {rule}: {row['decision']}")
+    return lines

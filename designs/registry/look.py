@@ -31,7 +31,20 @@ so rerunning a look gives the same numbers; ``compare`` lists every JSON path wh
 the software versions of both runs apart, and the keys only the rerun has (``additions``: what newer
 software records besides, such as the posterior densities) apart from the differences. ``open_view``
 is the sponsor's: accrual and data-quality counts only (no responders, events, posteriors or
-decisions per stratum).
+decisions per stratum; of safety, how many patients are evaluable for it, never how many had a
+dose-limiting toxicity nor whether a boundary was crossed).
+
+Safety (the protocol's ``safety`` section): each monitored stratum's safety-evaluable patients and
+dose-limiting toxicities (``toxicity`` in the cut; a patient without it is not evaluable for safety,
+counted under ``accrual`` as ``safety_unrecorded``) are analysed by ``designs.safety.analysis.analyse_safety``
+with the protocol's calibrated rule (per stratum, or pooled over the monitored strata when ``scope`` is
+"pooled"; in pooled scope the strata's rows are descriptive and the boundary is the pooled row's), and
+the calibrated constant and P(stop | p0) of ``designs.safety.boundaries.safety_boundaries`` are recorded
+beside the stop counts. Each monitored stratum's entry of ``decisions`` gains ``safety``: the safety
+decision, the efficacy decisions, whether the safety decision overrides them and why. A crossed
+boundary is "stop for safety" whatever the efficacy decisions say (go, continue; a no-go stops too),
+both stated; a pooled crossing stops every monitored stratum. A look without safety monitoring has
+``safety: null``; toxicity data it does not analyse is noted.
 
 Module-level functions with JSON-ready arguments: ``run_look`` runs in the compute pool.
 """
@@ -52,14 +65,20 @@ from designs.registry.protocol import ProtocolSpec
 from designs.response.analysis import analyse_response
 from designs.response.simon_status import simon_status_in_order
 from designs.response.spec import ResponseAnalysisSpec
+from designs.safety.analysis import SafetyAnalysisSpec, analyse_safety
+from designs.safety.boundaries import safety_boundaries
 from designs.survival.analysis import analyse_pfs
 from designs.survival.spec import PFSAnalysisSpec
 
 CONTEXT_FIELDS = ("trial", "protocol_version", "data_cut", "amendments_since_previous_look", "actor", "at")
 """What a look records but does not compute: ``data_cut`` is {number, sha256, cutoff_date}; ``actor``
 and ``at`` (who ran it, when, UTC ISO) go to the look's ``run``, which ``compare`` does not diff."""
-OPEN_ACCRUAL_FIELDS = ("enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients")
-"""Per-stratum counts the sponsor's open view shows: accrual and data quality, nothing of efficacy."""
+SAFETY_ACCRUAL_FIELDS = ("safety_evaluable", "safety_not_evaluable", "safety_unrecorded")
+"""Per-stratum counts of patients evaluable for toxicity, recorded as not evaluable, and without a
+toxicity status (not evaluable for safety yet): accrual-like, so open."""
+OPEN_ACCRUAL_FIELDS = ("enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients", *SAFETY_ACCRUAL_FIELDS)
+"""Per-stratum counts the sponsor's open view shows: accrual and data quality, nothing of efficacy and
+no toxicity count (the DMC's)."""
 
 
 def look_seed(protocol_seed: int | None, trial_id: str, look_number: int) -> int:
@@ -157,8 +176,101 @@ def _accrual(protocol: ProtocolSpec, by_stratum: dict[str, list[Mapping[str, Any
             "pending": responses.count(None),
             "pfs_patients": len(pfs),
             "pfs_events": sum(bool(p["event"]) for p in pfs),
+            **_safety_counts(patients),
         }
     return out
+
+
+def _safety_counts(patients: list[Mapping[str, Any]]) -> dict[str, int]:
+    statuses = [p.get("toxicity") for p in patients]
+    return {"safety_evaluable": sum(t is not None and t["evaluable"] for t in statuses),
+            "safety_not_evaluable": sum(t is not None and not t["evaluable"] for t in statuses),
+            "safety_unrecorded": statuses.count(None)}
+
+
+def _toxicities(patients: list[Mapping[str, Any]]) -> tuple[int, int]:
+    """(evaluable, with a dose-limiting toxicity) among ``patients``."""
+    evaluable = [p["toxicity"] for p in patients if (p.get("toxicity") or {}).get("evaluable")]
+    return len(evaluable), sum(t["dose_limiting"] for t in evaluable)
+
+
+def _safety(protocol: ProtocolSpec, by_stratum: Mapping[str, list[Mapping[str, Any]]],
+            notes: list[str]) -> dict[str, Any] | None:
+    """The safety analysis of the monitored strata (``analyse_safety``, with the protocol's rule), the
+    calibrated constant and P(stop | p0) beside its stop counts; None without safety monitoring (and a
+    note when the cut holds toxicity statuses nobody analyses)."""
+    plan = protocol.safety
+    unmonitored = [name for name in protocol.stratum_names if plan is None or name not in plan.strata]
+    for name in unmonitored:
+        recorded = sum(p.get("toxicity") is not None for p in by_stratum.get(name, []))
+        if recorded:
+            why = "declares no safety monitoring" if plan is None else "does not monitor the stratum for safety"
+            notes.append(f"{name}: {recorded} patients' toxicity statuses are not analysed: this protocol version {why}")
+    if plan is None:
+        return None
+    design = plan.design
+    prior = {"a": design.prior_a, "b": design.prior_b}
+    strata = []
+    for name in plan.strata:
+        n, x = _toxicities(by_stratum.get(name, []))
+        strata.append({"name": name, "evaluable": n, "toxicities": x})
+    request = {"p0": design.p0, "prior": prior, "strata": strata, "pooled": plan.scope == "pooled",
+               "design": {"looks": list(design.looks), "alpha": design.alpha, "method": design.method, "prior": prior}}
+    result = analyse_safety(SafetyAnalysisSpec.from_mapping(request))
+    calibrated = safety_boundaries(design, rates=[design.p0])
+    result["design"].update(constant=calibrated["calibration"]["constant"],
+                            prob_stop_null=calibrated["calibration"]["prob_stop_null"])
+    result["warnings"] += calibrated["warnings"]
+    if plan.scope == "pooled":  # the rule watches the pooled counts: the strata's rows describe, they do not decide
+        for row in result["strata"]:
+            row.update(boundary=None, crossed=None, decision=None)
+    return {"scope": plan.scope, "monitored": list(plan.strata), **result}
+
+
+def _safety_reason(row: Mapping[str, Any], safety: Mapping[str, Any]) -> str:
+    """Why the safety decision of ``row`` (a stratum's, or the pooled one) is what it is."""
+    where = f"pooled over {', '.join(safety['monitored'])}: " if safety["scope"] == "pooled" else ""
+    counts = f"{where}{row['toxicities']} of {row['evaluable']} evaluable patients had a dose-limiting toxicity"
+    boundary = row["boundary"]
+    if boundary is None:
+        return f"{counts}, before the first safety look (n = {safety['design']['looks'][0]}), no boundary in force"
+    at = f"safety look {boundary['look']} (n = {boundary['n']})"
+    if boundary["stop_at"] is None:
+        return f"{counts}; no toxicity count stops at {at}"
+    if row["crossed"]:
+        return f"{counts}, reaching the stop count {boundary['stop_at']} of {at}"
+    return f"{counts}, below the stop count {boundary['stop_at']} of {at}"
+
+
+def _safety_decision(entry: Mapping[str, Any], safety: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
+    """A stratum's safety decision beside its efficacy decisions: a crossed boundary overrides go and
+    continue with "stop for safety" (a no-go stops anyway), both stated."""
+    name = entry["stratum"]
+    efficacy = {endpoint: (entry.get(endpoint) or {}).get("decision") for endpoint in ("response", "pfs")}
+    if name not in safety["monitored"]:
+        return {"decision": None, "scope": None, "crossed": None, "overrides_efficacy": False, "efficacy": efficacy,
+                "reason": f"not monitored for safety (monitored: {', '.join(safety['monitored'])})"}
+    row = safety["pooled"] if safety["scope"] == "pooled" else next(r for r in safety["strata"] if r["name"] == name)
+    reason = _safety_reason(row, safety)
+    def said(decisions: Mapping[str, str]) -> str:
+        return ", ".join(f"{'PFS' if k == 'pfs' else k} {v!r}" for k, v in decisions.items())
+
+    stated = said({k: v for k, v in efficacy.items() if v is not None})
+    overridden = {k: v for k, v in efficacy.items() if v in ("go", "continue")}
+    stopping = {k: v for k, v in efficacy.items() if v == "no-go"}
+    if row["crossed"]:
+        reason += ": stop for safety"
+        if overridden:
+            reason += f", overriding the efficacy decision{'s' if len(overridden) > 1 else ''} {said(overridden)}"
+        if stopping:
+            reason += f" ({said(stopping)} {'stop' if len(stopping) > 1 else 'stops'} the stratum too)"
+        if safety["scope"] == "pooled":
+            reason += "; a pooled crossing stops every monitored stratum"
+        notes.append(f"{name}: {reason}")
+    else:
+        reason += ": continue" + (f"; the efficacy decisions stand ({stated})" if stated else "")
+    return {"decision": row["decision"], "scope": safety["scope"], "crossed": row["crossed"],
+            "overrides_efficacy": bool(row["crossed"] and overridden), "efficacy": efficacy, "reason": reason}
 
 
 def _response(protocol: ProtocolSpec, plan_doc: Mapping[str, Any], by_stratum, seed: int,
@@ -306,6 +418,10 @@ def run_look(protocol_document: dict, cut_document: dict, *, look_number: int, s
         elif name in pfs_planned:
             entry["pfs"] = {"decision": None, "reason": "no PFS data yet"}
         decisions.append(entry)
+    safety = _safety(protocol, by_stratum, notes)
+    if safety is not None:
+        for entry in decisions:
+            entry["safety"] = _safety_decision(entry, safety, notes)
     warnings = [*(response["warnings"] if response else []), *(pfs["warnings"] if pfs else [])]
     return {
         "trial": context.get("trial", protocol.id),
@@ -316,6 +432,7 @@ def run_look(protocol_document: dict, cut_document: dict, *, look_number: int, s
         "accrual": _accrual(protocol, by_stratum),
         "response": response,
         "pfs": pfs,
+        "safety": safety,
         "decisions": decisions,
         "warnings": warnings,
         "notes": notes,
@@ -339,7 +456,8 @@ def open_view(look: Mapping[str, Any]) -> dict[str, Any]:
         "protocol_version": look["protocol_version"],
         "data_cut": look["data_cut"],
         "amendments_since_previous_look": look["amendments_since_previous_look"],
-        "accrual": {name: {k: counts[k] for k in OPEN_ACCRUAL_FIELDS} for name, counts in look["accrual"].items()},
+        "accrual": {name: {k: counts[k] for k in OPEN_ACCRUAL_FIELDS if k in counts}  # a look stored before a count existed
+                    for name, counts in look["accrual"].items()},
         "run": look.get("run"),
     }
 
@@ -352,10 +470,12 @@ _TIMING = re.compile(r"(^|/)attempts/\d+/seconds$")
 
 ADDED_FIELDS = re.compile(
     r"^(response/strata/\d+/(posterior_density|independent_posterior)|response/(tau_density|boundaries_next)"
-    r"|pfs/strata/\d+/posterior/landmark_pfs/density|pfs/between_stratum_spread/density)$"
+    r"|pfs/strata/\d+/posterior/landmark_pfs/density|pfs/between_stratum_spread/density"
+    r"|safety|decisions/\d+/safety|accrual/.+/(" + "|".join(SAFETY_ACCRUAL_FIELDS) + "))$"
 )
 """What later versions of gonogo record in a look besides what earlier ones did: a rerun holding them
-where the stored look does not is an addition, not a difference. Any other key only the rerun has (a
+where the stored look does not is an addition, not a difference (safety monitoring: the ``safety``
+section, each decision's ``safety`` and the accrual's safety counts). Any other key only the rerun has (a
 stratum, a warning, a decision) is a difference."""
 
 

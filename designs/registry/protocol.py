@@ -7,7 +7,8 @@
              "model", "decision", "engine", "mcmc"},
      "seed",
      "derivation": {"criterion": "recist1.1" | "reins", "endpoint": "objective_response" | "clinical_benefit", ...},
-     "adam": {"stratum_variable", "strata": {value: stratum name}, "response": {"paramcd", "records"}, "pfs": {...}}}
+     "adam": {"stratum_variable", "strata": {value: stratum name}, "response": {"paramcd", "records"}, "pfs": {...}},
+     "safety": {"p0", "looks", "alpha", "method", "prior": {"a", "b"}, "scope": "per-stratum" | "pooled", "strata"}}
 
 At least one of ``response`` and ``pfs``. Each endpoint's data-free fields are checked by the analyses'
 own code (``designs.response.spec.check_settings``, ``designs.survival.spec.check_settings``) and located
@@ -26,6 +27,16 @@ Optional sections for patient-level data: ``derivation`` (``designs.endpoints.sp
 how data cuts that carry tumour assessments are turned into responders and PFS; ``adam``
 (``designs.adam.mapping.AdamMapping``) maps CDISC ADaM datasets (ADSL, ADRS, ADTTE) onto the declared
 strata and endpoints. Each appears in the document only when the protocol has it.
+
+Optional safety monitoring (``safety``): a toxicity stopping rule (``designs.safety.boundaries``) on the
+patients' dose-limiting toxicities, checked by the safety code's own ``SafetyDesign.from_mapping`` and
+located under ``safety/`` (``safety/looks/2`` reads as ``looks/2`` does in POST
+/v1/designs/safety-boundaries). ``looks`` are cumulative numbers of safety-evaluable patients (of each
+monitored stratum, or of them all when ``scope`` is "pooled"); ``strata`` names the declared strata
+monitored (default: every declared stratum, filled in and listed in ``defaults``, so that a stratum an
+amendment declares is monitored too unless the protocol chose its list). Defaults: method "bayesian",
+alpha 0.10, the Beta(1, 1) prior, scope "per-stratum". Safety monitoring is not an endpoint: a protocol
+still needs response or PFS (gonogo runs go/no-go looks; a safety-only trial is a different design).
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ from designs.engines.sampler_settings import SamplerSettings
 from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
 from designs.response.simon_status import SimonRule
+from designs.safety.boundaries import SafetyDesign
 from designs.survival import spec as survival_spec
 from designs.survival.decisions import PFSDecisionRule
 from designs.survival.models import PFSModel
@@ -67,13 +79,19 @@ NOT_EVALUABLE = ("exclude", "non-responder")
 """What a not-evaluable patient counts as in the response analysis: left out of n (default), or a
 non-responder (intention to treat)."""
 
-_FIELDS = ("id", "title", "strata", "response", "pfs", "seed", "derivation", "adam", "defaults")
+_FIELDS = ("id", "title", "strata", "response", "pfs", "seed", "derivation", "adam", "safety", "defaults")
 _STRATUM_FIELDS = ("name", "description")
 _RESPONSE_FIELDS = ("p0", "p1", "strata", "model", "decision", "engine", "simon", "mcmc", "not_evaluable")
 _RESPONSE_STRATUM_FIELDS = ("name", "n_planned", "looks")
 _PFS_FIELDS = ("landmark_months", "benchmark_landmark_pfs", "target_landmark_pfs", "strata", "model", "decision",
                "engine", "mcmc")  # fmt: skip
 _PFS_STRATUM_FIELDS = ("name", "n_planned")
+_SAFETY_FIELDS = ("p0", "looks", "alpha", "method", "prior", "scope", "strata")
+SAFETY_SCOPES = ("per-stratum", "pooled")
+"""per-stratum: each monitored stratum's evaluable patients against the boundaries, a crossing stops that
+stratum; pooled: the monitored strata's patients together, a crossing stops every monitored stratum."""
+SAFETY_DEFAULTS = {"method": "bayesian", "alpha": 0.10, "scope": "per-stratum"}
+"""What a protocol's safety section takes when it does not say (the prior: ``SafetyDesign``'s, Beta(1, 1))."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +147,20 @@ class PFSPlan:
 
 
 @dataclass(frozen=True)
+class SafetyPlan:
+    """Safety monitoring as declared: the calibrated rule's design, its scope and the strata monitored."""
+
+    design: SafetyDesign
+    scope: str
+    strata: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.design
+        return {"p0": d.p0, "looks": list(d.looks), "alpha": d.alpha, "method": d.method,
+                "prior": {"a": d.prior_a, "b": d.prior_b}, "scope": self.scope, "strata": list(self.strata)}
+
+
+@dataclass(frozen=True)
 class ProtocolSpec:
     """A protocol, checked (build it with :meth:`from_mapping`); ``document`` is its normalised JSON."""
 
@@ -141,6 +173,7 @@ class ProtocolSpec:
     document: dict
     derivation: DerivationSpec | None = None
     adam: AdamMapping | None = None
+    safety: SafetyPlan | None = None
 
     @property
     def stratum_names(self) -> tuple[str, ...]:
@@ -165,7 +198,9 @@ class ProtocolSpec:
         strata = _declared(check, body.get("strata"))
         declared = tuple(s.name for s in strata)
         if body.get("response") is None and body.get("pfs") is None:
-            check.add("response", "a protocol needs at least one endpoint: response, pfs or both")
+            check.add("response", "a protocol needs at least one endpoint: response, pfs or both"
+                  + (" (safety monitoring alone is not one: it watches an efficacy trial's toxicities)"
+                     if body.get("safety") is not None else ""))
         response = None
         if body.get("response") is not None:
             response = check.within("response", _response, body["response"], declared)
@@ -174,12 +209,15 @@ class ProtocolSpec:
             pfs = check.within("pfs", _pfs, body["pfs"], declared)
         seed = check.seed(body.get("seed"))
         derivation, adam = _patient_level(check, body, declared)
+        safety = None
+        if body.get("safety") is not None:
+            safety = check.within("safety", _safety, body["safety"], declared)
         given_defaults = body.get("defaults", [])
         if not isinstance(given_defaults, list) or not all(isinstance(p, str) for p in given_defaults):
             check.add("defaults", "must be a list of the paths whose values gonogo filled in (as a stored protocol lists them)")
             given_defaults = []
         check.raise_if_any()
-        spec = cls(trial_id, title, strata, response, pfs, seed, {}, derivation, adam)
+        spec = cls(trial_id, title, strata, response, pfs, seed, {}, derivation, adam, safety)
         document = _document(spec)
         document["defaults"] = _defaulted(document, body, given_defaults)
         object.__setattr__(spec, "document", document)
@@ -313,6 +351,29 @@ def _pfs(check: Checker, body: Any, declared: tuple[str, ...]) -> PFSPlan | None
                    s.sampler)
 
 
+def _safety(check: Checker, body: Any, declared: tuple[str, ...]) -> SafetyPlan | None:
+    """The safety section: the rule checked by ``SafetyDesign.from_mapping`` (its problems at its own
+    paths, so ``safety/prior/a`` reads as ``prior/a`` in POST /v1/designs/safety-boundaries), the scope,
+    and the monitored strata (declared ones, each once; default every declared stratum)."""
+    body = check.mapping("body", body)
+    check.unknown("", body, _SAFETY_FIELDS, "the safety monitoring plan")
+    given = {k: v for k, v in body.items() if k in ("p0", "looks", "alpha", "method", "prior") and v is not None}
+    design = check.attempt(SafetyDesign.from_mapping, {k: v for k, v in SAFETY_DEFAULTS.items() if k != "scope"} | given)
+    scope = body.get("scope")
+    scope = check.choice("scope", SAFETY_DEFAULTS["scope"] if scope is None else scope, SAFETY_SCOPES)
+    strata = body.get("strata")
+    if strata is None:
+        strata = list(declared)
+    elif check.size("strata", strata, 1, MAX_STRATA, "monitored strata"):
+        for i, name in enumerate(strata):
+            if check.name(f"strata/{i}", name) is not None and declared and name not in declared:
+                check.add(f"strata/{i}", f"stratum {name!r} is not declared (declared strata: {', '.join(declared)})")
+        check.unique("strata", strata)
+    if check.problems or design is None:
+        return None
+    return SafetyPlan(design, scope, tuple(strata))
+
+
 def _document(spec: ProtocolSpec) -> dict[str, Any]:
     """The normalised protocol: every default filled, in the request's JSON shape (valid input again)."""
     doc: dict[str, Any] = {
@@ -361,6 +422,8 @@ def _document(spec: ProtocolSpec) -> dict[str, Any]:
         doc["derivation"] = spec.derivation.document
     if spec.adam is not None:
         doc["adam"] = spec.adam.document
+    if spec.safety is not None:
+        doc["safety"] = spec.safety.as_dict()
     return doc
 
 

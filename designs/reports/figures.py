@@ -119,6 +119,28 @@ def next_look_boundaries(bundle: Mapping[str, Any], stratum: str) -> list[dict[s
              "go_min": row.get("go_min")}]
 
 
+def safety_units(bundle: Mapping[str, Any]) -> list[str]:
+    """What the look's safety rule watches: each monitored stratum, or "pooled"; empty without safety."""
+    safety = _result(bundle).get("safety")
+    if not isinstance(safety, Mapping):
+        return []
+    return ["pooled"] if safety.get("scope") == "pooled" else [row["name"] for row in safety.get("strata") or ()]
+
+
+def safety_path(bundle: Mapping[str, Any], unit: str) -> list[dict[str, Any]]:
+    """``unit``'s (evaluable n, dose-limiting toxicities) at every earlier look that analysed safety and
+    at this look, in order."""
+    path = []
+    for look in [*(bundle.get("history") or ()), bundle["look"]]:
+        safety = (look.get("result") or {}).get("safety")
+        if not isinstance(safety, Mapping):
+            continue
+        row = safety.get("pooled") if unit == "pooled" else _named(safety.get("strata"), unit)
+        if isinstance(row, Mapping):
+            path.append({"look": look["look"], "n": row["evaluable"], "toxicities": row["toxicities"]})
+    return path
+
+
 def decision_runs(decisions: Sequence[str]) -> list[tuple[str, int, int]]:
     """A look's decisions for y = 0..n as runs ``(decision, first y, last y)`` of equal decisions;
     a rule that is not monotone in y shows as more than one run of a decision."""
@@ -573,3 +595,52 @@ def tau_svg(bundle: Mapping[str, Any], endpoint: str) -> str | None:
 
     title = f"Posterior density of the between-stratum spread τ ({endpoint})"
     return render_svg(draw, width=PANEL_WIDTH, height=6 * CM, title=title, prefix=figure_prefix("tau", endpoint))
+
+
+def safety_boundary_svg(bundle: Mapping[str, Any], unit: str) -> str | None:
+    """The safety rule of the look's protocol version for ``unit`` (a monitored stratum, or "pooled"):
+    at each safety look n, the dose-limiting toxicity counts that stop (≥ the stop count) and those that
+    continue as coloured bars, and the observed (evaluable n, toxicities) path; None without safety."""
+    safety = _result(bundle).get("safety")
+    if not isinstance(safety, Mapping) or unit not in safety_units(bundle):
+        return None
+    design = safety.get("design") or {}
+    looks, stops = list(design.get("looks") or ()), list(design.get("stop_counts") or ())
+    path = safety_path(bundle, unit)
+    right = max(looks + [p["n"] for p in path] + [1])
+    width = 0.35 * max(min(np.diff(looks)) if len(looks) > 1 else 4, 1)
+    heading = f"{unit}: safety boundaries" + (
+        "\n" + "\n".join(textwrap.wrap(f"over {', '.join(safety.get('monitored') or ())}", width=45))
+        if unit == "pooled" else "")
+
+    def draw(figure: Figure) -> None:
+        ax = axes_in(figure, bottom=2.2, top=0.35 + 0.4 * heading.count("\n") + 0.4)
+        for n, b in zip(looks, stops, strict=True):
+            stop = n + 1 if b is None else b
+            ax.bar(n, stop, bottom=-0.5, width=width, linewidth=0, color=DECISION_COLOURS["continue"])
+            if b is not None:
+                ax.bar(n, n - b + 1, bottom=b - 0.5, width=width, linewidth=0, color=DECISION_COLOURS["no-go"])
+                _boundary_labels(ax, n - width / 2, None, b, ha="right")
+        if path:
+            ax.plot([p["n"] for p in path], [p["toxicities"] for p in path], color="#000000", marker="o",
+                    markersize=4.5, linewidth=1.2, zorder=4)
+            for p in path:
+                ax.annotate(f"look {p['look']}", (p["n"], p["toxicities"]), xytext=(0, 5), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=7, zorder=5, bbox=_LABEL_BACKGROUND)
+        handles = [Patch(color=DECISION_COLOURS["no-go"], label="stop for safety"),
+                   Patch(color=DECISION_COLOURS["continue"], label="continue")]
+        if path:
+            handles.append(Line2D([], [], color="#000000", marker="o", markersize=4.5, label="observed"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(-0.2, -0.25), ncols=3, fontsize=7.5,
+                  handlelength=1.4, columnspacing=1.0, borderaxespad=0)
+        ax.set_xlim(0, right + width * 2)
+        ax.set_ylim(-0.5, max(looks + [p["toxicities"] for p in path] + [1]) + 0.5)
+        ax.set_xticks(looks)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("patients evaluable for toxicity (n)")
+        ax.set_ylabel("dose-limiting toxicities")
+        ax.set_title(heading, loc="left")
+
+    stops_text = ", ".join(f"n = {n}: {'never' if b is None else f'≥ {b}'}" for n, b in zip(looks, stops, strict=True))
+    title = f"{heading.replace(chr(10), ' ')}: stop for safety at {stops_text}, with the observed path"
+    return render_svg(draw, width=PANEL_WIDTH, height=7 * CM, title=title, prefix=figure_prefix("safety", unit))

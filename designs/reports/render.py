@@ -34,8 +34,9 @@ CLOSED_BANNER = "CLOSED REPORT: DMC and trial statistician only"
 OPEN_BANNER = "OPEN REPORT"
 CLOSED_SECTIONS = ("cover", "recommendation", "accrual", "response", "pfs", "spread", "operating-characteristics",
                    "history", "appendix")
+"""The closed report's sections; a look with a safety analysis has a "safety" section after "pfs"."""
 OPEN_SECTIONS = ("cover", "accrual", "data-quality", "history", "appendix")
-DECISIONS = ("go", "no-go", "continue")
+DECISIONS = ("go", "no-go", "continue", "stop for safety")
 """Cells holding a decision are set in its colour."""
 PANGO_FIX = "install Pango: apt-get install libpango-1.0-0 libpangoft2-1.0-0"
 
@@ -73,10 +74,20 @@ def _open_result(look: Mapping[str, Any]) -> dict[str, Any]:
     return {"result": result, "sha256": input_hash(result)}
 
 
+def _safety_plan(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the open report may know of the safety monitoring plan: that there is one, when it looks and
+    over which strata (the plan, as the protocol is; no boundary, no count)."""
+    safety = document.get("safety")
+    if not isinstance(safety, Mapping):
+        return None
+    return {k: safety.get(k) for k in ("looks", "scope", "strata")}
+
+
 def open_subset(bundle: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a bundle an open report may show: identities, dates, hashes, accrual and
-    data-quality counts, enrolment dates, planned sizes and looks; no response, PFS, decision, warning, note,
-    design or patient outcome. Works on closed bundles and on open ones (already reduced)."""
+    data-quality counts (safety-evaluable patients among them, never toxicities), enrolment dates, planned
+    sizes and looks (the safety plan's looks, scope and strata); no response, PFS, safety analysis,
+    decision, warning, note, design or patient outcome (nor toxicity status). Works on closed bundles and on open ones (already reduced)."""
     trial, look, protocol, cut = (bundle.get(k) or {} for k in ("trial", "look", "protocol", "cut"))
     document = protocol.get("protocol") or {}
 
@@ -93,7 +104,8 @@ def open_subset(bundle: Mapping[str, Any]) -> dict[str, Any]:
                   "strata": [{"name": s.get("name"), "description": s.get("description")} for s in trial.get("strata") or []]},
         "look": {**{k: look.get(k) for k in ("look", "created_at", "created_by")}, **_open_result(look)},
         "protocol": {**{k: protocol.get(k) for k in ("version", "sha256", "created_at", "created_by", "after_look")},
-                     "protocol": {k: v for k, v in (("response", planned("response")), ("pfs", planned("pfs"))) if v}},
+                     "protocol": {k: v for k, v in (("response", planned("response")), ("pfs", planned("pfs")),
+                                                    ("safety", _safety_plan(document))) if v}},
         "cut": {**{k: cut.get(k) for k in ("number", "sha256", "cutoff_date", "n_patients", "created_at", "created_by")},
                 "accrual": {name: {"enrolled": counts.get("enrolled")} for name, counts in (cut.get("accrual") or {}).items()},
                 "excluded_count": cut.get("excluded_count", len(cut.get("excluded") or [])),
@@ -151,6 +163,11 @@ def _closed_context(bundle: Mapping[str, Any]) -> dict[str, Any]:
         "response": tables.response_table(bundle),
         "what_it_takes": tables.what_it_takes(bundle),
         "has_pfs": bool(result.get("pfs")),
+        "has_safety": isinstance(result.get("safety"), Mapping),
+        "safety": tables.safety_table(bundle),
+        "safety_oc": tables.safety_operating_characteristics(bundle),
+        "safety_figures": [_figure("safety_boundary_svg", bundle, unit, missing=f"{unit}: no safety boundary chart.")
+                           for unit in figures.safety_units(bundle)],
         "pfs": tables.pfs_table(bundle),
         "strata": _stratum_figures(bundle, names),
         "spread": tables.spread(bundle),

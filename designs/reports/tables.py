@@ -9,7 +9,8 @@ other quantities with 3 significant decimals, counts as integers, and "–" for 
 record (never "nan"). A piece the bundle lacks (a look stored before a field existed, a protocol
 without a PFS plan, no stored design) gives an empty table or a sentence saying so, never an error.
 
-Open reports call only ``cover``, ``accrual_table``, ``data_quality``, ``open_history``, ``hashes``,
+Open reports call only ``cover``, ``accrual_table``, ``data_quality`` (with the safety-evaluable counts,
+never the toxicities), ``open_history``, ``hashes``,
 ``software`` and ``reproduce``, on the open subset of the bundle (``render.open_subset``), which holds
 no efficacy field at all.
 """
@@ -21,10 +22,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from designs.registry.look import SAFETY_ACCRUAL_FIELDS
+
 MISSING = "–"
 """What a cell shows when the look did not record the value."""
 
 MCMC_ENGINES = ("mcmc", "pymc", "nutpie")
+SAFETY_COUNTS = SAFETY_ACCRUAL_FIELDS
+"""The look's per-stratum safety data-quality counts."""
 """Engine names whose summaries carry Monte Carlo error."""
 
 
@@ -197,10 +202,16 @@ def accrual_table(bundle: Mapping[str, Any]) -> Table:
 
 
 def data_quality(bundle: Mapping[str, Any]) -> Table:
-    """Not evaluable and pending patients per stratum, and the patients the data cut excluded, by reason."""
+    """Not evaluable and pending patients per stratum (and, with safety monitoring, the patients evaluable
+    for safety, recorded as not evaluable, and without a toxicity status), and the patients the data cut
+    excluded, by reason."""
     accrual = _get(look_result(bundle), "accrual", default={}) or {}
-    rows = [[name, count((accrual.get(name) or {}).get("not_evaluable")), count((accrual.get(name) or {}).get("pending"))]
-            for name in strata_names(bundle)]
+    # Safety counts where the protocol monitors safety and the look recorded them (not before they existed).
+    safety = bool(_protocol(bundle).get("safety")) and any("safety_unrecorded" in (c or {}) for c in accrual.values())
+    fields = ("not_evaluable", "pending") + (SAFETY_COUNTS if safety else ())
+    columns = ("Stratum", "Not evaluable", "Pending") + (("Safety evaluable", "Not evaluable for safety",
+                                                          "No toxicity status") if safety else ())
+    rows = [[name, *(count((accrual.get(name) or {}).get(k)) for k in fields)] for name in strata_names(bundle)]
     cut = bundle.get("cut") or {}
     if "excluded" in cut:  # the closed report: who was left out and why
         reasons: dict[str, list[str]] = {}
@@ -215,7 +226,10 @@ def data_quality(bundle: Mapping[str, Any]) -> Table:
                  "(who and why: in the closed report)."]
     else:
         notes = ["The data cut's exclusions are not recorded in this report."]
-    return Table("Data quality", ("Stratum", "Not evaluable", "Pending"), rows, notes)
+    if safety:
+        notes.append("A patient without a toxicity status is not evaluable for safety (yet): the safety analysis "
+                     "counts evaluable patients only.")
+    return Table("Data quality", columns, rows, notes)
 
 
 def open_history(bundle: Mapping[str, Any]) -> Table:
@@ -266,7 +280,8 @@ def reproduce(bundle: Mapping[str, Any]) -> list[str]:
 def recommendation(bundle: Mapping[str, Any]) -> Table:
     """Per stratum: the Bayesian response decision and its criterion, Simon's status, the PFS decision.
 
-    A safety column appears only when the look records a ``safety`` section."""
+    A safety column appears only when the look records a ``safety`` section: each stratum's safety
+    decision ("stop for safety" overrides the efficacy decisions beside it; the notes say why)."""
     result = look_result(bundle)
     response, pfs = response_strata(bundle), pfs_strata(bundle)
     decisions = {d.get("stratum"): d for d in result.get("decisions") or []}
@@ -287,10 +302,77 @@ def recommendation(bundle: Mapping[str, Any]) -> Table:
             text(_get(p, "decision_criterion", "text")),
         ]
         if safety is not None:
-            row.append(text(_get(safety, name, "status", default=_get(safety, "status"))))
+            row.append(_safety_cell(d.get("safety")))
         rows.append(row)
     notes = [note for note in result.get("notes") or [] if isinstance(note, str)]
     return Table("Recommendation per stratum", tuple(columns), rows, notes)
+
+
+def _safety_cell(decision: Any) -> str:
+    """A stratum's safety decision as the recommendation table shows it."""
+    if not isinstance(decision, Mapping):
+        return MISSING
+    if decision.get("decision") is None:
+        return "not monitored"
+    return text(decision["decision"])
+
+
+def _boundary_cell(boundary: Any) -> str:
+    if not isinstance(boundary, Mapping):
+        return "none yet"
+    if boundary.get("stop_at") is None:
+        return f"look {text(boundary.get('look'))} (n = {text(boundary.get('n'))}): no count stops"
+    return f"look {text(boundary.get('look'))} (n = {text(boundary.get('n'))}): stop at ≥ {text(boundary['stop_at'])}"
+
+
+def safety_table(bundle: Mapping[str, Any]) -> Table:
+    """Per monitored stratum (and pooled): evaluable patients, dose-limiting toxicities, the posterior of
+    the toxicity rate (mean, 95% CrI, P(p_tox > p0)), the boundary in force and the safety decision; the
+    rule as calibrated in the notes."""
+    safety = look_result(bundle).get("safety")
+    if not isinstance(safety, Mapping):
+        return Table("Safety", (), [], ["This look has no safety analysis (the protocol version monitors none)."])
+    p0 = text(safety.get("p0"))
+    columns = ("Stratum", "Evaluable", "DLTs", "Posterior mean", "95% CrI", f"P(p_tox > {p0})", "Boundary in force",
+               "Safety decision")
+    pooled = safety.get("scope") == "pooled"
+    rows = []
+    for s in [*(safety.get("strata") or []), *([safety["pooled"]] if isinstance(safety.get("pooled"), Mapping) else [])]:
+        decides = not pooled or s.get("name") == "pooled"
+        rows.append([text(s.get("name")), count(s.get("evaluable")), count(s.get("toxicities")), num(s.get("posterior_mean")),
+                     interval(s.get("ci95")), prob(s.get("prob_above_p0")),
+                     _boundary_cell(s.get("boundary")) if decides else "(pooled)",
+                     text(s.get("decision")) if decides else "(pooled)"])
+    design = safety.get("design") or {}
+    prior = design.get("prior") or {}
+    stops = "; ".join(f"n = {text(n)}: {'≥ ' + text(b) if b is not None else 'never'}"
+                      for n, b in zip(design.get("looks") or [], design.get("stop_counts") or []))
+    constant = design.get("constant") or {}
+    notes = [
+        f"Scope: {text(safety.get('scope'))} ({', '.join(text(m) for m in safety.get('monitored') or [])}); "
+        + ("the boundary watches the strata's patients together, and a crossing stops every monitored stratum."
+           if pooled else "each stratum's patients against the boundaries."),
+        f"Rule: {text(design.get('method'))}, p0 = {p0}, alpha = {text(design.get('alpha'))}, prior "
+        f"Beta({text(prior.get('a'))}, {text(prior.get('b'))}); stop when dose-limiting toxicities among the first n "
+        f"evaluable reach: {stops or MISSING}; constant {text(constant.get('name'))} = {num(constant.get('value'), 4)}, "
+        f"P(stop | p0) = {prob(design.get('prob_stop_null'))}.",
+        f"Posterior: Beta prior updated by the counts; {text(safety.get('interval'))}.",
+    ]
+    return Table("Safety: dose-limiting toxicities", columns, rows, notes)
+
+
+def safety_operating_characteristics(bundle: Mapping[str, Any]) -> Table | None:
+    """The stored design's safety rule: exact P(stop) and expected evaluable patients per true toxicity
+    rate (``design.safety``), when stored."""
+    safety = _get(bundle, "design", "safety")
+    if not isinstance(safety, Mapping):
+        return None
+    rows = [[num(oc.get("rate")), prob(oc.get("prob_stop")), ", ".join(prob(p) for p in oc.get("prob_stop_by_look") or []),
+             num(oc.get("expected_n"), 1)] for oc in safety.get("operating_characteristics") or []]
+    scope = "per monitored stratum" if safety.get("scope") == "per-stratum" else "of the monitored strata pooled"
+    return Table("Operating characteristics of the safety rule", ("True toxicity rate", "P(stop)", "P(stop) by look",
+                                                                 "E[evaluable n]"), rows,
+                 [f"Exact ({scope}); looks at n = {', '.join(text(look.get('n')) for look in safety.get('looks') or [])}."])
 
 
 def response_table(bundle: Mapping[str, Any]) -> Table:
@@ -457,7 +539,7 @@ def boundaries(bundle: Mapping[str, Any]) -> Table | None:
 
 
 def history(bundle: Mapping[str, Any]) -> Table:
-    """The decisions of every earlier look, per stratum (response / PFS)."""
+    """The decisions of every earlier look, per stratum (response / PFS, and safety where monitored)."""
     names = strata_names(bundle)
     rows = []
     for entry in bundle.get("history") or []:
@@ -467,10 +549,13 @@ def history(bundle: Mapping[str, Any]) -> Table:
         cells = []
         for name in names:
             d = decisions.get(name) or {}
-            cells.append(f"{text(_get(d, 'response', 'decision'))} / {text(_get(d, 'pfs', 'decision'))}"
-                         if d else MISSING)
+            cell = f"{text(_get(d, 'response', 'decision'))} / {text(_get(d, 'pfs', 'decision'))}" if d else MISSING
+            if _get(d, "safety", "decision"):
+                cell += f" / safety: {text(d['safety']['decision'])}"
+            cells.append(cell)
         rows.append([text(entry.get("look")), text(cut.get("number")), text(cut.get("cutoff_date")), *cells])
-    notes = ["Each cell: response decision / PFS decision."] if rows else ["This is the trial's first look."]
+    notes = (["Each cell: response decision / PFS decision (/ safety decision, when the look monitored safety)."]
+             if rows else ["This is the trial's first look."])
     return Table("Decisions of earlier looks", ("Look", "Data cut", "Cut-off", *names), rows, notes)
 
 
@@ -499,10 +584,10 @@ def models(bundle: Mapping[str, Any]) -> Table:
 
 
 def warnings_and_notes(bundle: Mapping[str, Any]) -> list[str]:
-    """Every warning and note of the look (the look's own, and the response and PFS analyses')."""
+    """Every warning and note of the look (the look's own, and the response, PFS and safety analyses')."""
     result = look_result(bundle)
     out = []
-    for where in (result, result.get("response") or {}, result.get("pfs") or {}):
+    for where in (result, result.get("response") or {}, result.get("pfs") or {}, result.get("safety") or {}):
         for w in where.get("warnings") or []:
             if isinstance(w, Mapping):
                 stratum = f" [{w['stratum']}]" if w.get("stratum") else ""

@@ -564,7 +564,8 @@ def _design_view(conn: Connection, trial_id: str, version: int) -> dict[str, Any
     document = json.loads(row["document"])
     return {"protocol_version": version, "sha256": row["sha256"], "computed_at": row["computed_at"],
             "software": json.loads(row["software"]), "method_note": document["method_note"], "design": document["design"],
-            "operating_characteristics": document["operating_characteristics"], "boundaries": document["boundaries"]}
+            "operating_characteristics": document["operating_characteristics"], "boundaries": document["boundaries"],
+            "safety": document.get("safety")}  # None: no safety monitoring, or stored before gonogo calibrated it
 
 
 def get_design(engine: Engine, trial_id: str, version: int) -> dict[str, Any]:
@@ -575,7 +576,7 @@ def get_design(engine: Engine, trial_id: str, version: int) -> dict[str, Any]:
         view = _design_view(conn, trial_id, version)
     if view is None:
         raise NotFound(f"protocol version {version} of trial {trial_id!r} has no design summary: it is computed "
-                       "when the first look on the version runs, for a version with a response plan")
+                       "when the first look on the version runs, for a version with a response plan or safety monitoring")
     return view
 
 

@@ -4,6 +4,8 @@ The protocol's endpoints (``response``, ``pfs``) take the fields of the analyses
 decision, engine, Simon design, sampler settings) and are validated by the core
 (``designs.registry.protocol.ProtocolSpec.from_mapping``, the analyses' own code paths), which names
 every bad field at once under ``response/...`` or ``pfs/...``; the schema checks the frame around them.
+The optional ``safety`` section (toxicity monitoring) is checked the same way, by the safety code
+(``designs.safety.boundaries.SafetyDesign``), under ``safety/...``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from designs.adam.readers import MAX_ROWS
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
@@ -36,15 +38,16 @@ EXAMPLE_PROTOCOL: dict[str, Any] = {
                             {"name": "sporadic", "n_planned": 21, "looks": [7, 21]}]},
     "pfs": {"landmark_months": 4, "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35, "engine": "quadrature",
             "strata": [{"name": "NF1-associated", "n_planned": 21}, {"name": "sporadic", "n_planned": 21}]},
+    "safety": {"p0": 0.25, "looks": [5, 10, 15, 20], "alpha": 0.1, "method": "bayesian", "scope": "pooled"},
     "seed": 20260101,
 }
 EXAMPLE_CUT: dict[str, Any] = {
     "cutoff_date": "2026-06-30",
     "patients": [
         {"id": "P-001", "stratum": "NF1-associated", "enrolled_on": "2026-01-12", "response": "responder",
-         "pfs": {"time_months": 4.5, "event": False}},
+         "pfs": {"time_months": 4.5, "event": False}, "toxicity": {"evaluable": True, "dose_limiting": False}},
         {"id": "P-002", "stratum": "sporadic", "enrolled_on": "2026-02-03", "response": "non-responder",
-         "pfs": {"time_months": 1.6, "event": True}},
+         "pfs": {"time_months": 1.6, "event": True}, "toxicity": {"evaluable": True, "dose_limiting": True}},
         {"id": "P-003", "stratum": "NF1-associated", "enrolled_on": "2026-05-20", "response": None, "pfs": None},
     ],
 }
@@ -53,6 +56,15 @@ EXAMPLE_CUT: dict[str, Any] = {
 class StratumDeclaration(StrictModel):
     name: Name = Field(examples=["NF1-associated"])
     description: Text | None = Field(None, max_length=MAX_DESCRIPTION_LENGTH, examples=["NF1-associated MPNST"])
+
+
+EXAMPLE_SAFETY: dict[str, Any] = EXAMPLE_PROTOCOL["safety"]
+
+
+class ToxicityStatus(StrictModel):
+    evaluable: StrictBool = Field(description="the patient can be counted by the toxicity rule (the DLT assessment is "
+                            "complete)")
+    dose_limiting: StrictBool = Field(description="the patient had a dose-limiting toxicity (true needs evaluable true)")
 
 
 class ProtocolRequest(StrictModel):
@@ -85,6 +97,14 @@ class ProtocolRequest(StrictModel):
         "responders include SD or NON-CR/NON-PD)}, pfs {paramcd, unit}; see docs/ADAM.md",
         examples=[{"stratum_variable": "NF1FL", "strata": {"Y": "NF1-associated", "N": "sporadic"},
                    "response": {"paramcd": "BOR", "records": "best"}, "pfs": {"paramcd": "PFS", "unit": "days"}}])
+    safety: dict[str, Any] | None = Field(
+        None, description="safety monitoring of dose-limiting toxicities (optional; not an endpoint: the protocol "
+        "still needs response or pfs): p0 (acceptable DLT rate), looks (cumulative safety-evaluable patients at each "
+        "safety look, strictly increasing), alpha (largest P(stop | p0), default 0.10), method ('bayesian' (default), "
+        "'pocock', 'obrien-fleming'), prior {a, b} (default Beta(1, 1)), scope ('per-stratum' (default): a crossing "
+        "stops that stratum; 'pooled': the monitored strata together, a crossing stops them all), strata (the declared "
+        "strata monitored, default all); as in POST /v1/designs/safety-boundaries; see docs/SAFETY.md",
+        examples=[EXAMPLE_SAFETY])
 
 
 class AmendmentRequest(StrictModel):
@@ -114,6 +134,9 @@ class PatientRecord(StrictModel):
         None, description="null: not yet assessed; derived (so not given) for a patient given by assessments")
     pfs: PFSObservation | None = Field(None, description="null: no follow-up yet; derived from the assessments "
                                        "when not given")
+    toxicity: ToxicityStatus | None = Field(
+        None, description="the patient's toxicity status for the protocol's safety monitoring; absent or null: not "
+        "(yet) evaluable for safety", examples=[{"evaluable": True, "dose_limiting": False}])
     assessments: dict[str, Any] | None = Field(
         None, description="tumour assessments (treatment_start, baseline, visits, death_date, off_study_date; "
         "as in POST /v1/endpoints/response): the response and PFS are derived under the protocol's derivation "
@@ -290,10 +313,15 @@ class DesignSummary(ResultModel):
     software: dict[str, Any]
     method_note: str = Field(description="how the operating characteristics were computed (exact or simulated), or "
                                          "why they were not (too costly to compute with a look)")
-    design: dict[str, Any] = Field(description="the design as an operating-characteristics request")
+    design: dict[str, Any] | None = Field(description="the design as an operating-characteristics request (null: "
+                                          "no response plan, the summary holds the safety monitoring alone)")
     operating_characteristics: dict[str, Any] | None = Field(description="null when too costly to compute with a look")
     boundaries: dict[str, Any] | None = Field(description="null when too costly, or when the gonogo that computed it "
                                                           "had no boundary tables")
+    safety: dict[str, Any] | None = Field(None, description="the protocol's toxicity stopping rule calibrated (as POST "
+                                          "/v1/designs/safety-boundaries answers: stop counts per look, the constant, "
+                                          "P(stop | p0), exact operating characteristics) with its scope and monitored "
+                                          "strata; null without safety monitoring")
 
 
 class Reproduction(ResultModel):

@@ -123,7 +123,7 @@ def test_a_design_too_large_to_enumerate_is_simulated_with_a_seed_fixed_by_the_v
 
 
 def test_a_version_without_a_response_plan_has_no_design_summary():
-    document = dict(ProtocolSpec.from_mapping(example_protocol()).document, response=None)
+    document = dict(ProtocolSpec.from_mapping(example_protocol()).document, response=None, safety=None)
     assert registry_design.design_summary(document, trial_id="t", version=1) is None
     look, summary = tasks.registry_look_with_design(
         document, {"cutoff_date": "2024-01-01", "patients": []}, 1, 7,
@@ -139,3 +139,22 @@ def test_a_design_too_costly_for_a_look_is_stored_without_oc_saying_why(monkeypa
     assert "not computed with the look" in summary["method_note"] and "/v1/designs/operating-characteristics" in \
         summary["method_note"]
     assert summary["design"]["strata"][0]["looks"] == [7, 14, 21]  # the request to send instead
+
+
+def test_a_version_monitoring_safety_stores_its_calibrated_rule_with_exact_oc():
+    from designs.safety.boundaries import SafetyDesign, safety_boundaries
+
+    document = ProtocolSpec.from_mapping(example_protocol()).document
+    rule = safety_boundaries(SafetyDesign.from_mapping({k: document["safety"][k] for k in
+                                                        ("p0", "looks", "alpha", "method", "prior")}))
+    summary = registry_design.design_summary(document, trial_id="t", version=1)
+    safety = summary["safety"]
+    assert safety["scope"] == "pooled" and safety["monitored"] == ["NF1-associated", "sporadic"]
+    assert safety["looks"] == rule["looks"] and safety["operating_characteristics"] == rule["operating_characteristics"]
+    assert safety["calibration"]["prob_stop_null"] <= document["safety"]["alpha"]
+    assert [oc["rate"] for oc in safety["operating_characteristics"]] == [0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
+    pfs_only = registry_design.design_summary(dict(document, response=None), trial_id="t", version=1)
+    assert pfs_only["safety"]["looks"] == rule["looks"] and pfs_only["design"] is None
+    assert pfs_only["operating_characteristics"] is None and "safety monitoring alone" in pfs_only["method_note"]
+    no_safety = registry_design.design_summary(dict(document, safety=None), trial_id="t", version=1)
+    assert no_safety["safety"] is None

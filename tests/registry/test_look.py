@@ -57,7 +57,9 @@ def test_independent_look_matches_beta_arithmetic():
     sporadic = result["response"]["strata"][1]
     assert sporadic["posterior_mean"] == pytest.approx(1 / 6, abs=1e-12)  # Beta(1, 5)
     assert result["accrual"]["nf1"] == {"enrolled": 12, "response_evaluable": 10, "not_evaluable": 1, "pending": 1,
-                                        "pfs_patients": 0, "pfs_events": 0}
+                                        "pfs_patients": 0, "pfs_events": 0, "safety_evaluable": 0,
+                                        "safety_not_evaluable": 0, "safety_unrecorded": 12}
+    assert result["safety"] is None  # the protocol monitors no safety
     assert result["pfs"] is None
     schedule = {"planned_looks": [7, 21], "n": 10, "reached": 7, "next": 21, "on_schedule": False}
     assert nf1["schedule"] == schedule
@@ -159,7 +161,8 @@ def test_open_view_has_accrual_and_data_quality_only():
     for word in ("posterior", "responders", "decision", "prob_", "simon", "events", "warnings", "ci95"):
         assert word not in text, word
     assert view["accrual"]["nf1"] == {k: closed["accrual"]["nf1"][k] for k in
-                                      ("enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients")}
+                                      ("enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients",
+                                       "safety_evaluable", "safety_not_evaluable", "safety_unrecorded")}
     assert view["data_cut"] == CONTEXT["data_cut"] and view["look"] == 1
 
 

@@ -1,6 +1,7 @@
 """Report bundles for the report tests: the SARC031-like example's real bundles of looks 1-3 and
 variants of them: as a look stored before the densities, the next-look sentences and the design block
-existed (``older``), with a synthetic design, MCMC, EXNEX, no PFS, a safety section, hostile text.
+existed (``older``), with a synthetic design, MCMC, EXNEX, no PFS, safety monitoring (rerun with
+synthetic toxicity statuses), hostile text.
 
 The data files were made by ``gonogo example sarc031`` against a fresh server, then
 ``repository.report_bundle(engine, "sarc031-example", k, closed=True, actor="dmc-chair")`` with
@@ -127,9 +128,55 @@ def without_pfs(bundle: dict[str, Any]) -> dict[str, Any]:
     return bundle
 
 
-def with_safety(bundle: dict[str, Any]) -> dict[str, Any]:
+SAFETY = {"p0": 0.25, "looks": [5, 10, 15, 20], "alpha": 0.1, "method": "bayesian"}
+
+
+def _toxicity(patient: dict[str, Any], index: int) -> dict[str, bool]:
+    """Synthetic statuses: sporadic's first 9 patients had a DLT (crossing 7 of 15), NF1's every seventh."""
+    dlt = index < 9 if patient["stratum"] == "sporadic" else index % 7 == 0
+    return {"evaluable": True, "dose_limiting": dlt}
+
+
+@functools.cache
+def _safety_look(bundle_json: str, safety_json: str) -> str:
+    """The bundle's look rerun (``run_look``) on its protocol with ``safety`` and its cut with toxicity."""
+    from designs.registry.look import run_look
+    from designs.registry.protocol import ProtocolSpec
+
+    bundle = json.loads(bundle_json)
+    protocol = ProtocolSpec.from_mapping({**bundle["protocol"]["protocol"], "safety": json.loads(safety_json)})
+    counters: dict[str, int] = {}
+    patients = []
+    for p in bundle["cut"]["patients"]:
+        index = counters[p["stratum"]] = counters.get(p["stratum"], -1) + 1
+        patients.append({**p, "toxicity": _toxicity(p, index)})
+    result = bundle["look"]["result"]
+    context = {k: result.get(k) for k in ("trial", "protocol_version", "data_cut", "amendments_since_previous_look")}
+    look = run_look(protocol.document, {"cutoff_date": bundle["cut"]["cutoff_date"], "patients": patients},
+                    look_number=result["look"], seed=bundle["look"]["seed"], context=context)
+    return json.dumps({"protocol": protocol.document, "patients": patients, "look": look})
+
+
+def with_safety(bundle: dict[str, Any], **safety: Any) -> dict[str, Any]:
+    """``bundle`` as if its protocol monitored safety (``SAFETY`` updated by ``safety``; per stratum by
+    default) and its cut carried toxicity statuses: the look's safety section, safety decisions, counts
+    and notes as ``run_look`` records them, and (with a design) the stored design's safety rule."""
+    from designs.registry.design import design_summary
+
     bundle = copy.deepcopy(bundle)
-    bundle["look"]["result"]["safety"] = {"NF1-associated": {"status": "continue"}, "sporadic": {"status": "stop for safety"}}
+    plan = {**SAFETY, **safety}
+    rerun = json.loads(_safety_look(json.dumps(bundle, sort_keys=True), json.dumps(plan, sort_keys=True)))
+    bundle["protocol"]["protocol"] = rerun["protocol"]
+    bundle["cut"]["patients"] = rerun["patients"]
+    result = bundle["look"]["result"]
+    result["safety"] = rerun["look"]["safety"]
+    result["accrual"] = rerun["look"]["accrual"]
+    result["notes"] = rerun["look"]["notes"]
+    for entry, again in zip(result["decisions"], rerun["look"]["decisions"], strict=True):
+        entry["safety"] = again["safety"]
+    if bundle.get("design"):
+        document = {**rerun["protocol"], "response": None}
+        bundle["design"]["safety"] = design_summary(document, trial_id="t", version=1)["safety"]
     return bundle
 
 
