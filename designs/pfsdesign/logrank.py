@@ -67,6 +67,9 @@ from designs.survival.spec import MAX_TIME_MONTHS
 STATISTICS = ("classical", "average-variance")
 ACCRUALS = ("uniform", "random-uniform", "poisson")
 MAX_N = 5_000
+EXHAUSTIVE_N = 1_000
+"""Where power is not monotone in n (curves that cross), every n up to the first grid point reaching the
+target is tried, when that point is at most this (each n costs a few milliseconds of quadrature)."""
 """Largest sample size searched or simulated: beyond it a single-arm phase II trial is not a phase II trial,
 and a design that needs more says so (the alternative is too close to the benchmark)."""
 MAX_TRIALS = 1_000_000
@@ -219,30 +222,48 @@ def logrank_sample_size(benchmark: SurvivalLaw, alternative: SurvivalLaw, *, alp
     def moments(n: int) -> WuMoments:
         return wu_moments(benchmark, alternative, accrual_months=n / rate, follow_up_months=t_f)
 
-    largest = moments(MAX_N)
-    if largest.power(MAX_N, alpha) < power:
-        if largest.omega <= 0.0:
+    # Power rises with n when the alternative is better throughout; for curves that cross, a longer
+    # accrual may lower ω, so power at MAX_N bounds nothing. A geometric scan finds the first grid point
+    # reaching the target; if power ever fell along the scan, every n below that point is tried in turn
+    # (the first n reaching the target, not one of several; up to EXHAUSTIVE_N, beyond which the bisection
+    # is used and the answer is the first n after the last grid point below the target); otherwise a bisection between it and the
+    # grid point before (power(low) < target ≤ power(high)). Only when no grid point reaches the target
+    # is the design refused, quoting the best power found.
+    powers: dict[int, float] = {}
+
+    def power_at(n: int) -> float:
+        if n not in powers:
+            powers[n] = moments(n).power(n, alpha)
+        return powers[n]
+
+    low, high, falling, previous = 0, None, False, -1.0
+    for n in _GRID:
+        if power_at(n) >= power:
+            high = n
+            break
+        falling |= powers[n] < previous
+        previous, low = powers[n], n
+    if high is None and falling:  # a peak between grid points may reach the target: try every n around it
+        best = max(powers, key=powers.__getitem__)
+        after = next((n for n in _GRID if n > best), MAX_N)
+        high = next((n for n in range(1, min(after, EXHAUSTIVE_N) + 1) if power_at(n) >= power), None)
+        low = high - 1 if high is not None else low
+    if high is None:
+        best = max(powers, key=powers.__getitem__)
+        if all(moments(n).omega <= 0.0 for n in (_GRID[0], best)):
             check.add("alternative", "is not better than the benchmark over the trial's follow-up (E[Λ0(X)] ≤ P(event)): "
                       "the one-sample log-rank test has no power against it")
         else:
-            check.add("power", f"needs more than {MAX_N} patients (power {largest.power(MAX_N, alpha):.3f} at n = {MAX_N}): "
-                      "the alternative is too close to the benchmark for a single-arm trial")
+            why = ("power falls again as the trial grows, because the alternative's survival curve crosses the "
+                   "benchmark's" if falling else "the alternative is too close to the benchmark for a single-arm trial")
+            check.add("power", f"needs more than {MAX_N} patients: not reached by any n up to {MAX_N} (the highest power found is {powers[best]:.3f}, at "
+                      f"n = {best}): {why}")
         check.raise_if_any()
-    # Power rises with n when the alternative is better throughout; for curves that cross, a longer
-    # accrual may lower ω. A geometric scan finds the first grid point reaching the target, then a
-    # bisection the first n between it and the grid point before (power(low) < target ≤ power(high)).
-    def reaches(n: int) -> bool:
-        return moments(n).power(n, alpha) >= power
-
-    low, high = 0, MAX_N
-    for n in _GRID:
-        if reaches(n):
-            high = n
-            break
-        low = n
+    if falling and high <= EXHAUSTIVE_N:
+        high = next(n for n in range(1, high + 1) if power_at(n) >= power)
     while high - low > 1:
         middle = (low + high) // 2
-        if reaches(middle):
+        if power_at(middle) >= power:
             high = middle
         else:
             low = middle

@@ -290,3 +290,24 @@ def test_sample_size_is_the_smallest_n_reaching_the_power():
     design = logrank_sample_size(SARC, crossing, alpha=0.05, power=0.8, accrual_per_month=1.0, follow_up_months=1.0)
     powers = [wu_moments(SARC, crossing, accrual_months=n / 1.0, follow_up_months=1.0).power(n, 0.05) for n in range(1, design["n"] + 1)]
     assert max(powers[:-1]) < 0.8 <= powers[-1] == pytest.approx(design["power_at_n"])
+
+
+def test_a_peak_of_power_between_grid_points_is_found_when_curves_cross_and_power_falls_with_n():
+    """Curves that cross (hazard 0.01 a month for 3 months, then 3.0, against an exponential benchmark with
+    median 6; 10 patients a month, 0.5 months of follow-up): power rises to about 0.86 near n = 25 and falls
+    towards 0 as the trial lengthens. Power at n = 5,000 bounds nothing: the design must still be found
+    (the first n reaching the target, checked against every smaller n), and an unreachable target refused
+    quoting the highest power and saying why."""
+    benchmark, crossing = SurvivalLaw.from_median(6.0), SurvivalLaw.piecewise((0.0, 3.0), (0.01, 3.0))
+    kwargs = dict(alpha=0.05, accrual_per_month=10.0, follow_up_months=0.5)
+
+    def power(n):
+        return wu_moments(benchmark, crossing, accrual_months=n / 10.0, follow_up_months=0.5).power(n, 0.05)
+
+    for target in (0.5, 0.8):
+        n = logrank_sample_size(benchmark, crossing, power=target, **kwargs)["n"]
+        assert power(n) >= target and all(power(m) < target for m in range(1, n))
+    assert power(200) < 0.1  # the fall that made the old check at n = 5,000 refuse these designs
+    with pytest.raises(InvalidInputError) as error:
+        logrank_sample_size(benchmark, crossing, power=0.95, **kwargs)
+    assert "crosses" in problems(error)["power"] and "highest power" in problems(error)["power"]
