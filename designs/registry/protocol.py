@@ -54,6 +54,7 @@ from designs.engines.sampler_settings import SamplerSettings
 from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
 from designs.response.simon_status import SimonRule
+from designs.safety import boundaries
 from designs.safety.boundaries import SafetyDesign
 from designs.survival import spec as survival_spec
 from designs.survival.decisions import PFSDecisionRule
@@ -90,8 +91,10 @@ _SAFETY_FIELDS = ("p0", "looks", "alpha", "method", "prior", "scope", "strata")
 SAFETY_SCOPES = ("per-stratum", "pooled")
 """per-stratum: each monitored stratum's evaluable patients against the boundaries, a crossing stops that
 stratum; pooled: the monitored strata's patients together, a crossing stops every monitored stratum."""
-SAFETY_DEFAULTS = {"method": "bayesian", "alpha": 0.10, "scope": "per-stratum"}
-"""What a protocol's safety section takes when it does not say (the prior: ``SafetyDesign``'s, Beta(1, 1))."""
+SAFETY_DEFAULTS = {**boundaries.SAFETY_DEFAULTS, "scope": "per-stratum"}
+"""What a protocol's safety section takes when it does not say: the rule's defaults
+(``designs.safety.boundaries.SAFETY_DEFAULTS``, shared with the safety analysis; the prior
+``SafetyDesign``'s, Beta(1, 1)) and the scope."""
 
 
 @dataclass(frozen=True)
