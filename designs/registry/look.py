@@ -278,30 +278,31 @@ def _safety(protocol: ProtocolSpec, by_stratum: Mapping[str, list[Mapping[str, A
 
 
 def _safety_reason(row: Mapping[str, Any], safety: Mapping[str, Any]) -> str:
-    """Why the safety decision of ``row`` (a stratum's, or the pooled one) is what it is: the planned
-    looks applied so far, each to its first n_j evaluable patients, and the next one."""
+    """Why the safety decision of ``row`` (a stratum's, or the pooled one) is what it is: each planned
+    look applied so far, on its first n_j evaluable patients, and the next one."""
     where = f"pooled over {', '.join(safety['monitored'])}: " if safety["scope"] == "pooled" else ""
     counts = f"{where}{row['toxicities']} of {row['evaluable']} evaluable patients had a dose-limiting toxicity"
     following = row["next_look"]
-    upcoming = "" if following is None else (
-        f"; next safety look at n = {following['n']}" + ("" if following["stop_at"] is None else
-                                                         f" (stop at ≥ {following['stop_at']})"))
-    applied = row["looks_applied"]
-    if not applied:
-        return f"{counts}; before the first safety look{upcoming}: the rule applies nothing yet"
+    upcoming = "" if following is None else f"n = {following['n']}" + (
+        "" if following["stop_at"] is None else f", stop at ≥ {following['stop_at']}")
 
     def said(look: Mapping[str, Any]) -> str:
         x = look["toxicities"]
         x = f"{look['toxicities_range'][0]} to {look['toxicities_range'][1]}" if x is None else x
-        bar = "no count stops" if look["stop_at"] is None else f"stop at ≥ {look['stop_at']}"
-        return f"look {look['look']}: {x} among the first {look['n']} ({bar})"
+        if look["stop_at"] is None:
+            return f"safety look {look['look']}: {x} of the first {look['n']} (no count stops)"
+        verdict = {True: "crossed", False: "not crossed", None: "undetermined"}[look["crossed"]]
+        return f"safety look {look['look']}: {x} of the first {look['n']} (stop at ≥ {look['stop_at']}, {verdict})"
 
-    off = "" if row["evaluable"] in safety["design"]["looks"] else f"; n = {row['evaluable']} is not a planned safety look"
-    text = f"{counts}; safety looks applied so far, each to its first n evaluable patients: {'; '.join(map(said, applied))}{off}"
-    first = row["first_crossing"]
-    if first is not None:
-        return f"{text}; boundary crossed at safety look {first['look']} (n = {first['n']}){upcoming}"
-    return f"{text}{upcoming}"
+    if not row["looks_applied"]:
+        return f"{counts}; before the first safety look ({upcoming})"
+    text = "; ".join([counts, *map(said, row["looks_applied"])])
+    if row["evaluable"] not in safety["design"]["looks"]:
+        text += "; n = " + str(row["evaluable"]) + " is not a planned safety look" + (
+            f" (next: {upcoming})" if upcoming else " (after the last)")
+    elif upcoming:
+        text += f"; next safety look: {upcoming}"
+    return text
 
 
 def _safety_decision(entry: Mapping[str, Any], safety: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
