@@ -322,11 +322,12 @@ def _safety_decision(entry: Mapping[str, Any], safety: Mapping[str, Any], notes:
     overridden = {k: v for k, v in efficacy.items() if v in ("go", "continue")}
     stopping = {k: v for k, v in efficacy.items() if v == "no-go"}
     if row["crossed"]:
-        reason += f": stop for safety (boundary crossed at safety look {row['first_crossing']['look']})"
+        reason += f": stop for safety (boundary crossed at safety look {row['first_crossing']['look']}"
+        if stopping:
+            reason += f"; {said(stopping)} {'stop' if len(stopping) > 1 else 'stops'} the stratum too"
+        reason += ")"
         if overridden:
             reason += f", overriding the efficacy decision{'s' if len(overridden) > 1 else ''} {said(overridden)}"
-        if stopping:
-            reason += f" ({said(stopping)} {'stop' if len(stopping) > 1 else 'stops'} the stratum too)"
         if safety["scope"] == "pooled":
             reason += "; a pooled crossing stops every monitored stratum"
         notes.append(f"{name}: {reason}")

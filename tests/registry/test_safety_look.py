@@ -179,4 +179,4 @@ def test_a_no_go_beside_a_crossed_boundary_is_stated_not_overridden():
     assert nf1["response"]["decision"] == "no-go" and nf1["safety"]["decision"] == "stop for safety"
     assert not nf1["safety"]["overrides_efficacy"]
     assert nf1["safety"]["reason"].endswith("(stop at ≥ 3, crossed): stop for safety (boundary crossed at safety "
-                                            "look 1) (response 'no-go' stops the stratum too)")
+                                            "look 1; response 'no-go' stops the stratum too)")
