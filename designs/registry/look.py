@@ -252,16 +252,14 @@ def _safety(protocol: ProtocolSpec, by_stratum: Mapping[str, list[Mapping[str, A
     design = plan.design
     prior = {"a": design.prior_a, "b": design.prior_b}
     groups = {name: _safety_group(by_stratum.get(name, []), design.looks) for name in plan.strata}
-    strata = [{"name": name, "evaluable": g["evaluable"], "toxicities": g["toxicities"]} for name, g in groups.items()]
+    strata = [{"name": name, "evaluable": g["evaluable"], "toxicities": g["toxicities"],
+               "toxicities_at_looks": g["toxicities_at_looks"]} for name, g in groups.items()]
     request: dict[str, Any] = {
         "p0": design.p0, "prior": prior, "strata": strata, "pooled": plan.scope == "pooled",
         "design": {"looks": list(design.looks), "alpha": design.alpha, "method": design.method, "prior": prior}}
-    if plan.scope == "pooled":
+    if plan.scope == "pooled":  # the pooled group decides: its caveats, not the strata's
         groups = {POOLED: _safety_group([p for name in plan.strata for p in by_stratum.get(name, [])], design.looks)}
         request["pooled_toxicities_at_looks"] = groups[POOLED]["toxicities_at_looks"]
-    else:
-        for row in strata:
-            row["toxicities_at_looks"] = groups[row["name"]]["toxicities_at_looks"]
     result = analyse_safety(SafetyAnalysisSpec.from_mapping(request))
     calibrated = safety_boundaries(design, rates=[design.p0])
     prob_stop = calibrated["calibration"]["prob_stop_null"]

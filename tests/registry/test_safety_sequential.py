@@ -72,6 +72,10 @@ def test_a_pooled_look_takes_the_first_patients_of_the_strata_together():
     pooled = result["safety"]["pooled"]
     assert [(a["n"], a["toxicities"], a["crossed"]) for a in pooled["looks_applied"]] == [(5, 4, True)]
     assert {d["safety"]["decision"] for d in result["decisions"]} == {"stop for safety"}
+    # the strata's descriptive rows get their own first patients too: nothing is left undetermined
+    late = cohort("nf1", [False] * 5 + [True] * 4) + cohort("sporadic", [True] * 3 + [False] * 3, first_day=20)
+    result = look(protocol(scope="pooled"), late)
+    assert result["warnings"] == [] and result["safety"]["pooled"]["decision"] == "stop for safety"
 
 
 def test_a_look_whose_first_patients_may_change_is_provisional_and_says_so_among_the_warnings():
