@@ -124,3 +124,19 @@ def test_the_design_and_the_look_give_the_family_wise_p_stop_of_several_strata()
     single = design_summary(ProtocolSpec.from_mapping(protocol(strata=["nf1"])).document, trial_id="t", version=1)["safety"]
     assert single["family_wise"] is None
     assert design_summary(ProtocolSpec.from_mapping(protocol(scope="pooled")).document, trial_id="t", version=1)["safety"]["family_wise"] is None
+
+
+def test_an_adam_cut_without_toxicity_warns_that_adam_carries_none():
+    # review 13a finding 6: a protocol with adam may monitor safety (its JSON cuts can carry toxicity); a look
+    # on an ADaM cut says the stratum's patients have no toxicity status and why, among the look's warnings
+    from designs.registry.datacut import DataCutSpec
+    from designs.registry.look import look_seed, run_look
+    from tests.registry.test_look import CONTEXT
+
+    spec = ProtocolSpec.from_mapping(protocol())
+    cut = DataCutSpec.from_mapping({"cutoff_date": "2024-12-31", "patients": cohort("nf1", [None] * 6)}, spec).document
+    for patient in cut["patients"]:
+        patient["source"] = {"ADSL": {"USUBJID": patient["id"]}}  # as the ADaM mapping keeps it
+    result = run_look(spec.document, cut, look_number=1, seed=look_seed(None, spec.id, 1), context=CONTEXT)
+    warning = next(w for w in result["warnings"] if w["code"] == "safety-unrecorded")
+    assert warning["stratum"] == "nf1" and "ADaM, which carries no toxicity" in warning["message"]
