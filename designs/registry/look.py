@@ -74,7 +74,7 @@ from designs.response.analysis import analyse_response
 from designs.response.simon_status import simon_status_in_order
 from designs.response.spec import ResponseAnalysisSpec
 from designs.core.caveats import caveat
-from designs.safety.analysis import POOLED, SafetyAnalysisSpec, analyse_safety
+from designs.safety.analysis import POOLED, SafetyAnalysisSpec, analyse_safety, look_text
 from designs.safety.boundaries import prob_any_stops, safety_boundaries
 from designs.survival.analysis import analyse_pfs
 from designs.survival.spec import PFSAnalysisSpec
@@ -284,17 +284,9 @@ def _safety_reason(row: Mapping[str, Any], safety: Mapping[str, Any]) -> str:
     upcoming = "" if following is None else f"n = {following['n']}" + (
         "" if following["stop_at"] is None else f", stop at ≥ {following['stop_at']}")
 
-    def said(look: Mapping[str, Any]) -> str:
-        x = look["toxicities"]
-        x = f"{look['toxicities_range'][0]} to {look['toxicities_range'][1]}" if x is None else x
-        if look["stop_at"] is None:
-            return f"safety look {look['look']}: {x} of the first {look['n']} (no count stops)"
-        verdict = {True: "crossed", False: "not crossed", None: "undetermined"}[look["crossed"]]
-        return f"safety look {look['look']}: {x} of the first {look['n']} (stop at ≥ {look['stop_at']}, {verdict})"
-
     if not row["looks_applied"]:
         return f"{counts}; before the first safety look ({upcoming})"
-    text = "; ".join([counts, *map(said, row["looks_applied"])])
+    text = "; ".join([counts, *(f"safety {look_text(look)}" for look in row["looks_applied"])])
     if row["evaluable"] not in safety["design"]["looks"]:
         text += "; n = " + str(row["evaluable"]) + " is not a planned safety look" + (
             f" (next: {upcoming})" if upcoming else " (after the last)")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from designs.registry.look import SAFETY_ACCRUAL_FIELDS
+from designs.safety.analysis import look_text
 
 MISSING = "–"
 """What a cell shows when the look did not record the value."""
@@ -330,14 +331,7 @@ def _looks_cell(row: Mapping[str, Any]) -> str:
                 + ("no count stops" if boundary.get("stop_at") is None else f"stop at ≥ {text(boundary['stop_at'])}"))
     if not applied:
         return "before the first look"
-    cells = []
-    for look in applied:
-        x = look.get("toxicities")
-        x = "–".join(text(v) for v in look.get("toxicities_range") or []) if x is None else text(x)
-        bar = "no count stops" if look.get("stop_at") is None else f"stop at ≥ {text(look['stop_at'])}"
-        verdict = {True: ", crossed", False: "", None: ", undetermined"}.get(look.get("crossed"), "")
-        cells.append(f"look {text(look.get('look'))}: {x} of first {text(look.get('n'))} ({bar}{verdict})")
-    return "; ".join(cells)
+    return "; ".join(look_text(look) for look in applied)
 
 
 def safety_table(bundle: Mapping[str, Any]) -> Table:

@@ -229,6 +229,17 @@ def apply_looks(looks: Sequence[int], stop_counts: Sequence[int | None], n: int,
     }
 
 
+def look_text(look: Mapping[str, Any]) -> str:
+    """One applied look in words, as the look's reasons and the report print it: "look 1: 4 of the first
+    5 (stop at ≥ 4, crossed)" (a bounded count as "0 to 4", an undetermined look "undetermined")."""
+    x = look["toxicities"]
+    x = f"{look['toxicities_range'][0]} to {look['toxicities_range'][1]}" if x is None else x
+    if look["stop_at"] is None:
+        return f"look {look['look']}: {x} of the first {look['n']} (no count stops)"
+    verdict = {True: "crossed", False: "not crossed", None: "undetermined"}[look["crossed"]]
+    return f"look {look['look']}: {x} of the first {look['n']} (stop at ≥ {look['stop_at']}, {verdict})"
+
+
 def _row(spec: SafetyAnalysisSpec, name: str, n: int, x: int, stop_counts: Sequence[int | None] | None,
          at_looks: Sequence[int] | None = None) -> dict[str, Any]:
     a, b = spec.prior_a + x, spec.prior_b + n - x

@@ -41,8 +41,9 @@ def test_the_safety_table_reads_the_looks_safety_section():
     assert (sporadic["evaluable"], sporadic["toxicities"]) == (21, 9)  # bundles._toxicity: the first 9 had a DLT
     assert rows["sporadic"] == ["sporadic", "21", "9", tables.num(sporadic["posterior_mean"]), tables.interval(sporadic["ci95"]),
                                 tables.prob(sporadic["prob_above_p0"]),
-                                "look 1: 5 of first 5 (stop at ≥ 4, crossed); look 2: 9 of first 10 (stop at ≥ 6, crossed); "
-                                "look 3: 9 of first 15 (stop at ≥ 7, crossed); look 4: 9 of first 20 (stop at ≥ 9, crossed)",
+                                "look 1: 5 of the first 5 (stop at ≥ 4, crossed); look 2: 9 of the first 10 (stop at ≥ 6, "
+                                "crossed); look 3: 9 of the first 15 (stop at ≥ 7, crossed); look 4: 9 of the first 20 "
+                                "(stop at ≥ 9, crossed)",
                                 "stop for safety"]
     assert rows["NF1-associated"][-1] == "continue"
     assert ("stop at planned look n when the dose-limiting toxicities among the first n evaluable patients (by "
