@@ -302,7 +302,7 @@ class Look(ResultModel):
     created_at: str
     created_by: str | None = None
     result: dict[str, Any] | None = None
-    open: dict[str, Any] | None = Field(None, description="the open view (sponsor): accrual and data-quality counts")
+    open: dict[str, Any] | None = Field(None, description="the open view (sponsor): accrual and data-quality counts, nothing of efficacy or safety")
 
 
 class DesignSummary(ResultModel):
