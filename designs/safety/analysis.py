@@ -94,10 +94,13 @@ class SafetyAnalysisSpec:
             design = _design(check, request["design"], p0, prior)
         if pooled is None:
             pooled = len(strata) > 1
-        strata = tuple(_with_at_looks(check, f"strata/{i}/toxicities_at_looks", item.get("toxicities_at_looks"), s, design)
+        # a design given but refused: its problems are reported; the counts at its looks cannot be checked
+        unchecked = request.get("design") is not None and design is None
+        strata = tuple(s if unchecked else _with_at_looks(check, f"strata/{i}/toxicities_at_looks",
+                                                          item.get("toxicities_at_looks"), s, design)
                        for i, item, s in strata)
         pooled_at_looks = None
-        if request.get("pooled_toxicities_at_looks") is not None:
+        if request.get("pooled_toxicities_at_looks") is not None and not unchecked:
             if not pooled:
                 check.add("pooled_toxicities_at_looks", "given without a pooled analysis (pooled is false)")
             elif len(strata) == len(request.get("strata") or ()):

@@ -122,6 +122,10 @@ def test_toxicities_at_looks_are_checked_all_at_once():
         SafetyAnalysisSpec.from_mapping({"p0": 0.25, "strata": [{"name": "A", "evaluable": 5, "toxicities": 1,
                                                                   "toxicities_at_looks": [1]}]})
     assert [p.field for p in caught.value.problems] == ["strata/0/toxicities_at_looks"]  # needs a design
+    with pytest.raises(InvalidInputError) as caught:  # a refused design: its problem only, not a consequence
+        SafetyAnalysisSpec.from_mapping({"p0": 0.25, "design": {"looks": [5, 5]}, "strata": [
+            {"name": "A", "evaluable": 5, "toxicities": 1, "toxicities_at_looks": [1]}]})
+    assert [p.field for p in caught.value.problems] == ["design/looks/1"]
 
 
 def test_an_undetermined_row_carries_a_caveat_asking_for_the_counts():
