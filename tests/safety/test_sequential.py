@@ -153,7 +153,7 @@ def test_family_wise_p_stop_of_independent_strata():
     assert prob_any_stops(0.0, 4) == 0.0 and prob_any_stops(1.0, 2) == 1.0
 
 
-def test_route_applies_the_counts_at_the_looks_and_says_undetermined(client):
+def test_route_applies_the_counts_at_the_looks_and_says_undetermined(client, in_process_compute):
     design = {"looks": [5, 10, 15, 20], "alpha": 0.1}
     body = {"p0": 0.25, "design": design, "pooled": False,
             "strata": [{"name": "t3", "evaluable": 11, "toxicities": 4, "toxicities_at_looks": [4, 4]},
