@@ -35,6 +35,9 @@ CODES: dict[str, str] = {
     "calibration-thresholds-skipped": "candidate final thresholds at or below the rule's futility bar were not tried",
     "calibration-edge": "the calibrated threshold is the lowest candidate: lower ones might also meet the target",
     "safety-never-stops": "no toxicity count stops the trial at any look within alpha: the monitoring rule is inert",
+    "safety-undetermined": "whether the safety rule stopped depends on the DLTs among the first n_j patients at a planned look, which were not given",
+    "safety-look-provisional": "a safety look's first n_j patients may change: patients enrolled before its n_j-th evaluable one have no toxicity status yet",
+    "safety-unrecorded": "a monitored stratum's patients have no toxicity status at all: the safety rule cannot act on them",
 }
 
 

@@ -11,7 +11,9 @@ version (when the first look on the version runs) and stored beside it.
 Safety monitoring (the protocol's ``safety`` section): ``designs.safety.boundaries.safety_boundaries`` of
 its rule (stop counts per look, the calibrated constant, P(stop | p0), exact operating characteristics
 at p0, p0 + 0.05, …), with the scope and the monitored strata: per stratum, each monitored stratum is
-one such trial; pooled, the monitored strata's patients together are. Milliseconds. A version with
+one such trial and its figures are per stratum; with k > 1 monitored strata ``family_wise`` adds
+P(some stratum stops | every stratum at p0) = 1 − (1 − P(stop | p0))^k (strata independent), and
+``alpha`` stays a per-stratum bound; pooled, the monitored strata's patients together are one trial. Milliseconds. A version with
 safety monitoring but no response plan (PFS only) has a summary with its safety part alone (``design``,
 ``operating_characteristics`` and ``boundaries`` null).
 
@@ -50,7 +52,7 @@ from designs.core.provenance import canonical_json, input_hash
 from designs.core.validation import MAX_SEED
 from designs.oc.provenance import design_request
 from designs.registry.protocol import ProtocolSpec
-from designs.safety.boundaries import safety_boundaries
+from designs.safety.boundaries import prob_any_stops, safety_boundaries
 
 SIMULATED_TRIALS = 10_000
 """Simulated trials per scenario when exact enumeration is not available."""
@@ -113,5 +115,15 @@ def _safety(protocol: ProtocolSpec) -> dict[str, Any] | None:
     without safety monitoring."""
     if protocol.safety is None:
         return None
-    return {"scope": protocol.safety.scope, "monitored": list(protocol.safety.strata),
-            **safety_boundaries(protocol.safety.design)}
+    safety = protocol.safety
+    result = safety_boundaries(safety.design)
+    family_wise = None
+    if safety.scope == "per-stratum" and len(safety.strata) > 1:
+        k = len(safety.strata)
+        family_wise = {
+            "strata": k,
+            "prob_any_stratum_stops_null": prob_any_stops(result["calibration"]["prob_stop_null"], k),
+            "note": f"P(at least one of the {k} monitored strata stops for safety | every stratum at p0) = "
+                    f"1 − (1 − P(stop | p0))^{k}, the strata independent; alpha and the operating characteristics "
+                    "are per stratum"}
+    return {"scope": safety.scope, "monitored": list(safety.strata), "family_wise": family_wise, **result}

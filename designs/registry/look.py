@@ -31,16 +31,24 @@ so rerunning a look gives the same numbers; ``compare`` lists every JSON path wh
 the software versions of both runs apart, and the keys only the rerun has (``additions``: what newer
 software records besides, such as the posterior densities) apart from the differences. ``open_view``
 is the sponsor's: accrual and data-quality counts only (no responders, events, posteriors or
-decisions per stratum; of safety, how many patients are evaluable for it, never how many had a
-dose-limiting toxicity nor whether a boundary was crossed).
+decisions per stratum; nothing of safety: not even how many patients are evaluable for it, which with
+the enrolment dates would tell early dose-limiting toxicities).
 
 Safety (the protocol's ``safety`` section): each monitored stratum's safety-evaluable patients and
 dose-limiting toxicities (``toxicity`` in the cut; a patient without it is not evaluable for safety,
 counted under ``accrual`` as ``safety_unrecorded``) are analysed by ``designs.safety.analysis.analyse_safety``
-with the protocol's calibrated rule (per stratum, or pooled over the monitored strata when ``scope`` is
-"pooled"; in pooled scope the strata's rows are descriptive and the boundary is the pooled row's), and
-the calibrated constant and P(stop | p0) of ``designs.safety.boundaries.safety_boundaries`` are recorded
-beside the stop counts. Each monitored stratum's entry of ``decisions`` gains ``safety``: the safety
+with the protocol's calibrated rule as it was calibrated (per stratum, or pooled over the monitored
+strata when ``scope`` is "pooled"; in pooled scope the strata's rows are descriptive and the rule is the
+pooled row's): the group's safety-evaluable patients in enrolment order (as Simon's), every planned
+safety look n_j ≤ n applied to the first n_j of them (``toxicities_at_looks``), the group stopped when
+any look so far crossed. The same first patients make every later look repeat a crossing (a stop stays
+a stop) and keep the calibrated P(stop | p0) whatever n the DMC meets at. A look whose first n_j
+patients may still change (patients enrolled before its n_j-th evaluable one have no toxicity status
+yet) carries a ``safety-look-provisional`` caveat; a group none of whose patients has a status (an ADaM
+cut: ADAE is not mapped), ``safety-unrecorded``. The calibrated constant and P(stop | p0) of
+``designs.safety.boundaries.safety_boundaries`` are recorded beside the stop counts, and, per stratum
+with k > 1 strata, P(some stratum stops | all at p0) = 1 − (1 − P(stop | p0))^k (strata independent).
+The safety analysis's caveats join the look's ``warnings``. Each monitored stratum's entry of ``decisions`` gains ``safety``: the safety
 decision, the efficacy decisions, whether the safety decision overrides them and why. A crossed
 boundary is "stop for safety" whatever the efficacy decisions say (go, continue; a no-go stops too),
 both stated; a pooled crossing stops every monitored stratum. A look without safety monitoring has
@@ -65,8 +73,9 @@ from designs.registry.protocol import ProtocolSpec
 from designs.response.analysis import analyse_response
 from designs.response.simon_status import simon_status_in_order
 from designs.response.spec import ResponseAnalysisSpec
-from designs.safety.analysis import SafetyAnalysisSpec, analyse_safety
-from designs.safety.boundaries import safety_boundaries
+from designs.core.caveats import caveat
+from designs.safety.analysis import POOLED, SafetyAnalysisSpec, analyse_safety, look_text
+from designs.safety.boundaries import prob_any_stops, safety_boundaries
 from designs.survival.analysis import analyse_pfs
 from designs.survival.spec import PFSAnalysisSpec
 
@@ -75,10 +84,12 @@ CONTEXT_FIELDS = ("trial", "protocol_version", "data_cut", "amendments_since_pre
 and ``at`` (who ran it, when, UTC ISO) go to the look's ``run``, which ``compare`` does not diff."""
 SAFETY_ACCRUAL_FIELDS = ("safety_evaluable", "safety_not_evaluable", "safety_unrecorded")
 """Per-stratum counts of patients evaluable for toxicity, recorded as not evaluable, and without a
-toxicity status (not evaluable for safety yet): accrual-like, so open."""
-OPEN_ACCRUAL_FIELDS = ("enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients", *SAFETY_ACCRUAL_FIELDS)
+toxicity status (not evaluable for safety yet): closed, the DMC's. Not open: a patient becomes
+safety-evaluable at the end of the DLT window or at a DLT, so with the enrolment dates the sponsor knows,
+these counts give early DLTs away."""
+OPEN_ACCRUAL_FIELDS = ("enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients")
 """Per-stratum counts the sponsor's open view shows: accrual and data quality, nothing of efficacy and
-no toxicity count (the DMC's)."""
+nothing of safety (no toxicity count, nor the safety-evaluable counts that reveal them)."""
 
 
 def look_seed(protocol_seed: int | None, trial_id: str, look_number: int) -> int:
@@ -188,17 +199,47 @@ def _safety_counts(patients: list[Mapping[str, Any]]) -> dict[str, int]:
             "safety_unrecorded": statuses.count(None)}
 
 
-def _toxicities(patients: list[Mapping[str, Any]]) -> tuple[int, int]:
-    """(evaluable, with a dose-limiting toxicity) among ``patients``."""
-    evaluable = [p["toxicity"] for p in patients if (p.get("toxicity") or {}).get("evaluable")]
-    return len(evaluable), sum(t["dose_limiting"] for t in evaluable)
+def _safety_group(patients: list[Mapping[str, Any]], looks: tuple[int, ...]) -> dict[str, Any]:
+    """A monitored group's (a stratum's, or the pooled strata's) safety data as the calibrated rule reads
+    it: the safety-evaluable patients in enrolment order (``_enrolment_key``, as Simon's), n, x, and per
+    planned look n_j ≤ n the DLTs among the first n_j (``toxicities_at_looks``) and how many patients
+    without a toxicity status were enrolled before the n_j-th (``pending_before``: once recorded, they
+    may count among the first n_j)."""
+    evaluable = sorted((p for p in patients if (p.get("toxicity") or {}).get("evaluable")), key=_enrolment_key)
+    pending = [_enrolment_key(p) for p in patients if p.get("toxicity") is None]
+    dlt = [bool(p["toxicity"]["dose_limiting"]) for p in evaluable]
+    passed = [k for k in looks if k <= len(evaluable)]
+    return {"evaluable": len(evaluable), "toxicities": sum(dlt), "toxicities_at_looks": [sum(dlt[:k]) for k in passed],
+            "pending_before": [sum(key < _enrolment_key(evaluable[k - 1]) for key in pending) for k in passed],
+            "unrecorded": len(pending), "enrolled": len(patients),
+            "from_adam": any("source" in p for p in patients)}
+
+
+def _safety_caveats(name: str, group: Mapping[str, Any], looks: tuple[int, ...]) -> list[dict[str, Any]]:
+    """A group's provisional looks (``safety-look-provisional``) and, when none of its patients has a
+    toxicity status, that the rule cannot act (``safety-unrecorded``; ADaM cuts carry none)."""
+    stratum = None if name == POOLED else name
+    out = []
+    for j, pending in enumerate(group["pending_before"]):
+        if pending:
+            out.append(caveat("safety-look-provisional", f"'{name}': safety look {j + 1} (n = {looks[j]}) is provisional: "
+                              f"{pending} patients enrolled before its {looks[j]}th evaluable patient have no toxicity "
+                              f"status yet; once recorded they may count among its first {looks[j]}", stratum))
+    if group["enrolled"] and group["unrecorded"] == group["enrolled"]:
+        adam = (" This cut comes from ADaM, which carries no toxicity (ADAE is not mapped): give toxicity statuses "
+                "in a JSON cut.") if group["from_adam"] else ""
+        out.append(caveat("safety-unrecorded", f"'{name}': none of its {group['enrolled']} patients has a toxicity "
+                          f"status: the safety rule cannot act on them.{adam}", stratum))
+    return out
 
 
 def _safety(protocol: ProtocolSpec, by_stratum: Mapping[str, list[Mapping[str, Any]]],
             notes: list[str]) -> dict[str, Any] | None:
-    """The safety analysis of the monitored strata (``analyse_safety``, with the protocol's rule), the
-    calibrated constant and P(stop | p0) beside its stop counts; None without safety monitoring (and a
-    note when the cut holds toxicity statuses nobody analyses)."""
+    """The safety analysis of the monitored strata (``analyse_safety``, with the protocol's rule applied
+    at every planned look so far to the first n_j evaluable patients by enrolment), the calibrated
+    constant and P(stop | p0) beside its stop counts (and, per stratum with several strata, P(some
+    stratum stops | all at p0)); None without safety monitoring (and a note when the cut holds toxicity
+    statuses nobody analyses)."""
     plan = protocol.safety
     unmonitored = [name for name in protocol.stratum_names if plan is None or name not in plan.strata]
     for name in unmonitored:
@@ -210,36 +251,48 @@ def _safety(protocol: ProtocolSpec, by_stratum: Mapping[str, list[Mapping[str, A
         return None
     design = plan.design
     prior = {"a": design.prior_a, "b": design.prior_b}
-    strata = []
-    for name in plan.strata:
-        n, x = _toxicities(by_stratum.get(name, []))
-        strata.append({"name": name, "evaluable": n, "toxicities": x})
-    request = {"p0": design.p0, "prior": prior, "strata": strata, "pooled": plan.scope == "pooled",
-               "design": {"looks": list(design.looks), "alpha": design.alpha, "method": design.method, "prior": prior}}
+    groups = {name: _safety_group(by_stratum.get(name, []), design.looks) for name in plan.strata}
+    strata = [{"name": name, "evaluable": g["evaluable"], "toxicities": g["toxicities"],
+               "toxicities_at_looks": g["toxicities_at_looks"]} for name, g in groups.items()]
+    request: dict[str, Any] = {
+        "p0": design.p0, "prior": prior, "strata": strata, "pooled": plan.scope == "pooled",
+        "design": {"looks": list(design.looks), "alpha": design.alpha, "method": design.method, "prior": prior}}
+    if plan.scope == "pooled":  # the pooled group decides: its caveats, not the strata's
+        groups = {POOLED: _safety_group([p for name in plan.strata for p in by_stratum.get(name, [])], design.looks)}
+        request["pooled_toxicities_at_looks"] = groups[POOLED]["toxicities_at_looks"]
     result = analyse_safety(SafetyAnalysisSpec.from_mapping(request))
     calibrated = safety_boundaries(design, rates=[design.p0])
-    result["design"].update(constant=calibrated["calibration"]["constant"],
-                            prob_stop_null=calibrated["calibration"]["prob_stop_null"])
+    prob_stop = calibrated["calibration"]["prob_stop_null"]
+    result["design"].update(constant=calibrated["calibration"]["constant"], prob_stop_null=prob_stop)
+    if plan.scope == "per-stratum" and len(plan.strata) > 1:
+        result["design"]["prob_any_stratum_stops_null"] = prob_any_stops(prob_stop, len(plan.strata))
     result["warnings"] += calibrated["warnings"]
+    result["warnings"] += [w for name, group in groups.items() for w in _safety_caveats(name, group, design.looks)]
     if plan.scope == "pooled":  # the rule watches the pooled counts: the strata's rows describe, they do not decide
         for row in result["strata"]:
-            row.update(boundary=None, crossed=None, decision=None)
+            row.update(looks_applied=None, first_crossing=None, next_look=None, boundary=None, crossed=None,
+                       decision=None)
     return {"scope": plan.scope, "monitored": list(plan.strata), **result}
 
 
 def _safety_reason(row: Mapping[str, Any], safety: Mapping[str, Any]) -> str:
-    """Why the safety decision of ``row`` (a stratum's, or the pooled one) is what it is."""
+    """Why the safety decision of ``row`` (a stratum's, or the pooled one) is what it is: each planned
+    look applied so far, on its first n_j evaluable patients, and the next one."""
     where = f"pooled over {', '.join(safety['monitored'])}: " if safety["scope"] == "pooled" else ""
     counts = f"{where}{row['toxicities']} of {row['evaluable']} evaluable patients had a dose-limiting toxicity"
-    boundary = row["boundary"]
-    if boundary is None:
-        return f"{counts}, before the first safety look (n = {safety['design']['looks'][0]}), no boundary in force"
-    at = f"safety look {boundary['look']} (n = {boundary['n']})"
-    if boundary["stop_at"] is None:
-        return f"{counts}; no toxicity count stops at {at}"
-    if row["crossed"]:
-        return f"{counts}, reaching the stop count {boundary['stop_at']} of {at}"
-    return f"{counts}, below the stop count {boundary['stop_at']} of {at}"
+    following = row["next_look"]
+    upcoming = "" if following is None else f"n = {following['n']}" + (
+        "" if following["stop_at"] is None else f", stop at ≥ {following['stop_at']}")
+
+    if not row["looks_applied"]:
+        return f"{counts}; before the first safety look ({upcoming})"
+    text = "; ".join([counts, *(f"safety {look_text(look)}" for look in row["looks_applied"])])
+    if row["evaluable"] not in safety["design"]["looks"]:
+        text += "; n = " + str(row["evaluable"]) + " is not a planned safety look" + (
+            f" (next: {upcoming})" if upcoming else " (after the last)")
+    elif upcoming:
+        text += f"; next safety look: {upcoming}"
+    return text
 
 
 def _safety_decision(entry: Mapping[str, Any], safety: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
@@ -259,11 +312,12 @@ def _safety_decision(entry: Mapping[str, Any], safety: Mapping[str, Any], notes:
     overridden = {k: v for k, v in efficacy.items() if v in ("go", "continue")}
     stopping = {k: v for k, v in efficacy.items() if v == "no-go"}
     if row["crossed"]:
-        reason += ": stop for safety"
+        reason += f": stop for safety (boundary crossed at safety look {row['first_crossing']['look']}"
+        if stopping:
+            reason += f"; {said(stopping)} {'stop' if len(stopping) > 1 else 'stops'} the stratum too"
+        reason += ")"
         if overridden:
             reason += f", overriding the efficacy decision{'s' if len(overridden) > 1 else ''} {said(overridden)}"
-        if stopping:
-            reason += f" ({said(stopping)} {'stop' if len(stopping) > 1 else 'stops'} the stratum too)"
         if safety["scope"] == "pooled":
             reason += "; a pooled crossing stops every monitored stratum"
         notes.append(f"{name}: {reason}")
@@ -422,7 +476,8 @@ def run_look(protocol_document: dict, cut_document: dict, *, look_number: int, s
     if safety is not None:
         for entry in decisions:
             entry["safety"] = _safety_decision(entry, safety, notes)
-    warnings = [*(response["warnings"] if response else []), *(pfs["warnings"] if pfs else [])]
+    warnings = [*(response["warnings"] if response else []), *(pfs["warnings"] if pfs else []),
+                *(safety["warnings"] if safety else [])]
     return {
         "trial": context.get("trial", protocol.id),
         "look": look_number,
@@ -475,25 +530,32 @@ ADDED_FIELDS = re.compile(
 )
 """What later versions of gonogo record in a look besides what earlier ones did: a rerun holding them
 where the stored look does not is an addition, not a difference (safety monitoring: the ``safety``
-section, each decision's ``safety`` and the accrual's safety counts). Any other key only the rerun has (a
-stratum, a warning, a decision) is a difference."""
+section, each decision's ``safety`` and the accrual's safety counts, but only when the look's protocol
+version monitors no safety: see ``_SAFETY_FIELDS``). Any other key only the rerun has (a stratum, a
+warning, a decision) is a difference."""
+_SAFETY_FIELDS = re.compile(r"^(safety|decisions/\d+/safety|accrual/.+/(" + "|".join(SAFETY_ACCRUAL_FIELDS) + "))$")
+"""The safety paths of ``ADDED_FIELDS``. A look stored before safety monitoring existed was run on a
+version without a ``safety`` section (it was an unknown field), so its rerun has ``safety: null``; when
+the rerun's ``safety`` is not null the version monitors safety, and a stored look lacking these paths
+has lost them: differences, never additions."""
 
 
-def _differences(stored: Any, rerun: Any, path: str, out: list[dict[str, Any]], additions: list[str]) -> None:
+def _differences(stored: Any, rerun: Any, path: str, out: list[dict[str, Any]], additions: list[str],
+                 monitored: bool = False) -> None:
     if isinstance(stored, Mapping) and isinstance(rerun, Mapping):
         for key in sorted(set(stored) | set(rerun), key=str):
             where = f"{path}/{key}" if path else str(key)
-            if key not in stored and ADDED_FIELDS.match(where):
+            if key not in stored and ADDED_FIELDS.match(where) and not (monitored and _SAFETY_FIELDS.match(where)):
                 additions.append(where)
             elif key not in stored:
                 out.append({"path": where, "stored": "<absent>", "rerun": rerun[key]})
             elif key not in rerun:
                 out.append({"path": where, "stored": stored[key], "rerun": "<absent>"})
             else:
-                _differences(stored[key], rerun[key], where, out, additions)
+                _differences(stored[key], rerun[key], where, out, additions, monitored)
     elif isinstance(stored, list) and isinstance(rerun, list) and len(stored) == len(rerun):
         for i, (a, b) in enumerate(zip(stored, rerun)):
-            _differences(a, b, f"{path}/{i}", out, additions)
+            _differences(a, b, f"{path}/{i}", out, additions, monitored)
     elif stored != rerun or isinstance(stored, bool) != isinstance(rerun, bool):
         out.append({"path": path, "stored": stored, "rerun": rerun})
 
@@ -507,13 +569,15 @@ def compare(stored: Mapping[str, Any], rerun: Mapping[str, Any]) -> dict[str, An
     The fields later software records besides (``ADDED_FIELDS``: the posterior densities, the next
     look's boundaries), where the rerun has them and the stored look does not, are listed under
     ``additions`` (JSON paths), not as differences: every number the stored look holds can still be
-    reproduced. Any other key that only one of the two has is a difference."""
+    reproduced. The safety fields count as additions only when the rerun's ``safety`` is null (the
+    protocol version monitors no safety): on a monitored version a stored look without them lost them.
+    Any other key that only one of the two has is a difference."""
     # As stored: through JSON (a tuple is a list there), so that only values can differ.
     stored, rerun = json.loads(canonical_json(stored)), json.loads(canonical_json(rerun))
     found: list[dict[str, Any]] = []
     additions: list[str] = []
     _differences({k: v for k, v in stored.items() if k != "run"}, {k: v for k, v in rerun.items() if k != "run"},
-                 "", found, additions)
+                 "", found, additions, rerun.get("safety") is not None)
     differences = [d for d in found if not _SOFTWARE.search(d["path"]) and not _TIMING.search(d["path"])]
     return {
         "identical": not differences,

@@ -35,7 +35,11 @@ located under ``safety/`` (``safety/looks/2`` reads as ``looks/2`` does in POST
 monitored stratum, or of them all when ``scope`` is "pooled"); ``strata`` names the declared strata
 monitored (default: every declared stratum, filled in and listed in ``defaults``, so that a stratum an
 amendment declares is monitored too unless the protocol chose its list). Defaults: method "bayesian",
-alpha 0.10, the Beta(1, 1) prior, scope "per-stratum". Safety monitoring is not an endpoint: a protocol
+alpha 0.10, the Beta(1, 1) prior, scope "per-stratum". A safety look beyond the planned enrolment (per
+stratum: the largest monitored stratum's n_planned, the larger of its endpoints'; pooled: their sum) can
+never fire and is refused at ``safety/looks/<i>``. A protocol with ``adam`` may monitor safety: its JSON
+cuts can carry toxicity, while its ADaM cuts carry none (ADAE is not mapped), which each look then says
+(a ``safety-unrecorded`` caveat among its warnings) rather than the protocol being refused. Safety monitoring is not an endpoint: a protocol
 still needs response or PFS (gonogo runs go/no-go looks; a safety-only trial is a different design).
 """
 
@@ -54,6 +58,7 @@ from designs.engines.sampler_settings import SamplerSettings
 from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
 from designs.response.simon_status import SimonRule
+from designs.safety import boundaries
 from designs.safety.boundaries import SafetyDesign
 from designs.survival import spec as survival_spec
 from designs.survival.decisions import PFSDecisionRule
@@ -90,8 +95,10 @@ _SAFETY_FIELDS = ("p0", "looks", "alpha", "method", "prior", "scope", "strata")
 SAFETY_SCOPES = ("per-stratum", "pooled")
 """per-stratum: each monitored stratum's evaluable patients against the boundaries, a crossing stops that
 stratum; pooled: the monitored strata's patients together, a crossing stops every monitored stratum."""
-SAFETY_DEFAULTS = {"method": "bayesian", "alpha": 0.10, "scope": "per-stratum"}
-"""What a protocol's safety section takes when it does not say (the prior: ``SafetyDesign``'s, Beta(1, 1))."""
+SAFETY_DEFAULTS = {**boundaries.SAFETY_DEFAULTS, "scope": "per-stratum"}
+"""What a protocol's safety section takes when it does not say: the rule's defaults
+(``designs.safety.boundaries.SAFETY_DEFAULTS``, shared with the safety analysis; the prior
+``SafetyDesign``'s, Beta(1, 1)) and the scope."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +219,8 @@ class ProtocolSpec:
         safety = None
         if body.get("safety") is not None:
             safety = check.within("safety", _safety, body["safety"], declared)
+        if safety is not None and not check.problems:
+            _reachable(check, safety, response, pfs)
         given_defaults = body.get("defaults", [])
         if not isinstance(given_defaults, list) or not all(isinstance(p, str) for p in given_defaults):
             check.add("defaults", "must be a list of the paths whose values gonogo filled in (as a stored protocol lists them)")
@@ -372,6 +381,24 @@ def _safety(check: Checker, body: Any, declared: tuple[str, ...]) -> SafetyPlan 
     if check.problems or design is None:
         return None
     return SafetyPlan(design, scope, tuple(strata))
+
+
+def _reachable(check: Checker, safety: SafetyPlan, response: ResponsePlan | None, pfs: PFSPlan | None) -> None:
+    """Refuse safety looks no monitored patients can reach: beyond the largest planned enrolment (a
+    stratum's planned patients are the largest n_planned of its endpoints; per stratum, the largest
+    monitored stratum's; pooled, the monitored strata's sum). Such a look can never fire."""
+    planned: dict[str, int] = {}
+    for plan in (response, pfs):
+        for stratum in plan.strata if plan is not None else ():
+            planned[stratum.name] = max(planned.get(stratum.name, 0), stratum.n_planned)
+    sizes = [planned.get(name, 0) for name in safety.strata]
+    cap = sum(sizes) if safety.scope == "pooled" else max(sizes, default=0)
+    what = ("the monitored strata's planned patients together" if safety.scope == "pooled"
+            else "the largest monitored stratum's planned patients")
+    for i, n in enumerate(safety.design.looks):
+        if n > cap:
+            check.add(f"safety/looks/{i}", f"a safety look at {n} evaluable patients can never be reached: "
+                      f"{what} are {cap} (the endpoints' n_planned)")
 
 
 def _document(spec: ProtocolSpec) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def _safety_plan(document: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def open_subset(bundle: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a bundle an open report may show: identities, dates, hashes, accrual and
-    data-quality counts (safety-evaluable patients among them, never toxicities), enrolment dates, planned
+    data-quality counts (none of safety: ``look.open_view`` drops them), enrolment dates, planned
     sizes and looks (the safety plan's looks, scope and strata); no response, PFS, safety analysis,
     decision, warning, note, design or patient outcome (nor toxicity status). Works on closed bundles and on open ones (already reduced)."""
     trial, look, protocol, cut = (bundle.get(k) or {} for k in ("trial", "look", "protocol", "cut"))

@@ -9,8 +9,8 @@ other quantities with 3 significant decimals, counts as integers, and "–" for 
 record (never "nan"). A piece the bundle lacks (a look stored before a field existed, a protocol
 without a PFS plan, no stored design) gives an empty table or a sentence saying so, never an error.
 
-Open reports call only ``cover``, ``accrual_table``, ``data_quality`` (with the safety-evaluable counts,
-never the toxicities), ``open_history``, ``hashes``,
+Open reports call only ``cover``, ``accrual_table``, ``data_quality`` (without any safety count: the open
+view has none, since safety-evaluable counts with enrolment dates tell early DLTs), ``open_history``, ``hashes``,
 ``software`` and ``reproduce``, on the open subset of the bundle (``render.open_subset``), which holds
 no efficacy field at all.
 """
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from designs.registry.look import SAFETY_ACCRUAL_FIELDS
+from designs.safety.analysis import look_text
 
 MISSING = "–"
 """What a cell shows when the look did not record the value."""
@@ -206,7 +207,8 @@ def data_quality(bundle: Mapping[str, Any]) -> Table:
     for safety, recorded as not evaluable, and without a toxicity status), and the patients the data cut
     excluded, by reason."""
     accrual = _get(look_result(bundle), "accrual", default={}) or {}
-    # Safety counts where the protocol monitors safety and the look recorded them (not before they existed).
+    # Safety counts where the protocol monitors safety and the look recorded them (not before they existed);
+    # never in the open report, whose accrual (``look.open_view``) has none.
     safety = bool(_protocol(bundle).get("safety")) and any("safety_unrecorded" in (c or {}) for c in accrual.values())
     fields = ("not_evaluable", "pending") + (SAFETY_COUNTS if safety else ())
     columns = ("Stratum", "Not evaluable", "Pending") + (("Safety evaluable", "Not evaluable for safety",
@@ -317,23 +319,30 @@ def _safety_cell(decision: Any) -> str:
     return text(decision["decision"])
 
 
-def _boundary_cell(boundary: Any) -> str:
-    if not isinstance(boundary, Mapping):
-        return "none yet"
-    if boundary.get("stop_at") is None:
-        return f"look {text(boundary.get('look'))} (n = {text(boundary.get('n'))}): no count stops"
-    return f"look {text(boundary.get('look'))} (n = {text(boundary.get('n'))}): stop at ≥ {text(boundary['stop_at'])}"
+def _looks_cell(row: Mapping[str, Any]) -> str:
+    """The planned safety looks applied so far, each on its first n_j evaluable patients: DLTs against the
+    stop count. A look stored before the rule was applied this way shows its one boundary as it was."""
+    applied = row.get("looks_applied")
+    if applied is None:  # stored before review 13a: one boundary compared with every toxicity so far
+        boundary = row.get("boundary")
+        if not isinstance(boundary, Mapping):
+            return "none yet"
+        return (f"all DLTs so far against look {text(boundary.get('look'))} (n = {text(boundary.get('n'))}): "
+                + ("no count stops" if boundary.get("stop_at") is None else f"stop at ≥ {text(boundary['stop_at'])}"))
+    if not applied:
+        return "before the first look"
+    return "; ".join(look_text(look) for look in applied)
 
 
 def safety_table(bundle: Mapping[str, Any]) -> Table:
     """Per monitored stratum (and pooled): evaluable patients, dose-limiting toxicities, the posterior of
-    the toxicity rate (mean, 95% CrI, P(p_tox > p0)), the boundary in force and the safety decision; the
-    rule as calibrated in the notes."""
+    the toxicity rate (mean, 95% CrI, P(p_tox > p0)), every planned safety look applied so far on its first
+    n_j evaluable patients, and the safety decision; the rule as calibrated in the notes."""
     safety = look_result(bundle).get("safety")
     if not isinstance(safety, Mapping):
         return Table("Safety", (), [], ["This look has no safety analysis (the protocol version monitors none)."])
     p0 = text(safety.get("p0"))
-    columns = ("Stratum", "Evaluable", "DLTs", "Posterior mean", "95% CrI", f"P(p_tox > {p0})", "Boundary in force",
+    columns = ("Stratum", "Evaluable", "DLTs", "Posterior mean", "95% CrI", f"P(p_tox > {p0})", "Safety looks applied",
                "Safety decision")
     pooled = safety.get("scope") == "pooled"
     rows = []
@@ -341,7 +350,7 @@ def safety_table(bundle: Mapping[str, Any]) -> Table:
         decides = not pooled or s.get("name") == "pooled"
         rows.append([text(s.get("name")), count(s.get("evaluable")), count(s.get("toxicities")), num(s.get("posterior_mean")),
                      interval(s.get("ci95")), prob(s.get("prob_above_p0")),
-                     _boundary_cell(s.get("boundary")) if decides else "(pooled)",
+                     _looks_cell(s) if decides else "(pooled)",
                      text(s.get("decision")) if decides else "(pooled)"])
     design = safety.get("design") or {}
     prior = design.get("prior") or {}
@@ -353,9 +362,13 @@ def safety_table(bundle: Mapping[str, Any]) -> Table:
         + ("the boundary watches the strata's patients together, and a crossing stops every monitored stratum."
            if pooled else "each stratum's patients against the boundaries."),
         f"Rule: {text(design.get('method'))}, p0 = {p0}, alpha = {text(design.get('alpha'))}, prior "
-        f"Beta({text(prior.get('a'))}, {text(prior.get('b'))}); stop when dose-limiting toxicities among the first n "
-        f"evaluable reach: {stops or MISSING}; constant {text(constant.get('name'))} = {num(constant.get('value'), 4)}, "
-        f"P(stop | p0) = {prob(design.get('prob_stop_null'))}.",
+        f"Beta({text(prior.get('a'))}, {text(prior.get('b'))}); stop at planned look n when the dose-limiting "
+        f"toxicities among the first n evaluable patients (by enrolment) reach: {stops or MISSING}; every planned look "
+        "reached so far is applied to its own first n patients, so a look that crossed stays crossed at every later "
+        f"look; constant {text(constant.get('name'))} = {num(constant.get('value'), 4)}, "
+        f"P(stop | p0) = {prob(design.get('prob_stop_null'))}"
+        + (f" per stratum, P(some stratum stops | all at p0) = {prob(design['prob_any_stratum_stops_null'])} "
+           "(strata independent)" if design.get("prob_any_stratum_stops_null") is not None else "") + ".",
         f"Posterior: Beta prior updated by the counts; {text(safety.get('interval'))}.",
     ]
     return Table("Safety: dose-limiting toxicities", columns, rows, notes)
@@ -370,9 +383,13 @@ def safety_operating_characteristics(bundle: Mapping[str, Any]) -> Table | None:
     rows = [[num(oc.get("rate")), prob(oc.get("prob_stop")), ", ".join(prob(p) for p in oc.get("prob_stop_by_look") or []),
              num(oc.get("expected_n"), 1)] for oc in safety.get("operating_characteristics") or []]
     scope = "per monitored stratum" if safety.get("scope") == "per-stratum" else "of the monitored strata pooled"
+    notes = [f"Exact ({scope}); looks at n = {', '.join(text(look.get('n')) for look in safety.get('looks') or [])}."]
+    family = safety.get("family_wise")
+    if isinstance(family, Mapping):
+        notes.append(f"With {text(family.get('strata'))} monitored strata, each at p0: P(some stratum stops) = "
+                     f"{prob(family.get('prob_any_stratum_stops_null'))} (strata independent); alpha is per stratum.")
     return Table("Operating characteristics of the safety rule", ("True toxicity rate", "P(stop)", "P(stop) by look",
-                                                                 "E[evaluable n]"), rows,
-                 [f"Exact ({scope}); looks at n = {', '.join(text(look.get('n')) for look in safety.get('looks') or [])}."])
+                                                                 "E[evaluable n]"), rows, notes)
 
 
 def response_table(bundle: Mapping[str, Any]) -> Table:

@@ -45,6 +45,9 @@ MAX_RATES = 100
 DEFAULT_PRIOR = (1.0, 1.0)
 """The Bayesian rule's default prior, Beta(1, 1) (uniform): it claims nothing about the toxicity rate;
 the calibration, not the prior, controls P(stop | p0)."""
+SAFETY_DEFAULTS = {"method": "bayesian", "alpha": 0.10}
+"""What a safety rule takes when a protocol's safety section or a safety analysis's design does not say
+(the prior: ``DEFAULT_PRIOR``); POST /v1/designs/safety-boundaries asks for both."""
 PRIOR_PARAMETER = Bounds(gt=0.0, le=1000.0)
 ALPHA = Bounds(gt=0.0, le=MAX_ERROR_RATE)
 DEFAULT_RATE_STEPS = 7
@@ -163,6 +166,12 @@ def operating_characteristics(looks: Sequence[int], counts: Sequence[int | None]
     toxicities += float(np.arange(running.size) @ running)
     return {"rate": float(rate), "prob_stop": prob_stop, "prob_stop_by_look": by_look, "expected_n": expected_n,
             "expected_toxicities": toxicities}
+
+
+def prob_any_stops(prob_stop: float, strata: int) -> float:
+    """P(at least one of ``strata`` independent strata stops) when each stops with ``prob_stop``:
+    1 − (1 − p)^k, the family-wise false-stop rate of a per-stratum rule with every stratum at p0."""
+    return float(-np.expm1(strata * np.log1p(-prob_stop))) if prob_stop < 1.0 else 1.0
 
 
 def _prob_stop_null(design: SafetyDesign, counts: list[int | None]) -> float:

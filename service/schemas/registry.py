@@ -103,7 +103,10 @@ class ProtocolRequest(StrictModel):
         "safety look, strictly increasing), alpha (largest P(stop | p0), default 0.10), method ('bayesian' (default), "
         "'pocock', 'obrien-fleming'), prior {a, b} (default Beta(1, 1)), scope ('per-stratum' (default): a crossing "
         "stops that stratum; 'pooled': the monitored strata together, a crossing stops them all), strata (the declared "
-        "strata monitored, default all); as in POST /v1/designs/safety-boundaries; see docs/SAFETY.md",
+        "strata monitored, default all); as in POST /v1/designs/safety-boundaries. Each look applies every planned "
+        "safety look n_j reached to the first n_j safety-evaluable patients by enrolment (a stop stays a stop); a look "
+        "beyond the planned enrolment (per stratum: the largest monitored stratum's n_planned; pooled: their sum) is "
+        "refused; see docs/SAFETY.md",
         examples=[EXAMPLE_SAFETY])
 
 
@@ -299,7 +302,7 @@ class Look(ResultModel):
     created_at: str
     created_by: str | None = None
     result: dict[str, Any] | None = None
-    open: dict[str, Any] | None = Field(None, description="the open view (sponsor): accrual and data-quality counts")
+    open: dict[str, Any] | None = Field(None, description="the open view (sponsor): accrual and data-quality counts, nothing of efficacy or safety")
 
 
 class DesignSummary(ResultModel):
@@ -321,7 +324,9 @@ class DesignSummary(ResultModel):
     safety: dict[str, Any] | None = Field(None, description="the protocol's toxicity stopping rule calibrated (as POST "
                                           "/v1/designs/safety-boundaries answers: stop counts per look, the constant, "
                                           "P(stop | p0), exact operating characteristics) with its scope and monitored "
-                                          "strata; null without safety monitoring")
+                                          "strata, and family_wise (per stratum, k > 1 strata: P(some stratum stops | "
+                                          "all at p0) = 1 − (1 − P(stop | p0))^k; alpha is per stratum; else null); "
+                                          "null without safety monitoring")
 
 
 class Reproduction(ResultModel):

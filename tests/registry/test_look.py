@@ -161,8 +161,7 @@ def test_open_view_has_accrual_and_data_quality_only():
     for word in ("posterior", "responders", "decision", "prob_", "simon", "events", "warnings", "ci95"):
         assert word not in text, word
     assert view["accrual"]["nf1"] == {k: closed["accrual"]["nf1"][k] for k in
-                                      ("enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients",
-                                       "safety_evaluable", "safety_not_evaluable", "safety_unrecorded")}
+                                      ("enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients")}
     assert view["data_cut"] == CONTEXT["data_cut"] and view["look"] == 1
 
 

@@ -1,7 +1,8 @@
 """Safety in a look: the protocol's toxicity rule on the cut's dose-limiting toxicities (analyse_safety,
-the calibrated boundaries), a crossed boundary overriding an efficacy go with "stop for safety" (per
-stratum; pooled, every monitored stratum), no boundary before the first safety look, stored looks
-without safety comparing cleanly (additions), and a sponsor's open view without toxicity counts."""
+the calibrated boundaries, each planned look on its first n_j evaluable patients by enrolment), a crossed
+boundary overriding an efficacy go with "stop for safety" (per stratum; pooled, every monitored stratum),
+nothing applied before the first safety look, stored looks without safety comparing cleanly (additions)
+only when the version monitors no safety, and a sponsor's open view without any safety count."""
 
 from __future__ import annotations
 
@@ -47,12 +48,15 @@ def test_per_stratum_a_crossed_boundary_overrides_an_efficacy_go_with_stop_for_s
     assert nf1["safety"] == {
         "decision": "stop for safety", "scope": "per-stratum", "crossed": True, "overrides_efficacy": True,
         "efficacy": {"response": "go", "pfs": None},
-        "reason": "4 of 7 evaluable patients had a dose-limiting toxicity, reaching the stop count 3 of safety look 1 "
-                  "(n = 5): stop for safety, overriding the efficacy decision response 'go'"}
+        "reason": "4 of 7 evaluable patients had a dose-limiting toxicity; safety look 1: 4 of the first 5 (stop at ≥ 3, "
+                  "crossed); n = 7 is not a planned safety look (next: n = 10, stop at ≥ 5): stop for safety (boundary "
+                  "crossed at safety look 1), overriding the efficacy decision response 'go'"}
     assert sporadic["safety"]["decision"] == "continue" and not sporadic["safety"]["overrides_efficacy"]
     assert sporadic["safety"]["efficacy"]["response"] == sporadic["response"]["decision"] == "continue"
     assert sporadic["safety"]["reason"].endswith(": continue; the efficacy decisions stand (response 'continue')")
     assert any(note.startswith("nf1: 4 of 7 evaluable") for note in result["notes"])
+    assert result["safety"]["design"]["prob_any_stratum_stops_null"] == pytest.approx(
+        1 - (1 - result["safety"]["design"]["prob_stop_null"]) ** 2, rel=1e-12)
 
 
 def test_the_safety_section_is_analyse_safety_with_the_calibrated_rule():
@@ -60,7 +64,8 @@ def test_the_safety_section_is_analyse_safety_with_the_calibrated_rule():
     safety = result["safety"]
     expected = analyse_safety(SafetyAnalysisSpec.from_mapping({
         "p0": 0.2, "prior": {"a": 1.0, "b": 1.0}, "pooled": False,
-        "strata": [{"name": "nf1", "evaluable": 12, "toxicities": 2}, {"name": "sporadic", "evaluable": 4, "toxicities": 0}],
+        "strata": [{"name": "nf1", "evaluable": 12, "toxicities": 2, "toxicities_at_looks": [2, 2]},
+                   {"name": "sporadic", "evaluable": 4, "toxicities": 0, "toxicities_at_looks": []}],
         "design": {"looks": [5, 10, 15], "alpha": 0.1, "method": "bayesian", "prior": {"a": 1.0, "b": 1.0}}}))
     assert safety["strata"] == expected["strata"]
     calibrated = safety_boundaries(SafetyDesign.from_mapping(SAFETY))
@@ -72,12 +77,12 @@ def test_the_safety_section_is_analyse_safety_with_the_calibrated_rule():
     assert safety["strata"][0]["boundary"] == {"look": 2, "n": 10, "stop_at": 5} and not safety["strata"][0]["crossed"]
 
 
-def test_below_the_first_safety_look_no_boundary_is_in_force():
+def test_below_the_first_safety_look_the_rule_applies_nothing_yet():
     result = look(protocol(), patients("nf1", 4, 0, 4) + patients("sporadic", 3, 0, 0))  # 4 of 4, but n < 5
     nf1 = result["safety"]["strata"][0]
-    assert (nf1["boundary"], nf1["crossed"], nf1["decision"]) == (None, False, "continue")
-    assert result["decisions"][0]["safety"]["reason"] == ("4 of 4 evaluable patients had a dose-limiting toxicity, "
-                                                          "before the first safety look (n = 5), no boundary in force: "
+    assert (nf1["boundary"], nf1["looks_applied"], nf1["crossed"], nf1["decision"]) == (None, [], False, "continue")
+    assert result["decisions"][0]["safety"]["reason"] == ("4 of 4 evaluable patients had a dose-limiting toxicity; "
+                                                          "before the first safety look (n = 5, stop at ≥ 3): "
                                                           "continue; the efficacy decisions stand (response 'continue')")
 
 
@@ -126,7 +131,7 @@ def _before_safety(look_document):
     return stored
 
 
-def test_a_stored_look_without_safety_compares_identically_with_the_safety_fields_as_additions():
+def test_a_stored_look_without_safety_compares_identically_only_when_its_version_monitors_no_safety():
     plain = look(sarc031(pfs=None), [row(f"n{i}", "nf1", i, "responder") for i in range(3)])
     assert plain["safety"] is None and "safety" not in plain["decisions"][0]  # no monitoring: safety null
     report = compare(_before_safety(plain), plain)
@@ -135,22 +140,25 @@ def test_a_stored_look_without_safety_compares_identically_with_the_safety_field
         "accrual/nf1/safety_evaluable", "accrual/nf1/safety_not_evaluable", "accrual/nf1/safety_unrecorded",
         "accrual/sporadic/safety_evaluable", "accrual/sporadic/safety_not_evaluable", "accrual/sporadic/safety_unrecorded",
         "safety"]
-    monitored = look(protocol(), patients("nf1", 7, 6, 1) + patients("sporadic", 7, 0, 1))
+    # a look on a safety-monitored version (a stop for safety) that lost its safety data is not identical
+    monitored = look(protocol(), patients("nf1", 7, 6, 6) + patients("sporadic", 7, 0, 1))
+    assert monitored["decisions"][0]["safety"]["decision"] == "stop for safety"
     report = compare(_before_safety(monitored), monitored)
-    assert report["identical"] and "decisions/0/safety" in report["additions"] and "safety" in report["additions"]
+    assert not report["identical"] and report["additions"] == []
+    lost = {d["path"] for d in report["differences"]}
+    assert {"safety", "decisions/0/safety", "decisions/1/safety", "accrual/nf1/safety_evaluable"} <= lost
     changed = json.loads(json.dumps(monitored))
     changed["safety"]["strata"][0]["toxicities"] = 3  # a number the stored look holds is still compared
     assert [d["path"] for d in compare(changed, monitored)["differences"]] == ["safety/strata/0/toxicities"]
 
 
-def test_the_sponsors_open_view_holds_safety_evaluable_counts_but_no_toxicity_count_or_decision():
+def test_the_sponsors_open_view_holds_accrual_counts_and_nothing_of_safety():
+    # finding 13a.3: safety-evaluable counts with enrolment dates give early DLTs away
     closed = look(protocol(), patients("nf1", 7, 6, 4) + patients("sporadic", 7, 0, 1))
     view = open_view(closed)
-    assert "safety" not in view
-    assert view["accrual"]["nf1"]["safety_evaluable"] == 7
-    text = json.dumps(view)
-    for word in ("toxicit", "dose_limiting", "stop for safety", "crossed", "posterior", "decision"):
-        assert word not in text, word
+    assert set(view) == {"trial", "look", "protocol_version", "data_cut", "amendments_since_previous_look", "accrual", "run"}
+    assert {name: set(counts) for name, counts in view["accrual"].items()} == {
+        name: {"enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients"} for name in ("nf1", "sporadic")}
 
 
 @pytest.mark.parametrize("method", ["pocock", "obrien-fleming"])
@@ -165,8 +173,10 @@ def test_a_no_go_beside_a_crossed_boundary_is_stated_not_overridden():
     body["response"]["decision"] = {"final_threshold": 0.95}
     body["response"]["strata"] = [{"name": "nf1", "n_planned": 5, "looks": [5]},
                                   {"name": "sporadic", "n_planned": 5, "looks": [5]}]
+    body["safety"]["looks"] = [5]
     result = look(body, patients("nf1", 5, 0, 4) + patients("sporadic", 5, 0, 0))  # 0 of 5 respond: no-go
     nf1 = result["decisions"][0]
     assert nf1["response"]["decision"] == "no-go" and nf1["safety"]["decision"] == "stop for safety"
     assert not nf1["safety"]["overrides_efficacy"]
-    assert nf1["safety"]["reason"].endswith("(n = 5): stop for safety (response 'no-go' stops the stratum too)")
+    assert nf1["safety"]["reason"].endswith("(stop at ≥ 3, crossed): stop for safety (boundary crossed at safety "
+                                            "look 1; response 'no-go' stops the stratum too)")

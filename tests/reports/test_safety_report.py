@@ -40,30 +40,49 @@ def test_the_safety_table_reads_the_looks_safety_section():
     sporadic = next(s for s in safety["strata"] if s["name"] == "sporadic")
     assert (sporadic["evaluable"], sporadic["toxicities"]) == (21, 9)  # bundles._toxicity: the first 9 had a DLT
     assert rows["sporadic"] == ["sporadic", "21", "9", tables.num(sporadic["posterior_mean"]), tables.interval(sporadic["ci95"]),
-                                tables.prob(sporadic["prob_above_p0"]), "look 4 (n = 20): stop at ≥ 9", "stop for safety"]
+                                tables.prob(sporadic["prob_above_p0"]),
+                                "look 1: 5 of the first 5 (stop at ≥ 4, crossed); look 2: 9 of the first 10 (stop at ≥ 6, "
+                                "crossed); look 3: 9 of the first 15 (stop at ≥ 7, crossed); look 4: 9 of the first 20 "
+                                "(stop at ≥ 9, crossed)",
+                                "stop for safety"]
     assert rows["NF1-associated"][-1] == "continue"
-    assert "stop when dose-limiting toxicities among the first n evaluable reach: n = 5: ≥ 4; n = 10: ≥ 6" in table.notes[1]
+    assert ("stop at planned look n when the dose-limiting toxicities among the first n evaluable patients (by "
+            "enrolment) reach: n = 5: ≥ 4; n = 10: ≥ 6") in table.notes[1]
+    assert "P(some stratum stops | all at p0) = " in table.notes[1]  # two strata monitored one by one
+    family = bundle["design"]["safety"]["family_wise"]
+    assert family["strata"] == 2 and "alpha is per stratum" in oc.notes[1] if (oc := tables.safety_operating_characteristics(bundle)) else False
+    # a look stored before the rule was applied look by look shows its one boundary as it was
+    for row in safety["strata"]:
+        row.pop("looks_applied")
+    safety["strata"][1]["boundary"] = {"look": 4, "n": 20, "stop_at": 9}
+    assert tables.safety_table(bundle).rows[1][6] == "all DLTs so far against look 4 (n = 20): stop at ≥ 9"
     oc = tables.safety_operating_characteristics(bundle)
     assert oc.rows[0][:2] == ["0.250", tables.prob(bundle["design"]["safety"]["calibration"]["prob_stop_null"])]
     assert tables.safety_table(bundles.stored(3)).rows == []  # a look without safety: a sentence, no rows
 
 
 def test_the_recommendation_table_fills_its_safety_column_and_notes_why():
-    for scope, expected in (("per-stratum", ["continue", "stop for safety"]), ("pooled", ["stop for safety"] * 2)):
+    for scope, expected, crossed in (("per-stratum", ["continue", "stop for safety"], 1),
+                                     ("pooled", ["stop for safety"] * 2, 2)):
         table = tables.recommendation(closed(scope))
         assert table.columns[-1] == "Safety" and [r[-1] for r in table.rows] == expected
         why = next(note for note in table.notes if note.startswith("sporadic: "))
-        assert why.endswith("stop for safety (response 'no-go', PFS 'no-go' stop the stratum too)"
+        assert why.endswith(f"stop for safety (boundary crossed at safety look {crossed}; response 'no-go', PFS 'no-go' stop the "
+                            "stratum too)"
                             + ("; a pooled crossing stops every monitored stratum" if scope == "pooled" else ""))
     assert len(tables.recommendation(bundles.stored(3)).columns) == 6
 
 
-def test_data_quality_counts_the_patients_evaluable_for_safety_in_both_reports():
+def test_data_quality_counts_the_patients_evaluable_for_safety_in_the_closed_report_only():
+    # review 13a finding 3: with enrolment dates, safety-evaluable counts tell early DLTs to the sponsor
     bundle = closed()
     quality = tables.data_quality(bundle)
     assert quality.columns[3:] == ("Safety evaluable", "Not evaluable for safety", "No toxicity status")
     assert [r[3:] for r in quality.rows] == [["21", "0", "0"], ["21", "0", "0"]]
-    assert "Safety evaluable" in render.render_html(as_open(bundle))
+    opened = as_open(bundle)
+    assert tables.data_quality(render.open_subset(opened)).columns == ("Stratum", "Not evaluable", "Pending")
+    assert {k for counts in render.open_subset(opened)["look"]["result"]["accrual"].values() for k in counts} == {
+        "enrolled", "response_evaluable", "not_evaluable", "pending", "pfs_patients"}
     assert tables.data_quality(bundles.stored(3)).columns == ("Stratum", "Not evaluable", "Pending")
 
 

@@ -71,7 +71,7 @@ def test_sparse_and_empty_strata_carry_their_caveats():
     assert codes == [("stratum-empty", "A"), ("stratum-sparse", "B")]
 
 
-def test_boundary_in_force_is_the_largest_look_at_or_below_n(stand_in_boundaries):
+def test_every_planned_look_at_or_below_n_is_applied_on_its_first_patients(stand_in_boundaries):
     strata = [{"name": "before first look", "evaluable": 9, "toxicities": 9},
               {"name": "at look 1, crossed", "evaluable": 10, "toxicities": 5},
               {"name": "past look 1, not crossed", "evaluable": 19, "toxicities": 4},
@@ -82,11 +82,14 @@ def test_boundary_in_force_is_the_largest_look_at_or_below_n(stand_in_boundaries
     assert (rows["before first look"]["crossed"], rows["before first look"]["decision"]) == (False, CONTINUE)
     assert rows["at look 1, crossed"]["boundary"] == {"look": 1, "n": 10, "stop_at": 5}
     assert (rows["at look 1, crossed"]["crossed"], rows["at look 1, crossed"]["decision"]) == (True, STOP)
-    # n = 19 is still under look 1's boundary: 4 toxicities do not reach it
+    # n = 19: look 1 only, 4 toxicities in all cannot reach its 5 among the first 10
     assert rows["past look 1, not crossed"]["boundary"] == {"look": 1, "n": 10, "stop_at": 5}
     assert rows["past look 1, not crossed"]["crossed"] is False
-    assert rows["look 3, no stop count"]["boundary"] == {"look": 3, "n": 30, "stop_at": None}
-    assert rows["look 3, no stop count"]["crossed"] is False
+    # 30 of 35: whatever the order, the first 10 had at least 30 − 25 = 5, so look 1 crossed, although
+    # look 3 has no stop count (the old "boundary in force" let this continue)
+    last = rows["look 3, no stop count"]
+    assert [look["crossed"] for look in last["looks_applied"]] == [True, True, False]
+    assert last["boundary"] == {"look": 1, "n": 10, "stop_at": 5} and last["decision"] == STOP
     assert result["design"]["stop_counts"] == [5, 8, None]
 
 
