@@ -1,0 +1,333 @@
+"""Operating characteristics and calibration of a PFS go / no-go rule, as computations in chunks.
+
+``PFSOCPlan`` and ``PFSCalibrationPlan`` follow the computation protocol of ``service.jobs``
+(``prepare``, ``run_chunk``, ``reduce``, as ``designs.oc.computation.OCPlan``): a chunk is whole RNG
+blocks of one scenario (``designs.pfsdesign.simulate``), its output the per-trial endings, and the
+reduction concatenates them in block order, so any chunking gives the same numbers.
+
+Per scenario and stratum: P(go), P(no-go), P(stop at each look) by what stopped it (futility, early
+efficacy, final go, final no-go), the expected number enrolled and the expected duration (months from
+the first patient in to the stratum's decision), each with its Monte Carlo standard error
+(√(p(1 − p)/N) for probabilities, sd/√N for means).
+
+Calibration runs the trials once per scenario and re-thresholds them: the interim criteria do not
+involve ``final_threshold`` and a stratum's data do not depend on the final decisions (the final
+analysis ends the stratum's accrual whichever way it goes), so P(go) at threshold c is
+P(early go) + P(final analysis and P(S(L) > benchmark) > c) on the same simulated trials (common
+random numbers): it falls as c rises, exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from designs.core.caveats import caveat
+from designs.core.decisions import EARLY_GO, ENDINGS, FINAL_GO, FINAL_NO_GO, FUTILITY
+from designs.core.posterior_summary import resolve_seed
+from designs.core.provenance import provenance
+from designs.pfsdesign.simulate import RNG_BLOCK_TRIALS, BlockOutcome, simulate_block
+from designs.pfsdesign.spec import PFSDesignSpec
+
+DEFAULT_CHUNK_TRIALS = 5_000
+CALIBRATION_MARGIN_SES = 2.0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """``n_trials`` simulated trials of scenario ``scenario`` from RNG block ``first_block``."""
+
+    scenario: int
+    first_block: int
+    n_trials: int
+
+
+def plan_chunks(n_scenarios: int, n_trials: int, chunk_trials: int = DEFAULT_CHUNK_TRIALS) -> list[Chunk]:
+    per_chunk = max(1, chunk_trials // RNG_BLOCK_TRIALS)
+    n_blocks = -(-n_trials // RNG_BLOCK_TRIALS)
+    return [
+        Chunk(s, first, min((first + per_chunk) * RNG_BLOCK_TRIALS, n_trials) - first * RNG_BLOCK_TRIALS)
+        for s in range(n_scenarios) for first in range(0, n_blocks, per_chunk)
+    ]
+
+
+def _mc(p: float, n: int) -> float:
+    return math.sqrt(max(p * (1.0 - p), 0.0) / n)
+
+
+def _mean_se(values: np.ndarray) -> tuple[float, float]:
+    n = values.size
+    mean = math.fsum(values.tolist()) / n
+    sd = math.sqrt(math.fsum(((values - mean) ** 2).tolist()) / max(n - 1, 1))
+    return mean, sd / math.sqrt(n)
+
+
+METHOD = (
+    "Monte Carlo: {n_trials:,} simulated trials per scenario ({accrual} accrual, event times by inversion of the "
+    "scenario's survival law from common random numbers); at each look the {engine} posterior of every stratum "
+    "from its events and follow-up then, and the go / no-go rule applied to the strata whose look it is; "
+    "standard errors √(p(1 − p)/N) and sd/√N"
+)
+ENGINE_TEXT = {
+    "closed-form": "exact conjugate Gamma (independent-exponential)",
+    "quadrature": "hierarchical-exponential quadrature (vectorised over the trials of a block)",
+}
+
+
+@dataclass
+class PFSOCPlan:
+    """The operating characteristics of a PFS design spec, split into chunks (see the module)."""
+
+    spec: PFSDesignSpec
+    seed: int
+    chunks: list[Chunk] = field(default_factory=list)
+    kind: str = "pfs-operating-characteristics"
+
+    @classmethod
+    def build(cls, spec: PFSDesignSpec, chunk_trials: int = DEFAULT_CHUNK_TRIALS) -> PFSOCPlan:
+        seed = resolve_seed(spec.seed, dict(spec.request))
+        return cls(spec, seed, plan_chunks(len(spec.scenarios), spec.n_trials, chunk_trials))
+
+    @property
+    def simulated_trials(self) -> int:
+        return self.spec.n_trials * len(self.spec.scenarios)
+
+    @property
+    def decision_seconds(self) -> float:
+        """No tables to build before the chunks (what ``service.budget.design_wants_job`` reads)."""
+        return 0.0
+
+    def prepare(self) -> PFSOCPlan:
+        return self
+
+    def run_chunk(self, chunk: Chunk) -> BlockOutcome:
+        scenario = self.spec.scenarios[chunk.scenario]
+        n_blocks = -(-chunk.n_trials // RNG_BLOCK_TRIALS)
+        parts = []
+        for b in range(n_blocks):
+            size = min(RNG_BLOCK_TRIALS, chunk.n_trials - b * RNG_BLOCK_TRIALS)
+            parts.append(simulate_block(self.spec, scenario, self.seed, chunk.first_block + b, size, self.rule))
+        return BlockOutcome.concatenate(parts)
+
+    @property
+    def rule(self):
+        return self.spec.decision
+
+    def outcomes(self, pairs: Iterable[tuple[Chunk, BlockOutcome]]) -> list[BlockOutcome]:
+        """Each scenario's trials, in block order whatever the order the chunks came back in."""
+        by_scenario: dict[int, list[tuple[int, BlockOutcome]]] = {}
+        for chunk, outcome in pairs:
+            by_scenario.setdefault(chunk.scenario, []).append((chunk.first_block, outcome))
+        return [BlockOutcome.concatenate([o for _, o in sorted(by_scenario[s], key=lambda p: p[0])])
+                for s in range(len(self.spec.scenarios))]
+
+    def reduce(self, pairs: Iterable[tuple[Chunk, BlockOutcome]]) -> dict[str, Any]:
+        spec = self.spec
+        rows = [scenario_summary(spec, s, outcome) for s, outcome in zip(spec.scenarios, self.outcomes(pairs), strict=True)]
+        return {
+            "method": "simulation",
+            "n_trials": spec.n_trials,
+            "seed": self.seed,
+            "accrual": spec.accrual,
+            "landmark_months": spec.landmark_months,
+            "strata": [s.as_dict() for s in spec.strata],
+            "model": spec.model.to_dict(),
+            "decision": spec.decision.as_dict(),
+            "scenarios": rows,
+            "comparator": comparator(spec),
+            "warnings": [],
+            "provenance": self.provenance(),
+        }
+
+    def provenance(self) -> dict[str, Any]:
+        spec = self.spec
+        text = METHOD.format(n_trials=spec.n_trials, accrual=spec.accrual, engine=ENGINE_TEXT[spec.model.engine])
+        return provenance(dict(spec.request), model=spec.model.to_dict(), engine=spec.model.engine, seed=self.seed, method=text)
+
+
+def run(plan: Any, progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    """Every chunk in this process, then the reduction (``service.jobs`` runs chunks in a pool or on Dask)."""
+    plan.prepare()
+    done = []
+    for i, chunk in enumerate(plan.chunks, start=1):
+        done.append((chunk, plan.run_chunk(chunk)))
+        if progress is not None:
+            progress(i / len(plan.chunks))
+    return plan.reduce(done)
+
+
+def scenario_summary(spec: PFSDesignSpec, scenario, outcome: BlockOutcome) -> dict[str, Any]:
+    """One scenario's per-stratum operating characteristics with their Monte Carlo SEs."""
+    n = outcome.ending.shape[0]
+    strata = []
+    for j, stratum in enumerate(spec.strata):
+        ending, look = outcome.ending[:, j], outcome.look[:, j]
+        went = (ending == EARLY_GO) | (ending == FINAL_GO)
+        p_go = float(went.mean())
+        looks = []
+        for k in range(stratum.n_looks):
+            here = look == k
+            counts = {name: float(((ending == code) & here).mean()) for name, code in
+                      zip(ENDINGS, (FUTILITY, EARLY_GO, FINAL_GO, FINAL_NO_GO))}
+            p_stop = float(here.mean())
+            final = k == stratum.n_looks - 1
+            looks.append({
+                "look": k + 1,
+                "final": final,
+                "planned": _planned_look(stratum, k),
+                "prob_stop": p_stop,
+                "prob_futility": counts["futility"],
+                "prob_early_go": counts["early_go"],
+                "prob_final_go": counts["final_go"],
+                "prob_final_no_go": counts["final_no_go"],
+                "monte_carlo_se": _mc(p_stop, n),
+            })
+        enrolled, enrolled_se = _mean_se(outcome.enrolled[:, j].astype(float))
+        months, months_se = _mean_se(outcome.month[:, j])
+        strata.append({
+            "name": stratum.name,
+            "prob_go": p_go,
+            "prob_no_go": 1.0 - p_go,
+            "looks": looks,
+            "expected_enrolled": enrolled,
+            "expected_duration_months": months,
+            "monte_carlo_se": {"prob_go": _mc(p_go, n), "expected_enrolled": enrolled_se,
+                               "expected_duration_months": months_se},
+        })
+    trial_months, trial_se = _mean_se(np.nanmax(outcome.month, axis=1))
+    any_go = float(((outcome.ending == EARLY_GO) | (outcome.ending == FINAL_GO)).any(axis=1).mean())
+    return {
+        "name": scenario.name,
+        "laws": {name: law.to_dict(spec.landmark_months) for name, law in scenario.laws.items()},
+        "strata": strata,
+        "prob_any_go": any_go,
+        "expected_trial_duration_months": trial_months,
+        "monte_carlo_se": {"prob_any_go": _mc(any_go, n), "expected_trial_duration_months": trial_se},
+    }
+
+
+def _planned_look(stratum, k: int) -> dict[str, Any]:
+    if k == stratum.n_looks - 1:
+        return {"when": f"all {stratum.n_planned} patients evaluable at the landmark"}
+    if stratum.looks_by == "calendar":
+        return {"when": f"month {stratum.looks[k]:g} (if before the final analysis)", "month": stratum.looks[k]}
+    return {"when": f"{int(stratum.looks[k])} patients evaluable at the landmark", "patients": int(stratum.looks[k])}
+
+
+def comparator(spec: PFSDesignSpec) -> dict[str, Any] | None:
+    """The one-sample log-rank comparator (``designs.pfsdesign.logrank``), when asked for.
+
+    TODO(logrank): ``designs.pfsdesign.logrank`` is written by another engineer at the same time; until it
+    is merged this reports that the comparator is unavailable rather than guessing its numbers.
+    """
+    if spec.comparator is None:
+        return None
+    try:
+        from designs.pfsdesign import logrank  # noqa: PLC0415 - optional until merged
+    except ImportError:
+        return {"available": False, "reason": "the one-sample log-rank comparator is not installed on this server",
+                **spec.comparator}
+    from designs.pfsdesign.laws import SurvivalLaw
+
+    L = spec.landmark_months
+    benchmark = SurvivalLaw.from_landmark(spec.benchmark_landmark_pfs, L)
+    target = SurvivalLaw.from_landmark(spec.target_landmark_pfs, L)
+    follow_up = spec.max_follow_up_months or L
+    out: dict[str, Any] = {"available": True, **spec.comparator, "strata": []}
+    for stratum in spec.strata:
+        size = logrank.logrank_sample_size(benchmark, target, alpha=spec.comparator["alpha"], power=spec.comparator["power"],
+                                           accrual_per_month=stratum.accrual_per_month, follow_up_months=follow_up)
+        out["strata"].append({"name": stratum.name, "sample_size": size})
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Calibration of the final threshold
+
+
+@dataclass
+class PFSCalibrationPlan(PFSOCPlan):
+    """The final threshold over the spec's candidates (see the module): one simulation per scenario."""
+
+    kind: str = "pfs-calibration"
+
+    @classmethod
+    def build(cls, spec: PFSDesignSpec, chunk_trials: int = DEFAULT_CHUNK_TRIALS) -> PFSCalibrationPlan:
+        """Only the 'benchmark' and 'target' scenarios are simulated."""
+        seed = resolve_seed(spec.seed, dict(spec.request))
+        spec = replace(spec, scenarios=tuple(s for s in spec.scenarios if s.name in ("benchmark", "target")))
+        return cls(spec, seed, plan_chunks(len(spec.scenarios), spec.n_trials, chunk_trials))
+
+    @property
+    def rule(self):
+        # The interim criteria as requested; the final threshold is re-applied in ``reduce``.
+        return self.spec.decision
+
+    def reduce(self, pairs: Iterable[tuple[Chunk, BlockOutcome]]) -> dict[str, Any]:
+        spec = self.spec
+        outcomes = dict(zip((s.name for s in spec.scenarios), self.outcomes(pairs), strict=True))
+        null, alternative = outcomes["benchmark"], outcomes["target"]
+        n = spec.n_trials
+        alpha = spec.target_type_i_error
+        curve = []
+        for c in spec.thresholds:
+            t1, power = _go_rates(null, c), _go_rates(alternative, c)
+            curve.append({
+                "final_threshold": c,
+                "strata": [{"name": s.name, "type_i_error": float(t1[j]), "power": float(power[j]),
+                            "monte_carlo_se": {"type_i_error": _mc(float(t1[j]), n), "power": _mc(float(power[j]), n)}}
+                           for j, s in enumerate(spec.strata)],
+                "meets_target": bool((t1 <= alpha).all()),
+            })
+        chosen = next((i for i, row in enumerate(curve) if row["meets_target"]), None)
+        warnings = []
+        if chosen is not None:
+            row = curve[chosen]
+            for s in row["strata"]:
+                if alpha - s["type_i_error"] < CALIBRATION_MARGIN_SES * s["monte_carlo_se"]["type_i_error"]:
+                    warnings.append(caveat("calibration-margin", (
+                        f"{s['name']}: type I error {s['type_i_error']:.4f} at threshold {row['final_threshold']:g} is within "
+                        f"{CALIBRATION_MARGIN_SES:g} Monte Carlo SEs ({s['monte_carlo_se']['type_i_error']:.4f}) of the target "
+                        f"{alpha:g}: simulate more trials to be sure"), s["name"]))
+            if chosen == 0:
+                warnings.append(caveat("calibration-edge", f"the lowest candidate ({row['final_threshold']:g}) meets the "
+                                       "target: a lower threshold might too, with more power"))
+        decision = spec.decision.as_dict()
+        if chosen is not None:
+            decision["final_threshold"] = curve[chosen]["final_threshold"]
+        return {
+            "method": "simulation",
+            "n_trials": n,
+            "seed": self.seed,
+            "target_type_i_error": alpha,
+            "final_threshold": None if chosen is None else curve[chosen]["final_threshold"],
+            "met": chosen is not None,
+            "decision": decision,
+            "curve": curve,
+            "landmark_months": spec.landmark_months,
+            "model": spec.model.to_dict(),
+            "scenarios": [{"name": s.name, "laws": {k: law.to_dict(spec.landmark_months) for k, law in s.laws.items()}}
+                          for s in spec.scenarios if s.name in ("benchmark", "target")],
+            "warnings": warnings,
+            "provenance": self.provenance(),
+        }
+
+    def provenance(self) -> dict[str, Any]:
+        block = super().provenance()
+        block["method"] += (
+            "; calibration: the same simulated trials re-thresholded at each candidate final threshold (common "
+            "random numbers), the lowest candidate whose type I error (benchmark scenario) is at most the target in "
+            "every stratum chosen (the most power)"
+        )
+        return block
+
+
+def _go_rates(outcome: BlockOutcome, threshold: float) -> np.ndarray:
+    """Per stratum P(go) were the final threshold ``threshold``: early go, or the final P_B above it."""
+    with np.errstate(invalid="ignore"):
+        final_go = outcome.final_prob > threshold
+    return ((outcome.ending == EARLY_GO) | final_go).mean(axis=0)
