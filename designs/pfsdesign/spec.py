@@ -136,14 +136,13 @@ def _build(request: Mapping[str, Any], *, calibration: bool) -> PFSDesignSpec:
     accrual_raw = check.mapping("accrual", request.get("accrual") or {})
     check.unknown("accrual/", accrual_raw, ("kind",), "accrual")
     accrual = check.choice("accrual/kind", accrual_raw.get("kind", "poisson"), ACCRUAL_KINDS)
-    strata = _strata(check, request.get("strata"))
+    strata, names = _strata(check, request.get("strata"))
     follow_up = request.get("max_follow_up_months")
     if follow_up is not None:
         follow_up = check.number("max_follow_up_months", follow_up, MONTHS_BOUNDS)
         if follow_up is not None and landmark is not None and follow_up < landmark:
             check.add("max_follow_up_months", f"the landmark ({landmark:g} months) lies beyond the follow-up "
                       f"({follow_up:g} months): no patient could become evaluable")
-    names = [s.name for s in strata]
     scenarios = _scenarios(check, request.get("scenarios"), names, landmark, settings.benchmark_landmark_pfs,
                            settings.target_landmark_pfs)
     n_trials = request.get("n_trials", DEFAULT_TRIALS)
@@ -165,9 +164,10 @@ def _build(request: Mapping[str, Any], *, calibration: bool) -> PFSDesignSpec:
     )
 
 
-def _strata(check: Checker, raw: Any) -> list[StratumDesign]:
+def _strata(check: Checker, raw: Any) -> tuple[list[StratumDesign], list[str]]:
+    """The valid strata, and the names of all that have a valid name (for the scenarios' laws)."""
     if not check.size("strata", raw, 1, MAX_STRATA, "strata"):
-        return []
+        return [], []
     out, names = [], []
     for i, item in enumerate(raw):
         where = f"strata/{i}"
@@ -180,12 +180,13 @@ def _strata(check: Checker, raw: Any) -> list[StratumDesign]:
         looks = _looks(check, f"{where}/looks", item.get("looks"), n_planned)
         if None not in (name, n_planned, rate) and looks is not None:
             out.append(StratumDesign(name, n_planned, rate, *looks))
-    check.unique("strata", names, "name")
-    return out
+    check.unique("strata", names, "/name")
+    return out, [n for n in names if n is not None]
 
 
 def _looks(check: Checker, where: str, raw: Any, n_planned: int | None) -> tuple[str, tuple[float, ...]] | None:
-    raw = check.mapping(where, raw)
+    # A null field is an omitted one (the HTTP schema lists both kinds' fields).
+    raw = {k: v for k, v in check.mapping(where, raw).items() if v is not None}
     by = check.choice(f"{where}/by", raw.get("by"), LOOK_KINDS)
     if by is None:
         return None
@@ -232,16 +233,15 @@ def _scenarios(check: Checker, raw: Any, names: list[str], landmark: float | Non
         for stratum, law_raw in laws_raw.items():
             if stratum not in names:
                 check.add(f"{where}/laws/{stratum}", f"unknown stratum '{stratum}' (strata: {', '.join(names)})")
-                continue
             law = law_from_mapping(check, f"{where}/laws/{stratum}", law_raw, landmark or 4.0)
-            if law is not None:
+            if law is not None and stratum in names:
                 laws[stratum] = law
         missing = [n for n in names if n not in laws_raw]
-        if missing:
-            check.add(f"{where}/laws", f"no law for stratum {', '.join(repr(m) for m in missing)}: every stratum needs one")
+        for name in missing:
+            check.add(f"{where}/laws/{name}", f"no law for stratum '{name}': every stratum needs one")
         if label is not None and len(laws) == len(names) and not missing:
             out.append(LawScenario(label, laws))
-    check.unique("scenarios", labels, "name")
+    check.unique("scenarios", labels, "/name")
     return out
 
 
