@@ -55,6 +55,11 @@ TAU_U_STEP = 0.3
 MU_RANGE_SDS = 7.0
 TAU_RANGE_SCALES = 8.0
 TINY = 1e-150
+NARROW_MIN_EVENTS = 3
+NARROW_DROP = 20.0
+NARROW_MU_HALF_WIDTH = 5.0
+EDGE_NODES = 5
+EDGE_TOLERANCE = 1e-6
 ROW_CHUNK = 4096
 """Data sets per matrix product: bounds the (rows × grid cells) intermediates near 300 MB."""
 
@@ -80,13 +85,19 @@ class _Grid:
     kernel_edges: np.ndarray  # (N, G) the same with the constant left end treated analytically
 
 
-def _grid(prior: HierarchicalHazardPrior, events: np.ndarray, exposure: np.ndarray) -> _Grid:
-    """The grid of a batch: step from the most events, range from the prior and every likelihood."""
-    max_events = events.max(axis=0) if events.size else np.zeros(events.shape[-1])
-    # As the engine: an upper bound of −ℓ'' where ℓ is within 40 of its maximum, summed over strata.
-    information = float((max_events + 40.0 + np.sqrt(80.0 * max_events)).sum())
-    pooled_sd = 1.0 / math.sqrt(information)
-    step = min(MAX_STEP, pooled_sd * POINTS)
+def _step(events: np.ndarray) -> tuple[float, float]:
+    """(θ step, σ) of a batch: σ = 1/√Σ_j max(d_j + 40 + √(80 d_j)), the engine's lower bound of the
+    pooled posterior sd (−ℓ'' where ℓ is within 40 of its maximum, summed over strata)."""
+    max_events = events.max(axis=0)
+    pooled_sd = 1.0 / math.sqrt(float((max_events + 40.0 + np.sqrt(80.0 * max_events)).sum()))
+    # The sinc tail weights need ≥ 2 nodes per posterior sd of each θ_j (error ~exp(−π²σ²/2h²)).
+    narrowest = 1.0 / math.sqrt(float(max_events.max()) + 1.0)
+    return min(MAX_STEP, pooled_sd * POINTS, narrowest / 2.0), pooled_sd
+
+
+def _wide_range(prior: HierarchicalHazardPrior, events: np.ndarray, exposure: np.ndarray) -> tuple[float, float, float, float]:
+    """θ range (lo, hi) and μ range of the wide grid: the prior's ±PRIOR_RANGE_SDS predictive sds and
+    every likelihood's mass (θ), μ's prior ±MU_RANGE_SDS sds (μ)."""
     half = PRIOR_RANGE_SDS * math.hypot(prior.mu_sd, prior.tau_scale)
     lo, hi = prior.mu_mean - half, prior.mu_mean + half
     with np.errstate(divide="ignore"):
@@ -96,10 +107,31 @@ def _grid(prior: HierarchicalHazardPrior, events: np.ndarray, exposure: np.ndarr
     hi = max(hi, float(upper.max()) + 1.0)
     lo = min(lo, float(lower.min()))
     margin = 8.0 * EDGE_STEP_SD + 1.0
-    lo, hi = lo - margin, hi + margin
+    mu_half = MU_RANGE_SDS * prior.mu_sd
+    return lo - margin, hi + margin, prior.mu_mean - mu_half, prior.mu_mean + mu_half
+
+
+def _narrow_range(prior: HierarchicalHazardPrior, events: np.ndarray, exposure: np.ndarray) -> tuple[float, float, float, float]:
+    """θ and μ ranges of the narrow grid, for rows whose every stratum has ≥ NARROW_MIN_EVENTS events:
+    each likelihood down to e^{−NARROW_DROP} of its maximum (θ), the strata's estimates ±
+    NARROW_MU_HALF_WIDTH (μ).
+    Rows with posterior mass near its edges are computed again on the wide grid."""
+    mode = np.log(events / exposure)
+    # d·Δ − d·(e^Δ − 1) = −NARROW_DROP: Δ ≈ log(1 + (D + √(2dD))/d) on the right, −D/d − 1 on the left.
+    upper = np.log((events + NARROW_DROP + np.sqrt(2.0 * NARROW_DROP * events)) / exposure)
+    lower = mode - NARROW_DROP / events - 1.0
+    mu_lo, mu_hi = float(mode.min()) - NARROW_MU_HALF_WIDTH, float(mode.max()) + NARROW_MU_HALF_WIDTH
+    mu_half = MU_RANGE_SDS * prior.mu_sd
+    mu_lo, mu_hi = max(mu_lo, prior.mu_mean - mu_half), min(mu_hi, prior.mu_mean + mu_half)
+    return min(float(lower.min()), mu_lo) - 1.0, max(float(upper.max()), mu_hi) + 1.0, mu_lo, mu_hi
+
+
+def _grid(prior: HierarchicalHazardPrior, step: float, pooled_sd: float, bounds: tuple[float, float, float, float]) -> _Grid:
+    """The grid of step ``step`` over θ in [lo, hi] with μ nodes in [mu_lo, mu_hi]; τ as the engine's."""
+    lo, hi, mu_lo, mu_hi = bounds
     n = int(math.ceil((hi - lo) / step)) + 1
     theta = lo + step * np.arange(n)
-    mu_keep = np.flatnonzero(np.abs(theta - prior.mu_mean) <= MU_RANGE_SDS * prior.mu_sd)
+    mu_keep = np.flatnonzero((theta >= mu_lo) & (theta <= mu_hi))
     mu_start, n_mu = int(mu_keep[0]), int(mu_keep.size)
     mu = theta[mu_start: mu_start + n_mu]
     # τ = c·sinh(u) as the engine (designs.engines.quadrature.grid), c from the pooled posterior sd.
@@ -151,24 +183,56 @@ def _likelihood(grid: _Grid, events: np.ndarray, exposure: np.ndarray) -> np.nda
 def _flushed(values: np.ndarray) -> np.ndarray:
     """Values within ±TINY (of a maximum near 1) set to 0: subnormal numbers slow matrix products a
     hundredfold, and such cells carry no mass. (Band-limited kernels have negative lobes: kept.)"""
-    values[np.abs(values) < TINY] = 0.0
+    np.multiply(values, np.abs(values) >= TINY, out=values)
     return values
 
 
 def hierarchical_prob_above(prior: HierarchicalHazardPrior, events: np.ndarray, exposure: np.ndarray,
-                            landmark_pfs: Sequence[float], landmark_months: float) -> np.ndarray:
+                            landmark_pfs: Sequence[float], landmark_months: float,
+                            wanted: np.ndarray | None = None) -> np.ndarray:
     """P(S_j(L) > s | the row's data) under the hierarchical exponential model, for each row (data set),
-    stratum and s: events and exposure (n, J) → (n, J, len(landmark_pfs)). See the module."""
+    stratum and s: events and exposure (n, J) → (n, J, len(landmark_pfs)). See the module. ``wanted``
+    (n, J): the strata whose probabilities are needed (default all; every stratum's data enter
+    regardless); the others are NaN.
+
+    Rows whose every stratum has at least NARROW_MIN_EVENTS events go first on a grid narrowed to their
+    likelihoods; any of them with more than EDGE_TOLERANCE of its posterior (of μ or of a θ_j) within
+    EDGE_NODES nodes of that grid's edges, and every other row, on the wide grid."""
     events = np.asarray(events, dtype=float)
     exposure = np.asarray(exposure, dtype=float)
     n, n_strata = events.shape
     out = np.empty((n, n_strata, len(landmark_pfs)))
     if n == 0:
         return out
-    grid = _grid(prior, events, exposure)
     cuts = np.log([exponential_hazard_from_landmark(s, landmark_months) for s in landmark_pfs])
+    wanted = np.ones((n, n_strata), dtype=bool) if wanted is None else np.asarray(wanted, dtype=bool)
+    wide = np.ones(n, dtype=bool)
+    narrow = np.flatnonzero((events >= NARROW_MIN_EVENTS).all(axis=1))
+    if narrow.size:
+        d, T = events[narrow], exposure[narrow]
+        step, pooled_sd = _step(d)
+        probs, edge = _on_grid(_grid(prior, step, pooled_sd, _narrow_range(prior, d, T)), d, T, cuts, wanted[narrow])
+        good = edge <= EDGE_TOLERANCE
+        out[narrow[good]] = probs[good]
+        wide[narrow[good]] = False
+    rows = np.flatnonzero(wide)
+    if rows.size:
+        d, T = events[rows], exposure[rows]
+        step, pooled_sd = _step(d)
+        out[rows] = _on_grid(_grid(prior, step, pooled_sd, _wide_range(prior, d, T)), d, T, cuts, wanted[rows])[0]
+    return out
+
+
+def _on_grid(grid: _Grid, events: np.ndarray, exposure: np.ndarray, cuts: np.ndarray,
+             wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(θ_j < c) per row, stratum and cut on ``grid`` (NaN where not ``wanted``), and per row the largest
+    posterior mass (of μ or of a wanted θ_j) within EDGE_NODES nodes of the grid's edges."""
+    n, n_strata = events.shape
+    out = np.full((n, n_strata, cuts.size), np.nan)
+    edge = np.zeros(n)
     si, _ = special.sici(np.pi * (cuts[None, :] - grid.theta[:, None]) / grid.step)
     below = 0.5 + si / np.pi  # (N, C): sinc weights of 1[θ < c]
+    k = EDGE_NODES
     for start in range(0, n, ROW_CHUNK):
         rows = slice(start, min(start + ROW_CHUNK, n))
         liks = [_likelihood(grid, events[rows, j], exposure[rows, j]) for j in range(n_strata)]
@@ -177,16 +241,24 @@ def hierarchical_prob_above(prior: HierarchicalHazardPrior, events: np.ndarray, 
             m = np.maximum(lik @ grid.kernel_edges, 0.0)
             marginals.append(_flushed(m / np.maximum(m.max(axis=1, keepdims=True), 1e-300)))
         for j in range(n_strata):
-            cavity = np.broadcast_to(grid.prior, marginals[j].shape).copy()
-            for k in range(n_strata):
-                if k != j:
-                    cavity *= marginals[k]
+            want = np.flatnonzero(wanted[rows, j])
+            if want.size == 0:
+                continue
+            cavity = np.broadcast_to(grid.prior, (want.size, grid.prior.size)).copy()
+            for other in range(n_strata):
+                if other != j:
+                    cavity *= marginals[other][want]
                     cavity /= np.maximum(cavity.max(axis=1, keepdims=True), 1e-300)
                     _flushed(cavity)
             # Not flushed: a data conflict can leave the whole row far below 1 (cavity and likelihood
             # each scaled to 1 at different cells), and the row is rescaled first.
-            density = np.maximum((cavity @ grid.kernel.T) * liks[j], 0.0)
+            density = np.maximum((cavity @ grid.kernel.T) * liks[j][want], 0.0)
             density /= np.maximum(density.max(axis=1, keepdims=True), np.finfo(float).tiny)
             total = density.sum(axis=1)
-            out[rows, j] = np.clip((density @ below) / total[:, None], 0.0, 1.0)
-    return out
+            at = start + want
+            out[at, j] = np.clip((density @ below) / total[:, None], 0.0, 1.0)
+            theta_edge = (density[:, :k].sum(axis=1) + density[:, -k:].sum(axis=1)) / total
+            joint = (cavity * marginals[j][want]).reshape(want.size, grid.tau.size, grid.n_mu).sum(axis=1)
+            mu_edge = (joint[:, :k].sum(axis=1) + joint[:, -k:].sum(axis=1)) / joint.sum(axis=1)
+            edge[at] = np.maximum(edge[at], np.maximum(theta_edge, mu_edge))
+    return out, edge

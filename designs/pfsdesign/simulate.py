@@ -134,7 +134,7 @@ def simulate_block(spec: PFSDesignSpec, scenario: LawScenario, seed: int, block:
             exposure[:, j] = np.where(inside, np.where(event, x, seen), 0.0).sum(axis=1)
             evaluable[:, j] = (inside & (evaluable_months[j][rows] <= tr)).sum(axis=1)
             enrolled[:, j] = inside.sum(axis=1)
-        probs = _prob_above(spec, events, exposure, thresholds)
+        probs = _prob_above(spec, events, exposure, thresholds, owner[rows])
         planned = np.array([s.n_planned for s in spec.strata])
         final = evaluable >= planned[None, :]
         codes, _ = decide_pfs(rule, probs[..., 0], probs[..., 1], final)
@@ -154,9 +154,11 @@ def simulate_block(spec: PFSDesignSpec, scenario: LawScenario, seed: int, block:
     return BlockOutcome(ending, look_at, month_at, enrolled_at, final_prob)
 
 
-def _prob_above(spec: PFSDesignSpec, events: np.ndarray, exposure: np.ndarray, thresholds: tuple[float, float]) -> np.ndarray:
-    """(rows, J, 2): P(S_j(L) > benchmark), P(S_j(L) > target) by the model's engine."""
+def _prob_above(spec: PFSDesignSpec, events: np.ndarray, exposure: np.ndarray, thresholds: tuple[float, float],
+                wanted: np.ndarray) -> np.ndarray:
+    """(rows, J, 2): P(S_j(L) > benchmark), P(S_j(L) > target) by the model's engine (quadrature: only
+    for the ``wanted`` strata, those deciding at this look; NaN for the others)."""
     model = spec.model
     if model.engine == "closed-form":
         return closed_form_prob_above(model.prior, events, exposure, thresholds, spec.landmark_months)
-    return hierarchical_prob_above(model.prior, events, exposure, thresholds, spec.landmark_months)
+    return hierarchical_prob_above(model.prior, events, exposure, thresholds, spec.landmark_months, wanted)
