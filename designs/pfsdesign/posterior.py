@@ -181,7 +181,8 @@ def _likelihood(grid: _Grid, events: np.ndarray, exposure: np.ndarray) -> np.nda
 
 
 def _flushed_nonnegative(values: np.ndarray) -> np.ndarray:
-    """``_flushed`` for arrays without negative values (one pass fewer)."""
+    """Values below TINY (negative ones included) set to 0, for arrays that are ≥ 0 in exact arithmetic
+    (one pass fewer than ``_flushed``)."""
     np.multiply(values, values >= TINY, out=values)
     return values
 
@@ -225,14 +226,16 @@ def hierarchical_prob_above(prior: HierarchicalHazardPrior, events: np.ndarray, 
     if rows.size:
         d, T = events[rows], exposure[rows]
         step, pooled_sd = _step(d)
-        out[rows] = _on_grid(_grid(prior, step, pooled_sd, _wide_range(prior, d, T)), d, T, cuts, wanted[rows])[0]
+        out[rows] = _on_grid(_grid(prior, step, pooled_sd, _wide_range(prior, d, T)), d, T, cuts, wanted[rows],
+                             check_edges=False)[0]
     return out
 
 
 def _on_grid(grid: _Grid, events: np.ndarray, exposure: np.ndarray, cuts: np.ndarray,
-             wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             wanted: np.ndarray, check_edges: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """P(θ_j < c) per row, stratum and cut on ``grid`` (NaN where not ``wanted``), and per row the largest
-    posterior mass (of μ or of a wanted θ_j) within EDGE_NODES nodes of the grid's edges."""
+    posterior mass (of μ or of a wanted θ_j) within EDGE_NODES nodes of the grid's edges (0 unless
+    ``check_edges``)."""
     n, n_strata = events.shape
     out = np.full((n, n_strata, cuts.size), np.nan)
     edge = np.zeros(n)
@@ -246,7 +249,8 @@ def _on_grid(grid: _Grid, events: np.ndarray, exposure: np.ndarray, cuts: np.nda
         for lik in liks:
             m = lik @ grid.kernel_edges
             m *= 1.0 / np.maximum(m.max(axis=1, keepdims=True), 1e-300)
-            marginals.append(_flushed_nonnegative(np.maximum(m, 0.0, out=m)))
+            # The flush also sets the band-limited kernels' negative round-off to 0 (as the engine's clip).
+            marginals.append(_flushed_nonnegative(m))
         for j in range(n_strata):
             want = np.flatnonzero(wanted[rows, j])
             if want.size == 0:
@@ -264,6 +268,8 @@ def _on_grid(grid: _Grid, events: np.ndarray, exposure: np.ndarray, cuts: np.nda
             total = density.sum(axis=1)
             at = start + want
             out[at, j] = np.clip((density @ below) / total[:, None], 0.0, 1.0)
+            if not check_edges:
+                continue
             theta_edge = (density[:, :k].sum(axis=1) + density[:, -k:].sum(axis=1)) / total
             joint = (cavity * marginals[j][want]).reshape(want.size, grid.tau.size, grid.n_mu).sum(axis=1)
             mu_edge = (joint[:, :k].sum(axis=1) + joint[:, -k:].sum(axis=1)) / joint.sum(axis=1)
