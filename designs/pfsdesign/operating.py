@@ -147,7 +147,7 @@ class PFSOCPlan:
             "model": spec.model.to_dict(),
             "decision": spec.decision.as_dict(),
             "scenarios": rows,
-            "comparator": comparator(spec),
+            "comparator": comparator(spec, self.seed),
             "warnings": [],
             "provenance": self.provenance(),
         }
@@ -231,31 +231,39 @@ def _planned_look(stratum, k: int) -> dict[str, Any]:
     return {"when": f"{int(stratum.looks[k])} patients evaluable at the landmark", "patients": int(stratum.looks[k])}
 
 
-def comparator(spec: PFSDesignSpec) -> dict[str, Any] | None:
-    """The one-sample log-rank comparator (``designs.pfsdesign.logrank``), when asked for.
+def comparator(spec: PFSDesignSpec, seed: int) -> dict[str, Any] | None:
+    """The one-sample log-rank comparator (``designs.pfsdesign.logrank``), when the request asks for it:
+    per stratum the test's sample size at the stratum's accrual (benchmark against the target, both
+    exponential at their landmark rates) and its simulated power in each scenario at n_planned.
 
     TODO(logrank): ``designs.pfsdesign.logrank`` is written by another engineer at the same time; until it
-    is merged this reports that the comparator is unavailable rather than guessing its numbers.
+    is merged this says that the comparator is unavailable rather than guessing its numbers. The calls
+    follow its agreed contract (``logrank_sample_size``, ``logrank_operating_characteristics``).
     """
     if spec.comparator is None:
         return None
     try:
         from designs.pfsdesign import logrank  # noqa: PLC0415 - optional until merged
     except ImportError:
-        return {"available": False, "reason": "the one-sample log-rank comparator is not installed on this server",
+        return {"available": False, "reason": "the one-sample log-rank comparator is not available on this server",
                 **spec.comparator}
-    from designs.pfsdesign.laws import SurvivalLaw
+    from designs.pfsdesign.laws import SurvivalLaw  # noqa: PLC0415
 
     L = spec.landmark_months
     benchmark = SurvivalLaw.from_landmark(spec.benchmark_landmark_pfs, L)
     target = SurvivalLaw.from_landmark(spec.target_landmark_pfs, L)
     follow_up = spec.max_follow_up_months or L
-    out: dict[str, Any] = {"available": True, **spec.comparator, "strata": []}
+    alpha, power = spec.comparator["alpha"], spec.comparator["power"]
+    strata = []
     for stratum in spec.strata:
-        size = logrank.logrank_sample_size(benchmark, target, alpha=spec.comparator["alpha"], power=spec.comparator["power"],
+        size = logrank.logrank_sample_size(benchmark, target, alpha=alpha, power=power,
                                            accrual_per_month=stratum.accrual_per_month, follow_up_months=follow_up)
-        out["strata"].append({"name": stratum.name, "sample_size": size})
-    return out
+        laws = {s.name: s.laws[stratum.name] for s in spec.scenarios}
+        oc = logrank.logrank_operating_characteristics(
+            benchmark, laws, n=stratum.n_planned, accrual_per_month=stratum.accrual_per_month,
+            follow_up_months=follow_up, alpha=alpha, n_trials=spec.n_trials, seed=seed)
+        strata.append({"name": stratum.name, "sample_size": size, "operating_characteristics": oc})
+    return {"available": True, "alpha": alpha, "power": power, "follow_up_months": follow_up, "strata": strata}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -142,3 +142,29 @@ def test_mcmc_only_models_are_refused_saying_what_to_use():
         PFSDesignSpec.from_mapping(_request(model={"kind": "hierarchical-weibull"}))
     (problem,) = err.value.problems
     assert problem.field == "model/kind" and "hierarchical-exponential" in problem.reason
+
+
+def test_the_comparator_is_reported_unavailable_until_the_log_rank_module_is_there(monkeypatch):
+    """The hook calls ``designs.pfsdesign.logrank`` by its agreed contract when present (here a stand-in
+    recording its arguments), and says the comparator is unavailable when it is not."""
+    import sys
+    import types
+
+    body = _request(comparator={"alpha": 0.05, "power": 0.8}, n_trials=200)
+    monkeypatch.setitem(sys.modules, "designs.pfsdesign.logrank", None)  # import fails
+    result = run(PFSOCPlan.build(PFSDesignSpec.from_mapping(body)))
+    assert result["comparator"]["available"] is False
+
+    calls = []
+    fake = types.ModuleType("designs.pfsdesign.logrank")
+    fake.logrank_sample_size = lambda benchmark, alternative, **kw: calls.append(("size", kw)) or {"n": 33}
+    fake.logrank_operating_characteristics = lambda benchmark, laws, **kw: calls.append(("oc", kw)) or {
+        name: {"power": 0.5} for name in laws}
+    monkeypatch.setitem(sys.modules, "designs.pfsdesign.logrank", fake)
+    import designs.pfsdesign
+
+    monkeypatch.setattr(designs.pfsdesign, "logrank", fake, raising=False)
+    result = run(PFSOCPlan.build(PFSDesignSpec.from_mapping(body)))
+    (stratum,) = result["comparator"]["strata"]
+    assert stratum["sample_size"] == {"n": 33} and set(stratum["operating_characteristics"]) == {"benchmark", "target"}
+    assert calls[0][1]["accrual_per_month"] == 2.0 and calls[1][1]["n"] == 20
