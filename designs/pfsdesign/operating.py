@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +39,27 @@ from designs.pfsdesign.simulate import RNG_BLOCK_TRIALS, BlockOutcome, simulate_
 from designs.pfsdesign.spec import PFSDesignSpec
 
 DEFAULT_CHUNK_TRIALS = 5_000
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = [0, None]  # computations inside ``one_blas_thread``, and the limiter to restore at the last exit
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread while any PFS design computation of this process runs: the limit is global to
+    the process, so it is set by the first to enter and lifted by the last to leave (not by whichever
+    leaves first, which would leave it set, or lift it under another)."""
+    with _BLAS_LOCK:
+        if _BLAS_USERS[0] == 0:
+            _BLAS_USERS[1] = threadpool_limits(1, user_api="blas")
+        _BLAS_USERS[0] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_USERS[0] -= 1
+            if _BLAS_USERS[0] == 0:
+                _BLAS_USERS[1].restore_original_limits()
+                _BLAS_USERS[1] = None
 CALIBRATION_MARGIN_SES = 2.0
 
 
@@ -83,7 +106,12 @@ ENGINE_TEXT = {
 
 @dataclass
 class PFSOCPlan:
-    """The operating characteristics of a PFS design spec, split into chunks (see the module)."""
+    """The operating characteristics of a PFS design spec, split into chunks (see the module).
+
+    Pure (``service.jobs.backends.is_pure``): a chunk is whole RNG blocks drawn from (seed, block), so a
+    chunk whose worker died may be computed again with the same value."""
+
+    pure = True
 
     spec: PFSDesignSpec
     seed: int
@@ -110,7 +138,7 @@ class PFSOCPlan:
     def run_chunk(self, chunk: Chunk) -> BlockOutcome:
         """One chunk, with BLAS on one thread: the matrix products of a block are too small for threads
         to pay (measured 3× slower on 2); cores are used by running chunks side by side."""
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             return self.simulate_chunk(chunk)
 
     def simulate_chunk(self, chunk: Chunk) -> BlockOutcome:
@@ -165,7 +193,7 @@ def run(plan: Any, progress: Callable[[float], None] | None = None, workers: int
     plan.prepare()
     workers = max(1, min(workers or os.cpu_count() or 1, len(plan.chunks)))
     done = []
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+    with one_blas_thread(), ThreadPoolExecutor(workers) as pool:
         for i, (chunk, outcome) in enumerate(zip(plan.chunks, pool.map(plan.simulate_chunk, plan.chunks)), start=1):
             done.append((chunk, outcome))
             if progress is not None:

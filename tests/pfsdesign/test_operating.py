@@ -168,3 +168,18 @@ def test_the_comparator_is_reported_unavailable_until_the_log_rank_module_is_the
     (stratum,) = result["comparator"]["strata"]
     assert stratum["sample_size"] == {"n": 33} and set(stratum["operating_characteristics"]) == {"benchmark", "target"}
     assert calls[0][1]["accrual_per_month"] == 2.0 and calls[1][1]["n"] == 20
+
+
+def test_blas_is_limited_by_the_first_design_to_start_and_restored_by_the_last_to_finish():
+    """The BLAS limit is global to the process: nested (or concurrent) computations share one limiter,
+    set by the first and lifted by the last, so that one finishing does not lift it under another."""
+    from designs.pfsdesign import operating
+
+    assert operating._BLAS_USERS == [0, None]
+    with operating.one_blas_thread():
+        limiter = operating._BLAS_USERS[1]
+        assert limiter is not None
+        with operating.one_blas_thread():
+            assert operating._BLAS_USERS == [2, limiter]
+        assert operating._BLAS_USERS == [1, limiter]
+    assert operating._BLAS_USERS == [0, None]
