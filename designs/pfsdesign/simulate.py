@@ -81,6 +81,44 @@ def _look_months(stratum, evaluable_from: np.ndarray) -> np.ndarray:
     return np.concatenate([np.where(calendar < final[:, None], calendar, np.inf), final[:, None]], axis=1)
 
 
+def _patients(spec: PFSDesignSpec, scenario: LawScenario, seed: int, block: int, n_trials: int) -> tuple[list, ...]:
+    """Per stratum (trials, n_planned) arrays: entry months, event times, calendar months of the event
+    (never, beyond the follow-up) and of evaluability; and (trials, looks) look months."""
+    L = spec.landmark_months
+    cap = np.inf if spec.max_follow_up_months is None else spec.max_follow_up_months
+    entries, times, event_months, evaluable_months, looks = [], [], [], [], []
+    for stratum, (u_accrual, u_event) in zip(spec.strata, _uniforms(seed, block, spec, n_trials), strict=True):
+        entry = _entries(spec, stratum.accrual_per_month, u_accrual)
+        event_time = scenario.laws[stratum.name].sample(u_event)
+        entries.append(entry)
+        times.append(event_time)
+        # Both months are compared with the analysis month as computed, so that the patient whose
+        # evaluability sets a look's month counts at that look (no rounding of t − entry).
+        event_months.append(np.where(event_time <= cap, entry + event_time, np.inf))
+        evaluable_months.append(entry + np.minimum(event_time, L))
+        looks.append(_look_months(stratum, evaluable_months[-1]))
+    return entries, times, event_months, evaluable_months, looks
+
+
+def patient_records(spec: PFSDesignSpec, scenario: LawScenario, seed: int, block: int, trial: int,
+                    month: float) -> list[dict]:
+    """The data of trial ``trial`` of RNG block ``block`` at ``month`` had no stratum stopped before it, as
+    the PFS analysis request's patients ``{id, stratum, time_months, event}``: what lets a test analyse a
+    simulated look with ``designs.survival.analysis`` and compare."""
+    entries, times, event_months, evaluable_months, _ = _patients(spec, scenario, seed, block, trial + 1)
+    cap = np.inf if spec.max_follow_up_months is None else spec.max_follow_up_months
+    L = spec.landmark_months
+    out = []
+    for stratum, entry, x, at, evaluable in zip(spec.strata, entries, times, event_months, evaluable_months, strict=True):
+        for i in np.flatnonzero(entry[trial] <= month):
+            event = bool(at[trial, i] <= month)
+            time = float(x[trial, i]) if event else float(min(max(month - entry[trial, i], 0.0), cap))
+            if not event and evaluable[trial, i] <= month:
+                time = max(time, L)  # month − entry may round just below L for the look's last patient
+            out.append({"id": f"{stratum.name}-{i}", "stratum": stratum.name, "time_months": time, "event": event})
+    return out
+
+
 def simulate_block(spec: PFSDesignSpec, scenario: LawScenario, seed: int, block: int, n_trials: int,
                    rule: PFSDecisionRule | None = None) -> BlockOutcome:
     """The first ``n_trials`` (≤ RNG_BLOCK_TRIALS) trials of RNG block ``block`` under ``scenario``."""
@@ -88,18 +126,7 @@ def simulate_block(spec: PFSDesignSpec, scenario: LawScenario, seed: int, block:
     L = spec.landmark_months
     cap = np.inf if spec.max_follow_up_months is None else spec.max_follow_up_months
     n_strata = len(spec.strata)
-    entries, times, event_months, evaluable_months, looks = [], [], [], [], []
-    for stratum, (u_accrual, u_event) in zip(spec.strata, _uniforms(seed, block, spec, n_trials), strict=True):
-        entry = _entries(spec, stratum.accrual_per_month, u_accrual)
-        event_time = scenario.laws[stratum.name].sample(u_event)
-        entries.append(entry)
-        times.append(event_time)
-        # Calendar months of the event (never, beyond the follow-up) and of evaluability (the follow-up
-        # is at least L): compared with the analysis month as computed, so that the patient whose
-        # evaluability sets a look's month counts at that look (no rounding of t − entry).
-        event_months.append(np.where(event_time <= cap, entry + event_time, np.inf))
-        evaluable_months.append(entry + np.minimum(event_time, L))
-        looks.append(_look_months(stratum, evaluable_months[-1]))
+    entries, times, event_months, evaluable_months, looks = _patients(spec, scenario, seed, block, n_trials)
     # Every analysis month of a trial, in order (a month shared by several strata's looks once).
     all_months = np.sort(np.concatenate(looks, axis=1), axis=1)
     repeated = np.zeros_like(all_months, dtype=bool)

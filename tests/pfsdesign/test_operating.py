@@ -183,3 +183,30 @@ def test_blas_is_limited_by_the_first_design_to_start_and_restored_by_the_last_t
             assert operating._BLAS_USERS == [2, limiter]
         assert operating._BLAS_USERS == [1, limiter]
     assert operating._BLAS_USERS == [0, None]
+
+
+@pytest.mark.slow
+def test_a_simulated_final_analysis_is_the_pfs_analysis_of_the_same_patients():
+    """Hierarchical model, no interim stopping: at stratum NF1's final analysis the simulated
+    P(S(L) > benchmark) is the one ``POST /v1/analyses/pfs``'s core (quadrature engine) gives for the
+    same patients of both strata, to 1e-4, and so is the decision."""
+    from designs.pfsdesign.simulate import patient_records, simulate_block
+    from designs.survival.analysis import analyse_pfs
+    from designs.survival.spec import PFSAnalysisSpec
+
+    body = _hierarchical() | {"decision": {"final_threshold": 0.8, "futility_prob_above_benchmark": None}}
+    spec = PFSDesignSpec.from_mapping(body)
+    outcome = simulate_block(spec, spec.scenarios[0], seed=3, block=0, n_trials=6)
+    for trial in range(6):
+        month = float(outcome.month[trial, 0])
+        patients = patient_records(spec, spec.scenarios[0], 3, 0, trial, month)
+        result = analyse_pfs(PFSAnalysisSpec.from_mapping({
+            "patients": patients, "strata": [{"name": s.name, "n_planned": s.n_planned} for s in spec.strata],
+            "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35, "landmark_months": L,
+            "model": {"kind": "hierarchical-exponential"}, "engine": "quadrature",
+            "decision": {"final_threshold": 0.8, "futility_prob_above_benchmark": None}}))
+        nf1 = result["strata"][0]
+        assert nf1["decision_criterion"]["id"] in ("final_success", "final_failure")
+        assert abs(nf1["prob_landmark_above_benchmark"] - outcome.final_prob[trial, 0]) < 1e-4
+        assert (nf1["decision"] == "go") == (outcome.ending[trial, 0] == 3)
+        assert outcome.enrolled[trial, 0] == nf1["n"] == 12
