@@ -1,8 +1,8 @@
 """Operating characteristics and calibration of a PFS go / no-go rule, as computations in chunks.
 
 ``PFSOCPlan`` and ``PFSCalibrationPlan`` follow the computation protocol of ``service.jobs``
-(``prepare``, ``run_chunk``, ``reduce``, as ``designs.oc.computation.OCPlan``): a chunk is whole RNG
-blocks of one scenario (``designs.pfsdesign.simulate``), its output the per-trial endings, and the
+(``prepare``, ``run_chunk``, ``reduce``, as ``designs.oc.computation.OCPlan``, with its chunks: ``designs.oc.simulate.Chunk``,
+``plan_chunks``): a chunk is whole RNG blocks of one scenario (``designs.pfsdesign.simulate``), its output the per-trial endings, and the
 reduction concatenates them in block order, so any chunking gives the same numbers.
 
 Per scenario and stratum: P(go), P(no-go), P(stop at each look) by what stopped it (futility, early
@@ -35,10 +35,12 @@ from designs.core.caveats import caveat
 from designs.core.decisions import EARLY_GO, ENDINGS, FINAL_GO, FINAL_NO_GO, FUTILITY
 from designs.core.posterior_summary import resolve_seed
 from designs.core.provenance import provenance
+from designs.oc.simulate import Chunk, plan_chunks
 from designs.pfsdesign.simulate import RNG_BLOCK_TRIALS, BlockOutcome, simulate_block
 from designs.pfsdesign.spec import PFSDesignSpec
 
 DEFAULT_CHUNK_TRIALS = 5_000
+"""Trials per chunk: two chunks per scenario of 10,000, run side by side."""
 _BLAS_LOCK = threading.Lock()
 _BLAS_USERS = [0, None]  # computations inside ``one_blas_thread``, and the limiter to restore at the last exit
 
@@ -61,24 +63,6 @@ def one_blas_thread() -> Iterator[None]:
                 _BLAS_USERS[1].restore_original_limits()
                 _BLAS_USERS[1] = None
 CALIBRATION_MARGIN_SES = 2.0
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """``n_trials`` simulated trials of scenario ``scenario`` from RNG block ``first_block``."""
-
-    scenario: int
-    first_block: int
-    n_trials: int
-
-
-def plan_chunks(n_scenarios: int, n_trials: int, chunk_trials: int = DEFAULT_CHUNK_TRIALS) -> list[Chunk]:
-    per_chunk = max(1, chunk_trials // RNG_BLOCK_TRIALS)
-    n_blocks = -(-n_trials // RNG_BLOCK_TRIALS)
-    return [
-        Chunk(s, first, min((first + per_chunk) * RNG_BLOCK_TRIALS, n_trials) - first * RNG_BLOCK_TRIALS)
-        for s in range(n_scenarios) for first in range(0, n_blocks, per_chunk)
-    ]
 
 
 def _mc(p: float, n: int) -> float:

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from designs.core.decisions import CONTINUE
+from designs.oc.simulate import RNG_BLOCK_TRIALS
 from designs.pfsdesign.posterior import closed_form_prob_above, hierarchical_prob_above
 from designs.pfsdesign.spec import LawScenario, PFSDesignSpec
 from designs.survival.decisions import PFSDecisionRule, decide_pfs
 
-RNG_BLOCK_TRIALS = 1_000
+
 
 
 @dataclass

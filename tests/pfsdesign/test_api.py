@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.conftest import assert_problem
+from tests.service.test_budget import _poll
 
 OC = "/v1/designs/pfs-operating-characteristics"
 CALIBRATE = "/v1/designs/pfs-calibrate"
@@ -21,16 +20,6 @@ BODY = {
     "n_trials": 1000,
     "seed": 5,
 }
-
-
-def _poll(client, job_id: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get(f"/v1/jobs/{job_id}").json()
-        if body["state"] in ("succeeded", "failed", "cancelled"):
-            return body
-        assert time.monotonic() < deadline, body
-        time.sleep(0.05)
 
 
 def test_operating_characteristics_route(client, in_process_compute):
