@@ -209,7 +209,7 @@ def scenario_summary(spec: PFSDesignSpec, scenario, outcome: BlockOutcome) -> di
                 "prob_early_go": counts["early_go"],
                 "prob_final_go": counts["final_go"],
                 "prob_final_no_go": counts["final_no_go"],
-                "monte_carlo_se": _mc(p_stop, n),
+                "monte_carlo_se": {"prob_stop": _mc(p_stop, n)} | {f"prob_{name}": _mc(p, n) for name, p in counts.items()},
             })
         enrolled, enrolled_se = _mean_se(outcome.enrolled[:, j].astype(float))
         months, months_se = _mean_se(outcome.month[:, j])
@@ -220,7 +220,7 @@ def scenario_summary(spec: PFSDesignSpec, scenario, outcome: BlockOutcome) -> di
             "looks": looks,
             "expected_enrolled": enrolled,
             "expected_duration_months": months,
-            "monte_carlo_se": {"prob_go": _mc(p_go, n), "expected_enrolled": enrolled_se,
+            "monte_carlo_se": {"prob_go": _mc(p_go, n), "prob_no_go": _mc(p_go, n), "expected_enrolled": enrolled_se,
                                "expected_duration_months": months_se},
         })
     trial_months, trial_se = _mean_se(np.nanmax(outcome.month, axis=1))

@@ -185,7 +185,6 @@ def test_blas_is_limited_by_the_first_design_to_start_and_restored_by_the_last_t
     assert operating._BLAS_USERS == [0, None]
 
 
-@pytest.mark.slow
 def test_a_simulated_final_analysis_is_the_pfs_analysis_of_the_same_patients():
     """Hierarchical model, no interim stopping: at stratum NF1's final analysis the simulated
     P(S(L) > benchmark) is the one ``POST /v1/analyses/pfs``'s core (quadrature engine) gives for the
