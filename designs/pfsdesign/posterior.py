@@ -263,15 +263,19 @@ def _on_grid(grid: _Grid, events: np.ndarray, exposure: np.ndarray, cuts: np.nda
             want = np.flatnonzero(wanted[rows, j])
             if want.size == 0:
                 continue
-            cavity = np.broadcast_to(grid.prior, (want.size, grid.prior.size)).copy()
+            every = want.size == liks[j].shape[0]
+            pick = (lambda a: a) if every else (lambda a: a[want])  # noqa: E731 - no copy when all rows are wanted
+            cavity = None
             for other in range(n_strata):
                 if other != j:
-                    cavity *= marginals[other][want]
+                    cavity = grid.prior * pick(marginals[other]) if cavity is None else cavity * pick(marginals[other])
                     cavity *= 1.0 / np.maximum(cavity.max(axis=1, keepdims=True), 1e-300)
                     _flushed_nonnegative(cavity)
+            if cavity is None:  # one stratum: the prior alone
+                cavity = np.broadcast_to(grid.prior, (want.size, grid.prior.size))
             # Not flushed: a data conflict can leave the whole row far below 1 (cavity and likelihood
             # each scaled to 1 at different cells), and the row is rescaled first.
-            density = np.maximum((cavity @ grid.kernel.T) * liks[j][want], 0.0)
+            density = np.maximum((cavity @ grid.kernel.T) * pick(liks[j]), 0.0)
             density /= np.maximum(density.max(axis=1, keepdims=True), np.finfo(float).tiny)
             total = density.sum(axis=1)
             at = start + want
@@ -279,7 +283,11 @@ def _on_grid(grid: _Grid, events: np.ndarray, exposure: np.ndarray, cuts: np.nda
             if not check_edges:
                 continue
             theta_edge = (density[:, :k].sum(axis=1) + density[:, -k:].sum(axis=1)) / total
-            joint = (cavity * marginals[j][want]).reshape(want.size, grid.tau.size, grid.n_mu).sum(axis=1)
-            mu_edge = (joint[:, :k].sum(axis=1) + joint[:, -k:].sum(axis=1)) / joint.sum(axis=1)
+            # The posterior of μ near its grid's edges: Σ_τ cavity·I_j on the first and last k μ nodes only.
+            shape = (want.size, grid.tau.size, grid.n_mu)
+            cav, mine = cavity.reshape(shape), pick(marginals[j]).reshape(shape)
+            near = (np.einsum("rau,rau->r", cav[:, :, :k], mine[:, :, :k])
+                    + np.einsum("rau,rau->r", cav[:, :, -k:], mine[:, :, -k:]))
+            mu_edge = near / np.einsum("rg,rg->r", cavity, pick(marginals[j]))
             edge[at] = np.maximum(edge[at], np.maximum(theta_edge, mu_edge))
     return out, edge
