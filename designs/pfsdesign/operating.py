@@ -36,6 +36,7 @@ from designs.core.decisions import EARLY_GO, ENDINGS, FINAL_GO, FINAL_NO_GO, FUT
 from designs.core.posterior_summary import resolve_seed
 from designs.core.provenance import provenance
 from designs.oc.simulate import Chunk, plan_chunks
+from designs.pfsdesign.posterior import peak_bytes as posterior_peak_bytes
 from designs.pfsdesign.simulate import RNG_BLOCK_TRIALS, BlockOutcome, simulate_block
 from designs.pfsdesign.spec import PFSDesignSpec
 
@@ -112,6 +113,23 @@ class PFSOCPlan:
         return self.spec.n_trials * len(self.spec.scenarios)
 
     @property
+    def workers(self) -> int:
+        """Chunks run side by side by ``run``: one per core, at most one per chunk."""
+        return max(1, min(os.cpu_count() or 1, len(self.chunks)))
+
+    @property
+    def peak_bytes(self) -> int:
+        """A rough upper bound of the memory ``run`` takes: per worker, the posterior's grid and
+        intermediates (``designs.pfsdesign.posterior.peak_bytes``, at most every patient an event) and a
+        block's patients (a dozen arrays of trials × patients)."""
+        spec = self.spec
+        block = 12 * 8 * RNG_BLOCK_TRIALS * sum(s.n_planned for s in spec.strata)
+        grid = 0
+        if spec.model.engine == "quadrature":
+            grid = posterior_peak_bytes(spec.model.prior, [s.n_planned for s in spec.strata])
+        return self.workers * (block + grid)
+
+    @property
     def decision_seconds(self) -> float:
         """No tables to build before the chunks (what ``service.budget.design_wants_job`` reads)."""
         return 0.0
@@ -175,7 +193,7 @@ def run(plan: Any, progress: Callable[[float], None] | None = None, workers: int
     GIL in the products), BLAS on one thread meanwhile; then the reduction (``service.jobs`` runs
     chunks in a pool or on Dask). The numbers do not depend on ``workers``."""
     plan.prepare()
-    workers = max(1, min(workers or os.cpu_count() or 1, len(plan.chunks)))
+    workers = workers or plan.workers
     done = []
     with one_blas_thread(), ThreadPoolExecutor(workers) as pool:
         for i, (chunk, outcome) in enumerate(zip(plan.chunks, pool.map(plan.simulate_chunk, plan.chunks)), start=1):

@@ -68,8 +68,8 @@ NARROW_DROP = 20.0
 NARROW_MU_HALF_WIDTH = 5.0
 EDGE_NODES = 5
 EDGE_TOLERANCE = 1e-6
-ROW_CHUNK = 4096
-"""Data sets per matrix product: bounds the (rows × grid cells) intermediates near 300 MB."""
+ROW_CHUNK_BYTES = 32 * 2**20
+"""Data sets per matrix product: each (rows × grid cells) intermediate at most 32 MB (about six live)."""
 
 
 def closed_form_prob_above(prior: GammaHazardPrior, events: np.ndarray, exposure: np.ndarray,
@@ -179,6 +179,18 @@ def _grid(prior: HierarchicalHazardPrior, step: float, pooled_sd: float, bounds:
     return _Grid(theta, step, mu_start, n_mu, tau, weights, kernel, _flushed(with_edges))
 
 
+def peak_bytes(prior: HierarchicalHazardPrior, max_events: Sequence[float]) -> int:
+    """A rough upper bound of the memory one call takes when no stratum has more than ``max_events``
+    events: the wide grid's two kernels (θ nodes × cells) and about six row-chunk intermediates."""
+    step, pooled_sd = _step(np.asarray([max_events], dtype=float))
+    theta = (2 * PRIOR_RANGE_SDS * math.hypot(prior.mu_sd, prior.tau_scale) + 20.0) / step
+    mu = 2 * MU_RANGE_SDS * prior.mu_sd / step
+    c = min(TAU_C_FRACTION * pooled_sd, prior.tau_scale / 4.0)
+    tau = math.asinh(TAU_RANGE_SCALES * prior.tau_scale / c) / TAU_U_STEP + 1
+    cells = mu * tau
+    return int(2 * 8 * theta * cells + 6 * max(ROW_CHUNK_BYTES, 16 * 8 * cells))
+
+
 def _likelihood(grid: _Grid, events: np.ndarray, exposure: np.ndarray) -> np.ndarray:
     """e^{ℓ(θ) − max ℓ} on the grid, rows × θ nodes."""
     theta = grid.theta
@@ -250,8 +262,9 @@ def _on_grid(grid: _Grid, events: np.ndarray, exposure: np.ndarray, cuts: np.nda
     si, _ = special.sici(np.pi * (cuts[None, :] - grid.theta[:, None]) / grid.step)
     below = 0.5 + si / np.pi  # (N, C): sinc weights of 1[θ < c]
     k = EDGE_NODES
-    for start in range(0, n, ROW_CHUNK):
-        rows = slice(start, min(start + ROW_CHUNK, n))
+    chunk = max(16, ROW_CHUNK_BYTES // (8 * grid.prior.size))
+    for start in range(0, n, chunk):
+        rows = slice(start, min(start + chunk, n))
         liks = [_likelihood(grid, events[rows, j], exposure[rows, j]) for j in range(n_strata)]
         marginals = []
         for lik in liks:

@@ -4,7 +4,8 @@
 true-law scenarios; ``POST /v1/designs/pfs-calibrate`` chooses its final threshold. As the response
 OC (``service.api.oc``): the Settings limits (strata, simulated trials) and the spec's problems are
 reported at once; a request whose estimated time exceeds ``GONOGO_MAX_COMPUTE_SECONDS`` is refused
-naming the largest ``n_trials`` that fits; one above ``GONOGO_SYNC_COMPUTE_SECONDS`` or the trials
+naming the largest ``n_trials`` that fits, one whose estimated memory exceeds ``GONOGO_MAX_COMPUTE_MB``
+at ``strata``; one above ``GONOGO_SYNC_COMPUTE_SECONDS`` or ``GONOGO_SYNC_COMPUTE_MB`` or the trials
 threshold, or sent with ``Prefer: respond-async``, becomes a job (202) to poll at ``/v1/jobs/{id}``.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Header
 from starlette.concurrency import run_in_threadpool
 
-from designs.core.errors import InvalidInputError
+from designs.core.errors import FieldProblem, InvalidInputError
 from designs.core.provenance import input_hash
 from designs.pfsdesign.spec import PFSDesignSpec
 from service import budget, limits
@@ -47,22 +48,33 @@ def estimated_seconds(plan: Any) -> float:
     return plan.simulated_trials * per_trial
 
 
-def admit(plan: Any, settings: Any) -> float:
-    """The plan's estimated seconds; 422 at ``n_trials`` when beyond the hard budget."""
-    seconds = estimated_seconds(plan)
+def admit(plan: Any, settings: Any) -> bool:
+    """422 at ``n_trials`` when the estimated time is beyond ``GONOGO_MAX_COMPUTE_SECONDS``, at ``strata``
+    when the estimated memory is beyond ``GONOGO_MAX_COMPUTE_MB`` (the hierarchical model's grid grows
+    with the events of the largest strata); True when within the synchronous budget."""
+    seconds, megabytes = estimated_seconds(plan), plan.peak_bytes / 2**20
+    spec = plan.spec
+    problems = []
     if seconds > settings.max_compute_seconds:
-        fits = int(plan.spec.n_trials * settings.max_compute_seconds / seconds)
-        raise InvalidInputError("n_trials", (
-            f"with {len(plan.spec.strata)} strata and {len(plan.spec.scenarios)} scenarios at most {fits:,} trials fit the "
+        fits = int(spec.n_trials * settings.max_compute_seconds / seconds)
+        problems.append(FieldProblem("n_trials", (
+            f"with {len(spec.strata)} strata and {len(spec.scenarios)} scenarios at most {fits:,} trials fit the "
             f"limit of {settings.max_compute_seconds:g} s (GONOGO_MAX_COMPUTE_SECONDS); the request asks for "
-            f"{plan.spec.n_trials:,} (estimated {seconds:,.0f} s)"))
-    return seconds
+            f"{spec.n_trials:,} (estimated {seconds:,.0f} s)")))
+    if megabytes > settings.max_compute_mb:
+        problems.append(FieldProblem("strata", (
+            f"the computation is estimated at {megabytes:,.0f} MB, beyond the limit of {settings.max_compute_mb:,} MB "
+            "(GONOGO_MAX_COMPUTE_MB): the hierarchical model's grid grows with the events of the largest strata; "
+            "use fewer patients per stratum or the independent-exponential model")))
+    if problems:
+        raise InvalidInputError(problems)
+    return seconds <= settings.sync_compute_seconds and megabytes <= settings.sync_compute_mb
 
 
 async def _answer(kind: str, body: Any, prepare: Any, settings: Any, jobs: Any, compute: Any, prefer: str | None) -> Any:
     plan, finish = within_limits(limits.of_request(settings, body.model_dump(mode="json")), prepare, body)
-    seconds = admit(plan, settings)
-    if budget.design_wants_job(plan, prefer, settings) or seconds > settings.sync_compute_seconds:
+    now = admit(plan, settings)
+    if budget.design_wants_job(plan, prefer, settings) or not now:
         return await run_in_threadpool(budget.accepted, jobs, kind, body, plan, finish, input_hash(finish.payload))
     return await compute(tasks.pfs_design, plan, finish)
 

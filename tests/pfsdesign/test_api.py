@@ -87,6 +87,9 @@ def test_limits_refuse_more_trials_than_the_server_allows(client, overrides):
     body = BODY | {"model": {"kind": "hierarchical-exponential"}}
     problem = assert_problem(client.post(OC, json=body), 422, "n_trials")
     assert "GONOGO_MAX_COMPUTE_SECONDS" in problem["detail"]
+    overrides[get_settings] = lambda: Settings(max_compute_mb=64, sync_compute_mb=64)
+    problem = assert_problem(client.post(OC, json=body), 422, "strata")
+    assert "GONOGO_MAX_COMPUTE_MB" in problem["detail"]
 
 
 def test_respond_async_gives_the_synchronous_document_as_the_jobs_result(client, in_process_compute, in_process_jobs):
