@@ -39,6 +39,7 @@ from designs.oc.simulate import Chunk, plan_chunks
 from designs.pfsdesign.posterior import peak_bytes as posterior_peak_bytes
 from designs.pfsdesign.simulate import RNG_BLOCK_TRIALS, BlockOutcome, simulate_block
 from designs.pfsdesign.spec import PFSDesignSpec
+from designs.survival.decisions import PFSDecisionRule
 
 DEFAULT_CHUNK_TRIALS = 5_000
 """Trials per chunk: two chunks per scenario of 10,000, run side by side."""
@@ -153,7 +154,8 @@ class PFSOCPlan:
         return BlockOutcome.concatenate(parts)
 
     @property
-    def rule(self):
+    def rule(self) -> PFSDecisionRule:
+        """The rule simulated (calibration: its interim criteria; the final threshold is re-applied)."""
         return self.spec.decision
 
     def outcomes(self, pairs: Iterable[tuple[Chunk, BlockOutcome]]) -> list[BlockOutcome]:
@@ -312,11 +314,6 @@ class PFSCalibrationPlan(PFSOCPlan):
         seed = resolve_seed(spec.seed, dict(spec.request))
         spec = replace(spec, scenarios=tuple(s for s in spec.scenarios if s.name in ("benchmark", "target")))
         return cls(spec, seed, plan_chunks(len(spec.scenarios), spec.n_trials, chunk_trials))
-
-    @property
-    def rule(self):
-        # The interim criteria as requested; the final threshold is re-applied in ``reduce``.
-        return self.spec.decision
 
     def reduce(self, pairs: Iterable[tuple[Chunk, BlockOutcome]]) -> dict[str, Any]:
         spec = self.spec
