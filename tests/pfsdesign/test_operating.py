@@ -209,3 +209,21 @@ def test_a_simulated_final_analysis_is_the_pfs_analysis_of_the_same_patients():
         assert abs(nf1["prob_landmark_above_benchmark"] - outcome.final_prob[trial, 0]) < 1e-4
         assert (nf1["decision"] == "go") == (outcome.ending[trial, 0] == 3)
         assert outcome.enrolled[trial, 0] == nf1["n"] == 12
+
+
+def test_uniform_accrual_puts_the_final_analysis_when_the_last_patient_is_followed_to_the_landmark():
+    """Uniform accrual at 1 patient a month: patient i enters at month i (i = 0 … 9); with almost no
+    events (S(4) = 0.999) the last one is evaluable at month 9 + 4 = 13, the final analysis. Poisson
+    accrual at the same rate spreads it around 13 (its last entry has mean 9 months and sd 3)."""
+    def body(kind):
+        return _request(accrual={"kind": kind}, n_trials=1000, strata=[
+            {"name": "NF1", "n_planned": 10, "accrual_per_month": 1.0, "looks": {"by": "calendar", "months": [4.5]}}],
+            scenarios=[{"name": "long", "laws": {"NF1": {"kind": "exponential", "landmark_pfs": 0.999}}}])
+
+    uniform = run(PFSOCPlan.build(PFSDesignSpec.from_mapping(body("uniform"))))["scenarios"][0]["strata"][0]
+    assert uniform["looks"][0]["prob_stop"] == 0.0 and uniform["prob_go"] > 0.99
+    assert uniform["expected_duration_months"] == pytest.approx(13.0, abs=0.01)
+    assert uniform["expected_enrolled"] == 10
+    poisson = run(PFSOCPlan.build(PFSDesignSpec.from_mapping(body("poisson"))))["scenarios"][0]["strata"][0]
+    assert poisson["expected_duration_months"] == pytest.approx(13.0, abs=4 * poisson["monte_carlo_se"]["expected_duration_months"])
+    assert poisson["monte_carlo_se"]["expected_duration_months"] > 10 * uniform["monte_carlo_se"]["expected_duration_months"]
