@@ -32,6 +32,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from designs.core.caveats import caveat
+from designs.core.errors import InvalidInputError
 from designs.core.decisions import EARLY_GO, ENDINGS, FINAL_GO, FINAL_NO_GO, FUTILITY
 from designs.core.posterior_summary import resolve_seed
 from designs.core.provenance import provenance
@@ -268,9 +269,10 @@ def comparator(spec: PFSDesignSpec, seed: int) -> dict[str, Any] | None:
     per stratum the test's sample size at the stratum's accrual (benchmark against the target, both
     exponential at their landmark rates) and its simulated power in each scenario at n_planned.
 
-    TODO(logrank): ``designs.pfsdesign.logrank`` is written by another engineer at the same time; until it
-    is merged this says that the comparator is unavailable rather than guessing its numbers. The calls
-    follow its agreed contract (``logrank_sample_size``, ``logrank_operating_characteristics``).
+    The log-rank test follows every patient at least ``follow_up_months`` after the last one enters: the
+    design's ``max_follow_up_months``, else the landmark (when the rule's final analysis comes). Until
+    ``designs.pfsdesign.logrank`` is on this branch (it was written at the same time, and checked
+    against its merged version) this says that the comparator is unavailable.
     """
     if spec.comparator is None:
         return None
@@ -288,13 +290,19 @@ def comparator(spec: PFSDesignSpec, seed: int) -> dict[str, Any] | None:
     alpha, power = spec.comparator["alpha"], spec.comparator["power"]
     strata = []
     for stratum in spec.strata:
-        size = logrank.logrank_sample_size(benchmark, target, alpha=alpha, power=power,
-                                           accrual_per_month=stratum.accrual_per_month, follow_up_months=follow_up)
+        row: dict[str, Any] = {"name": stratum.name}
+        try:
+            row["sample_size"] = logrank.logrank_sample_size(
+                benchmark, target, alpha=alpha, power=power, accrual_per_month=stratum.accrual_per_month,
+                follow_up_months=follow_up)
+        except InvalidInputError as error:  # e.g. more patients than the test allows: said, not raised
+            row["sample_size"] = None
+            row["sample_size_problems"] = [{"field": p.field, "reason": p.reason} for p in error.problems]
         laws = {s.name: s.laws[stratum.name] for s in spec.scenarios}
-        oc = logrank.logrank_operating_characteristics(
+        row["operating_characteristics"] = logrank.logrank_operating_characteristics(
             benchmark, laws, n=stratum.n_planned, accrual_per_month=stratum.accrual_per_month,
-            follow_up_months=follow_up, alpha=alpha, n_trials=spec.n_trials, seed=seed)
-        strata.append({"name": stratum.name, "sample_size": size, "operating_characteristics": oc})
+            follow_up_months=follow_up, alpha=alpha, n_trials=spec.n_trials, seed=seed, accrual=spec.accrual)
+        strata.append(row)
     return {"available": True, "alpha": alpha, "power": power, "follow_up_months": follow_up, "strata": strata}
 
 
