@@ -291,17 +291,21 @@ def comparator(spec: PFSDesignSpec, seed: int) -> dict[str, Any] | None:
     strata = []
     for stratum in spec.strata:
         row: dict[str, Any] = {"name": stratum.name}
-        try:
-            row["sample_size"] = logrank.logrank_sample_size(
-                benchmark, target, alpha=alpha, power=power, accrual_per_month=stratum.accrual_per_month,
-                follow_up_months=follow_up)
-        except InvalidInputError as error:  # e.g. more patients than the test allows: said, not raised
-            row["sample_size"] = None
-            row["sample_size_problems"] = [{"field": p.field, "reason": p.reason} for p in error.problems]
         laws = {s.name: s.laws[stratum.name] for s in spec.scenarios}
-        row["operating_characteristics"] = logrank.logrank_operating_characteristics(
-            benchmark, laws, n=stratum.n_planned, accrual_per_month=stratum.accrual_per_month,
-            follow_up_months=follow_up, alpha=alpha, n_trials=spec.n_trials, seed=seed, accrual=spec.accrual)
+        calls = {
+            "sample_size": lambda: logrank.logrank_sample_size(
+                benchmark, target, alpha=alpha, power=power, accrual_per_month=stratum.accrual_per_month,
+                follow_up_months=follow_up),
+            "operating_characteristics": lambda: logrank.logrank_operating_characteristics(
+                benchmark, laws, n=stratum.n_planned, accrual_per_month=stratum.accrual_per_month,
+                follow_up_months=follow_up, alpha=alpha, n_trials=spec.n_trials, seed=seed, accrual=spec.accrual),
+        }
+        for key, call in calls.items():
+            try:
+                row[key] = call()
+            except InvalidInputError as error:  # e.g. more patients than the test allows: said, not raised
+                row[key] = None
+                row[f"{key}_problems"] = [{"field": p.field, "reason": p.reason} for p in error.problems]
         strata.append(row)
     return {"available": True, "alpha": alpha, "power": power, "follow_up_months": follow_up, "strata": strata}
 
