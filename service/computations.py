@@ -22,6 +22,7 @@ from service.schemas.designs import (
     OperatingCharacteristicsRequest,
     OperatingCharacteristicsResult,
 )
+from service.schemas.pfs_design import PFSCalibrationResult, PFSOperatingCharacteristicsResult
 
 
 def _request_payload(body: Any) -> dict[str, Any]:
@@ -111,3 +112,33 @@ def prepare_calibration(body: CalibrationRequest) -> tuple[Any, CalibrationFinis
         request=payload,
     )
     return plan, CalibrationFinish(payload)
+
+
+# --------------------------------------------------------------------------------------------------
+# PFS designs: operating characteristics and calibration of a PFS go / no-go rule
+
+
+class PFSOCFinish(OCFinish):
+    schema = PFSOperatingCharacteristicsResult
+
+
+class PFSCalibrationFinish(OCFinish):
+    schema = PFSCalibrationResult
+
+
+def prepare_pfs_operating_characteristics(body: Any) -> tuple[Any, OCFinish]:
+    """The PFS design computation of a request (``designs.pfsdesign.operating``) and its finish."""
+    from designs.pfsdesign.operating import PFSOCPlan
+    from designs.pfsdesign.spec import PFSDesignSpec
+
+    payload = _request_payload(body)
+    return PFSOCPlan.build(PFSDesignSpec.from_mapping(payload)), PFSOCFinish(payload)
+
+
+def prepare_pfs_calibration(body: Any) -> tuple[Any, OCFinish]:
+    """As ``prepare_pfs_operating_characteristics``, for the calibration of the final threshold."""
+    from designs.pfsdesign.operating import PFSCalibrationPlan
+    from designs.pfsdesign.spec import PFSDesignSpec
+
+    payload = _request_payload(body)
+    return PFSCalibrationPlan.build(PFSDesignSpec.calibration_from_mapping(payload)), PFSCalibrationFinish(payload)

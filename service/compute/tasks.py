@@ -74,3 +74,10 @@ def safety_boundaries(design: Any, rates: Any, request: dict[str, Any]) -> dict[
     from designs.safety import safety_boundaries as boundaries
 
     return boundaries(design, rates=rates, request=request)
+
+
+def pfs_design(plan: Any, finish: Any) -> dict[str, Any]:
+    """A PFS design plan (operating characteristics or calibration) run here, in its documented shape."""
+    from designs.pfsdesign.operating import run
+
+    return finish(run(plan))

@@ -1,0 +1,106 @@
+"""Request and response models of the PFS design routes: operating characteristics and calibration.
+
+Types (and the simplest bounds) are checked here and documented; ``designs.pfsdesign.spec`` checks the
+rest — looks increasing and ending at n_planned, the landmark within the follow-up, a law for every
+stratum and none for an unknown one, each law's parameters (``designs.pfsdesign.laws``), the model's
+engine — and the routes report both verdicts at once (``service.boundary``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from designs.core.validation import MAX_NAME_LENGTH, MAX_STRATA
+from designs.oc.simulate import MAX_TRIALS_PER_SCENARIO
+from designs.pfsdesign import spec
+from designs.survival.spec import DEFAULT_LANDMARK_MONTHS, LANDMARK_BOUNDS, MAX_PATIENTS
+from service.schemas.common import OpenProbability, ResultModel, Seed, StrictModel, Warning
+from service.schemas.pfs import PFSDecisionRule, PFSModelChoice
+
+
+class Looks(StrictModel):
+    by: Literal[spec.LOOK_KINDS] = Field(description="calendar: at months since the first patient in; evaluable: when "  # type: ignore[valid-type]
+                                         "that many patients are evaluable at the landmark (the last = n_planned)")
+    months: list[float] | None = Field(None, max_length=spec.MAX_LOOKS, description="by calendar: increasing months "
+                                       "(looks at or after the final analysis do not happen)", examples=[[6, 12]])
+    patients: list[int] | None = Field(None, max_length=spec.MAX_LOOKS, description="by evaluable: increasing numbers "
+                                       "of evaluable patients, the last n_planned", examples=[[10, 20, 30]])
+
+
+class DesignStratum(StrictModel):
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["NF1-associated"])
+    n_planned: int = Field(ge=1, le=MAX_PATIENTS, description="patients to enrol; the final analysis when all are "
+                           "evaluable at the landmark", examples=[30])
+    accrual_per_month: float = Field(description="patients per month (> 0)", examples=[2.0])
+    looks: Looks
+
+
+class Accrual(StrictModel):
+    kind: Literal[spec.ACCRUAL_KINDS] = Field("poisson", description="poisson (default): exponential gaps of mean 1/rate "  # type: ignore[valid-type]
+                                              "after a first patient at month 0; uniform: patient i at month i / rate")
+
+
+class LawScenario(StrictModel):
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["benchmark"])
+    laws: dict[str, dict[str, Any]] = Field(description="per stratum its true PFS law: {kind: exponential | weibull | "
+                                            "piecewise-exponential, hazard_per_month | median_months | landmark_pfs "
+                                            "[, landmark_months], shape, cut_points, hazards_per_month}",
+                                            examples=[{"NF1-associated": {"kind": "exponential", "landmark_pfs": 0.15}}])
+
+
+class Comparator(StrictModel):
+    alpha: float = Field(0.05, description="one-sided level of the one-sample log-rank test")
+    power: float = Field(0.8, description="power at the target law")
+
+
+class PFSOperatingCharacteristicsRequest(StrictModel):
+    """A PFS go / no-go design to simulate: strata with accrual and looks, the analysis model and rule,
+    true-law scenarios."""
+
+    strata: list[DesignStratum] = Field(min_length=1, max_length=MAX_STRATA)
+    accrual: Accrual = Field(default_factory=Accrual)
+    landmark_months: float = Field(DEFAULT_LANDMARK_MONTHS, **LANDMARK_BOUNDS.as_field_kwargs(),
+                                   description="landmark of the PFS rate, months")
+    benchmark_landmark_pfs: OpenProbability = Field(description="historical PFS rate at the landmark", examples=[0.15])
+    target_landmark_pfs: OpenProbability = Field(description="PFS rate at the landmark worth pursuing", examples=[0.35])
+    model: PFSModelChoice = Field(default_factory=PFSModelChoice, description="independent-exponential (exact) or "
+                                  "hierarchical-exponential (quadrature); the MCMC-only kinds are refused")
+    decision: PFSDecisionRule = Field(default_factory=PFSDecisionRule)  # type: ignore[valid-type]
+    scenarios: list[LawScenario] | None = Field(None, min_length=1, max_length=spec.MAX_SCENARIOS, description=(
+        "true laws per scenario; default: 'benchmark' and 'target', every stratum exponential at that landmark rate"))
+    n_trials: int = Field(spec.DEFAULT_TRIALS, ge=spec.MIN_TRIALS, le=MAX_TRIALS_PER_SCENARIO,
+                          description="simulated trials per scenario")
+    seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
+    max_follow_up_months: float | None = Field(None, description="administrative censoring: no patient is followed "
+                                               "longer (at least the landmark); default: none")
+    comparator: Comparator | None = Field(None, description="also size the one-sample log-rank test (when available)")
+
+
+class PFSCalibrationRequest(PFSOperatingCharacteristicsRequest):
+    """As the operating characteristics, with the type I error target and the candidate final thresholds."""
+
+    target_type_i_error: float = Field(0.1, gt=0, le=0.5, description="largest P(go | benchmark) per stratum")
+    thresholds: list[OpenProbability] | None = Field(None, min_length=2, max_length=spec.MAX_THRESHOLDS, description=(
+        "increasing candidate final thresholds (default 30 from 0.80 to 0.994), each above the futility bar"))
+
+
+class PFSOperatingCharacteristicsResult(ResultModel):
+    method: str
+    n_trials: int
+    seed: int
+    scenarios: list[dict[str, Any]] = Field(description="per scenario: the laws (median, landmark rate) and per stratum "
+                                            "P(go), P(no-go), P(stop) at each look by cause, expected enrolled and "
+                                            "duration, with Monte Carlo SEs")
+    warnings: list[Warning]
+    provenance: dict[str, Any]
+
+
+class PFSCalibrationResult(ResultModel):
+    final_threshold: float | None = Field(description="the lowest candidate meeting the target in every stratum "
+                                          "(the most power); null when none does")
+    met: bool
+    curve: list[dict[str, Any]] = Field(description="per candidate: per stratum type I error and power with MC SEs")
+    decision: dict[str, Any]
+    warnings: list[Warning]
+    provenance: dict[str, Any]
