@@ -37,6 +37,8 @@ from designs.core.decisions import EARLY_GO, ENDINGS, FINAL_GO, FINAL_NO_GO, FUT
 from designs.core.posterior_summary import resolve_seed
 from designs.core.provenance import provenance
 from designs.oc.simulate import Chunk, plan_chunks
+from designs.pfsdesign import logrank
+from designs.pfsdesign.laws import SurvivalLaw
 from designs.pfsdesign.posterior import peak_bytes as posterior_peak_bytes
 from designs.pfsdesign.simulate import RNG_BLOCK_TRIALS, BlockOutcome, simulate_block
 from designs.pfsdesign.spec import PFSDesignSpec
@@ -270,19 +272,10 @@ def comparator(spec: PFSDesignSpec, seed: int) -> dict[str, Any] | None:
     exponential at their landmark rates) and its simulated power in each scenario at n_planned.
 
     The log-rank test follows every patient at least ``follow_up_months`` after the last one enters: the
-    design's ``max_follow_up_months``, else the landmark (when the rule's final analysis comes). Until
-    ``designs.pfsdesign.logrank`` is on this branch (it was written at the same time, and checked
-    against its merged version) this says that the comparator is unavailable.
+    design's ``max_follow_up_months``, else the landmark (when the rule's final analysis comes).
     """
     if spec.comparator is None:
         return None
-    try:
-        from designs.pfsdesign import logrank  # noqa: PLC0415 - optional until merged
-    except ImportError:
-        return {"available": False, "reason": "the one-sample log-rank comparator is not available on this server",
-                **spec.comparator}
-    from designs.pfsdesign.laws import SurvivalLaw  # noqa: PLC0415
-
     L = spec.landmark_months
     benchmark = SurvivalLaw.from_landmark(spec.benchmark_landmark_pfs, L)
     target = SurvivalLaw.from_landmark(spec.target_landmark_pfs, L)

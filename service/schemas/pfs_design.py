@@ -74,7 +74,7 @@ class PFSOperatingCharacteristicsRequest(StrictModel):
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
     max_follow_up_months: float | None = Field(None, description="administrative censoring: no patient is followed "
                                                "longer (at least the landmark); default: none")
-    comparator: Comparator | None = Field(None, description="also size the one-sample log-rank test (when available)")
+    comparator: Comparator | None = Field(None, description="also size the one-sample log-rank test against the benchmark (Wu 2015) and simulate its rejection rates in each scenario")
 
 
 class PFSCalibrationRequest(PFSOperatingCharacteristicsRequest):

@@ -144,30 +144,28 @@ def test_mcmc_only_models_are_refused_saying_what_to_use():
     assert problem.field == "model/kind" and "hierarchical-exponential" in problem.reason
 
 
-def test_the_comparator_is_reported_unavailable_until_the_log_rank_module_is_there(monkeypatch):
-    """The hook calls ``designs.pfsdesign.logrank`` by its agreed contract when present (here a stand-in
-    recording its arguments), and says the comparator is unavailable when it is not."""
-    import sys
-    import types
+def test_the_comparator_is_the_one_sample_log_rank_design_at_the_strata_accrual_and_its_simulated_power():
+    """The comparator block is ``designs.pfsdesign.logrank`` called with the design's own numbers: Wu's
+    sample size for the benchmark against the target (exponential at their 4-month rates) at the stratum's
+    accrual, and the test's simulated rejection rates at n_planned under each scenario's law, with the
+    design's accrual model and seed."""
+    from designs.pfsdesign.laws import SurvivalLaw
+    from designs.pfsdesign.logrank import logrank_operating_characteristics, logrank_sample_size
 
-    body = _request(comparator={"alpha": 0.05, "power": 0.8}, n_trials=200)
-    monkeypatch.setitem(sys.modules, "designs.pfsdesign.logrank", None)  # import fails
-    result = run(PFSOCPlan.build(PFSDesignSpec.from_mapping(body)))
-    assert result["comparator"]["available"] is False
-
-    calls = []
-    fake = types.ModuleType("designs.pfsdesign.logrank")
-    fake.logrank_sample_size = lambda benchmark, alternative, **kw: calls.append(("size", kw)) or {"n": 33}
-    fake.logrank_operating_characteristics = lambda benchmark, laws, **kw: calls.append(("oc", kw)) or {
-        name: {"power": 0.5} for name in laws}
-    monkeypatch.setitem(sys.modules, "designs.pfsdesign.logrank", fake)
-    import designs.pfsdesign
-
-    monkeypatch.setattr(designs.pfsdesign, "logrank", fake, raising=False)
-    result = run(PFSOCPlan.build(PFSDesignSpec.from_mapping(body)))
+    body = _request(comparator={"alpha": 0.05, "power": 0.8}, n_trials=400)
+    plan = PFSOCPlan.build(PFSDesignSpec.from_mapping(body))
+    result = run(plan)
+    assert result["comparator"]["available"] is True
     (stratum,) = result["comparator"]["strata"]
-    assert stratum["sample_size"] == {"n": 33} and set(stratum["operating_characteristics"]) == {"benchmark", "target"}
-    assert calls[0][1]["accrual_per_month"] == 2.0 and calls[1][1]["n"] == 20
+    benchmark, target = SurvivalLaw.from_landmark(0.15, L), SurvivalLaw.from_landmark(0.35, L)
+    assert stratum["sample_size"] == logrank_sample_size(benchmark, target, alpha=0.05, power=0.8,
+                                                         accrual_per_month=2.0, follow_up_months=L)
+    laws = {s.name: s.laws["NF1"] for s in plan.spec.scenarios}
+    assert stratum["operating_characteristics"] == logrank_operating_characteristics(
+        benchmark, laws, n=20, accrual_per_month=2.0, follow_up_months=L, alpha=0.05, n_trials=400,
+        seed=plan.seed, accrual=plan.spec.accrual)
+    oc = stratum["operating_characteristics"]
+    assert oc["benchmark"]["reject_probability"] < 0.1 < 0.5 < oc["target"]["reject_probability"]
 
 
 def test_blas_is_limited_by_the_first_design_to_start_and_restored_by_the_last_to_finish():
