@@ -124,7 +124,6 @@ def simulate_block(spec: PFSDesignSpec, scenario: LawScenario, seed: int, block:
                    rule: PFSDecisionRule | None = None) -> BlockOutcome:
     """The first ``n_trials`` (≤ RNG_BLOCK_TRIALS) trials of RNG block ``block`` under ``scenario``."""
     rule = spec.decision if rule is None else rule
-    L = spec.landmark_months
     cap = np.inf if spec.max_follow_up_months is None else spec.max_follow_up_months
     n_strata = len(spec.strata)
     entries, times, event_months, evaluable_months, looks = _patients(spec, scenario, seed, block, n_trials)
