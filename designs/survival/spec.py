@@ -28,8 +28,10 @@ LANDMARK_BOUNDS = Bounds(ge=0.1, le=120.0)
 """The landmark, in months: from three days (nearer 0, the hazard implied by a landmark rate
 overflows) to ten years."""
 DEFAULT_LANDMARK_MONTHS = 4.0
-ENGINES: tuple[str, ...] = ("mcmc", "quadrature")
-"""The engines a request may name; which apply depends on the kind (``designs.survival.models.ENGINES``)."""
+ENGINES: tuple[str, ...] = ("closed-form", "mcmc", "quadrature")
+"""The engines a request may name; which apply depends on the kind (``designs.survival.models.ENGINES``).
+``closed-form`` is what an independent-exponential analysis reports and what a registered protocol
+stores for it, so a request may name it too: what the service answers, it takes back."""
 
 
 @dataclass(frozen=True)

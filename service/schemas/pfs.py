@@ -133,7 +133,7 @@ class PFSAnalysisRequest(StrictModel):
     engine: Literal[spec.ENGINES] | None = Field(  # type: ignore[valid-type]
         None,
         description="hierarchical-exponential: mcmc (default, PyMC) or quadrature (deterministic); "
-        "Weibull and piecewise: mcmc only; ignored by independent-exponential (exact)",
+        "Weibull and piecewise: mcmc only; independent-exponential: closed-form (exact, the default and the only one)",
     )
     mcmc: McmcSettings = Field(default_factory=McmcSettings)
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")

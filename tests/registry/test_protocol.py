@@ -36,6 +36,18 @@ def test_document_fills_every_default_and_is_valid_input_that_normalises_to_itse
     assert ProtocolSpec.from_mapping(copy.deepcopy(doc)).document == doc
 
 
+@pytest.mark.parametrize("endpoint, kind", [("pfs", "independent-exponential"), ("response", "independent")])
+def test_a_closed_form_model_s_stored_document_is_valid_input_again(endpoint, kind):
+    """The document stores the engine a closed-form kind runs on (PFS: 'closed-form'); a data cut re-checks the
+    stored document, so that value must be accepted back (it once was not, and such a trial could take no data)."""
+    body = sarc031()
+    body[endpoint]["model"] = {"kind": kind}
+    body[endpoint].pop("engine", None)
+    doc = ProtocolSpec.from_mapping(body).document
+    assert doc[endpoint]["engine"] == {"pfs": "closed-form", "response": None}[endpoint]
+    assert ProtocolSpec.from_mapping(copy.deepcopy(doc)).document == doc
+
+
 def test_mcmc_engine_stores_the_sampler_settings_that_will_run():
     body = sarc031()
     del body["response"]["engine"]

@@ -169,6 +169,14 @@ def test_declared_strata_differing_only_in_case_spaces_or_punctuation_are_refuse
     assert f"'{near}'" in problems["strata/2"] and "strata/0 'sporadic'" in problems["strata/2"]
 
 
+def test_the_engine_an_analysis_reports_is_accepted_back_and_a_wrong_one_says_which_applies(leukemia_patients):
+    patients = leukemia_patients
+    reported = analyse(request(patients))["provenance"]["engine"]
+    assert reported == "closed-form"
+    assert analyse(request(patients, engine=reported))["strata"] == analyse(request(patients))["strata"]
+    assert "closed-form" in problems_of(request(patients, engine="quadrature"))["engine"]
+
+
 def test_model_kind_engine_and_prior_fields_are_checked():
     with pytest.raises(InvalidInputError) as info:
         resolve_model("hierarchical-weibull", {"shape": 2.0, "mu_sd": -1.0}, "quadrature")
