@@ -365,6 +365,7 @@ class PFSCalibrationPlan(PFSOCPlan):
             "model": spec.model.to_dict(),
             "scenarios": [{"name": s.name, "laws": {k: law.to_dict(spec.landmark_months) for k, law in s.laws.items()}}
                           for s in spec.scenarios if s.name in ("benchmark", "target")],
+            "comparator": comparator(spec, self.seed),
             "warnings": warnings,
             "provenance": self.provenance(),
         }

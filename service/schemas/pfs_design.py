@@ -85,6 +85,12 @@ class PFSCalibrationRequest(PFSOperatingCharacteristicsRequest):
         "increasing candidate final thresholds (default 30 from 0.80 to 0.994), each above the futility bar"))
 
 
+def _comparator_result() -> Any:
+    return Field(None, description=(
+        "with the request's comparator: per stratum the one-sample log-rank test's sample size at the stratum's "
+        "accrual (Wu 2015) and its simulated rejection probability in each scenario with n_planned patients"))
+
+
 class PFSOperatingCharacteristicsResult(ResultModel):
     method: str
     n_trials: int
@@ -92,6 +98,7 @@ class PFSOperatingCharacteristicsResult(ResultModel):
     scenarios: list[dict[str, Any]] = Field(description="per scenario: the laws (median, landmark rate) and per stratum "
                                             "P(go), P(no-go), P(stop) at each look by cause, expected enrolled and "
                                             "duration, with Monte Carlo SEs")
+    comparator: dict[str, Any] | None = _comparator_result()
     warnings: list[Warning]
     provenance: dict[str, Any]
 
@@ -102,5 +109,6 @@ class PFSCalibrationResult(ResultModel):
     met: bool
     curve: list[dict[str, Any]] = Field(description="per candidate: per stratum type I error and power with MC SEs")
     decision: dict[str, Any]
+    comparator: dict[str, Any] | None = _comparator_result()
     warnings: list[Warning]
     provenance: dict[str, Any]

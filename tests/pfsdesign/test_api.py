@@ -50,6 +50,17 @@ def test_calibrate_route(client, in_process_compute):
     result = r.json()
     assert len(result["curve"]) == 30
     assert result["decision"]["final_threshold"] == result["final_threshold"]
+    assert result["comparator"] is None
+
+
+def test_calibration_answers_the_comparator_it_is_asked_for(client, in_process_compute):
+    """The request schema is shared with the OC route: a comparator asked of the calibration is answered,
+    not dropped (the log-rank test against the benchmark and target scenarios it simulates)."""
+    result = client.post(CALIBRATE, json=BODY | {"comparator": {"alpha": 0.05, "power": 0.8}, "n_trials": 200}).json()
+    strata = result["comparator"]["strata"]
+    assert [s["name"] for s in strata] == [s["name"] for s in BODY["strata"]]
+    assert all(set(s["operating_characteristics"]) == {"benchmark", "target"} for s in strata)
+    assert all(s["sample_size"]["n"] > 0 for s in strata)
 
 
 def test_bad_input_names_every_field_at_once(client):
