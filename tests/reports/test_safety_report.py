@@ -110,6 +110,16 @@ def test_the_open_report_reads_no_toxicity_count_nor_safety_decision():
     for word in ("toxicities", "dose_limiting", "stop for safety", "prob_above_p0", "stop_counts"):
         assert word not in text, word
     assert "stop for safety" not in document and "DLTs" not in document
+    plan = "looks at 5, 10, 15, 20 safety-evaluable patients, each of NF1-associated, sporadic"
+    assert plan in document and plan in render.render_html(closed())  # the plan, as the docs promise, in both
+
+
+def test_the_closed_report_says_its_cut_corrects_an_earlier_one_and_why_and_the_open_one_does_not():
+    bundle = closed()
+    bundle["cut"].update(supersedes=2, reason="four toxicities adjudicated late")
+    correction = "a correction of cut 2: four toxicities adjudicated late"
+    assert correction in render.render_html(bundle)
+    assert "adjudicated" not in render.render_html(as_open(bundle))
 
 
 def test_the_boundary_chart_draws_the_rule_and_the_observed_path():
