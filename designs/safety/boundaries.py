@@ -47,7 +47,7 @@ DEFAULT_PRIOR = (1.0, 1.0)
 the calibration, not the prior, controls P(stop | p0)."""
 SAFETY_DEFAULTS = {"method": "bayesian", "alpha": 0.10}
 """What a safety rule takes when a protocol's safety section or a safety analysis's design does not say
-(the prior: ``DEFAULT_PRIOR``); POST /v1/designs/safety-boundaries asks for both."""
+(the prior: ``DEFAULT_PRIOR``), and what POST /v1/designs/safety-boundaries takes too."""
 PRIOR_PARAMETER = Bounds(gt=0.0, le=1000.0)
 ALPHA = Bounds(gt=0.0, le=MAX_ERROR_RATE)
 DEFAULT_RATE_STEPS = 7

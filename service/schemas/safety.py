@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from designs.safety.boundaries import DEFAULT_PRIOR, MAX_LOOK_N, MAX_RATES, PRIOR_PARAMETER
+from designs.safety.boundaries import DEFAULT_PRIOR, MAX_LOOK_N, MAX_RATES, PRIOR_PARAMETER, SAFETY_DEFAULTS
 from service.schemas.common import ClosedProbability, ErrorRate, ResponseRate, ResultModel, StrictModel, Warning
 
 LookSize = Annotated[int, Field(ge=1, le=MAX_LOOK_N)]
@@ -29,9 +29,11 @@ class SafetyBoundariesRequest(StrictModel):
     looks: list[LookSize] = Field(min_length=1, max_length=MAX_LOOK_N, examples=[[10, 20, 30, 40]],
                                   description="cumulative number of evaluable patients at each analysis, strictly "
                                               "increasing (every patient: 1, 2, …, N; cohorts of 5: 5, 10, …)")
-    alpha: ErrorRate = Field(description="largest P(stop | p0) allowed", examples=[0.1])
+    alpha: ErrorRate = Field(SAFETY_DEFAULTS["alpha"], description="largest P(stop | p0) allowed (default 0.10, as "
+                             "a protocol's safety section and the safety analysis)", examples=[0.1])
     method: SafetyMethod = Field(
-        description="bayesian: Geller et al. (2003) beta-binomial; pocock / obrien-fleming: binomial boundaries "
+        SAFETY_DEFAULTS["method"],
+        description="(default bayesian, as a protocol's safety section and the safety analysis) bayesian: Geller et al. (2003) beta-binomial; pocock / obrien-fleming: binomial boundaries "
                     "with a constant or shrinking-with-information nominal level (Ivanova, Qaqish & Schell 2005)")
     prior: BetaPrior | None = Field(None, description="Beta prior of the bayesian method (default Beta(1, 1)); "
                                                       "null for the others")

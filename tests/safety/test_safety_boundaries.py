@@ -205,6 +205,16 @@ def test_route_answers_the_core_result_with_provenance_and_the_same_bytes_twice(
     assert other["provenance"]["input_sha256"] != body["provenance"]["input_sha256"]
 
 
+def test_route_takes_the_safety_defaults_the_protocol_and_the_analysis_take(client):
+    from designs.safety.boundaries import SAFETY_DEFAULTS
+
+    bare = {"p0": 0.2, "looks": [10, 20, 30]}
+    assert SAFETY_DEFAULTS == {"method": "bayesian", "alpha": 0.10}
+    answer = client.post(ROUTE, json=bare)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == client.post(ROUTE, json=bare | SAFETY_DEFAULTS).json()
+
+
 def test_route_422_names_every_bad_field(client):
     bad = {"p0": 1.2, "looks": [10, 20, 600], "alpha": 0.7, "method": "x", "prior": {"a": 0, "b": -1}, "rates": [2]}
     assert_problem(client.post(ROUTE, json=bad), 422, "p0", "looks/2", "alpha", "method", "prior/a", "prior/b", "rates/0")
