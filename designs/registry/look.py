@@ -223,8 +223,9 @@ def _safety_caveats(name: str, group: Mapping[str, Any], looks: tuple[int, ...])
     for j, pending in enumerate(group["pending_before"]):
         if pending:
             out.append(caveat("safety-look-provisional", f"'{name}': safety look {j + 1} (n = {looks[j]}) is provisional: "
-                              f"{pending} patients enrolled before its {looks[j]}th evaluable patient have no toxicity "
-                              f"status yet; once recorded they may count among its first {looks[j]}", stratum))
+                              f"{pending} patient{'s' if pending > 1 else ''} enrolled before its evaluable patient number "
+                              f"{looks[j]} {'have' if pending > 1 else 'has'} no toxicity status yet; once recorded "
+                              f"{'they' if pending > 1 else 'it'} may count among its first {looks[j]}", stratum))
     if group["enrolled"] and group["unrecorded"] == group["enrolled"]:
         adam = (" This cut comes from ADaM, which carries no toxicity (ADAE is not mapped): give toxicity statuses "
                 "in a JSON cut.") if group["from_adam"] else ""
