@@ -344,9 +344,8 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
             warnings.append(caveat("extrapolation", f"{name}: S({L:g}) extrapolates beyond the last follow-up ({last:g} months)", name))
         if median_j["beyond_follow_up"]:
             text = (
-                f"{name}: the posterior median PFS's {', '.join(median_j['beyond_follow_up']).replace('_', ' ')} "
-                f"{'lies' if len(median_j['beyond_follow_up']) == 1 else 'lie'} beyond the last follow-up ({last:g} "
-                "months): the model extrapolates"
+                f"{name}: median PFS {', '.join(median_j['beyond_follow_up'])} lies beyond the last "
+                f"follow-up ({last:g} months): the model extrapolates"
             )
             warnings.append(caveat("extrapolation", text, name))
         row: dict[str, Any] = {
