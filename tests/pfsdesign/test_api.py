@@ -113,3 +113,20 @@ def test_respond_async_gives_the_synchronous_document_as_the_jobs_result(client,
     assert job["state"] == "succeeded", job
     assert job["result"] == now.json()
     assert job["request_sha256"] == now.json()["provenance"]["input_sha256"]
+
+
+def test_the_time_estimate_grows_with_the_strata_sizes_as_measured():
+    """2 × 2,000 patients took 4.5–9 times the estimate made for 30-patient strata: the admission estimate
+    scales by √(n / 30) (8.2 here), so such a request is neither answered synchronously for minutes nor
+    let through as a 45-minute job."""
+    from designs.pfsdesign.operating import PFSOCPlan
+    from designs.pfsdesign.spec import PFSDesignSpec
+    from service.api.pfs_design import estimated_seconds
+
+    def estimate(n):
+        strata = [{"name": f"s{i}", "n_planned": n, "accrual_per_month": 5.0, "looks": {"by": "calendar", "months": []}}
+                  for i in range(2)]
+        return estimated_seconds(PFSOCPlan.build(PFSDesignSpec.from_mapping(BODY | {"strata": strata})))
+
+    assert estimate(2000) / estimate(30) == pytest.approx((2000 / 30) ** 0.5)
+    assert estimate(20) == estimate(30)
