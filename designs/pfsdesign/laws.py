@@ -185,13 +185,13 @@ def _piecewise(check: Checker, where: str, raw: Mapping[str, Any]) -> SurvivalLa
         return None
     values = [check.number(f"{where}/cut_points/{i}", c, Bounds(ge=0.0, lt=MAX_TIME_MONTHS)) for i, c in enumerate(cuts)]
     rates = [check.number(f"{where}/hazards_per_month/{i}", h, HAZARD) for i, h in enumerate(hazards)]
-    if None in values or None in rates:
-        return None
-    if values[0] != 0.0:
+    if values[0] is not None and values[0] != 0.0:
         check.add(f"{where}/cut_points/0", f"the first interval starts at 0 (got {values[0]})")
     for i in range(1, len(values)):
-        if not values[i] > values[i - 1]:
+        if values[i] is not None and values[i - 1] is not None and not values[i] > values[i - 1]:
             check.add(f"{where}/cut_points/{i}", f"cut points must increase ({values[i - 1]} then {values[i]})")
     if len(rates) != len(values):
         check.add(f"{where}/hazards_per_month", f"need one hazard per interval: {len(values)} cut points, {len(rates)} hazards")
+    if None in values or None in rates:
+        return None
     return SurvivalLaw.piecewise(tuple(values), tuple(rates))
