@@ -194,6 +194,9 @@ def _looks(check: Checker, where: str, raw: Any, n_planned: int | None) -> tuple
     check.unknown(f"{where}/", raw, ("by", key), f"looks by {by}")
     values = raw.get(key, [] if by == "calendar" else None)
     low = 0 if by == "calendar" else 1
+    if values is None and low > 0:
+        check.add(f"{where}/{key}", f"required for looks by {by}: the {key} at each look, increasing")
+        return None
     if not check.size(f"{where}/{key}", values, low, MAX_LOOKS, "looks"):
         return None
     if by == "calendar":
