@@ -34,6 +34,8 @@ CODES: dict[str, str] = {
     "calibration-margin": "the calibrated threshold meets its target within two Monte Carlo standard errors only",
     "calibration-thresholds-skipped": "candidate final thresholds at or below the rule's futility bar were not tried",
     "calibration-edge": "the calibrated threshold is the lowest candidate: lower ones might also meet the target",
+    "look-never-stops": "no simulated trial stopped at an interim look (in any scenario): it may come after the final analysis, or its criteria never fire",
+    "comparator-impractical": "the classical comparator's sample size needs years of accrual at the stratum's rate",
     "safety-never-stops": "no toxicity count stops the trial at any look within alpha: the monitoring rule is inert",
     "safety-undetermined": "whether the safety rule stopped depends on the DLTs among the first n_j patients at a planned look, which were not given",
     "safety-look-provisional": "a safety look's first n_j patients may change: patients enrolled before its n_j-th evaluable one have no toxicity status yet",

@@ -182,8 +182,8 @@ class PFSOCPlan:
             "model": spec.model.to_dict(),
             "decision": spec.decision.as_dict(),
             "scenarios": rows,
-            "comparator": comparator(spec, self.seed),
-            "warnings": [],
+            "comparator": (compared := comparator(spec, self.seed)),
+            "warnings": silent_looks(spec, rows) + impractical(compared),
             "provenance": self.provenance(),
         }
 
@@ -264,6 +264,35 @@ def _planned_look(stratum, k: int) -> dict[str, Any]:
     if stratum.looks_by == "calendar":
         return {"when": f"month {stratum.looks[k]:g} (if before the final analysis)", "month": stratum.looks[k]}
     return {"when": f"{int(stratum.looks[k])} patients evaluable at the landmark", "patients": int(stratum.looks[k])}
+
+
+IMPRACTICAL_ACCRUAL_MONTHS = 60.0
+"""A comparator needing longer than five years of accrual at the stratum's rate is flagged."""
+
+
+def silent_looks(spec: PFSDesignSpec, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ``look-never-stops`` caveat per interim look at which no simulated trial of any scenario stopped."""
+    out = []
+    for j, stratum in enumerate(spec.strata):
+        for k in range(stratum.n_looks - 1):
+            if all(row["strata"][j]["looks"][k]["prob_stop"] == 0.0 for row in rows):
+                when = _planned_look(stratum, k)["when"]
+                out.append(caveat("look-never-stops", f"'{stratum.name}': no simulated trial stopped at interim look "
+                                  f"{k + 1}, {when}, in any scenario: it may come after the final analysis, or its "
+                                  "futility and efficacy criteria never fire there", stratum.name))
+    return out
+
+
+def impractical(compared: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A ``comparator-impractical`` caveat per stratum whose log-rank sample size needs years of accrual."""
+    out = []
+    for row in (compared or {}).get("strata", []):
+        size = row.get("sample_size")
+        if size and size["accrual_months"] > IMPRACTICAL_ACCRUAL_MONTHS:
+            out.append(caveat("comparator-impractical", f"'{row['name']}': the one-sample log-rank test needs n = "
+                              f"{size['n']}, {size['accrual_months'] / 12:.1f} years of accrual at "
+                              f"{size['accrual_per_month']:g} a month", row["name"]))
+    return out
 
 
 def comparator(spec: PFSDesignSpec, seed: int) -> dict[str, Any] | None:

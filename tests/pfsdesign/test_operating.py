@@ -225,3 +225,16 @@ def test_uniform_accrual_puts_the_final_analysis_when_the_last_patient_is_follow
     poisson = run(PFSOCPlan.build(PFSDesignSpec.from_mapping(body("poisson"))))["scenarios"][0]["strata"][0]
     assert poisson["expected_duration_months"] == pytest.approx(13.0, abs=4 * poisson["monte_carlo_se"]["expected_duration_months"])
     assert poisson["monte_carlo_se"]["expected_duration_months"] > 10 * uniform["monte_carlo_se"]["expected_duration_months"]
+
+
+def test_a_look_no_trial_stops_at_and_an_impractical_comparator_are_said():
+    """A calendar look at month 40, after every simulated final analysis, and a target so close to the
+    benchmark that the log-rank test needs 10 years of accrual at 2 a month: both are caveats, not silence."""
+    body = _request(strata=[{"name": "NF1", "n_planned": 20, "accrual_per_month": 2.0,
+                             "looks": {"by": "calendar", "months": [3, 40]}}],
+                    target_landmark_pfs=0.2, n_trials=500, comparator={"alpha": 0.05, "power": 0.8})
+    result = run(PFSOCPlan.build(PFSDesignSpec.from_mapping(body)))
+    codes = [(w["code"], w["stratum"]) for w in result["warnings"]]
+    assert codes == [("look-never-stops", "NF1"), ("comparator-impractical", "NF1")]
+    assert "interim look 2, month 40" in result["warnings"][0]["message"]
+    assert run(PFSOCPlan.build(PFSDesignSpec.from_mapping(_request())))["warnings"] == []
