@@ -94,6 +94,10 @@ class SafetyAnalysisSpec:
             design = _design(check, request["design"], p0, prior)
         if pooled is None:
             pooled = len(strata) > 1
+        if pooled is True:
+            for i, _, s in strata:
+                if s.name.casefold() == POOLED:
+                    check.add(f"strata/{i}/name", f"'{s.name}' names the pooled row of the answer: call the stratum otherwise")
         # a design given but refused: its problems are reported; the counts at its looks cannot be checked
         unchecked = request.get("design") is not None and design is None
         strata = tuple(s if unchecked else _with_at_looks(check, f"strata/{i}/toxicities_at_looks",
@@ -107,6 +111,10 @@ class SafetyAnalysisSpec:
                 total = StratumToxicities(POOLED, sum(s.evaluable for s in strata), sum(s.toxicities for s in strata))
                 pooled_at_looks = _with_at_looks(check, "pooled_toxicities_at_looks",
                                                  request["pooled_toxicities_at_looks"], total, design).at_looks
+                only = strata[0].at_looks if len(strata) == 1 else None
+                if pooled_at_looks is not None and only is not None and list(pooled_at_looks) != list(only):
+                    check.add("pooled_toxicities_at_looks", f"with one stratum the pooled patients are its patients: "
+                              f"must equal its toxicities_at_looks ({list(only)}), got {list(pooled_at_looks)}")
         check.raise_if_any()
         return cls(p0, prior["a"], prior["b"], strata, pooled, design, dict(request), pooled_at_looks)
 

@@ -160,3 +160,20 @@ def test_route_with_a_design_reports_the_crossing(client, in_process_compute, st
     row = response.json()["strata"][0]
     assert row["boundary"] == {"look": 1, "n": 10, "stop_at": 5}
     assert (row["crossed"], row["decision"]) == (True, STOP)
+
+
+def test_a_stratum_named_pooled_and_pooled_counts_contradicting_the_only_stratum_are_refused():
+    """With a pooled row a stratum may not be called 'pooled' (two rows of one name); with one stratum the
+    pooled patients are its patients, so their counts at the looks must be the same."""
+    contradicting = {"p0": 0.2, "strata": [{"name": "A", "evaluable": 12, "toxicities": 5, "toxicities_at_looks": [3, 4]}],
+                     "pooled": True, "pooled_toxicities_at_looks": [1, 3], "design": {"looks": [5, 10, 15, 20]}}
+    named = {"p0": 0.2, "strata": [{"name": "Pooled", "evaluable": 12, "toxicities": 5},
+                                   {"name": "B", "evaluable": 3, "toxicities": 0}]}
+    for body, field in ((contradicting, "pooled_toxicities_at_looks"), (named, "strata/0/name")):
+        with pytest.raises(InvalidInputError) as error:
+            SafetyAnalysisSpec.from_mapping(body)
+        assert [p.field for p in error.value.problems] == [field]
+    consistent = contradicting | {"pooled_toxicities_at_looks": [3, 4]}
+    result = analyse_safety(SafetyAnalysisSpec.from_mapping(consistent))
+    assert result["strata"][0]["decision"] == result["pooled"]["decision"] == STOP
+    assert analyse_safety(SafetyAnalysisSpec.from_mapping(named | {"pooled": False}))["strata"][0]["name"] == "Pooled"
