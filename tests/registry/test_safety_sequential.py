@@ -84,7 +84,7 @@ def test_a_look_whose_first_patients_may_change_is_provisional_and_says_so_among
     codes = [(w["code"], w["stratum"]) for w in result["warnings"]]
     assert ("safety-look-provisional", "nf1") in codes and ("safety-look-provisional", "sporadic") not in codes
     message = next(w["message"] for w in result["warnings"] if w["code"] == "safety-look-provisional")
-    assert "safety look 1 (n = 5)" in message and "1 patients" in message
+    assert "safety look 1 (n = 5)" in message and "1 patient enrolled" in message
     assert result["accrual"]["nf1"]["safety_unrecorded"] == 1
 
 
