@@ -320,7 +320,10 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 
 def problem_headers(exc: BaseException) -> dict[str, str]:
     """The headers of ``exc``'s problem response: ``Retry-After`` of a 503 that may succeed later,
-    ``WWW-Authenticate`` of a 401."""
+    ``WWW-Authenticate`` of a 401, and those an HTTP exception carries (``Allow`` of a 405: RFC 9110
+    requires it, and a client learns from it which methods the path takes)."""
+    if isinstance(exc, StarletteHTTPException):
+        return dict(exc.headers or {})
     if isinstance(exc, ServiceUnavailable) and exc.retry_after is not None:
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, RegistryProblem):

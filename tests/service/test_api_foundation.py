@@ -78,6 +78,7 @@ def test_unknown_route_and_method_are_problems(client):
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
     r = client.get("/v1/simon/designs")
     assert r.status_code == 405 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["allow"] == "POST"  # RFC 9110: a 405 names the methods the path takes
 
 
 json_values = st.recursive(

@@ -11,6 +11,14 @@ from designs.simon import search_designs
 from service.cli import build_parser, main
 
 
+def test_version_prints_the_version_provenance_reports(capsys):
+    import designs
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"gonogo {designs.__version__}"
+
+
 def test_simon_prints_the_published_optimal_design(capsys):
     """Simon (1989) p0 .05, p1 .25, alpha .05, beta .20: optimal 0/9, 2/17."""
     assert main(["simon", "--p0", "0.05", "--p1", "0.25", "--alpha", "0.05", "--beta", "0.2"]) == 0
