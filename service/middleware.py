@@ -1,4 +1,5 @@
-"""ASGI middleware of the request boundary: no request body larger than ``GONOGO_MAX_BODY_BYTES``.
+"""ASGI middleware of the request boundary: no request body larger than ``GONOGO_MAX_BODY_BYTES``, and
+request bodies in JSON (``JSONBodyMiddleware``: 415 otherwise, saying what to send).
 
 A pure ASGI middleware (not Starlette's ``BaseHTTPMiddleware``, which would buffer): a declared
 ``Content-Length`` over the limit is answered 413 before the application runs and before a byte of
@@ -8,13 +9,14 @@ passes the limit, so that no more than the limit (plus the chunk that crossed it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.problems import PROBLEM_JSON, RequestTooLarge, problem_document
+from service.problems import PROBLEM_JSON, RequestTooLarge, UnsupportedMediaType, problem_document
 
 
 class BodyLimitMiddleware:
@@ -72,3 +74,31 @@ class BodyLimitMiddleware:
 async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
     status, body = problem_document(RequestTooLarge(limit))
     await JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)(scope, receive, send)
+
+
+class JSONBodyMiddleware:
+    """415 ``/problems/unsupported-media-type`` for a request body in another content type than JSON
+    (``application/json`` or ``…+json``, such as a merge patch), saying what to send: without it, CSV or
+    form data, or JSON sent without its content type, reached the schema as a string and was refused as
+    "Input should be a valid dictionary". A request without a body passes; routes that read other types themselves
+    (``MULTIPART_PATHS``: a data cut's ADaM files) pass."""
+
+    METHODS = frozenset({"POST", "PUT", "PATCH"})
+    MULTIPART_PATHS = re.compile(r"^/v1/trials/[^/]+/data-cuts/?$")
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in self.METHODS and not self.MULTIPART_PATHS.match(scope["path"]):
+            headers = Headers(scope=scope)
+            kind = headers.get("content-type", "").split(";")[0].strip().lower()
+            has_body = headers.get("content-length") not in (None, "0") or "transfer-encoding" in headers
+            if has_body and kind != "application/json" and not kind.endswith("+json"):
+                status, body = problem_document(UnsupportedMediaType(
+                    f"send the request body as JSON with the header content-type: application/json (got "
+                    f"{kind or 'no content type'}); "
+                    "with curl: -H 'content-type: application/json' -d '{…}'"))
+                await JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

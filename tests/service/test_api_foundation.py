@@ -73,6 +73,24 @@ def test_wrong_types_are_named(client):
     assert_problem(client.post("/v1/simon/designs", json=[1, 2]), 422)
 
 
+def test_a_body_that_is_not_json_gets_415_saying_what_to_send(client):
+    """CSV or form data reached the schema as a string ("Input should be a valid dictionary"); now a 415
+    problem says to send JSON with its content type (JSON without its content type included, which got
+    the same 422). An empty body (curl -d '') is not refused for its type."""
+    for kind, data in (("text/csv", "p0,p1\n0.05,0.25"), ("application/x-www-form-urlencoded", "p0=0.05")):
+        r = client.post("/v1/simon/designs", content=data, headers={"content-type": kind})
+        assert r.status_code == 415 and r.headers["content-type"].startswith("application/problem+json")
+        assert "application/json" in r.json()["detail"] and kind in r.json()["detail"]
+    import json
+
+    r = client.post("/v1/simon/designs", content=json.dumps(SIMON), headers={"content-type": "application/json; charset=utf-8"})
+    assert r.status_code == 200
+    r = client.post("/v1/simon/designs", content=json.dumps(SIMON))
+    assert r.status_code == 415 and "no content type" in r.json()["detail"]
+    empty = client.post("/v1/simon/designs", content="", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert empty.status_code == 422  # no body: the schema says what is missing
+
+
 def test_unknown_route_and_method_are_problems(client):
     r = client.get("/v1/nothing-here")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
