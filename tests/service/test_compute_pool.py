@@ -185,14 +185,18 @@ def test_a_client_that_disconnects_stops_its_computation_and_frees_the_worker(sm
 def test_a_worker_killed_mid_request_gives_a_503_and_the_next_request_succeeds(small_pool, monkeypatch):
     _worker_pid(small_pool)
     monkeypatch.setattr(simon, "design_evaluation", compute_tasks.endless_design_evaluation)
-    app = _app(_settings())
+    # A time limit far beyond the test's waits: on a loaded machine the request must end because its
+    # worker was killed, never because the limit passed first (CI once saw computation-timeout here).
+    app = _app(_settings(request_timeout_s=20 * WAIT_SECONDS))
 
     async def scenario():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             call = asyncio.create_task(client.post(EVALUATE, json=DESIGN))
             await _until_async(lambda: small_pool.status()["busy"] == 1, "the request runs")
-            os.kill(small_pool.worker_pids()[0], signal.SIGKILL)
-            return await call
+            pid = small_pool.worker_pids()[0]
+            os.kill(pid, signal.SIGKILL)
+            await _until_async(lambda: _gone(pid), "the killed worker is gone")
+            return await asyncio.wait_for(call, 2 * WAIT_SECONDS)
 
     response = asyncio.run(scenario())
     problem = assert_problem(response, 503)
