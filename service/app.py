@@ -17,7 +17,7 @@ from service.api import (
 )
 from service.auth import calculators_guard
 from service.jobs import JobManager
-from service.middleware import BodyLimitMiddleware, JSONBodyMiddleware
+from service.middleware import BodyLimitMiddleware, JSONBodyMiddleware, TrailingSlashMiddleware
 from service.schemas.common import component_schemas, problem_schemas
 from service.settings import Settings, get_settings
 from service.store.engine import create_schema, database_url, make_engine
@@ -82,6 +82,7 @@ def create_app() -> FastAPI:
     problems.install(app)
     app.add_middleware(JSONBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=lambda scope: settings_of(scope["app"]).max_body_bytes)
+    app.add_middleware(TrailingSlashMiddleware)
     app.include_router(health.router)
     for router in CALCULATORS:
         app.include_router(router, dependencies=[Depends(calculators_guard)])

@@ -1,5 +1,7 @@
-"""ASGI middleware of the request boundary: no request body larger than ``GONOGO_MAX_BODY_BYTES``, and
-request bodies in JSON (``JSONBodyMiddleware``: 415 otherwise, saying what to send).
+"""ASGI middleware of the request boundary: no request body larger than ``GONOGO_MAX_BODY_BYTES``;
+request bodies in JSON (``JSONBodyMiddleware``: 415 otherwise, saying what to send), well formed (400
+with the line and column of a syntax error) and without a key repeated in one object (422 naming each);
+a path with a trailing slash served as the path without it (``TrailingSlashMiddleware``).
 
 A pure ASGI middleware (not Starlette's ``BaseHTTPMiddleware``, which would buffer): a declared
 ``Content-Length`` over the limit is answered 413 before the application runs and before a byte of
@@ -9,14 +11,17 @@ passes the limit, so that no more than the limit (plus the chunk that crossed it
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.problems import PROBLEM_JSON, RequestTooLarge, UnsupportedMediaType, problem_document
+from designs.core.errors import FieldProblem, InvalidInputError
+from service.problems import PROBLEM_JSON, MalformedJSON, RequestTooLarge, UnsupportedMediaType, problem_document
 
 
 class BodyLimitMiddleware:
@@ -72,8 +77,7 @@ class BodyLimitMiddleware:
 
 
 async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-    status, body = problem_document(RequestTooLarge(limit))
-    await JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)(scope, receive, send)
+    await _answer(RequestTooLarge(limit), scope, receive, send)
 
 
 class JSONBodyMiddleware:
@@ -95,10 +99,106 @@ class JSONBodyMiddleware:
             kind = headers.get("content-type", "").split(";")[0].strip().lower()
             has_body = headers.get("content-length") not in (None, "0") or "transfer-encoding" in headers
             if has_body and kind != "application/json" and not kind.endswith("+json"):
-                status, body = problem_document(UnsupportedMediaType(
+                await _answer(UnsupportedMediaType(
                     f"send the request body as JSON with the header content-type: application/json (got "
                     f"{kind or 'no content type'}); "
-                    "with curl: -H 'content-type: application/json' -d '{…}'"))
-                await JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)(scope, receive, send)
+                    "with curl: -H 'content-type: application/json' -d '{…}'"), scope, receive, send)
                 return
+            if has_body:
+                # Read here (within BodyLimitMiddleware's limit, which wraps this one) to check its syntax
+                # and keys, then handed on unchanged.
+                messages, raw = await _read_body(receive)
+                problem = json_body_problem(raw)
+                if problem is not None:
+                    await _answer(problem, scope, receive, send)
+                    return
+                receive = _replay(messages, receive)
+        await self.app(scope, receive, send)
+
+
+async def _answer(exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
+    status, body = problem_document(exc)
+    await JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)(scope, receive, send)
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    return messages, b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+class _Object(dict):
+    """A JSON object as parsed, remembering the keys it saw more than once."""
+
+    repeated: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object(pairs)
+    seen: set[str] = set()
+    obj.repeated = []
+    for key, _ in pairs:
+        if key in seen and key not in obj.repeated:
+            obj.repeated.append(key)
+        seen.add(key)
+    return obj
+
+
+def _repeated_keys(value: Any, path: tuple[str, ...] = ()) -> list[FieldProblem]:
+    found: list[FieldProblem] = []
+    if isinstance(value, _Object):
+        for key in value.repeated:
+            found.append(FieldProblem("/".join((*path, key)) or "body",
+                                      f"the key '{key}' appears more than once in this object: which value counts "
+                                      "would be a guess, so send it once"))
+        for key, item in value.items():
+            found.extend(_repeated_keys(item, (*path, key)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(_repeated_keys(item, (*path, str(i))))
+    return found
+
+
+def json_body_problem(raw: bytes) -> Exception | None:
+    """What is wrong with a JSON request body before its schema is read: not JSON (``MalformedJSON``,
+    400, with line and column) or a key repeated within an object (``InvalidInputError``, 422, naming
+    each such key where it is), or ``None``."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return MalformedJSON(f"the body is not UTF-8 text (byte {exc.start + 1} cannot be decoded): send JSON in UTF-8")
+    try:
+        value = json.loads(text, object_pairs_hook=_pairs)
+    except json.JSONDecodeError as exc:
+        return MalformedJSON.at(exc)
+    except RecursionError:
+        return MalformedJSON("the body nests arrays or objects too deeply to be read")
+    repeated = _repeated_keys(value)
+    return InvalidInputError(repeated) if repeated else None
+
+
+class TrailingSlashMiddleware:
+    """A path ending in a slash (``/v1/simon/designs/``) is served as the path without it: the same
+    resource, not a 404 or an empty redirect a client may not follow with its body."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and len(scope["path"]) > 1 and scope["path"].endswith("/"):
+            path = scope["path"].rstrip("/") or "/"
+            scope = {**scope, "path": path, "raw_path": path.encode()}
         await self.app(scope, receive, send)

@@ -19,23 +19,30 @@ failed job's ``error``:
     RegistryProblem          its status and type: Unauthorized 401 (with WWW-Authenticate: Bearer),
                              Forbidden 403, NotFound 404, Conflict 409, PreconditionFailed 412,
                              PreconditionRequired 428, UnsupportedMediaType 415 (the registry, its tokens
-                             and roles, its uploads)
+                             and roles, its uploads; any body not in JSON), MalformedJSON 400
+                             /problems/malformed-json (line, column: service.middleware)
     HTTPException            its status, about:blank
     anything else            500 /problems/internal-error     (logged)
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import types
+import typing
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from designs.core.errors import ConvergenceError, FieldProblem, GonogoError, InfeasibleDesignError, InvalidInputError
+from designs.core.validation import did_you_mean, percent_hint
 from service import boundary
 
 PROBLEM_JSON = "application/problem+json"
@@ -217,6 +224,23 @@ class PreconditionRequired(RegistryProblem):
     status, type_, title = 428, "/problems/precondition-required", "Precondition required"
 
 
+class MalformedJSON(RegistryProblem):
+    """A request body that is not JSON text: where the syntax breaks (line and column, 1-based), so
+    that the sender can find it (400: the request cannot even be read; 422 is for values it refuses)."""
+
+    status, type_, title = 400, "/problems/malformed-json", "Malformed JSON"
+
+    @classmethod
+    def at(cls, exc: json.JSONDecodeError) -> MalformedJSON:
+        lines = exc.doc.splitlines()
+        line = lines[exc.lineno - 1] if exc.lineno <= len(lines) else ""
+        start = max(0, exc.colno - 30)
+        excerpt = line[start:exc.colno + 10]
+        return cls(f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+                   + (f" (near: {excerpt!r})" if excerpt.strip() else ""),
+                   line=exc.lineno, column=exc.colno)
+
+
 class ClientClosedRequest(Exception):
     """The client went away before its answer was ready; its computation was stopped."""
 
@@ -244,19 +268,120 @@ def _field_path(err: dict[str, Any]) -> str:
     return "/".join(parts) if parts else "body"
 
 
-def _reason(err: dict[str, Any]) -> str:
+def _fields_at(model: Any, loc: Sequence[Any]) -> list[str]:
+    """The field names of the object at ``loc`` in a body of ``model`` (a pydantic model walked along
+    the location: fields, list items, dict values), or [] where the walk loses its way."""
+    annotation = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part) if isinstance(part, str) else None
+            if field is None:
+                return []
+            annotation = field.annotation
+        elif typing.get_origin(annotation) is list and isinstance(part, int):
+            annotation = (typing.get_args(annotation) or (Any,))[0]
+        elif typing.get_origin(annotation) is dict:
+            annotation = (typing.get_args(annotation) or (Any, Any))[-1]
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` → X; ``X | None`` → X (the first member that is not None)."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+_TYPE_NAMES = {"date_type": "a date YYYY-MM-DD", "float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
+               "string_type": "a string", "list_type": "an array", "dict_type": "an object", "model_type": "an object",
+               "model_attributes_type": "an object"}
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return repr(value)
+
+
+def _reason(err: dict[str, Any], model: Any = None) -> str:
+    """The reason of one schema error in words a client can act on: what was sent beside what is
+    wanted, and a hint for the usual slips (a quoted number, a percentage for a proportion, a
+    misspelt field name)."""
     msg = err.get("msg", "invalid value")
-    if err.get("type") == "extra_forbidden":
+    kind = err.get("type")
+    value = err.get("input")
+    if kind == "extra_forbidden":
         if err.get("loc", ("",))[-1] == "":
             return "a field with an empty name (not part of this request's schema)"
-        return "unknown field (not part of this request's schema)"
-    if err.get("type") == "finite_number":
+        loc = [p for p in err.get("loc", ()) if p != "body"]
+        known = _fields_at(model, loc[:-1]) if model is not None and loc else []
+        hint = did_you_mean(str(loc[-1]), known) if loc else ""
+        return "unknown field (not part of this request's schema)" + hint
+    if kind == "finite_number":
         return "must be a finite number (NaN and infinity are not accepted)"
-    if err.get("type") == "value_error" and "error" in err.get("ctx", {}):
+    if kind in ("value_error", "assertion_error") and "error" in err.get("ctx", {}):
         return str(err["ctx"]["error"])  # the validator's own words, without pydantic's "Value error, "
-    if err.get("type") == "json_invalid":
+    if kind == "json_invalid":
         return f"the body is not valid JSON: {err.get('ctx', {}).get('error', msg)}"
+    if kind in _TYPE_NAMES and "input" in err:
+        reason = f"must be {_TYPE_NAMES[kind]}, not {_json_kind(value)}"
+        if isinstance(value, str) and kind in ("float_type", "int_type"):
+            reason += " (write numbers without quotes)"
+        elif isinstance(value, str) and kind == "bool_type":
+            reason += " (write true or false without quotes)"
+        elif kind == "int_type" and isinstance(value, float):
+            reason = f"must be a whole number (got {value!r})"
+        return reason
+    if kind == "missing":
+        return "required"
+    if kind == "literal_error" and "expected" in err.get("ctx", {}):
+        expected = err["ctx"]["expected"]
+        choices = re.findall(r"'([^']*)'", expected)
+        return f"must be one of {expected} (got {_json_kind(value)})" + (
+            did_you_mean(value, choices) if isinstance(value, str) else "")
+    if kind in ("too_short", "too_long") and "ctx" in err:
+        ctx = err["ctx"]
+        bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        return (f"must have {'at least' if kind == 'too_short' else 'at most'} {bound} item{'' if bound == 1 else 's'} "
+                f"(got {ctx.get('actual_length')})")
+    if kind in ("string_too_short", "string_too_long") and "ctx" in err:
+        ctx = err["ctx"]
+        return (f"must have at least {ctx.get('min_length')} characters" if kind == "string_too_short"
+                else f"must have at most {ctx.get('max_length')} characters")
+    if kind in _COMPARISONS and "input" in err:
+        sign, key = _COMPARISONS[kind]
+        bound = err.get("ctx", {}).get(key)
+        reason = f"must be {sign} {bound} (got {value!r})"
+        return reason + (percent_hint(value, bound) if key in ("lt", "le") else "")
     return msg
+
+
+_COMPARISONS = {"greater_than": (">", "gt"), "greater_than_equal": ("≥", "ge"), "less_than": ("<", "lt"),
+                "less_than_equal": ("≤", "le")}
 
 
 MAX_LISTED_PROBLEMS = 1000
@@ -273,14 +398,15 @@ def _invalid_request(errors: list[dict[str, str]], detail: str) -> tuple[int, di
     return 422, problem_body(422, "Invalid request", detail, type_="/problems/invalid-request", errors=errors)
 
 
-def problem_document(exc: BaseException, also: Sequence[FieldProblem] = ()) -> tuple[int, dict[str, Any]]:
+def problem_document(exc: BaseException, also: Sequence[FieldProblem] = (), model: Any = None) -> tuple[int, dict[str, Any]]:
     """The HTTP status and problem document of ``exc`` (see the module docstring).
 
     ``also``: more problems with a request the schema refused (the spec's cross-field checks), listed
-    after the schema's for the fields it did not name.
+    after the schema's for the fields it did not name. ``model``: the body's schema, for the names a
+    misspelt field may have meant.
     """
     if isinstance(exc, RequestValidationError):
-        found = boundary.merge([FieldProblem(_field_path(e), _reason(e)) for e in exc.errors()], also)
+        found = boundary.merge([FieldProblem(_field_path(e), _reason(e, model)) for e in exc.errors()], also)
         errors = [{"field": p.field, "reason": p.reason} for p in found]
         return _invalid_request(errors, "; ".join(f"{e['field']}: {e['reason']}" for e in errors))
     if isinstance(exc, InvalidInputError):
@@ -312,10 +438,16 @@ def problem_document(exc: BaseException, also: Sequence[FieldProblem] = ()) -> t
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
     also = boundary.cross_field_problems(request, exc.body) if isinstance(exc, RequestValidationError) else ()
-    status, body = problem_document(exc, also)
+    status, body = problem_document(exc, also, model=_body_model(request))
     if status == 500:
         log.error("%s on %s %s", body["title"], request.method, request.url.path, exc_info=exc)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=problem_headers(exc))
+
+
+def _body_model(request: Request) -> Any:
+    """The pydantic model of the matched route's JSON body, if it has one."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    return getattr(getattr(body_field, "field_info", None), "annotation", None)
 
 
 def problem_headers(exc: BaseException) -> dict[str, str]:

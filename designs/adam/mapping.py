@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from designs.adam.readers import NUMBER, VARIABLE_NAME, Dataset, normal_value, number_text, sas_date
-from designs.core.validation import MAX_NAME_LENGTH, Checker
+from designs.core.validation import MAX_NAME_LENGTH, Checker, did_you_mean
 from designs.endpoints.assessments import MAX_STUDY_DAY, date_of_study_day
 from designs.endpoints.spec import DAYS_PER_MONTH, FOLLOW_UP_TOLERANCE_DAYS
 from designs.survival.spec import MAX_TIME_MONTHS
@@ -161,7 +161,8 @@ def _strata(check: Checker, where: str, strata: Any, declared: Sequence[str]) ->
             check.add(f"{where}/{value}", f"value {key!r} is mapped twice (values are compared without trailing "
                       "blanks)")
         elif name not in declared:
-            check.add(f"{where}/{value}", f"{name!r} is not a declared stratum ({', '.join(declared)})")
+            check.add(f"{where}/{value}", f"{name!r} is not a declared stratum ({', '.join(declared)})"
+                      + did_you_mean(name, list(declared)))
         else:
             out[key] = name
     unmapped = [s for s in declared if s not in strata.values()]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from designs.core.validation import Checker, is_integer
+from designs.core.validation import Checker, did_you_mean, is_integer
 from designs.oc.design import OCDesign
 
 DEFAULT_ROUNDING = "expected counts under p0, floor(p0 · n + 1/2) (rounded half up)"
@@ -33,7 +33,7 @@ def conditioning_counts(design: OCDesign, conditional: Mapping[str, Sequence[int
     looks = {s.name: s.looks for s in design.strata}
     given = dict(conditional or {})
     for name in sorted(set(given) - set(looks), key=str):
-        check.add(f"conditional/{name}", f"unknown stratum (strata are {sorted(looks)})")
+        check.add(f"conditional/{name}", f"unknown stratum (strata are {sorted(looks)})" + did_you_mean(name, list(looks)))
     counts = {name: expected_counts(design.p0, n) for name, n in looks.items()}
     for name, values in given.items():
         if name not in looks:

@@ -19,7 +19,7 @@ import numpy as np
 
 from designs.boundaries.row import DecisionRow
 from designs.boundaries.table import checked_decider
-from designs.core.validation import Checker, is_integer
+from designs.core.validation import Checker, did_you_mean, is_integer
 from designs.oc.deciders import decider_for
 from designs.oc.design import OCDesign, StratumPlan
 
@@ -29,7 +29,7 @@ def _observed(design: OCDesign, observed: Mapping[str, tuple[int, int]]) -> dict
     check = Checker()
     names = design.names
     for name in sorted(set(observed) - set(names), key=str):
-        check.add(f"observed/{name}", f"unknown stratum (strata are {sorted(names)})")
+        check.add(f"observed/{name}", f"unknown stratum (strata are {sorted(names)})" + did_you_mean(name, names))
     for name in names:
         if name not in observed:
             check.add("observed", f"no (n, responders) for stratum {name!r}")

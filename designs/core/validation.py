@@ -9,6 +9,7 @@ the HTTP schemas read them from here.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -84,6 +85,25 @@ PRIOR_TAU_SCALE = Bounds(ge=1e-4, le=10.0)
 """Scale of the half-normal prior on τ (the τ grid follows it down at no cost; 1e-4 is complete pooling)."""
 
 
+def did_you_mean(name: str, choices: Sequence[str]) -> str:
+    """A hint for a name that is not one of ``choices`` (" — did you mean 'NF1'? …"), or "" when
+    none is close: a name that differs only in case first (names are case-sensitive), then a near
+    miss (a typo such as 'respnders')."""
+    same_but_case = [c for c in choices if isinstance(c, str) and c.lower() == str(name).lower()]
+    if same_but_case:
+        return f" — did you mean '{same_but_case[0]}'? (names are case-sensitive)"
+    close = difflib.get_close_matches(str(name), [c for c in choices if isinstance(c, str)], n=1, cutoff=0.75)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def percent_hint(value: Any, upper: float | None) -> str:
+    """A hint for a number above a proportion's upper bound (≤ 1) that reads as a percentage
+    ("p0": 15 for 0.15), or ""."""
+    if upper is not None and upper <= 1 and is_number(value) and 1 < value <= 100:
+        return f" — rates and probabilities are proportions, not percentages: did you mean {value / 100:g}?"
+    return ""
+
+
 class Checker:
     """Collects the problems of one request; ``raise_if_any`` raises them together."""
 
@@ -111,7 +131,7 @@ class Checker:
             if name == "":
                 self.add(where.rstrip("/") or "body", f"a field with an empty name is not a field of {what} ({', '.join(allowed)})")
             else:
-                self.add(f"{where}{name}", f"not a field of {what} ({', '.join(allowed)})")
+                self.add(f"{where}{name}", f"not a field of {what} ({', '.join(allowed)})" + did_you_mean(name, allowed))
 
     def number(self, where: str, value: Any, bounds: Bounds = Bounds()) -> float | None:
         """A finite number within ``bounds``."""
@@ -119,7 +139,8 @@ class Checker:
             self.add(where, f"must be a finite number (got {value!r})")
             return None
         if not bounds.contains(value):
-            self.add(where, f"must lie in {bounds.text()} (got {value})")
+            upper = bounds.lt if bounds.lt is not None else bounds.le
+            self.add(where, f"must lie in {bounds.text()} (got {value})" + percent_hint(value, upper))
             return None
         return float(value)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from designs.core.errors import FieldProblem, InvalidInputError
-from designs.core.validation import RESPONSE_RATE, is_number
+from designs.core.validation import RESPONSE_RATE, did_you_mean, is_number
 
 MAX_LOOK_SIZE = 500
 
@@ -124,7 +124,7 @@ def validate_scenarios(design: OCDesign, scenarios: Sequence[Scenario]) -> None:
     for i, scenario in enumerate(scenarios):
         for name, rate in scenario.rates.items():
             if name not in names:
-                problems.append(FieldProblem(f"scenarios/{i}/rates/{name}", f"unknown stratum (strata are {sorted(names)})"))
+                problems.append(FieldProblem(f"scenarios/{i}/rates/{name}", f"unknown stratum (strata are {sorted(names)})" + did_you_mean(name, list(names))))
             elif not (0.0 <= float(rate) <= 1.0) or math.isnan(float(rate)):
                 problems.append(FieldProblem(f"scenarios/{i}/rates/{name}", "a response rate must lie in [0, 1]"))
         for name in design.names:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from designs.core.validation import MAX_STRATA, OPEN_PROBABILITY, Bounds, Checker, is_integer
+from designs.core.validation import MAX_STRATA, OPEN_PROBABILITY, Bounds, Checker, did_you_mean, is_integer
 from designs.oc.simulate import MAX_TRIALS_PER_SCENARIO
 from designs.pfsdesign.laws import SurvivalLaw, law_from_mapping
 from designs.survival.decisions import PFSDecisionRule
@@ -235,7 +235,7 @@ def _scenarios(check: Checker, raw: Any, names: list[str], landmark: float | Non
         laws = {}
         for stratum, law_raw in laws_raw.items():
             if stratum not in names:
-                check.add(f"{where}/laws/{stratum}", f"unknown stratum '{stratum}' (strata: {', '.join(names)})")
+                check.add(f"{where}/laws/{stratum}", f"unknown stratum '{stratum}' (strata: {', '.join(names)})" + did_you_mean(stratum, names))
             law = law_from_mapping(check, f"{where}/laws/{stratum}", law_raw, landmark or 4.0)
             if law is not None and stratum in names:
                 laws[stratum] = law

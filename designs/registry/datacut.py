@@ -62,7 +62,7 @@ from designs.adam.mapping import AdamMapping, as_text, patients_from_adam
 from designs.adam.readers import Dataset, read_dataset
 from designs.core.errors import InvalidInputError
 from designs.core.provenance import input_hash
-from designs.core.validation import MAX_NAME_LENGTH, Checker, is_number
+from designs.core.validation import MAX_NAME_LENGTH, Checker, did_you_mean, is_number
 from designs.endpoints.assessments import parse_assessments
 from designs.endpoints.derive import derive_patient
 from designs.endpoints.spec import DAYS_PER_MONTH, FOLLOW_UP_TOLERANCE_DAYS
@@ -359,7 +359,7 @@ def _patients(check: Checker, patients: Any, protocol: ProtocolSpec, cutoff: dt.
         stratum = patient.get("stratum")
         if stratum not in declared:
             check.add(f"{where}/stratum", f"{label}: stratum {stratum!r} is not declared "
-                      f"(declared strata: {', '.join(declared)})")
+                      f"(declared strata: {', '.join(declared)})" + did_you_mean(stratum, list(declared)))
         enrolled = _date(check, f"{where}/enrolled_on", patient.get("enrolled_on"), f"{label}: the enrolment date")
         if enrolled is not None and cutoff is not None and enrolled > cutoff:
             check.add(f"{where}/enrolled_on", f"{label}: enrolled on {enrolled}, after the cut-off date {cutoff}")

@@ -52,7 +52,7 @@ from typing import Any
 
 from designs.adam.mapping import AdamMapping
 from designs.core.errors import FieldProblem, InvalidInputError
-from designs.core.validation import MAX_COUNT, MAX_STRATA, Checker
+from designs.core.validation import MAX_COUNT, MAX_STRATA, Checker, did_you_mean
 from designs.endpoints.spec import DerivationSpec
 from designs.engines.sampler_settings import SamplerSettings
 from designs.response import spec as response_spec
@@ -298,7 +298,8 @@ def _endpoint_strata(check: Checker, strata: Any, declared: tuple[str, ...], fie
         check.unknown(f"{where}/", item, fields, what)
         name = check.name(f"{where}/name", item.get("name"))
         if name is not None and declared and name not in declared:
-            check.add(f"{where}/name", f"stratum '{name}' is not declared (declared strata: {', '.join(declared)})")
+            check.add(f"{where}/name", f"stratum '{name}' is not declared (declared strata: {', '.join(declared)})"
+                      + did_you_mean(name, list(declared)))
             name = None
         planned = check.count(f"{where}/n_planned", item.get("n_planned"), low=1)
         out.append((i, name, planned, item))
@@ -376,7 +377,8 @@ def _safety(check: Checker, body: Any, declared: tuple[str, ...]) -> SafetyPlan 
     elif check.size("strata", strata, 1, MAX_STRATA, "monitored strata"):
         for i, name in enumerate(strata):
             if check.name(f"strata/{i}", name) is not None and declared and name not in declared:
-                check.add(f"strata/{i}", f"stratum {name!r} is not declared (declared strata: {', '.join(declared)})")
+                check.add(f"strata/{i}", f"stratum {name!r} is not declared (declared strata: {', '.join(declared)})"
+                          + did_you_mean(name, list(declared)))
         check.unique("strata", strata)
     if check.problems or design is None:
         return None

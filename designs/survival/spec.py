@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from designs.core.validation import MAX_STRATA, Bounds, Checker, is_number
+from designs.core.validation import MAX_STRATA, Bounds, Checker, did_you_mean, is_number
 from designs.engines.sampler_settings import SamplerSettings
 from designs.survival.decisions import PFSDecisionRule
 from designs.survival.models import DEFAULT_KIND, PFSModel, resolve_in
@@ -223,7 +223,8 @@ def _strata(check: Checker, listed: Any, patients: list[Any]) -> tuple[tuple[str
     order = tuple(dict.fromkeys(name for name in names if name is not None))
     for i, (pid, stratum) in enumerate(rows):
         if stratum not in order:
-            check.add(f"patients/{i}/stratum", f"patient {pid!r}: unknown stratum '{stratum}' (strata: {', '.join(order)})")
+            check.add(f"patients/{i}/stratum", f"patient {pid!r}: unknown stratum '{stratum}' (strata: {', '.join(order)})"
+                      + did_you_mean(stratum, order))
     enrolled = Counter(stratum for _, stratum in rows)
     for j, (name, planned) in enumerate(zip(names, n_planned)):
         if name is None:

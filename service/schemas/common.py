@@ -9,18 +9,85 @@ so that kinds, field lists, defaults and bounds are written once, in ``designs/`
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import re
+import types
+import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator,
+)
 
 from designs.core.caveats import CODES
 from designs.core.validation import MAX_ERROR_RATE, MAX_SEED, OPEN_PROBABILITY, RESPONSE_RATE, Bounds
 
 
-class StrictModel(BaseModel):
-    """Base of every request model: unknown fields and NaN/±inf are rejected."""
+MAX_EXACT_INTEGER = 2**53
+"""Beyond it a JSON number with a zero fraction may not be the integer its writer meant."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+def _integral(annotation: Any, value: Any) -> Any:
+    """``value`` with every number that ``annotation`` types as an integer and that JSON wrote with a
+    zero fraction (``21.0``) made that integer: JSON Schema's "integer" admits it, and R's jsonlite or
+    pandas write it. A fraction (``21.5``), a string (``"21"``) or a boolean stays as it is, to be refused."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _integral(typing.get_args(annotation)[0], value)
+    if origin in (typing.Union, types.UnionType):
+        if int in typing.get_args(annotation):
+            return _integral(int, value)
+        for member in typing.get_args(annotation):
+            if typing.get_origin(member) in (list, dict, Annotated):
+                value = _integral(member, value)
+        return value
+    if annotation is int:
+        if type(value) is float and value.is_integer() and abs(value) <= MAX_EXACT_INTEGER:
+            return int(value)
+        return value
+    if origin is list and isinstance(value, list):
+        (item,) = typing.get_args(annotation) or (Any,)
+        return [_integral(item, v) for v in value]
+    if origin is dict and isinstance(value, dict):
+        _, item = typing.get_args(annotation) or (Any, Any)
+        return {k: _integral(item, v) for k, v in value.items()}
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """A JSON date is a string YYYY-MM-DD (a number is no date, as a strict model would otherwise
+    have to refuse the string too); a string of another form stays, to be refused."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+IsoDate = Annotated[datetime.date, BeforeValidator(_iso_date)]
+"""A calendar date, sent as YYYY-MM-DD."""
+
+
+class StrictModel(BaseModel):
+    """Base of every request model: unknown fields and NaN/±inf are rejected, and types are strict:
+    no string is read as a number or a boolean, no number as a boolean or a string, no boolean as a
+    number (``"p0": "0.05"``, ``"event": "yes"`` and ``"responders": false`` are refused, naming the
+    field). A whole number written with a zero fraction (``"n": 21.0``) is an integer, as JSON Schema says."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {key: _integral(fields[key].annotation, value) if key in fields else value
+                for key, value in data.items()}
 
 
 class ResultModel(BaseModel):

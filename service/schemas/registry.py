@@ -19,7 +19,7 @@ from designs.adam.readers import MAX_ROWS
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
 from designs.registry.datacut import MAX_PATIENTS, MAX_REASON_LENGTH, MAX_TIME_MONTHS
 from designs.registry.protocol import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, NO_CONTROL, SLUG
-from service.schemas.common import ResultModel, Seed, StrictModel
+from service.schemas.common import IsoDate, ResultModel, Seed, StrictModel
 from service.store.tables import ROLES
 
 TrialId = Annotated[str, Field(pattern=SLUG, examples=["sarc031"],
@@ -130,7 +130,7 @@ class PFSObservation(StrictModel):
 class PatientRecord(StrictModel):
     id: Name = Field(examples=["P-001"])
     stratum: Name = Field(examples=["NF1-associated"])
-    enrolled_on: datetime.date | None = Field(None, examples=["2026-01-12"],
+    enrolled_on: IsoDate | None = Field(None, examples=["2026-01-12"],
                                               description="required, but for a patient given by assessments "
                                               "(then the treatment start by default)")
     response: Literal["responder", "non-responder", "not-evaluable"] | None = Field(
@@ -167,7 +167,7 @@ class DataCutRequest(StrictModel):
 
     model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [EXAMPLE_CUT]}}
 
-    cutoff_date: datetime.date = Field(examples=["2026-06-30"])
+    cutoff_date: IsoDate = Field(examples=["2026-06-30"])
     patients: list[PatientRecord] | None = Field(None, min_length=1, max_length=MAX_PATIENTS,
                                                  description="the patients (or adam: one of the two)")
     adam: AdamDatasets | None = Field(None, description="ADaM datasets, mapped by the protocol's adam section (or "
@@ -180,7 +180,7 @@ class DataCutFiles(StrictModel):
     """A data cut of ADaM files (multipart/form-data): CSV, SAS transport (.xpt, v5 or v8) or
     Dataset-JSON, each recognised by its content."""
 
-    cutoff_date: datetime.date = Field(examples=["2026-06-30"], description="a text field, YYYY-MM-DD")
+    cutoff_date: IsoDate = Field(examples=["2026-06-30"], description="a text field, YYYY-MM-DD")
     ADSL: bytes = Field(json_schema_extra={"format": "binary"},
                         description="the subject-level dataset: USUBJID, TRTSDT, the stratum variable (and the "
                         "population flag, when the protocol names one)")

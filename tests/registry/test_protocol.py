@@ -83,7 +83,8 @@ def test_every_problem_at_once_undeclared_strata_name_the_declared_ones():
     body["pfs"]["strata"][0]["name"] = "NF1"
     found = problems(body)
     assert "extra" in found
-    assert found["response/strata/1/name"] == "stratum 'Sporadic' is not declared (declared strata: nf1, sporadic)"
+    assert found["response/strata/1/name"] == ("stratum 'Sporadic' is not declared (declared strata: nf1, sporadic)"
+                                               " — did you mean 'sporadic'? (names are case-sensitive)")
     assert "response/strata/1/looks/2" in found
     assert "response/p1" in found
     assert "declared strata: nf1, sporadic" in found["pfs/strata/0/name"]
