@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 import designs
 from designs.core.memory import set_cache_budget
 from designs.engines import pymc
-from service import compute, problems
+from service import compute, docs_ui, problems
 from service.api import (
     audit, boundaries, endpoints, health, jobs, oc, pfs, pfs_design, response, safety, safety_analysis, simon, tokens, trials,
 )
@@ -78,7 +78,11 @@ def create_app() -> FastAPI:
         version=designs.__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's own /docs and /redoc load their scripts from a CDN: blank on a closed network.
+        docs_url=None,
+        redoc_url=None,
     )
+    docs_ui.install(app)  # the same pages from files installed with the package
     problems.install(app)
     app.add_middleware(JSONBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=lambda scope: settings_of(scope["app"]).max_body_bytes)
