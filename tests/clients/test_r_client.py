@@ -1,7 +1,8 @@
 """The R client (clients/r) against the real service: a uvicorn server on a free loopback port with a
 temporary data directory, the SARC031 example trial registered in it (`gonogo example sarc031`) and a
 statistician token of that trial; the R package installed into a temporary library; its testthat suite
-run with Rscript. Any R test failing, erroring or skipping fails this test, which prints R's output."""
+run with Rscript, then the R example of docs/CLIENTS.md. Any R test failing, erroring or skipping, or the
+example stopping, fails this test, which prints R's output."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def server(r_ready, tmp_path):
 
 
 @pytest.mark.slow
-def test_r_client_testthat_suite_passes_against_a_live_server(server, tmp_path):
+def test_r_client_testthat_suite_and_doc_example_pass_against_a_live_server(server, tmp_path):
     url, env = server
     library = tmp_path / "r-library"
     library.mkdir()
@@ -128,3 +129,14 @@ def test_r_client_testthat_suite_passes_against_a_live_server(server, tmp_path):
     summary = re.search(r"R tests: (\d+) tests, (\d+) expectations passed, 0 failed", tests.stdout)
     assert summary is not None, output
     assert int(summary.group(1)) >= 17 and int(summary.group(2)) >= 50, output
+
+    (example_code,) = re.findall(r"^```r\n(.*?)^```", (ROOT / "docs" / "CLIENTS.md").read_text(encoding="utf-8"),
+                                 re.S | re.M)
+    assert '"http://127.0.0.1:8000"' in example_code
+    doc_script = tmp_path / "clients_doc.R"
+    doc_script.write_text(example_code.replace('"http://127.0.0.1:8000"', f'"{url}"'), encoding="utf-8")
+    ran = _run(["Rscript", str(doc_script)], r_env, 300)
+    output = f"{ran.stdout}\n{ran.stderr}"
+    print(output)
+    assert ran.returncode == 0, f"the R example of docs/CLIENTS.md stopped:\n{output}"
+    assert "422 Invalid request" in ran.stdout and f"{TRIAL}-look-1-closed.html" in ran.stdout, output
