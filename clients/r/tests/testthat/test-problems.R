@@ -119,3 +119,20 @@ test_that("a failed job raises its problem; an interrupted one a gonogo_job_erro
   err <- httr2::with_mock(json(interrupted), expect_error(gonogo_wait(client, "j3"), class = "gonogo_job_error"))
   expect_identical(err$job$request, list(seed = 1L))
 })
+
+test_that("no answer at all is a gonogo_connection_error naming the address", {
+  client <- gonogo_client("http://127.0.0.1:1", timeout = 5, max_retries = 0)
+  err <- expect_error(gonogo_health(client), class = "gonogo_connection_error")
+  expect_match(conditionMessage(err), "no answer from http://127.0.0.1:1/health", fixed = TRUE)
+})
+
+test_that("waiting longer than timeout for a job is a gonogo_job_timeout carrying the job", {
+  running <- '{"id":"j4","kind":"calibration","state":"running","progress":0.25}'
+  mock <- function(req) httr2::response(200, headers = list("content-type" = "application/json"),
+                                        body = charToRaw(running))
+  client <- gonogo_client("http://gonogo.invalid")
+  err <- httr2::with_mock(mock, expect_error(gonogo_wait(client, "j4", interval = 0.05, timeout = 0.2),
+                                             class = "gonogo_job_timeout"))
+  expect_identical(err$job$state, "running")
+  expect_match(conditionMessage(err), 'gonogo_wait(client, "j4")', fixed = TRUE)
+})
