@@ -180,14 +180,24 @@ def json_body_problem(raw: bytes) -> Exception | None:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return MalformedJSON(f"the body is not UTF-8 text (byte {exc.start + 1} cannot be decoded): send JSON in UTF-8")
+    repeated = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeated
+        obj = dict(items)
+        repeated = repeated or len(obj) != len(items)
+        return obj
+
     try:
-        value = json.loads(text, object_pairs_hook=_pairs)
+        json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         return MalformedJSON.at(exc)
     except RecursionError:
         return MalformedJSON("the body nests arrays or objects too deeply to be read")
-    repeated = _repeated_keys(value)
-    return InvalidInputError(repeated) if repeated else None
+    if not repeated:
+        return None
+    # Rare: read it again, keeping where each repeated key is.
+    return InvalidInputError(_repeated_keys(json.loads(text, object_pairs_hook=_pairs)))
 
 
 class TrailingSlashMiddleware:
