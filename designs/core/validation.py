@@ -99,7 +99,7 @@ def did_you_mean(name: str, choices: Sequence[str]) -> str:
 def percent_hint(value: Any, upper: float | None) -> str:
     """A hint for a number above a proportion's upper bound (≤ 1) that reads as a percentage
     ("p0": 15 for 0.15), or ""."""
-    if upper is not None and upper <= 1 and is_number(value) and 1 < value <= 100:
+    if upper is not None and upper <= 1 and is_number(value) and 2 <= value <= 100:
         return f" — rates and probabilities are proportions, not percentages: did you mean {value / 100:g}?"
     return ""
 

@@ -48,7 +48,7 @@ def test_python_example_designs_analyses_reports_errors_and_polls_a_job(client, 
     assert made == [{"base_url": "http://127.0.0.1:8000", "timeout": 300}]
     printed = capsys.readouterr().out
     assert "optimal: stop if ≤ 0/9 respond, promising if > 2/17" in printed
-    assert "422 Invalid request: p1: Input should be less than or equal to 0.999; alpha:" in printed
+    assert "422 Invalid request: p1: must be ≤ 0.999 (got 1.5); alpha:" in printed
     assert re.search(r"^202 [0-9a-f]{32} (queued|running|succeeded)$", printed, re.M), printed
     assert [s["name"] for s in namespace["from_job"]["strata"]] == ["NF1-associated", "sporadic"]
 
@@ -86,7 +86,7 @@ def test_sas_example_requests_answer_as_the_doc_says(client):
     assert refused.status_code == 422
     assert refused.headers["content-type"].startswith("application/problem+json")
     errors = {e["field"]: e["reason"] for e in refused.json()["errors"]}
-    assert errors == {"p1": "Input should be less than or equal to 0.999",
-                      "alpha": "Input should be less than or equal to 0.5"}
+    assert errors == {"p1": "must be ≤ 0.999 (got 1.5)",
+                      "alpha": "must be ≤ 0.5 (got 0.7)"}
     for field, reason in errors.items():
         assert f"`{field}: {reason}`" in DOC

@@ -45,7 +45,7 @@ def test_nan_and_infinity_are_rejected_with_the_field_named(client):
 
 def test_malformed_json_is_a_problem_not_a_500(client):
     r = client.post("/v1/simon/designs", content="{not json", headers={"content-type": "application/json"})
-    assert_problem(r, 422)
+    assert assert_problem(r, 400)["type"] == "/problems/malformed-json"
 
 
 def test_out_of_range_probabilities_are_named(client):
