@@ -20,7 +20,6 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from designs.core.errors import GonogoError
-from service.cli.text import plain
 
 BAR_WIDTH = 30
 
@@ -58,7 +57,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "simulate",
         help="operating characteristics of a Bayesian go/no-go design from a JSON request (a table; --json: JSON)",
-        description=plain(__doc__),
+        description=__doc__,
     )
     parser.add_argument("request", nargs="?", default="-", help="JSON request file ('-' or omitted: stdin)")
     parser.add_argument("--calibrate", action="store_true", help="calibrate the final threshold instead")
