@@ -10,7 +10,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("audit", help="verify the audit trail")
+    parser = subparsers.add_parser("audit", description=__doc__, help="verify the audit trail")
     sub = parser.add_subparsers(dest="audit_command", required=True)
     verify = sub.add_parser("verify", help="verify the hash chain of every audit event (exit 1 when broken)")
     verify.set_defaults(func=verify_command)

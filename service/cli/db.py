@@ -14,7 +14,7 @@ from typing import Any
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``db`` on the ``gonogo`` command line."""
-    parser = subparsers.add_parser("db", help="migrate the database (upgrade) or show its schema revision (current)")
+    parser = subparsers.add_parser("db", description=__doc__, help="migrate the database (upgrade) or show its schema revision (current)")
     actions = parser.add_subparsers(dest="db_command", required=True)
     for name, help_ in (("upgrade", "bring the database to this gonogo's schema (safe while replicas start)"),
                         ("current", "print the database's schema revision and this gonogo's")):

@@ -35,7 +35,7 @@ class ExampleFailed(Exception):
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``example`` on the ``gonogo`` command line."""
-    parser = subparsers.add_parser("example", help="run a worked example against a running server")
+    parser = subparsers.add_parser("example", description=__doc__, help="run a worked example against a running server")
     parser.add_argument("name", choices=["sarc031"], help="sarc031: a SARC031-like MPNST trial, 3 cuts, 3 looks")
     parser.add_argument("--url", default=None,
                         help="the server (default GONOGO_URL, else http://127.0.0.1:GONOGO_PORT, port 8000)")

@@ -31,7 +31,7 @@ class ReportFailed(Exception):
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``report`` on the ``gonogo`` command line."""
-    parser = subparsers.add_parser("report", help="write the report of a look (HTML or PDF) from a running server")
+    parser = subparsers.add_parser("report", description=__doc__, help="write the report of a look (HTML or PDF) from a running server")
     parser.add_argument("trial", help="the trial's id")
     parser.add_argument("look", type=int, help="the look's number (1, 2, ...)")
     parser.add_argument("-o", "--output", required=True, type=Path,

@@ -9,7 +9,7 @@ from typing import Any
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``serve`` on the ``gonogo`` command line."""
-    parser = subparsers.add_parser("serve", help="run the HTTP service (defaults: 127.0.0.1:8000, 1 worker)")
+    parser = subparsers.add_parser("serve", description=__doc__, help="run the HTTP service (defaults: 127.0.0.1:8000, 1 worker)")
     parser.add_argument("--host", default=None, help="interface to bind (default GONOGO_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default GONOGO_PORT or 8000)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default GONOGO_WORKERS or 1)")

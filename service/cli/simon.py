@@ -11,7 +11,7 @@ from designs.core.errors import GonogoError
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``simon`` on the ``gonogo`` command line."""
-    parser = subparsers.add_parser("simon", help="print Simon two-stage designs (optimal, minimax, admissible)")
+    parser = subparsers.add_parser("simon", description=__doc__, help="print Simon two-stage designs (optimal, minimax, admissible)")
     parser.add_argument("--p0", type=float, required=True, help="uninteresting response rate")
     parser.add_argument("--p1", type=float, required=True, help="target response rate")
     parser.add_argument("--alpha", type=float, default=0.05, help="type I error (default 0.05)")

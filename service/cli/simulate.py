@@ -1,9 +1,12 @@
 """``gonogo simulate``: operating characteristics (or a calibration) from a JSON request, with a progress bar.
 
 The request is the body of ``POST /v1/designs/operating-characteristics`` (or, with ``--calibrate``,
-of ``/v1/designs/calibrate``), read from a file or stdin; the result JSON goes to stdout (or
-``--output``), the progress bar to stderr. Chunks run in this process (``--workers 1``), in a
-process pool, or on Dask when ``GONOGO_DASK_SCHEDULER`` is set. Exit status 2 on bad input.
+of ``/v1/designs/calibrate``), read from a file or stdin. A table goes to stdout: the method, model,
+rule, simulated trials and seed, then per scenario and stratum P(go), P(no-go), P(stop) at each look
+and the expected n, with Monte Carlo standard errors (``--json``: the result JSON, as the endpoint
+answers it; ``--output FILE``: the JSON to FILE as well). The progress bar goes to stderr. Chunks run
+in this process (``--workers 1``), in a process pool, or on Dask when ``GONOGO_DASK_SCHEDULER`` is set.
+Exit status 2 on bad input.
 """
 
 from __future__ import annotations
@@ -53,14 +56,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``simulate`` on the ``gonogo`` command line."""
     parser = subparsers.add_parser(
         "simulate",
-        help="operating characteristics of a Bayesian go/no-go design from a JSON request (progress on stderr)",
+        help="operating characteristics of a Bayesian go/no-go design from a JSON request (a table; --json: JSON)",
         description=__doc__,
     )
     parser.add_argument("request", nargs="?", default="-", help="JSON request file ('-' or omitted: stdin)")
     parser.add_argument("--calibrate", action="store_true", help="calibrate the final threshold instead")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default GONOGO_JOB_WORKERS; 1 = this process; ignored with Dask)")
-    parser.add_argument("--output", "-o", default=None, help="write the result JSON here instead of stdout")
+    parser.add_argument("--json", action="store_true", help="print the result JSON instead of the table")
+    parser.add_argument("--output", "-o", default=None,
+                        help="also write the result JSON to this file (with --json: only there, nothing on stdout)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
@@ -126,6 +131,16 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
+    if args.json:
+        if not args.output:
+            sys.stdout.write(text + "\n")
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(table(result, body.model_dump(mode="json"), calibration=args.calibrate) + "\n")
     return 0
+
+
+def table(result: dict[str, Any], request: dict[str, Any], *, calibration: bool) -> str:
+    """The printed table of a result (``service.cli.oc_table``)."""
+    from service.cli.oc_table import format_calibration, format_operating_characteristics
+
+    return format_calibration(result, request) if calibration else format_operating_characteristics(result, request)

@@ -37,7 +37,7 @@ def open_database():
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("tokens", help="create, list, revoke tokens and assign them trials")
+    parser = subparsers.add_parser("tokens", description=__doc__, help="create, list, revoke tokens and assign them trials")
     sub = parser.add_subparsers(dest="tokens_command", required=True)
     create = sub.add_parser("create", help="create a token and print it (shown once)")
     create.add_argument("--name", required=True, help="unique; the audit trail's actor for this token")

@@ -431,7 +431,7 @@ REQUEST = {
 def test_gonogo_simulate_prints_the_result_and_a_progress_bar(tmp_path, capsys):
     path = tmp_path / "request.json"
     path.write_text(json.dumps(REQUEST), encoding="utf-8")
-    assert main(["simulate", str(path), "--workers", "1"]) == 0
+    assert main(["simulate", str(path), "--workers", "1", "--json"]) == 0
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     assert result["method"] == "simulation" and result["seed"] == 5
@@ -442,7 +442,7 @@ def test_gonogo_simulate_prints_the_result_and_a_progress_bar(tmp_path, capsys):
 def test_gonogo_simulate_calibrate_reads_stdin(monkeypatch, capsys):
     request = {**REQUEST, "model": {"kind": "independent"}, "thresholds": [0.85, 0.9, 0.95]}
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(request)))
-    assert main(["simulate", "--calibrate", "--workers", "1", "--quiet"]) == 0
+    assert main(["simulate", "--calibrate", "--workers", "1", "--quiet", "--json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["final_threshold"] in (0.85, 0.9, 0.95)
     assert captured.err == ""
