@@ -85,7 +85,8 @@ class JSONBodyMiddleware:
     (``application/json`` or ``…+json``, such as a merge patch), saying what to send: without it, CSV or
     form data, or JSON sent without its content type, reached the schema as a string and was refused as
     "Input should be a valid dictionary". A request without a body passes; routes that read other types themselves
-    (``MULTIPART_PATHS``: a data cut's ADaM files) pass."""
+    (``MULTIPART_PATHS``: a data cut's ADaM files) pass. A JSON body, on any route, is read here to check
+    its syntax and keys (``json_body_problem``)."""
 
     METHODS = frozenset({"POST", "PUT", "PATCH"})
     MULTIPART_PATHS = re.compile(r"^/v1/trials/[^/]+/data-cuts/?$")
@@ -94,17 +95,18 @@ class JSONBodyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in self.METHODS and not self.MULTIPART_PATHS.match(scope["path"]):
+        if scope["type"] == "http" and scope["method"] in self.METHODS:
             headers = Headers(scope=scope)
             kind = headers.get("content-type", "").split(";")[0].strip().lower()
             has_body = headers.get("content-length") not in (None, "0") or "transfer-encoding" in headers
-            if has_body and kind != "application/json" and not kind.endswith("+json"):
+            is_json = kind == "application/json" or kind.endswith("+json")
+            if has_body and not is_json and not self.MULTIPART_PATHS.match(scope["path"]):
                 await _answer(UnsupportedMediaType(
                     f"send the request body as JSON with the header content-type: application/json (got "
                     f"{kind or 'no content type'}); "
                     "with curl: -H 'content-type: application/json' -d '{…}'"), scope, receive, send)
                 return
-            if has_body:
+            if has_body and is_json:
                 # Read here (within BodyLimitMiddleware's limit, which wraps this one) to check its syntax
                 # and keys, then handed on unchanged.
                 messages, raw = await _read_body(receive)

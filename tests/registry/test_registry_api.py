@@ -4,6 +4,7 @@ refused naming its field with nothing stored, and tampering found."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -311,4 +312,21 @@ def test_protocol_whose_look_exceeds_the_compute_budget_is_refused_when_register
     assert_problem(problem, 422)
     assert all(e["field"].startswith(("response", "pfs")) for e in problem.json()["errors"]), problem.json()
     assert "GONOGO_MAX_COMPUTE_SECONDS" in problem.json()["detail"]
+    assert registry.counts() == before
+
+
+def test_a_data_cut_in_json_gets_the_same_syntax_and_repeated_key_checks_as_every_body(registry, protocol, cut):
+    """The data-cut route reads its body itself (JSON or ADaM files): a JSON body is still checked for
+    its syntax (400 with line and column) and for a key sent twice (422 where it is), and nothing is stored."""
+    assert registry.request("statistician", "POST", "/v1/trials", json=protocol).status_code == 201
+    before = registry.counts()
+    headers = {"content-type": "application/json"}
+    text = json.dumps(cut, indent=1)
+    broken = registry.request("statistician", "POST", CUTS, content=text[:-3] + "," + text[-3:], headers=headers)
+    assert assert_problem(broken, 400)["type"] == "/problems/malformed-json"
+    repeated = text.replace('"id": "P-002",', '"id": "P-002", "id": "P-020",', 1)
+    assert repeated != text
+    problem = assert_problem(registry.request("statistician", "POST", CUTS, content=repeated, headers=headers), 422,
+                             "patients/1/id")
+    assert "more than once" in problem["errors"][0]["reason"]
     assert registry.counts() == before
