@@ -408,8 +408,9 @@ UNAVAILABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "Not computed now, not the request's fault: every compute worker busy and the queue full "
         "(/problems/busy), the computation past GONOGO_REQUEST_TIMEOUT_S (/problems/computation-timeout), its "
         "worker lost (/problems/worker-lost), no worker able to start or the server shutting down "
-        "(/problems/compute-unavailable), or, where the request becomes a job, GONOGO_MAX_QUEUED_JOBS jobs "
-        "already waiting (/problems/job-queue-full). Send it again after Retry-After seconds",
+        "(/problems/compute-unavailable), where the request becomes a job, GONOGO_MAX_QUEUED_JOBS jobs already "
+        "waiting (/problems/job-queue-full), or, for a report, its format not renderable on this server "
+        "(/problems/report-unavailable). Send it again after Retry-After seconds",
         headers={"Retry-After": {"description": "Seconds after which sending the request again may succeed "
                                                 "(absent when it would not)",
                                  "schema": {"type": "integer"}}}),

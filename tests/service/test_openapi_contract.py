@@ -289,7 +289,7 @@ def calculators(tmp_path_factory):
     from service.settings import get_settings
 
     directory = tmp_path_factory.mktemp("contract")
-    settings = get_settings().model_copy(update={"data_dir": directory, "warm_up_models": False,
+    settings = get_settings().model_copy(update={"data_dir": directory, "warm_up_models": False, "max_body_bytes": 1_000_000,
                                                  "database_url": f"sqlite:///{directory / 'gonogo.sqlite3'}"})
     app = create_app()
     app.dependency_overrides[get_settings] = lambda: settings
@@ -453,3 +453,33 @@ def test_every_request_schema_with_cross_field_rules_states_them(spec, name):
     """A client reading only the schema learns what it must send."""
     description = " ".join(spec["components"]["schemas"][name].get("description", "").split())
     assert STATED_RULES[name] in description, (name, description)
+
+
+# --------------------------------------------------------------------------------------------------
+# 2 (live). What the routes answer to bad bodies is documented.
+
+BODY_OPERATIONS = [(op["operationId"], method, path) for path, item in DOCUMENT["paths"].items()
+                   for method, op in item.items() if "requestBody" in op]
+TOO_LARGE = b'{"pad": "' + b"x" * 1_100_000 + b'"}'
+
+
+@pytest.mark.parametrize("operation, method, path", BODY_OPERATIONS, ids=[o[0] for o in BODY_OPERATIONS])
+@pytest.mark.parametrize("probe, content, content_type", [
+    ("not JSON", b"p0,p1\n0.15,0.35\n", "text/csv"),
+    ("malformed JSON", b'{"p0": 0.15,', "application/json"),
+    ("empty object", b"{}", "application/json"),
+    ("too large", TOO_LARGE, "application/json"),
+])
+def test_a_bad_body_gets_a_documented_problem(spec, calculators, operation, method, path, probe, content, content_type):
+    """Sent without a token: the registry's routes answer 401 or the body's problem, whichever comes first;
+    every answer is one the document lists for the operation, in problem+json, and one the table expects."""
+    url = path.replace("{trial_id}", "sarc031").replace("{token_id}", "dmc-chair").replace("{number}", "1")
+    response = calculators.request(method.upper(), url, content=content, headers={"content-type": content_type})
+    documented = {int(status) for status in spec["paths"][path][method]["responses"]}
+    assert response.status_code in documented, (probe, response.status_code, sorted(documented), response.text[:500])
+    assert response.status_code in ANSWERS[operation], (probe, response.status_code)
+    assert response.status_code >= 400 and response.headers["content-type"].startswith(PROBLEM_JSON), response.text[:500]
+    if probe == "too large":
+        assert response.status_code == 413
+    if probe == "not JSON":  # the data cut reads multipart too, after the token
+        assert response.status_code == 415 or (operation == "data-cuts-create" and response.status_code == 401)
