@@ -483,3 +483,21 @@ def test_a_bad_body_gets_a_documented_problem(spec, calculators, operation, meth
         assert response.status_code == 413
     if probe == "not JSON":  # the data cut reads multipart too, after the token
         assert response.status_code == 415 or (operation == "data-cuts-create" and response.status_code == 401)
+
+
+def test_a_calculator_behind_tokens_answers_its_documented_401(spec, tmp_path):
+    """GONOGO_AUTH_CALCULATORS=true: a calculator without a token answers 401 with WWW-Authenticate, as documented."""
+    from fastapi.testclient import TestClient
+
+    from service.settings import get_settings
+
+    settings = get_settings().model_copy(update={"data_dir": tmp_path, "warm_up_models": False, "auth_calculators": True,
+                                                 "database_url": f"sqlite:///{tmp_path / 'gonogo.sqlite3'}"})
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    body = spec["components"]["schemas"]["EvaluateRequest"]["examples"][0]
+    with TestClient(app) as client:
+        response = client.post("/v1/simon/evaluate", json=body)
+    documented = spec["paths"]["/v1/simon/evaluate"]["post"]["responses"]["401"]
+    assert response.status_code == 401 and response.headers["content-type"].startswith(PROBLEM_JSON), response.text
+    assert all(name in response.headers for name in documented["headers"])  # case-insensitive
