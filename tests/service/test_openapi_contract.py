@@ -10,7 +10,6 @@ the app documents them, so that a route documenting less than it answers fails.
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import jsonschema_rs
