@@ -43,6 +43,37 @@ def settings_of(app: FastAPI) -> Settings:
     return app.dependency_overrides.get(get_settings, get_settings)()
 
 
+def document_responses(op: dict, *, calculator: bool) -> None:
+    """Add to an OpenAPI operation the error answers every route of its kind may give (``service.problems``):
+    400, 413 and 415 where it reads a body, 422 where it reads a body or parameters, 500 everywhere
+    (sampling-failed where it samples by MCMC), 401 on the calculators (when GONOGO_AUTH_CALCULATORS is on),
+    409 where the registry reads stored content or writes. A route's own description of a status stays,
+    but its 422 is the Problem schema's."""
+    responses = op.setdefault("responses", {})
+    body = op.get("requestBody", {}).get("content", {})
+    documented: dict = {}
+    if body:
+        documented |= problems.TOO_LARGE_RESPONSES | problems.NOT_JSON_RESPONSES
+        if any(kind == "application/json" or kind.endswith("+json") for kind in body):
+            documented |= problems.MALFORMED_JSON_RESPONSES
+    if body or op.get("parameters") or "422" in responses:
+        documented |= problems.PROBLEM_RESPONSES
+    sampling = op.get("operationId") in problems.SAMPLING_OPERATIONS
+    documented |= problems.SAMPLING_RESPONSES if sampling else problems.INTERNAL_ERROR_RESPONSES
+    if calculator:
+        documented |= problems.CALCULATOR_AUTH_RESPONSES
+    for status, answer in documented.items():
+        if status == 422 or str(status) not in responses:
+            responses[str(status)] = answer
+    operation = op.get("operationId")
+    if operation in problems.WRITE_OPERATIONS and "409" not in responses:
+        responses["409"] = problems.problem_response(problems.WRITE_CONFLICT[:1].upper() + problems.WRITE_CONFLICT[1:])
+    if operation in problems.STORED_CONTENT_OPERATIONS:
+        said = responses.get("409", {}).get("description")
+        text = problems.STORED_CONTENT_ALTERED
+        responses["409"] = problems.problem_response(f"{said}; or {text}" if said else text[:1].upper() + text[1:])
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Open the database (migrated to the current schema), the job manager (a bad ``GONOGO_DATA_DIR``
@@ -92,23 +123,24 @@ def create_app() -> FastAPI:
         app.include_router(router, dependencies=[Depends(calculators_guard)])
     for router in REGISTRY:
         app.include_router(router)
-    # The Problem schema is referenced by every route's 422 response.
+    # The document says every answer a route may give (service.problems, the documented answers):
+    # FastAPI's own 422 schema gives way to the Problem schema, which every error answer refers to.
     app.openapi_schema = None
     _original = app.openapi
+    calculator_paths = {route.path for router in CALCULATORS for route in router.routes}
 
     def openapi():
         if app.openapi_schema is None:
             schema = _original()
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
-            schema["components"]["schemas"].update(component_schemas(*trials.REQUEST_BODIES))
-            for item in schema.get("paths", {}).values():
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(problem_schemas())
+            components.update(component_schemas(*trials.REQUEST_BODIES))
+            # FastAPI's default 422 answer (HTTPValidationError) is never sent: the Problem schema is.
+            for name in ("HTTPValidationError", "ValidationError"):
+                components.pop(name, None)
+            for path, item in schema.get("paths", {}).items():
                 for op in item.values():
-                    responses = op.get("responses", {})
-                    if "422" in responses:
-                        responses["422"] = {
-                            "description": "Invalid request: problem+json naming each bad field and why",
-                            "content": {problems.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                        }
+                    document_responses(op, calculator=path in calculator_paths)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -470,24 +470,101 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(exc_class, _handle)
 
 
-# Documented error response for every route's OpenAPI entry.
+# --------------------------------------------------------------------------------------------------
+# The documented answers: what the OpenAPI document says each route may answer, in one place.
+# ``service.app`` applies them to every operation (``documented_responses``); routes declare only
+# their own (202, 404, ...). tests/service/test_openapi_contract.py holds the table of what each
+# route really answers and checks the document against it.
+
+
+def problem_response(description: str, **more: Any) -> dict[str, Any]:
+    """A documented error answer: ``description``, in problem+json (the ``Problem`` schema)."""
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            **more}
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    422: {
-        "description": "Invalid request: problem+json naming each bad field and why",
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    },
+    422: problem_response(
+        "Invalid request: problem+json naming each bad field and why (/problems/invalid-request, errors: "
+        "[{field, reason}], the schema's and the cross-field rules' problems at once; a key repeated in a JSON "
+        "object is one too), or a request that is valid but cannot be done (/problems/infeasible-design with a "
+        "suggestion, /problems/unprocessable)"),
 }
-# Documented for every route whose computation runs in the compute pool (service.compute).
+"""Every route that reads a body or parameters."""
+
+MALFORMED_JSON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: problem_response("The body is not well-formed JSON: /problems/malformed-json, naming the line and column "
+                          "of the first syntax error"),
+}
+"""Every route that reads a JSON body."""
+
+TOO_LARGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: problem_response("The body is larger than GONOGO_MAX_BODY_BYTES: /problems/request-too-large, with "
+                          "limit_bytes (refused before it is read)"),
+}
+"""Every route that reads a body (``service.middleware.BodyLimitMiddleware``)."""
+
+NOT_JSON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    415: problem_response("The body is not sent as JSON: /problems/unsupported-media-type, saying to send "
+                          "content-type: application/json"),
+}
+"""Every route that reads a JSON body (``service.middleware.JSONBodyMiddleware``)."""
+
+INTERNAL_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    500: problem_response("An unexpected error, logged by the server: /problems/internal-error (its details stay "
+                          "in the log)"),
+}
+"""Every route."""
+
+SAMPLING_RESPONSES: dict[int | str, dict[str, Any]] = {
+    500: problem_response("The MCMC sampler did not converge (/problems/sampling-failed, with its diagnostics: "
+                          "ask for more tuning draws, a higher target_accept or the quadrature engine), or an "
+                          "unexpected error, logged by the server (/problems/internal-error)"),
+}
+"""Routes that may sample by MCMC, in place of ``INTERNAL_ERROR_RESPONSES`` (``SAMPLING_OPERATIONS``)."""
+
+SAMPLING_OPERATIONS = frozenset({"analyses-response", "analyses-pfs", "looks-create", "looks-reproduce"})
+"""The operations whose computation may sample by MCMC (``designs.engines.pymc``): a response or PFS
+analysis, and a registry look of a protocol analysed by MCMC. The design routes compute exactly or by
+quadrature."""
+
+CALCULATOR_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: problem_response("Only when the server sets GONOGO_AUTH_CALCULATORS=true: no token, or a malformed, "
+                          "unknown or revoked one (/problems/unauthorized)",
+                          headers={"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}),
+}
+"""The stateless calculators (``service.auth.calculators_guard``): any valid token of any role, when asked for."""
+
 UNAVAILABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    503: {
-        "description": "Not computed now, not the request's fault: every compute worker busy and the queue full "
-                       "(/problems/busy), the computation past GONOGO_REQUEST_TIMEOUT_S "
-                       "(/problems/computation-timeout), its worker lost (/problems/worker-lost), or, where the "
-                       "request becomes a job, GONOGO_MAX_QUEUED_JOBS jobs already waiting (/problems/job-queue-full). "
-                       "Send it again after Retry-After seconds",
-        "headers": {"Retry-After": {"description": "Seconds after which sending the request again may succeed "
-                                                   "(absent when it would not)",
-                                    "schema": {"type": "integer"}}},
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    },
+    503: problem_response(
+        "Not computed now, not the request's fault: every compute worker busy and the queue full "
+        "(/problems/busy), the computation past GONOGO_REQUEST_TIMEOUT_S (/problems/computation-timeout), its "
+        "worker lost (/problems/worker-lost), no worker able to start or the server shutting down "
+        "(/problems/compute-unavailable), where the request becomes a job, GONOGO_MAX_QUEUED_JOBS jobs already "
+        "waiting (/problems/job-queue-full), or, for a report, its format not renderable on this server "
+        "(/problems/report-unavailable). Send it again after Retry-After seconds",
+        headers={"Retry-After": {"description": "Seconds after which sending the request again may succeed "
+                                                "(absent when it would not)",
+                                 "schema": {"type": "integer"}}}),
 }
+"""Every route whose computation runs in the compute pool (``service.compute``) or as a job (declared by the route)."""
+
+STORED_CONTENT_ALTERED = ("a stored protocol version, data cut or look it reads no longer matches its SHA-256 "
+                          "or its audit event: altered outside gonogo, never served (/problems/stored-content-altered; "
+                          "GET /v1/audit/verify lists every such)")
+"""The 409 of every registry route that reads stored content (``service.registry.repository._intact``)."""
+
+STORED_CONTENT_OPERATIONS = frozenset({
+    "trials-get", "trials-version", "trials-amend", "trials-version-design", "data-cuts-create", "data-cuts-list",
+    "data-cuts-get", "data-cuts-diff", "looks-create", "looks-list", "looks-get", "looks-report", "looks-reproduce",
+})
+"""The registry operations that read stored protocol versions, data cuts or looks and check them."""
+
+WRITE_CONFLICT = ("another request stored the same resource at the same time (/problems/conflict): read the "
+                  "current state and send it again")
+"""The 409 of every registry write (``service.registry.repository.write``)."""
+
+WRITE_OPERATIONS = frozenset({
+    "trials-create", "trials-amend", "data-cuts-create", "looks-create", "looks-reproduce", "tokens-create",
+})
+"""The registry operations that store through ``service.registry.repository.write``."""

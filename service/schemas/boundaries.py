@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from designs.core.validation import MAX_STRATA
 from designs.oc.design import MAX_LOOK_SIZE
 from service.schemas.common import RatesAndStrata, ResultModel, Warning
-from service.schemas.designs import StratumLooks, StratumName
+from service.schemas.designs import EXAMPLE_STRATA, StratumLooks, StratumName
 from service.schemas.response import DecisionRule, ResponseModelChoice
 from service.schemas.simon import SimonDesignFields
 
@@ -17,10 +17,21 @@ Responders = Annotated[int, Field(ge=0, le=MAX_LOOK_SIZE)]
 
 
 class BoundariesRequest(RatesAndStrata):
-    """The decision boundaries of a design: the design fields of the operating-characteristics request."""
+    """The decision boundaries of a design: the design fields of the operating-characteristics request.
 
-    strata: list[StratumLooks] = Field(min_length=1, max_length=MAX_STRATA)
-    model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, description="as in the response analysis")
+    Across fields (checked at once with the schema's problems, each named by its field): p1 > p0;
+    stratum names unique; each stratum's looks strictly increasing; conditional names only strata of
+    the design, each with one count per look of that stratum, within 0..its look, never falling nor
+    rising by more than the patients added; the prior holds only parameters of the model's kind; the
+    Simon design's r1 < n1 < n and r1 ≤ r < n; the tables within this service's time limit."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "p0": 0.15, "p1": 0.35, "strata": EXAMPLE_STRATA, "model": {"kind": "hierarchical"},
+        "conditional": {"sporadic": [2, 4]}}]})
+
+    strata: list[StratumLooks] = Field(min_length=1, max_length=MAX_STRATA, examples=[EXAMPLE_STRATA])
+    model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, description="as in the response analysis",
+                                       examples=[{"kind": "hierarchical"}])
     decision: DecisionRule = Field(default_factory=DecisionRule, description="as in the response analysis")  # type: ignore[valid-type]
     simon: SimonDesignFields | None = Field(None, description="a Simon design whose boundaries are shown beside, in every stratum")
     conditional: dict[StratumName, list[Responders]] | None = Field(
@@ -28,7 +39,7 @@ class BoundariesRequest(RatesAndStrata):
         description="coupled models (pooled, hierarchical, exnex): the other strata's cumulative responders at each of "
         "their looks that a stratum's boundaries are conditional on; strata not named take their expected counts under "
         "p0, floor(p0 · n + 1/2). Two strata also get the whole two-way table. Independent models ignore it",
-        examples=[{"NF1": [1, 2, 3]}],
+        examples=[{"sporadic": [2, 4]}],
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from designs.core.validation import MAX_NAME_LENGTH, MAX_STRATA
 from designs.oc.calibration import DEFAULT_THRESHOLDS
@@ -29,10 +29,13 @@ Method = Literal["auto", "exact", "simulation"]
 
 
 class StratumLooks(StrictModel):
-    name: StratumName = Field(examples=["NF1"])
+    """A stratum's looks: strictly increasing."""
+
+    name: StratumName = Field(description="unique among the strata", examples=["NF1-associated"])
     looks: list[LookSize] = Field(
-        min_length=1, max_length=20, description="cumulative evaluable patients at each analysis; the last is the final",
-        examples=[[7, 14, 21]],
+        min_length=1, max_length=20, description="cumulative evaluable patients at each analysis, strictly increasing; "
+        "the last is the final",
+        examples=[[10, 21]],
     )
 
     @field_validator("looks")
@@ -45,43 +48,75 @@ class StratumLooks(StrictModel):
 
 
 class ScenarioSpec(StrictModel):
+    """A scenario: the true response rate of every stratum of the design, and of no other."""
+
     name: str = Field(min_length=1, max_length=200, examples=["global null"])
     rates: dict[StratumName, ClosedProbability] = Field(
-        min_length=1, description="true response rate of every stratum", examples=[{"NF1": 0.15, "sporadic": 0.15}]
+        min_length=1, description="true response rate of every stratum (named as in strata)",
+        examples=[{"NF1-associated": 0.15, "sporadic": 0.15}]
     )
 
 
+EXAMPLE_STRATA = [{"name": "NF1-associated", "looks": [10, 21]}, {"name": "sporadic", "looks": [10, 21]}]
+EXAMPLE_SCENARIOS = [
+    {"name": "global null", "rates": {"NF1-associated": 0.15, "sporadic": 0.15}},
+    {"name": "NF1-associated active", "rates": {"NF1-associated": 0.35, "sporadic": 0.15}},
+    {"name": "global alternative", "rates": {"NF1-associated": 0.35, "sporadic": 0.35}},
+]
+EXAMPLE_DESIGN = {"p0": 0.15, "p1": 0.35, "strata": EXAMPLE_STRATA, "model": {"kind": "hierarchical"},
+                  "n_trials": 1000, "seed": 2026}
+
+
 class _DesignFields(RatesAndStrata):
-    strata: list[StratumLooks] = Field(min_length=1, max_length=MAX_STRATA)
-    model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, description="as in the response analysis")
+    strata: list[StratumLooks] = Field(min_length=1, max_length=MAX_STRATA, examples=[EXAMPLE_STRATA])
+    model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, description="as in the response analysis",
+                                       examples=[{"kind": "hierarchical"}])
     decision: DecisionRule = Field(default_factory=DecisionRule, description="as in the response analysis")
     method: Method = Field(
         "auto",
         description="exact enumeration of outcomes or simulation; auto: exact for independent/pooled (and Simon), "
         "simulation for hierarchical/exnex. 'exact' works for any model while the joint outcomes are few",
     )
-    n_trials: int = Field(10_000, ge=100, le=MAX_TRIALS_PER_SCENARIO, description="simulated trials per scenario")
+    n_trials: int = Field(10_000, ge=100, le=MAX_TRIALS_PER_SCENARIO, description="simulated trials per scenario",
+                          examples=[1000])
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
     simon: SimonDesignFields | None = Field(None, description="a Simon design to show beside, in every stratum")
 
 
 class OperatingCharacteristicsRequest(_DesignFields):
-    """Operating characteristics of a Bayesian go/no-go design in each scenario."""
+    """Operating characteristics of a Bayesian go/no-go design in each scenario.
+
+    Across fields (checked at once with the schema's problems, each named by its field): p1 > p0;
+    stratum names unique; each stratum's looks strictly increasing; every scenario rates every stratum
+    and no other; the prior holds only parameters of the model's kind; the Simon design's r1 < n1 < n
+    and r1 ≤ r < n; the decision tables within this service's time limits."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**EXAMPLE_DESIGN, "scenarios": EXAMPLE_SCENARIOS}]})
 
     scenarios: list[ScenarioSpec] | None = Field(
         None, min_length=1, max_length=50,
-        description="default: global null, global alternative, each stratum alone at p1",
+        description="default: global null, global alternative, each stratum alone at p1", examples=[EXAMPLE_SCENARIOS],
     )
 
 
 class CalibrationRequest(_DesignFields):
-    """Find the final threshold θ (and optionally futility_ppos) meeting a per-stratum type I error target."""
+    """Find the final threshold θ (and optionally futility_ppos) meeting a per-stratum type I error target.
+
+    Across fields (checked at once with the schema's problems, each named by its field): p1 > p0;
+    stratum names unique; each stratum's looks strictly increasing; every scenario rates every stratum
+    and no other; the prior holds only parameters of the model's kind; the Simon design's r1 < n1 < n
+    and r1 ≤ r < n; the decision tables within this service's time limits."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **EXAMPLE_DESIGN, "target_type_i_error": 0.1, "thresholds": [0.8, 0.85, 0.9, 0.95, 0.975],
+        "scenarios": EXAMPLE_SCENARIOS}]})
 
     target_type_i_error: ErrorRate = Field(0.10, description="largest per-stratum P(go) under the global null")
     thresholds: list[OpenProbability] | None = Field(
         None, min_length=1, max_length=200,
         description=f"candidate final thresholds θ; default {len(DEFAULT_THRESHOLDS)} values from {DEFAULT_THRESHOLDS[0]:.2f} "
         f"to {DEFAULT_THRESHOLDS[-1]}",
+        examples=[[0.8, 0.85, 0.9, 0.95, 0.975]],
     )
     futility_ppos: list[Annotated[float, Field(ge=0, lt=1)]] | None = Field(
         None, min_length=1, max_length=20,
@@ -90,6 +125,7 @@ class CalibrationRequest(_DesignFields):
     scenarios: list[ScenarioSpec] | None = Field(
         None, min_length=1, max_length=50,
         description="scenarios of the final operating characteristics table (default set when omitted)",
+        examples=[EXAMPLE_SCENARIOS],
     )
 
 

@@ -120,7 +120,15 @@ an unconfirmed PR (pending) and a death before any assessment (not evaluable).""
 
 
 class EndpointsRequest(StrictModel):
-    """Tumour assessments of up to 500 patients, read under one derivation."""
+    """Tumour assessments of up to 500 patients, read under one derivation.
+
+    Across fields (checked at once with the schema's problems, each named by its field): patient ids
+    unique; each assessment dated by exactly one of date and day; visits after treatment start and each
+    after the one before, none after as_of or the off-study date; death not before treatment start, the
+    last visit or after as_of; measurements of the criterion's kind (RECIST 1.1: target_sum_mm; REiNS:
+    volume_ml), none the baseline cannot be compared with; a baseline whenever visits are measured;
+    confirm_max_days ≥ confirm_min_days; progression_reference for REiNS only; response_window_days long
+    enough for the rule."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, StrictInt, Tag, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import ConfigDict, Discriminator, Field, StrictInt, Tag, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
@@ -31,8 +31,9 @@ class Patient(StrictModel):
     time_months: float = Field(
         allow_inf_nan=True,
         description=f"months from start of treatment to progression, death or censoring (0 to {spec.MAX_TIME_MONTHS:g})",
+        examples=[4.5],
     )
-    event: bool = Field(description="true: progression or death at time_months; false: censored then")
+    event: bool = Field(description="true: progression or death at time_months; false: censored then", examples=[False])
 
 
 class PlannedStratum(StrictModel):
@@ -102,14 +103,36 @@ class PFSModelChoice(StrictModel):
 
 PFSDecisionRule = model_from_dataclass("PFSDecisionRule", decisions.PFSDecisionRule)
 
+EXAMPLE_PATIENTS = [
+    {"id": f"P-{i + 1:03d}", "stratum": stratum, "time_months": time, "event": event}
+    for i, (stratum, time, event) in enumerate([
+        ("NF1-associated", 2.1, True), ("NF1-associated", 3.8, True), ("NF1-associated", 4.5, False),
+        ("NF1-associated", 6.0, True), ("NF1-associated", 7.2, False), ("NF1-associated", 1.4, True),
+        ("sporadic", 1.2, True), ("sporadic", 2.0, True), ("sporadic", 2.9, True),
+        ("sporadic", 4.1, False), ("sporadic", 5.5, True), ("sporadic", 0.8, True),
+    ])
+]
+EXAMPLE_STRATA = [{"name": "NF1-associated", "n_planned": 21}, {"name": "sporadic", "n_planned": 21}]
+EXAMPLE_ANALYSIS = {"patients": EXAMPLE_PATIENTS, "strata": EXAMPLE_STRATA, "landmark_months": 4,
+                    "benchmark_landmark_pfs": 0.15, "target_landmark_pfs": 0.35,
+                    "model": {"kind": "hierarchical-exponential"}, "engine": "quadrature", "seed": 2026}
+
 
 class PFSAnalysisRequest(StrictModel):
-    """An interim look at patient-level PFS data in one or more strata."""
+    """An interim look at patient-level PFS data in one or more strata.
+
+    Across fields (checked at once with the schema's problems, each named by its field):
+    target_landmark_pfs > benchmark_landmark_pfs; patient ids unique; every time_months finite, within
+    its bounds; strata named once, each with patients, and listing every stratum the patients name
+    (required when they name more than one); a stratum's n_planned at least its patients; the prior
+    holds only parameters of the model's kind; the engine one the kind has."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_ANALYSIS]})
 
     # Types and bounds are checked here (and documented); designs.survival.spec.PFSAnalysisSpec checks
     # the rest (target > benchmark, times, unique ids and strata, prior fields of the kind, ...).
 
-    patients: list[Patient] = Field(min_length=1, max_length=spec.MAX_PATIENTS)
+    patients: list[Patient] = Field(min_length=1, max_length=spec.MAX_PATIENTS, examples=[EXAMPLE_PATIENTS])
     strata: Annotated[list[Stratum], WrapValidator(_untagged)] | None = Field(
         None,
         min_length=1,
@@ -118,6 +141,7 @@ class PFSAnalysisRequest(StrictModel):
         "Required when the patients name more than one stratum (a name not listed is refused, not analysed as a "
         "stratum of its own). A stratum without n_planned gets no final analysis (only futility or early "
         "efficacy can decide it) and a no-planned-n warning",
+        examples=[EXAMPLE_STRATA],
     )
     landmark_months: float = Field(
         spec.DEFAULT_LANDMARK_MONTHS, **spec.LANDMARK_BOUNDS.as_field_kwargs(), description="landmark time for the PFS rate, months"
@@ -128,12 +152,13 @@ class PFSAnalysisRequest(StrictModel):
     target_landmark_pfs: OpenProbability = Field(
         description="PFS rate at the landmark worth pursuing; must exceed the benchmark", examples=[0.35]
     )
-    model: PFSModelChoice = Field(default_factory=PFSModelChoice)
+    model: PFSModelChoice = Field(default_factory=PFSModelChoice, examples=[{"kind": "hierarchical-exponential"}])
     decision: PFSDecisionRule = Field(default_factory=PFSDecisionRule)  # type: ignore[valid-type]
     engine: Literal[spec.ENGINES] | None = Field(  # type: ignore[valid-type]
         None,
         description="hierarchical-exponential: mcmc (default, PyMC) or quadrature (deterministic); "
         "Weibull and piecewise: mcmc only; independent-exponential: closed-form (exact, the default and the only one)",
+        examples=["quadrature"],
     )
     mcmc: McmcSettings = Field(default_factory=McmcSettings)
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from designs.core.validation import MAX_NAME_LENGTH, MAX_STRATA
 from designs.oc.simulate import MAX_TRIALS_PER_SCENARIO
@@ -20,6 +20,8 @@ from service.schemas.pfs import PFSDecisionRule, PFSModelChoice
 
 
 class Looks(StrictModel):
+    """When a stratum's analyses come: months increasing, or numbers of evaluable patients increasing to n_planned."""
+
     by: Literal[spec.LOOK_KINDS] = Field(description="calendar: at months since the first patient in; evaluable: when "  # type: ignore[valid-type]
                                          "that many patients are evaluable at the landmark (the last = n_planned)")
     months: list[float] | None = Field(None, max_length=spec.MAX_LOOKS, description="by calendar: increasing months "
@@ -29,9 +31,12 @@ class Looks(StrictModel):
 
 
 class DesignStratum(StrictModel):
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["NF1-associated"])
+    """A stratum of the design: its size, accrual and looks (by evaluable: the last look is n_planned)."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="unique among the strata",
+                      examples=["NF1-associated"])
     n_planned: int = Field(ge=1, le=MAX_PATIENTS, description="patients to enrol; the final analysis when all are "
-                           "evaluable at the landmark", examples=[30])
+                           "evaluable at the landmark (the last look by evaluable patients)", examples=[30])
     accrual_per_month: float = Field(description="patients per month (> 0)", examples=[2.0])
     looks: Looks
 
@@ -42,11 +47,27 @@ class Accrual(StrictModel):
 
 
 class LawScenario(StrictModel):
+    """A scenario: a true PFS law for every stratum of the design, and for no other."""
+
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["benchmark"])
     laws: dict[str, dict[str, Any]] = Field(description="per stratum its true PFS law: {kind: exponential | weibull | "
                                             "piecewise-exponential, hazard_per_month | median_months | landmark_pfs "
                                             "[, landmark_months], shape, cut_points, hazards_per_month}",
-                                            examples=[{"NF1-associated": {"kind": "exponential", "landmark_pfs": 0.15}}])
+                                            examples=[{"NF1-associated": {"kind": "exponential", "landmark_pfs": 0.15},
+                                                       "sporadic": {"kind": "exponential", "landmark_pfs": 0.15}}])
+
+
+EXAMPLE_STRATA = [
+    {"name": "NF1-associated", "n_planned": 21, "accrual_per_month": 1.5, "looks": {"by": "evaluable", "patients": [10, 21]}},
+    {"name": "sporadic", "n_planned": 21, "accrual_per_month": 2.0, "looks": {"by": "evaluable", "patients": [10, 21]}},
+]
+EXAMPLE_SCENARIOS = [
+    {"name": name, "laws": {stratum: {"kind": "exponential", "landmark_pfs": rate} for stratum in ("NF1-associated", "sporadic")}}
+    for name, rate in (("benchmark", 0.15), ("target", 0.35))
+]
+EXAMPLE_DESIGN = {"strata": EXAMPLE_STRATA, "landmark_months": 4, "benchmark_landmark_pfs": 0.15,
+                  "target_landmark_pfs": 0.35, "model": {"kind": "independent-exponential"},
+                  "scenarios": EXAMPLE_SCENARIOS, "n_trials": 1000, "seed": 2026}
 
 
 class Comparator(StrictModel):
@@ -56,21 +77,33 @@ class Comparator(StrictModel):
 
 class PFSOperatingCharacteristicsRequest(StrictModel):
     """A PFS go / no-go design to simulate: strata with accrual and looks, the analysis model and rule,
-    true-law scenarios."""
+    true-law scenarios.
 
-    strata: list[DesignStratum] = Field(min_length=1, max_length=MAX_STRATA)
+    Across fields (checked at once with the schema's problems, each named by its field):
+    target_landmark_pfs > benchmark_landmark_pfs; stratum names unique; each stratum's looks
+    increasing, by evaluable patients ending at its n_planned; every scenario a law for every stratum
+    and for no other, scenario names unique; max_follow_up_months at least the landmark; no engine or
+    mcmc (a design runs no MCMC) and no MCMC-only model kind; the prior holds only parameters of the
+    model's kind."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_DESIGN]})
+
+    strata: list[DesignStratum] = Field(min_length=1, max_length=MAX_STRATA, examples=[EXAMPLE_STRATA])
     accrual: Accrual = Field(default_factory=Accrual)
     landmark_months: float = Field(DEFAULT_LANDMARK_MONTHS, **LANDMARK_BOUNDS.as_field_kwargs(),
                                    description="landmark of the PFS rate, months")
     benchmark_landmark_pfs: OpenProbability = Field(description="historical PFS rate at the landmark", examples=[0.15])
-    target_landmark_pfs: OpenProbability = Field(description="PFS rate at the landmark worth pursuing", examples=[0.35])
+    target_landmark_pfs: OpenProbability = Field(description="PFS rate at the landmark worth pursuing (> the benchmark)",
+                                                 examples=[0.35])
     model: PFSModelChoice = Field(default_factory=PFSModelChoice, description="independent-exponential (exact) or "
-                                  "hierarchical-exponential (quadrature); the MCMC-only kinds are refused")
+                                  "hierarchical-exponential (quadrature); the MCMC-only kinds are refused",
+                                  examples=[{"kind": "independent-exponential"}])
     decision: PFSDecisionRule = Field(default_factory=PFSDecisionRule)  # type: ignore[valid-type]
     scenarios: list[LawScenario] | None = Field(None, min_length=1, max_length=spec.MAX_SCENARIOS, description=(
-        "true laws per scenario; default: 'benchmark' and 'target', every stratum exponential at that landmark rate"))
+        "true laws per scenario; default: 'benchmark' and 'target', every stratum exponential at that landmark rate"),
+        examples=[EXAMPLE_SCENARIOS])
     n_trials: int = Field(spec.DEFAULT_TRIALS, ge=spec.MIN_TRIALS, le=MAX_TRIALS_PER_SCENARIO,
-                          description="simulated trials per scenario")
+                          description="simulated trials per scenario", examples=[1000])
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
     max_follow_up_months: float | None = Field(None, description="administrative censoring: no patient is followed "
                                                "longer (at least the landmark); default: none")
@@ -78,7 +111,14 @@ class PFSOperatingCharacteristicsRequest(StrictModel):
 
 
 class PFSCalibrationRequest(PFSOperatingCharacteristicsRequest):
-    """As the operating characteristics, with the type I error target and the candidate final thresholds."""
+    """As the operating characteristics, with the type I error target and the candidate final thresholds.
+
+    Across fields, besides those of the operating characteristics: scenarios (when given) include one
+    named 'benchmark' (type I error) and one named 'target' (power); thresholds increasing, each above
+    decision.futility_prob_above_benchmark."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **EXAMPLE_DESIGN, "target_type_i_error": 0.1, "thresholds": [0.8, 0.85, 0.9, 0.95]}]})
 
     target_type_i_error: float = Field(0.1, gt=0, le=0.5, description="largest P(go | benchmark) per stratum")
     thresholds: list[OpenProbability] | None = Field(None, min_length=2, max_length=spec.MAX_THRESHOLDS, description=(

@@ -68,21 +68,31 @@ class ToxicityStatus(StrictModel):
 
 
 class ProtocolRequest(StrictModel):
-    """A trial's protocol: declared strata, the response and/or PFS endpoint with their analyses, a seed."""
+    """A trial's protocol: declared strata, the response and/or PFS endpoint with their analyses, a seed.
+
+    Across fields (checked at once with the schema's problems, each named by its field): at least one
+    endpoint (response, pfs or both), each checked as its analysis request is (response: p1 > p0; pfs:
+    target_landmark_pfs > benchmark_landmark_pfs); declared stratum names unique, and every stratum the
+    endpoints, safety and adam name declared; response looks strictly increasing, the last at the
+    stratum's n_planned; every safety look reachable within the planned enrolment; adam sections only
+    for the endpoints the protocol has; the looks within this service's limits and compute budget."""
 
     model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [EXAMPLE_PROTOCOL]}}
 
     id: TrialId
     title: Text = Field(min_length=1, max_length=MAX_TITLE_LENGTH, examples=["Selumetinib in MPNST (SARC031-like)"])
     strata: list[StratumDeclaration] = Field(min_length=1, max_length=MAX_STRATA,
-                                             description="every stratum a data cut may name (no other is accepted)")
+                                             description="every stratum a data cut may name (no other is accepted)",
+                                             examples=[EXAMPLE_PROTOCOL["strata"]])
     response: dict[str, Any] | None = Field(
         None, description="the response endpoint: p0, p1, strata [{name, n_planned, looks}] (looks: cumulative "
         "evaluable patients, strictly increasing, the last = n_planned), model, decision, engine, simon, mcmc "
-        "(as in POST /v1/analyses/response), not_evaluable ('exclude' or 'non-responder')")
+        "(as in POST /v1/analyses/response), not_evaluable ('exclude' or 'non-responder')",
+        examples=[EXAMPLE_PROTOCOL["response"]])
     pfs: dict[str, Any] | None = Field(
         None, description="the PFS endpoint: landmark_months, benchmark_landmark_pfs, target_landmark_pfs, "
-        "strata [{name, n_planned}], model, decision, engine, mcmc (as in POST /v1/analyses/pfs)")
+        "strata [{name, n_planned}], model, decision, engine, mcmc (as in POST /v1/analyses/pfs)",
+        examples=[EXAMPLE_PROTOCOL["pfs"]])
     seed: Seed | None = None
     derivation: dict[str, Any] | None = Field(
         None, description="how responders and PFS are derived from tumour assessments in data cuts (as in "
@@ -112,7 +122,8 @@ class ProtocolRequest(StrictModel):
 
 class AmendmentRequest(StrictModel):
     """Changes to the current protocol as a JSON merge patch (RFC 7396: null removes a member); the
-    trial id cannot change. After the first look a reason is required."""
+    trial id cannot change. After the first look a reason is required. The amended protocol is checked
+    as a new one is (``ProtocolRequest``), and must differ from the current one."""
 
     model_config = {**StrictModel.model_config, "json_schema_extra": {
         "examples": [{"changes": {"response": {"p1": 0.3}}, "reason": "target rate revised by the steering committee"}]}}
@@ -163,13 +174,22 @@ class AdamDatasets(StrictModel):
 class DataCutRequest(StrictModel):
     """Every patient known at the cut-off date. A correction of the latest cut names it in ``supersedes``
     with a ``reason``; without them, no patient of the previous cut may vanish or change in a way
-    follow-up cannot explain."""
+    follow-up cannot explain.
+
+    Across fields (checked at once with the schema's problems, each named by its field): patients or
+    adam, not both (adam only with the protocol's adam section); cutoff_date not in the future nor
+    before the previous cut's; supersedes only the latest cut, and a reason exactly with supersedes;
+    patient ids unique, each stratum declared by the protocol, enrolled_on not after cutoff_date; a
+    response only with a response endpoint (and a plan for its stratum), pfs only with a PFS endpoint,
+    assessments only with a derivation section and not beside a response; a dose-limiting toxicity
+    only in an evaluable patient."""
 
     model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [EXAMPLE_CUT]}}
 
     cutoff_date: IsoDate = Field(examples=["2026-06-30"])
     patients: list[PatientRecord] | None = Field(None, min_length=1, max_length=MAX_PATIENTS,
-                                                 description="the patients (or adam: one of the two)")
+                                                 description="the patients (or adam: one of the two)",
+                                                 examples=[EXAMPLE_CUT["patients"]])
     adam: AdamDatasets | None = Field(None, description="ADaM datasets, mapped by the protocol's adam section (or "
                                       "patients: one of the two)")
     supersedes: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
@@ -195,11 +215,17 @@ class DataCutFiles(StrictModel):
 
 
 class LookRequest(StrictModel):
+    """A look on one of the trial's data cuts: one that exists and is not superseded by a correction."""
+
+    model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [{"data_cut": 1}]}}
+
     data_cut: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(description="the number of one of this trial's data cuts",
                                                                 examples=[1])
 
 
 class TokenRequest(StrictModel):
+    """A new token: a unique name (not 8 hexadecimal digits, not starting with 'cli:'), a role, its trials."""
+
     model_config = {**StrictModel.model_config, "json_schema_extra": {
         "examples": [{"name": "dmc-chair", "role": "dmc", "trials": ["sarc031"]}]}}
 
@@ -212,6 +238,8 @@ class TokenRequest(StrictModel):
 
 
 class TrialAssignment(StrictModel):
+    """The trials a token may see: a non-empty list of trials, or all_trials true with none (not both)."""
+
     model_config = {**StrictModel.model_config, "json_schema_extra": {"examples": [{"trials": ["sarc031"]}]}}
 
     trials: list[TrialId] = Field(default_factory=list, max_length=1000,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
 from designs.engines import sampler_settings
@@ -24,10 +24,22 @@ Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class StratumData(StrictModel):
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["NF1-associated"])
-    n: Count = Field(description="evaluable patients so far")
-    responders: Count = Field(description="responders among the n")
-    n_planned: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(description="planned evaluable patients at the final analysis")
+    """A stratum's counts so far: responders ≤ n ≤ n_planned."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="unique among the strata",
+                      examples=["NF1-associated"])
+    n: Count = Field(description="evaluable patients so far (≤ n_planned)", examples=[12])
+    responders: Count = Field(description="responders among the n (≤ n)", examples=[4])
+    n_planned: Annotated[int, Field(ge=1, le=MAX_COUNT)] = Field(
+        description="planned evaluable patients at the final analysis (≥ n)", examples=[21])
+
+
+EXAMPLE_STRATA = [
+    {"name": "NF1-associated", "n": 12, "responders": 4, "n_planned": 21},
+    {"name": "sporadic", "n": 10, "responders": 1, "n_planned": 21},
+]
+EXAMPLE_ANALYSIS = {"p0": 0.15, "p1": 0.35, "strata": EXAMPLE_STRATA, "model": {"kind": "hierarchical"},
+                    "engine": "quadrature", "seed": 2026}
 
 
 ResponsePrior = model_from_fields(
@@ -57,19 +69,26 @@ class McmcSettings(StrictModel):
 
 
 class ResponseAnalysisRequest(StrictModel):
-    """An interim look at per-stratum response counts."""
+    """An interim look at per-stratum response counts.
+
+    Across fields (checked at once with the schema's problems, each named by its field): p1 > p0;
+    in every stratum responders ≤ n ≤ n_planned; stratum names unique; the prior holds only
+    parameters of the model's kind; the Simon design's r1 < n1 < n and r1 ≤ r < n."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_ANALYSIS]})
 
     # Types and bounds are checked here (and documented); designs.response.spec.ResponseAnalysisSpec
     # checks the rest (p1 > p0, responders ≤ n ≤ n_planned, unique names, prior fields of the kind, ...).
 
     p0: ResponseRate = Field(description="null (uninteresting) response rate", examples=[0.15])
-    p1: ResponseRate = Field(description="target response rate", examples=[0.35])
-    strata: list[StratumData] = Field(min_length=1, max_length=MAX_STRATA)
-    model: ResponseModelChoice = Field(default_factory=ResponseModelChoice)
+    p1: ResponseRate = Field(description="target response rate (> p0)", examples=[0.35])
+    strata: list[StratumData] = Field(min_length=1, max_length=MAX_STRATA, examples=[EXAMPLE_STRATA])
+    model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, examples=[{"kind": "hierarchical"}])
     decision: DecisionRule = Field(default_factory=DecisionRule)  # type: ignore[valid-type]
     simon: SimonDesignFields | None = Field(None, description="the classical design to report beside")
     engine: Literal[spec.ENGINES] | None = Field(  # type: ignore[valid-type]
-        None, description="hierarchical/exnex: mcmc (default, PyMC) or quadrature (deterministic); ignored by closed-form kinds"
+        None, description="hierarchical/exnex: mcmc (default, PyMC) or quadrature (deterministic); ignored by closed-form kinds",
+        examples=["quadrature"],
     )
     mcmc: McmcSettings = Field(default_factory=McmcSettings)
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")

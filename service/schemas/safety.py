@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from designs.safety.boundaries import DEFAULT_PRIOR, MAX_LOOK_N, MAX_RATES, PRIOR_PARAMETER, SAFETY_DEFAULTS
 from service.schemas.common import ClosedProbability, ErrorRate, ResponseRate, ResultModel, StrictModel, Warning
@@ -23,7 +23,12 @@ class BetaPrior(StrictModel):
 
 
 class SafetyBoundariesRequest(StrictModel):
-    """A toxicity stopping rule to calibrate: stop when toxicities among the first n evaluable ≥ b_n."""
+    """A toxicity stopping rule to calibrate: stop when toxicities among the first n evaluable ≥ b_n.
+
+    Across fields: looks strictly increasing; a prior only with the bayesian method."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"p0": 0.2, "looks": [10, 20, 30, 40], "alpha": 0.1,
+                                                               "method": "bayesian"}]})
 
     p0: ResponseRate = Field(description="acceptable toxicity rate", examples=[0.2])
     looks: list[LookSize] = Field(min_length=1, max_length=MAX_LOOK_N, examples=[[10, 20, 30, 40]],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from designs.core.validation import MAX_COUNT, MAX_NAME_LENGTH, MAX_STRATA
 from designs.safety.analysis import CONTINUE, STOP, UNDETERMINED
@@ -19,15 +19,27 @@ Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class StratumToxicities(StrictModel):
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["NF1-associated"])
-    evaluable: Count = Field(description="patients evaluable for toxicity so far")
-    toxicities: Count = Field(description="patients with a dose-limiting toxicity among the evaluable")
+    """A stratum's toxicities so far: toxicities ≤ evaluable."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="unique among the strata, not 'pooled'",
+                      examples=["NF1-associated"])
+    evaluable: Count = Field(description="patients evaluable for toxicity so far", examples=[12])
+    toxicities: Count = Field(description="patients with a dose-limiting toxicity among the evaluable (≤ evaluable)",
+                              examples=[3])
     toxicities_at_looks: list[Count] | None = Field(
         None, description="with a design: the dose-limiting toxicities among the FIRST n_j evaluable patients at each "
         "planned look n_j ≤ evaluable, in look order (non-decreasing, each ≤ n_j and ≤ toxicities, each look's new "
         "DLTs within its new patients, toxicities − the last ≤ evaluable − its n_j). With them the rule is applied "
         "exactly as calibrated; without them only what the total implies is certain (else 'undetermined')",
-        examples=[[1, 3]])
+        examples=[[2]])
+
+
+EXAMPLE_STRATA = [
+    {"name": "NF1-associated", "evaluable": 12, "toxicities": 3, "toxicities_at_looks": [2]},
+    {"name": "sporadic", "evaluable": 9, "toxicities": 1},
+]
+EXAMPLE_ANALYSIS = {"p0": 0.3, "strata": EXAMPLE_STRATA,
+                    "design": {"looks": [10, 20, 30], "alpha": 0.1, "method": "bayesian"}}
 
 
 class SafetyDesignFields(StrictModel):
@@ -45,11 +57,19 @@ class SafetyDesignFields(StrictModel):
 
 class SafetyAnalysisRequest(StrictModel):
     """Toxicities per stratum at a look: the posterior of each toxicity rate, and the calibrated rule applied
-    at every planned look so far, each on its first n_j evaluable patients."""
+    at every planned look so far, each on its first n_j evaluable patients.
+
+    Across fields (checked at once with the schema's problems, each named by its field): in every
+    stratum toxicities ≤ evaluable; stratum names unique and none 'pooled'; toxicities_at_looks only
+    with a design, one count per planned look n_j ≤ evaluable, non-decreasing, each ≤ n_j and ≤
+    toxicities, each look's new toxicities within its new patients; pooled_toxicities_at_looks only
+    with a pooled analysis of more than one stratum; the design's looks strictly increasing."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_ANALYSIS]})
 
     p0: OpenProbability = Field(description="acceptable toxicity rate", examples=[0.3])
     prior: BetaPrior = Field(default_factory=BetaPrior)
-    strata: list[StratumToxicities] = Field(min_length=1, max_length=MAX_STRATA)
+    strata: list[StratumToxicities] = Field(min_length=1, max_length=MAX_STRATA, examples=[EXAMPLE_STRATA])
     pooled: bool | None = Field(None, description="also analyse the strata pooled (default: when there is more than one)")
     design: SafetyDesignFields | None = Field(None, description="the stopping boundaries to apply (none: posterior only)")
     pooled_toxicities_at_looks: list[Count] | None = Field(

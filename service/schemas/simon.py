@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from designs.simon.validation import NMAX_LIMIT, order_problem
 from service.schemas.common import ClosedProbability, ErrorRate, Rates, ResponseRate, ResultModel, StrictModel, Warning
@@ -14,7 +14,10 @@ Count = Annotated[int, Field(ge=0, le=NMAX_LIMIT)]
 
 
 class DesignSearchRequest(Rates):
-    """Search Simon's optimal, minimax and admissible two-stage designs."""
+    """Search Simon's optimal, minimax and admissible two-stage designs (p1 must exceed p0)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"p0": 0.05, "p1": 0.25, "alpha": 0.05, "beta": 0.2,
+                                                               "nmax": 60}]})
 
     p0: ResponseRate = Field(description="uninteresting (null) response rate", examples=[0.05])
     p1: ResponseRate = Field(description="target response rate; must exceed p0", examples=[0.25])
@@ -55,8 +58,8 @@ class _StageOne(StrictModel):
     # A design's n is planned (n > n1); an InferenceRequest's is the attained total (n ≥ n1).
     _attained: ClassVar[bool] = False
 
-    r1: Count = Field(description="stop after stage 1 when responders ≤ r1")
-    n1: SampleSize = Field(description="stage-1 sample size")
+    r1: Count = Field(description="stop after stage 1 when responders ≤ r1 (r1 < n1)", examples=[0])
+    n1: SampleSize = Field(description="stage-1 sample size", examples=[9])
 
     @field_validator("n1", "r", "n", "responders", check_fields=False)
     @classmethod
@@ -68,14 +71,20 @@ class _StageOne(StrictModel):
 
 
 class SimonDesignFields(_StageOne):
-    r: Count = Field(description="declare promising when total responders > r")
-    n: SampleSize = Field(description="total sample size")
+    """A Simon two-stage design: r1 < n1 < n and r1 ≤ r < n."""
+
+    r: Count = Field(description="declare promising when total responders > r (r1 ≤ r < n)", examples=[2])
+    n: SampleSize = Field(description="total sample size (n > n1)", examples=[17])
 
 
 class EvaluateRequest(SimonDesignFields):
-    """Operating characteristics of a given Simon design at response rates p."""
+    """Operating characteristics of a given Simon design at response rates p (r1 < n1 < n, r1 ≤ r < n)."""
 
-    p: list[ClosedProbability] = Field(min_length=1, max_length=1000, description="true response rates")
+    model_config = ConfigDict(json_schema_extra={"examples": [{"r1": 0, "n1": 9, "r": 2, "n": 17,
+                                                               "p": [0.05, 0.15, 0.25]}]})
+
+    p: list[ClosedProbability] = Field(min_length=1, max_length=1000, description="true response rates",
+                                       examples=[[0.05, 0.25]])
 
 
 class EvaluationRow(ResultModel):
@@ -91,12 +100,19 @@ class EvaluateResult(ResultModel):
 
 
 class InferenceRequest(_StageOne):
-    """Inference after a Simon two-stage trial (Jung & Kim 2004; Koyama & Chen 2008)."""
+    """Inference after a Simon two-stage trial (Jung & Kim 2004; Koyama & Chen 2008). Across fields:
+    r1 < n1 ≤ n; a trial stopped after stage 1 (n = n1) has responders ≤ r1, one that went on
+    (n > n1) has r1 < responders ≤ n."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"r1": 0, "n1": 9, "n": 17, "p0": 0.05,
+                                                               "responders": 3, "alpha": 0.05}]})
 
     _attained: ClassVar[bool] = True
-    n: SampleSize = Field(description="attained total sample size: n1 if the trial stopped after stage 1")
-    p0: ResponseRate
-    responders: Count = Field(description="total responders observed")
+    n: SampleSize = Field(description="attained total sample size: n1 if the trial stopped after stage 1 (n ≥ n1)",
+                          examples=[17])
+    p0: ResponseRate = Field(examples=[0.05])
+    responders: Count = Field(description="total responders observed: ≤ r1 when n = n1, above r1 and ≤ n otherwise",
+                              examples=[3])
     alpha: ErrorRate = Field(0.05, description="each confidence bound is one-sided at level alpha")
 
 
