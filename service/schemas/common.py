@@ -185,14 +185,22 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details: ``type`` tells problems apart; the members after ``detail`` appear
+    where they apply (others may be added: a client ignores what it does not know)."""
 
     type: str = "about:blank"
     title: str
     status: int
     detail: str
-    errors: list[FieldError] | None = None
-    suggestion: str | None = None
+    errors: list[FieldError] | None = Field(None, description="422: every bad field and why, all at once")
+    suggestion: str | None = Field(None, description="/problems/infeasible-design: what to change")
+    line: int | None = Field(None, description="/problems/malformed-json: the line of the syntax error (from 1)")
+    column: int | None = Field(None, description="/problems/malformed-json: its column (from 1)")
+    limit_bytes: int | None = Field(None, description="/problems/request-too-large: the body limit (GONOGO_MAX_BODY_BYTES)")
+    retry_after_seconds: int | None = Field(None, description="503: seconds after which sending it again may succeed "
+                                            "(also the Retry-After header)")
+    timeout_seconds: float | None = Field(None, description="/problems/computation-timeout: the limit it ran past")
+    diagnostics: dict[str, Any] | None = Field(None, description="/problems/sampling-failed: the sampler's diagnostics")
 
 
 def component_schemas(*models: type[BaseModel]) -> dict[str, Any]:

@@ -9,7 +9,8 @@ this is the contract's check, bounded to a few examples per operation: every ans
 * comes in a content type the document lists for that status (``content_type_conformance``);
 * has the headers the document says it has (``response_headers_conformance``);
 * conforms to the documented schema of its status (``response_schema_conformance``);
-* refuses what the schema refuses (``negative_data_rejection``: an invalid request is a 4xx).
+* refuses what the schema refuses (``negative_data_rejection``: an invalid request is a 4xx; a boolean
+  where a number is due included, since the request models are strict).
 
 The registry routes need tokens and stored trials; tests/registry covers them. The app computes in
 this process with the limits of ``SETTINGS`` (few simulated trials, small Simon searches), and the
@@ -29,8 +30,6 @@ import hypothesis
 import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import AcceptedNegativeData
-from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -123,49 +122,8 @@ def no_server_error_but_explicit_503(ctx, response, case) -> None:
     return not_a_server_error(ctx, response, case)
 
 
-def _boolean_read_as_number(case) -> bool:
-    """The invalid request puts a JSON boolean where the schema says number or integer (pydantic's lax
-    mode reads false as 0 and true as 1): the coverage phase's wrong type, at the schema location it
-    names (``/properties/simon/anyOf/0/properties/r/type``, ``/properties/p/items/type``), is a boolean."""
-    data = case.meta.phase.data if case.meta is not None else None
-    if not isinstance(data, CoveragePhaseData) or data.scenario != CoverageScenario.INCORRECT_TYPE or not data.location:
-        return False
-    values, parts = [case.body], data.location.strip("/").split("/")
-    if parts[-1] != "type":
-        return False
-    parts, i = parts[:-1], 0
-    while i < len(parts):
-        if parts[i] == "properties" and i + 1 < len(parts):
-            values = [v[parts[i + 1]] for v in values if isinstance(v, dict) and parts[i + 1] in v]
-            i += 2
-        elif parts[i] == "items":
-            values = [item for v in values if isinstance(v, list) for item in v]
-            i += 1
-        elif parts[i] in ("anyOf", "oneOf", "allOf") and i + 1 < len(parts):
-            i += 2  # the value itself, read as that branch
-        else:
-            return False
-    return bool(values) and all(isinstance(v, bool) for v in values)
-
-
-TOLERATED_BOOLEANS_READ_AS_NUMBERS = True
-"""Known (issue 14): a boolean where a number is due is read as 0 or 1, not refused (``"seed": false``,
-``"p": [false]``). The strict types of ``service/schemas/common.py`` (another change of issue 14) refuse
-it; once they are in, set this to False and the check below holds without exception."""
-
-
-def rejects_invalid_data(ctx, response, case) -> None:
-    """``negative_data_rejection``, but for the known boolean-read-as-number acceptance."""
-    try:
-        return negative_data_rejection(ctx, response, case)
-    except AcceptedNegativeData:
-        if TOLERATED_BOOLEANS_READ_AS_NUMBERS and _boolean_read_as_number(case):
-            return None
-        raise
-
-
 CHECKS = [no_server_error_but_explicit_503, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance, rejects_invalid_data]
+          response_headers_conformance, response_schema_conformance, negative_data_rejection]
 
 
 @schema.parametrize()
