@@ -6,17 +6,15 @@ example stopping, fails this test, which prints R's output."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.live_server import live_server
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PACKAGE = ROOT / "clients" / "r"
@@ -50,12 +48,6 @@ def missing_r() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -70,36 +62,8 @@ def r_ready():
 @pytest.fixture
 def server(r_ready, tmp_path):
     """The URL of a real gonogo server on loopback, and its environment (the same data directory)."""
-    port = _free_port()
-    env = {**os.environ, "GONOGO_WARM_UP_MODELS": "false", "GONOGO_DATA_DIR": str(tmp_path / "data"),
-           "GONOGO_LOG_LEVEL": "warning", "GONOGO_COMPUTE_WORKERS": "1", "GONOGO_JOB_WORKERS": "1"}
-    env.pop("GONOGO_DATABASE_URL", None)
-    log = open(tmp_path / "server.log", "w+b")
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        with httpx.Client(base_url=url, timeout=10) as client:
-            while True:
-                if process.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"the server stopped at start-up:\n{log.read().decode(errors='replace')}")
-                try:
-                    client.get("/health")
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "the server did not start within 60 s"
-                    time.sleep(0.2)
+    with live_server(tmp_path / "data", GONOGO_COMPUTE_WORKERS="1", GONOGO_JOB_WORKERS="1") as (url, env):
         yield url, env
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.mark.slow

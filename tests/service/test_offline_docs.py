@@ -14,12 +14,7 @@ the assets are served; the OAuth2 redirect page stays; none of it is in the Open
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -29,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from service import docs_ui
 from tests.browser import Browser, requires_chromium
+from tests.live_server import live_server
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
@@ -36,44 +32,11 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "tra
 SIMON_REQUEST = {"p0": 0.1, "p1": 0.3}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The base URL of a real gonogo server on a free loopback port, started as `gonogo serve` does."""
-    port = _free_port()
-    data = tmp_path_factory.mktemp("gonogo-data")
-    env = {**os.environ, "GONOGO_WARM_UP_MODELS": "false", "GONOGO_LOG_LEVEL": "warning", "GONOGO_DATA_DIR": str(data)}
-    log = data / "server.log"
-    with log.open("wb") as output:  # a file, not a pipe nobody reads while the browser works
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text(errors="replace")
-            try:
-                if httpx.get(f"{base}/health", timeout=30).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start within 120 s"
-            time.sleep(0.2)
+    with live_server(tmp_path_factory.mktemp("gonogo-data")) as (base, _):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
