@@ -14,7 +14,7 @@ draws.chains (draws stacked chain after chain). EXNEX with weight_exchangeable 0
 independent-normal or the hierarchical model, which the sampler does not take: quadrature computes it.
 
 Summaries of draws: mean, median, the 95% equal-tailed interval (quantiles 0.025 and 0.975, stated
-explicitly), probabilities as indicator means with their Monte Carlo standard errors
+explicitly; ``ci_level`` 0.95 beside every ``ci95``), probabilities as indicator means with their Monte Carlo standard errors
 (√(p̂(1 − p̂)/ESS) from ``designs.engines.diagnostics``); these, the default seed and the diagnostics block
 are ``designs.core.posterior_summary``'s, shared with the PFS analysis. EXNEX's P(exchangeable) is the
 mean of the per-draw (Rao-Blackwellised) membership probabilities, with the MCSE of that mean.
@@ -24,7 +24,8 @@ Densities (``designs.core.densities``, for the report's figures): per stratum ``
 p on [0, 1] from the engine used (closed form: Beta CDF differences; quadrature: the engine's CDF of the
 stratum's marginal; MCMC: a histogram of the draws) and ``independent_posterior``, the no-borrowing
 Beta(a0 + y, b0 + n − y) with the model's Beta prior (Beta(1, 1) when the model has none: ``prior_note``);
-``tau_density`` of τ on [0, upper] (None for closed-form models and a fixed τ). They add keys only:
+``tau_density`` of τ on [0, upper] (τ, the between-stratum sd, is on the logit scale: its summary says
+``scale: "logit"``) (None for closed-form models and a fixed τ). They add keys only:
 every other number is as without them.
 """
 
@@ -99,6 +100,7 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
         entry = {
             **asdict(s),
             **row,
+            "ci_level": CI_PROB,
             "decision": decision.decision,
             "decision_criterion": decision.criterion_dict(),
             "posterior_density": fit["densities"][j],
@@ -120,7 +122,7 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
         "engine": used,
         "decision_rule": rule.as_dict(),
         "strata": out_strata,
-        "tau": fit["tau"],
+        "tau": _tau_summary(fit["tau"]),
         "tau_density": fit["tau_density"],
         "prob_exchangeable": None if fit["prob_exchangeable"] is None else dict(zip(names, fit["prob_exchangeable"], strict=True)),
         "predictive": fit["predictive"],
@@ -135,6 +137,18 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
         ),
         "warnings": warnings,
     }
+
+
+TAU_SCALE = "logit"
+"""τ is the between-stratum sd of θ_j = logit p_j: a number on the logit scale, not a response rate."""
+
+
+def _tau_summary(tau: dict[str, Any] | None) -> dict[str, Any] | None:
+    """τ's posterior summary with its scale and the level of its interval stated beside it."""
+    if tau is None:
+        return None
+    return {**tau, "ci_level": CI_PROB, "scale": TAU_SCALE,
+            "description": "between-stratum standard deviation of the logits of the response rates"}
 
 
 def _stratum_warnings(stratum: StratumData, model: ResponseModelSpec, n_strata: int) -> list[dict[str, Any]]:

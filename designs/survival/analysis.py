@@ -54,6 +54,12 @@ from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazard
 from designs.survival.spec import PFSAnalysisSpec
 
 _Q_LOW, _Q_HIGH = summary.QUANTILE_LOW, summary.QUANTILE_HIGH
+CI_LEVEL = summary.CI_PROB
+"""Level of every posterior interval (``ci95``): stated beside each as ``ci_level``."""
+KM_CI_LEVEL = 0.95
+"""Level of the Kaplan–Meier Greenwood interval (``designs.survival.kaplan_meier``)."""
+TAU_SCALE = "log-hazard"
+"""τ is the between-stratum sd of log λ_j (log λ_jk, piecewise): a number on the log-hazard scale."""
 FEW_EVENTS = 3
 """A stratum with fewer events than this is flagged: its posterior leans on the prior and other strata."""
 
@@ -327,8 +333,8 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
             Enrolment(evaluable, stratum.n, spec.planned(stratum.name)), spec.decision,
             benchmark=benchmark.landmark_pfs, target=target.landmark_pfs, landmark=L,
         )
-        landmark_j = dict(landmark[j], extrapolated=L > last)
-        median_j = dict(median_pfs[j], beyond_follow_up=_beyond(median_pfs[j], last))
+        landmark_j = dict(landmark[j], extrapolated=L > last, ci_level=CI_LEVEL)
+        median_j = dict(median_pfs[j], beyond_follow_up=_beyond(median_pfs[j], last), ci_level=CI_LEVEL)
         name = stratum.name
         if spec.planned(name) is None:
             text = (f"{name}: no n_planned, so no final analysis: only futility or early efficacy can decide; "
@@ -356,11 +362,12 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
             "person_months": float(stratum.time.sum()),
             "last_follow_up_months": last,
             "evaluable_at_landmark": evaluable,
-            "kaplan_meier": {"curve": curve.to_dict(), "landmark": km_landmark.to_dict()},
+            "kaplan_meier": {"curve": {**curve.to_dict(), "ci_level": KM_CI_LEVEL},
+                             "landmark": {**km_landmark.to_dict(), "ci_level": KM_CI_LEVEL}},
             "posterior": {
                 "landmark_pfs": landmark_j,
                 "median_pfs": median_j,
-                "hazard_ratio_to_benchmark": posterior.hazard_ratio[j],
+                "hazard_ratio_to_benchmark": {**posterior.hazard_ratio[j], "ci_level": CI_LEVEL},
             },
             "prob_landmark_above_benchmark": float(posterior.prob_above_benchmark[j]),
             "prob_landmark_above_target": float(posterior.prob_above_target[j]),
@@ -385,6 +392,8 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
         "parameter": "tau",
         "description": "between-stratum sd of log hazards",
         **tau,
+        "ci_level": CI_LEVEL,
+        "scale": TAU_SCALE,
     }
     return {
         "landmark_months": L,

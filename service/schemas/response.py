@@ -82,7 +82,8 @@ class StratumResult(ResultModel):
     n_planned: int
     posterior_mean: float
     posterior_median: float
-    ci95: tuple[float, float]
+    ci95: tuple[float, float] = Field(description="95% equal-tailed credible interval of the response rate")
+    ci_level: float = Field(description="level of ci95: 0.95")
     prob_above_p0: float
     prob_above_p1: float
     predictive_probability_of_success: float
@@ -90,8 +91,20 @@ class StratumResult(ResultModel):
     decision_criterion: dict
 
 
+class TauSummary(ResultModel):
+    """The posterior of τ, the between-stratum standard deviation (hierarchical and EXNEX models)."""
+
+    mean: float | None
+    median: float | None
+    ci95: tuple[float | None, float | None] = Field(description="95% equal-tailed credible interval of τ")
+    ci_level: float = Field(description="level of ci95: 0.95")
+    scale: Literal["logit"] = Field(description="τ is a standard deviation of logit response rates (not a rate)")
+    description: str
+
+
 class ResponseAnalysisResult(ResultModel):
     strata: list[StratumResult]
+    tau: TauSummary | None = Field(None, description="posterior of τ; null for the independent and pooled models")
     diagnostics: dict
     provenance: dict
     warnings: list[Warning]
