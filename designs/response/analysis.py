@@ -39,7 +39,7 @@ from scipy import special
 
 from designs.core import densities
 from designs.core import posterior_summary as summary
-from designs.core.caveats import caveat
+from designs.core.caveats import Comparison, caveat, near_threshold
 from designs.core.posterior_summary import CI_PROB
 from designs.core.provenance import provenance
 from designs.engines import closed_form
@@ -47,7 +47,7 @@ from designs.engines.pymc import sample_response
 from designs.engines.quadrature import LOGIT, BinomialLikelihood, NormalHierarchy
 from designs.engines.sampler_settings import SamplerSettings
 from designs.response import decisions, predictive
-from designs.response.simon_status import simon_status
+from designs.response.simon_status import simon_fit, simon_status
 from designs.response.spec import ResponseAnalysisSpec, ResponseModelSpec, StratumData
 
 SMALL_STRATUM = 3
@@ -112,6 +112,9 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
             entry["simon"] = simon_status(spec.simon, s.n, s.responders)
         out_strata.append(entry)
         warnings.extend(_stratum_warnings(s, model, len(names)))
+        warnings.extend(_near_threshold(s, row, rule, p0, decision, used))
+    if spec.simon is not None:
+        warnings.extend(simon_fit(spec.simon, p0, p1))
     if model.kind == "pooled" and len(names) > 1:
         warnings.append(caveat("pooled-model", "The pooled model gives every stratum the same posterior (one shared response rate)."))
 
@@ -149,6 +152,33 @@ def _tau_summary(tau: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     return {**tau, "ci_level": CI_PROB, "scale": TAU_SCALE,
             "description": "between-stratum standard deviation of the logits of the response rates"}
+
+
+_REMEDY = {
+    "mcmc": "Confirm with engine 'quadrature' (deterministic) or more draws (mcmc.draws).",
+    "quadrature": "The predictive probability was estimated by Monte Carlo over future outcomes (too many to enumerate).",
+}
+
+
+def _near_threshold(stratum: StratumData, row: dict[str, Any], rule: decisions.DecisionRule, p0: float,
+                    decision: Any, engine: str) -> list[dict[str, Any]]:
+    """``decision-near-threshold`` caveats: a Monte Carlo probability that decides lies within two of its
+    Monte Carlo SEs of the threshold it is compared with (the rule's comparisons, in its order)."""
+    mcse = row.get("monte_carlo_se")
+    if not mcse:
+        return []
+    prob = ("futility_posterior", f"P(p > {p0:g} | data)", row["prob_above_p0"], mcse.get("prob_above_p0"))
+    ppos = ("predictive probability of success", row["predictive_probability_of_success"],
+            mcse.get("predictive_probability_of_success"))
+    if stratum.n >= stratum.n_planned:
+        comparisons = [Comparison("final_success", *prob[1:], rule.final_threshold)]
+    else:
+        comparisons = [
+            Comparison(*prob, rule.futility_prob_above_p0),
+            Comparison("futility_predictive", *ppos, rule.futility_ppos),
+            Comparison("efficacy_predictive", *ppos, rule.efficacy_ppos),
+        ]
+    return near_threshold(stratum.name, decision.decision, decision.criterion, comparisons, _REMEDY.get(engine, ""))
 
 
 def _stratum_warnings(stratum: StratumData, model: ResponseModelSpec, n_strata: int) -> list[dict[str, Any]]:
