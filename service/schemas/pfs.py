@@ -19,7 +19,7 @@ from service.schemas.common import (
     model_from_dataclass,
     model_from_fields,
 )
-from service.schemas.response import McmcSettings
+from service.schemas.response import DIAGNOSTICS_DESCRIPTION, McmcSettings
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 
@@ -200,6 +200,6 @@ class PFSAnalysisResult(ResultModel):
         description="posterior of τ (hierarchical kinds): mean, median, ci95 with its ci_level (0.95), and scale "
         "'log-hazard' (τ is the between-stratum sd of log hazards); null otherwise"
     )
-    diagnostics: dict
+    diagnostics: dict = Field(description=DIAGNOSTICS_DESCRIPTION)
     provenance: dict
     warnings: list[Warning]

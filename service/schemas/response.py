@@ -22,6 +22,13 @@ from service.schemas.simon import SimonDesignFields
 
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
+DIAGNOSTICS_DESCRIPTION = (
+    "how the numbers were computed and how well: method, exact, deterministic, accuracy, interval; MCMC: "
+    "convergence (converged, failed_checks, max_rhat, min_ess_bulk, min_ess_tail, divergences, reruns, thresholds), "
+    "R-hat and ESS per quantity under `quantities` keyed by the model's internal parameter names (mu_std, tau_std, "
+    "z, ...), and `parameters`, what each of those names is (e.g. mu_std: the mean logit mu, standardised)"
+)
+
 
 class StratumData(StrictModel):
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["NF1-associated"])
@@ -105,6 +112,6 @@ class TauSummary(ResultModel):
 class ResponseAnalysisResult(ResultModel):
     strata: list[StratumResult]
     tau: TauSummary | None = Field(None, description="posterior of τ; null for the independent and pooled models")
-    diagnostics: dict
+    diagnostics: dict = Field(description=DIAGNOSTICS_DESCRIPTION)
     provenance: dict
     warnings: list[Warning]
