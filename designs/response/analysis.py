@@ -24,9 +24,14 @@ Densities (``designs.core.densities``, for the report's figures): per stratum ``
 p on [0, 1] from the engine used (closed form: Beta CDF differences; quadrature: the engine's CDF of the
 stratum's marginal; MCMC: a histogram of the draws) and ``independent_posterior``, the no-borrowing
 Beta(a0 + y, b0 + n − y) with the model's Beta prior (Beta(1, 1) when the model has none: ``prior_note``);
-``tau_density`` of τ on [0, upper] (τ, the between-stratum sd, is on the logit scale: its summary says
-``scale: "logit"``) (None for closed-form models and a fixed τ). They add keys only:
+``tau_density`` of τ on [0, upper] (None for closed-form models and a fixed τ). They add keys only:
 every other number is as without them.
+
+Results explain themselves (issue 14): ``ci_level`` beside every ``ci95``; τ's summary names its scale
+(``scale: "logit"``, τ being the between-stratum sd of logit p_j); a ``decision-near-threshold`` caveat
+when a Monte Carlo probability that decides lies within two MCSEs of its threshold
+(``designs.core.caveats.near_threshold``); a ``simon-design-misfit`` caveat when the Simon design beside
+does not fit p0 and p1 (``designs.response.simon_status.simon_fit``).
 """
 
 from __future__ import annotations
