@@ -23,7 +23,7 @@ from designs.core.caveats import caveat
 from designs.core.errors import InfeasibleDesignError, InvalidInputError
 from designs.oc.computation import choose_method, decision_seconds, plan, run
 from designs.oc.design import OCDesign, Scenario, default_scenarios, validate_design, validate_scenarios
-from designs.oc.provenance import design_request, oc_provenance
+from designs.oc.provenance import design_request, design_settings, oc_provenance
 from designs.oc.tables import DecisionTables
 
 DEFAULT_THRESHOLDS = tuple(float(t) for t in np.round(np.linspace(0.50, 0.995, 50), 4))
@@ -140,6 +140,14 @@ class CalibrationPlan:
             "chosen_index": chosen,
             "candidates": rows,
             "operating_characteristics": results[chosen],
+            "settings": {
+                **design_settings(self.design, method=self.method, n_trials=self.n_trials, seed=self.seed,
+                                  simon=self.simon),
+                "target_type_i_error": self.target,
+                "thresholds": sorted({c.final_threshold for c in self.candidates}),
+                "thresholds_skipped": list(self.skipped),
+                "futility_ppos": sorted({c.futility_ppos for c in self.candidates if c.futility_ppos is not None}) or None,
+            },
             "warnings": warnings,
             "provenance": oc_provenance(self.request, self.design, self.method, self.seed),
         }

@@ -24,11 +24,12 @@ from designs.oc.design import (
 )
 from designs.oc.exact import EXACT_CELL_LIMIT, exact_available, exact_tally
 from designs.oc.model_tables import GRID_CELL_LIMIT
-from designs.oc.provenance import design_request, oc_provenance
+from designs.oc.provenance import design_request, design_settings, oc_provenance
 from designs.oc.simulate import DEFAULT_CHUNK_TRIALS, Chunk, plan_chunks, simulate_blocks
 from designs.oc.summary import borrowing_report, simon_column, summarise_scenario
 from designs.oc.tables import DecisionTables, dense_cell_count, grid_shape, reachable_look_indices
 from designs.oc.tally import Tally
+from designs.response.simon_status import simon_fit
 
 
 @dataclass
@@ -204,12 +205,17 @@ def reduce(oc_plan: OCPlan, tallies: Iterable[tuple[Chunk, Tally]]) -> dict[str,
     null_row = rows[oc_plan.null_index]
     requested = rows[: oc_plan.requested]
     report, warnings = borrowing_report(design, requested, null_row)
+    if oc_plan.simon is not None:
+        warnings.extend(simon_fit(oc_plan.simon, design.p0, design.p1))
     return {
         "method": oc_plan.method,
         "n_trials": oc_plan.n_trials if simulated else None,
         "seed": oc_plan.seed if simulated else None,
         "scenarios": requested,
         "borrowing": report,
+        "settings": design_settings(
+            design, method=oc_plan.method, n_trials=oc_plan.n_trials, seed=oc_plan.seed, simon=oc_plan.simon
+        ),
         "warnings": warnings,
         "provenance": oc_provenance(oc_plan.request, design, oc_plan.method, oc_plan.seed),
     }

@@ -1,7 +1,9 @@
-"""The provenance of operating-characteristic and calibration results (``designs.core.provenance``).
+"""The provenance of operating-characteristic and calibration results (``designs.core.provenance``),
+and the ``settings`` they echo.
 
 Hashed from the request as received when the caller gives one (the service does), else from
-``design_request``: the arguments of a direct call written out as such a request.
+``design_request``: the arguments of a direct call written out as such a request. ``settings`` is every
+rule and model setting the computation used, defaults filled in (``design_settings``).
 """
 
 from __future__ import annotations
@@ -59,3 +61,38 @@ def oc_provenance(request: Mapping[str, Any], design: OCDesign, method: str, see
         request, model=model_block(design), engine=engine_name(design),
         seed=seed if method == "simulation" else None, method=METHODS.get(method, method),
     )
+
+
+def rule_block(design: OCDesign) -> dict[str, Any]:
+    """The decision rule as used, every threshold filled in: a Bayesian rule's thresholds, or Simon's {kind, r1, r}."""
+    rule = design.rule
+    if dataclasses.is_dataclass(rule):
+        block = dataclasses.asdict(rule)
+        return {"kind": "simon", **block} if type(rule).__name__ == "SimonStoppingRule" else block
+    if hasattr(rule, "model_dump"):
+        return rule.model_dump()
+    return {"rule": str(rule)}
+
+
+def design_settings(
+    design: OCDesign, *, method: str, n_trials: int, seed: int, simon: Mapping[str, int] | None
+) -> dict[str, Any]:
+    """Every rule and model setting an OC computation used, defaults filled in, as the result echoes them:
+    rates, each stratum's looks, the model (kind and prior as applied; τ when fixed), the decision
+    thresholds, the engine, the method actually used, and n_trials and seed (null when exact: no
+    simulation), the Simon design shown beside (null when none)."""
+    simulated = method == "simulation"
+    simon_rule = design.model is None  # Simon's rule: exact binomial decisions, no model
+    return {
+        "p0": design.p0,
+        "p1": design.p1,
+        "strata": [{"name": s.name, "looks": list(s.looks)} for s in design.strata],
+        "model": None if simon_rule else model_block(design),
+        "fixed_tau": design.fixed_tau,
+        "decision": rule_block(design),
+        "engine": "none (Simon's rule: responder counts)" if simon_rule else engine_name(design),
+        "method": method,
+        "n_trials": n_trials if simulated else None,
+        "seed": seed if simulated else None,
+        "simon": None if simon is None else dict(simon),
+    }

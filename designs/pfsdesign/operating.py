@@ -183,8 +183,30 @@ class PFSOCPlan:
             "decision": spec.decision.as_dict(),
             "scenarios": rows,
             "comparator": (compared := comparator(spec, self.seed)),
+            "settings": self.settings(),
             "warnings": silent_looks(spec, rows) + impractical(compared),
             "provenance": self.provenance(),
+        }
+
+    def settings(self) -> dict[str, Any]:
+        """Every rule and model setting simulated, defaults filled in (echoed as ``settings``, one shape for the
+        operating characteristics and the calibration): rates, landmark, strata with their looks and accrual,
+        the model (kind, prior as applied, engine), the decision thresholds, n_trials, the seed used."""
+        spec = self.spec
+        return {
+            "benchmark_landmark_pfs": spec.benchmark_landmark_pfs,
+            "target_landmark_pfs": spec.target_landmark_pfs,
+            "landmark_months": spec.landmark_months,
+            "strata": [s.as_dict() for s in spec.strata],
+            "accrual": spec.accrual,
+            "max_follow_up_months": spec.max_follow_up_months,
+            "model": spec.model.to_dict(),
+            "engine": spec.model.engine,
+            "decision": spec.decision.as_dict(),
+            "method": "simulation",
+            "n_trials": spec.n_trials,
+            "seed": self.seed,
+            "comparator": None if spec.comparator is None else dict(spec.comparator),
         }
 
     def provenance(self) -> dict[str, Any]:
@@ -395,6 +417,7 @@ class PFSCalibrationPlan(PFSOCPlan):
             "scenarios": [{"name": s.name, "laws": {k: law.to_dict(spec.landmark_months) for k, law in s.laws.items()}}
                           for s in spec.scenarios if s.name in ("benchmark", "target")],
             "comparator": comparator(spec, self.seed),
+            "settings": {**self.settings(), "target_type_i_error": alpha, "thresholds": list(spec.thresholds)},
             "warnings": warnings,
             "provenance": self.provenance(),
         }

@@ -14,7 +14,7 @@ draws.chains (draws stacked chain after chain). EXNEX with weight_exchangeable 0
 independent-normal or the hierarchical model, which the sampler does not take: quadrature computes it.
 
 Summaries of draws: mean, median, the 95% equal-tailed interval (quantiles 0.025 and 0.975, stated
-explicitly), probabilities as indicator means with their Monte Carlo standard errors
+explicitly; ``ci_level`` 0.95 beside every ``ci95``), probabilities as indicator means with their Monte Carlo standard errors
 (√(p̂(1 − p̂)/ESS) from ``designs.engines.diagnostics``); these, the default seed and the diagnostics block
 are ``designs.core.posterior_summary``'s, shared with the PFS analysis. EXNEX's P(exchangeable) is the
 mean of the per-draw (Rao-Blackwellised) membership probabilities, with the MCSE of that mean.
@@ -26,6 +26,12 @@ stratum's marginal; MCMC: a histogram of the draws) and ``independent_posterior`
 Beta(a0 + y, b0 + n − y) with the model's Beta prior (Beta(1, 1) when the model has none: ``prior_note``);
 ``tau_density`` of τ on [0, upper] (None for closed-form models and a fixed τ). They add keys only:
 every other number is as without them.
+
+Results explain themselves (issue 14): ``ci_level`` beside every ``ci95``; τ's summary names its scale
+(``scale: "logit"``, τ being the between-stratum sd of logit p_j); a ``decision-near-threshold`` caveat
+when a Monte Carlo probability that decides lies within two MCSEs of its threshold
+(``designs.core.caveats.near_threshold``); a ``simon-design-misfit`` caveat when the Simon design beside
+does not fit p0 and p1 (``designs.response.simon_status.simon_fit``).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from scipy import special
 
 from designs.core import densities
 from designs.core import posterior_summary as summary
-from designs.core.caveats import caveat
+from designs.core.caveats import Comparison, caveat, near_threshold
 from designs.core.posterior_summary import CI_PROB
 from designs.core.provenance import provenance
 from designs.engines import closed_form
@@ -46,7 +52,7 @@ from designs.engines.pymc import sample_response
 from designs.engines.quadrature import LOGIT, BinomialLikelihood, NormalHierarchy
 from designs.engines.sampler_settings import SamplerSettings
 from designs.response import decisions, predictive
-from designs.response.simon_status import simon_status
+from designs.response.simon_status import simon_fit, simon_status
 from designs.response.spec import ResponseAnalysisSpec, ResponseModelSpec, StratumData
 
 SMALL_STRATUM = 3
@@ -99,6 +105,7 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
         entry = {
             **asdict(s),
             **row,
+            "ci_level": CI_PROB,
             "decision": decision.decision,
             "decision_criterion": decision.criterion_dict(),
             "posterior_density": fit["densities"][j],
@@ -110,6 +117,9 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
             entry["simon"] = simon_status(spec.simon, s.n, s.responders)
         out_strata.append(entry)
         warnings.extend(_stratum_warnings(s, model, len(names)))
+        warnings.extend(_near_threshold(s, row, rule, p0, decision, used))
+    if spec.simon is not None:
+        warnings.extend(simon_fit(spec.simon, p0, p1))
     if model.kind == "pooled" and len(names) > 1:
         warnings.append(caveat("pooled-model", "The pooled model gives every stratum the same posterior (one shared response rate)."))
 
@@ -120,7 +130,7 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
         "engine": used,
         "decision_rule": rule.as_dict(),
         "strata": out_strata,
-        "tau": fit["tau"],
+        "tau": _tau_summary(fit["tau"]),
         "tau_density": fit["tau_density"],
         "prob_exchangeable": None if fit["prob_exchangeable"] is None else dict(zip(names, fit["prob_exchangeable"], strict=True)),
         "predictive": fit["predictive"],
@@ -135,6 +145,45 @@ def analyse_response(spec: ResponseAnalysisSpec) -> dict[str, Any]:
         ),
         "warnings": warnings,
     }
+
+
+TAU_SCALE = "logit"
+"""τ is the between-stratum sd of θ_j = logit p_j: a number on the logit scale, not a response rate."""
+
+
+def _tau_summary(tau: dict[str, Any] | None) -> dict[str, Any] | None:
+    """τ's posterior summary with its scale and the level of its interval stated beside it."""
+    if tau is None:
+        return None
+    return {**tau, "ci_level": CI_PROB, "scale": TAU_SCALE,
+            "description": "between-stratum standard deviation of the logits of the response rates"}
+
+
+_REMEDY = {
+    "mcmc": "Confirm with engine 'quadrature' (deterministic) or more draws (mcmc.draws).",
+    "quadrature": "The predictive probability was estimated by Monte Carlo over future outcomes (too many to enumerate).",
+}
+
+
+def _near_threshold(stratum: StratumData, row: dict[str, Any], rule: decisions.DecisionRule, p0: float,
+                    decision: Any, engine: str) -> list[dict[str, Any]]:
+    """``decision-near-threshold`` caveats: a Monte Carlo probability that decides lies within two of its
+    Monte Carlo SEs of the threshold it is compared with (the rule's comparisons, in its order)."""
+    mcse = row.get("monte_carlo_se")
+    if not mcse:
+        return []
+    prob = ("futility_posterior", f"P(p > {p0:g} | data)", row["prob_above_p0"], mcse.get("prob_above_p0"))
+    ppos = ("predictive probability of success", row["predictive_probability_of_success"],
+            mcse.get("predictive_probability_of_success"))
+    if stratum.n >= stratum.n_planned:
+        comparisons = [Comparison("final_success", *prob[1:], rule.final_threshold)]
+    else:
+        comparisons = [
+            Comparison(*prob, rule.futility_prob_above_p0),
+            Comparison("futility_predictive", *ppos, rule.futility_ppos),
+            Comparison("efficacy_predictive", *ppos, rule.efficacy_ppos),
+        ]
+    return near_threshold(stratum.name, decision.decision, decision.criterion, comparisons, _REMEDY.get(engine, ""))
 
 
 def _stratum_warnings(stratum: StratumData, model: ResponseModelSpec, n_strata: int) -> list[dict[str, Any]]:

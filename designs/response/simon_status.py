@@ -10,9 +10,11 @@ stopped at stage 1 but that enrolled beyond n1 is reported as stopped, saying so
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from designs.core.caveats import caveat
 from designs.core.validation import Checker
 from designs.simon.validation import order_problem
 
@@ -237,3 +239,46 @@ def simon_status_in_order(simon: SimonRule, outcomes: list[str | None], *, bound
     if boundary_tie:
         result["text"] += f" {boundary_tie}"
     return result
+
+
+SIMON_DEFAULT_ALPHA = 0.05
+SIMON_DEFAULT_BETA = 0.20
+"""What a Simon design is held to when the request states no alpha or beta: the defaults of the Simon
+search (``POST /v1/simon/designs``, ``service.schemas.simon.DesignSearchRequest``)."""
+_FIT_TOLERANCE = 1e-12
+
+
+def simon_fit(
+    simon: SimonRule | Mapping[str, int], p0: float, p1: float, alpha: float | None = None, beta: float | None = None
+) -> list[dict[str, Any]]:
+    """A ``simon-design-misfit`` caveat when the Simon design reported beside does not fit the request.
+
+    Its exact type I error P(promising | p0) must not exceed ``alpha`` and its power P(promising | p1)
+    must reach 1 − ``beta`` (Simon 1989; ``designs.simon.evaluate_design``). ``alpha`` / ``beta`` None:
+    the request states none, and the Simon search's defaults 0.05 / 0.20 apply (the message says so).
+    One caveat naming every shortfall, or none.
+    """
+    from designs.simon import evaluate_design  # deferred: designs.simon imports this package's neighbours
+
+    design = simon.as_dict() if isinstance(simon, SimonRule) else dict(simon)
+    r1, n1, r, n = (int(design[k]) for k in ("r1", "n1", "r", "n"))
+    at_p0, at_p1 = evaluate_design(r1, n1, r, n, [float(p0), float(p1)])
+    type_i, power = float(at_p0["prob_reject_null"]), float(at_p1["prob_reject_null"])
+    stated = alpha is not None, beta is not None
+    alpha = SIMON_DEFAULT_ALPHA if alpha is None else float(alpha)
+    beta = SIMON_DEFAULT_BETA if beta is None else float(beta)
+    problems = []
+    if type_i > alpha + _FIT_TOLERANCE:
+        problems.append(f"its type I error at p0 = {p0:g} is {type_i:.3f} > alpha = {alpha:g}")
+    if power < 1.0 - beta - _FIT_TOLERANCE:
+        problems.append(f"its power at p1 = {p1:g} is {power:.3f} < 1 − beta = {1.0 - beta:g}")
+    if not problems:
+        return []
+    defaults = [name for name, given in zip(("alpha", "beta"), stated, strict=True) if not given]
+    source = (f" ({' and '.join(defaults)}: the Simon search's default{'s' if len(defaults) > 1 else ''}, "
+              "as the request states none)") if defaults else ""
+    text = (
+        f"The Simon design r1/n1 = {r1}/{n1}, r/n = {r}/{n} does not fit this request: {'; '.join(problems)}{source}. "
+        "It was designed for other rates or error rates: search one for these with POST /v1/simon/designs."
+    )
+    return [caveat("simon-design-misfit", text)]

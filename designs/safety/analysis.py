@@ -33,7 +33,7 @@ from scipy import stats
 
 from designs.core.caveats import caveat
 from designs.core.errors import InvalidInputError
-from designs.core.posterior_summary import INTERVAL_NOTE, QUANTILE_HIGH, QUANTILE_LOW
+from designs.core.posterior_summary import CI_PROB, INTERVAL_NOTE, QUANTILE_HIGH, QUANTILE_LOW
 from designs.core.provenance import provenance
 from designs.core.validation import MAX_STRATA, Checker
 from designs.safety import boundaries
@@ -262,6 +262,7 @@ def _row(spec: SafetyAnalysisSpec, name: str, n: int, x: int, stop_counts: Seque
         "posterior": {"a": a, "b": b},
         "posterior_mean": float(posterior.mean()),
         "ci95": [float(posterior.ppf(QUANTILE_LOW)), float(posterior.ppf(QUANTILE_HIGH))],
+        "ci_level": CI_PROB,
         "prob_above_p0": float(posterior.sf(spec.p0)),
     }
     if stop_counts is None:

@@ -52,6 +52,11 @@ def _umvue(r1: int, n1: int, n: int, responders: int) -> float:
     return float(np.sum(weights * x1) / (n1 * np.sum(weights)))
 
 
+def ci_level(alpha: float) -> float:
+    """The two-sided level of the exact interval whose bounds are each one-sided at ``alpha``: 1 − 2·alpha."""
+    return float(1.0 - 2.0 * alpha)
+
+
 INFERENCE_METHOD = "UMVUE (Jung & Kim 2004); stage-wise ordering p-value and CI (Koyama & Chen 2008)"
 
 
@@ -70,6 +75,8 @@ def infer(r1: int, n1: int, n: int, p0: float, responders: int, alpha: float) ->
       P_upper(outcome ≤ observed) = alpha (each bound one-sided at level alpha, so the interval has
       coverage ≥ 1 − 2·alpha), found with brentq (xtol 1e-12). Both probabilities are monotone in p.
       lower = 0 for the least extreme outcome (0 responders); upper = 1 for the most extreme (all n).
+    * ci_level = 1 − 2·alpha: the interval's two-sided level (0.90 at alpha 0.05), stated beside ``ci``
+      because the bounds are one-sided at alpha each, not a 1 − alpha interval.
     """
     n = check_int("n", n, 1, NMAX_LIMIT)
     n1 = check_int("n1", n1, 1, n)
@@ -98,5 +105,6 @@ def infer(r1: int, n1: int, n: int, p0: float, responders: int, alpha: float) ->
         "umvue": _umvue(r1, n1, n, responders),
         "p_value": p_value,
         "ci": (float(lower), float(upper)),
+        "ci_level": ci_level(alpha),
         "provenance": provenance(request, method=INFERENCE_METHOD),
     }

@@ -42,7 +42,7 @@ from scipy import special
 
 from designs.core import densities
 from designs.core import posterior_summary as summary
-from designs.core.caveats import caveat
+from designs.core.caveats import Comparison, caveat, near_threshold
 from designs.core.provenance import provenance
 from designs.engines import pymc as pymc_engine
 from designs.engines import quadrature
@@ -54,6 +54,12 @@ from designs.survival.models import Benchmark, GammaHazardPosterior, GammaHazard
 from designs.survival.spec import PFSAnalysisSpec
 
 _Q_LOW, _Q_HIGH = summary.QUANTILE_LOW, summary.QUANTILE_HIGH
+CI_LEVEL = summary.CI_PROB
+"""Level of every posterior interval (``ci95``): stated beside each as ``ci_level``."""
+KM_CI_LEVEL = 0.95
+"""Level of the Kaplan–Meier Greenwood interval (``designs.survival.kaplan_meier``)."""
+TAU_SCALE = "log-hazard"
+"""τ is the between-stratum sd of log λ_j (log λ_jk, piecewise): a number on the log-hazard scale."""
 FEW_EVENTS = 3
 """A stratum with fewer events than this is flagged: its posterior leans on the prior and other strata."""
 
@@ -299,6 +305,28 @@ def _beyond(values: dict[str, Any], limit: float) -> list[str]:
     return [name for name, v in named if v is not None and v > limit]
 
 
+def _near_threshold(name: str, decision: str, fired: str, spec: PFSAnalysisSpec, j: int, posterior: _Summaries,
+                    benchmark: float, target: float, landmark: float) -> list[dict[str, Any]]:
+    """``decision-near-threshold`` caveats: an MCMC probability that decides lies within two of its Monte
+    Carlo SEs of the threshold it is compared with (the rule's comparisons, in its order; the criterion
+    that fired says whether this was the stratum's final analysis)."""
+    if posterior.mcse_above_benchmark is None:
+        return []
+    rule = spec.decision
+    p_b = (f"P(S({landmark:g}) > {benchmark:g} | data)", float(posterior.prob_above_benchmark[j]),
+           _mcse(posterior.mcse_above_benchmark, j))
+    p_t = (f"P(S({landmark:g}) > {target:g} | data)", float(posterior.prob_above_target[j]),
+           _mcse(posterior.mcse_above_target, j))
+    if fired.startswith("final"):
+        comparisons = [Comparison("final_success", *p_b, rule.final_threshold)]
+    else:
+        comparisons = [Comparison("futility_posterior", *p_b, rule.futility_prob_above_benchmark),
+                       Comparison("efficacy_posterior", *p_t, rule.efficacy_prob_above_target)]
+    remedy = ("Confirm with engine 'quadrature' (deterministic) or more draws (mcmc.draws)."
+              if spec.model.kind == "hierarchical-exponential" else "Confirm with more draws (mcmc.draws).")
+    return near_threshold(name, decision, fired, comparisons, remedy)
+
+
 def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
     """Fit and decide; the canonical JSON-ready result (see the module docstring).
 
@@ -327,8 +355,10 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
             Enrolment(evaluable, stratum.n, spec.planned(stratum.name)), spec.decision,
             benchmark=benchmark.landmark_pfs, target=target.landmark_pfs, landmark=L,
         )
-        landmark_j = dict(landmark[j], extrapolated=L > last)
-        median_j = dict(median_pfs[j], beyond_follow_up=_beyond(median_pfs[j], last))
+        warnings.extend(_near_threshold(
+            stratum.name, decision, criterion["id"], spec, j, posterior, benchmark.landmark_pfs, target.landmark_pfs, L))
+        landmark_j = dict(landmark[j], extrapolated=L > last, ci_level=CI_LEVEL)
+        median_j = dict(median_pfs[j], beyond_follow_up=_beyond(median_pfs[j], last), ci_level=CI_LEVEL)
         name = stratum.name
         if spec.planned(name) is None:
             text = (f"{name}: no n_planned, so no final analysis: only futility or early efficacy can decide; "
@@ -356,11 +386,12 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
             "person_months": float(stratum.time.sum()),
             "last_follow_up_months": last,
             "evaluable_at_landmark": evaluable,
-            "kaplan_meier": {"curve": curve.to_dict(), "landmark": km_landmark.to_dict()},
+            "kaplan_meier": {"curve": {**curve.to_dict(), "ci_level": KM_CI_LEVEL},
+                             "landmark": {**km_landmark.to_dict(), "ci_level": KM_CI_LEVEL}},
             "posterior": {
                 "landmark_pfs": landmark_j,
                 "median_pfs": median_j,
-                "hazard_ratio_to_benchmark": posterior.hazard_ratio[j],
+                "hazard_ratio_to_benchmark": {**posterior.hazard_ratio[j], "ci_level": CI_LEVEL},
             },
             "prob_landmark_above_benchmark": float(posterior.prob_above_benchmark[j]),
             "prob_landmark_above_target": float(posterior.prob_above_target[j]),
@@ -385,6 +416,8 @@ def analyse_pfs(spec: PFSAnalysisSpec) -> dict[str, Any]:
         "parameter": "tau",
         "description": "between-stratum sd of log hazards",
         **tau,
+        "ci_level": CI_LEVEL,
+        "scale": TAU_SCALE,
     }
     return {
         "landmark_months": L,

@@ -177,12 +177,29 @@ class BorrowingEntry(ResultModel):
     inflation: float
 
 
+class OCSettings(ResultModel):
+    """Every rule and model setting the computation used, defaults filled in (echoed, to read a result alone)."""
+
+    p0: float
+    p1: float
+    strata: list[dict[str, Any]] = Field(description="each stratum's name and looks (cumulative evaluable patients)")
+    model: dict | None = Field(description="kind and prior as applied (omitted prior fields take the kind's defaults)")
+    fixed_tau: float | None = Field(description="τ fixed instead of its prior (null: τ has its prior)")
+    decision: dict = Field(description="the decision rule's thresholds as applied, defaults filled in")
+    engine: str = Field(description="what computed the posterior and predictive probabilities")
+    method: Literal["exact", "simulation"] = Field(description="the method actually used (auto resolved)")
+    n_trials: int | None = Field(description="simulated trials per scenario (null: exact enumeration)")
+    seed: int | None = Field(description="the seed used, given or derived from the request (null: exact)")
+    simon: dict | None = Field(description="the Simon design shown beside (null: none)")
+
+
 class OperatingCharacteristicsResult(ResultModel):
     method: Literal["exact", "simulation"]
     n_trials: int | None
     seed: int | None
     scenarios: list[ScenarioOC]
     borrowing: list[BorrowingEntry] = Field(description="null strata beside active ones: go probability against the global null")
+    settings: OCSettings | None = Field(None, description="every rule and model setting used, defaults filled in")
     warnings: list[Warning]
     provenance: dict
 
@@ -198,6 +215,13 @@ class CalibrationCandidate(ResultModel):
     feasible: bool
 
 
+class CalibrationSettings(OCSettings):
+    target_type_i_error: float
+    thresholds: list[float] = Field(description="candidate final thresholds tried")
+    thresholds_skipped: list[float] = Field(description="candidates not tried: at or below decision/futility_prob_above_p0")
+    futility_ppos: list[float] | None = Field(description="candidate futility cut-offs searched (null: the rule's own)")
+
+
 class CalibrationResult(ResultModel):
     final_threshold: float
     futility_ppos: float
@@ -205,6 +229,9 @@ class CalibrationResult(ResultModel):
     decision: dict = Field(description="the decision rule with the calibrated thresholds")
     candidates: list[CalibrationCandidate]
     operating_characteristics: OperatingCharacteristicsResult
+    settings: CalibrationSettings | None = Field(
+        None, description="every rule and model setting used, defaults filled in (the decision as requested, before "
+        "calibration), with the target and the candidates tried")
     warnings: list[Warning]
     provenance: dict
 

@@ -19,7 +19,7 @@ from service.schemas.common import (
     model_from_dataclass,
     model_from_fields,
 )
-from service.schemas.response import McmcSettings
+from service.schemas.response import DIAGNOSTICS_DESCRIPTION, McmcSettings
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 
@@ -170,6 +170,7 @@ class PFSAnalysisRequest(StrictModel):
 class Interval(ResultModel):
     median: float | None = Field(description="posterior median (null when unbounded)")
     ci95: tuple[float | None, float | None] = Field(description="95% equal-tailed credible interval")
+    ci_level: float = Field(description="level of ci95: 0.95")
 
 
 class LandmarkPosterior(Interval):
@@ -193,8 +194,9 @@ class PFSPosterior(ResultModel):
 
 
 class KaplanMeier(ResultModel):
-    curve: dict = Field(description="times, survival, at_risk, events, censored, ci95_lower, ci95_upper")
-    landmark: dict = Field(description="Ŝ(landmark), Greenwood SE and 95% CI; null when beyond follow-up")
+    curve: dict = Field(description="times, survival, at_risk, events, censored, ci95_lower, ci95_upper, and "
+                        "ci_level (0.95), the level of the pointwise Greenwood interval")
+    landmark: dict = Field(description="Ŝ(landmark), Greenwood SE and 95% CI (ci_level 0.95); null when beyond follow-up")
 
 
 class PFSStratumResult(ResultModel):
@@ -219,7 +221,10 @@ class PFSAnalysisResult(ResultModel):
     strata: list[PFSStratumResult]
     benchmark: dict = Field(description="benchmark landmark rate with its implied exponential hazard and median")
     target: dict
-    between_stratum_spread: dict | None = Field(description="posterior of τ (hierarchical kinds); null otherwise")
-    diagnostics: dict
+    between_stratum_spread: dict | None = Field(
+        description="posterior of τ (hierarchical kinds): mean, median, ci95 with its ci_level (0.95), and scale "
+        "'log-hazard' (τ is the between-stratum sd of log hazards); null otherwise"
+    )
+    diagnostics: dict = Field(description=DIAGNOSTICS_DESCRIPTION)
     provenance: dict
     warnings: list[Warning]

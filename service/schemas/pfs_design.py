@@ -131,6 +131,14 @@ def _comparator_result() -> Any:
         "accrual (Wu 2015) and its simulated rejection probability in each scenario with n_planned patients"))
 
 
+def _settings_result() -> Any:
+    return Field(None, description=(
+        "every rule and model setting simulated, defaults filled in: benchmark and target rates, landmark, strata "
+        "(looks, accrual), accrual process, max follow-up, model (kind, prior as applied, engine), engine, decision "
+        "thresholds (the decision as requested, before calibration), method, n_trials, the seed used, comparator; "
+        "a calibration adds target_type_i_error and the candidate thresholds"))
+
+
 class PFSOperatingCharacteristicsResult(ResultModel):
     method: str
     n_trials: int
@@ -139,6 +147,7 @@ class PFSOperatingCharacteristicsResult(ResultModel):
                                             "P(go), P(no-go), P(stop) at each look by cause, expected enrolled and "
                                             "duration, with Monte Carlo SEs")
     comparator: dict[str, Any] | None = _comparator_result()
+    settings: dict[str, Any] | None = _settings_result()
     warnings: list[Warning]
     provenance: dict[str, Any]
 
@@ -150,5 +159,6 @@ class PFSCalibrationResult(ResultModel):
     curve: list[dict[str, Any]] = Field(description="per candidate: per stratum type I error and power with MC SEs")
     decision: dict[str, Any]
     comparator: dict[str, Any] | None = _comparator_result()
+    settings: dict[str, Any] | None = _settings_result()
     warnings: list[Warning]
     provenance: dict[str, Any]

@@ -22,6 +22,13 @@ from service.schemas.simon import SimonDesignFields
 
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
+DIAGNOSTICS_DESCRIPTION = (
+    "how the numbers were computed and how well: method, exact, deterministic, accuracy, interval; MCMC: "
+    "convergence (converged, failed_checks, max_rhat, min_ess_bulk, min_ess_tail, divergences, reruns, thresholds), "
+    "R-hat and ESS per quantity under `quantities` keyed by the model's internal parameter names (mu_std, tau_std, "
+    "z, ...), and `parameters`, what each of those names is (e.g. mu_std: the mean logit mu, standardised)"
+)
+
 
 class StratumData(StrictModel):
     """A stratum's counts so far: responders ≤ n ≤ n_planned."""
@@ -101,7 +108,8 @@ class StratumResult(ResultModel):
     n_planned: int
     posterior_mean: float
     posterior_median: float
-    ci95: tuple[float, float]
+    ci95: tuple[float, float] = Field(description="95% equal-tailed credible interval of the response rate")
+    ci_level: float = Field(description="level of ci95: 0.95")
     prob_above_p0: float
     prob_above_p1: float
     predictive_probability_of_success: float
@@ -109,8 +117,20 @@ class StratumResult(ResultModel):
     decision_criterion: dict
 
 
+class TauSummary(ResultModel):
+    """The posterior of τ, the between-stratum standard deviation (hierarchical and EXNEX models)."""
+
+    mean: float | None
+    median: float | None
+    ci95: tuple[float | None, float | None] = Field(description="95% equal-tailed credible interval of τ")
+    ci_level: float = Field(description="level of ci95: 0.95")
+    scale: Literal["logit"] = Field(description="τ is a standard deviation of logit response rates (not a rate)")
+    description: str
+
+
 class ResponseAnalysisResult(ResultModel):
     strata: list[StratumResult]
-    diagnostics: dict
+    tau: TauSummary | None = Field(None, description="posterior of τ; null for the independent and pooled models")
+    diagnostics: dict = Field(description=DIAGNOSTICS_DESCRIPTION)
     provenance: dict
     warnings: list[Warning]

@@ -98,6 +98,7 @@ class SafetyAnalysisRow(ResultModel):
     posterior: dict = Field(description="the Beta posterior's parameters {a, b}")
     posterior_mean: float
     ci95: tuple[float, float] = Field(description="95% equal-tailed credible interval")
+    ci_level: float = Field(description="level of ci95: 0.95")
     prob_above_p0: float = Field(description="P(p_tox > p0 | data)")
     looks_applied: list[SafetyLookApplied] | None = Field(
         description="every planned look n_j ≤ evaluable, applied to the first n_j evaluable patients (null: no design)")

@@ -119,4 +119,8 @@ class InferenceRequest(_StageOne):
 class InferenceResult(ResultModel):
     umvue: float
     p_value: float
-    ci: tuple[float, float]
+    ci: tuple[float, float] = Field(
+        description="exact confidence interval (lower, upper): each bound one-sided at level alpha, so the interval is "
+        "two-sided at level ci_level = 1 − 2·alpha (coverage at least ci_level)"
+    )
+    ci_level: float = Field(description="two-sided level of ci: 1 − 2·alpha (0.90 for alpha 0.05)")

@@ -24,7 +24,9 @@ STRATA = [
     {"name": "NF1-associated", "n": 12, "responders": 3, "n_planned": 30},
     {"name": "sporadic", "n": 14, "responders": 9, "n_planned": 30},
 ]
-NEW_KEYS = {"posterior_density", "independent_posterior", "tau_density"}
+NEW_KEYS = {"posterior_density", "independent_posterior", "tau_density",
+            # issue 14: each interval's level, τ's scale (and what τ is) stated beside them
+            "ci_level", "scale", "description"}
 
 
 def run(**changes):

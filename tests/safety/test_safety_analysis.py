@@ -177,3 +177,14 @@ def test_a_stratum_named_pooled_and_pooled_counts_contradicting_the_only_stratum
     result = analyse_safety(SafetyAnalysisSpec.from_mapping(consistent))
     assert result["strata"][0]["decision"] == result["pooled"]["decision"] == STOP
     assert analyse_safety(SafetyAnalysisSpec.from_mapping(named | {"pooled": False}))["strata"][0]["name"] == "Pooled"
+
+
+def test_every_credible_interval_states_its_level_and_holds_that_posterior_mass():
+    """Issue 14: ci95 carries ci_level 0.95 beside it (strata and pooled), and the Beta posterior puts
+    exactly that mass between its bounds."""
+    result = analyse()
+    for row in [*result["strata"], result["pooled"]]:
+        assert row["ci_level"] == 0.95
+        posterior = stats.beta(row["posterior"]["a"], row["posterior"]["b"])
+        lower, upper = row["ci95"]
+        assert posterior.cdf(upper) - posterior.cdf(lower) == pytest.approx(row["ci_level"], abs=1e-12)

@@ -57,7 +57,8 @@ def test_independent_model_is_exact_with_simon_beside(client):
             assert len(stratum["n_distribution"]) == 3
             assert stratum["mcse"]["prob_go"] == 0.0
             assert set(stratum["simon"]) == {"prob_reject_null", "pet", "expected_n"}
-    assert result["warnings"] == []  # independent strata: nothing to borrow
+    # independent strata: nothing to borrow; the Simon design 1/7, 4/21 does not fit p0 0.15 (type I error 0.124)
+    assert [w["code"] for w in result["warnings"]] == ["simon-design-misfit"]
     assert result["provenance"]["model"]["kind"] == "independent"
     assert "exact" in result["provenance"]["method"]
 

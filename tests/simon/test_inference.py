@@ -196,3 +196,28 @@ def test_inference_carries_provenance_hashed_from_the_arguments_as_validated():
     request = {"r1": 0, "n1": 9, "n": 17, "p0": 0.05, "responders": 3, "alpha": 0.05}
     assert result["provenance"]["input_sha256"] == input_hash(request)
     assert "Koyama & Chen 2008" in result["provenance"]["method"]
+
+
+@pytest.mark.parametrize(("alpha", "level"), [(0.05, 0.90), (0.025, 0.95), (0.1, 0.80)])
+def test_ci_level_is_one_minus_two_alpha_because_each_bound_is_one_sided_at_alpha(alpha, level):
+    """Issue 14: the interval says its level. Each bound is one-sided at alpha (Koyama & Chen 2008), so
+    the interval is two-sided at 1 − 2·alpha: 0.90 at the default alpha 0.05, not 0.95."""
+    result = infer(1, 10, 29, 0.1, 5, alpha)
+    assert result["ci_level"] == pytest.approx(level, abs=1e-15)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.2, 0.3, 0.45])
+def test_exact_coverage_of_the_interval_is_at_least_its_ci_level(p):
+    """Coverage by enumeration of every outcome of the Simon (1989) optimal design (1, 10, 29): the
+    reported level is a guarantee, P_p(lower ≤ p ≤ upper) ≥ ci_level."""
+    r1, n1, n = 1, 10, 29
+    covered = 0.0
+    level = None
+    for index, outcome in enumerate(outcomes(r1, n1, n)):
+        result = infer_outcome(outcome, r1, n1)
+        level = result["ci_level"]
+        lower, upper = result["ci"]
+        if lower <= p <= upper:
+            covered += probability(outcome, r1, n1, n, p)
+    assert level == 0.9
+    assert covered >= level - 1e-12

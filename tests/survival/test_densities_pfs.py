@@ -32,9 +32,12 @@ def run(**changes):
     return analyse_pfs(PFSAnalysisSpec.from_mapping(body))
 
 
+ADDED_KEYS = {"density", "ci_level", "scale"}  # issue 14 added each interval's level and τ's scale
+
+
 def without_densities(value):
     if isinstance(value, dict):
-        return {k: without_densities(v) for k, v in value.items() if k != "density"}
+        return {k: without_densities(v) for k, v in value.items() if k not in ADDED_KEYS}
     if isinstance(value, list):
         return [without_densities(v) for v in value]
     return value

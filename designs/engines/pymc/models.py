@@ -23,6 +23,8 @@ carries no information and is left out of the Weibull likelihood.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from designs.engines.pymc.draws import PFSData
@@ -42,6 +44,39 @@ PRIOR_VECTOR: dict[str, tuple[str, ...]] = {
 }
 """The prior attributes each model reads from its ``prior`` vector, in order (the piecewise cut points
 shape the ``data`` vector instead)."""
+
+
+_RESPONSE_PARAMETERS: dict[str, str] = {
+    "mu_std": "mean logit (mu), standardised: mu = mu_mean + mu_sd·mu_std; mu is the mean logit response rate of "
+              "the exchangeable strata",
+    "tau_std": "between-stratum sd (tau), standardised: tau = tau_scale·tau_std; tau on the logit scale",
+    "z": "stratum effects, standardised: logit p_j = mu + tau·z_j (one per stratum, in request order)",
+    "u": "non-exchangeable logits (EXNEX), standardised: logit p_j = nex_mean + nex_sd·u_j when stratum j is not "
+         "exchangeable",
+    "p": "response rate p_j of each stratum",
+    "prob_exchangeable": "probability that stratum j belongs to the exchangeable component (EXNEX)",
+}
+_PFS_PARAMETERS: dict[str, str] = {
+    "mu_std": "mean log hazard (mu), standardised: mu = mu_mean + mu_sd·mu_std (piecewise: one mu_k per interval)",
+    "tau_std": "between-stratum sd (tau), standardised: tau = tau_scale·tau_std; tau on the log-hazard scale",
+    "z": "stratum effects, standardised: log λ_j = mu + tau·z_j (piecewise: log λ_jk = mu_k + tau·z_jk)",
+    "log_shape_std": "Weibull log shape, standardised: log k = shape_log_sd·log_shape_std",
+    "log_hazard": "log hazard log λ_j of each stratum (piecewise: log λ_jk per stratum and interval)",
+    "median_survival": "median PFS of each stratum, months",
+}
+PARAMETER_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    kind: _RESPONSE_PARAMETERS if kind in RESPONSE_KINDS else _PFS_PARAMETERS for kind in ALL_KINDS
+}
+"""What each name in an MCMC fit's convergence diagnostics (R-hat and ESS per quantity) is, per model kind:
+the sampled, standardised parameters (internal PyMC names, kept as keys so that clients reading them
+keep working) and the reported quantities. Diagnostics carry the entries of their names as
+``parameters``."""
+
+
+def parameter_descriptions(kind: str, names: Iterable[str]) -> dict[str, str]:
+    """The description of each of ``names`` under ``kind`` (``PARAMETER_DESCRIPTIONS``), in their order."""
+    table = PARAMETER_DESCRIPTIONS[kind]
+    return {name: table.get(name, name) for name in names}
 
 
 def free_parameters(kind: str) -> tuple[str, ...]:

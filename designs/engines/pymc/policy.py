@@ -5,7 +5,8 @@ parameter and reported quantity, and no divergence follows warm-up
 (:func:`designs.engines.diagnostics.convergence_summary`). On failure, sampling is rerun (up to
 ``max_reruns`` times) with draws and tune doubled, target_accept raised to 0.99 and a seed derived
 from the request seed; if it still fails, the last result is returned with
-``diagnostics["converged"] = False``. :class:`~designs.core.errors.ConvergenceError` is raised only
+``diagnostics["converged"] = False``. The report's ``parameters`` says what each quantity named in it is
+(``designs.engines.pymc.models.PARAMETER_DESCRIPTIONS``). :class:`~designs.core.errors.ConvergenceError` is raised only
 when sampling itself fails.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from designs.core.errors import ConvergenceError
 from designs.engines import diagnostics
-from designs.engines.pymc.models import free_parameters
+from designs.engines.pymc.models import free_parameters, parameter_descriptions
 from designs.engines.pymc.run import Trace, derived_seed, run_nutpie
 from designs.engines.sampler_settings import SamplerSettings
 
@@ -55,6 +56,7 @@ def sample_with_policy(
         free = {name: trace.draws[name] for name in free_parameters(kind) if name in trace.draws}
         report = diagnostics.convergence_summary({**free, **reported}, trace.divergences)
         report["max_treedepth_hits"] = trace.max_treedepth_hits
+        report["parameters"] = parameter_descriptions(kind, [*report["quantities"], *report["constant_quantities"]])
         attempts.append(
             {
                 "draws": current.draws,
