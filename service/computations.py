@@ -47,8 +47,10 @@ def core_scenarios(body: Any) -> list[oc.Scenario] | None:
     return [oc.Scenario(s.name, dict(s.rates)) for s in body.scenarios]
 
 
-def _simon(body: Any) -> dict[str, int] | None:
-    return body.simon.model_dump() if body.simon is not None else None
+def _simon(body: Any) -> dict[str, Any] | None:
+    """The Simon design beside, with alpha and beta only where given (a request without them computes
+    and hashes as before they existed)."""
+    return body.simon.model_dump(exclude_none=True) if body.simon is not None else None
 
 
 class OCFinish:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from designs.core.caveats import caveat
-from designs.core.validation import Checker
+from designs.core.validation import MAX_ERROR_RATE, Bounds, Checker
 from designs.simon.validation import order_problem
 
 
@@ -28,6 +28,10 @@ class SimonRule:
     n1: int
     r: int
     n: int
+    alpha: float | None = None
+    """The type I error the design was planned for (None: not stated; ``simon_fit`` then holds it to 0.05)."""
+    beta: float | None = None
+    """The type II error it was planned for (None: not stated; 0.20)."""
 
     def __post_init__(self) -> None:
         check = Checker()
@@ -41,10 +45,14 @@ class SimonRule:
                 valid[key] = value
             else:
                 check.add(f"simon/{key}", problem)
+        for key in ("alpha", "beta"):
+            if getattr(self, key) is not None:
+                check.number(f"simon/{key}", getattr(self, key), ERROR_RATE)
         check.raise_if_any()
 
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+    def as_dict(self) -> dict[str, Any]:
+        """{r1, n1, r, n}, with alpha and beta where they are stated."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k not in ("alpha", "beta")}
 
 
 _ASSUMED_STAGE1 = " (Cumulative counts cannot show stage 1's own count; it is assumed to have exceeded r1.)"
@@ -246,6 +254,7 @@ SIMON_DEFAULT_BETA = 0.20
 """What a Simon design is held to when the request states no alpha or beta: the defaults of the Simon
 search (``POST /v1/simon/designs``, ``service.schemas.simon.DesignSearchRequest``)."""
 _FIT_TOLERANCE = 1e-12
+ERROR_RATE = Bounds(gt=0.0, le=MAX_ERROR_RATE)
 
 
 def simon_fit(
@@ -255,13 +264,16 @@ def simon_fit(
 
     Its exact type I error P(promising | p0) must not exceed ``alpha`` and its power P(promising | p1)
     must reach 1 − ``beta`` (Simon 1989; ``designs.simon.evaluate_design``). ``alpha`` / ``beta`` None:
-    the request states none, and the Simon search's defaults 0.05 / 0.20 apply (the message says so).
+    those the design states (``simon.alpha``, ``simon.beta``: what it was planned for); where it states
+    none either, the Simon search's defaults 0.05 / 0.20 apply (the message says so).
     One caveat naming every shortfall, or none.
     """
     from designs.simon import evaluate_design  # deferred: designs.simon imports this package's neighbours
 
     design = simon.as_dict() if isinstance(simon, SimonRule) else dict(simon)
     r1, n1, r, n = (int(design[k]) for k in ("r1", "n1", "r", "n"))
+    alpha = design.get("alpha") if alpha is None else alpha  # the error rates the design was planned for
+    beta = design.get("beta") if beta is None else beta
     at_p0, at_p1 = evaluate_design(r1, n1, r, n, [float(p0), float(p1)])
     type_i, power = float(at_p0["prob_reject_null"]), float(at_p1["prob_reject_null"])
     stated = alpha is not None, beta is not None
@@ -276,7 +288,8 @@ def simon_fit(
         return []
     defaults = [name for name, given in zip(("alpha", "beta"), stated, strict=True) if not given]
     source = (f" ({' and '.join(defaults)}: the Simon search's default{'s' if len(defaults) > 1 else ''}, "
-              "as the request states none)") if defaults else ""
+              "as the request states none: give simon.alpha and simon.beta, the error rates the design was planned "
+              "for)") if defaults else ""
     text = (
         f"The Simon design r1/n1 = {r1}/{n1}, r/n = {r}/{n} does not fit this request: {'; '.join(problems)}{source}. "
         "It was designed for other rates or error rates: search one for these with POST /v1/simon/designs."

@@ -21,7 +21,7 @@ from service.schemas.common import (
     Warning,
 )
 from service.schemas.response import DecisionRule, ResponseModelChoice
-from service.schemas.simon import SimonDesignFields
+from service.schemas.simon import PlannedSimonDesign
 
 LookSize = Annotated[int, Field(ge=1, le=MAX_LOOK_SIZE, description=f"cumulative evaluable patients (1–{MAX_LOOK_SIZE})")]
 StratumName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
@@ -80,7 +80,7 @@ class _DesignFields(RatesAndStrata):
     n_trials: int = Field(10_000, ge=100, le=MAX_TRIALS_PER_SCENARIO, description="simulated trials per scenario",
                           examples=[1000])
     seed: Seed | None = Field(None, description="random seed; default: derived from the request's SHA-256")
-    simon: SimonDesignFields | None = Field(None, description="a Simon design to show beside, in every stratum")
+    simon: PlannedSimonDesign | None = Field(None, description="a Simon design to show beside, in every stratum")
 
 
 class OperatingCharacteristicsRequest(_DesignFields):

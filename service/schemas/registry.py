@@ -10,7 +10,6 @@ The optional ``safety`` section (toxicity monitoring) is checked the same way, b
 
 from __future__ import annotations
 
-import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool

@@ -18,7 +18,7 @@ from service.schemas.common import (
     model_from_dataclass,
     model_from_fields,
 )
-from service.schemas.simon import SimonDesignFields
+from service.schemas.simon import PlannedSimonDesign
 
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
@@ -92,7 +92,7 @@ class ResponseAnalysisRequest(StrictModel):
     strata: list[StratumData] = Field(min_length=1, max_length=MAX_STRATA, examples=[EXAMPLE_STRATA])
     model: ResponseModelChoice = Field(default_factory=ResponseModelChoice, examples=[{"kind": "hierarchical"}])
     decision: DecisionRule = Field(default_factory=DecisionRule)  # type: ignore[valid-type]
-    simon: SimonDesignFields | None = Field(None, description="the classical design to report beside")
+    simon: PlannedSimonDesign | None = Field(None, description="the classical design to report beside")
     engine: Literal[spec.ENGINES] | None = Field(  # type: ignore[valid-type]
         None, description="hierarchical/exnex: mcmc (default, PyMC) or quadrature (deterministic); ignored by closed-form kinds",
         examples=["quadrature"],

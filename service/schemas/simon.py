@@ -77,6 +77,18 @@ class SimonDesignFields(_StageOne):
     n: SampleSize = Field(description="total sample size (n > n1)", examples=[17])
 
 
+class PlannedSimonDesign(SimonDesignFields):
+    """A Simon two-stage design reported beside a Bayesian analysis or design (r1 < n1 < n, r1 ≤ r < n),
+    with the error rates it was planned for: the result warns (``simon-design-misfit``) when its exact
+    type I error at the request's p0 exceeds alpha or its power at p1 falls short of 1 − beta (alpha and
+    beta not given: the Simon search's defaults, 0.05 and 0.20)."""
+
+    alpha: ErrorRate | None = Field(None, description="the type I error the design was planned for (default 0.05)",
+                                    examples=[0.05])
+    beta: ErrorRate | None = Field(None, description="the type II error it was planned for (default 0.20)",
+                                   examples=[0.2])
+
+
 class EvaluateRequest(SimonDesignFields):
     """Operating characteristics of a given Simon design at response rates p (r1 < n1 < n, r1 ≤ r < n)."""
 

@@ -70,3 +70,19 @@ def _independent():
     from designs.response import spec
 
     return spec.resolve("independent", {}, 0.15)
+
+
+def test_a_design_held_to_the_error_rates_it_states_it_was_planned_for(client):
+    """SARC031's 0/7, 2/21 at p0 0.05, p1 0.25: type I error 0.064, more than the default alpha 0.05
+    (power 0.830 meets the default 0.8); planned for alpha 0.1 it fits, and the analysis says nothing. Stated alpha/beta are checked like any field, and a request without them computes
+    and hashes as before."""
+    request = {"p0": 0.05, "p1": 0.25, "engine": "quadrature", "model": {"kind": "independent"},
+               "strata": [{"name": "NF1", "n": 7, "responders": 1, "n_planned": 21}]}
+    at_defaults = client.post("/v1/analyses/response", json={**request, "simon": SARC031}).json()
+    (misfit,) = misfits(at_defaults["warnings"])
+    assert "type I error at p0 = 0.05 is 0.064 > alpha = 0.05" in misfit["message"] and "power" not in misfit["message"]
+    planned = client.post("/v1/analyses/response", json={**request, "simon": {**SARC031, "alpha": 0.1, "beta": 0.2}})
+    assert planned.status_code == 200 and misfits(planned.json()["warnings"]) == []
+    assert planned.json()["provenance"]["input_sha256"] != at_defaults["provenance"]["input_sha256"]
+    bad = client.post("/v1/analyses/response", json={**request, "simon": {**SARC031, "alpha": 5}})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "simon/alpha"

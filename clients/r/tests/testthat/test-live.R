@@ -11,10 +11,10 @@ live_client <- function(token = NULL) {
 response_body <- function() {
   list(p0 = 0.15, p1 = 0.35,
        strata = data.frame(name = c("NF1-associated", "sporadic"), n = c(10, 10), responders = c(3, 1),
-                           n_planned = c(21, 21)),
+                           n_planned = c(28, 28)),
        model = list(kind = "hierarchical", prior = list(mu_sd = 2.6159, tau_scale = 1)),
        decision = list(final_threshold = 0.95, futility_ppos = 0.05, efficacy_ppos = 0.95),
-       engine = "quadrature", simon = list(r1 = 0, n1 = 7, r = 2, n = 21), seed = 2026)
+       engine = "quadrature", simon = list(r1 = 2, n1 = 15, r = 7, n = 28), seed = 2026)
 }
 
 test_that("Simon (1989), p0 0.05 p1 0.25 alpha 0.05 beta 0.2: optimal 0/9, 2/17; minimax 0/12, 2/16", {
