@@ -11,13 +11,13 @@ from starlette.concurrency import run_in_threadpool
 import designs
 from designs.core.memory import set_cache_budget
 from designs.engines import pymc
-from service import compute, docs_ui, problems
+from service import boundary, compute, docs_ui, problems
 from service.api import (
     audit, boundaries, endpoints, health, jobs, oc, pfs, pfs_design, response, safety, safety_analysis, simon, tokens, trials,
 )
 from service.auth import calculators_guard
 from service.jobs import JobManager
-from service.middleware import BodyLimitMiddleware, JSONBodyMiddleware, TrailingSlashMiddleware
+from service.middleware import BodyLimitMiddleware, HeadMiddleware, JSONBodyMiddleware, TrailingSlashMiddleware
 from service.schemas.common import component_schemas, problem_schemas
 from service.settings import Settings, get_settings
 from service.store.engine import create_schema, database_url, make_engine
@@ -45,7 +45,8 @@ def settings_of(app: FastAPI) -> Settings:
 
 def document_responses(op: dict, *, calculator: bool) -> None:
     """Add to an OpenAPI operation the error answers every route of its kind may give (``service.problems``):
-    400, 413 and 415 where it reads a body, 422 where it reads a body or parameters, 500 everywhere
+    400, 413 and 415 where it reads a body, 422 everywhere (a body, a parameter, or a query parameter the
+    route does not read), 500 everywhere
     (sampling-failed where it samples by MCMC), 401 on the calculators (when GONOGO_AUTH_CALCULATORS is on),
     409 where the registry reads stored content or writes. A route's own description of a status stays,
     but its 422 is the Problem schema's."""
@@ -56,8 +57,7 @@ def document_responses(op: dict, *, calculator: bool) -> None:
         documented |= problems.TOO_LARGE_RESPONSES | problems.NOT_JSON_RESPONSES
         if any(kind == "application/json" or kind.endswith("+json") for kind in body):
             documented |= problems.MALFORMED_JSON_RESPONSES
-    if body or op.get("parameters") or "422" in responses:
-        documented |= problems.PROBLEM_RESPONSES
+    documented |= problems.PROBLEM_RESPONSES  # a query parameter the route does not read is one (service.boundary)
     sampling = op.get("operationId") in problems.SAMPLING_OPERATIONS
     documented |= problems.SAMPLING_RESPONSES if sampling else problems.INTERNAL_ERROR_RESPONSES
     if calculator:
@@ -112,12 +112,14 @@ def create_app() -> FastAPI:
         # FastAPI's own /docs and /redoc load their scripts from a CDN: blank on a closed network.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(boundary.known_query_parameters)],
     )
     docs_ui.install(app)  # the same pages from files installed with the package
     problems.install(app)
     app.add_middleware(JSONBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=lambda scope: settings_of(scope["app"]).max_body_bytes)
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(HeadMiddleware)
     app.include_router(health.router)
     for router in CALCULATORS:
         app.include_router(router, dependencies=[Depends(calculators_guard)])

@@ -8,7 +8,9 @@ learns every mistake from one attempt:
 * ``within_limits`` builds the spec and reports the limits' problems with the spec's;
 * when the schema has already failed, ``cross_field_problems`` adds the limits' and the spec's
   verdicts on the raw body (the route declares its spec with ``@builds``);
-* a problem is listed once: not again at a location, or one containing a location, already named (``merge``).
+* a problem is listed once: not again at a location, or one containing a location, already named (``merge``);
+* a query parameter the route does not read is refused, not ignored (``known_query_parameters``):
+  ``?veiw=open`` must not answer the closed view.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 
 from designs.core.errors import FieldProblem, InvalidInputError
+from designs.core.validation import did_you_mean
 from service import limits
 from service.settings import get_settings
 
@@ -79,3 +82,32 @@ def cross_field_problems(request: Request, body: Any) -> list[FieldProblem]:
         except Exception:  # noqa: BLE001 - the schema's verdict stands on a body the spec cannot even read
             pass
     return found
+
+
+def _query_names(route: Any) -> list[str]:
+    """The query parameters a route reads, its dependencies' included."""
+    names: list[str] = []
+
+    def visit(dependant: Any) -> None:
+        names.extend(param.alias for param in dependant.query_params if param.alias not in names)
+        for dependency in dependant.dependencies:
+            visit(dependency)
+
+    if getattr(route, "dependant", None) is not None:
+        visit(route.dependant)
+    return names
+
+
+def known_query_parameters(request: Request) -> None:
+    """Every query parameter of ``request`` is one its route reads, else 422 naming each other one
+    (``query/veiw``), with the name it may have meant: a misspelt option silently ignored would answer
+    something else than what was asked."""
+    route = request.scope.get("route")
+    if route is None:
+        return
+    names = _query_names(route)
+    unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in names]
+    if unknown:
+        takes = f"this route takes {', '.join(names)}" if names else "this route takes none"
+        raise InvalidInputError([FieldProblem(f"query/{name}", f"not a query parameter of {request.url.path} ({takes})"
+                                              + did_you_mean(name, names)) for name in unknown])

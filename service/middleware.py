@@ -203,14 +203,40 @@ def json_body_problem(raw: bytes) -> Exception | None:
 
 
 class TrailingSlashMiddleware:
-    """A path ending in a slash (``/v1/simon/designs/``) is served as the path without it: the same
-    resource, not a 404 or an empty redirect a client may not follow with its body."""
+    """A path of the API ending in a slash (``/v1/simon/designs/``) is served as the path without it:
+    the same resource, not a 404 or an empty redirect a client may not follow with its body. Only the
+    API's paths (``/v1/…``, ``/health``): the docs' static files are a directory, whose own redirect adds
+    the slash."""
+
+    API = re.compile(r"^/(v1/.+|health)/+$")
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and len(scope["path"]) > 1 and scope["path"].endswith("/"):
+        if scope["type"] == "http" and self.API.match(scope["path"]):
             path = scope["path"].rstrip("/") or "/"
             scope = {**scope, "path": path, "raw_path": path.encode()}
         await self.app(scope, receive, send)
+
+
+class HeadMiddleware:
+    """``HEAD`` on any path that answers ``GET``: the same status and headers, no body (RFC 9110 9.3.2;
+    a load balancer's health check may send it). FastAPI's routes answer only the methods declared."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

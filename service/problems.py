@@ -441,7 +441,34 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     status, body = problem_document(exc, also, model=_body_model(request))
     if status == 500:
         log.error("%s on %s %s", body["title"], request.method, request.url.path, exc_info=exc)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=problem_headers(exc))
+    headers = problem_headers(exc)
+    if status == 405:
+        # Starlette names the methods of the first route matching the path; a path several routes
+        # serve (GET and DELETE /v1/jobs/{id}) takes them all.
+        allowed = _allowed_methods(request.app.router.routes, request.url.path)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+            body["detail"] = f"{request.method} is not a method of {request.url.path}: use {', '.join(allowed)}"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _allowed_methods(routes: Sequence[Any], path: str) -> list[str]:
+    """Every method some route of ``routes`` (included routers' too) answers at ``path``; HEAD with GET
+    (``service.middleware.HeadMiddleware``)."""
+    methods: set[str] = set()
+
+    def visit(items: Sequence[Any]) -> None:
+        for route in items:
+            inner = getattr(route, "original_router", None) or (route if hasattr(route, "routes") else None)
+            if inner is not None and not hasattr(route, "path_regex"):
+                visit(inner.routes)
+            elif getattr(route, "methods", None) and route.path_regex.match(path):
+                methods.update(route.methods)
+
+    visit(routes)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def _body_model(request: Request) -> Any:
