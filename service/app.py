@@ -74,6 +74,16 @@ def document_responses(op: dict, *, calculator: bool) -> None:
         responses["409"] = problems.problem_response(f"{said}; or {text}" if said else text[:1].upper() + text[1:])
 
 
+def example_body(op: dict, components: dict) -> None:
+    """The request body's example where the interactive docs take it ("Try it out"): the media type's
+    ``example``, the first of its schema's ``examples`` (each a whole, working request: a test sends them)."""
+    for media in op.get("requestBody", {}).get("content", {}).values():
+        ref = media.get("schema", {}).get("$ref", "")
+        examples = components.get(ref.rsplit("/", 1)[-1], {}).get("examples") if ref else None
+        if examples and "example" not in media and "examples" not in media:
+            media["example"] = examples[0]
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Open the database (migrated to the current schema), the job manager (a bad ``GONOGO_DATA_DIR``
@@ -143,6 +153,7 @@ def create_app() -> FastAPI:
             for path, item in schema.get("paths", {}).items():
                 for op in item.values():
                     document_responses(op, calculator=path in calculator_paths)
+                    example_body(op, components)
             app.openapi_schema = schema
         return app.openapi_schema
 

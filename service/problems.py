@@ -43,6 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from designs.core.errors import ConvergenceError, FieldProblem, GonogoError, InfeasibleDesignError, InvalidInputError
 from designs.core.validation import did_you_mean, percent_hint
+from designs.registry.protocol import NO_CONTROL, SLUG, control_problem
 from service import boundary
 
 PROBLEM_JSON = "application/problem+json"
@@ -259,13 +260,35 @@ def problem(status: int, title: str, detail: str, *, type_: str = "about:blank",
                         media_type=PROBLEM_JSON)
 
 
+_UNION_MEMBERS = re.compile(r"^(int|float|str|bool|none|list|dict|tuple)$|[\[\]()-]")
+"""Parts of a pydantic location that name the member of a union a value was tried as
+(``target_sum_mm/int``, ``target_sum_mm/float``), not a field: dropped, so that the field is named once."""
+
+
 def _field_path(err: dict[str, Any]) -> str:
     # ("body", "strata", 1, "responders") -> "strata/1/responders"; a JSON syntax error is the body's.
     if err.get("type") == "json_invalid":
         return "body"
     # A key with an empty name ({"": 1}) names nothing: the location is the object holding it (see _reason).
-    parts = [str(p) for p in err.get("loc", ()) if p not in ("body", "")]
+    parts = [str(p) for p in err.get("loc", ()) if p not in ("body", "")
+             and not (isinstance(p, str) and _UNION_MEMBERS.search(p))]
     return "/".join(parts) if parts else "body"
+
+
+def _schema_problems(errors: Sequence[dict[str, Any]], model: Any) -> list[FieldProblem]:
+    """The schema's errors, one problem per field: a field that each member of a union refused
+    (a number or a string) is named once, saying every type it may have."""
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    for err in errors:
+        by_field.setdefault(_field_path(err), []).append(err)
+    problems = []
+    for field, errs in by_field.items():
+        if len(errs) > 1 and all(e.get("type") in _TYPE_NAMES and "input" in e for e in errs):
+            problems.append(FieldProblem(field, _type_reason([e["type"] for e in errs], errs[0]["input"])))
+        else:
+            reasons = list(dict.fromkeys(_reason(e, model) for e in errs))
+            problems.append(FieldProblem(field, " or ".join(reasons)))
+    return problems
 
 
 def _fields_at(model: Any, loc: Sequence[Any]) -> list[str]:
@@ -311,6 +334,21 @@ _TYPE_NAMES = {"date_type": "a date YYYY-MM-DD", "float_type": "a number", "int_
                "model_attributes_type": "an object"}
 
 
+def _type_reason(kinds: Sequence[str], value: Any) -> str:
+    """What a value of the wrong type should be (any of ``kinds``), what it is, and the usual fix."""
+    if kinds == ["int_type"] and isinstance(value, float):
+        return f"must be a whole number (got {value!r})"
+    wanted = list(dict.fromkeys(_TYPE_NAMES[k] for k in kinds))
+    if "a number" in wanted and "a whole number" in wanted:
+        wanted.remove("a whole number")
+    reason = f"must be {' or '.join(wanted)}, not {_json_kind(value)}"
+    if isinstance(value, str) and {"float_type", "int_type"} & set(kinds):
+        reason += " (write numbers without quotes)"
+    elif isinstance(value, str) and "bool_type" in kinds:
+        reason += " (write true or false without quotes)"
+    return reason
+
+
 def _json_kind(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
@@ -348,16 +386,20 @@ def _reason(err: dict[str, Any], model: Any = None) -> str:
     if kind == "json_invalid":
         return f"the body is not valid JSON: {err.get('ctx', {}).get('error', msg)}"
     if kind in _TYPE_NAMES and "input" in err:
-        reason = f"must be {_TYPE_NAMES[kind]}, not {_json_kind(value)}"
-        if isinstance(value, str) and kind in ("float_type", "int_type"):
-            reason += " (write numbers without quotes)"
-        elif isinstance(value, str) and kind == "bool_type":
-            reason += " (write true or false without quotes)"
-        elif kind == "int_type" and isinstance(value, float):
-            reason = f"must be a whole number (got {value!r})"
-        return reason
+        return _type_reason([kind], value)
     if kind == "missing":
         return "required"
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern")
+        words = _PATTERN_WORDS.get(pattern, f"must match the pattern {pattern}")
+        if pattern == NO_CONTROL and isinstance(value, str):
+            return control_problem(value) or words
+        hint = (f" — did you mean '{value.lower()}'?" if pattern == SLUG and isinstance(value, str)
+                and re.fullmatch(SLUG, value.lower()) else "")
+        return f"{words} (got {_json_kind(value)}){hint}"
+    if kind in ("int_parsing", "float_parsing", "bool_parsing") and err.get("loc", ("",))[0] in ("path", "query", "header"):
+        wanted = {"int_parsing": "a whole number", "float_parsing": "a number", "bool_parsing": "true or false"}[kind]
+        return f"must be {wanted} (got {_json_kind(value)})"
     if kind == "literal_error" and "expected" in err.get("ctx", {}):
         expected = err["ctx"]["expected"]
         choices = re.findall(r"'([^']*)'", expected)
@@ -379,6 +421,12 @@ def _reason(err: dict[str, Any], model: Any = None) -> str:
         return reason + (percent_hint(value, bound) if key in ("lt", "le") else "")
     return msg
 
+
+_PATTERN_WORDS = {
+    SLUG: "must be a trial id: 1 to 64 lower-case letters, digits or inner hyphens (sarc031-example)",
+    NO_CONTROL: "must not contain control characters",
+    r"^\d{4}-\d{2}-\d{2}$": "must be a date YYYY-MM-DD",
+}
 
 _COMPARISONS = {"greater_than": (">", "gt"), "greater_than_equal": ("≥", "ge"), "less_than": ("<", "lt"),
                 "less_than_equal": ("≤", "le")}
@@ -406,7 +454,7 @@ def problem_document(exc: BaseException, also: Sequence[FieldProblem] = (), mode
     misspelt field may have meant.
     """
     if isinstance(exc, RequestValidationError):
-        found = boundary.merge([FieldProblem(_field_path(e), _reason(e, model)) for e in exc.errors()], also)
+        found = boundary.merge(_schema_problems(exc.errors(), model), also)
         errors = [{"field": p.field, "reason": p.reason} for p in found]
         return _invalid_request(errors, "; ".join(f"{e['field']}: {e['reason']}" for e in errors))
     if isinstance(exc, InvalidInputError):
@@ -472,9 +520,12 @@ def _allowed_methods(routes: Sequence[Any], path: str) -> list[str]:
 
 
 def _body_model(request: Request) -> Any:
-    """The pydantic model of the matched route's JSON body, if it has one."""
-    body_field = getattr(request.scope.get("route"), "body_field", None)
-    return getattr(getattr(body_field, "field_info", None), "annotation", None)
+    """The pydantic model of the matched route's JSON body, if it has one (a route that reads its body
+    itself names it as ``gonogo_body_model`` on its endpoint)."""
+    route = request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    return (getattr(getattr(body_field, "field_info", None), "annotation", None)
+            or getattr(getattr(route, "endpoint", None), "gonogo_body_model", None))
 
 
 def problem_headers(exc: BaseException) -> dict[str, str]:

@@ -85,6 +85,22 @@ PRIOR_TAU_SCALE = Bounds(ge=1e-4, le=10.0)
 """Scale of the half-normal prior on τ (the τ grid follows it down at no cost; 1e-4 is complete pooling)."""
 
 
+def described(value: Any) -> str:
+    """A value as a JSON reader sees it, with a hint where it is a quoted number ("the string '21' —
+    write numbers without quotes") or a boolean."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return f"the string {value!r}"
+        return f"the string {value!r} — write numbers without quotes"
+    if value is None:
+        return "null"
+    return repr(value)
+
+
 def did_you_mean(name: str, choices: Sequence[str]) -> str:
     """A hint for a name that is not one of ``choices`` (" — did you mean 'NF1'? …"), or "" when
     none is close: a name that differs only in case first (names are case-sensitive), then a near
@@ -136,7 +152,7 @@ class Checker:
     def number(self, where: str, value: Any, bounds: Bounds = Bounds()) -> float | None:
         """A finite number within ``bounds``."""
         if not is_number(value):
-            self.add(where, f"must be a finite number (got {value!r})")
+            self.add(where, f"must be a finite number (got {described(value)})")
             return None
         if not bounds.contains(value):
             upper = bounds.lt if bounds.lt is not None else bounds.le
@@ -153,8 +169,11 @@ class Checker:
         return self.number(where, value, RESPONSE_RATE)
 
     def integer(self, where: str, value: Any, low: int, high: int) -> int | None:
+        """A whole number in [low, high], as an int (JSON's 21.0 is 21, as JSON Schema's "integer" says)."""
+        if is_number(value) and not is_integer(value) and float(value).is_integer() and abs(value) <= 2**53:
+            value = int(value)
         if not is_integer(value) or not low <= value <= high:
-            self.add(where, f"must be an integer in [{low}, {high}] (got {value!r})")
+            self.add(where, f"must be an integer in [{low}, {high}] (got {described(value)})")
             return None
         return int(value)
 
@@ -212,7 +231,8 @@ class Checker:
 
     def choice(self, where: str, value: Any, choices: Sequence[Any]) -> Any:
         if value not in choices:
-            self.add(where, f"must be one of {', '.join(map(str, choices))} (got {value!r})")
+            self.add(where, f"must be one of {', '.join(map(str, choices))} (got {value!r})"
+                     + (did_you_mean(value, [c for c in choices if isinstance(c, str)]) if isinstance(value, str) else ""))
             return None
         return value
 

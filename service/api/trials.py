@@ -163,6 +163,10 @@ async def create_cut(request: Request, trial_id: TrialId, engine: DatabaseDep, p
     return send(await run_in_threadpool(repository.create_cut, engine, trial_id, body, actor=principal.name, idem=idem))
 
 
+
+create_cut.gonogo_body_model = DataCutRequest  # read by the route itself: the schema that names its fields (hints)
+
+
 @router.get("/{trial_id}/data-cuts", operation_id="data-cuts-list", response_model=list[DataCut], response_model_exclude_unset=True,
             responses=NOT_FOUND,
             summary="The trial's data cuts: metadata and accrual per stratum (no patients)")

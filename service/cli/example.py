@@ -183,7 +183,7 @@ def problem_text(response: httpx.Response) -> str:
     if body.get("detail"):
         parts.append(str(body["detail"]))
     for error in body.get("errors") or []:
-        parts.append(f"{error.get('field')}: {error.get('message')}")
+        parts.append(f"{error.get('field')}: {error.get('reason')}")
     return "; ".join(parts)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -99,7 +100,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the request; 0 on success, 2 on bad input."""
     # Deferred (heavy): the computations and schemas load numpy and scipy, which `gonogo simon` need not
     # wait for and `gonogo serve` must configure first (cli/serve.py).
+    from fastapi.exceptions import RequestValidationError
+
     from service import computations
+    from service.problems import problem_document
     from service.schemas.designs import CalibrationRequest, OperatingCharacteristicsRequest
 
     try:
@@ -112,10 +116,13 @@ def run(args: argparse.Namespace) -> int:
         prepare = computations.prepare_calibration if args.calibrate else computations.prepare_operating_characteristics
         computation, finish = prepare(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'/'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
-        return _complain(problems)
+        # The service's words for the same mistakes (what was sent, hints), every one at once.
+        _, problem = problem_document(RequestValidationError(exc.errors()), model=schema)
+        return _complain("; ".join(f"{e['field']}: {e['reason']}" for e in problem["errors"]))
     except GonogoError as exc:
         return _complain(str(exc))
+    if args.output and not os.access(os.path.dirname(os.path.abspath(args.output)), os.W_OK):
+        return _complain(f"cannot write {args.output}: its directory does not exist or is not writable")
 
     backend = _backend(args.workers)
     bar = None if args.quiet else ProgressBar(sys.stderr, "calibrating" if args.calibrate else "simulating")
@@ -128,15 +135,20 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         backend.close()
     text = json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
+    written = True
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError as exc:  # the result is printed below all the same
+            written = False
+            print(f"gonogo simulate: cannot write {args.output}: {exc}", file=sys.stderr)
     if args.json:
-        if not args.output:
+        if not args.output or not written:
             sys.stdout.write(text + "\n")
     else:
         sys.stdout.write(table(result, body.model_dump(mode="json"), calibration=args.calibrate) + "\n")
-    return 0
+    return 0 if written else 1
 
 
 def table(result: dict[str, Any], request: dict[str, Any], *, calibration: bool) -> str:

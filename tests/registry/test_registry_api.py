@@ -330,3 +330,11 @@ def test_a_data_cut_in_json_gets_the_same_syntax_and_repeated_key_checks_as_ever
                              "patients/1/id")
     assert "more than once" in problem["errors"][0]["reason"]
     assert registry.counts() == before
+
+
+def test_a_misspelt_field_of_a_data_cut_gets_the_name_it_may_have_meant(registry, protocol, cut):
+    assert registry.request("statistician", "POST", "/v1/trials", json=protocol).status_code == 201
+    cut["patients"][1]["pfs"] = {"time_months": 1.6, "evnt": True}
+    problem = assert_problem(registry.request("statistician", "POST", CUTS, json=cut), 422, "patients/1/pfs/evnt")
+    reasons = {e["field"]: e["reason"] for e in problem["errors"]}
+    assert "did you mean 'event'?" in reasons["patients/1/pfs/evnt"] and reasons["patients/1/pfs/event"] == "required"
