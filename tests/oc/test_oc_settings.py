@@ -4,7 +4,6 @@ and resubmitting those settings reproduces it."""
 
 from __future__ import annotations
 
-
 from designs.response import spec as response_spec
 from designs.response.decisions import DecisionRule
 
