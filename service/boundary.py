@@ -67,6 +67,18 @@ def within_limits(limit_problems: Sequence[FieldProblem], build: Callable[..., S
     return built
 
 
+def _whole(value: Any) -> Any:
+    """``value`` with every number written with a zero fraction (21.0) an int, as the schema reads an
+    integer field: the spec's verdict on a body the schema refused must not blame 21.0 again."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
+
+
 def cross_field_problems(request: Request, body: Any) -> list[FieldProblem]:
     """The Settings limits' and the spec's problems with a body the schema refused."""
     if not isinstance(body, Mapping):
@@ -76,7 +88,7 @@ def cross_field_problems(request: Request, body: Any) -> list[FieldProblem]:
     builder = getattr(getattr(request.scope.get("route"), "endpoint", None), _BUILDER, None)
     if builder is not None:
         try:
-            builder(body)
+            builder(_whole(body))
         except InvalidInputError as exc:
             found = merge(found, exc.problems)
         except Exception:  # noqa: BLE001 - the schema's verdict stands on a body the spec cannot even read
@@ -98,12 +110,17 @@ def _query_names(route: Any) -> list[str]:
     return names
 
 
+LENIENT_PATHS = frozenset({"/health"})
+"""Paths whose callers may add a query parameter of their own (a load balancer's cache-buster,
+``/health?_=1``): refusing it would take the service out of rotation."""
+
+
 def known_query_parameters(request: Request) -> None:
     """Every query parameter of ``request`` is one its route reads, else 422 naming each other one
     (``query/veiw``), with the name it may have meant: a misspelt option silently ignored would answer
     something else than what was asked."""
     route = request.scope.get("route")
-    if route is None:
+    if route is None or getattr(route, "path", None) in LENIENT_PATHS:
         return
     names = _query_names(route)
     unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in names]

@@ -16,12 +16,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from designs.core.errors import FieldProblem, InvalidInputError
-from service.problems import PROBLEM_JSON, MalformedJSON, RequestTooLarge, UnsupportedMediaType, problem_document
+from service.problems import PROBLEM_JSON, MalformedJSON, RequestTooLarge, UnsupportedMediaType, problem_document, route_path
 
 
 class BodyLimitMiddleware:
@@ -80,6 +81,9 @@ async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> Non
     await _answer(RequestTooLarge(limit), scope, receive, send)
 
 
+THREAD_ABOVE_BYTES = 256 * 1024
+
+
 class JSONBodyMiddleware:
     """415 ``/problems/unsupported-media-type`` for a request body in another content type than JSON
     (``application/json`` or ``…+json``, such as a merge patch), saying what to send: without it, CSV or
@@ -100,7 +104,7 @@ class JSONBodyMiddleware:
             kind = headers.get("content-type", "").split(";")[0].strip().lower()
             has_body = headers.get("content-length") not in (None, "0") or "transfer-encoding" in headers
             is_json = kind == "application/json" or kind.endswith("+json")
-            if has_body and not is_json and not self.MULTIPART_PATHS.match(scope["path"]):
+            if has_body and not is_json and not self.MULTIPART_PATHS.match(route_path(scope)):
                 await _answer(UnsupportedMediaType(
                     f"send the request body as JSON with the header content-type: application/json (got "
                     f"{kind or 'no content type'}); "
@@ -110,7 +114,9 @@ class JSONBodyMiddleware:
                 # Read here (within BodyLimitMiddleware's limit, which wraps this one) to check its syntax
                 # and keys, then handed on unchanged.
                 messages, raw = await _read_body(receive)
-                problem = json_body_problem(raw)
+                # Parsing megabytes takes tens of milliseconds: off the event loop, which answers /health.
+                problem = (json_body_problem(raw) if len(raw) < THREAD_ABOVE_BYTES
+                           else await run_in_threadpool(json_body_problem, raw))
                 if problem is not None:
                     await _answer(problem, scope, receive, send)
                     return
@@ -195,11 +201,19 @@ def json_body_problem(raw: bytes) -> Exception | None:
     except json.JSONDecodeError as exc:
         return MalformedJSON.at(exc)
     except RecursionError:
-        return MalformedJSON("the body nests arrays or objects too deeply to be read")
+        return MalformedJSON(TOO_DEEP)
+    except ValueError as exc:  # an integer of more digits than Python reads (sys.get_int_max_str_digits)
+        return MalformedJSON(f"the body is not JSON this service can read: {exc}")
     if not repeated:
         return None
     # Rare: read it again, keeping where each repeated key is.
-    return InvalidInputError(_repeated_keys(json.loads(text, object_pairs_hook=_pairs)))
+    try:
+        return InvalidInputError(_repeated_keys(json.loads(text, object_pairs_hook=_pairs)))
+    except RecursionError:
+        return MalformedJSON(TOO_DEEP)
+
+
+TOO_DEEP = "the body nests arrays or objects too deeply to be read"
 
 
 class TrailingSlashMiddleware:
@@ -214,8 +228,8 @@ class TrailingSlashMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.API.match(scope["path"]):
-            path = scope["path"].rstrip("/") or "/"
+        if scope["type"] == "http" and self.API.match(route_path(scope)):
+            path = scope["path"].rstrip("/")
             scope = {**scope, "path": path, "raw_path": path.encode()}
         await self.app(scope, receive, send)
 

@@ -493,11 +493,18 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     if status == 405:
         # Starlette names the methods of the first route matching the path; a path several routes
         # serve (GET and DELETE /v1/jobs/{id}) takes them all.
-        allowed = _allowed_methods(request.app.router.routes, request.url.path)
+        allowed = _allowed_methods(request.app.router.routes, route_path(request.scope))
         if allowed:
             headers["Allow"] = ", ".join(allowed)
             body["detail"] = f"{request.method} is not a method of {request.url.path}: use {', '.join(allowed)}"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def route_path(scope: dict[str, Any]) -> str:
+    """The path the routes see: the request's, without the server's root path (``--root-path``, which
+    uvicorn keeps in ``path``)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] or "/" if root and path.startswith(root) else path
 
 
 def _allowed_methods(routes: Sequence[Any], path: str) -> list[str]:

@@ -169,9 +169,9 @@ class Checker:
         return self.number(where, value, RESPONSE_RATE)
 
     def integer(self, where: str, value: Any, low: int, high: int) -> int | None:
-        """A whole number in [low, high], as an int (JSON's 21.0 is 21, as JSON Schema's "integer" says)."""
-        if is_number(value) and not is_integer(value) and float(value).is_integer() and abs(value) <= 2**53:
-            value = int(value)
+        """An integer in [low, high]. A number written with a fraction (21.0) is refused here: the core
+        keeps the values it is given (a protocol stores them), and an int is what every later use needs;
+        the request schemas read 21.0 as 21 before the core sees it (``service.schemas.common``)."""
         if not is_integer(value) or not low <= value <= high:
             self.add(where, f"must be an integer in [{low}, {high}] (got {described(value)})")
             return None

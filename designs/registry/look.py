@@ -527,13 +527,16 @@ _TIMING = re.compile(r"(^|/)attempts/\d+/seconds$")
 ADDED_FIELDS = re.compile(
     r"^(response/strata/\d+/(posterior_density|independent_posterior)|response/(tau_density|boundaries_next)"
     r"|pfs/strata/\d+/posterior/landmark_pfs/density|pfs/between_stratum_spread/density"
-    r"|safety|decisions/\d+/safety|accrual/.+/(" + "|".join(SAFETY_ACCRUAL_FIELDS) + "))$"
+    r"|safety|decisions/\d+/safety|accrual/.+/(" + "|".join(SAFETY_ACCRUAL_FIELDS) + ")"
+    # Results that say what they are (issue 14): every interval's level, τ's scale, the names of the
+    # sampler's parameters.
+    r"|.*/ci_level|response/tau/(scale|description)|pfs/between_stratum_spread/scale|.*/diagnostics/(.+/)?parameters)$"
 )
 """What later versions of gonogo record in a look besides what earlier ones did: a rerun holding them
 where the stored look does not is an addition, not a difference (safety monitoring: the ``safety``
 section, each decision's ``safety`` and the accrual's safety counts, but only when the look's protocol
 version monitors no safety: see ``_SAFETY_FIELDS``). Any other key only the rerun has (a stratum, a
-warning, a decision) is a difference."""
+warning, a decision) is a difference; a warning of a code in ``ADDED_CAVEATS`` is an addition."""
 _SAFETY_FIELDS = re.compile(r"^(safety|decisions/\d+/safety|accrual/.+/(" + "|".join(SAFETY_ACCRUAL_FIELDS) + "))$")
 """The safety paths of ``ADDED_FIELDS``. A look stored before safety monitoring existed was run on a
 version without a ``safety`` section (it was an unknown field), so its rerun has ``safety: null``; when
@@ -541,8 +544,27 @@ the rerun's ``safety`` is not null the version monitors safety, and a stored loo
 has lost them: differences, never additions."""
 
 
+ADDED_CAVEATS = frozenset({"simon-design-misfit", "decision-near-threshold"})
+"""Caveat codes later versions of gonogo give besides those earlier ones did (issue 14): in a rerun's
+``warnings`` where the stored look has none of that code, an addition, not a difference."""
+
+
+def _added_caveats(stored: list[Any], rerun: list[Any]) -> list[str] | None:
+    """The codes of the warnings a rerun adds to the stored ones, when that is all that differs
+    (the stored warnings, in order, and only ``ADDED_CAVEATS`` besides), else None."""
+    stored_codes = {w.get("code") for w in stored if isinstance(w, Mapping)}
+    kept = [w for w in rerun if not (isinstance(w, Mapping) and w.get("code") in ADDED_CAVEATS - stored_codes)]
+    if kept != stored or len(kept) == len(rerun):
+        return None
+    return [w["code"] for w in rerun if w not in kept]
+
+
 def _differences(stored: Any, rerun: Any, path: str, out: list[dict[str, Any]], additions: list[str],
                  monitored: bool = False) -> None:
+    if (path == "warnings" or path.endswith("/warnings")) and isinstance(stored, list) and isinstance(rerun, list) \
+            and (codes := _added_caveats(stored, rerun)) is not None:
+        additions.extend(f"{path}/{code}" for code in codes)
+        return
     if isinstance(stored, Mapping) and isinstance(rerun, Mapping):
         for key in sorted(set(stored) | set(rerun), key=str):
             where = f"{path}/{key}" if path else str(key)

@@ -43,7 +43,7 @@ async def cut_body(request: Request) -> dict[str, Any]:
 def _json(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise RequestValidationError([{"type": "json_invalid", "loc": ("body", getattr(exc, "pos", 0)),
                                        "msg": "JSON decode error", "input": {}, "ctx": {"error": str(exc)}}]) from None
     try:

@@ -123,3 +123,33 @@ def test_a_stratum_name_that_differs_only_in_case_gets_a_hint(client):
 def test_no_message_carries_pydantics_value_error_prefix(client):
     problem = assert_problem(client.post("/v1/simon/designs", json={**SIMON, "p1": 0.04}), 422, "p1")
     assert problem["errors"][0]["reason"].startswith("p1 must be greater than p0")
+
+
+@pytest.mark.parametrize("text", [
+    '{"p0": ' + "1" * 5000 + "}",  # more digits than Python reads
+    '{"a":' * 990 + '{"x": 1, "x": 2}' + "}" * 990,  # deep, with a repeated key: read twice
+])
+def test_bodies_json_cannot_hold_are_a_400_not_a_500(client, text):
+    assert assert_problem(client.post("/v1/simon/designs", content=text, headers=JSON), 400)["type"] == \
+        "/problems/malformed-json"
+
+
+def test_a_whole_number_with_a_zero_fraction_is_not_blamed_when_another_field_is_wrong(client):
+    body = {**RESPONSE, "seed": "1", "strata": [{**s, "n": 7.0, "n_planned": 21.0} for s in RESPONSE["strata"]]}
+    problem = assert_problem(client.post("/v1/analyses/response", json=body), 422, "seed")
+    assert [e["field"] for e in problem["errors"]] == ["seed"]
+
+
+def test_behind_a_root_path_uploads_trailing_slashes_and_allow_read_the_routes_path(client, in_process_compute):
+    """uvicorn --root-path /gonogo keeps the prefix in the request's path: the middleware and the 405's
+    Allow read the path the routes see."""
+    from fastapi.testclient import TestClient
+
+    mounted = TestClient(client.app, root_path="/gonogo")
+    upload = mounted.post("/gonogo/v1/trials/sarc031/data-cuts", files={"ADSL": ("adsl.csv", b"USUBJID\n1\n")},
+                          data={"cutoff_date": "2026-06-30"})
+    assert upload.status_code == 401  # the token is missing: not a 415 "send JSON"
+    slash = mounted.post("/gonogo/v1/simon/designs/", json=SIMON)
+    assert slash.status_code == 200 and slash.json()["optimal"]["n"] == 17
+    wrong = mounted.put("/gonogo/v1/jobs/abc")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "DELETE, GET, HEAD"
