@@ -209,3 +209,15 @@ def test_counts_written_with_a_fraction_or_quoted_are_refused_in_words():
     found = problems(body)
     assert "(got 21.0)" in found["response/strata/0/n_planned"]
     assert "the string '21' — write numbers without quotes" in found["response/strata/1/n_planned"]
+
+
+def test_a_simon_design_or_safety_looks_written_with_fractions_are_refused_not_stored_as_floats():
+    """Stored as floats they broke every look (a 500) or switched safety monitoring off (review of issue 14)."""
+    from designs.registry import example
+
+    body = example.protocol()
+    body["response"]["simon"] = {**body["response"]["simon"], "n1": 7.0}
+    body["safety"]["looks"] = [float(n) for n in body["safety"]["looks"]]
+    found = problems(body)
+    assert "(got 7.0)" in found["response/simon/n1"]
+    assert "(got 5.0)" in found["safety/looks/0"], found
