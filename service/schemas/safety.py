@@ -5,9 +5,9 @@ design is reported the same way whether it comes over HTTP or from Python."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from designs.safety.boundaries import DEFAULT_PRIOR, MAX_LOOK_N, MAX_RATES, PRIOR_PARAMETER, SAFETY_DEFAULTS
 from service.schemas.common import ClosedProbability, ErrorRate, ResponseRate, ResultModel, StrictModel, Warning
@@ -45,6 +45,15 @@ class SafetyBoundariesRequest(StrictModel):
     rates: list[ClosedProbability] | None = Field(None, min_length=1, max_length=MAX_RATES,
                                                   description="true toxicity rates for the operating characteristics "
                                                               "(default p0, p0 + 0.05, …, 7 rates below 1)")
+
+    @field_validator("prior")
+    @classmethod
+    def _prior_of_the_bayesian_method(cls, prior: Any, info: ValidationInfo) -> Any:
+        method = info.data.get("method")
+        if prior is not None and method is not None and method != "bayesian":
+            raise ValueError(f"the {method} method uses no prior (only bayesian does): leave prior out, or use "
+                             "method bayesian")
+        return prior
 
     @field_validator("looks")
     @classmethod

@@ -222,3 +222,10 @@ def test_route_422_names_every_bad_field(client):
 
 def test_route_422_for_looks_not_increasing(client):
     assert_problem(client.post(ROUTE, json={**BODY, "looks": [10, 5, 20]}), 422, "looks")
+
+
+@pytest.mark.parametrize("method", ["pocock", "obrien-fleming"])
+def test_a_prior_sent_with_a_method_that_uses_none_is_refused_not_dropped(client, method):
+    body = {"p0": 0.2, "looks": [10, 20, 30], "method": method, "prior": {"a": 0.5, "b": 2}}
+    problem = assert_problem(client.post("/v1/designs/safety-boundaries", json=body), 422, "prior")
+    assert f"the {method} method uses no prior" in problem["errors"][0]["reason"]
