@@ -6,8 +6,8 @@ Data-monitoring committees' quality systems ask for it (compare RBesT's ``run-oq
 * ``cases``: the cases — published results the test suite reproduces (Simon 1989's designs, Lee & Liu
   2008's predictive probability, the Freireich 6-MP Kaplan–Meier estimates, bhmbasket-default
   hierarchical and EXNEX posteriors against an independent integration, exact operating
-  characteristics against exact enumeration, a published toxicity stopping table, and MCMC within its
-  Monte Carlo error of the reference), each with its source, expected values, tolerance and why;
+  characteristics against exact enumeration, a published toxicity stopping table, Wu's one-sample
+  log-rank sample sizes, and MCMC within its Monte Carlo error of the reference), each with its source, expected values, tolerance and why;
 * ``runner``: runs them and builds the report (versions, platform, CPU, times, every value with
   expected, tolerance, obtained and pass/fail) with its SHA-256; ``verify_report`` checks one;
 * ``render``: the report as JSON, self-contained HTML and, where WeasyPrint renders, PDF.

@@ -230,3 +230,10 @@ def test_verify_refuses_a_file_that_is_not_json(tmp_path, capsys):
     target.write_text("{not json")
     assert main(["qualify", "--verify", str(target)]) == 1
     assert "not a readable JSON report" in capsys.readouterr().err
+
+
+def test_the_documentation_lists_every_case():
+    """docs/QUALIFICATION.md names every case by its id."""
+    text = (ROOT / "docs" / "QUALIFICATION.md").read_text(encoding="utf-8")
+    missing = [case.id for case in CASES if f"`{case.id}`" not in text]
+    assert not missing, missing
