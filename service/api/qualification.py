@@ -7,7 +7,8 @@ The run takes seconds to a minute or two (the MCMC case may compile its model), 
 is answered 202 with a job to poll at ``/v1/jobs/{id}``, whose result is the report; the report is then
 kept in the data directory (``<GONOGO_DATA_DIR>/qualification/gonogo-<version>.json``), and later
 requests for the same version answer it at once (200), unless ``?rerun=true`` asks for a new run. A
-kept report whose SHA-256 no longer matches its content is not served: the qualification runs again.
+kept report whose SHA-256 no longer matches its content, or made with other versions of the libraries
+(an upgrade of numpy under the same gonogo), is not served: the qualification runs again.
 While a run is under way, requests answer its job again rather than starting another.
 
 The answer is the report exactly as it was hashed: its SHA-256 verifies against the body's canonical
@@ -34,6 +35,7 @@ import designs
 from designs.core.memory import set_cache_budget
 from designs.engines import pymc
 from designs.qualification import run_qualification, verify_report
+from designs.qualification.runner import versions
 from service.api.trials import AUTH_RESPONSES
 from service.auth import Principal, role
 from service.deps import JobManagerDep, SettingsDep
@@ -118,9 +120,11 @@ def read_kept(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         log.warning("the kept qualification report %s cannot be read: running the qualification again", path)
         return None
-    if (not isinstance(document, dict) or not verify_report(document)
-            or document.get("gonogo_version") != designs.__version__):
+    if not isinstance(document, dict) or not verify_report(document):
         log.warning("the kept qualification report %s does not match its SHA-256: running the qualification again", path)
+        return None
+    if document.get("gonogo_version") != designs.__version__ or document.get("software") != versions():
+        log.info("the kept qualification report %s is of other software versions: running the qualification again", path)
         return None
     return document
 

@@ -117,3 +117,41 @@ def test_while_a_run_is_under_way_requests_answer_its_job_rather_than_start_anot
     assert first.status_code == second.status_code == 202
     assert second.json()["id"] == first.json()["id"]
     assert _finished(client, first.headers["location"])["result"]["passed"]
+
+
+def test_the_whole_set_as_a_job_of_the_servers_process_pool_passes_and_is_kept(tmp_path):
+    """The server's own job backend (spawned worker processes, the computation pickled to them), the real
+    set, MCMC included: the job succeeds with a passing report, kept and answered at once after."""
+    settings = get_settings().model_copy(update={"data_dir": tmp_path, "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}"})
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: settings
+    with TestClient(app) as client:
+        token = auth.create_token(client.app.state.database, name="admin-token", role="admin", trials=[], actor="test")[1]
+        headers = {"Authorization": f"Bearer {token}"}
+        first = client.get("/v1/qualification", headers=headers)
+        assert first.status_code == 202, first.text
+        for _ in range(600):
+            status = client.get(first.headers["location"]).json()
+            if status["state"] not in ("queued", "running"):
+                break
+            time.sleep(0.2)
+        assert status["state"] == "succeeded", status
+        report = status["result"]
+        assert report["passed"] and verify_report(report), report["failed_cases"]
+        assert report["counts"]["cases"] == len(case_module.CASES)
+        again = client.get("/v1/qualification", headers=headers)
+        assert again.status_code == 200 and again.json()["sha256"] == report["sha256"]
+
+
+def test_a_kept_report_of_other_library_versions_is_not_served(served):
+    """The same gonogo over another numpy (an upgrade in place): the kept report no longer describes this
+    installation, so the qualification runs again."""
+    from designs.qualification import report_sha256
+
+    client, tokens, settings = served
+    first = client.get("/v1/qualification", headers=_as(tokens, "admin"))
+    report = _finished(client, first.headers["location"])["result"]
+    report["software"]["numpy"] = "0.0.1"
+    report["sha256"] = report_sha256(report)
+    report_path(settings.data_dir).write_text(json.dumps(report), encoding="utf-8")
+    assert client.get("/v1/qualification", headers=_as(tokens, "admin")).status_code == 202
