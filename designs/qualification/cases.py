@@ -16,7 +16,6 @@ errors of its own run (reported beside the value) plus the reference's accuracy.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -402,7 +401,3 @@ CASES: tuple[Case, ...] = (
     MCMC_VS_QUADRATURE,
 )
 """Every case, in the order they run (the MCMC case last: it alone loads PyMC and nutpie)."""
-
-
-def is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

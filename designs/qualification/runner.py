@@ -95,12 +95,16 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _scalar_difference(expected: Any, obtained: Any) -> float | None:
-    """|obtained − expected| for two numbers; 0 for equal non-numbers (None, booleans); None when they
-    cannot be compared (a non-number against a number, a non-finite number)."""
+    """|obtained − expected| for two numbers; 0 for the same non-number (None, True, False); None when
+    they cannot be compared (a non-number against anything else, a non-finite number)."""
     if isinstance(expected, bool) or isinstance(obtained, bool) or expected is None or obtained is None:
-        return 0.0 if expected is obtained or (isinstance(expected, bool) and expected == obtained) else None
-    if not (case_module.is_finite_number(expected) and case_module.is_finite_number(obtained)):
+        return 0.0 if expected is obtained else None  # None, True and False are singletons
+    if not (_is_finite_number(expected) and _is_finite_number(obtained)):
         return None
     return abs(float(obtained) - float(expected))
 

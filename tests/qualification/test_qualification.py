@@ -237,3 +237,16 @@ def test_the_documentation_lists_every_case():
     text = (ROOT / "docs" / "QUALIFICATION.md").read_text(encoding="utf-8")
     missing = [case.id for case in CASES if f"`{case.id}`" not in text]
     assert not missing, missing
+
+
+@pytest.mark.parametrize(("expected", "obtained", "difference"), [
+    ([None, 3, 4], [None, 3, 4], 0.0), ([None, 3], [3, 3], None), ([1, 2], [1, 2, 3], None), ([1, 2], 1, None),
+    (True, True, 0.0), (True, False, None), (True, 1, None), (0.5, None, None), (0.5, "nan", None), (88, 88, 0.0),
+    (0.5656, 0.56561, pytest.approx(1e-5)),
+])
+def test_values_compare_exactly_where_they_are_not_numbers(expected, obtained, difference):
+    """A boundary of None (cannot stop) matches only None; a boolean only itself; lists elementwise and
+    of the same length; a missing or non-finite value never passes."""
+    from designs.qualification.runner import difference as compare
+
+    assert compare(expected, obtained) == difference
