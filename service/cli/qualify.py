@@ -6,6 +6,9 @@ obtained, tolerance, PASS/FAIL) is printed, then the report's files (JSON, HTML 
 can render, PDF) and its SHA-256. ``--json`` prints the report itself instead of the table. The exit
 status is 0 only when every case passes, 1 when any fails.
 
+The MCMC case's model is compiled once per installation: the server's compiled models are used where
+``GONOGO_DATA_DIR/compiled-models`` exists, else the user's cache directory.
+
 ``gonogo qualify --verify FILE.json`` checks a report's SHA-256 against its content (exit 0 when it
 holds, 1 when the file was altered or is not a report).
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,6 +80,21 @@ def verify(path: Path) -> int:
     return 0
 
 
+def use_the_servers_compiled_models() -> None:
+    """Compile the MCMC model once per installation: where the server's data directory holds compiled
+    models (``GONOGO_DATA_DIR/compiled-models``: a server ran, or the image compiled them), use them;
+    else the user's cache directory (``designs.engines.pymc.default_cache_dir``)."""
+    from designs.engines import pymc
+    from service.settings import get_settings
+
+    try:
+        directory = get_settings().data_dir / "compiled-models"
+    except Exception:  # noqa: BLE001 - settings a server would refuse do not stop the qualification
+        return
+    if directory.is_dir() and os.access(directory, os.R_OK | os.W_OK | os.X_OK):
+        pymc.set_cache_dir(directory)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.verify is not None:
         return verify(args.verify)
@@ -89,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     def progress(case: dict[str, Any]) -> None:
         print(f"  {'PASS' if case['passed'] else 'FAIL'}  {case['id']} ({case['seconds']:.1f} s)", file=sys.stderr)
 
+    use_the_servers_compiled_models()
     print("gonogo qualify: running the qualification set", file=sys.stderr)
     report = run_qualification(on_case=progress)
     try:

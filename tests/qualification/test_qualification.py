@@ -250,3 +250,21 @@ def test_values_compare_exactly_where_they_are_not_numbers(expected, obtained, d
     from designs.qualification.runner import difference as compare
 
     assert compare(expected, obtained) == difference
+
+
+def test_the_command_uses_the_servers_compiled_models_where_they_exist(monkeypatch, tmp_path):
+    """GONOGO_DATA_DIR/compiled-models present: the MCMC case reads and keeps its compiled model there."""
+    from designs.engines import pymc
+    from service.cli.qualify import use_the_servers_compiled_models
+    from service.settings import Settings
+
+    before = pymc.cache_dir()
+    monkeypatch.setattr("service.settings.get_settings", lambda: Settings(data_dir=tmp_path))
+    try:
+        use_the_servers_compiled_models()
+        assert pymc.cache_dir() == before  # no compiled-models directory: the user's cache stays
+        (tmp_path / "compiled-models").mkdir()
+        use_the_servers_compiled_models()
+        assert pymc.cache_dir() == tmp_path / "compiled-models"
+    finally:
+        pymc.set_cache_dir(before)
