@@ -13,7 +13,8 @@ from designs.core.memory import set_cache_budget
 from designs.engines import pymc
 from service import boundary, compute, docs_ui, problems
 from service.api import (
-    audit, boundaries, endpoints, health, jobs, oc, pfs, pfs_design, response, safety, safety_analysis, simon, tokens, trials,
+    audit, boundaries, endpoints, health, jobs, oc, pfs, pfs_design, qualification, response, safety, safety_analysis, simon,
+    tokens, trials,
 )
 from service.auth import calculators_guard
 from service.jobs import JobManager
@@ -27,7 +28,7 @@ from service.store.engine import create_schema, database_url, make_engine
 # /health is always open.
 CALCULATORS = (simon.router, response.router, pfs.router, endpoints.router, oc.router, boundaries.router, safety.router,
                safety_analysis.router, pfs_design.router, jobs.router)
-REGISTRY = (trials.router, audit.router, tokens.router)
+REGISTRY = (trials.router, audit.router, tokens.router, qualification.router)
 ROUTERS = (health.router, *CALCULATORS, *REGISTRY)
 
 DESCRIPTION = """

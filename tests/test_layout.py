@@ -23,7 +23,7 @@ def test_core_module_imports_no_http(module):
     assert not imported & FORBIDDEN, f"{module.relative_to(CORE)} imports {sorted(imported & FORBIDDEN)}"
 
 
-CAPABILITIES = {"core", "simon", "response", "survival", "engines", "oc", "registry", "endpoints", "adam", "boundaries", "reports", "safety", "pfsdesign"}
+CAPABILITIES = {"core", "simon", "response", "survival", "engines", "oc", "registry", "endpoints", "adam", "boundaries", "reports", "safety", "pfsdesign", "qualification"}
 
 
 def test_core_is_a_package_per_capability():

@@ -1,6 +1,7 @@
 """Every curl example in the README answers as documented (in process, same JSON bodies), and every
 route has an example: in the README, or for the registry's routes (which need a token) in
-docs/REGISTRY.md, whose session tests/registry/test_registry_docs.py runs."""
+docs/REGISTRY.md, whose session tests/registry/test_registry_docs.py runs (GET /v1/qualification: in
+docs/QUALIFICATION.md, tests/qualification)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 REGISTRY = (ROOT / "docs" / "REGISTRY.md").read_text(encoding="utf-8")
+# The admin's GET /v1/qualification (a token needed, like the registry's routes) is shown there.
+QUALIFICATION = (ROOT / "docs" / "QUALIFICATION.md").read_text(encoding="utf-8")
 
 
 def curl_examples() -> list[tuple[str, str, dict | None]]:
@@ -24,7 +27,7 @@ def curl_examples() -> list[tuple[str, str, dict | None]]:
 
 def documented_paths() -> set[str]:
     """The paths (without query) of the curl examples of the README and docs/REGISTRY.md."""
-    registry = {m.split("?")[0] for m in re.findall(r"localhost:8000(/[^\s\"']*)", REGISTRY)}
+    registry = {m.split("?")[0] for m in re.findall(r"localhost:8000(/[^\s\"']*)", REGISTRY + QUALIFICATION)}
     return {path.split("?")[0] for _, path, _ in curl_examples()} | registry
 
 

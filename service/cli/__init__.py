@@ -1,5 +1,5 @@
 """The ``gonogo`` command line: ``serve``, ``simon``, ``simulate``, ``db``, ``tokens``, ``audit``,
-``example`` and ``report`` (one module per command)."""
+``example``, ``report`` and ``qualify`` (one module per command)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 import designs
 
-from service.cli import audit, db, example, report, serve, simon, simulate, tokens
+from service.cli import audit, db, example, qualify, report, serve, simon, simulate, tokens
 from service.cli.text import plain_help
 
 
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gonogo {designs.__version__}",
                         help="print gonogo's version (the one results' provenance reports) and exit")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (serve, simon, simulate, db, tokens, audit, example, report):
+    for command in (serve, simon, simulate, db, tokens, audit, example, report, qualify):
         command.add_parser(sub)
     return plain_help(parser)
 

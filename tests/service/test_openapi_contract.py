@@ -103,6 +103,7 @@ ANSWERS: dict[str, set[int]] = {
     "jobs-get": {200, 404, 410, *CALCULATOR, 500},
     "jobs-cancel": {200, 202, 404, 409, 410, *CALCULATOR, 500},
     "audit-verify": {200, *REGISTRY, 500},
+    "qualification": {200, 202, *REGISTRY, *COMPUTED, 422, 500},
     "tokens-create": {201, *JSON_BODY, *REGISTRY, 409, 500},
     "tokens-list": {200, *REGISTRY, 500},
     "tokens-revoke": {200, *REGISTRY, 404, 422, 500},
