@@ -47,6 +47,7 @@ from designs.response import spec as response_spec
 from designs.survival import models as survival_models
 from service.app import create_app
 from service.settings import Settings, get_settings
+from tests.service.openapi_tools import without_prefix_items
 
 pytestmark = pytest.mark.slow
 
@@ -100,25 +101,7 @@ CONFIG = schemathesis.Config.from_dict({
 })
 
 
-def _without_prefix_items(node: Any) -> Any:
-    """The document with each tuple (``prefixItems``, OpenAPI 3.1) as an array of its one item type.
-
-    schemathesis rewrites ``prefixItems`` into the draft-4 ``items: [...]`` before validating a
-    response against draft 2020-12, which then refuses the schema itself (schemathesis issue 3842).
-    Every tuple here repeats one type (``ci95``: two numbers), so ``items`` says the same."""
-    if isinstance(node, list):
-        return [_without_prefix_items(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: _without_prefix_items(value) for key, value in node.items()}
-    prefix = node.pop("prefixItems", None)
-    if prefix is not None:
-        assert all(item == prefix[0] for item in prefix), prefix
-        node["items"] = prefix[0]
-    return node
-
-
-schema = schemathesis.openapi.from_dict(_without_prefix_items(app.openapi()), config=CONFIG)
+schema = schemathesis.openapi.from_dict(without_prefix_items(app.openapi()), config=CONFIG)
 
 PROBLEM_MEMBERS = ("type", "title", "status", "detail")
 

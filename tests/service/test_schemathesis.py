@@ -41,6 +41,7 @@ from schemathesis.specs.openapi.checks import (
 from service.app import create_app
 from service.compute import InProcessCompute, get_compute
 from service.settings import Settings, get_settings
+from tests.service.openapi_tools import without_prefix_items
 
 pytestmark = pytest.mark.slow
 
@@ -77,29 +78,13 @@ app.dependency_overrides[get_settings] = _settings
 app.dependency_overrides[get_compute] = InProcessCompute
 
 
-def _without_prefix_items(node: Any) -> Any:
-    """The document with each tuple (``prefixItems``) as an array of its one item type: schemathesis
-    rewrites ``prefixItems`` into draft 4's ``items: [...]`` before validating a response against draft
-    2020-12, which then refuses the schema itself (schemathesis issue 3842; as in test_fuzz.py)."""
-    if isinstance(node, list):
-        return [_without_prefix_items(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: _without_prefix_items(value) for key, value in node.items()}
-    prefix = node.pop("prefixItems", None)
-    if prefix is not None:
-        assert all(item == prefix[0] for item in prefix), prefix
-        node["items"] = prefix[0]
-    return node
-
-
 CONFIG = schemathesis.Config.from_dict({
     "seed": 2026,
     "request-timeout": 300,  # a guard against a hang only
     "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True},
     "phases": {"stateful": {"enabled": False}},
 })
-schema = schemathesis.openapi.from_dict(_without_prefix_items(app.openapi()), config=CONFIG).exclude(
+schema = schemathesis.openapi.from_dict(without_prefix_items(app.openapi()), config=CONFIG).exclude(
     path_regex=r"^/v1/(trials|tokens|audit)")
 
 
