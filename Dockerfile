@@ -42,25 +42,27 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
+# The dependencies; then, to make the image smaller without changing any code that runs, the tests
+# that numpy, scipy, pandas and pyarrow ship (never imported) and the shared objects' symbol tables
+# (strip --strip-unneeded keeps what the dynamic linker needs). One layer, rebuilt only when the lock
+# file changes.
 COPY requirements.lock ./
 RUN python3 -m venv /opt/venv \
-    && python -m pip install --no-input --require-hashes -r requirements.lock
+    && python -m pip install --no-input --require-hashes -r requirements.lock \
+    && find /opt/venv/lib -depth -type d -name tests \
+        \( -path '*/site-packages/scipy/*' -o -path '*/site-packages/pandas/*' -o -path '*/site-packages/numpy/*' -o -path '*/site-packages/pyarrow/*' \) \
+        -exec rm -rf {} + \
+    && find /opt/venv/lib -type f \( -name '*.so' -o -name '*.so.*' \) -exec strip --strip-unneeded {} +
 
 COPY pyproject.toml README.md ./
 COPY designs ./designs
 COPY service ./service
-# The project; then, to make the image smaller without changing any code that runs: the tests that
-# numpy, scipy, pandas and pyarrow ship (never imported), the shared objects' symbol tables (strip
-# --strip-unneeded keeps what the dynamic linker needs), pip, and the bytecode of the modules the
-# service never imports. The bytecode kept is written by importing every module of gonogo and
-# running the warm-up (the root filesystem may be read-only at run time, so it is written now); the
-# same imports and warm-up check that every stripped library still loads. The warm-up compiles the
-# PyMC models here, once: a container's compute workers load them instead.
+# The project; pip removed; the bytecode of only the modules the service imports: all bytecode is
+# removed, then written again by importing every module of gonogo and running the warm-up (the root
+# filesystem may be read-only at run time, so it is written now). The same imports and warm-up check
+# that every stripped library still loads. The warm-up compiles the PyMC models here, once: a
+# container's compute workers load them instead.
 RUN python -m pip install --no-input --no-deps --no-build-isolation . \
-    && find /opt/venv/lib -depth -type d -name tests \
-        \( -path '*/site-packages/scipy/*' -o -path '*/site-packages/pandas/*' -o -path '*/site-packages/numpy/*' -o -path '*/site-packages/pyarrow/*' \) \
-        -exec rm -rf {} + \
-    && find /opt/venv/lib -type f \( -name '*.so' -o -name '*.so.*' \) -exec strip --strip-unneeded {} + \
     && python -m pip uninstall --no-input --yes pip \
     && find /opt/venv -depth -type d -name __pycache__ -exec rm -rf {} + \
     && PYTHONDONTWRITEBYTECODE='' python -c "import importlib, pkgutil, designs, service; from pathlib import Path; from designs.engines import pymc; [importlib.import_module(m.name) for p in (designs, service) for m in pkgutil.walk_packages(p.__path__, p.__name__ + '.') if not m.name.endswith('__main__')]; import pyarrow.dataset, pyarrow.parquet, psycopg; pymc.warm_up(cache_dir=Path('/opt/gonogo/compiled-models'))"

@@ -18,8 +18,9 @@ quadrature, a PFS analysis by MCMC, operating characteristics, safety boundaries
 to those of this checkout computing in-process, the image's health check (``podman healthcheck
 run``) and its control, a non-root user, the read-only root, /docs naming only the server's own
 assets, a job's result and a registry trial (``gonogo example sarc031`` run inside the container)
-read back from a new container on the same volumes, and SIGTERM stopping the server cleanly within
-the grace period. The image's size, build time and time to ready are printed at the end of the run.
+read back from a new container on the same volumes, with the PDF report of its first look, and
+SIGTERM stopping the server cleanly within the grace period. The image's size, build time and time
+to ready are printed at the end of the run.
 
 podman needs a ``containers.conf`` fitted to the machine (the open-file limit the host allows,
 ``runc`` and ``cgroupfs`` for hybrid cgroups, events in a file where there is no systemd): the test
@@ -30,6 +31,7 @@ It skips, saying why, where no engine runs or no base can be made.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -45,6 +47,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from tests.live_server import free_port
 
@@ -453,6 +456,12 @@ def test_job_and_registry_trial_survive_a_new_container_on_the_same_volume(engin
     assert kept["state"] == "succeeded" and kept["result"] == state["result"]
     reread = again.get("/v1/trials/sarc031-container", Authorization=f"Bearer {token}")
     assert reread.status_code == 200 and reread.json() == trial.json()
+    # The DMC's closed report of the first look, as PDF: Pango and a font in the image, caches in /tmp.
+    report = again.get("/v1/trials/sarc031-container/looks/1/report", Authorization=f"Bearer {token}",
+                       Accept="application/pdf")
+    assert report.status_code == 200 and report.headers["content-type"] == "application/pdf", report.text
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(report.content)).pages)
+    assert "sarc031-container" in text
 
 
 def test_sigterm_stops_the_server_within_the_grace_period(engine, containers):
