@@ -57,6 +57,10 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 CACHE = Path(os.environ.get("GONOGO_CONTAINER_CACHE", "~/.cache/gonogo-container")).expanduser()
 SUITE, MIRROR, BASE_PACKAGES = "trixie", "http://deb.debian.org/debian", "python3,python3-venv,ca-certificates"
+# The base's package sources, as in Debian's own images: the release, its updates and security updates.
+SOURCES = (f"deb {MIRROR} {SUITE} main\n"
+           f"deb {MIRROR} {SUITE}-updates main\n"
+           f"deb http://deb.debian.org/debian-security {SUITE}-security main\n")
 EXTRA_CAS = Path("/usr/local/share/ca-certificates")
 IMAGE = "localhost/gonogo-container-test:latest"
 SERVICE_UID = 10001
@@ -124,10 +128,9 @@ class Engine:
     name: str
     env: dict[str, str] = field(default_factory=dict)
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = 120,
-                 input: bytes | None = None) -> subprocess.CompletedProcess:
+    def __call__(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         result = subprocess.run([self.name, *args], env={**os.environ, **self.env}, capture_output=True,
-                                timeout=timeout, input=input)
+                                timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"{self.name} {' '.join(args)} exited {result.returncode}:\n"
                                  f"{result.stderr.decode(errors='replace')[-4000:]}")
@@ -168,15 +171,16 @@ def dockerfile_base() -> str:
 
 
 def base_key() -> str:
-    """Names a base by what it is made of: the suite, mirror, packages and the host's extra CAs."""
-    digest = hashlib.sha256(f"{SUITE} {MIRROR} {BASE_PACKAGES}".encode())
+    """Names a base by what it is made of: the suite, packages, sources and the host's extra CAs."""
+    digest = hashlib.sha256(f"{SUITE} {MIRROR} {BASE_PACKAGES}\n{SOURCES}".encode())
     for ca in sorted(EXTRA_CAS.rglob("*.crt")):
         digest.update(ca.read_bytes())
     return digest.hexdigest()[:12]
 
 
 def make_base_tarball(tarball: Path) -> None:
-    """debootstrap a minimal trixie with Python, trust the host's extra CAs, tar it."""
+    """debootstrap a minimal trixie with Python, give it Debian's sources, trust the host's extra CAs,
+    tar it."""
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
         pytest.skip("making the local base needs debootstrap, as root (.ci/run installs it); or set "
                     "GONOGO_CONTAINER_BASE to a Debian-based image with python3 >= 3.12 and python3-venv, "
@@ -187,6 +191,7 @@ def make_base_tarball(tarball: Path) -> None:
         run = subprocess.run(["debootstrap", "--variant=minbase", f"--include={BASE_PACKAGES}", SUITE,
                               str(rootfs), MIRROR], capture_output=True, timeout=900)
         assert run.returncode == 0, f"debootstrap failed:\n{run.stdout.decode(errors='replace')[-3000:]}"
+        (rootfs / "etc/apt/sources.list").write_text(SOURCES, encoding="ascii")
         cas = sorted(EXTRA_CAS.rglob("*.crt"))
         if cas:
             target = rootfs / "usr/local/share/ca-certificates"
@@ -215,6 +220,13 @@ def base_image(engine: Engine) -> str:
         make_base_tarball(tarball)
         MEASURED["base (debootstrap)"] = f"{time.monotonic() - start:.0f} s"
     engine("import", str(tarball), tag, timeout=600)
+    # Bases made of other sources or CAs are stale: their tarballs and images go.
+    for stale in CACHE.glob("base-*.tar"):
+        if stale != tarball:
+            stale.unlink()
+    for stale in engine.text("images", "--format", "{{.Repository}}:{{.Tag}}", "localhost/gonogo-base").split():
+        if stale != tag:
+            engine("rmi", stale, check=False)
     return tag
 
 
@@ -316,7 +328,7 @@ def containers(engine) -> Iterator[list[Container]]:
     started: list[Container] = []
     yield started
     for container in started:
-        engine("rm", "--force", "--time", "0", container.name, check=False)
+        engine("rm", "--force", *(["--time", "0"] if engine.name == "podman" else []), container.name, check=False)
 
 
 @pytest.fixture(scope="module")
