@@ -6,8 +6,10 @@
 # The compiled models live in /opt/gonogo/compiled-models/<digest>, the digest naming everything the
 # machine code depends on (designs/engines/pymc/nutpie_compile.py); the service reads and writes them
 # in $GONOGO_DATA_DIR/compiled-models. A digest the volume lacks is copied (a new volume, a bind
-# mount, an upgraded image); one it has is left as it is. Where it cannot be copied (a read-only
-# data directory), the service starts anyway and compiles the models itself.
+# mount, an upgraded image); one it has is left as it is. The copy is made under a temporary name and
+# renamed, so a container starting beside another on the same volume never sees half of it. Where it
+# cannot be copied (a data directory the service cannot write), the service starts anyway and
+# compiles the models itself, or says why it cannot use the directory.
 set -u
 seed=/opt/gonogo/compiled-models
 target="${GONOGO_DATA_DIR:-/data}/compiled-models"
@@ -15,8 +17,12 @@ for entry in "$seed"/*; do
     [ -d "$entry" ] || continue
     name=${entry##*/}
     [ -e "$target/$name" ] && continue
-    if ! { mkdir -p "$target" && cp -R "$entry" "$target/.$name.tmp.$$" && mv "$target/.$name.tmp.$$" "$target/$name"; } 2>/dev/null; then
-        rm -rf "$target/.$name.tmp.$$" 2>/dev/null
+    if partial=$(mkdir -p "$target" 2>/dev/null && mktemp -d "$target/.$name.XXXXXX" 2>/dev/null) \
+        && cp -R "$entry/." "$partial/" 2>/dev/null \
+        && { mv -T "$partial" "$target/$name" 2>/dev/null || [ -e "$target/$name" ]; }; then
+        rm -rf "$partial"  # left only when another container renamed its copy first
+    else
+        [ -n "${partial:-}" ] && rm -rf "$partial"
         echo "gonogo-entrypoint: could not copy the compiled models to $target: they will be compiled at start" >&2
     fi
 done

@@ -137,3 +137,39 @@ def test_dockerignore_keeps_what_the_dockerfile_copies_and_nothing_else():
         assert not _ignored(source, patterns), f".dockerignore leaves out {source}, which the Dockerfile copies"
     for unwanted in (".venv", ".git", "tests/test_dockerfile.py", "requirements-test.lock", "docs/REGISTRY.md"):
         assert _ignored(unwanted, patterns), f".dockerignore sends {unwanted} to the build"
+
+
+def _entrypoint(tmp_path: Path, data_dir: Path, *command: str) -> subprocess.CompletedProcess:
+    """The image's entry point run here, its compiled models read from ``tmp_path/seed``."""
+    script = (ROOT / "scripts" / "docker-entrypoint.sh").read_text(encoding="utf-8")
+    script = script.replace("seed=/opt/gonogo/compiled-models", f"seed={tmp_path / 'seed'}")
+    assert str(tmp_path) in script
+    path = tmp_path / "entrypoint.sh"
+    path.write_text(script, encoding="utf-8")
+    return subprocess.run(["sh", str(path), *command], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "GONOGO_DATA_DIR": str(data_dir)})
+
+
+def test_entrypoint_copies_the_compiled_models_the_volume_lacks_then_runs_the_command(tmp_path):
+    (tmp_path / "seed" / "digest-new").mkdir(parents=True)
+    (tmp_path / "seed" / "digest-new" / "hierarchical-J2-logp.nbc").write_bytes(b"built")
+    (tmp_path / "seed" / "digest-old").mkdir()
+    (tmp_path / "seed" / "digest-old" / "hierarchical-J2-logp.nbc").write_bytes(b"built")
+    data = tmp_path / "data"
+    (data / "compiled-models" / "digest-old").mkdir(parents=True)
+    (data / "compiled-models" / "digest-old" / "hierarchical-J2-logp.nbc").write_bytes(b"the volume's own")
+    result = _entrypoint(tmp_path, data, "echo", "served", "with args")
+    assert result.returncode == 0 and result.stdout == "served with args\n" and result.stderr == ""
+    models = data / "compiled-models"
+    assert (models / "digest-new" / "hierarchical-J2-logp.nbc").read_bytes() == b"built"
+    assert (models / "digest-old" / "hierarchical-J2-logp.nbc").read_bytes() == b"the volume's own"
+    assert sorted(p.name for p in models.iterdir()) == ["digest-new", "digest-old"]  # no temporary left
+
+
+def test_entrypoint_runs_the_command_when_the_data_directory_cannot_take_the_models(tmp_path):
+    (tmp_path / "seed" / "digest").mkdir(parents=True)
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the data directory should be", encoding="utf-8")
+    result = _entrypoint(tmp_path, blocked, "echo", "served")
+    assert result.returncode == 0 and result.stdout == "served\n"
+    assert "could not copy the compiled models" in result.stderr
