@@ -2,7 +2,7 @@
 """Set up gonogo in ./.venv from the lock file, then run it.
 
     python3 bootstrap.py serve [gonogo serve options]   # install (once) and start the service on 127.0.0.1:8000
-    python3 bootstrap.py test  [pytest options]         # install (once) with test tools and run the whole suite
+    python3 bootstrap.py test  [pytest options]         # install (once) with test tools and run the whole suite (2 processes)
 
 Works with any python3 ≥ 3.8 as the launcher; finds a Python ≥ 3.12 for the virtualenv (PyMC 6 needs
 it): $GONOGO_PYTHON, the running interpreter, python3.13/python3.12 on PATH, or pyenv's versions.
@@ -86,7 +86,10 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         args = [python, "-m", "service.cli", "serve", *rest]
     else:
-        args = [python, "-m", "pytest", *rest]
+        # Two test processes (CI has 2 cores; the suite takes half the time); a module that builds one
+        # expensive thing (the container image) keeps its tests on one process (xdist_group). Options
+        # given after `test` come later and win (`-n 0`: one process).
+        args = [python, "-m", "pytest", "-n", "2", "--dist", "loadgroup", *rest]
     os.chdir(ROOT)
     os.execv(python, args)
     return 0  # pragma: no cover

@@ -51,7 +51,8 @@ from pypdf import PdfReader
 
 from tests.live_server import free_port
 
-pytestmark = [pytest.mark.container, pytest.mark.slow]
+# One image, built once: every test of this module on one xdist worker (the suite runs --dist loadgroup).
+pytestmark = [pytest.mark.container, pytest.mark.slow, pytest.mark.xdist_group("container")]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
