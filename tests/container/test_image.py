@@ -430,6 +430,18 @@ def test_root_filesystem_read_only_data_and_tmp_writable(container):
     assert "hierarchical-J2-logp.nbc" in listing
 
 
+def test_qualification_passes_inside_the_image_and_its_report_verifies(container):
+    """`gonogo qualify` as a DMC runs it on site (issue 15): every case of the set that ships with the
+    package passes in the image, and the report it wrote verifies by its SHA-256."""
+    run = container.exec("gonogo", "qualify", "--output-dir", "/tmp/qualification", "--no-pdf", check=False,
+                         timeout=300)
+    printed = run.stdout.decode(errors="replace")
+    assert run.returncode == 0, printed + run.stderr.decode(errors="replace")
+    assert "PASS:" in printed and "FAIL" not in printed
+    report = re.search(r"^JSON\s+(\S+)$", printed, re.M).group(1)
+    assert container.exec("gonogo", "qualify", "--verify", report, check=False).returncode == 0
+
+
 def test_docs_page_served_with_only_the_servers_own_assets(container):
     for page in ("/docs", "/redoc"):
         answer = container.get(page)
