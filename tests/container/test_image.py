@@ -400,6 +400,28 @@ def test_pfs_analysis_by_mcmc_with_exact_kaplan_meier(container):
     assert all(s["decision"] in {"continue", "go", "no-go"} for s in result["strata"])
 
 
+WARM_WORKER_RSS_MB = 600
+"""A warm compute worker's resident memory goal (issue 9), held in the image too."""
+
+
+def test_warm_compute_workers_hold_at_most_600_mb_each(container):
+    """After the analyses above (an MCMC PFS analysis, quadrature, OC), every process of the server
+    reads its resident memory from /proc (the image has no ps): the compute workers within the warm
+    worker's goal; the figures are printed."""
+    for path, body in (("/v1/analyses/response", RESPONSE), ("/v1/analyses/pfs", PFS)):
+        assert container.post(path, body).status_code == 200
+    listing = container.exec("sh", "-c", "for d in /proc/[0-9]*; do "
+                             "printf '%s %s ' \"${d#/proc/}\" \"$(grep VmRSS $d/status 2>/dev/null | tr -s ' ' | cut -d' ' -f2)\"; "
+                             "tr '\\0' ' ' < $d/cmdline 2>/dev/null; echo; done").stdout.decode()
+    processes = [(int(rss), cmd) for pid, rss, cmd in (line.split(" ", 2) for line in listing.splitlines()
+                                                      if line.count(" ") >= 2) if rss.isdigit()]
+    workers = [rss / 1024 for rss, cmd in processes if "multiprocessing" in cmd]
+    server = [rss / 1024 for rss, cmd in processes if "gonogo" in cmd and "multiprocessing" not in cmd]
+    print(f"resident memory: server {server} MB, compute workers {[round(w) for w in workers]} MB")
+    assert workers, listing
+    assert max(workers) <= WARM_WORKER_RSS_MB, (workers, listing)
+
+
 def test_health_check_healthy_and_its_command_fails_without_a_server(container, image):
     engine = container.engine
     if engine.name == "podman":
