@@ -17,7 +17,6 @@ JSON (``designs.qualification.verify_report``; ``gonogo qualify --verify FILE``)
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -32,12 +31,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 import designs
-from designs.core.memory import set_cache_budget
 from designs.engines import pymc
 from designs.qualification import run_qualification, verify_report
 from designs.qualification.runner import versions
 from service.api.trials import AUTH_RESPONSES
 from service.auth import Principal, role
+from service.budget import AnalysisComputation
 from service.deps import JobManagerDep, SettingsDep
 from service.jobs import ACTIVE, JobManager
 from service.problems import PROBLEM_RESPONSES, UNAVAILABLE_RESPONSES
@@ -142,27 +141,10 @@ def keep(path: Path, report: dict[str, Any]) -> None:
         raise
 
 
-@dataclasses.dataclass
-class QualificationComputation:
-    """The qualification as a one-chunk job (``service.jobs`` protocol), run by a job worker with this
-    process's cache budget and directory of compiled models. Pure: every case is exact or seeded."""
-
-    pure = True
-
-    cache_bytes: int
-    model_dir: Path | None = None
-    chunks: list = dataclasses.field(default_factory=lambda: [0])
-
-    def prepare(self) -> QualificationComputation:
-        return self
-
-    def run_chunk(self, chunk: Any) -> dict[str, Any]:
-        set_cache_budget(self.cache_bytes)
-        pymc.set_cache_dir(self.model_dir)
-        return run_qualification()
-
-    def reduce(self, pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
-        return pairs[0][1]
+def _qualify(_spec: Any) -> dict[str, Any]:
+    """The job's one chunk (``service.budget.AnalysisComputation``): the whole set, every case exact or
+    seeded (pure)."""
+    return run_qualification()
 
 
 class KeepReport:
@@ -204,7 +186,7 @@ def answer(manager: JobManager, data_dir: Path, rerun: bool) -> JSONResponse:
             return _accepted(job.id, job.state, job.progress)
         from designs.core.memory import CACHES
 
-        computation = QualificationComputation(CACHES.total_bytes, pymc.cache_dir())
+        computation = AnalysisComputation(_qualify, None, CACHES.total_bytes, pymc.cache_dir())
         job = manager.submit(KIND, computation, KeepReport(path), request={"rerun": rerun},
                              request_sha256=None)
         _running[key] = job.id
