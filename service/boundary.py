@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 
 from designs.core.errors import FieldProblem, InvalidInputError
-from designs.core.validation import did_you_mean
+from designs.core.validation import did_you_mean, whole
 from service import limits
 from service.settings import get_settings
 
@@ -70,8 +70,8 @@ def within_limits(limit_problems: Sequence[FieldProblem], build: Callable[..., S
 def _whole(value: Any) -> Any:
     """``value`` with every number written with a zero fraction (21.0) an int, as the schema reads an
     integer field: the spec's verdict on a body the schema refused must not blame 21.0 again."""
-    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
-        return int(value)
+    if isinstance(value, float):
+        return whole(value)
     if isinstance(value, Mapping):
         return {k: _whole(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -42,7 +42,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from designs.core.errors import ConvergenceError, FieldProblem, GonogoError, InfeasibleDesignError, InvalidInputError
-from designs.core.validation import did_you_mean, percent_hint
+from designs.core.validation import did_you_mean, json_kind, percent_hint
 from designs.registry.protocol import NO_CONTROL, SLUG, control_problem
 from service import boundary
 
@@ -341,28 +341,12 @@ def _type_reason(kinds: Sequence[str], value: Any) -> str:
     wanted = list(dict.fromkeys(_TYPE_NAMES[k] for k in kinds))
     if "a number" in wanted and "a whole number" in wanted:
         wanted.remove("a whole number")
-    reason = f"must be {' or '.join(wanted)}, not {_json_kind(value)}"
+    reason = f"must be {' or '.join(wanted)}, not {json_kind(value)}"
     if isinstance(value, str) and {"float_type", "int_type"} & set(kinds):
         reason += " (write numbers without quotes)"
     elif isinstance(value, str) and "bool_type" in kinds:
         reason += " (write true or false without quotes)"
     return reason
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return repr(value)
 
 
 def _reason(err: dict[str, Any], model: Any = None) -> str:
@@ -396,14 +380,14 @@ def _reason(err: dict[str, Any], model: Any = None) -> str:
             return control_problem(value) or words
         hint = (f" — did you mean '{value.lower()}'?" if pattern == SLUG and isinstance(value, str)
                 and re.fullmatch(SLUG, value.lower()) else "")
-        return f"{words} (got {_json_kind(value)}){hint}"
+        return f"{words} (got {json_kind(value)}){hint}"
     if kind in ("int_parsing", "float_parsing", "bool_parsing") and err.get("loc", ("",))[0] in ("path", "query", "header"):
         wanted = {"int_parsing": "a whole number", "float_parsing": "a number", "bool_parsing": "true or false"}[kind]
-        return f"must be {wanted} (got {_json_kind(value)})"
+        return f"must be {wanted} (got {json_kind(value)})"
     if kind == "literal_error" and "expected" in err.get("ctx", {}):
         expected = err["ctx"]["expected"]
         choices = re.findall(r"'([^']*)'", expected)
-        return f"must be one of {expected} (got {_json_kind(value)})" + (
+        return f"must be one of {expected} (got {json_kind(value)})" + (
             did_you_mean(value, choices) if isinstance(value, str) else "")
     if kind in ("too_short", "too_long") and "ctx" in err:
         ctx = err["ctx"]

@@ -85,20 +85,48 @@ PRIOR_TAU_SCALE = Bounds(ge=1e-4, le=10.0)
 """Scale of the half-normal prior on τ (the τ grid follows it down at no cost; 1e-4 is complete pooling)."""
 
 
-def described(value: Any) -> str:
-    """A value as a JSON reader sees it, with a hint where it is a quoted number ("the string '21' —
-    write numbers without quotes") or a boolean."""
+MAX_EXACT_INTEGER = 2**53
+"""Beyond it a JSON number with a zero fraction may not be the integer its writer meant."""
+
+
+def whole(value: Any) -> Any:
+    """``value`` as an int where it is a float with a zero fraction (JSON's ``21.0``, JSON Schema's
+    integer) within ``MAX_EXACT_INTEGER``; anything else unchanged."""
+    if type(value) is float and value.is_integer() and abs(value) <= MAX_EXACT_INTEGER:
+        return int(value)
+    return value
+
+
+def json_kind(value: Any) -> str:
+    """A value as a JSON reader names it: "the string '0.05'", "the boolean false", "the number 7.5",
+    "null", "an array", "an object"."""
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return repr(value)
+
+
+def described(value: Any) -> str:
+    """A value as the core's checks quote it: a number as written (21.0), anything else by its JSON
+    kind, with a hint where it is a quoted number ("the string '21' — write numbers without quotes")."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
     if isinstance(value, str):
         try:
             float(value)
         except ValueError:
-            return f"the string {value!r}"
-        return f"the string {value!r} — write numbers without quotes"
-    if value is None:
-        return "null"
-    return repr(value)
+            return json_kind(value)
+        return f"{json_kind(value)} — write numbers without quotes"
+    return json_kind(value)
 
 
 def did_you_mean(name: str, choices: Sequence[str]) -> str:

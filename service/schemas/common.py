@@ -20,11 +20,7 @@ from pydantic import (
 )
 
 from designs.core.caveats import CODES
-from designs.core.validation import MAX_ERROR_RATE, MAX_SEED, OPEN_PROBABILITY, RESPONSE_RATE, Bounds
-
-
-MAX_EXACT_INTEGER = 2**53
-"""Beyond it a JSON number with a zero fraction may not be the integer its writer meant."""
+from designs.core.validation import MAX_ERROR_RATE, MAX_SEED, OPEN_PROBABILITY, RESPONSE_RATE, Bounds, whole
 
 
 def _integral(annotation: Any, value: Any) -> Any:
@@ -42,9 +38,7 @@ def _integral(annotation: Any, value: Any) -> Any:
                 value = _integral(member, value)
         return value
     if annotation is int:
-        if type(value) is float and value.is_integer() and abs(value) <= MAX_EXACT_INTEGER:
-            return int(value)
-        return value
+        return whole(value)
     if origin is list and isinstance(value, list):
         (item,) = typing.get_args(annotation) or (Any,)
         return [_integral(item, v) for v in value]
