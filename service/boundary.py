@@ -97,7 +97,11 @@ def cross_field_problems(request: Request, body: Any) -> list[FieldProblem]:
 
 
 def _query_names(route: Any) -> list[str]:
-    """The query parameters a route reads, its dependencies' included."""
+    """The query parameters a route reads, its dependencies' included (found once per route: every
+    request asks)."""
+    known = getattr(route, "_gonogo_query_names", None)
+    if known is not None:
+        return known
     names: list[str] = []
 
     def visit(dependant: Any) -> None:
@@ -107,6 +111,7 @@ def _query_names(route: Any) -> list[str]:
 
     if getattr(route, "dependant", None) is not None:
         visit(route.dependant)
+    route._gonogo_query_names = names
     return names
 
 

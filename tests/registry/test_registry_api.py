@@ -338,3 +338,11 @@ def test_a_misspelt_field_of_a_data_cut_gets_the_name_it_may_have_meant(registry
     problem = assert_problem(registry.request("statistician", "POST", CUTS, json=cut), 422, "patients/1/pfs/evnt")
     reasons = {e["field"]: e["reason"] for e in problem["errors"]}
     assert "did you mean 'event'?" in reasons["patients/1/pfs/evnt"] and reasons["patients/1/pfs/event"] == "required"
+
+
+def test_a_misspelt_query_parameter_is_refused_not_ignored(registry, protocol, cut):
+    """?veiw=open must not answer the closed report: 422 naming the parameter and the one it may mean."""
+    registry.populate(protocol, cut)
+    report = f"/v1/trials/{TRIAL}/looks/1/report"
+    problem = assert_problem(registry.request("statistician", "GET", f"{report}?veiw=open"), 422, "query/veiw")
+    assert "did you mean 'view'?" in problem["errors"][0]["reason"]

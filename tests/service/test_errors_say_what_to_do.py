@@ -159,3 +159,16 @@ def test_behind_a_root_path_uploads_trailing_slashes_and_allow_read_the_routes_p
     assert slash.status_code == 200 and slash.json()["optimal"]["n"] == 17
     wrong = mounted.put("/gonogo/v1/jobs/abc")
     assert wrong.status_code == 405 and wrong.headers["allow"] == "DELETE, GET, HEAD"
+
+
+def test_a_query_parameter_no_route_reads_is_refused_but_health_takes_any(client):
+    problem = assert_problem(client.post("/v1/simon/designs?alpah=0.1", json=SIMON), 422, "query/alpah")
+    assert "this route takes none" in problem["errors"][0]["reason"]
+    assert client.get("/health?_=1700000000").status_code == 200  # a load balancer's cache-buster
+
+
+def test_head_answers_wherever_get_does_with_no_body(client):
+    head, get = client.head("/health"), client.get("/health")
+    assert head.status_code == get.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert client.head("/v1/simon/designs").status_code == 405
